@@ -1,0 +1,129 @@
+package orchard
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// ManifestEntry describes one file of a release: the blob that holds it and
+// how to serve it.
+type ManifestEntry struct {
+	SHA256      string `json:"sha256"`         // hex SHA-256 of the content
+	Size        int64  `json:"size"`           // bytes
+	ContentType string `json:"type"`           // e.g. "text/html; charset=utf-8"
+	Gzip        string `json:"gzip,omitempty"` // hex SHA-256 of the gzip variant, if any
+	GzipSize    int64  `json:"gzip_size,omitempty"`
+}
+
+// Manifest is a release of one site: every path it serves and the blob for
+// each. Paths are manifest keys (see ManifestKey), e.g. "/index.html".
+type Manifest struct {
+	Site    string                   `json:"site"`
+	Created time.Time                `json:"created"`
+	Parent  string                   `json:"parent,omitempty"` // id of the release built before it
+	Files   map[string]ManifestEntry `json:"files"`
+}
+
+// ID derives the release id from the site and the files alone, so building
+// unchanged content twice gives the same release: 16 hex digits of a SHA-256
+// over the sorted entries.
+func (m *Manifest) ID() string {
+	keys := make([]string, 0, len(m.Files))
+	for k := range m.Files {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	h.Write([]byte(m.Site))
+	h.Write([]byte{0})
+	for _, k := range keys {
+		e := m.Files[k]
+		for _, s := range []string{k, e.SHA256, strconv.FormatInt(e.Size, 10), e.ContentType, e.Gzip} {
+			h.Write([]byte(s))
+			h.Write([]byte{0})
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// Validate checks a manifest that came from outside (a publish request): the
+// site is a host name, every path is a clean manifest key and every hash is
+// 64 lower-case hex digits. It returns an EINVALID *Error.
+func (m *Manifest) Validate() error {
+	if _, err := NormalizeHost(m.Site); err != nil {
+		return err
+	}
+	if len(m.Files) == 0 {
+		return Errorf(EINVALID, "Manifest has no files.")
+	}
+	for p, e := range m.Files {
+		clean, err := CleanRequestPath(p)
+		if err != nil || clean != p || ManifestKey(p) != p {
+			return Errorf(EINVALID, "Manifest path %q is not a clean file path.", p)
+		}
+		if !ValidSHA256(e.SHA256) || (e.Gzip != "" && !ValidSHA256(e.Gzip)) {
+			return Errorf(EINVALID, "Manifest entry %q has an invalid hash.", p)
+		}
+		if e.Size < 0 || e.GzipSize < 0 || containsControl(e.ContentType) || e.ContentType == "" {
+			return Errorf(EINVALID, "Manifest entry %q has an invalid size or type.", p)
+		}
+	}
+	return nil
+}
+
+// ValidSHA256 reports whether s is 64 lower-case hex digits.
+func ValidSHA256(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidReleaseID reports whether s has the shape of a release id.
+func ValidReleaseID(s string) bool {
+	if len(s) != 16 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// Release summarises a built release for listings.
+type Release struct {
+	ID      string    `json:"id"`
+	Site    string    `json:"site"`
+	Parent  string    `json:"parent,omitempty"`
+	Created time.Time `json:"created"`
+	Files   int       `json:"files"`
+	Bytes   int64     `json:"bytes"`
+}
+
+// ReleaseHeader is the response header that names the release a response
+// came from.
+const ReleaseHeader = "X-Orchard-Release"
+
+// HealthPath is the unauthenticated health endpoint of every process.
+const HealthPath = "/_orchard/health"
+
+// Health is the body of HealthPath: whether the process is serving, and the
+// active release of each site (nodes) .
+type Health struct {
+	OK       bool              `json:"ok"`
+	Role     string            `json:"role,omitempty"`
+	Name     string            `json:"name,omitempty"`
+	Releases map[string]string `json:"releases"`
+}
