@@ -6,6 +6,7 @@ package deps
 
 import (
 	_ "github.com/BurntSushi/toml"
+	_ "github.com/pelletier/go-toml/v2"
 	_ "github.com/HdrHistogram/hdrhistogram-go"
 	_ "github.com/andybalholm/brotli"
 	_ "github.com/chromedp/chromedp"
