@@ -6,11 +6,11 @@ package deps
 
 import (
 	_ "github.com/BurntSushi/toml"
-	_ "github.com/pelletier/go-toml/v2"
 	_ "github.com/HdrHistogram/hdrhistogram-go"
 	_ "github.com/andybalholm/brotli"
 	_ "github.com/chromedp/chromedp"
 	_ "github.com/go-sql-driver/mysql"
+	_ "github.com/pelletier/go-toml/v2"
 	_ "github.com/prometheus/client_golang/prometheus"
 	_ "github.com/prometheus/client_golang/prometheus/promhttp"
 	_ "github.com/prometheus/client_golang/prometheus/testutil"
