@@ -90,14 +90,14 @@ type Pool struct {
 	Method string `toml:"method"` // byrequests (default), bytraffic, bybusyness, hash
 	// MemberNames lists node names; Weights and Standby refine them.
 	MemberNames  []string       `toml:"members"`
-	Weights      map[string]int `toml:"weights"` // weight per member (default 1)
-	Standby      []string       `toml:"standby"` // hot standby members, used only when no other is usable
-	MaxInFlight  int            `toml:"max_in_flight"`  // per member; 0 = unlimited
-	QueueSize    int            `toml:"queue"`          // requests waiting for a member (default 1000)
-	QueueTimeout Duration       `toml:"queue_timeout"`  // then 503 (default 5s)
-	SlowStart    Duration       `toml:"slowstart"`      // ramp-up after recovery (default 10s)
-	FailOnStatus []int          `toml:"failonstatus"`   // statuses that count as member failures
-	Members      []PoolMember   `toml:"-"`              // resolved from the fields above
+	Weights      map[string]int `toml:"weights"`       // weight per member (default 1)
+	Standby      []string       `toml:"standby"`       // hot standby members, used only when no other is usable
+	MaxInFlight  int            `toml:"max_in_flight"` // per member; 0 = unlimited
+	QueueSize    int            `toml:"queue"`         // requests waiting for a member (default 1000)
+	QueueTimeout Duration       `toml:"queue_timeout"` // then 503 (default 5s)
+	SlowStart    Duration       `toml:"slowstart"`     // ramp-up after recovery (default 10s)
+	FailOnStatus []int          `toml:"failonstatus"`  // statuses that count as member failures
+	Members      []PoolMember   `toml:"-"`             // resolved from the fields above
 }
 
 // PoolMember is one resolved member of a pool.
