@@ -1,0 +1,426 @@
+package xmlio
+
+import (
+	"context"
+	"encoding/xml"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	orchard "github.com/orchardhq/orchard"
+)
+
+// Decode reads a site written by Export from r, streaming, within lim, and
+// validates every value as the admin UI does. progress, if not nil, is
+// called now and then with the number of bytes read so far.
+//
+// Every problem is an EINVALID *orchard.Error whose message starts with
+// "line N: <element ...>:"; a cancelled ctx returns ctx.Err(); a failing
+// reader returns its error wrapped. The result's slices are sorted as
+// orchard.SiteContent documents; users belong to the file's site.
+func Decode(ctx context.Context, r io.Reader, lim Limits, progress func(bytesRead int64)) (*orchard.SiteContent, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	rd := newReader(ctx, r, lim.withDefaults(), progress)
+	root, err := rd.root()
+	if err != nil {
+		return nil, err
+	}
+	b := &builder{r: rd, lines: map[string]int{}}
+	if err := b.site(root); err != nil {
+		return nil, err
+	}
+	if err := rd.end(); err != nil {
+		return nil, err
+	}
+	if err := b.finish(); err != nil {
+		return nil, err
+	}
+	if progress != nil {
+		progress(rd.in.n)
+	}
+	return &b.c, nil
+}
+
+// root reads up to the root element's start tag.
+func (r *reader) root() (xml.StartElement, error) {
+	for {
+		tok, err := r.token()
+		if err == io.EOF {
+			return xml.StartElement{}, errAt(r.line(), "", "the file has no <orchard-site> element")
+		} else if err != nil {
+			return xml.StartElement{}, err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if t.Name.Local != "orchard-site" {
+				return t, r.errf("the root element must be <orchard-site>")
+			}
+			return t, nil
+		case xml.CharData:
+			if !isSpace(t) {
+				return xml.StartElement{}, r.errf("unexpected text %q before <orchard-site>", snippet(t))
+			}
+		}
+	}
+}
+
+// end reads what follows the root element: only white space and comments.
+func (r *reader) end() error {
+	for {
+		tok, err := r.token()
+		if err == io.EOF {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			return r.errf("a second root element")
+		case xml.CharData:
+			if !isSpace(t) {
+				return r.errf("unexpected text %q after </orchard-site>", snippet(t))
+			}
+		}
+	}
+}
+
+// builder collects the site's content and remembers the line of every item
+// for the checks that span items.
+type builder struct {
+	r            *reader
+	c            orchard.SiteContent
+	settings     bool
+	settingsLine int
+	lines        map[string]int // "page:/a/", "category:/a/", ... -> line
+}
+
+// seen records key at line, or reports the line it was first seen at.
+func (b *builder) seen(key string, f frame) error {
+	if first, ok := b.lines[key]; ok {
+		kind, name, _ := strings.Cut(key, ":")
+		return errAt(f.line, f.desc, "duplicate %s %q (first at line %d)", kind, name, first)
+	}
+	b.lines[key] = f.line
+	return nil
+}
+
+// invalid wraps a Validate error for the element f.
+func invalid(f frame, err error) error {
+	if orchard.ErrorCode(err) != orchard.EINVALID {
+		return err
+	}
+	return errAt(f.line, f.desc, "%s", orchard.ErrorMessage(err))
+}
+
+func (b *builder) site(t xml.StartElement) error {
+	r := b.r
+	a, err := r.attrs(t, "version", "host")
+	if err != nil {
+		return err
+	}
+	switch v, ok := a["version"]; {
+	case !ok:
+		return r.errf("the version attribute is missing")
+	case v != Version:
+		return r.errf("unsupported version %q (this orchard reads version %s)", snippet([]byte(v)), Version)
+	}
+	host, err := orchard.NormalizeHost(a["host"])
+	if err != nil {
+		return invalid(r.top(), err)
+	}
+	b.c.Site.Host = host
+	b.lines["alias:"+host] = r.line()
+	return r.children(func(t xml.StartElement) error {
+		switch t.Name.Local {
+		case "settings":
+			return b.settingsElem(t)
+		case "alias":
+			return b.alias(t)
+		case "category":
+			return b.category(t)
+		case "page":
+			return b.page(t)
+		case "template":
+			return b.template(t)
+		case "asset":
+			return b.asset(t)
+		case "user":
+			return b.user(t)
+		}
+		return r.errf("unknown element")
+	})
+}
+
+// fields reads the text children of the element just started into the
+// named strings, each at most once.
+func (b *builder) fields(dst map[string]*string) error {
+	r := b.r
+	got := map[string]bool{}
+	return r.children(func(t xml.StartElement) error {
+		p, ok := dst[t.Name.Local]
+		if !ok {
+			return r.errf("unknown element")
+		}
+		if got[t.Name.Local] {
+			return r.errf("given twice")
+		}
+		got[t.Name.Local] = true
+		s, err := r.text(t)
+		*p = s
+		return err
+	})
+}
+
+func (b *builder) settingsElem(t xml.StartElement) error {
+	r, f := b.r, b.r.top()
+	if b.settings {
+		return r.errf("given twice (first at line %d)", b.settingsLine)
+	}
+	b.settings, b.settingsLine = true, f.line
+	a, err := r.attrs(t, "scheme", "feed-size", "created", "updated")
+	if err != nil {
+		return err
+	}
+	s := &b.c.Site
+	s.Scheme = a["scheme"]
+	if s.FeedSize, err = atoi(a["feed-size"]); err != nil {
+		return r.errf("feed-size: %v", err)
+	}
+	if err := b.time(a, "created", &s.Created); err != nil {
+		return err
+	}
+	if err := b.time(a, "updated", &s.Updated); err != nil {
+		return err
+	}
+	return b.fields(map[string]*string{"title": &s.Title, "description": &s.Description, "cache-control": &s.CacheControl})
+}
+
+func (b *builder) alias(t xml.StartElement) error {
+	r, f := b.r, b.r.top()
+	a, err := r.attrs(t, "host")
+	if err != nil {
+		return err
+	}
+	h, err := orchard.NormalizeHost(a["host"])
+	if err != nil {
+		return invalid(f, err)
+	}
+	if err := b.seen("alias:"+h, f); err != nil {
+		return err
+	}
+	b.c.Site.Aliases = append(b.c.Site.Aliases, h)
+	return r.empty()
+}
+
+func (b *builder) category(t xml.StartElement) error {
+	r, f := b.r, b.r.top()
+	a, err := r.attrs(t, "path", "sort", "created", "updated")
+	if err != nil {
+		return err
+	}
+	c := orchard.Category{Path: a["path"]}
+	if c.Sort, err = atoi(a["sort"]); err != nil {
+		return r.errf("sort: %v", err)
+	}
+	if err := b.time(a, "created", &c.Created); err != nil {
+		return err
+	}
+	if err := b.time(a, "updated", &c.Updated); err != nil {
+		return err
+	}
+	if err := b.fields(map[string]*string{"title": &c.Title, "description": &c.Description}); err != nil {
+		return err
+	}
+	if err := c.Validate(); err != nil {
+		return invalid(f, err)
+	}
+	if err := b.seen("category:"+c.Path, f); err != nil {
+		return err
+	}
+	b.c.Categories = append(b.c.Categories, c)
+	return nil
+}
+
+func (b *builder) page(t xml.StartElement) error {
+	r, f := b.r, b.r.top()
+	a, err := r.attrs(t, "path", "category", "layout", "format", "published", "created", "updated")
+	if err != nil {
+		return err
+	}
+	p := orchard.Page{Path: a["path"], Category: a["category"], Layout: a["layout"], Format: a["format"]}
+	switch a["published"] {
+	case "true":
+		p.Published = true
+	case "false", "":
+	default:
+		return r.errf("published must be true or false")
+	}
+	if err := b.time(a, "created", &p.Created); err != nil {
+		return err
+	}
+	if err := b.time(a, "updated", &p.Updated); err != nil {
+		return err
+	}
+	if err := b.fields(map[string]*string{"title": &p.Title, "description": &p.Description, "body": &p.Body}); err != nil {
+		return err
+	}
+	if err := p.Validate(); err != nil {
+		return invalid(f, err)
+	}
+	if err := b.seen("page:"+p.Path, f); err != nil {
+		return err
+	}
+	b.c.Pages = append(b.c.Pages, p)
+	return nil
+}
+
+func (b *builder) template(t xml.StartElement) error {
+	r, f := b.r, b.r.top()
+	a, err := r.attrs(t, "name", "updated")
+	if err != nil {
+		return err
+	}
+	tm := orchard.Template{Name: a["name"]}
+	if err := b.time(a, "updated", &tm.Updated); err != nil {
+		return err
+	}
+	if err := b.fields(map[string]*string{"body": &tm.Body}); err != nil {
+		return err
+	}
+	if err := tm.Validate(); err != nil {
+		return invalid(f, err)
+	}
+	if err := b.seen("template:"+tm.Name, f); err != nil {
+		return err
+	}
+	b.c.Templates = append(b.c.Templates, tm)
+	return nil
+}
+
+func (b *builder) asset(t xml.StartElement) error {
+	r, f := b.r, b.r.top()
+	a, err := r.attrs(t, "path", "type", "size", "updated")
+	if err != nil {
+		return err
+	}
+	as := orchard.Asset{Path: a["path"], ContentType: a["type"]}
+	if err := b.time(a, "updated", &as.Updated); err != nil {
+		return err
+	}
+	sizeAttr, ok := a["size"]
+	if !ok {
+		return r.errf("the size attribute is missing")
+	}
+	size, err := strconv.ParseInt(sizeAttr, 10, 64)
+	if err != nil || size < 0 {
+		return r.errf("size must be a number of bytes")
+	}
+	if size > orchard.MaxAssetLen {
+		return invalid(f, orchard.Errorf(orchard.EINVALID, "Asset is larger than %d bytes.", orchard.MaxAssetLen))
+	}
+	s, err := r.rawText()
+	if err != nil {
+		return err
+	}
+	if as.Data, err = decodeBase64(s); err != nil {
+		return errAt(f.line, f.desc, "%s", err.Error())
+	}
+	if int64(len(as.Data)) != size {
+		return errAt(f.line, f.desc, "content is %d bytes, size says %d", len(as.Data), size)
+	}
+	if err := as.Validate(); err != nil {
+		return invalid(f, err)
+	}
+	if err := b.seen("asset:"+as.Path, f); err != nil {
+		return err
+	}
+	b.c.Assets = append(b.c.Assets, as)
+	return nil
+}
+
+func (b *builder) user(t xml.StartElement) error {
+	r, f := b.r, b.r.top()
+	a, err := r.attrs(t, "name", "created", "password-hash")
+	if err != nil {
+		return err
+	}
+	u := orchard.User{Site: b.c.Site.Host, Name: a["name"], PasswordHash: a["password-hash"]}
+	if err := b.time(a, "created", &u.Created); err != nil {
+		return err
+	}
+	if u.PasswordHash == "" {
+		u.PasswordHash = LockedPasswordHash
+	}
+	if len(u.PasswordHash) > 512 || strings.ContainsFunc(u.PasswordHash, func(c rune) bool { return c <= ' ' || c > '~' }) {
+		return errAt(f.line, f.desc, "password-hash must be printable ASCII of at most 512 bytes")
+	}
+	if err := u.Validate(); err != nil {
+		return invalid(f, err)
+	}
+	if err := b.seen("user:"+u.Name, f); err != nil {
+		return err
+	}
+	b.c.Users = append(b.c.Users, u)
+	return r.empty()
+}
+
+// time parses the time attribute name of a into dst.
+func (b *builder) time(a map[string]string, name string, dst *time.Time) error {
+	t, err := parseTime(a[name])
+	if err != nil {
+		return b.r.errf("%s: %v", name, err)
+	}
+	*dst = t
+	return nil
+}
+
+// finish runs the checks that span items and sorts the content.
+func (b *builder) finish() error {
+	c := &b.c
+	if !b.settings {
+		return errAt(b.lines["alias:"+c.Site.Host], "orchard-site", "the <settings> element is missing")
+	}
+	if err := c.Site.Validate(); err != nil {
+		return invalid(frame{desc: "settings", line: b.settingsLine}, err)
+	}
+	for _, cat := range c.Categories {
+		if p := cat.Parent(); p != "" && b.lines["category:"+p] == 0 {
+			return errAt(b.lines["category:"+cat.Path], "category path="+strconv.Quote(cat.Path),
+				"its parent category %q is not in the file", p)
+		}
+	}
+	for _, p := range c.Pages {
+		if p.Category != "" && b.lines["category:"+p.Category] == 0 {
+			return errAt(b.lines["page:"+p.Path], "page path="+strconv.Quote(p.Path),
+				"its category %q is not in the file", p.Category)
+		}
+	}
+	byPath := func(x, y string) int { return strings.Compare(x, y) }
+	slices.SortFunc(c.Categories, func(x, y orchard.Category) int { return byPath(x.Path, y.Path) })
+	slices.SortFunc(c.Pages, func(x, y orchard.Page) int { return byPath(x.Path, y.Path) })
+	slices.SortFunc(c.Assets, func(x, y orchard.Asset) int { return byPath(x.Path, y.Path) })
+	slices.SortFunc(c.Templates, func(x, y orchard.Template) int { return byPath(x.Name, y.Name) })
+	slices.SortFunc(c.Users, func(x, y orchard.User) int { return byPath(x.Name, y.Name) })
+	for _, t := range c.Templates {
+		if err := validateTemplate(c, t); err != nil {
+			return invalid(frame{desc: "template name=" + strconv.Quote(t.Name), line: b.lines["template:"+t.Name]}, err)
+		}
+	}
+	return nil
+}
+
+// atoi parses a decimal int; "" is 0.
+func atoi(s string) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, strconv.ErrSyntax
+	}
+	return n, nil
+}
