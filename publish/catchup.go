@@ -1,0 +1,108 @@
+package publish
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"sort"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/orchardhq/orchard"
+)
+
+// ActiveList is the master's answer to GET /_orchard/v1/releases: the
+// release every site should have active.
+type ActiveList struct {
+	Releases map[string]string `json:"releases"`
+}
+
+// ActiveRelease is the master's answer to GET /_orchard/v1/releases/{site}.
+type ActiveRelease struct {
+	ID       string          `json:"id"`
+	Manifest json.RawMessage `json:"manifest"`
+}
+
+// CatchUp asks the master once for the active release of every site and
+// pulls and activates each one this node lacks, through the same checks as
+// a publish (manifest validated, every blob verified, activation only when
+// complete). It returns the first error; other sites are still tried.
+func (n *Node) CatchUp(ctx context.Context) error {
+	c := newClient(n.cfg.Master, n.cfg.Secret, n.cfg.Client)
+	var list ActiveList
+	if err := c.doJSON(ctx, "GET", "/_orchard/v1/releases", nil, &list, 16<<20); err != nil {
+		return fmt.Errorf("ask master for releases: %w", err)
+	}
+	have := n.cfg.State.Releases()
+	sites := make([]string, 0, len(list.Releases))
+	for s := range list.Releases {
+		sites = append(sites, s)
+	}
+	sort.Strings(sites)
+	var first error
+	for _, site := range sites {
+		id := list.Releases[site]
+		if have[site] == id || id == "" {
+			continue
+		}
+		if err := n.catchUpSite(ctx, c, site, id, have[site]); err != nil {
+			n.log.Warn("catch-up of a site failed", "site", site, "release", id, "err", err)
+			if first == nil {
+				first = fmt.Errorf("catch up %s to %s: %w", site, id, err)
+			}
+		}
+	}
+	return first
+}
+
+func (n *Node) catchUpSite(ctx context.Context, c *client, site, id, prev string) error {
+	if _, err := orchard.NormalizeHost(site); err != nil || !orchard.ValidReleaseID(id) {
+		return fmt.Errorf("%w: master named site %q release %q", ErrInvalid, site, id)
+	}
+	var ar ActiveRelease
+	if err := c.doJSON(ctx, "GET", "/_orchard/v1/releases/"+url.PathEscape(site), nil, &ar, n.cfg.MaxManifestBytes); err != nil {
+		return fmt.Errorf("fetch manifest: %w", err)
+	}
+	m, err := decodeManifest(ar.Manifest, site)
+	if err != nil {
+		return err
+	}
+	if got := m.ID(); got != ar.ID {
+		return fmt.Errorf("%w: manifest has id %s, master says %s", ErrInvalid, got, ar.ID)
+	}
+	if ar.ID != id { // published again meanwhile: take the newer one
+		id = ar.ID
+	}
+	missing := n.missing(m)
+	n.log.Info("catching up", "site", site, "release", id, "missing", len(missing))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(n.cfg.Fetchers)
+	for _, sha := range missing {
+		g.Go(func() error { return n.fetchBlob(gctx, c, sha) })
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	n.stage(m, id)
+	if _, err := n.activate(site, id, prev, true); err != nil {
+		return err
+	}
+	n.log.Info("caught up", "site", site, "release", id)
+	return nil
+}
+
+// fetchBlob pulls one blob from the master; the store keeps it only when its
+// content hashes to its name.
+func (n *Node) fetchBlob(ctx context.Context, c *client, sha string) error {
+	resp, _, err := c.do(ctx, "GET", "/_orchard/v1/blobs/"+sha, nil, "")
+	if err != nil {
+		return fmt.Errorf("fetch blob %s: %w", sha, err)
+	}
+	defer resp.Body.Close()
+	if err := n.putBlob(sha, io.LimitReader(resp.Body, n.cfg.MaxBlobBytes+1)); err != nil {
+		return fmt.Errorf("store blob %s: %w", sha, err)
+	}
+	return nil
+}

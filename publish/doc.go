@@ -1,0 +1,43 @@
+// Package publish moves releases from the master to the web nodes: the
+// two-phase, content-addressed protocol of DESIGN.md (core ideas 4, 5 and 7).
+//
+// Phase one, stage: the master sends a site's manifest to every node
+// (POST /_orchard/v1/releases/{site}); each node validates it and answers the
+// blob hashes it lacks; the master sends only those, one blob per request
+// (PUT /_orchard/v1/blobs/{sha256}) or many small ones per request
+// (POST /_orchard/v1/blobs, see batch.go), concurrently and bounded. A node
+// keeps a blob only after checking that its content hashes to its name.
+// Phase two, activate: when every reachable node has staged, the master
+// activates the release on all of them
+// (POST /_orchard/v1/releases/{site}/{id}/activate); a node refuses (409)
+// unless every blob of the manifest is present.
+//
+// Catch-up: a node asks the master's control listener for the active release
+// of every site at start and every few seconds, and pulls what it lacks through
+// the same checks (GET /_orchard/v1/releases, /releases/{site},
+// /blobs/{sha256}).
+//
+// Every request under /_orchard/v1/ carries an HMAC-SHA256 signature keyed with
+// the cluster secret (see Sign and RequireSignature):
+//
+//	Authorization: Orchard-HMAC-SHA256 ts=<unix>, nonce=<hex>, sig=<hex>
+//	X-Orchard-Content-SHA256: <hex sha256 of the body>
+//	sig = hex(HMAC-SHA256(secret, METHOD "\n" PATH "\n" ts "\n" hex(sha256(body)) ["\n" nonce]))
+//
+// PATH is the escaped request path plus "?query" when there is one. The body
+// hash travels in a header so a node can check the signature before reading a
+// large body, then checks the body against the signed hash while it streams;
+// every handler reads a body to its end before it keeps anything, so a body
+// that does not match is refused (401) and leaves nothing behind. The nonce
+// (optional in the format, always sent by Sign) makes two identical requests
+// in the same second sign differently; a verifier refuses a signature it has
+// already seen within the five-minute window (replay).
+//
+// Errors between master and nodes are sentinels mapped to one status each on
+// both sides: ErrUnauthorized 401, ErrTooLarge 413, ErrHashMismatch 422,
+// ErrBlobsMissing 409, ErrInvalid 400, ErrNotFound 404, ErrStorage 507.
+//
+// The package takes plain values and small interfaces (Blobs, State,
+// Catalog, BlobSource) that cmd/orchard wires to the release and node
+// packages.
+package publish

@@ -1,0 +1,449 @@
+package publish
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/orchardhq/orchard"
+)
+
+// Blobs is a node's content-addressed blob store (release.Blobs satisfies it).
+type Blobs interface {
+	// Has reports whether the blob named sha is stored.
+	Has(sha string) bool
+	// PutVerified stores the content read from r under sha, keeping nothing
+	// when it does not hash to sha or is longer than maxBytes.
+	PutVerified(sha string, r io.Reader, maxBytes int64) error
+}
+
+// State is a node's set of active releases (node.Node satisfies it).
+type State interface {
+	// Activate makes m the active release of site, in memory and on disk, or
+	// refuses (changing nothing) when a blob of m is missing.
+	Activate(site string, m *orchard.Manifest) error
+	// Releases returns the active release id of every site.
+	Releases() map[string]string
+}
+
+// Limits of the node side, in bytes.
+const (
+	DefaultMaxManifestBytes = 64 << 20
+	DefaultMaxBlobBytes     = 256 << 20
+	DefaultMaxBatchBytes    = 8 << 20
+	maxStagedPerSite        = 4
+)
+
+// NodeConfig holds what a node's side of the protocol needs.
+type NodeConfig struct {
+	Name    string        // the node's name, for status and logs
+	Secret  []byte        // the cluster secret
+	Blobs   Blobs         // where verified blobs go
+	State   State         // the active releases
+	Master  string        // the master's control address for catch-up ("" = none)
+	CatchUp time.Duration // how often to ask the master (default 5s)
+	Version string        // reported by status
+	Logger  *slog.Logger  // default slog.Default()
+	Client  *http.Client  // for catch-up (default NewHTTPClient(8))
+
+	MaxManifestBytes int64 // default DefaultMaxManifestBytes
+	MaxBlobBytes     int64 // default DefaultMaxBlobBytes
+	MaxBatchBytes    int64 // default DefaultMaxBatchBytes
+	Fetchers         int   // blobs pulled at once during catch-up (default 8)
+}
+
+// Node is a web node's side of the protocol: the signed /_orchard/v1/
+// handler that stages and activates releases, and the catch-up loop that
+// pulls missed releases from the master.
+type Node struct {
+	cfg     NodeConfig
+	log     *slog.Logger
+	started time.Time
+	verify  *Verifier
+
+	mu     sync.Mutex                           // serialises activations and guards staged
+	staged map[string]map[string]*stagedRelease // site -> id -> manifest
+
+	syncMu   sync.Mutex
+	lastSync NodeSync
+}
+
+type stagedRelease struct {
+	m    *orchard.Manifest
+	when time.Time
+}
+
+// NodeSync describes the last catch-up round.
+type NodeSync struct {
+	At    time.Time `json:"at,omitempty"`
+	Error string    `json:"error,omitempty"`
+}
+
+// NewNode returns a Node; it does no I/O.
+func NewNode(cfg NodeConfig) *Node {
+	if cfg.CatchUp <= 0 {
+		cfg.CatchUp = 5 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Client == nil {
+		cfg.Client = NewHTTPClient(8)
+	}
+	if cfg.MaxManifestBytes <= 0 {
+		cfg.MaxManifestBytes = DefaultMaxManifestBytes
+	}
+	if cfg.MaxBlobBytes <= 0 {
+		cfg.MaxBlobBytes = DefaultMaxBlobBytes
+	}
+	if cfg.MaxBatchBytes <= 0 {
+		cfg.MaxBatchBytes = DefaultMaxBatchBytes
+	}
+	if cfg.Fetchers <= 0 {
+		cfg.Fetchers = 8
+	}
+	maxBody := max(cfg.MaxManifestBytes, cfg.MaxBlobBytes, cfg.MaxBatchBytes)
+	return &Node{
+		cfg:     cfg,
+		log:     cfg.Logger.With("component", "publish", "node", cfg.Name),
+		started: time.Now(),
+		verify:  NewVerifier(cfg.Secret, maxBody),
+		staged:  map[string]map[string]*stagedRelease{},
+	}
+}
+
+// Handler returns the signed handler for /_orchard/v1/ on the node's control
+// listener.
+func (n *Node) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /_orchard/v1/releases/{site}", n.handleStage)
+	mux.HandleFunc("POST /_orchard/v1/releases/{site}/{id}/activate", n.handleActivate)
+	mux.HandleFunc("PUT /_orchard/v1/blobs/{sha}", n.handlePutBlob)
+	mux.HandleFunc("POST /_orchard/v1/blobs", n.handleBatch)
+	mux.HandleFunc("GET /_orchard/v1/status", n.handleStatus)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, fmt.Errorf("%w: no endpoint %s %s", ErrNotFound, r.Method, r.URL.Path), nil)
+	})
+	return requireVerified(n.verify, mux)
+}
+
+// StageAnswer is the answer to a staged manifest.
+type StageAnswer struct {
+	ID      string   `json:"id"`
+	Missing []string `json:"missing"`
+}
+
+func (n *Node) handleStage(w http.ResponseWriter, r *http.Request) {
+	m, err := readManifest(r.Body, r.PathValue("site"), n.cfg.MaxManifestBytes)
+	if err != nil {
+		writeError(w, err, nil)
+		return
+	}
+	id := m.ID()
+	missing := n.missing(m)
+	n.stage(m, id)
+	n.log.Debug("staged", "site", m.Site, "release", id, "missing", len(missing))
+	writeSignedJSON(w, r, n.cfg.Secret, http.StatusOK, StageAnswer{ID: id, Missing: missing})
+}
+
+// readManifest reads, decodes and validates a manifest for site from body.
+func readManifest(body io.Reader, site string, limit int64) (*orchard.Manifest, error) {
+	b, err := io.ReadAll(io.LimitReader(body, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%w: manifest over %d bytes", ErrTooLarge, limit)
+	}
+	return decodeManifest(b, site)
+}
+
+func decodeManifest(b []byte, site string) (*orchard.Manifest, error) {
+	var m orchard.Manifest
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("%w: manifest is not valid JSON: %v", ErrInvalid, err)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrInvalid, orchard.ErrorMessage(err))
+	}
+	host, err := orchard.NormalizeHost(site)
+	if err != nil || host != m.Site || site != m.Site {
+		return nil, fmt.Errorf("%w: manifest is for site %q, not %q", ErrInvalid, m.Site, site)
+	}
+	return &m, nil
+}
+
+// hashes returns every distinct blob a manifest names, sorted.
+func hashes(m *orchard.Manifest) []string {
+	set := make(map[string]struct{}, len(m.Files)*2)
+	for _, e := range m.Files {
+		set[e.SHA256] = struct{}{}
+		if e.Gzip != "" {
+			set[e.Gzip] = struct{}{}
+		}
+	}
+	out := make([]string, 0, len(set))
+	for h := range set {
+		out = append(out, h)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (n *Node) missing(m *orchard.Manifest) []string {
+	var out []string
+	for _, h := range hashes(m) {
+		if !n.cfg.Blobs.Has(h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// stage remembers m until it is activated; a few per site, the oldest
+// forgotten first.
+func (n *Node) stage(m *orchard.Manifest, id string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	s := n.staged[m.Site]
+	if s == nil {
+		s = map[string]*stagedRelease{}
+		n.staged[m.Site] = s
+	}
+	s[id] = &stagedRelease{m: m, when: time.Now()}
+	for len(s) > maxStagedPerSite {
+		oldest := ""
+		for k, v := range s {
+			if oldest == "" || v.when.Before(s[oldest].when) {
+				oldest = k
+			}
+		}
+		delete(s, oldest)
+	}
+}
+
+func (n *Node) handlePutBlob(w http.ResponseWriter, r *http.Request) {
+	sha := r.PathValue("sha")
+	if !orchard.ValidSHA256(sha) {
+		writeError(w, fmt.Errorf("%w: %q is not a hex SHA-256", ErrInvalid, sha), nil)
+		return
+	}
+	if r.Header.Get(ContentHashHeader) != sha {
+		writeError(w, fmt.Errorf("%w: body hash is not the blob's name", ErrHashMismatch), nil)
+		return
+	}
+	if r.ContentLength > n.cfg.MaxBlobBytes {
+		writeError(w, fmt.Errorf("%w: blob over %d bytes", ErrTooLarge, n.cfg.MaxBlobBytes), nil)
+		return
+	}
+	if err := n.putBlob(sha, r.Body); err != nil {
+		n.log.Warn("blob refused", "sha256", sha, "err", err)
+		writeError(w, err, nil)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// putBlob stores one blob read from r, telling apart a body that failed
+// (its own error), content that does not match sha (ErrHashMismatch) and a
+// store that could not write (ErrStorage).
+func (n *Node) putBlob(sha string, r io.Reader) error {
+	if n.cfg.Blobs.Has(sha) {
+		_, err := io.Copy(io.Discard, r) // read to the end: the body must still verify
+		return err
+	}
+	hr := &hashingReader{r: r, h: sha256.New()}
+	err := n.cfg.Blobs.PutVerified(sha, hr, n.cfg.MaxBlobBytes)
+	switch {
+	case hr.err != nil:
+		return hr.err
+	case err == nil:
+		return nil
+	case hr.eof && hex.EncodeToString(hr.h.Sum(nil)) != sha:
+		return fmt.Errorf("%w: %s", ErrHashMismatch, sha)
+	case hr.n > n.cfg.MaxBlobBytes:
+		return fmt.Errorf("%w: blob over %d bytes", ErrTooLarge, n.cfg.MaxBlobBytes)
+	default:
+		return fmt.Errorf("%w: %v", ErrStorage, err)
+	}
+}
+
+// hashingReader hashes what passes through it and remembers how reading ended.
+type hashingReader struct {
+	r   io.Reader
+	h   hash.Hash
+	n   int64
+	eof bool
+	err error // the first read error other than io.EOF
+}
+
+func (h *hashingReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	h.h.Write(p[:n])
+	h.n += int64(n)
+	if err == io.EOF {
+		h.eof = true
+	} else if err != nil && h.err == nil {
+		h.err = err
+	}
+	return n, err
+}
+
+func (n *Node) handleBatch(w http.ResponseWriter, r *http.Request) {
+	b, err := io.ReadAll(io.LimitReader(r.Body, n.cfg.MaxBatchBytes+1))
+	if err != nil {
+		writeError(w, err, nil)
+		return
+	}
+	if int64(len(b)) > n.cfg.MaxBatchBytes {
+		writeError(w, fmt.Errorf("%w: batch over %d bytes", ErrTooLarge, n.cfg.MaxBatchBytes), nil)
+		return
+	}
+	items, err := parseBatch(b)
+	if err != nil {
+		writeError(w, err, nil)
+		return
+	}
+	for _, it := range items { // check every blob before keeping any
+		if sum := sha256.Sum256(it.data); hex.EncodeToString(sum[:]) != it.sha {
+			writeError(w, fmt.Errorf("%w: %s", ErrHashMismatch, it.sha), nil)
+			return
+		}
+	}
+	for _, it := range items {
+		if err := n.putBlob(it.sha, bytes.NewReader(it.data)); err != nil {
+			n.log.Warn("blob refused", "sha256", it.sha, "err", err)
+			writeError(w, err, nil)
+			return
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (n *Node) handleActivate(w http.ResponseWriter, r *http.Request) {
+	site, id := r.PathValue("site"), r.PathValue("id")
+	if !orchard.ValidReleaseID(id) {
+		writeError(w, fmt.Errorf("%w: %q is not a release id", ErrInvalid, id), nil)
+		return
+	}
+	if _, err := io.Copy(io.Discard, r.Body); err != nil {
+		writeError(w, err, nil)
+		return
+	}
+	missing, err := n.activate(site, id, "", false)
+	if err != nil {
+		n.log.Warn("activate refused", "site", site, "release", id, "err", err)
+		if len(missing) > 100 {
+			missing = missing[:100]
+		}
+		writeError(w, err, missing)
+		return
+	}
+	n.log.Info("activated", "site", site, "release", id)
+	writeSignedJSON(w, r, n.cfg.Secret, http.StatusOK, map[string]string{"site": site, "id": id})
+}
+
+// activate makes the staged release id of site active. With ifActive set, it
+// does so only when the active release is still prev (catch-up must not undo
+// a newer publish). It returns the missing blobs with ErrBlobsMissing.
+func (n *Node) activate(site, id, prev string, ifActive bool) ([]string, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	st := n.staged[site][id]
+	if st == nil {
+		return nil, fmt.Errorf("%w: release %s of %s is not staged here", ErrNotFound, id, site)
+	}
+	if ifActive && n.cfg.State.Releases()[site] != prev {
+		return nil, nil
+	}
+	if err := n.cfg.State.Activate(site, st.m); err != nil {
+		if missing := n.missing(st.m); len(missing) > 0 {
+			return missing, fmt.Errorf("%w: %d blobs of release %s", ErrBlobsMissing, len(missing), id)
+		}
+		return nil, fmt.Errorf("%w: activate %s: %v", ErrStorage, id, err)
+	}
+	delete(n.staged[site], id)
+	return nil, nil
+}
+
+// NodeStatus is the answer of GET /_orchard/v1/status on a node.
+type NodeStatus struct {
+	Name     string              `json:"name"`
+	Role     string              `json:"role"`
+	Version  string              `json:"version,omitempty"`
+	Uptime   float64             `json:"uptime_seconds"`
+	Releases map[string]string   `json:"releases"`
+	Staged   map[string][]string `json:"staged,omitempty"`
+	Sync     NodeSync            `json:"sync"`
+}
+
+// Status returns the node's state.
+func (n *Node) Status() NodeStatus {
+	st := NodeStatus{
+		Name:     n.cfg.Name,
+		Role:     "node",
+		Version:  n.cfg.Version,
+		Uptime:   time.Since(n.started).Seconds(),
+		Releases: n.cfg.State.Releases(),
+		Staged:   map[string][]string{},
+	}
+	n.mu.Lock()
+	for site, ids := range n.staged {
+		for id := range ids {
+			st.Staged[site] = append(st.Staged[site], id)
+		}
+		sort.Strings(st.Staged[site])
+	}
+	n.mu.Unlock()
+	n.syncMu.Lock()
+	st.Sync = n.lastSync
+	n.syncMu.Unlock()
+	return st
+}
+
+func (n *Node) handleStatus(w http.ResponseWriter, r *http.Request) {
+	writeSignedJSON(w, r, n.cfg.Secret, http.StatusOK, n.Status())
+}
+
+// Run asks the master for missed releases now and every CatchUp interval
+// until ctx ends; it returns nil then. Without a master it just waits.
+func (n *Node) Run(ctx context.Context) error {
+	if n.cfg.Master == "" {
+		<-ctx.Done()
+		return nil
+	}
+	t := time.NewTicker(n.cfg.CatchUp)
+	defer t.Stop()
+	for {
+		err := n.CatchUp(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		n.syncMu.Lock()
+		n.lastSync = NodeSync{At: time.Now()}
+		if err != nil {
+			n.lastSync.Error = err.Error()
+		}
+		n.syncMu.Unlock()
+		if err != nil {
+			n.log.Warn("catch-up failed", "master", n.cfg.Master, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,378 @@
+package publish
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/orchardhq/orchard"
+)
+
+// Target is a node the master publishes to.
+type Target struct {
+	Name        string
+	ControlAddr string // host:port of the node's control listener
+}
+
+// Publisher is the master's side of the protocol.
+type Publisher struct {
+	Nodes   []Target
+	Secret  []byte
+	Blobs   BlobSource   // the master's blobs
+	Catalog Catalog      // records the active release for catch-up (nil: not recorded)
+	Client  *http.Client // default NewHTTPClient(Concurrency)
+	Logger  *slog.Logger // default slog.Default()
+
+	// Concurrency is how many blob requests are in flight per node (default 4).
+	Concurrency int
+	// BatchBytes is the size of a batch of small blobs (default 1 MiB); a blob
+	// larger than half of it is sent alone.
+	BatchBytes int
+}
+
+// Phases a node goes through in a publish, as reported in Event.Phase and
+// NodeResult.State.
+const (
+	PhaseStage     = "stage"     // sending the manifest
+	PhaseUpload    = "upload"    // sending missing blobs (Done/Total)
+	PhaseStaged    = "staged"    // every blob present, waiting for the others
+	PhaseActivate  = "activate"  // activating
+	PhaseActivated = "activated" // serving the release
+	PhaseDown      = "down"      // not reachable; it will catch up
+	PhaseFailed    = "failed"    // answered with an error (Err)
+)
+
+// Event is one step of a publish on one node, for progress displays.
+type Event struct {
+	Node  string
+	Phase string
+	Done  int   // blobs sent so far (PhaseUpload)
+	Total int   // blobs to send
+	Bytes int64 // bytes sent so far
+	Err   error
+}
+
+// NodeResult is how a publish went on one node.
+type NodeResult struct {
+	Name     string
+	Addr     string
+	State    string // PhaseActivated, PhaseDown, PhaseFailed or PhaseStaged
+	Missing  int    // blobs the node lacked
+	Sent     int64  // bytes of blobs sent
+	Err      error
+	Duration time.Duration
+}
+
+// Result is how a publish went.
+type Result struct {
+	Site     string
+	Release  string
+	Files    int
+	Nodes    []NodeResult
+	Duration time.Duration
+}
+
+// OK reports whether every node that was up activated the release.
+func (r *Result) OK() bool {
+	for _, n := range r.Nodes {
+		if n.State != PhaseActivated && n.State != PhaseDown {
+			return false
+		}
+	}
+	return true
+}
+
+// Down lists the nodes that could not be reached.
+func (r *Result) Down() []string {
+	var out []string
+	for _, n := range r.Nodes {
+		if n.State == PhaseDown {
+			out = append(out, n.Name)
+		}
+	}
+	return out
+}
+
+func (p *Publisher) defaults() (*http.Client, *slog.Logger, int, int) {
+	conc := p.Concurrency
+	if conc <= 0 {
+		conc = 4
+	}
+	hc := p.Client
+	if hc == nil {
+		hc = NewHTTPClient(conc + 2)
+	}
+	log := p.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	batch := p.BatchBytes
+	if batch <= 0 {
+		batch = 1 << 20
+	}
+	return hc, log.With("component", "publish"), conc, batch
+}
+
+// Publish makes m the active release of site on every node: it stages it on
+// all of them at once (manifest, then only the blobs each lacks), records it
+// as the master's active release, then activates it on every node that
+// staged. Nodes that are down are reported as such and catch up later. The
+// error is for the publish as a whole (invalid manifest, cancelled, the
+// master's catalog failing); per-node failures are in the Result.
+func (p *Publisher) Publish(ctx context.Context, site string, m *orchard.Manifest, progress func(Event)) (*Result, error) {
+	start := time.Now()
+	if progress == nil {
+		progress = func(Event) {}
+	}
+	var pmu sync.Mutex
+	report := func(e Event) { pmu.Lock(); progress(e); pmu.Unlock() }
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("publish %s: %w", site, err)
+	}
+	if m.Site != site {
+		return nil, fmt.Errorf("publish %s: manifest is for %s", site, m.Site)
+	}
+	body, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("publish %s: %w", site, err)
+	}
+	id := m.ID()
+	hc, log, conc, batch := p.defaults()
+	sizes := blobSizes(m)
+	res := &Result{Site: site, Release: id, Files: len(m.Files), Nodes: make([]NodeResult, len(p.Nodes))}
+
+	var wg sync.WaitGroup
+	for i, t := range p.Nodes {
+		res.Nodes[i] = NodeResult{Name: t.Name, Addr: t.ControlAddr}
+		wg.Add(1)
+		go func(nr *NodeResult) {
+			defer wg.Done()
+			t0 := time.Now()
+			c := newClient(t.ControlAddr, p.Secret, hc)
+			err := p.stageOn(ctx, c, nr, site, id, body, sizes, conc, batch, report)
+			nr.Duration = time.Since(t0)
+			p.settle(nr, err, report, log)
+		}(&res.Nodes[i])
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return res, fmt.Errorf("publish %s: %w", site, err)
+	}
+	if p.Catalog != nil {
+		if err := p.Catalog.SetActive(site, id); err != nil {
+			return res, fmt.Errorf("publish %s: record active release: %w", site, err)
+		}
+	}
+	for i := range res.Nodes {
+		nr := &res.Nodes[i]
+		if nr.State != PhaseStaged {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t0 := time.Now()
+			report(Event{Node: nr.Name, Phase: PhaseActivate})
+			c := newClient(nr.Addr, p.Secret, hc)
+			err := c.doJSON(ctx, "POST", "/_orchard/v1/releases/"+url.PathEscape(site)+"/"+id+"/activate", nil, nil, 1<<20)
+			nr.Duration += time.Since(t0)
+			if err == nil {
+				nr.State = PhaseActivated
+				report(Event{Node: nr.Name, Phase: PhaseActivated})
+				log.Info("activated", "node", nr.Name, "site", site, "release", id)
+				return
+			}
+			p.settle(nr, fmt.Errorf("activate: %w", err), report, log)
+		}()
+	}
+	wg.Wait()
+	res.Duration = time.Since(start)
+	if err := ctx.Err(); err != nil {
+		return res, fmt.Errorf("publish %s: %w", site, err)
+	}
+	return res, nil
+}
+
+// settle records how a phase ended on one node.
+func (p *Publisher) settle(nr *NodeResult, err error, report func(Event), log *slog.Logger) {
+	switch {
+	case err == nil:
+		nr.State = PhaseStaged
+		report(Event{Node: nr.Name, Phase: PhaseStaged})
+	case isDown(err):
+		nr.State, nr.Err = PhaseDown, err
+		report(Event{Node: nr.Name, Phase: PhaseDown, Err: err})
+		log.Warn("node down", "node", nr.Name, "err", err)
+	default:
+		nr.State, nr.Err = PhaseFailed, err
+		report(Event{Node: nr.Name, Phase: PhaseFailed, Err: err})
+		log.Error("publish failed on node", "node", nr.Name, "err", err)
+	}
+}
+
+// stageOn sends the manifest to one node, then the blobs it lacks.
+func (p *Publisher) stageOn(ctx context.Context, c *client, nr *NodeResult, site, id string, body []byte, sizes map[string]int64, conc, batchBytes int, report func(Event)) error {
+	report(Event{Node: nr.Name, Phase: PhaseStage})
+	var ans StageAnswer
+	if err := c.doJSON(ctx, "POST", "/_orchard/v1/releases/"+url.PathEscape(site), body, &ans, 64<<20); err != nil {
+		return fmt.Errorf("stage: %w", err)
+	}
+	if ans.ID != id {
+		return fmt.Errorf("stage: node computed release id %s, expected %s", ans.ID, id)
+	}
+	for _, h := range ans.Missing {
+		if _, ok := sizes[h]; !ok {
+			return fmt.Errorf("stage: node asked for blob %s, which the manifest does not name", h)
+		}
+	}
+	nr.Missing = len(ans.Missing)
+	total := len(ans.Missing)
+	report(Event{Node: nr.Name, Phase: PhaseUpload, Total: total})
+	if total == 0 {
+		return nil
+	}
+	var done, sent atomic.Int64
+	tick := func(blobs int, bytes int64) {
+		d, s := done.Add(int64(blobs)), sent.Add(bytes)
+		report(Event{Node: nr.Name, Phase: PhaseUpload, Done: int(d), Total: total, Bytes: s})
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(conc)
+	for _, group := range planBatches(ans.Missing, sizes, int64(batchBytes)) {
+		g.Go(func() error {
+			if len(group) == 1 && sizes[group[0]] > int64(batchBytes)/2 {
+				return p.putOne(gctx, c, group[0], tick)
+			}
+			return p.putBatch(gctx, c, group, tick)
+		})
+	}
+	err := g.Wait()
+	nr.Sent = sent.Load()
+	if err != nil {
+		return fmt.Errorf("upload: %w", err)
+	}
+	return nil
+}
+
+func (p *Publisher) putOne(ctx context.Context, c *client, sha string, tick func(int, int64)) error {
+	b, err := p.Blobs.Get(sha)
+	if err != nil {
+		return fmt.Errorf("read blob %s on the master: %w", sha, err)
+	}
+	resp, _, err := c.do(ctx, "PUT", "/_orchard/v1/blobs/"+sha, b, sha)
+	if err != nil {
+		return fmt.Errorf("blob %s: %w", sha, err)
+	}
+	resp.Body.Close()
+	tick(1, int64(len(b)))
+	return nil
+}
+
+func (p *Publisher) putBatch(ctx context.Context, c *client, group []string, tick func(int, int64)) error {
+	var body []byte
+	for _, sha := range group {
+		b, err := p.Blobs.Get(sha)
+		if err != nil {
+			return fmt.Errorf("read blob %s on the master: %w", sha, err)
+		}
+		body = appendBatchItem(body, sha, b)
+	}
+	resp, _, err := c.do(ctx, "POST", "/_orchard/v1/blobs", body, "")
+	if err != nil {
+		return fmt.Errorf("batch of %d blobs: %w", len(group), err)
+	}
+	resp.Body.Close()
+	tick(len(group), int64(len(body)))
+	return nil
+}
+
+// blobSizes maps every blob a manifest names to its size.
+func blobSizes(m *orchard.Manifest) map[string]int64 {
+	s := make(map[string]int64, len(m.Files)*2)
+	for _, e := range m.Files {
+		s[e.SHA256] = e.Size
+		if e.Gzip != "" {
+			s[e.Gzip] = e.GzipSize
+		}
+	}
+	return s
+}
+
+// planBatches groups blobs into batches of about limit bytes; a blob larger
+// than half the limit goes alone.
+func planBatches(missing []string, sizes map[string]int64, limit int64) [][]string {
+	var out [][]string
+	var cur []string
+	var curBytes int64
+	for _, h := range missing {
+		sz := sizes[h]
+		if sz > limit/2 {
+			out = append(out, []string{h})
+			continue
+		}
+		if len(cur) > 0 && (curBytes+sz+90 > limit || len(cur) >= maxBatchItems) {
+			out = append(out, cur)
+			cur, curBytes = nil, 0
+		}
+		cur = append(cur, h)
+		curBytes += sz + 90
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// Rollback publishes release id of site again: its blobs are normally still
+// on every node, so only the manifest travels before the activation.
+func (p *Publisher) Rollback(ctx context.Context, site, id string, progress func(Event)) (*Result, error) {
+	if p.Catalog == nil {
+		return nil, errors.New("rollback needs the master's catalog")
+	}
+	m, err := p.Catalog.Manifest(site, id)
+	if err != nil {
+		return nil, fmt.Errorf("rollback %s to %s: %w", site, id, err)
+	}
+	return p.Publish(ctx, site, m, progress)
+}
+
+// NodeState is what Status learned of one node.
+type NodeState struct {
+	Name   string
+	Addr   string
+	Status *NodeStatus // nil when Err is set
+	Down   bool
+	Err    error
+}
+
+// Status asks every node for its state at once.
+func (p *Publisher) Status(ctx context.Context) []NodeState {
+	hc, _, _, _ := p.defaults()
+	out := make([]NodeState, len(p.Nodes))
+	var wg sync.WaitGroup
+	for i, t := range p.Nodes {
+		out[i] = NodeState{Name: t.Name, Addr: t.ControlAddr}
+		wg.Add(1)
+		go func(ns *NodeState) {
+			defer wg.Done()
+			var st NodeStatus
+			err := newClient(t.ControlAddr, p.Secret, hc).doJSON(ctx, "GET", "/_orchard/v1/status", nil, &st, 16<<20)
+			if err != nil {
+				ns.Err, ns.Down = err, isDown(err)
+				return
+			}
+			ns.Status = &st
+		}(&out[i])
+	}
+	wg.Wait()
+	return out
+}
