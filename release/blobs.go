@@ -1,0 +1,245 @@
+package release
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/orchardhq/orchard"
+)
+
+// ErrHashMismatch is returned by PutVerified when the content does not hash
+// to the name it was sent under, or is larger than allowed.
+var ErrHashMismatch = errors.New("blob content does not match its sha256")
+
+// ErrInvalidHash is returned for a blob name that is not 64 lower-case hex
+// digits; such a name never reaches the file system.
+var ErrInvalidHash = errors.New("invalid blob sha256")
+
+// Blobs is a content-addressed blob store on disk: the blob whose SHA-256 is
+// abcdef... lives at dir/blobs/ab/abcdef.... A blob is written once, to a
+// temporary file that is renamed into place, so a reader never sees a
+// partial blob. It is safe for concurrent use.
+type Blobs struct {
+	dir string // .../blobs
+	// Grace protects young blobs from GC: a blob written less than Grace
+	// ago is kept even when unreferenced, because a build or a stage may
+	// be about to save the manifest that refers to it. Default 10 minutes.
+	Grace time.Duration
+}
+
+// OpenBlobs opens (creating if needed) the blob store under dir/blobs.
+func OpenBlobs(dir string) (*Blobs, error) {
+	d := filepath.Join(dir, "blobs")
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return nil, fmt.Errorf("open blobs: %w", err)
+	}
+	return &Blobs{dir: d, Grace: 10 * time.Minute}, nil
+}
+
+// Path returns the file that holds the blob sha. sha must be valid
+// (orchard.ValidSHA256); Path does not check it.
+func (b *Blobs) Path(sha string) string {
+	return filepath.Join(b.dir, sha[:2], sha)
+}
+
+// Has reports whether the blob sha is stored.
+func (b *Blobs) Has(sha string) bool {
+	if !orchard.ValidSHA256(sha) {
+		return false
+	}
+	_, err := os.Stat(b.Path(sha))
+	return err == nil
+}
+
+// Open opens the blob sha for reading (an error wrapping fs.ErrNotExist when
+// it is missing).
+func (b *Blobs) Open(sha string) (*os.File, error) {
+	if !orchard.ValidSHA256(sha) {
+		return nil, ErrInvalidHash
+	}
+	return os.Open(b.Path(sha))
+}
+
+// Get returns the content of the blob sha.
+func (b *Blobs) Get(sha string) ([]byte, error) {
+	if !orchard.ValidSHA256(sha) {
+		return nil, ErrInvalidHash
+	}
+	return os.ReadFile(b.Path(sha))
+}
+
+// Put stores data durably (temporary file, fsync, rename) and returns its
+// SHA-256. A blob that already exists is not written again.
+func (b *Blobs) Put(ctx context.Context, data []byte) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(data)
+	sha := hex.EncodeToString(sum[:])
+	return sha, b.write(sha, bytes.NewReader(data), true)
+}
+
+// putNoSync is Put without the fsync; the builder calls Sync once after a
+// batch instead of paying an fsync per blob.
+func (b *Blobs) putNoSync(data []byte) (string, error) {
+	sum := sha256.Sum256(data)
+	sha := hex.EncodeToString(sum[:])
+	return sha, b.write(sha, bytes.NewReader(data), false)
+}
+
+// PutVerified stores at most maxBytes read from r as the blob sha, after
+// checking that the content hashes to sha. On a mismatch (or more than
+// maxBytes) it keeps nothing and returns an error wrapping ErrHashMismatch.
+// The blob is fsynced before PutVerified returns.
+func (b *Blobs) PutVerified(sha string, r io.Reader, maxBytes int64) error {
+	if !orchard.ValidSHA256(sha) {
+		return ErrInvalidHash
+	}
+	if b.Has(sha) {
+		_, err := io.Copy(io.Discard, io.LimitReader(r, maxBytes+1))
+		return err
+	}
+	return b.write(sha, io.LimitReader(r, maxBytes+1), true, maxBytes)
+}
+
+// write copies r into a temporary file beside the blob, checks its hash
+// when verify limits are given, and renames it into place.
+func (b *Blobs) write(sha string, r io.Reader, sync bool, maxBytes ...int64) error {
+	final := b.Path(sha)
+	if _, err := os.Stat(final); err == nil {
+		return nil
+	}
+	dir := filepath.Dir(final)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("put blob: %w", err)
+	}
+	f, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("put blob: %w", err)
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), r)
+	if err != nil {
+		return fmt.Errorf("put blob %s: %w", sha, err)
+	}
+	if len(maxBytes) > 0 && n > maxBytes[0] {
+		return fmt.Errorf("put blob %s: larger than %d bytes: %w", sha, maxBytes[0], ErrHashMismatch)
+	}
+	if hex.EncodeToString(h.Sum(nil)) != sha {
+		return fmt.Errorf("put blob %s: %w", sha, ErrHashMismatch)
+	}
+	if sync {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("put blob %s: %w", sha, err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("put blob %s: %w", sha, err)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return fmt.Errorf("put blob %s: %w", sha, err)
+	}
+	ok = true
+	if sync {
+		return syncDir(dir)
+	}
+	return nil
+}
+
+// Sync makes every blob written so far durable with one syncfs(2) of the
+// file system that holds the store.
+func (b *Blobs) Sync() error {
+	f, err := os.Open(b.dir)
+	if err != nil {
+		return fmt.Errorf("sync blobs: %w", err)
+	}
+	defer f.Close()
+	if err := unix.Syncfs(int(f.Fd())); err != nil {
+		return fmt.Errorf("sync blobs: %w", err)
+	}
+	return nil
+}
+
+// Missing returns the blobs m refers to (content and gzip variants) that are
+// not stored, sorted and without duplicates.
+func (b *Blobs) Missing(m *orchard.Manifest) []string {
+	seen := map[string]bool{}
+	var out []string
+	check := func(sha string) {
+		if sha == "" || seen[sha] {
+			return
+		}
+		seen[sha] = true
+		if !b.Has(sha) {
+			out = append(out, sha)
+		}
+	}
+	for _, e := range m.Files {
+		check(e.SHA256)
+		check(e.Gzip)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// GC removes every blob not in keep (and temporary files left by a crash)
+// and returns how many blobs it removed. Callers must put in keep every blob
+// of every manifest they still hold, staged ones included (Store.GC does).
+func (b *Blobs) GC(keep map[string]bool) (int, error) {
+	shards, err := os.ReadDir(b.dir)
+	if err != nil {
+		return 0, fmt.Errorf("gc blobs: %w", err)
+	}
+	removed := 0
+	for _, s := range shards {
+		if !s.IsDir() || len(s.Name()) != 2 {
+			continue
+		}
+		sd := filepath.Join(b.dir, s.Name())
+		files, err := os.ReadDir(sd)
+		if err != nil {
+			return removed, fmt.Errorf("gc blobs: %w", err)
+		}
+		for _, f := range files {
+			name := f.Name()
+			if keep[name] {
+				continue
+			}
+			if !orchard.ValidSHA256(name) && !strings.HasPrefix(name, ".tmp-") {
+				continue
+			}
+			// A young blob or temporary file may belong to a build or
+			// stage in progress: leave it alone.
+			if info, err := f.Info(); err != nil || time.Since(info.ModTime()) < b.Grace {
+				continue
+			}
+			if err := os.Remove(filepath.Join(sd, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return removed, fmt.Errorf("gc blobs: %w", err)
+			}
+			if orchard.ValidSHA256(name) {
+				removed++
+			}
+		}
+	}
+	return removed, nil
+}

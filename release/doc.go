@@ -1,0 +1,37 @@
+// Package release builds sites into immutable, content-addressed releases
+// and keeps them on disk, for the master and the web nodes alike.
+//
+// A release is an orchard.Manifest: every file of a site (manifest key ->
+// SHA-256, size, content type, gzip variant) plus, under the reserved key
+// SettingsKey ("/_orchard/site.json"), a small JSON blob with the site's
+// serving settings (host, aliases, Cache-Control, 404 page; see Settings).
+// Carrying the settings as a file of the release means a release is
+// self-contained: publishing moves manifests and blobs only, and a node
+// knows a site's aliases from the release it activates.
+//
+// The on-disk layout (Store) is one for master and nodes:
+//
+//	DIR/blobs/ab/abcdef...            blobs named by their SHA-256
+//	DIR/sites/HOST/releases/ID.json   manifests
+//	DIR/sites/HOST/releases/ID.build  build records (master; incremental builds)
+//	DIR/sites/HOST/active             the active release id
+//
+// For the publish protocol:
+//
+//	st, err := release.OpenStore(dir)          // or node.Store()
+//	id, err := st.SaveManifest(m)              // stage: validates, stores
+//	missing := st.Blobs().Missing(m)           // hashes to ask for
+//	err = st.Blobs().PutVerified(sha, body, max) // errors.Is(err, release.ErrHashMismatch) -> 422
+//	m, err := st.SetActive(site, id)           // errors.Is(err, release.ErrBlobsMissing) -> 409
+//	rels, err := st.Releases(site)             // newest first
+//	active, err := st.Active(site)
+//	removed, err := st.Prune(site, keep); n, err := st.GC()
+//
+// A node activates through node.(*Node).Activate, which calls SetActive and
+// swaps its in-memory state.
+//
+// Builder renders through a Renderer (Outputs, Render, Inputs; cmd/orchard
+// adapts *render.Renderer) and is incremental: beside each manifest it keeps
+// the hash of every input and the inputs each output came from, and re-renders
+// only the outputs whose inputs changed, appeared or vanished.
+package release

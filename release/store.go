@@ -1,0 +1,329 @@
+package release
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/orchardhq/orchard"
+)
+
+// ErrBlobsMissing is returned when a release is activated before every blob
+// it refers to is stored.
+var ErrBlobsMissing = errors.New("release has missing blobs")
+
+// Store is the on-disk state shared by the master and the nodes: the blob
+// store, the manifests of every release of every site, and the active
+// release pointer of each site. Layout under dir:
+//
+//	blobs/ab/abcdef...            content-addressed blobs (see Blobs)
+//	sites/HOST/releases/ID.json   manifest of release ID
+//	sites/HOST/releases/ID.build  build record (master only; incremental builds)
+//	sites/HOST/active             id of the active release
+//
+// Every file is written to a temporary file, fsynced, renamed into place and
+// the directory fsynced, so a process killed at any moment restarts with the
+// old or the new state, never a mix. HOST is a host name checked by
+// orchard.NormalizeHost and ID a checked release id before either is joined
+// onto a path. A Store is safe for concurrent use.
+type Store struct {
+	dir   string
+	blobs *Blobs
+	mu    sync.Mutex // serialises writers of the active pointers
+}
+
+// OpenStore opens (creating if needed) the store under dir.
+func OpenStore(dir string) (*Store, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open release store: %w", err)
+	}
+	b, err := OpenBlobs(abs)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(abs, "sites"), 0o755); err != nil {
+		return nil, fmt.Errorf("open release store: %w", err)
+	}
+	return &Store{dir: abs, blobs: b}, nil
+}
+
+// Dir returns the directory of the store.
+func (s *Store) Dir() string { return s.dir }
+
+// Blobs returns the store's blobs.
+func (s *Store) Blobs() *Blobs { return s.blobs }
+
+// checkSite returns an EINVALID *Error unless site is a canonical host name.
+func checkSite(site string) error {
+	h, err := orchard.NormalizeHost(site)
+	if err != nil {
+		return err
+	}
+	if h != site {
+		return orchard.Errorf(orchard.EINVALID, "Site %q is not in canonical form (%q).", site, h)
+	}
+	return nil
+}
+
+func (s *Store) releasesDir(site string) string {
+	return filepath.Join(s.dir, "sites", site, "releases")
+}
+
+// SaveManifest validates m and stores it under its id, which it returns. A
+// manifest already stored under that id is kept as it is (same files).
+func (s *Store) SaveManifest(m *orchard.Manifest) (string, error) {
+	if err := m.Validate(); err != nil {
+		return "", err
+	}
+	if err := checkSite(m.Site); err != nil {
+		return "", err
+	}
+	if m.Parent != "" && !orchard.ValidReleaseID(m.Parent) {
+		return "", orchard.Errorf(orchard.EINVALID, "Parent %q is not a release id.", m.Parent)
+	}
+	id := m.ID()
+	p := filepath.Join(s.releasesDir(m.Site), id+".json")
+	if _, err := os.Stat(p); err == nil {
+		return id, nil
+	}
+	data, err := json.Marshal(m)
+	if err != nil {
+		return "", fmt.Errorf("save manifest %s/%s: %w", m.Site, id, err)
+	}
+	if err := writeFileAtomic(p, data); err != nil {
+		return "", fmt.Errorf("save manifest %s/%s: %w", m.Site, id, err)
+	}
+	return id, nil
+}
+
+// Manifest loads release id of site (ENOTFOUND when it is not stored).
+func (s *Store) Manifest(site, id string) (*orchard.Manifest, error) {
+	if err := checkSite(site); err != nil {
+		return nil, err
+	}
+	if !orchard.ValidReleaseID(id) {
+		return nil, orchard.Errorf(orchard.EINVALID, "Release id %q is invalid.", id)
+	}
+	data, err := os.ReadFile(filepath.Join(s.releasesDir(site), id+".json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, orchard.Errorf(orchard.ENOTFOUND, "Release %s of %s not found.", id, site)
+	} else if err != nil {
+		return nil, fmt.Errorf("load manifest %s/%s: %w", site, id, err)
+	}
+	var m orchard.Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("load manifest %s/%s: %w", site, id, err)
+	}
+	if m.Site != site || m.ID() != id {
+		return nil, fmt.Errorf("load manifest %s/%s: content does not match its name", site, id)
+	}
+	return &m, nil
+}
+
+// Sites returns the sites that have releases, sorted.
+func (s *Store) Sites() ([]string, error) {
+	ents, err := os.ReadDir(filepath.Join(s.dir, "sites"))
+	if err != nil {
+		return nil, fmt.Errorf("list sites: %w", err)
+	}
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() && checkSite(e.Name()) == nil {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}
+
+// Releases lists the stored releases of site, newest first (by creation
+// time, then id). A site without releases gives an empty list.
+func (s *Store) Releases(site string) ([]orchard.Release, error) {
+	if err := checkSite(site); err != nil {
+		return nil, err
+	}
+	ents, err := os.ReadDir(s.releasesDir(site))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("list releases of %s: %w", site, err)
+	}
+	var out []orchard.Release
+	for _, e := range ents {
+		id, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || !orchard.ValidReleaseID(id) {
+			continue
+		}
+		m, err := s.Manifest(site, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Summary(m))
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Created.Equal(out[j].Created) {
+			return out[i].Created.After(out[j].Created)
+		}
+		return out[i].ID > out[j].ID
+	})
+	return out, nil
+}
+
+// Summary returns the listing form of a manifest. Files and Bytes count the
+// served files, not the gzip variants nor the release's settings file.
+func Summary(m *orchard.Manifest) orchard.Release {
+	r := orchard.Release{ID: m.ID(), Site: m.Site, Parent: m.Parent, Created: m.Created}
+	for k, e := range m.Files {
+		if IsReserved(k) {
+			continue
+		}
+		r.Files++
+		r.Bytes += e.Size
+	}
+	return r
+}
+
+// Active returns the id of the active release of site, or "" if it has none.
+func (s *Store) Active(site string) (string, error) {
+	if err := checkSite(site); err != nil {
+		return "", err
+	}
+	data, err := os.ReadFile(filepath.Join(s.dir, "sites", site, "active"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	} else if err != nil {
+		return "", fmt.Errorf("read active release of %s: %w", site, err)
+	}
+	id := string(bytes.TrimSpace(data))
+	if !orchard.ValidReleaseID(id) {
+		return "", fmt.Errorf("read active release of %s: corrupt pointer %q", site, id)
+	}
+	return id, nil
+}
+
+// SetActive makes release id the active release of site, atomically on
+// disk. The manifest must be stored (ENOTFOUND) and every blob it names
+// present (an error wrapping ErrBlobsMissing). It returns the manifest.
+func (s *Store) SetActive(site, id string) (*orchard.Manifest, error) {
+	m, err := s.Manifest(site, id)
+	if err != nil {
+		return nil, err
+	}
+	if miss := s.blobs.Missing(m); len(miss) > 0 {
+		return nil, fmt.Errorf("activate %s/%s: %d blobs missing: %w", site, id, len(miss), ErrBlobsMissing)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := writeFileAtomic(filepath.Join(s.dir, "sites", site, "active"), []byte(id+"\n")); err != nil {
+		return nil, fmt.Errorf("activate %s/%s: %w", site, id, err)
+	}
+	return m, nil
+}
+
+// Prune removes the oldest releases of site so that at most keep remain,
+// never the active one, and returns the ids removed. Blobs are left to GC.
+func (s *Store) Prune(site string, keep int) ([]string, error) {
+	rels, err := s.Releases(site)
+	if err != nil {
+		return nil, err
+	}
+	active, err := s.Active(site)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	kept := 0
+	for _, r := range rels {
+		if r.ID == active || kept < keep {
+			kept++
+			continue
+		}
+		base := filepath.Join(s.releasesDir(site), r.ID)
+		for _, ext := range []string{".json", ".build"} {
+			if err := os.Remove(base + ext); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return removed, fmt.Errorf("prune %s/%s: %w", site, r.ID, err)
+			}
+		}
+		removed = append(removed, r.ID)
+	}
+	return removed, nil
+}
+
+// GC removes every blob that no stored manifest of any site refers to (and
+// that is older than Blobs.Grace), returning how many it removed.
+func (s *Store) GC() (int, error) {
+	sites, err := s.Sites()
+	if err != nil {
+		return 0, err
+	}
+	keep := map[string]bool{}
+	for _, site := range sites {
+		rels, err := s.Releases(site)
+		if err != nil {
+			return 0, err
+		}
+		for _, r := range rels {
+			m, err := s.Manifest(site, r.ID)
+			if err != nil {
+				return 0, err
+			}
+			for _, e := range m.Files {
+				keep[e.SHA256] = true
+				if e.Gzip != "" {
+					keep[e.Gzip] = true
+				}
+			}
+		}
+	}
+	return s.blobs.GC(keep)
+}
+
+// writeFileAtomic writes data to path by way of a temporary file in the
+// same directory: write, fsync, rename, fsync the directory.
+func writeFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return syncDir(dir)
+}
+
+// syncDir fsyncs a directory so a rename inside it is durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
