@@ -26,8 +26,8 @@ type Catalog interface {
 	// Active returns the release each site should have active everywhere:
 	// the one published last.
 	Active() (map[string]string, error)
-	// Manifest loads release id of site; an error wrapping ErrNotFound (or
-	// fs.ErrNotExist) when there is none.
+	// Manifest loads release id of site; an error wrapping ErrNotFound or
+	// fs.ErrNotExist, or an ENOTFOUND *orchard.Error, when there is none.
 	Manifest(site, id string) (*orchard.Manifest, error)
 	// SetActive records id as the active release of site, durably.
 	SetActive(site, id string) error
@@ -131,7 +131,7 @@ func NewMasterHandler(cfg MasterConfig) http.Handler {
 
 // notFoundOr maps "does not exist" errors to ErrNotFound and leaves others be.
 func notFoundOr(err error) error {
-	if errors.Is(err, ErrNotFound) || isNotExist(err) {
+	if errors.Is(err, ErrNotFound) || isNotExist(err) || orchard.ErrorCode(err) == orchard.ENOTFOUND {
 		return fmt.Errorf("%w: %v", ErrNotFound, err)
 	}
 	return err

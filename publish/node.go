@@ -60,6 +60,10 @@ type NodeConfig struct {
 	MaxBlobBytes     int64 // default DefaultMaxBlobBytes
 	MaxBatchBytes    int64 // default DefaultMaxBatchBytes
 	Fetchers         int   // blobs pulled at once during catch-up (default 8)
+
+	// GC, when set, removes old releases and unreferenced blobs; Run calls
+	// it at most once a minute after a release was activated.
+	GC func() error
 }
 
 // Node is a web node's side of the protocol: the signed /_orchard/v1/
@@ -74,8 +78,9 @@ type Node struct {
 	mu     sync.Mutex                           // serialises activations and guards staged
 	staged map[string]map[string]*stagedRelease // site -> id -> manifest
 
-	syncMu   sync.Mutex
-	lastSync NodeSync
+	syncMu    sync.Mutex
+	lastSync  NodeSync
+	activated bool // since the last GC
 }
 
 type stagedRelease struct {
@@ -375,6 +380,9 @@ func (n *Node) activate(site, id, prev string, ifActive bool) ([]string, error) 
 		return nil, fmt.Errorf("%w: activate %s: %v", ErrStorage, id, err)
 	}
 	delete(n.staged[site], id)
+	n.syncMu.Lock()
+	n.activated = true
+	n.syncMu.Unlock()
 	return nil, nil
 }
 
@@ -421,12 +429,23 @@ func (n *Node) handleStatus(w http.ResponseWriter, r *http.Request) {
 // until ctx ends; it returns nil then. Without a master it just waits.
 func (n *Node) Run(ctx context.Context) error {
 	if n.cfg.Master == "" {
-		<-ctx.Done()
-		return nil
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		var lastGC time.Time
+		for {
+			n.maybeGC(&lastGC)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+			}
+		}
 	}
 	t := time.NewTicker(n.cfg.CatchUp)
 	defer t.Stop()
+	var lastGC time.Time
 	for {
+		n.maybeGC(&lastGC)
 		err := n.CatchUp(ctx)
 		if ctx.Err() != nil {
 			return nil
@@ -445,5 +464,23 @@ func (n *Node) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
+	}
+}
+
+// maybeGC runs the GC hook when a release was activated since it last ran,
+// at most once a minute.
+func (n *Node) maybeGC(last *time.Time) {
+	n.syncMu.Lock()
+	due := n.activated && n.cfg.GC != nil && time.Since(*last) >= time.Minute
+	if due {
+		n.activated = false
+	}
+	n.syncMu.Unlock()
+	if !due {
+		return
+	}
+	*last = time.Now()
+	if err := n.cfg.GC(); err != nil {
+		n.log.Warn("garbage collection failed", "err", err)
 	}
 }

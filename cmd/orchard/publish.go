@@ -1,11 +1,261 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/config"
+	"github.com/orchardhq/orchard/publish"
+	"github.com/orchardhq/orchard/release"
+)
 
 func newPublishCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "publish",
-		Short: "Publish the newest release to every node (not built yet)",
-		RunE:  func(*cobra.Command, []string) error { return errNotBuilt },
+	var (
+		site  string
+		all   bool
+		build bool
+		quiet bool
+	)
+	cmd := &cobra.Command{
+		Use:   "publish -s HOST | --all",
+		Short: "Publish the newest release of a site to every node",
+		Long: `Publish the newest release of a site (or of every site with --all) to every
+node of the cluster file: each node is sent the manifest, then only the blobs it
+lacks, and when every reachable node has them all the release is activated on
+all of them at once. A node never serves half a release.
+
+Prints progress per node and a result per node. Exits 0 only when every node
+that is up activated the release; nodes that are down are listed and catch up
+from the master within a few seconds of coming back.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if (site == "") == !all {
+				return usagef("give -s HOST or --all")
+			}
+			cfg, err := config.Load(configPath(cmd))
+			if err != nil {
+				return usageError{err}
+			}
+			if len(cfg.Nodes) == 0 {
+				return usagef("%s has no [[node]] to publish to", cfg.Path)
+			}
+			store, err := release.OpenStore(cfg.Master.Data)
+			if err != nil {
+				return err
+			}
+			sites := []string{site}
+			if all {
+				if sites, err = store.Sites(); err != nil {
+					return err
+				}
+				if len(sites) == 0 {
+					return usagef("no site has a release yet: run orchard build first")
+				}
+			} else if sites[0], err = orchard.NormalizeHost(site); err != nil {
+				return usagef("-s %q: %s", site, orchard.ErrorMessage(err))
+			}
+			if build {
+				return usagef("--build is not available yet: run orchard build -s HOST, then orchard publish")
+			}
+			ctx := cmd.Context()
+			p := newPublisher(cfg, store, cmdLogger(quiet))
+			var failed []string
+			for _, s := range sites {
+				rels, err := store.Releases(s)
+				if err != nil {
+					return err
+				}
+				if len(rels) == 0 {
+					return usagef("site %s has no release: run orchard build -s %s first", s, s)
+				}
+				m, err := store.Manifest(s, rels[0].ID)
+				if err != nil {
+					return err
+				}
+				res, err := runPublish(ctx, cmd, p, s, m, quiet)
+				if err != nil {
+					return err
+				}
+				if !res.OK() {
+					failed = append(failed, s)
+				}
+				collectGarbage(store, s, cfg.Master.KeepReleases, cmd.ErrOrStderr())
+			}
+			if len(failed) > 0 {
+				return fmt.Errorf("publish did not activate everywhere: %s", strings.Join(failed, ", "))
+			}
+			return nil
+		},
 	}
+	cmd.Flags().StringVarP(&site, "site", "s", "", "site host name")
+	cmd.Flags().BoolVar(&all, "all", false, "publish every site")
+	cmd.Flags().BoolVar(&build, "build", false, "build the site first")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the result")
+	return cmd
+}
+
+// newPublisher wires the publish protocol to the cluster file and the
+// master's release store.
+func newPublisher(cfg *config.Config, store *release.Store, logger *slog.Logger) *publish.Publisher {
+	p := &publish.Publisher{
+		Secret:  cfg.Secret,
+		Blobs:   store.Blobs(),
+		Catalog: masterCatalog{store},
+		Logger:  logger,
+	}
+	for _, n := range cfg.Nodes {
+		p.Nodes = append(p.Nodes, publish.Target{Name: n.Name, ControlAddr: n.Control})
+	}
+	return p
+}
+
+// cmdLogger logs warnings and errors to stderr (nothing with quiet: the
+// result table says it all).
+func cmdLogger(quiet bool) *slog.Logger {
+	lvl := slog.LevelWarn
+	if quiet {
+		lvl = slog.LevelError + 4
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+}
+
+// runPublish publishes one release with progress on stderr and the per-node
+// result on stdout.
+func runPublish(ctx context.Context, cmd *cobra.Command, p *publish.Publisher, site string, m *orchard.Manifest, quiet bool) (*publish.Result, error) {
+	errw := cmd.ErrOrStderr()
+	progress := func(publish.Event) {}
+	if !quiet {
+		fmt.Fprintf(errw, "publishing %s release %s (%d files) to %d nodes\n", site, m.ID(), len(m.Files), len(p.Nodes))
+		progress = progressPrinter(errw)
+	}
+	res, err := p.Publish(ctx, site, m, progress)
+	if res != nil {
+		printResult(cmd.OutOrStdout(), res)
+	}
+	return res, err
+}
+
+// progressPrinter prints each node's phase changes, and on a terminal the
+// upload count as it goes.
+func progressPrinter(w io.Writer) func(publish.Event) {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		tty = term.IsTerminal(int(f.Fd()))
+	}
+	var mu sync.Mutex
+	last := map[string]time.Time{}
+	return func(e publish.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e.Phase {
+		case publish.PhaseUpload:
+			if e.Done == 0 {
+				fmt.Fprintf(w, "  %-10s needs %d blobs\n", e.Node, e.Total)
+				return
+			}
+			if tty && (time.Since(last[e.Node]) > 200*time.Millisecond || e.Done == e.Total) {
+				last[e.Node] = time.Now()
+				fmt.Fprintf(w, "\r  %-10s %d/%d blobs, %s", e.Node, e.Done, e.Total, humanBytes(e.Bytes))
+				if e.Done == e.Total {
+					fmt.Fprintln(w)
+				}
+			}
+		case publish.PhaseDown, publish.PhaseFailed:
+			fmt.Fprintf(w, "  %-10s %s: %v\n", e.Node, e.Phase, e.Err)
+		case publish.PhaseStaged, publish.PhaseActivated:
+			fmt.Fprintf(w, "  %-10s %s\n", e.Node, e.Phase)
+		}
+	}
+}
+
+func printResult(w io.Writer, res *publish.Result) {
+	fmt.Fprintf(w, "%s release %s: %d files, %s\n", res.Site, res.Release, res.Files, res.Duration.Round(time.Millisecond))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tSTATE\tBLOBS SENT\tBYTES\tTIME\tNOTE")
+	for _, n := range res.Nodes {
+		note := ""
+		switch n.State {
+		case publish.PhaseDown:
+			note = "down, will catch up when it is back"
+		case publish.PhaseFailed:
+			note = fmt.Sprint(n.Err)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", n.Name, n.State, n.Missing, humanBytes(n.Sent), n.Duration.Round(time.Millisecond), note)
+	}
+	tw.Flush()
+	if down := res.Down(); len(down) > 0 {
+		fmt.Fprintf(w, "down: %s (they will catch up)\n", strings.Join(down, ", "))
+	}
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// collectGarbage keeps the newest keep releases of site on the master and
+// removes blobs no release refers to; failures are reported, not fatal.
+func collectGarbage(store *release.Store, site string, keep int, w io.Writer) {
+	if keep <= 0 {
+		return
+	}
+	if _, err := store.Prune(site, keep); err != nil {
+		fmt.Fprintf(w, "warning: prune old releases of %s: %v\n", site, err)
+		return
+	}
+	if _, err := store.GC(); err != nil {
+		fmt.Fprintf(w, "warning: garbage-collect blobs: %v\n", err)
+	}
+}
+
+// masterCatalog is the master's release store seen as a publish.Catalog.
+type masterCatalog struct{ s *release.Store }
+
+func (c masterCatalog) Active() (map[string]string, error) {
+	sites, err := c.s.Sites()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(sites))
+	for _, site := range sites {
+		id, err := c.s.Active(site)
+		if err != nil {
+			return nil, err
+		}
+		if id != "" {
+			out[site] = id
+		}
+	}
+	return out, nil
+}
+
+func (c masterCatalog) Manifest(site, id string) (*orchard.Manifest, error) {
+	return c.s.Manifest(site, id)
+}
+
+func (c masterCatalog) SetActive(site, id string) error {
+	_, err := c.s.SetActive(site, id)
+	if errors.Is(err, release.ErrBlobsMissing) {
+		return fmt.Errorf("the master lacks blobs of %s/%s (rebuild it): %w", site, id, err)
+	}
+	return err
 }

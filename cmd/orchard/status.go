@@ -1,11 +1,130 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/orchardhq/orchard/config"
+	"github.com/orchardhq/orchard/publish"
+	"github.com/orchardhq/orchard/release"
+)
 
 func newStatusCmd() *cobra.Command {
-	return &cobra.Command{
+	var timeout time.Duration
+	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Show the release active on each node (not built yet)",
-		RunE:  func(*cobra.Command, []string) error { return errNotBuilt },
+		Short: "Show the release active on each node",
+		Long: `Ask every node of the cluster file for its active releases and show, per
+site, the release the master published last and the one each node serves;
+nodes that serve another release (or none) lag and are marked with '*'.
+Exits 1 when a node is down or lags.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(configPath(cmd))
+			if err != nil {
+				return usageError{err}
+			}
+			store, err := release.OpenStore(cfg.Master.Data)
+			if err != nil {
+				return err
+			}
+			active, err := masterCatalog{store}.Active()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			if timeout > 0 {
+				var cancel func()
+				ctx, cancel = context.WithTimeout(ctx, timeout)
+				defer cancel()
+			}
+			states := newPublisher(cfg, store, cmdLogger(true)).Status(ctx)
+			if lagging := printStatus(cmd.OutOrStdout(), active, states); lagging > 0 {
+				return fmt.Errorf("%d node(s) down or lagging", lagging)
+			}
+			return nil
+		},
 	}
+	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Second, "how long to wait for the nodes")
+	return cmd
+}
+
+// printStatus prints one row per site and one column per node, and returns
+// how many nodes are down or lag on some site.
+func printStatus(w io.Writer, master map[string]string, states []publish.NodeState) int {
+	sites := map[string]bool{}
+	for s := range master {
+		sites[s] = true
+	}
+	for _, st := range states {
+		if st.Status != nil {
+			for s := range st.Status.Releases {
+				sites[s] = true
+			}
+		}
+	}
+	names := make([]string, 0, len(sites))
+	for s := range sites {
+		names = append(names, s)
+	}
+	sort.Strings(names)
+
+	bad := map[string]bool{}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	head := []string{"SITE", "MASTER"}
+	for _, st := range states {
+		head = append(head, st.Name)
+	}
+	fmt.Fprintln(tw, strings.Join(head, "\t"))
+	for _, s := range names {
+		row := []string{s, orDash(master[s])}
+		for _, st := range states {
+			switch {
+			case st.Down:
+				row = append(row, "down")
+				bad[st.Name] = true
+			case st.Err != nil:
+				row = append(row, "error")
+				bad[st.Name] = true
+			default:
+				id := st.Status.Releases[s]
+				cell := orDash(id)
+				if id != master[s] {
+					cell += " *"
+					bad[st.Name] = true
+				}
+				row = append(row, cell)
+			}
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	tw.Flush()
+	for _, st := range states {
+		switch {
+		case st.Down:
+			fmt.Fprintf(w, "%s (%s): down: %v\n", st.Name, st.Addr, st.Err)
+		case st.Err != nil:
+			fmt.Fprintf(w, "%s (%s): %v\n", st.Name, st.Addr, st.Err)
+		case st.Status.Sync.Error != "":
+			fmt.Fprintf(w, "%s: last catch-up failed: %s\n", st.Name, st.Status.Sync.Error)
+		}
+	}
+	if len(bad) == 0 {
+		fmt.Fprintf(w, "all %d nodes serve the master's releases\n", len(states))
+	}
+	return len(bad)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
