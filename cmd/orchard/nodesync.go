@@ -21,14 +21,16 @@ type nodeSync struct {
 	once   sync.Once
 }
 
-// startNodeSync wires the publish protocol to a node: store is the node's
-// release store (blobs, manifests, active pointers), state its active
-// releases (*node.Node). Mount Handler() at /_orchard/v1/ on the control
-// listener; Close stops the catch-up loop and waits for it. One call from
-// orchard node:
+// newNodeSync wires the publish protocol to a node: store is the node's
+// release store opened on the node's data dir (blobs, manifests, pointers),
+// state its active releases (*node.Node). It does no I/O. Give Handler() to
+// the node's control listener for /_orchard/v1/ (node.Config.ControlHandler),
+// call Start once the node is open (catch-up activates releases) and Close on
+// the way out. From orchard node:
 //
-//	ns := startNodeSync(ctx, cfg, ncfg, store, n, logger); defer ns.Close()
-func startNodeSync(ctx context.Context, cfg *config.Config, ncfg *config.Node, store *release.Store, state publish.State, logger *slog.Logger) *nodeSync {
+//	ns := newNodeSync(cfg, ncfg, store, nd, logger)  // before nd.Open
+//	ns.Start(ctx); defer ns.Close()                 // after nd.Open
+func newNodeSync(cfg *config.Config, ncfg *config.Node, store *release.Store, state publish.State, logger *slog.Logger) *nodeSync {
 	keep := cfg.Master.KeepReleases
 	n := publish.NewNode(publish.NodeConfig{
 		Name:   ncfg.Name,
@@ -53,14 +55,17 @@ func startNodeSync(ctx context.Context, cfg *config.Config, ncfg *config.Node, s
 		Version: versionString(),
 		Logger:  logger,
 	})
-	ctx, cancel := context.WithCancel(ctx)
-	ns := &nodeSync{n: n, cancel: cancel}
+	return &nodeSync{n: n, cancel: func() {}}
+}
+
+// Start runs the catch-up loop (and GC) until Close or ctx ends.
+func (ns *nodeSync) Start(ctx context.Context) {
+	ctx, ns.cancel = context.WithCancel(ctx)
 	ns.wg.Add(1)
 	go func() {
 		defer ns.wg.Done()
-		_ = n.Run(ctx)
+		_ = ns.n.Run(ctx)
 	}()
-	return ns
 }
 
 // Handler returns the signed /_orchard/v1/ handler.
