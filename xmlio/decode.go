@@ -124,9 +124,9 @@ func (b *builder) site(t xml.StartElement) error {
 	}
 	switch v, ok := a["version"]; {
 	case !ok:
-		return r.errf("the version attribute is missing")
+		return r.elemErr("the version attribute is missing")
 	case v != Version:
-		return r.errf("unsupported version %q (this orchard reads version %s)", snippet([]byte(v)), Version)
+		return r.elemErr("unsupported version %q (this orchard reads version %s)", snippet([]byte(v)), Version)
 	}
 	host, err := orchard.NormalizeHost(a["host"])
 	if err != nil {
@@ -151,7 +151,7 @@ func (b *builder) site(t xml.StartElement) error {
 		case "user":
 			return b.user(t)
 		}
-		return r.errf("unknown element")
+		return r.elemErr("unknown element")
 	})
 }
 
@@ -163,10 +163,10 @@ func (b *builder) fields(dst map[string]*string) error {
 	return r.children(func(t xml.StartElement) error {
 		p, ok := dst[t.Name.Local]
 		if !ok {
-			return r.errf("unknown element")
+			return r.elemErr("unknown element")
 		}
 		if got[t.Name.Local] {
-			return r.errf("given twice")
+			return r.elemErr("given twice")
 		}
 		got[t.Name.Local] = true
 		s, err := r.text(t)
@@ -178,7 +178,7 @@ func (b *builder) fields(dst map[string]*string) error {
 func (b *builder) settingsElem(t xml.StartElement) error {
 	r, f := b.r, b.r.top()
 	if b.settings {
-		return r.errf("given twice (first at line %d)", b.settingsLine)
+		return r.elemErr("given twice (first at line %d)", b.settingsLine)
 	}
 	b.settings, b.settingsLine = true, f.line
 	a, err := r.attrs(t, "scheme", "feed-size", "created", "updated")
@@ -188,7 +188,7 @@ func (b *builder) settingsElem(t xml.StartElement) error {
 	s := &b.c.Site
 	s.Scheme = a["scheme"]
 	if s.FeedSize, err = atoi(a["feed-size"]); err != nil {
-		return r.errf("feed-size: %v", err)
+		return r.elemErr("feed-size: %v", err)
 	}
 	if err := b.time(a, "created", &s.Created); err != nil {
 		return err
@@ -224,7 +224,7 @@ func (b *builder) category(t xml.StartElement) error {
 	}
 	c := orchard.Category{Path: a["path"]}
 	if c.Sort, err = atoi(a["sort"]); err != nil {
-		return r.errf("sort: %v", err)
+		return r.elemErr("sort: %v", err)
 	}
 	if err := b.time(a, "created", &c.Created); err != nil {
 		return err
@@ -257,7 +257,7 @@ func (b *builder) page(t xml.StartElement) error {
 		p.Published = true
 	case "false", "":
 	default:
-		return r.errf("published must be true or false")
+		return r.elemErr("published must be true or false")
 	}
 	if err := b.time(a, "created", &p.Created); err != nil {
 		return err
@@ -313,11 +313,11 @@ func (b *builder) asset(t xml.StartElement) error {
 	}
 	sizeAttr, ok := a["size"]
 	if !ok {
-		return r.errf("the size attribute is missing")
+		return r.elemErr("the size attribute is missing")
 	}
 	size, err := strconv.ParseInt(sizeAttr, 10, 64)
 	if err != nil || size < 0 {
-		return r.errf("size must be a number of bytes")
+		return r.elemErr("size must be a number of bytes")
 	}
 	if size > orchard.MaxAssetLen {
 		return invalid(f, orchard.Errorf(orchard.EINVALID, "Asset is larger than %d bytes.", orchard.MaxAssetLen))
@@ -372,7 +372,7 @@ func (b *builder) user(t xml.StartElement) error {
 func (b *builder) time(a map[string]string, name string, dst *time.Time) error {
 	t, err := parseTime(a[name])
 	if err != nil {
-		return b.r.errf("%s: %v", name, err)
+		return b.r.elemErr("%s: %v", name, err)
 	}
 	*dst = t
 	return nil
@@ -399,6 +399,7 @@ func (b *builder) finish() error {
 				"its category %q is not in the file", p.Category)
 		}
 	}
+	slices.Sort(c.Site.Aliases)
 	byPath := func(x, y string) int { return strings.Compare(x, y) }
 	slices.SortFunc(c.Categories, func(x, y orchard.Category) int { return byPath(x.Path, y.Path) })
 	slices.SortFunc(c.Pages, func(x, y orchard.Page) int { return byPath(x.Path, y.Path) })

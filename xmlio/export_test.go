@@ -39,7 +39,7 @@ func fixture() *orchard.SiteContent {
 		},
 		Pages: []orchard.Page{
 			{Path: "/news/hello/", Title: "Hello", Category: "/news/", Layout: "post", Format: "markdown",
-				Body: "# Hello\r\nWindows line\rends, tabs\tand  spaces  \n\n  leading and trailing  \n",
+				Body:        "# Hello\r\nWindows line\rends, tabs\tand  spaces  \n\n  leading and trailing  \n",
 				Description: "A <b>post</b>", Published: true, Created: t0, Updated: t1},
 			{Path: "/", Title: "Home", Layout: "page", Format: "html", Body: "<p>Welcome &amp; more</p>", Published: true, Created: t0, Updated: t0},
 			{Path: "/news/tech/nul/", Title: "Hostile \x00 title", Category: "/news/tech/", Layout: "post", Format: "markdown",

@@ -70,10 +70,10 @@ type limitReader struct {
 
 func (l *limitReader) ReadByte() (byte, error) {
 	if l.n >= l.maxTotal {
-		return 0, &limitError{fmt.Sprintf("the file is larger than the limit of %d bytes", l.maxTotal)}
+		return 0, &limitError{"the file is larger than the limit of " + sizeString(l.maxTotal)}
 	}
 	if l.n-l.mark >= l.maxToken {
-		return 0, &limitError{fmt.Sprintf("element is larger than the limit of %d bytes", l.maxToken)}
+		return 0, &limitError{"element is larger than the limit of " + sizeString(l.maxToken)}
 	}
 	b, err := l.r.ReadByte()
 	if err == nil {
@@ -94,6 +94,11 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// charsetError refuses an encoding other than UTF-8.
+type charsetError struct{ label string }
+
+func (e *charsetError) Error() string { return "unsupported encoding " + e.label }
 
 // frame is an open element, for error messages.
 type frame struct {
@@ -123,6 +128,12 @@ func newReader(ctx context.Context, in io.Reader, lim Limits, progress func(int6
 	lr := &limitReader{r: br, maxToken: lim.MaxTokenBytes, maxTotal: lim.MaxBytes}
 	d := xml.NewDecoder(lr)
 	d.Strict = true
+	d.CharsetReader = func(label string, _ io.Reader) (io.Reader, error) {
+		if strings.EqualFold(label, "utf-8") || strings.EqualFold(label, "utf8") {
+			return lr, nil
+		}
+		return nil, &charsetError{label}
+	}
 	return &reader{ctx: ctx, d: d, in: lr, lim: lim, progress: progress}
 }
 
@@ -144,17 +155,27 @@ func errAt(line int, desc, format string, args ...any) error {
 // errf returns an EINVALID error naming the current line and the innermost
 // open element.
 func (r *reader) errf(format string, args ...any) error {
-	desc := ""
-	if len(r.stack) > 0 {
-		desc = r.stack[len(r.stack)-1].desc
-	}
-	return errAt(r.line(), desc, format, args...)
+	return r.errAtTop(r.line(), format, args...)
+}
+
+// errAtTop returns an EINVALID error naming line and the innermost open
+// element.
+func (r *reader) errAtTop(line int, format string, args ...any) error {
+	return errAt(line, r.top().desc, format, args...)
+}
+
+// elemErr returns an EINVALID error naming the innermost open element and
+// the line its start tag begins on.
+func (r *reader) elemErr(format string, args ...any) error {
+	f := r.top()
+	return errAt(f.line, f.desc, format, args...)
 }
 
 // readErr turns a decoder error into one naming line and element.
 func (r *reader) readErr(err error) error {
 	var le *limitError
 	var se *xml.SyntaxError
+	var ce *charsetError
 	switch {
 	case errors.As(err, &le):
 		return r.errf("%s", le.msg)
@@ -169,7 +190,9 @@ func (r *reader) readErr(err error) error {
 		return errAt(se.Line, desc, "%s", se.Msg)
 	case errors.Is(err, io.EOF):
 		return err
-	case strings.HasPrefix(err.Error(), "xml: "): // e.g. an encoding other than UTF-8
+	case errors.As(err, &ce):
+		return r.errf("the file must be encoded in UTF-8, not %q", ce.label)
+	case strings.HasPrefix(err.Error(), "xml: "):
 		return r.errf("%s", strings.TrimPrefix(err.Error(), "xml: "))
 	default:
 		return fmt.Errorf("read XML: %w", err)
@@ -183,6 +206,7 @@ func (r *reader) readErr(err error) error {
 func (r *reader) token() (xml.Token, error) {
 	for {
 		r.in.mark = r.in.n
+		start := r.line()
 		tok, err := r.d.Token()
 		if err != nil {
 			return nil, r.readErr(err)
@@ -202,20 +226,20 @@ func (r *reader) token() (xml.Token, error) {
 			continue
 		case xml.Directive:
 			word, _, _ := strings.Cut(string(t), " ")
-			return nil, r.errf("<!%.20s ...> is not allowed: the format has no DTD or entity declarations", word)
+			return nil, r.errAtTop(start, "<!%.20s ...> is not allowed: the format has no DTD or entity declarations", word)
 		case xml.ProcInst:
 			if t.Target == "xml" && r.tokens == 1 {
 				continue
 			}
-			return nil, r.errf("processing instruction <?%.20s?> is not allowed", t.Target)
+			return nil, r.errAtTop(start, "processing instruction <?%.20s?> is not allowed", t.Target)
 		case xml.StartElement:
+			r.stack = append(r.stack, frame{desc: describe(t), line: start})
 			r.elements++
 			if r.elements > r.lim.MaxElements {
-				return nil, r.errf("the file has more than the limit of %d elements", r.lim.MaxElements)
+				return nil, r.elemErr("the file has more than the limit of %d elements", r.lim.MaxElements)
 			}
-			r.stack = append(r.stack, frame{desc: describe(t), line: r.line()})
 			if t.Name.Space != "" {
-				return nil, r.errf("namespaces are not allowed")
+				return nil, r.elemErr("namespaces are not allowed")
 			}
 			return t, nil
 		case xml.EndElement:
@@ -260,17 +284,17 @@ func (r *reader) attrs(t xml.StartElement, allowed ...string) (map[string]string
 	m := make(map[string]string, len(t.Attr))
 	for _, a := range t.Attr {
 		if a.Name.Space != "" || a.Name.Local == "xmlns" {
-			return nil, r.errf("namespaces are not allowed")
+			return nil, r.elemErr("namespaces are not allowed")
 		}
 		ok := false
 		for _, name := range allowed {
 			ok = ok || name == a.Name.Local
 		}
 		if !ok {
-			return nil, r.errf("unknown attribute %q", a.Name.Local)
+			return nil, r.elemErr("unknown attribute %q", a.Name.Local)
 		}
 		if _, dup := m[a.Name.Local]; dup {
-			return nil, r.errf("attribute %q is given twice", a.Name.Local)
+			return nil, r.elemErr("attribute %q is given twice", a.Name.Local)
 		}
 		m[a.Name.Local] = a.Value
 	}
@@ -331,7 +355,7 @@ func (r *reader) rawText() (string, error) {
 			return b.String(), nil
 		case xml.CharData:
 			if int64(b.Len()+len(t)) > r.lim.MaxTokenBytes {
-				return "", r.errf("element is larger than the limit of %d bytes", r.lim.MaxTokenBytes)
+				return "", r.errf("element is larger than the limit of %s", sizeString(r.lim.MaxTokenBytes))
 			}
 			b.Write(t)
 		}
@@ -395,4 +419,12 @@ func snippet(b []byte) string {
 		s = s[:40] + "..."
 	}
 	return s
+}
+
+// sizeString formats a limit in bytes, in MiB when it is a whole number of them.
+func sizeString(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

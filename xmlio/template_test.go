@@ -1,0 +1,3 @@
+package xmlio_test
+
+const badTemplateError = "TODO"
