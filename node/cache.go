@@ -1,0 +1,107 @@
+package node
+
+import (
+	"os"
+	"sync"
+	"sync/atomic"
+)
+
+// blob is one blob a node may serve. Its bytes sit in memory while the
+// cache holds them; a hit is one atomic load.
+type blob struct {
+	sha  string
+	path string // file in the blob store (derived from sha, never from a request)
+	size int64
+
+	data atomic.Pointer[[]byte]
+	ref  atomic.Bool // used since the clock hand last passed
+	slot int         // index in cache.ring, -1 when not resident; guarded by cache.mu
+}
+
+// cache bounds the bytes of blobs held in memory, evicting with the CLOCK
+// algorithm (an approximation of LRU that costs a hit no lock).
+type cache struct {
+	max int64
+
+	mu   sync.Mutex
+	used int64
+	ring []*blob
+	hand int
+}
+
+// get returns the blob's bytes, from memory when resident, else read from
+// disk and made resident if the blob is small enough (at most an eighth of
+// the cache). It returns nil, nil for a blob too large to cache: the caller
+// streams it from disk.
+func (c *cache) get(b *blob) ([]byte, error) {
+	if p := b.data.Load(); p != nil {
+		if !b.ref.Load() {
+			b.ref.Store(true)
+		}
+		return *p, nil
+	}
+	if b.size > c.max/8 {
+		return nil, nil
+	}
+	data, err := os.ReadFile(b.path)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p := b.data.Load(); p != nil || b.slot == -2 {
+		if p != nil {
+			return *p, nil
+		}
+		return data, nil // dropped from the node meanwhile
+	}
+	size := int64(len(data))
+	for c.used+size > c.max && len(c.ring) > 0 {
+		if c.hand >= len(c.ring) {
+			c.hand = 0
+		}
+		v := c.ring[c.hand]
+		if v.ref.Load() {
+			v.ref.Store(false)
+			c.hand++
+			continue
+		}
+		c.evictLocked(v)
+	}
+	b.data.Store(&data)
+	b.slot = len(c.ring)
+	c.ring = append(c.ring, b)
+	c.used += size
+	return data, nil
+}
+
+// evictLocked drops v's bytes; the caller holds c.mu.
+func (c *cache) evictLocked(v *blob) {
+	if v.slot < 0 {
+		return
+	}
+	last := len(c.ring) - 1
+	c.ring[v.slot] = c.ring[last]
+	c.ring[v.slot].slot = v.slot
+	c.ring[last] = nil
+	c.ring = c.ring[:last]
+	if p := v.data.Swap(nil); p != nil {
+		c.used -= int64(len(*p))
+	}
+	v.slot = -1
+}
+
+// drop forgets a blob no active release uses any more.
+func (c *cache) drop(v *blob) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.evictLocked(v)
+	v.slot = -2
+}
+
+// stats returns the bytes and blobs held.
+func (c *cache) stats() (int64, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.used, len(c.ring)
+}

@@ -1,0 +1,46 @@
+package node
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/orchardhq/orchard"
+)
+
+// controlHandler serves the control listener: health without
+// authentication, everything under /_orchard/v1/ by cfg.ControlHandler
+// (the publish protocol, signed) or, without one, just the status.
+func (n *Node) controlHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+orchard.HealthPath, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, orchard.Health{OK: true, Role: "node", Name: n.cfg.Name, Releases: n.Releases()})
+	})
+	mux.HandleFunc("/_orchard/v1/", func(w http.ResponseWriter, r *http.Request) {
+		if n.cfg.ControlHandler != nil {
+			n.cfg.ControlHandler.ServeHTTP(w, r)
+			return
+		}
+		if r.URL.Path == StatusPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			writeJSON(w, n.Status())
+			return
+		}
+		http.NotFound(w, r)
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/_orchard/") {
+			http.NotFound(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// StatusPath is the node status endpoint on the control listener.
+const StatusPath = "/_orchard/v1/status"
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(v)
+}

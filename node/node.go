@@ -1,0 +1,450 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/release"
+)
+
+// ErrBlobsMissing is returned by Activate when a blob of the release is not
+// in the node's store yet. It is release.ErrBlobsMissing.
+var ErrBlobsMissing = release.ErrBlobsMissing
+
+// Defaults for Config fields left zero.
+const (
+	DefaultMaxConns          = 10000
+	DefaultKeepAlive         = 30 * time.Second
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultMaxHeaderBytes    = 16 << 10
+	DefaultCacheBytes        = 128 << 20
+	// RetryAfter is the Retry-After, in seconds, of a 503 for a site with
+	// no active release.
+	RetryAfter = "10"
+)
+
+// Config is what a node needs; cmd/orchard fills it from the cluster file.
+type Config struct {
+	Name    string // node name, reported in health and status
+	Dir     string // data directory: the release store (see release.Store)
+	Listen  string // site traffic address; default 127.0.0.1:0
+	Control string // control address; "" for none
+	// ControlHandler serves /_orchard/v1/ on the control listener (the
+	// publish protocol); nil serves /_orchard/v1/status unauthenticated
+	// and 404 for the rest.
+	ControlHandler    http.Handler
+	MaxConns          int           // concurrent connections; default 10000
+	KeepAlive         time.Duration // idle keep-alive timeout; default 30s
+	ReadHeaderTimeout time.Duration // time to read a request; default 10s
+	MaxHeaderBytes    int           // request line and headers; default 16 KiB
+	CacheBytes        int64         // hot blobs kept in memory; default 128 MiB
+	Version           string
+	Logger            *slog.Logger
+}
+
+// Node serves the active release of every site it holds. Activate swaps a
+// site's release atomically: a request sees the old release or the new one,
+// never a mix, and the pointer on disk moves only after every blob is there.
+type Node struct {
+	cfg     Config
+	log     *slog.Logger
+	store   *release.Store
+	cache   *cache
+	started time.Time
+
+	hosts atomic.Pointer[map[string]*site] // host or alias -> site; read by every request
+
+	mu     sync.Mutex // serialises state changes below
+	sites  map[string]*site
+	staged map[string]map[string]bool // site -> staged release ids
+	blobs  map[string]*blob
+
+	srv     *fasthttp.Server
+	ln      net.Listener
+	ctl     *http.Server
+	ctlLn   net.Listener
+	wg      sync.WaitGroup
+	closed  sync.Once
+	closeEr error
+}
+
+// New returns a node with defaults filled in; it does no I/O.
+func New(cfg Config) *Node {
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	if cfg.KeepAlive <= 0 {
+		cfg.KeepAlive = DefaultKeepAlive
+	}
+	if cfg.ReadHeaderTimeout <= 0 {
+		cfg.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if cfg.MaxHeaderBytes <= 0 {
+		cfg.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if cfg.CacheBytes <= 0 {
+		cfg.CacheBytes = DefaultCacheBytes
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	n := &Node{
+		cfg:    cfg,
+		log:    cfg.Logger.With("component", "node", "node", cfg.Name),
+		cache:  &cache{max: cfg.CacheBytes},
+		sites:  map[string]*site{},
+		staged: map[string]map[string]bool{},
+		blobs:  map[string]*blob{},
+	}
+	empty := map[string]*site{}
+	n.hosts.Store(&empty)
+	return n
+}
+
+// Open opens the data directory, loads the active release of every site
+// from it and starts the listeners. It fails synchronously.
+func (n *Node) Open(ctx context.Context) error {
+	st, err := release.OpenStore(n.cfg.Dir)
+	if err != nil {
+		return err
+	}
+	n.store = st
+	n.started = time.Now()
+	if err := n.load(ctx); err != nil {
+		return err
+	}
+	n.srv = &fasthttp.Server{
+		Handler:                       n.serve,
+		Name:                          "orchard",
+		Concurrency:                   n.cfg.MaxConns,
+		ReadBufferSize:                n.cfg.MaxHeaderBytes,
+		ReadTimeout:                   n.cfg.ReadHeaderTimeout,
+		WriteTimeout:                  5 * time.Minute,
+		IdleTimeout:                   n.cfg.KeepAlive,
+		MaxRequestBodySize:            64 << 10,
+		DisableHeaderNamesNormalizing: false,
+		NoDefaultServerHeader:         true,
+		NoDefaultContentType:          true,
+		DisablePreParseMultipartForm:  true,
+		CloseOnShutdown:               true,
+		SecureErrorLogMessage:         true,
+		Logger:                        fasthttpLogger{n.log},
+	}
+	n.ln, err = net.Listen("tcp", n.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("node %s: listen: %w", n.cfg.Name, err)
+	}
+	if n.cfg.Control != "" {
+		n.ctlLn, err = net.Listen("tcp", n.cfg.Control)
+		if err != nil {
+			n.ln.Close()
+			return fmt.Errorf("node %s: control listen: %w", n.cfg.Name, err)
+		}
+		n.ctl = &http.Server{
+			Handler:           n.controlHandler(),
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       5 * time.Minute, // blobs are uploaded here
+			WriteTimeout:      5 * time.Minute,
+			IdleTimeout:       60 * time.Second,
+			MaxHeaderBytes:    16 << 10,
+			ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelWarn),
+		}
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			if err := n.ctl.Serve(n.ctlLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				n.log.Error("control listener", "err", err)
+			}
+		}()
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := n.srv.Serve(n.ln); err != nil {
+			n.log.Error("traffic listener", "err", err)
+		}
+	}()
+	n.log.Info("node serving", "listen", n.ln.Addr().String(), "control", n.ControlAddr(), "sites", len(n.sites))
+	return nil
+}
+
+// Addr returns the traffic listener's address ("" before Open).
+func (n *Node) Addr() string {
+	if n.ln == nil {
+		return ""
+	}
+	return n.ln.Addr().String()
+}
+
+// ControlAddr returns the control listener's address ("" if none).
+func (n *Node) ControlAddr() string {
+	if n.ctlLn == nil {
+		return ""
+	}
+	return n.ctlLn.Addr().String()
+}
+
+// Store returns the node's release store, for staging manifests and blobs.
+func (n *Node) Store() *release.Store { return n.store }
+
+// Blobs returns the node's blob store.
+func (n *Node) Blobs() *release.Blobs { return n.store.Blobs() }
+
+// Close stops both listeners, waits for them and is idempotent.
+func (n *Node) Close() error {
+	n.closed.Do(func() {
+		if n.srv != nil {
+			if err := n.srv.Shutdown(); err != nil {
+				n.closeEr = err
+			}
+		}
+		if n.ctl != nil {
+			if err := n.ctl.Close(); err != nil && n.closeEr == nil {
+				n.closeEr = err
+			}
+		}
+		n.wg.Wait()
+	})
+	return n.closeEr
+}
+
+// load reads the active release of every site in the store. A site with
+// releases but no active one is known, and answers 503 until activated.
+func (n *Node) load(ctx context.Context) error {
+	sites, err := n.store.Sites()
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, host := range sites {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		id, err := n.store.Active(host)
+		if err != nil {
+			return err
+		}
+		if id == "" {
+			n.sites[host] = &site{host: host}
+			continue
+		}
+		m, err := n.store.Manifest(host, id)
+		if err != nil {
+			return fmt.Errorf("node %s: load %s: %w", n.cfg.Name, host, err)
+		}
+		st, err := n.newSiteLocked(m)
+		if err != nil {
+			return fmt.Errorf("node %s: load %s: %w", n.cfg.Name, host, err)
+		}
+		n.sites[host] = st
+	}
+	n.publishLocked()
+	return nil
+}
+
+// Stage saves a release's manifest without activating it, marks the site
+// known (503 until it has an active release) and returns the blobs still
+// missing. It returns an EINVALID *Error for a bad manifest.
+func (n *Node) Stage(m *orchard.Manifest) (id string, missing []string, err error) {
+	id, err = n.store.SaveManifest(m)
+	if err != nil {
+		return "", nil, err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.staged[m.Site] == nil {
+		n.staged[m.Site] = map[string]bool{}
+	}
+	if cur := n.sites[m.Site]; cur == nil || cur.id != id {
+		n.staged[m.Site][id] = true
+	}
+	if _, ok := n.sites[m.Site]; !ok {
+		n.sites[m.Site] = &site{host: m.Site}
+		n.publishLocked()
+	}
+	return id, n.store.Blobs().Missing(m), nil
+}
+
+// Activate makes m the active release of site: it saves m, refuses with an
+// error wrapping ErrBlobsMissing unless every blob is present, moves the
+// pointer on disk, then swaps the serving state in memory.
+func (n *Node) Activate(site string, m *orchard.Manifest) error {
+	if m.Site != site {
+		return orchard.Errorf(orchard.EINVALID, "Manifest is for %q, not %q.", m.Site, site)
+	}
+	id, err := n.store.SaveManifest(m)
+	if err != nil {
+		return err
+	}
+	return n.ActivateID(site, id)
+}
+
+// ActivateID makes the stored release id the active release of site (see
+// Activate); ENOTFOUND when it is not stored.
+func (n *Node) ActivateID(site, id string) error {
+	m, err := n.store.Manifest(site, id)
+	if err != nil {
+		return err
+	}
+	if miss := n.store.Blobs().Missing(m); len(miss) > 0 {
+		return fmt.Errorf("activate %s/%s: %d blobs missing: %w", site, id, len(miss), ErrBlobsMissing)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	st, err := n.newSiteLocked(m)
+	if err != nil {
+		return err
+	}
+	if _, err := n.store.SetActive(site, id); err != nil {
+		return err
+	}
+	n.sites[site] = st
+	delete(n.staged[site], id)
+	n.publishLocked()
+	n.log.Info("activated release", "site", site, "release", id)
+	return nil
+}
+
+// newSiteLocked builds the serving state of m, reading its settings blob.
+func (n *Node) newSiteLocked(m *orchard.Manifest) (*site, error) {
+	se, ok := m.Files[release.SettingsKey]
+	if !ok {
+		return nil, orchard.Errorf(orchard.EINVALID, "Release of %s has no %s.", m.Site, release.SettingsKey)
+	}
+	data, err := n.store.Blobs().Get(se.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("read settings of %s: %w", m.Site, err)
+	}
+	s, err := release.ParseSettings(m.Site, data)
+	if err != nil {
+		return nil, err
+	}
+	return newSite(m, s, n.blobLocked)
+}
+
+// blobLocked returns the node's one *blob for sha, creating it.
+func (n *Node) blobLocked(sha string, size int64) *blob {
+	if b, ok := n.blobs[sha]; ok {
+		return b
+	}
+	b := &blob{sha: sha, path: n.store.Blobs().Path(sha), size: size, slot: -1}
+	n.blobs[sha] = b
+	return b
+}
+
+// publishLocked rebuilds the host table from n.sites and drops blobs no
+// active release uses. Hosts win over aliases; between two sites claiming
+// the same alias the first by host name wins.
+func (n *Node) publishLocked() {
+	hosts := make(map[string]*site, len(n.sites)*2)
+	names := make([]string, 0, len(n.sites))
+	for h := range n.sites {
+		names = append(names, h)
+		hosts[h] = n.sites[h]
+	}
+	sort.Strings(names)
+	for _, h := range names {
+		for _, a := range n.sites[h].aliases {
+			if other, taken := hosts[a]; taken {
+				if other != n.sites[h] {
+					n.log.Warn("alias claimed twice", "alias", a, "site", h, "kept", other.host)
+				}
+				continue
+			}
+			hosts[a] = n.sites[h]
+		}
+	}
+	n.hosts.Store(&hosts)
+	used := map[*blob]bool{}
+	for _, s := range n.sites {
+		for _, r := range s.routes {
+			if r.e != nil {
+				used[r.e.body] = true
+				if r.e.gz != nil {
+					used[r.e.gz] = true
+				}
+			}
+		}
+	}
+	for sha, b := range n.blobs {
+		if !used[b] {
+			delete(n.blobs, sha)
+			n.cache.drop(b)
+		}
+	}
+}
+
+// Releases returns the active release id of every site that has one.
+func (n *Node) Releases() map[string]string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make(map[string]string, len(n.sites))
+	for h, s := range n.sites {
+		if s.id != "" {
+			out[h] = s.id
+		}
+	}
+	return out
+}
+
+// Status is the node's state as /_orchard/v1/status reports it.
+type Status struct {
+	Name       string              `json:"name"`
+	Role       string              `json:"role"`
+	Version    string              `json:"version"`
+	Started    time.Time           `json:"started"`
+	Uptime     float64             `json:"uptime_seconds"`
+	Releases   map[string]string   `json:"releases"`         // site -> active id
+	Staged     map[string][]string `json:"staged,omitempty"` // site -> saved, not active ids
+	Waiting    []string            `json:"waiting,omitempty"`
+	CacheBytes int64               `json:"cache_bytes"`
+	CacheBlobs int                 `json:"cache_blobs"`
+	CacheMax   int64               `json:"cache_max_bytes"`
+}
+
+// Status returns the node's current state.
+func (n *Node) Status() Status {
+	st := Status{Name: n.cfg.Name, Role: "node", Version: n.cfg.Version, Started: n.started,
+		Uptime: time.Since(n.started).Seconds(), Releases: n.Releases(), CacheMax: n.cfg.CacheBytes}
+	n.mu.Lock()
+	for site, ids := range n.staged {
+		for id := range ids {
+			if st.Staged == nil {
+				st.Staged = map[string][]string{}
+			}
+			st.Staged[site] = append(st.Staged[site], id)
+		}
+		sort.Strings(st.Staged[site])
+	}
+	for h, s := range n.sites {
+		if s.id == "" {
+			st.Waiting = append(st.Waiting, h)
+		}
+	}
+	n.mu.Unlock()
+	sort.Strings(st.Waiting)
+	st.CacheBytes, st.CacheBlobs = n.cache.stats()
+	return st
+}
+
+// fasthttpLogger routes fasthttp's messages to slog.
+type fasthttpLogger struct{ log *slog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.log.Debug(fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,151 @@
+package node
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/release"
+)
+
+// site is the serving state of one site's active release, built once at
+// activation with every header value precomputed. It is never modified
+// after it is published to the host table.
+type site struct {
+	host    string
+	aliases []string
+	id      string // "" while the site has no active release (503)
+
+	idHeader     []byte
+	cacheControl []byte
+	lastModified []byte
+	modified     time.Time // creation time of the release, whole seconds
+	routes       map[string]route
+	notFound     *entry
+}
+
+// route is what a clean request path leads to: a file, or a redirect to
+// the directory form of the path.
+type route struct {
+	e        *entry
+	redirect bool
+}
+
+// entry is one servable file of a release.
+type entry struct {
+	body, gz    *blob
+	contentType []byte
+	etag        []byte // "<sha256>" of the body
+	gzEtag      []byte // "<sha256>" of the gzip variant
+	ranges      bool   // Range is honoured (not for HTML)
+}
+
+// newSite builds the serving state of release m with settings s, taking
+// blobs from (and adding them to) reg.
+func newSite(m *orchard.Manifest, s *release.Settings, reg func(sha string, size int64) *blob) (*site, error) {
+	id := m.ID()
+	st := &site{
+		host:         m.Site,
+		aliases:      s.Aliases,
+		id:           id,
+		idHeader:     []byte(id),
+		cacheControl: []byte(s.CacheControl),
+		modified:     m.Created.UTC().Truncate(time.Second),
+		routes:       make(map[string]route, len(m.Files)*2),
+	}
+	st.lastModified = []byte(st.modified.Format(http.TimeFormat))
+	for k, fe := range m.Files {
+		if release.IsReserved(k) {
+			continue
+		}
+		e := &entry{
+			body:        reg(fe.SHA256, fe.Size),
+			contentType: []byte(fe.ContentType),
+			etag:        []byte(`"` + fe.SHA256 + `"`),
+			ranges:      !strings.HasPrefix(strings.ToLower(fe.ContentType), "text/html"),
+		}
+		if fe.Gzip != "" {
+			e.gz = reg(fe.Gzip, fe.GzipSize)
+			e.gzEtag = []byte(`"` + fe.Gzip + `"`)
+		}
+		st.routes[k] = route{e: e}
+		if k == s.NotFound {
+			st.notFound = e
+		}
+	}
+	for k, r := range st.routes {
+		dir, ok := strings.CutSuffix(k, "/index.html")
+		if !ok {
+			continue
+		}
+		st.routes[dir+"/"] = r
+	}
+	for k := range st.routes {
+		dir, ok := strings.CutSuffix(k, "/index.html")
+		if !ok || dir == "" {
+			continue
+		}
+		if _, exists := st.routes[dir]; !exists {
+			st.routes[dir] = route{redirect: true}
+		}
+	}
+	if len(st.routes) == 0 {
+		return nil, fmt.Errorf("release %s of %s serves no files", id, m.Site)
+	}
+	return st, nil
+}
+
+// lookup maps a raw request URI (path and maybe a query) to its route. The
+// common case (only unreserved characters, nothing to clean) is a single map
+// lookup with no allocation; anything else goes through
+// orchard.CleanRequestPath. bad reports a path CleanRequestPath refuses.
+func (s *site) lookup(uri []byte) (r route, clean string, found, bad bool) {
+	p := uri
+	for i, c := range uri {
+		if c == '?' || c == '#' {
+			p = uri[:i]
+			break
+		}
+	}
+	if fastPath(p) {
+		r, found = s.routes[string(p)]
+		if found && r.redirect {
+			clean = string(p)
+		}
+		return r, clean, found, false
+	}
+	c, err := orchard.CleanRequestPath(string(p))
+	if err != nil {
+		return route{}, "", false, true
+	}
+	r, found = s.routes[c]
+	return r, c, found, false
+}
+
+// fastPath reports whether p is already a clean path made only of
+// unreserved characters, so it needs no decoding or cleaning.
+func fastPath(p []byte) bool {
+	if len(p) == 0 || p[0] != '/' || len(p) > orchard.MaxPathLen {
+		return false
+	}
+	prev := byte(0)
+	for _, c := range p {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '~':
+		case c == '/':
+			if prev == '/' {
+				return false
+			}
+		case c == '.':
+			if prev == '/' {
+				return false
+			}
+		default:
+			return false
+		}
+		prev = c
+	}
+	return true
+}
