@@ -1,0 +1,163 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	orchard "github.com/orchardhq/orchard"
+)
+
+// Opener opens a fresh, empty store for one test. The suite closes it.
+type Opener func(t *testing.T) orchard.Store
+
+// Run runs the whole conformance suite against stores made by open.
+func Run(t *testing.T, open Opener) {
+	t.Run("Site", func(t *testing.T) { testSite(t, open) })
+	t.Run("Prefix", func(t *testing.T) { testPrefix(t, open) })
+	t.Run("Category", func(t *testing.T) { testCategory(t, open) })
+	t.Run("Page", func(t *testing.T) { testPage(t, open) })
+	t.Run("Asset", func(t *testing.T) { testAsset(t, open) })
+	t.Run("Template", func(t *testing.T) { testTemplate(t, open) })
+	t.Run("User", func(t *testing.T) { testUser(t, open) })
+	t.Run("LoadSite", func(t *testing.T) { testLoadSite(t, open) })
+	t.Run("ReplaceSite", func(t *testing.T) { testReplaceSite(t, open) })
+	t.Run("Hostile", func(t *testing.T) { testHostile(t, open) })
+}
+
+// mustOpen opens a store and closes it when the test ends.
+func mustOpen(t *testing.T, open Opener) orchard.Store {
+	t.Helper()
+	s := open(t)
+	if s == nil {
+		t.Fatal("open returned a nil store")
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// mustCreateSite creates a site with the given aliases.
+func mustCreateSite(t *testing.T, s orchard.Store, host string, aliases ...string) *orchard.Site {
+	t.Helper()
+	site := &orchard.Site{Host: host, Aliases: aliases, Title: "Site"}
+	if err := s.CreateSite(t.Context(), site); err != nil {
+		t.Fatalf("CreateSite(%q): %v", host, err)
+	}
+	return site
+}
+
+func mustPutCategory(t *testing.T, s orchard.Store, host, path string) *orchard.Category {
+	t.Helper()
+	c := &orchard.Category{Path: path, Title: "Category " + path}
+	if err := s.PutCategory(t.Context(), host, c); err != nil {
+		t.Fatalf("PutCategory(%q, %q): %v", host, path, err)
+	}
+	return c
+}
+
+func mustPutPage(t *testing.T, s orchard.Store, host string, p *orchard.Page) {
+	t.Helper()
+	if err := s.PutPage(t.Context(), host, p); err != nil {
+		t.Fatalf("PutPage(%q, %q): %v", host, p.Path, err)
+	}
+}
+
+// wantCode fails unless err carries the orchard error code want.
+func wantCode(t *testing.T, what string, err error, want string) {
+	t.Helper()
+	if got := orchard.ErrorCode(err); got != want {
+		t.Errorf("%s: error code %q (%v), want %q", what, got, err, want)
+		return
+	}
+	var e *orchard.Error
+	if want != "" && (!errors.As(err, &e) || e.Message == "") {
+		t.Errorf("%s: want an *orchard.Error with a message, got %v", what, err)
+	}
+}
+
+// wantOK fails the test now when err is not nil.
+func wantOK(t *testing.T, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// same compares two values by their %+v form, which spells out every field
+// (times included), and reports both when they differ.
+func same(t *testing.T, what string, got, want any) {
+	t.Helper()
+	g, w := show(got), show(want)
+	if g != w {
+		t.Errorf("%s:\n got %s\nwant %s", what, g, w)
+	}
+}
+
+func show(v any) string {
+	s := fmt.Sprintf("%+v", v)
+	// Pointers print as addresses; print what they point to instead.
+	switch x := v.(type) {
+	case *orchard.Site:
+		if x != nil {
+			s = fmt.Sprintf("%+v", *x)
+		}
+	case *orchard.Category:
+		if x != nil {
+			s = fmt.Sprintf("%+v", *x)
+		}
+	case *orchard.Page:
+		if x != nil {
+			s = fmt.Sprintf("%+v", *x)
+		}
+	case *orchard.Asset:
+		if x != nil {
+			s = fmt.Sprintf("%+v", *x)
+		}
+	case *orchard.Template:
+		if x != nil {
+			s = fmt.Sprintf("%+v", *x)
+		}
+	case *orchard.User:
+		if x != nil {
+			s = fmt.Sprintf("%+v", *x)
+		}
+	}
+	return s
+}
+
+// wantUTC fails unless tm is set and in UTC.
+func wantUTC(t *testing.T, what string, tm time.Time) {
+	t.Helper()
+	if tm.IsZero() {
+		t.Errorf("%s is zero, want the time of the write", what)
+	} else if tm.Location() != time.UTC {
+		t.Errorf("%s is in %v, want UTC", what, tm.Location())
+	}
+}
+
+// at returns a fixed UTC time with microseconds, n hours after a base.
+func at(n int) time.Time {
+	return time.Date(2026, 3, 1, 9, 30, 15, 123456000, time.UTC).Add(time.Duration(n) * time.Hour)
+}
+
+// keys returns the keys of a list for ordering checks.
+func keys[T any](xs []T, key func(T) string) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = key(x)
+	}
+	return out
+}
+
+func wantKeys(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("%s: got %q, want %q", what, got, want)
+	}
+}

@@ -1,0 +1,171 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	orchard "github.com/orchardhq/orchard"
+)
+
+func categoryNotFound(path string) error {
+	return orchard.Errorf(orchard.ENOTFOUND, "Category %q not found.", path)
+}
+
+// PutCategory creates or replaces a category; its parent must exist.
+func (db *DB) PutCategory(ctx context.Context, host string, c *orchard.Category) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	return db.update(ctx, func(tx *sql.Tx) error {
+		_, t, err := siteTables(ctx, tx, host)
+		if err != nil {
+			return err
+		}
+		return db.putCategory(ctx, tx, t, c, true)
+	})
+}
+
+// putCategory writes c; keep says whether an existing category's Created
+// wins over c's.
+func (db *DB) putCategory(ctx context.Context, tx *sql.Tx, t tables, c *orchard.Category, keep bool) error {
+	if parent := c.Parent(); parent != "" {
+		if ok, err := exists(ctx, tx, `SELECT COUNT(*) FROM `+t.categories+` WHERE path = ?`, parent); err != nil {
+			return fmt.Errorf("sqlite: put category %s: %w", c.Path, err)
+		} else if !ok {
+			return orchard.Errorf(orchard.ENOTFOUND, "Parent category %q of %q not found.", parent, c.Path)
+		}
+	}
+	if ok, err := exists(ctx, tx, `SELECT COUNT(*) FROM `+t.pages+` WHERE path = ?`, c.Path); err != nil {
+		return fmt.Errorf("sqlite: put category %s: %w", c.Path, err)
+	} else if ok {
+		return orchard.Errorf(orchard.ECONFLICT, "A page already has the path %q.", c.Path)
+	}
+	if keep {
+		var created int64
+		err := tx.QueryRowContext(ctx, `SELECT created FROM `+t.categories+` WHERE path = ?`, c.Path).Scan(&created)
+		if err == nil {
+			c.Created = timeFromDB(created)
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("sqlite: put category %s: %w", c.Path, err)
+		}
+	}
+	c.Created, c.Updated = db.stamp(c.Created), db.stamp(c.Updated)
+	_, err := tx.ExecContext(ctx, `INSERT INTO `+t.categories+` (path, parent, title, description, sort, created, updated)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (path) DO UPDATE SET title = excluded.title, description = excluded.description,
+			sort = excluded.sort, created = excluded.created, updated = excluded.updated`,
+		c.Path, nullString(c.Parent()), c.Title, c.Description, c.Sort, timeToDB(c.Created), timeToDB(c.Updated))
+	if err != nil {
+		return fmt.Errorf("sqlite: put category %s: %w", c.Path, err)
+	}
+	return nil
+}
+
+// exists runs a COUNT(*) query and reports whether it counted anything.
+func exists(ctx context.Context, q querier, query string, args ...any) (bool, error) {
+	var n int
+	err := q.QueryRowContext(ctx, query, args...).Scan(&n)
+	return n > 0, err
+}
+
+const categoryColumns = `path, title, description, sort, created, updated`
+
+func scanCategory(sc scanner) (*orchard.Category, error) {
+	var c orchard.Category
+	var created, updated int64
+	if err := sc.Scan(&c.Path, &c.Title, &c.Description, &c.Sort, &created, &updated); err != nil {
+		return nil, err
+	}
+	c.Created, c.Updated = timeFromDB(created), timeFromDB(updated)
+	return &c, nil
+}
+
+// Category returns the category at path.
+func (db *DB) Category(ctx context.Context, host, path string) (*orchard.Category, error) {
+	key := path
+	if orchard.ValidateContentPath(path, true) != nil {
+		key = "" // matches nothing; a missing site is still reported first
+	}
+	var c *orchard.Category
+	err := db.readSite(ctx, host, categoryNotFound(path), func(q querier, _ string, t tables) (err error) {
+		c, err = scanCategory(q.QueryRowContext(ctx, `SELECT `+categoryColumns+` FROM `+t.categories+` WHERE path = ?`, key))
+		return err
+	})
+	if err != nil {
+		return nil, wrapRead("category "+path, err)
+	}
+	return c, nil
+}
+
+// Categories returns every category of the site, sorted by path.
+func (db *DB) Categories(ctx context.Context, host string) ([]*orchard.Category, error) {
+	var cs []*orchard.Category
+	err := db.readSite(ctx, host, nil, func(q querier, _ string, t tables) error {
+		var err error
+		cs, err = queryCategories(ctx, q, t)
+		return err
+	})
+	if err != nil {
+		return nil, wrapRead("categories", err)
+	}
+	return cs, nil
+}
+
+func queryCategories(ctx context.Context, q querier, t tables) ([]*orchard.Category, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+categoryColumns+` FROM `+t.categories+` ORDER BY path`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var cs []*orchard.Category
+	for rows.Next() {
+		c, err := scanCategory(rows)
+		if err != nil {
+			return nil, err
+		}
+		cs = append(cs, c)
+	}
+	return cs, rows.Err()
+}
+
+// DeleteCategory removes a category that holds no pages and no children.
+func (db *DB) DeleteCategory(ctx context.Context, host, path string) error {
+	return db.update(ctx, func(tx *sql.Tx) error {
+		_, t, err := siteTables(ctx, tx, host)
+		if err != nil {
+			return err
+		}
+		if orchard.ValidateContentPath(path, true) != nil {
+			return categoryNotFound(path)
+		}
+		if ok, err := exists(ctx, tx, `SELECT COUNT(*) FROM `+t.categories+` WHERE parent = ?`, path); err != nil {
+			return fmt.Errorf("sqlite: delete category %s: %w", path, err)
+		} else if ok {
+			return orchard.Errorf(orchard.ECONFLICT, "Category %q still has child categories.", path)
+		}
+		if ok, err := exists(ctx, tx, `SELECT COUNT(*) FROM `+t.pages+` WHERE category = ?`, path); err != nil {
+			return fmt.Errorf("sqlite: delete category %s: %w", path, err)
+		} else if ok {
+			return orchard.Errorf(orchard.ECONFLICT, "Category %q still has pages.", path)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM `+t.categories+` WHERE path = ?`, path)
+		if err != nil {
+			return fmt.Errorf("sqlite: delete category %s: %w", path, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return categoryNotFound(path)
+		}
+		return nil
+	})
+}
+
+// wrapRead adds context to internal errors and leaves *orchard.Error alone.
+func wrapRead(what string, err error) error {
+	var e *orchard.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return fmt.Errorf("sqlite: %s: %w", what, err)
+}

@@ -1,0 +1,235 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+
+	orchard "github.com/orchardhq/orchard"
+)
+
+// LoadSite reads all of a site's content in one read transaction, so the
+// result is one consistent snapshot.
+func (db *DB) LoadSite(ctx context.Context, host string) (*orchard.SiteContent, error) {
+	h, err := orchard.NormalizeHost(host)
+	if err != nil {
+		return nil, siteNotFound(host)
+	}
+	var c orchard.SiteContent
+	err = db.view(ctx, func(tx *sql.Tx) error {
+		s, err := loadSite(ctx, tx, h)
+		if err != nil {
+			return err
+		}
+		c.Site = *s
+		t := tablesFor(h)
+		cs, err := queryCategories(ctx, tx, t)
+		if err != nil {
+			return err
+		}
+		for _, x := range cs {
+			c.Categories = append(c.Categories, *x)
+		}
+		ps, err := queryPages(ctx, tx, t, orchard.PageFilter{})
+		if err != nil {
+			return err
+		}
+		for _, x := range ps {
+			c.Pages = append(c.Pages, *x)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT path, content_type, data, updated FROM `+t.assets+` ORDER BY path`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var a orchard.Asset
+			var updated int64
+			if err := rows.Scan(&a.Path, &a.ContentType, &a.Data, &updated); err != nil {
+				return err
+			}
+			if a.Data == nil {
+				a.Data = []byte{}
+			}
+			a.Updated = timeFromDB(updated)
+			c.Assets = append(c.Assets, a)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		ts, err := queryTemplates(ctx, tx, t)
+		if err != nil {
+			return err
+		}
+		for _, x := range ts {
+			c.Templates = append(c.Templates, *x)
+		}
+		us, err := queryUsers(ctx, tx, h)
+		if err != nil {
+			return err
+		}
+		for _, x := range us {
+			c.Users = append(c.Users, *x)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, wrapRead("load site "+h, err)
+	}
+	return &c, nil
+}
+
+// ReplaceSite writes all of c in one transaction: it creates the site when
+// missing or, when replace is true, replaces all of its content (users
+// included). Every value is validated before anything is written; on any
+// error nothing changes. c itself is not modified. Users in c belong to
+// c.Site whatever their Site field says. Times in c are kept; zero times
+// become now.
+func (db *DB) ReplaceSite(ctx context.Context, c *orchard.SiteContent, replace bool) error {
+	in, err := validateContent(c)
+	if err != nil {
+		return err
+	}
+	return db.update(ctx, func(tx *sql.Tx) error {
+		site := &in.Site
+		ok, err := siteExists(ctx, tx, site.Host)
+		if err != nil {
+			return fmt.Errorf("sqlite: replace site %s: %w", site.Host, err)
+		}
+		t := tablesFor(site.Host)
+		switch {
+		case ok && !replace:
+			return orchard.Errorf(orchard.ECONFLICT, "Site %q already exists.", site.Host)
+		case ok:
+			want := site.Created
+			if err := db.updateSite(ctx, tx, site); err != nil { // keeps the old Created
+				return err
+			}
+			if !want.IsZero() {
+				site.Created = db.stamp(want)
+				if _, err := tx.ExecContext(ctx, `UPDATE orchard_sites SET created = ? WHERE host = ?`,
+					timeToDB(site.Created), site.Host); err != nil {
+					return fmt.Errorf("sqlite: replace site %s: %w", site.Host, err)
+				}
+			}
+			for _, q := range []string{
+				`DELETE FROM ` + t.pages,
+				`DELETE FROM ` + t.categories,
+				`DELETE FROM ` + t.assets,
+				`DELETE FROM ` + t.templates,
+			} {
+				if _, err := tx.ExecContext(ctx, q); err != nil {
+					return fmt.Errorf("sqlite: replace site %s: %w", site.Host, err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM orchard_users WHERE site = ?`, site.Host); err != nil {
+				return fmt.Errorf("sqlite: replace site %s: %w", site.Host, err)
+			}
+		default:
+			if err := db.createSite(ctx, tx, site); err != nil {
+				return err
+			}
+		}
+		for i := range in.Categories {
+			if err := db.putCategory(ctx, tx, t, &in.Categories[i], false); err != nil {
+				return err
+			}
+		}
+		for i := range in.Pages {
+			if err := db.putPage(ctx, tx, t, &in.Pages[i], false); err != nil {
+				return err
+			}
+		}
+		for i := range in.Assets {
+			if err := db.putAsset(ctx, tx, t, &in.Assets[i]); err != nil {
+				return err
+			}
+		}
+		for i := range in.Templates {
+			if err := db.putTemplate(ctx, tx, t, &in.Templates[i]); err != nil {
+				return err
+			}
+		}
+		for i := range in.Users {
+			if err := db.putUser(ctx, tx, &in.Users[i], false); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// validateContent validates a deep copy of c, so defaults filled in by
+// Validate do not leak into the caller's value, and sorts what must be
+// written in order (parents before children). Duplicates are EINVALID.
+func validateContent(c *orchard.SiteContent) (*orchard.SiteContent, error) {
+	in := &orchard.SiteContent{Site: c.Site}
+	in.Site.Aliases = append([]string(nil), c.Site.Aliases...)
+	if err := in.Site.Validate(); err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	dup := func(kind, key string) error {
+		k := kind + "\x00" + key
+		if seen[k] {
+			return orchard.Errorf(orchard.EINVALID, "%s %q is given twice.", kind, key)
+		}
+		seen[k] = true
+		return nil
+	}
+	in.Categories = append([]orchard.Category(nil), c.Categories...)
+	sort.Slice(in.Categories, func(i, j int) bool { return in.Categories[i].Path < in.Categories[j].Path })
+	for i := range in.Categories {
+		x := &in.Categories[i]
+		if err := x.Validate(); err != nil {
+			return nil, orchard.Errorf(orchard.EINVALID, "Category %q: %s", x.Path, orchard.ErrorMessage(err))
+		}
+		if err := dup("Category", x.Path); err != nil {
+			return nil, err
+		}
+	}
+	in.Pages = append([]orchard.Page(nil), c.Pages...)
+	for i := range in.Pages {
+		x := &in.Pages[i]
+		if err := x.Validate(); err != nil {
+			return nil, orchard.Errorf(orchard.EINVALID, "Page %q: %s", x.Path, orchard.ErrorMessage(err))
+		}
+		if err := dup("Page", x.Path); err != nil {
+			return nil, err
+		}
+	}
+	in.Assets = make([]orchard.Asset, len(c.Assets))
+	for i, a := range c.Assets {
+		in.Assets[i] = a
+		x := &in.Assets[i]
+		if err := x.Validate(); err != nil {
+			return nil, orchard.Errorf(orchard.EINVALID, "Asset %q: %s", x.Path, orchard.ErrorMessage(err))
+		}
+		if err := dup("Asset", x.Path); err != nil {
+			return nil, err
+		}
+	}
+	in.Templates = append([]orchard.Template(nil), c.Templates...)
+	for i := range in.Templates {
+		x := &in.Templates[i]
+		if err := x.Validate(); err != nil {
+			return nil, err
+		}
+		if err := dup("Template", x.Name); err != nil {
+			return nil, err
+		}
+	}
+	in.Users = append([]orchard.User(nil), c.Users...)
+	for i := range in.Users {
+		x := &in.Users[i]
+		x.Site = in.Site.Host
+		if err := x.Validate(); err != nil {
+			return nil, orchard.Errorf(orchard.EINVALID, "User %q: %s", x.Name, orchard.ErrorMessage(err))
+		}
+		if err := dup("User", x.Name); err != nil {
+			return nil, err
+		}
+	}
+	return in, nil
+}

@@ -1,0 +1,169 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	orchard "github.com/orchardhq/orchard"
+)
+
+// migration is one step of the registry schema. Steps are applied in order,
+// each in its own transaction, and recorded in orchard_migrations.
+type migration struct {
+	name string
+	sql  string
+}
+
+// migrations is the registry schema's history; append, never edit.
+var migrations = []migration{
+	{"registry", `
+CREATE TABLE orchard_sites (
+	host          TEXT PRIMARY KEY,
+	prefix        TEXT NOT NULL UNIQUE,
+	title         TEXT NOT NULL,
+	description   TEXT NOT NULL,
+	scheme        TEXT NOT NULL,
+	cache_control TEXT NOT NULL,
+	feed_size     INTEGER NOT NULL,
+	schema        INTEGER NOT NULL, -- version of the site's own tables
+	created       INTEGER NOT NULL, -- microseconds since the epoch, UTC
+	updated       INTEGER NOT NULL
+);
+CREATE TABLE orchard_hosts (
+	name TEXT PRIMARY KEY,  -- a site's host or one of its aliases
+	site TEXT NOT NULL REFERENCES orchard_sites(host) ON DELETE CASCADE,
+	pos  INTEGER NOT NULL   -- 0 for the host itself, then aliases in order
+);
+CREATE INDEX orchard_hosts_site ON orchard_hosts(site, pos);
+CREATE TABLE orchard_users (
+	site          TEXT NOT NULL, -- "" for a cluster admin
+	name          TEXT NOT NULL,
+	password_hash TEXT NOT NULL,
+	created       INTEGER NOT NULL,
+	PRIMARY KEY (site, name)
+);`},
+}
+
+// siteSchema is the version of the per-site tables createSiteTables makes.
+const siteSchema = 1
+
+// migrate brings the registry schema up to date.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS orchard_migrations (
+		version INTEGER PRIMARY KEY,
+		name    TEXT NOT NULL,
+		applied INTEGER NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("create migrations table: %w", err)
+	}
+	for i, m := range migrations {
+		version := i + 1
+		err := db.update(ctx, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM orchard_migrations WHERE version = ?`, version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO orchard_migrations (version, name, applied) VALUES (?, ?, ?)`,
+				version, m.name, timeToDB(db.now()))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migration %d (%s): %w", version, m.name, err)
+		}
+	}
+	var newest int
+	if err := db.write.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM orchard_migrations`).Scan(&newest); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if newest > len(migrations) {
+		return fmt.Errorf("database schema version %d is newer than this orchard (%d); upgrade orchard", newest, len(migrations))
+	}
+	return nil
+}
+
+// tables names the tables of one site. Names are built only from
+// orchard.TablePrefix of a normalised host and fixed suffixes.
+type tables struct {
+	prefix, categories, pages, assets, templates string
+}
+
+func tablesFor(host string) tables {
+	p := orchard.TablePrefix(host)
+	return tables{
+		prefix:     p,
+		categories: quoteIdent(p + "_categories"),
+		pages:      quoteIdent(p + "_pages"),
+		assets:     quoteIdent(p + "_assets"),
+		templates:  quoteIdent(p + "_templates"),
+	}
+}
+
+// quoteIdent quotes a table name made of [a-z0-9_] (TablePrefix guarantees it).
+func quoteIdent(s string) string { return `"` + s + `"` }
+
+// createSiteTables creates the tables of the site with the given tables.
+func createSiteTables(ctx context.Context, tx *sql.Tx, t tables) error {
+	stmts := []string{
+		`CREATE TABLE ` + t.categories + ` (
+			path        TEXT PRIMARY KEY,
+			parent      TEXT REFERENCES ` + t.categories + `(path),
+			title       TEXT NOT NULL,
+			description TEXT NOT NULL,
+			sort        INTEGER NOT NULL,
+			created     INTEGER NOT NULL,
+			updated     INTEGER NOT NULL
+		)`,
+		`CREATE TABLE ` + t.pages + ` (
+			path        TEXT PRIMARY KEY,
+			category    TEXT REFERENCES ` + t.categories + `(path),
+			title       TEXT NOT NULL,
+			layout      TEXT NOT NULL,
+			format      TEXT NOT NULL,
+			body        TEXT NOT NULL,
+			description TEXT NOT NULL,
+			published   INTEGER NOT NULL,
+			created     INTEGER NOT NULL,
+			updated     INTEGER NOT NULL
+		)`,
+		`CREATE INDEX ` + indexName(t.pages, "category") + ` ON ` + t.pages + `(category)`,
+		`CREATE TABLE ` + t.assets + ` (
+			path         TEXT PRIMARY KEY,
+			content_type TEXT NOT NULL,
+			data         BLOB NOT NULL,
+			updated      INTEGER NOT NULL
+		)`,
+		`CREATE TABLE ` + t.templates + ` (
+			name    TEXT PRIMARY KEY,
+			body    TEXT NOT NULL,
+			updated INTEGER NOT NULL
+		)`,
+	}
+	for _, s := range stmts {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("create site tables: %w", err)
+		}
+	}
+	return nil
+}
+
+// indexName derives an index name from a quoted table name.
+func indexName(quotedTable, col string) string {
+	return quotedTable[:len(quotedTable)-1] + "_" + col + `"`
+}
+
+// dropSiteTables drops the tables of one site, pages before categories.
+func dropSiteTables(ctx context.Context, tx *sql.Tx, t tables) error {
+	for _, name := range []string{t.pages, t.categories, t.assets, t.templates} {
+		if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS `+name); err != nil {
+			return fmt.Errorf("drop site tables: %w", err)
+		}
+	}
+	return nil
+}

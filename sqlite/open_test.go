@@ -1,0 +1,201 @@
+package sqlite
+
+import (
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	orchard "github.com/orchardhq/orchard"
+)
+
+func mustOpen(tb testing.TB, path string) *DB {
+	tb.Helper()
+	db, err := Open(tb.Context(), path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// TestPragmas checks that every pooled connection, not just the first, has
+// the settings from the DSN.
+func TestPragmas(t *testing.T) {
+	db := mustOpen(t, filepath.Join(t.TempDir(), "orchard.db"))
+	ctx := t.Context()
+	for _, tc := range []struct {
+		name string
+		pool *sql.DB
+		n    int
+	}{{"write", db.write, 1}, {"read", db.read, maxReaders}} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Hold n connections at once so the pool must open n of them.
+			conns := make([]*sql.Conn, tc.n)
+			for i := range conns {
+				c, err := tc.pool.Conn(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				conns[i] = c
+			}
+			for i, c := range conns {
+				for _, p := range []struct{ pragma, want string }{
+					{"journal_mode", "wal"},
+					{"foreign_keys", "1"},
+					{"busy_timeout", fmt.Sprint(BusyTimeout.Milliseconds())},
+				} {
+					var got string
+					if err := c.QueryRowContext(ctx, "PRAGMA "+p.pragma).Scan(&got); err != nil {
+						t.Fatal(err)
+					}
+					if got != p.want {
+						t.Errorf("connection %d: %s = %s, want %s", i, p.pragma, got, p.want)
+					}
+				}
+			}
+			for _, c := range conns {
+				c.Close()
+			}
+		})
+	}
+	t.Run("ReadOnly", func(t *testing.T) {
+		if _, err := db.read.ExecContext(ctx, `DELETE FROM orchard_sites`); err == nil {
+			t.Error("the read pool accepted a write")
+		}
+	})
+}
+
+// TestReopen checks that data and the schema version survive a reopen and
+// that migrations are not applied twice.
+func TestReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "orchard.db")
+	ctx := t.Context()
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateSite(ctx, &orchard.Site{Host: "example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	db = mustOpen(t, path)
+	if _, err := db.Site(ctx, "example.com"); err != nil {
+		t.Errorf("site lost across reopen: %v", err)
+	}
+	var n int
+	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM orchard_migrations`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(migrations) {
+		t.Errorf("%d migrations recorded, want %d", n, len(migrations))
+	}
+}
+
+// TestNewerSchema refuses a database written by a newer orchard.
+func TestNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "orchard.db")
+	db := mustOpen(t, path)
+	if _, err := db.write.ExecContext(t.Context(), `INSERT INTO orchard_migrations (version, name, applied) VALUES (999, 'future', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if db, err := Open(t.Context(), path); err == nil {
+		db.Close()
+		t.Fatal("Open accepted a schema from the future")
+	}
+}
+
+func TestOpenBadPath(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"", ":memory:", "file:x.db", filepath.Join(dir, "x.db?_pragma=foo"), filepath.Join(dir, "missing", "x.db")} {
+		if db, err := Open(t.Context(), p); err == nil {
+			db.Close()
+			t.Errorf("Open(%q) succeeded", p)
+		}
+	}
+}
+
+// TestConcurrentProcesses writes from two handles on one file at once, as
+// the master and a CLI command do; the busy timeout makes them take turns.
+func TestConcurrentProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "orchard.db")
+	a, b := mustOpen(t, path), mustOpen(t, path)
+	ctx := t.Context()
+	if err := a.CreateSite(ctx, &orchard.Site{Host: "example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for w, db := range []*DB{a, b, a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 20 {
+				p := &orchard.Page{Path: fmt.Sprintf("/w%d-%d/", w, i), Title: "x", Body: "y"}
+				if err := db.PutPage(ctx, "example.com", p); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := db.Page(ctx, "example.com", p.Path); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	pages, err := b.Pages(ctx, "example.com", orchard.PageFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pages) != 80 {
+		t.Errorf("%d pages, want 80", len(pages))
+	}
+}
+
+// TestTableNames checks that the tables a site gets are exactly the prefix
+// plus the fixed suffixes, and that dropping the site removes them all.
+func TestTableNames(t *testing.T) {
+	db := mustOpen(t, filepath.Join(t.TempDir(), "orchard.db"))
+	ctx := t.Context()
+	list := func() []string {
+		rows, err := db.read.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 's\_%' ESCAPE '\' ORDER BY name`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var names []string
+		for rows.Next() {
+			var n string
+			rows.Scan(&n)
+			names = append(names, n)
+		}
+		return names
+	}
+	if err := db.CreateSite(ctx, &orchard.Site{Host: "a-b.example"}); err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(list())
+	want := "[s_a__b_example_assets s_a__b_example_categories s_a__b_example_pages s_a__b_example_templates]"
+	if got != want {
+		t.Errorf("tables %s, want %s", got, want)
+	}
+	if err := db.DropSite(ctx, "a-b.example"); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(); len(got) != 0 {
+		t.Errorf("tables left after drop: %v", got)
+	}
+}
+

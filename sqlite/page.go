@@ -1,0 +1,154 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	orchard "github.com/orchardhq/orchard"
+)
+
+func pageNotFound(path string) error {
+	return orchard.Errorf(orchard.ENOTFOUND, "Page %q not found.", path)
+}
+
+// PutPage creates or replaces the page at p.Path; its category must exist.
+// An existing page's Created is kept; a zero Created or Updated becomes now.
+func (db *DB) PutPage(ctx context.Context, host string, p *orchard.Page) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	return db.update(ctx, func(tx *sql.Tx) error {
+		_, t, err := siteTables(ctx, tx, host)
+		if err != nil {
+			return err
+		}
+		return db.putPage(ctx, tx, t, p, true)
+	})
+}
+
+func (db *DB) putPage(ctx context.Context, tx *sql.Tx, t tables, p *orchard.Page, keep bool) error {
+	if p.Category != "" {
+		if ok, err := exists(ctx, tx, `SELECT COUNT(*) FROM `+t.categories+` WHERE path = ?`, p.Category); err != nil {
+			return fmt.Errorf("sqlite: put page %s: %w", p.Path, err)
+		} else if !ok {
+			return orchard.Errorf(orchard.ENOTFOUND, "Category %q of page %q not found.", p.Category, p.Path)
+		}
+	}
+	if ok, err := exists(ctx, tx, `SELECT COUNT(*) FROM `+t.categories+` WHERE path = ?`, p.Path); err != nil {
+		return fmt.Errorf("sqlite: put page %s: %w", p.Path, err)
+	} else if ok {
+		return orchard.Errorf(orchard.ECONFLICT, "A category already has the path %q.", p.Path)
+	}
+	if keep {
+		var created int64
+		err := tx.QueryRowContext(ctx, `SELECT created FROM `+t.pages+` WHERE path = ?`, p.Path).Scan(&created)
+		if err == nil {
+			p.Created = timeFromDB(created)
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("sqlite: put page %s: %w", p.Path, err)
+		}
+	}
+	p.Created, p.Updated = db.stamp(p.Created), db.stamp(p.Updated)
+	_, err := tx.ExecContext(ctx, `INSERT INTO `+t.pages+`
+		(path, category, title, layout, format, body, description, published, created, updated)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (path) DO UPDATE SET category = excluded.category, title = excluded.title,
+			layout = excluded.layout, format = excluded.format, body = excluded.body,
+			description = excluded.description, published = excluded.published,
+			created = excluded.created, updated = excluded.updated`,
+		p.Path, nullString(p.Category), p.Title, p.Layout, p.Format, p.Body, p.Description, p.Published,
+		timeToDB(p.Created), timeToDB(p.Updated))
+	if err != nil {
+		return fmt.Errorf("sqlite: put page %s: %w", p.Path, err)
+	}
+	return nil
+}
+
+const pageColumns = `path, COALESCE(category, ''), title, layout, format, body, description, published, created, updated`
+
+func scanPage(sc scanner) (*orchard.Page, error) {
+	var p orchard.Page
+	var created, updated int64
+	if err := sc.Scan(&p.Path, &p.Category, &p.Title, &p.Layout, &p.Format, &p.Body, &p.Description,
+		&p.Published, &created, &updated); err != nil {
+		return nil, err
+	}
+	p.Created, p.Updated = timeFromDB(created), timeFromDB(updated)
+	return &p, nil
+}
+
+// Page returns the page at path.
+func (db *DB) Page(ctx context.Context, host, path string) (*orchard.Page, error) {
+	key := path
+	if orchard.ValidateContentPath(path, true) != nil {
+		key = ""
+	}
+	var p *orchard.Page
+	err := db.readSite(ctx, host, pageNotFound(path), func(q querier, _ string, t tables) (err error) {
+		p, err = scanPage(q.QueryRowContext(ctx, `SELECT `+pageColumns+` FROM `+t.pages+` WHERE path = ?`, key))
+		return err
+	})
+	if err != nil {
+		return nil, wrapRead("page "+path, err)
+	}
+	return p, nil
+}
+
+// Pages returns the pages f selects, sorted by path.
+func (db *DB) Pages(ctx context.Context, host string, f orchard.PageFilter) ([]*orchard.Page, error) {
+	var ps []*orchard.Page
+	err := db.readSite(ctx, host, nil, func(q querier, _ string, t tables) (err error) {
+		ps, err = queryPages(ctx, q, t, f)
+		return err
+	})
+	if err != nil {
+		return nil, wrapRead("pages", err)
+	}
+	return ps, nil
+}
+
+func queryPages(ctx context.Context, q querier, t tables, f orchard.PageFilter) ([]*orchard.Page, error) {
+	query := `SELECT ` + pageColumns + ` FROM ` + t.pages + ` WHERE 1 = 1`
+	var args []any
+	if f.Category != "" {
+		query += ` AND category = ?`
+		args = append(args, f.Category)
+	}
+	if f.PublishedOnly {
+		query += ` AND published = 1`
+	}
+	rows, err := q.QueryContext(ctx, query+` ORDER BY path`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ps []*orchard.Page
+	for rows.Next() {
+		p, err := scanPage(rows)
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, p)
+	}
+	return ps, rows.Err()
+}
+
+// DeletePage removes the page at path.
+func (db *DB) DeletePage(ctx context.Context, host, path string) error {
+	return db.update(ctx, func(tx *sql.Tx) error {
+		_, t, err := siteTables(ctx, tx, host)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM `+t.pages+` WHERE path = ?`, path)
+		if err != nil {
+			return fmt.Errorf("sqlite: delete page %s: %w", path, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return pageNotFound(path)
+		}
+		return nil
+	})
+}

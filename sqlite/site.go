@@ -1,0 +1,280 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	orchard "github.com/orchardhq/orchard"
+)
+
+// siteNotFound is the error for a host that names no site.
+func siteNotFound(host string) error {
+	return orchard.Errorf(orchard.ENOTFOUND, "Site %q not found.", host)
+}
+
+// siteTables resolves a host argument to its canonical form and its tables,
+// or ENOTFOUND when it is invalid or names no site.
+func siteTables(ctx context.Context, q querier, host string) (string, tables, error) {
+	h, err := orchard.NormalizeHost(host)
+	if err != nil {
+		return "", tables{}, siteNotFound(host)
+	}
+	var prefix string
+	err = q.QueryRowContext(ctx, `SELECT prefix FROM orchard_sites WHERE host = ?`, h).Scan(&prefix)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", tables{}, siteNotFound(h)
+	} else if err != nil {
+		return "", tables{}, fmt.Errorf("sqlite: site %s: %w", h, err)
+	}
+	t := tablesFor(h)
+	if t.prefix != prefix {
+		return "", tables{}, fmt.Errorf("sqlite: site %s: registered prefix %q differs from %q", h, prefix, t.prefix)
+	}
+	return h, t, nil
+}
+
+// siteExists reports whether host names a site; reads use it to tell a
+// missing site from a missing item after a failed query.
+func siteExists(ctx context.Context, q querier, host string) (bool, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM orchard_sites WHERE host = ?`, host).Scan(&n)
+	return n > 0, err
+}
+
+// CreateSite creates the site's tables and registers it with its aliases.
+func (db *DB) CreateSite(ctx context.Context, s *orchard.Site) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	return db.update(ctx, func(tx *sql.Tx) error {
+		return db.createSite(ctx, tx, s)
+	})
+}
+
+func (db *DB) createSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM orchard_sites WHERE host = ?`, s.Host).Scan(&n); err != nil {
+		return fmt.Errorf("sqlite: create site %s: %w", s.Host, err)
+	} else if n > 0 {
+		return orchard.Errorf(orchard.ECONFLICT, "Site %q already exists.", s.Host)
+	}
+	t := tablesFor(s.Host)
+	var other string
+	err := tx.QueryRowContext(ctx, `SELECT host FROM orchard_sites WHERE prefix = ?`, t.prefix).Scan(&other)
+	if err == nil {
+		return orchard.Errorf(orchard.ECONFLICT, "Site %q would share its tables with %q.", s.Host, other)
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlite: create site %s: %w", s.Host, err)
+	}
+	s.Prefix = t.prefix
+	s.Created = db.stamp(s.Created)
+	s.Updated = db.stamp(s.Updated)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO orchard_sites
+		(host, prefix, title, description, scheme, cache_control, feed_size, schema, created, updated)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.Host, s.Prefix, s.Title, s.Description, s.Scheme, s.CacheControl, s.FeedSize, siteSchema,
+		timeToDB(s.Created), timeToDB(s.Updated)); err != nil {
+		return fmt.Errorf("sqlite: create site %s: %w", s.Host, err)
+	}
+	if err := claimHosts(ctx, tx, s); err != nil {
+		return err
+	}
+	return createSiteTables(ctx, tx, t)
+}
+
+// claimHosts records the site's host and aliases in orchard_hosts, after
+// removing its previous aliases; ECONFLICT when another site has one.
+func claimHosts(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM orchard_hosts WHERE site = ?`, s.Host); err != nil {
+		return fmt.Errorf("sqlite: site %s: hosts: %w", s.Host, err)
+	}
+	names := append([]string{s.Host}, s.Aliases...)
+	for pos, name := range names {
+		var owner string
+		err := tx.QueryRowContext(ctx, `SELECT site FROM orchard_hosts WHERE name = ?`, name).Scan(&owner)
+		if err == nil {
+			if name == owner {
+				return orchard.Errorf(orchard.ECONFLICT, "Host %q is already a site.", name)
+			}
+			return orchard.Errorf(orchard.ECONFLICT, "Host %q is already an alias of %q.", name, owner)
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("sqlite: site %s: hosts: %w", s.Host, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO orchard_hosts (name, site, pos) VALUES (?, ?, ?)`, name, s.Host, pos); err != nil {
+			return fmt.Errorf("sqlite: site %s: hosts: %w", s.Host, err)
+		}
+	}
+	return nil
+}
+
+// DropSite drops the site's tables, its users and its registration.
+func (db *DB) DropSite(ctx context.Context, host string) error {
+	return db.update(ctx, func(tx *sql.Tx) error {
+		h, t, err := siteTables(ctx, tx, host)
+		if err != nil {
+			return err
+		}
+		if err := dropSiteTables(ctx, tx, t); err != nil {
+			return err
+		}
+		for _, q := range []string{
+			`DELETE FROM orchard_users WHERE site = ?`,
+			`DELETE FROM orchard_hosts WHERE site = ?`,
+			`DELETE FROM orchard_sites WHERE host = ?`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, h); err != nil {
+				return fmt.Errorf("sqlite: drop site %s: %w", h, err)
+			}
+		}
+		return nil
+	})
+}
+
+// UpdateSite saves the site's settings and aliases. Created is kept.
+func (db *DB) UpdateSite(ctx context.Context, s *orchard.Site) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	return db.update(ctx, func(tx *sql.Tx) error {
+		return db.updateSite(ctx, tx, s)
+	})
+}
+
+func (db *DB) updateSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
+	h, t, err := siteTables(ctx, tx, s.Host)
+	if err != nil {
+		return err
+	}
+	s.Host, s.Prefix = h, t.prefix
+	var created int64
+	if err := tx.QueryRowContext(ctx, `SELECT created FROM orchard_sites WHERE host = ?`, h).Scan(&created); err != nil {
+		return fmt.Errorf("sqlite: update site %s: %w", h, err)
+	}
+	s.Created = timeFromDB(created)
+	s.Updated = db.stamp(s.Updated)
+	if _, err := tx.ExecContext(ctx, `UPDATE orchard_sites SET title = ?, description = ?, scheme = ?,
+		cache_control = ?, feed_size = ?, updated = ? WHERE host = ?`,
+		s.Title, s.Description, s.Scheme, s.CacheControl, s.FeedSize, timeToDB(s.Updated), h); err != nil {
+		return fmt.Errorf("sqlite: update site %s: %w", h, err)
+	}
+	return claimHosts(ctx, tx, s)
+}
+
+const siteColumns = `host, prefix, title, description, scheme, cache_control, feed_size, created, updated`
+
+func scanSite(sc interface{ Scan(...any) error }) (*orchard.Site, error) {
+	var s orchard.Site
+	var created, updated int64
+	if err := sc.Scan(&s.Host, &s.Prefix, &s.Title, &s.Description, &s.Scheme, &s.CacheControl,
+		&s.FeedSize, &created, &updated); err != nil {
+		return nil, err
+	}
+	s.Created, s.Updated = timeFromDB(created), timeFromDB(updated)
+	return &s, nil
+}
+
+// loadSite reads one registered site with its aliases.
+func loadSite(ctx context.Context, q querier, host string) (*orchard.Site, error) {
+	s, err := scanSite(q.QueryRowContext(ctx, `SELECT `+siteColumns+` FROM orchard_sites WHERE host = ?`, host))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, siteNotFound(host)
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlite: site %s: %w", host, err)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT name FROM orchard_hosts WHERE site = ? AND pos > 0 ORDER BY pos`, host)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: site %s: aliases: %w", host, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, fmt.Errorf("sqlite: site %s: aliases: %w", host, err)
+		}
+		s.Aliases = append(s.Aliases, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: site %s: aliases: %w", host, err)
+	}
+	return s, nil
+}
+
+// Site returns the site whose canonical host is host.
+func (db *DB) Site(ctx context.Context, host string) (*orchard.Site, error) {
+	h, err := orchard.NormalizeHost(host)
+	if err != nil {
+		return nil, siteNotFound(host)
+	}
+	var s *orchard.Site
+	err = db.view(ctx, func(tx *sql.Tx) error {
+		s, err = loadSite(ctx, tx, h)
+		return err
+	})
+	return s, err
+}
+
+// LookupHost returns the site whose host or alias is host.
+func (db *DB) LookupHost(ctx context.Context, host string) (*orchard.Site, error) {
+	h, err := orchard.NormalizeHost(host)
+	if err != nil {
+		return nil, siteNotFound(host)
+	}
+	var s *orchard.Site
+	err = db.view(ctx, func(tx *sql.Tx) error {
+		var site string
+		err := tx.QueryRowContext(ctx, `SELECT site FROM orchard_hosts WHERE name = ?`, h).Scan(&site)
+		if errors.Is(err, sql.ErrNoRows) {
+			return siteNotFound(h)
+		} else if err != nil {
+			return fmt.Errorf("sqlite: lookup host %s: %w", h, err)
+		}
+		s, err = loadSite(ctx, tx, site)
+		return err
+	})
+	return s, err
+}
+
+// Sites returns every site, sorted by host.
+func (db *DB) Sites(ctx context.Context) ([]*orchard.Site, error) {
+	var sites []*orchard.Site
+	err := db.view(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT `+siteColumns+` FROM orchard_sites ORDER BY host`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		byHost := map[string]*orchard.Site{}
+		for rows.Next() {
+			s, err := scanSite(rows)
+			if err != nil {
+				return err
+			}
+			sites = append(sites, s)
+			byHost[s.Host] = s
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		arows, err := tx.QueryContext(ctx, `SELECT site, name FROM orchard_hosts WHERE pos > 0 ORDER BY site, pos`)
+		if err != nil {
+			return err
+		}
+		defer arows.Close()
+		for arows.Next() {
+			var site, name string
+			if err := arows.Scan(&site, &name); err != nil {
+				return err
+			}
+			if s := byHost[site]; s != nil {
+				s.Aliases = append(s.Aliases, name)
+			}
+		}
+		return arows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: sites: %w", err)
+	}
+	return sites, nil
+}

@@ -1,0 +1,104 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	orchard "github.com/orchardhq/orchard"
+)
+
+func templateNotFound(name string) error {
+	return orchard.Errorf(orchard.ENOTFOUND, "Template %q not found.", name)
+}
+
+// PutTemplate creates or replaces a template; a zero Updated becomes now.
+func (db *DB) PutTemplate(ctx context.Context, host string, tm *orchard.Template) error {
+	if err := tm.Validate(); err != nil {
+		return err
+	}
+	return db.update(ctx, func(tx *sql.Tx) error {
+		_, t, err := siteTables(ctx, tx, host)
+		if err != nil {
+			return err
+		}
+		return db.putTemplate(ctx, tx, t, tm)
+	})
+}
+
+func (db *DB) putTemplate(ctx context.Context, tx *sql.Tx, t tables, tm *orchard.Template) error {
+	tm.Updated = db.stamp(tm.Updated)
+	_, err := tx.ExecContext(ctx, `INSERT INTO `+t.templates+` (name, body, updated) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET body = excluded.body, updated = excluded.updated`,
+		tm.Name, tm.Body, timeToDB(tm.Updated))
+	if err != nil {
+		return fmt.Errorf("sqlite: put template %s: %w", tm.Name, err)
+	}
+	return nil
+}
+
+// Template returns the template called name.
+func (db *DB) Template(ctx context.Context, host, name string) (*orchard.Template, error) {
+	var tm orchard.Template
+	err := db.readSite(ctx, host, templateNotFound(name), func(q querier, _ string, t tables) error {
+		var updated int64
+		err := q.QueryRowContext(ctx, `SELECT name, body, updated FROM `+t.templates+` WHERE name = ?`, name).
+			Scan(&tm.Name, &tm.Body, &updated)
+		tm.Updated = timeFromDB(updated)
+		return err
+	})
+	if err != nil {
+		return nil, wrapRead("template "+name, err)
+	}
+	return &tm, nil
+}
+
+// Templates returns every template of the site, sorted by name.
+func (db *DB) Templates(ctx context.Context, host string) ([]*orchard.Template, error) {
+	var ts []*orchard.Template
+	err := db.readSite(ctx, host, nil, func(q querier, _ string, t tables) (err error) {
+		ts, err = queryTemplates(ctx, q, t)
+		return err
+	})
+	if err != nil {
+		return nil, wrapRead("templates", err)
+	}
+	return ts, nil
+}
+
+func queryTemplates(ctx context.Context, q querier, t tables) ([]*orchard.Template, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name, body, updated FROM `+t.templates+` ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ts []*orchard.Template
+	for rows.Next() {
+		var tm orchard.Template
+		var updated int64
+		if err := rows.Scan(&tm.Name, &tm.Body, &updated); err != nil {
+			return nil, err
+		}
+		tm.Updated = timeFromDB(updated)
+		ts = append(ts, &tm)
+	}
+	return ts, rows.Err()
+}
+
+// DeleteTemplate removes the template called name.
+func (db *DB) DeleteTemplate(ctx context.Context, host, name string) error {
+	return db.update(ctx, func(tx *sql.Tx) error {
+		_, t, err := siteTables(ctx, tx, host)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM `+t.templates+` WHERE name = ?`, name)
+		if err != nil {
+			return fmt.Errorf("sqlite: delete template %s: %w", name, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return templateNotFound(name)
+		}
+		return nil
+	})
+}
