@@ -198,4 +198,3 @@ func TestTableNames(t *testing.T) {
 		t.Errorf("tables left after drop: %v", got)
 	}
 }
-
