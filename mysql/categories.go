@@ -1,0 +1,160 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	orchard "github.com/orchardhq/orchard"
+)
+
+// nullable stores "" as NULL (no parent, no category).
+func nullable(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// PutCategory creates or replaces a category.
+func (d *DB) PutCategory(ctx context.Context, host string, c *orchard.Category) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	_, t, err := canonical(host)
+	if err != nil {
+		return err
+	}
+	return d.write(ctx, func(tx *sql.Tx) error {
+		if p := c.Parent(); p != "" {
+			if err := mustExist(ctx, tx, "SELECT 1 FROM "+t.categories+" WHERE path = ? LOCK IN SHARE MODE", p); err != nil {
+				if orchard.ErrorCode(err) == orchard.ENOTFOUND {
+					return orchard.Errorf(orchard.ENOTFOUND, "Parent category %q not found.", p)
+				}
+				return err
+			}
+		}
+		var created sql.NullTime
+		err := tx.QueryRowContext(ctx, "SELECT created FROM "+t.categories+" WHERE path = ? FOR UPDATE", c.Path).Scan(&created)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if created.Valid {
+			c.Created = created.Time
+		} else {
+			c.Created = stamp(c.Created)
+		}
+		c.Updated = now()
+		return insertCategory(ctx, tx, t, c, true)
+	})
+}
+
+func insertCategory(ctx context.Context, tx *sql.Tx, t tables, c *orchard.Category, upsert bool) error {
+	q := "INSERT INTO " + t.categories + " (path, parent, title, description, sort, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?)"
+	if upsert {
+		q += " ON DUPLICATE KEY UPDATE title = VALUES(title), description = VALUES(description), sort = VALUES(sort), updated = VALUES(updated)"
+	}
+	_, err := tx.ExecContext(ctx, q, c.Path, nullable(c.Parent()), c.Title, c.Description, c.Sort, c.Created, c.Updated)
+	if mysqlErrno(err) == errNoReferencedRow {
+		return orchard.Errorf(orchard.ENOTFOUND, "Parent category %q not found.", c.Parent())
+	}
+	return err
+}
+
+// mustExist returns ENOTFOUND unless the query selects a row; a missing
+// site table is ENOTFOUND too.
+func mustExist(ctx context.Context, q queryer, query string, args ...any) error {
+	var one int
+	err := q.QueryRowContext(ctx, query, args...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return orchard.Errorf(orchard.ENOTFOUND, "Not found.")
+	}
+	return mapReadError(err)
+}
+
+const categoryColumns = "path, title, description, sort, created, updated"
+
+func scanCategory(sc interface{ Scan(...any) error }) (*orchard.Category, error) {
+	c := &orchard.Category{}
+	return c, sc.Scan(&c.Path, &c.Title, &c.Description, &c.Sort, &c.Created, &c.Updated)
+}
+
+// Category returns one category.
+func (d *DB) Category(ctx context.Context, host, path string) (*orchard.Category, error) {
+	_, t, err := canonical(host)
+	if err != nil {
+		return nil, err
+	}
+	var c *orchard.Category
+	err = d.read(ctx, func(db *sql.DB) error {
+		var err error
+		c, err = scanCategory(db.QueryRowContext(ctx, "SELECT "+categoryColumns+" FROM "+t.categories+" WHERE path = ?", path))
+		if errors.Is(err, sql.ErrNoRows) {
+			return orchard.Errorf(orchard.ENOTFOUND, "Category %q not found.", path)
+		}
+		return mapReadError(err)
+	})
+	return c, err
+}
+
+// Categories returns every category of a site, sorted by path.
+func (d *DB) Categories(ctx context.Context, host string) ([]*orchard.Category, error) {
+	_, t, err := canonical(host)
+	if err != nil {
+		return nil, err
+	}
+	var out []*orchard.Category
+	err = d.read(ctx, func(db *sql.DB) error {
+		var err error
+		out, err = listCategories(ctx, db, t)
+		return err
+	})
+	return out, err
+}
+
+func listCategories(ctx context.Context, q queryer, t tables) ([]*orchard.Category, error) {
+	rows, err := q.QueryContext(ctx, "SELECT "+categoryColumns+" FROM "+t.categories+" ORDER BY path")
+	if err != nil {
+		return nil, mapReadError(err)
+	}
+	defer rows.Close()
+	out := []*orchard.Category{}
+	for rows.Next() {
+		c, err := scanCategory(rows)
+		if err != nil {
+			return nil, fmt.Errorf("categories: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// DeleteCategory removes an empty category.
+func (d *DB) DeleteCategory(ctx context.Context, host, path string) error {
+	_, t, err := canonical(host)
+	if err != nil {
+		return err
+	}
+	return d.write(ctx, func(tx *sql.Tx) error {
+		if err := mustExist(ctx, tx, "SELECT 1 FROM "+t.categories+" WHERE path = ? FOR UPDATE", path); err != nil {
+			if orchard.ErrorCode(err) == orchard.ENOTFOUND {
+				return orchard.Errorf(orchard.ENOTFOUND, "Category %q not found.", path)
+			}
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+t.categories+" WHERE parent = ?", path).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return orchard.Errorf(orchard.ECONFLICT, "Category %q still has %d child categories.", path, n)
+		}
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+t.pages+" WHERE category = ?", path).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return orchard.Errorf(orchard.ECONFLICT, "Category %q still has %d pages.", path, n)
+		}
+		_, err := tx.ExecContext(ctx, "DELETE FROM "+t.categories+" WHERE path = ?", path)
+		if mysqlErrno(err) == errRowIsReferenced {
+			return orchard.Errorf(orchard.ECONFLICT, "Category %q is not empty.", path)
+		}
+		return err
+	})
+}

@@ -1,0 +1,197 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	orchard "github.com/orchardhq/orchard"
+)
+
+// PutAsset creates or replaces an asset.
+func (d *DB) PutAsset(ctx context.Context, host string, a *orchard.Asset) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	_, t, err := canonical(host)
+	if err != nil {
+		return err
+	}
+	a.Updated = now()
+	return d.write(ctx, func(tx *sql.Tx) error { return insertAsset(ctx, tx, t, a, true) })
+}
+
+func insertAsset(ctx context.Context, tx *sql.Tx, t tables, a *orchard.Asset, upsert bool) error {
+	q := "INSERT INTO " + t.assets + " (path, content_type, data, updated) VALUES (?, ?, ?, ?)"
+	if upsert {
+		q += " ON DUPLICATE KEY UPDATE content_type = VALUES(content_type), data = VALUES(data), updated = VALUES(updated)"
+	}
+	data := a.Data
+	if data == nil {
+		data = []byte{} // NOT NULL
+	}
+	_, err := tx.ExecContext(ctx, q, a.Path, a.ContentType, data, a.Updated)
+	if mysqlErrno(err) == errPacketTooLarge {
+		return fmt.Errorf("asset %s (%d bytes) is larger than the server's max_allowed_packet: raise it to 64M: %w", a.Path, len(a.Data), err)
+	}
+	return err
+}
+
+// Asset returns one asset with its data.
+func (d *DB) Asset(ctx context.Context, host, path string) (*orchard.Asset, error) {
+	_, t, err := canonical(host)
+	if err != nil {
+		return nil, err
+	}
+	a := &orchard.Asset{}
+	err = d.read(ctx, func(db *sql.DB) error {
+		err := db.QueryRowContext(ctx, "SELECT path, content_type, data, updated FROM "+t.assets+" WHERE path = ?", path).
+			Scan(&a.Path, &a.ContentType, &a.Data, &a.Updated)
+		if errors.Is(err, sql.ErrNoRows) {
+			return orchard.Errorf(orchard.ENOTFOUND, "Asset %q not found.", path)
+		}
+		return mapReadError(err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Assets lists a site's assets without their data, sorted by path.
+func (d *DB) Assets(ctx context.Context, host string) ([]*orchard.Asset, error) {
+	_, t, err := canonical(host)
+	if err != nil {
+		return nil, err
+	}
+	var out []*orchard.Asset
+	err = d.read(ctx, func(db *sql.DB) error {
+		var err error
+		out, err = listAssets(ctx, db, t, false)
+		return err
+	})
+	return out, err
+}
+
+func listAssets(ctx context.Context, q queryer, t tables, withData bool) ([]*orchard.Asset, error) {
+	cols := "path, content_type, updated"
+	if withData {
+		cols = "path, content_type, updated, data"
+	}
+	rows, err := q.QueryContext(ctx, "SELECT "+cols+" FROM "+t.assets+" ORDER BY path")
+	if err != nil {
+		return nil, mapReadError(err)
+	}
+	defer rows.Close()
+	out := []*orchard.Asset{}
+	for rows.Next() {
+		a := &orchard.Asset{}
+		dest := []any{&a.Path, &a.ContentType, &a.Updated}
+		if withData {
+			dest = append(dest, &a.Data)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("assets: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// DeleteAsset removes an asset.
+func (d *DB) DeleteAsset(ctx context.Context, host, path string) error {
+	_, t, err := canonical(host)
+	if err != nil {
+		return err
+	}
+	return d.write(ctx, func(tx *sql.Tx) error {
+		return deleteRow(ctx, tx, "DELETE FROM "+t.assets+" WHERE path = ?", path, "Asset %q not found.")
+	})
+}
+
+// PutTemplate creates or replaces a template.
+func (d *DB) PutTemplate(ctx context.Context, host string, tp *orchard.Template) error {
+	if err := tp.Validate(); err != nil {
+		return err
+	}
+	_, t, err := canonical(host)
+	if err != nil {
+		return err
+	}
+	tp.Updated = now()
+	return d.write(ctx, func(tx *sql.Tx) error { return insertTemplate(ctx, tx, t, tp, true) })
+}
+
+func insertTemplate(ctx context.Context, tx *sql.Tx, t tables, tp *orchard.Template, upsert bool) error {
+	q := "INSERT INTO " + t.templates + " (name, body, updated) VALUES (?, ?, ?)"
+	if upsert {
+		q += " ON DUPLICATE KEY UPDATE body = VALUES(body), updated = VALUES(updated)"
+	}
+	_, err := tx.ExecContext(ctx, q, tp.Name, tp.Body, tp.Updated)
+	return err
+}
+
+// Template returns one template.
+func (d *DB) Template(ctx context.Context, host, name string) (*orchard.Template, error) {
+	_, t, err := canonical(host)
+	if err != nil {
+		return nil, err
+	}
+	tp := &orchard.Template{}
+	err = d.read(ctx, func(db *sql.DB) error {
+		err := db.QueryRowContext(ctx, "SELECT name, body, updated FROM "+t.templates+" WHERE name = ?", name).
+			Scan(&tp.Name, &tp.Body, &tp.Updated)
+		if errors.Is(err, sql.ErrNoRows) {
+			return orchard.Errorf(orchard.ENOTFOUND, "Template %q not found.", name)
+		}
+		return mapReadError(err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return tp, nil
+}
+
+// Templates returns a site's templates, sorted by name.
+func (d *DB) Templates(ctx context.Context, host string) ([]*orchard.Template, error) {
+	_, t, err := canonical(host)
+	if err != nil {
+		return nil, err
+	}
+	var out []*orchard.Template
+	err = d.read(ctx, func(db *sql.DB) error {
+		var err error
+		out, err = listTemplates(ctx, db, t)
+		return err
+	})
+	return out, err
+}
+
+func listTemplates(ctx context.Context, q queryer, t tables) ([]*orchard.Template, error) {
+	rows, err := q.QueryContext(ctx, "SELECT name, body, updated FROM "+t.templates+" ORDER BY name")
+	if err != nil {
+		return nil, mapReadError(err)
+	}
+	defer rows.Close()
+	out := []*orchard.Template{}
+	for rows.Next() {
+		tp := &orchard.Template{}
+		if err := rows.Scan(&tp.Name, &tp.Body, &tp.Updated); err != nil {
+			return nil, fmt.Errorf("templates: %w", err)
+		}
+		out = append(out, tp)
+	}
+	return out, rows.Err()
+}
+
+// DeleteTemplate removes a template.
+func (d *DB) DeleteTemplate(ctx context.Context, host, name string) error {
+	_, t, err := canonical(host)
+	if err != nil {
+		return err
+	}
+	return d.write(ctx, func(tx *sql.Tx) error {
+		return deleteRow(ctx, tx, "DELETE FROM "+t.templates+" WHERE name = ?", name, "Template %q not found.")
+	})
+}

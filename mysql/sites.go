@@ -1,0 +1,327 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	orchard "github.com/orchardhq/orchard"
+)
+
+// canonical checks a host argument and returns its canonical form.
+func canonical(host string) (string, tables, error) {
+	h, err := orchard.NormalizeHost(host)
+	if err != nil {
+		return "", tables{}, err
+	}
+	t, err := siteTables(h)
+	return h, t, err
+}
+
+func siteNotFound(host string) error {
+	return orchard.Errorf(orchard.ENOTFOUND, "Site %q not found.", host)
+}
+
+// CreateSite creates the site's tables and registers it.
+func (d *DB) CreateSite(ctx context.Context, s *orchard.Site) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	t, err := siteTables(s.Host)
+	if err != nil {
+		return err
+	}
+	s.Prefix = t.prefix
+	s.Created = now()
+	s.Updated = s.Created
+	return d.withSiteLock(ctx, t, func(conn *sql.Conn) error {
+		if err := d.checkHostsFree(ctx, d.primary, s, ""); err != nil {
+			return err
+		}
+		if err := d.createTables(ctx, conn, t); err != nil {
+			return err
+		}
+		err := d.write(ctx, func(tx *sql.Tx) error { return insertSite(ctx, tx, s) })
+		if err != nil {
+			d.dropTables(conn, t)
+			return mapSiteConflict(err, s)
+		}
+		return nil
+	})
+}
+
+// checkHostsFree returns ECONFLICT when the host, an alias or the table
+// prefix of s belongs to a site other than except.
+func (d *DB) checkHostsFree(ctx context.Context, q queryer, s *orchard.Site, except string) error {
+	for _, h := range append([]string{s.Host}, s.Aliases...) {
+		var owner string
+		err := q.QueryRowContext(ctx, "SELECT site FROM orchard_hosts WHERE host = ?", h).Scan(&owner)
+		if err == nil && owner != except {
+			if h == s.Host && owner == h {
+				return orchard.Errorf(orchard.ECONFLICT, "Site %q already exists.", h)
+			}
+			return orchard.Errorf(orchard.ECONFLICT, "Host %q is already used by site %q.", h, owner)
+		}
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("check host %s: %w", h, err)
+		}
+	}
+	if except == "" {
+		var owner string
+		err := q.QueryRowContext(ctx, "SELECT host FROM orchard_sites WHERE prefix = ?", s.Prefix).Scan(&owner)
+		if err == nil {
+			return orchard.Errorf(orchard.ECONFLICT, "Site %q already uses the tables of %q.", owner, s.Host)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("check prefix: %w", err)
+		}
+	}
+	return nil
+}
+
+// mapSiteConflict names the site in a duplicate-key conflict.
+func mapSiteConflict(err error, s *orchard.Site) error {
+	if orchard.ErrorCode(err) == orchard.ECONFLICT && orchard.ErrorMessage(err) == "It already exists." {
+		return orchard.Errorf(orchard.ECONFLICT, "Site %q or one of its aliases is already registered.", s.Host)
+	}
+	return err
+}
+
+// createTables drops what a crashed earlier attempt may have left (the
+// caller holds the site lock and has checked the registry) and creates the
+// site's tables.
+func (d *DB) createTables(ctx context.Context, conn *sql.Conn, t tables) error {
+	for _, q := range append(t.drop(), t.create()...) {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			d.dropTables(conn, t)
+			return fmt.Errorf("create tables %s_*: %w", t.prefix, explainDDL(err))
+		}
+	}
+	d.noteWrite(ctx)
+	return nil
+}
+
+// dropTables removes a site's tables, even when ctx has ended.
+func (d *DB) dropTables(conn *sql.Conn, t tables) {
+	ctx := context.Background()
+	for _, q := range t.drop() {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			d.logger.Error("drop table", "prefix", t.prefix, "err", err)
+		}
+	}
+	d.noteWrite(ctx)
+}
+
+func insertSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO orchard_sites
+		(host, prefix, title, description, scheme, cache_control, feed_size, created, updated)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.Host, s.Prefix, s.Title, s.Description, s.Scheme, s.CacheControl, s.FeedSize, s.Created, s.Updated); err != nil {
+		return err
+	}
+	return insertHosts(ctx, tx, s)
+}
+
+func insertHosts(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
+	for i, h := range append([]string{s.Host}, s.Aliases...) {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO orchard_hosts (host, site, pos) VALUES (?, ?, ?)", h, s.Host, i); err != nil {
+			if mysqlErrno(err) == errDupEntry {
+				return orchard.Errorf(orchard.ECONFLICT, "Host %q is already used by another site.", h)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// DropSite unregisters the site and drops its tables and users.
+func (d *DB) DropSite(ctx context.Context, host string) error {
+	h, t, err := canonical(host)
+	if err != nil {
+		return err
+	}
+	return d.withSiteLock(ctx, t, func(conn *sql.Conn) error {
+		err := d.write(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, "DELETE FROM orchard_sites WHERE host = ?", h)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return siteNotFound(h)
+			}
+			if _, err := tx.ExecContext(ctx, "DELETE FROM orchard_hosts WHERE site = ?", h); err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, "DELETE FROM orchard_users WHERE site = ?", h)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		// The registry no longer names the site; its tables go now, or,
+		// if this fails, at the next CreateSite of the same host.
+		for _, q := range t.drop() {
+			if _, err := conn.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("drop tables %s_*: %w", t.prefix, err)
+			}
+		}
+		d.noteWrite(ctx)
+		return nil
+	})
+}
+
+// UpdateSite saves the site's settings and aliases.
+func (d *DB) UpdateSite(ctx context.Context, s *orchard.Site) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	return d.write(ctx, func(tx *sql.Tx) error { return updateSite(ctx, tx, s) })
+}
+
+func updateSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
+	var prefix string
+	err := tx.QueryRowContext(ctx, "SELECT prefix, created FROM orchard_sites WHERE host = ? FOR UPDATE", s.Host).Scan(&prefix, &s.Created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return siteNotFound(s.Host)
+	}
+	if err != nil {
+		return err
+	}
+	s.Prefix = prefix
+	s.Updated = now()
+	for _, a := range s.Aliases {
+		var owner string
+		err := tx.QueryRowContext(ctx, "SELECT site FROM orchard_hosts WHERE host = ? FOR UPDATE", a).Scan(&owner)
+		if err == nil && owner != s.Host {
+			return orchard.Errorf(orchard.ECONFLICT, "Host %q is already used by site %q.", a, owner)
+		}
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE orchard_sites SET title = ?, description = ?, scheme = ?,
+		cache_control = ?, feed_size = ?, updated = ? WHERE host = ?`,
+		s.Title, s.Description, s.Scheme, s.CacheControl, s.FeedSize, s.Updated, s.Host); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM orchard_hosts WHERE site = ?", s.Host); err != nil {
+		return err
+	}
+	return insertHosts(ctx, tx, s)
+}
+
+// queryer is what both *sql.DB and *sql.Tx offer for reads.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+const siteColumns = "host, prefix, title, description, scheme, cache_control, feed_size, created, updated"
+
+func scanSite(sc interface{ Scan(...any) error }) (*orchard.Site, error) {
+	s := &orchard.Site{}
+	err := sc.Scan(&s.Host, &s.Prefix, &s.Title, &s.Description, &s.Scheme, &s.CacheControl, &s.FeedSize, &s.Created, &s.Updated)
+	return s, err
+}
+
+// Site returns a site by its host.
+func (d *DB) Site(ctx context.Context, host string) (*orchard.Site, error) {
+	h, _, err := canonical(host)
+	if err != nil {
+		return nil, err
+	}
+	var s *orchard.Site
+	err = d.read(ctx, func(db *sql.DB) error {
+		var err error
+		s, err = getSite(ctx, db, h)
+		return err
+	})
+	return s, err
+}
+
+func getSite(ctx context.Context, q queryer, host string) (*orchard.Site, error) {
+	s, err := scanSite(q.QueryRowContext(ctx, "SELECT "+siteColumns+" FROM orchard_sites WHERE host = ?", host))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, siteNotFound(host)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("site %s: %w", host, err)
+	}
+	rows, err := q.QueryContext(ctx, "SELECT host FROM orchard_hosts WHERE site = ? AND pos > 0 ORDER BY pos", host)
+	if err != nil {
+		return nil, fmt.Errorf("aliases of %s: %w", host, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, err
+		}
+		s.Aliases = append(s.Aliases, a)
+	}
+	return s, rows.Err()
+}
+
+// LookupHost returns the site whose host or alias is host.
+func (d *DB) LookupHost(ctx context.Context, host string) (*orchard.Site, error) {
+	h, err := orchard.NormalizeHost(host)
+	if err != nil {
+		return nil, err
+	}
+	var s *orchard.Site
+	err = d.read(ctx, func(db *sql.DB) error {
+		var site string
+		err := db.QueryRowContext(ctx, "SELECT site FROM orchard_hosts WHERE host = ?", h).Scan(&site)
+		if errors.Is(err, sql.ErrNoRows) {
+			return orchard.Errorf(orchard.ENOTFOUND, "No site has the host %q.", h)
+		}
+		if err != nil {
+			return fmt.Errorf("lookup %s: %w", h, err)
+		}
+		s, err = getSite(ctx, db, site)
+		return err
+	})
+	return s, err
+}
+
+// Sites returns every site, sorted by host.
+func (d *DB) Sites(ctx context.Context) ([]*orchard.Site, error) {
+	var out []*orchard.Site
+	err := d.read(ctx, func(db *sql.DB) error {
+		out = nil
+		rows, err := db.QueryContext(ctx, "SELECT "+siteColumns+" FROM orchard_sites ORDER BY host")
+		if err != nil {
+			return fmt.Errorf("sites: %w", err)
+		}
+		defer rows.Close()
+		byHost := map[string]*orchard.Site{}
+		for rows.Next() {
+			s, err := scanSite(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, s)
+			byHost[s.Host] = s
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		arows, err := db.QueryContext(ctx, "SELECT host, site FROM orchard_hosts WHERE pos > 0 ORDER BY site, pos")
+		if err != nil {
+			return fmt.Errorf("aliases: %w", err)
+		}
+		defer arows.Close()
+		for arows.Next() {
+			var a, site string
+			if err := arows.Scan(&a, &site); err != nil {
+				return err
+			}
+			if s := byHost[site]; s != nil {
+				s.Aliases = append(s.Aliases, a)
+			}
+		}
+		return arows.Err()
+	})
+	return out, err
+}

@@ -1,0 +1,236 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+
+	orchard "github.com/orchardhq/orchard"
+)
+
+// LoadSite reads all of a site's content in one consistent snapshot (a
+// read-only REPEATABLE READ transaction).
+func (d *DB) LoadSite(ctx context.Context, host string) (*orchard.SiteContent, error) {
+	h, t, err := canonical(host)
+	if err != nil {
+		return nil, err
+	}
+	var c *orchard.SiteContent
+	err = d.readTx(ctx, func(tx *sql.Tx) error {
+		c = &orchard.SiteContent{}
+		s, err := getSite(ctx, tx, h)
+		if err != nil {
+			return err
+		}
+		c.Site = *s
+		cats, err := listCategories(ctx, tx, t)
+		if err != nil {
+			return err
+		}
+		for _, x := range cats {
+			c.Categories = append(c.Categories, *x)
+		}
+		pages, err := listPages(ctx, tx, t, orchard.PageFilter{})
+		if err != nil {
+			return err
+		}
+		for _, x := range pages {
+			c.Pages = append(c.Pages, *x)
+		}
+		assets, err := listAssets(ctx, tx, t, true)
+		if err != nil {
+			return err
+		}
+		for _, x := range assets {
+			c.Assets = append(c.Assets, *x)
+		}
+		tpls, err := listTemplates(ctx, tx, t)
+		if err != nil {
+			return err
+		}
+		for _, x := range tpls {
+			c.Templates = append(c.Templates, *x)
+		}
+		users, err := listUsers(ctx, tx, h)
+		if err != nil {
+			return err
+		}
+		for _, x := range users {
+			c.Users = append(c.Users, *x)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// ReplaceSite writes all of c: it creates the site when missing or, with
+// replace, replaces all its content. Every value is validated first; rows
+// are written in one transaction; tables it had to create are dropped
+// again if anything fails, so on any error nothing is changed.
+func (d *DB) ReplaceSite(ctx context.Context, c *orchard.SiteContent, replace bool) error {
+	if err := validateContent(c); err != nil {
+		return err
+	}
+	s := &c.Site
+	t, err := siteTables(s.Host)
+	if err != nil {
+		return err
+	}
+	s.Prefix = t.prefix
+	return d.withSiteLock(ctx, t, func(conn *sql.Conn) error {
+		var exists bool
+		var one int
+		err := d.primary.QueryRowContext(ctx, "SELECT 1 FROM orchard_sites WHERE host = ?", s.Host).Scan(&one)
+		switch {
+		case err == nil:
+			exists = true
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("replace site %s: %w", s.Host, err)
+		}
+		if exists && !replace {
+			return orchard.Errorf(orchard.ECONFLICT, "Site %q already exists.", s.Host)
+		}
+		if !exists {
+			if err := d.checkHostsFree(ctx, d.primary, s, ""); err != nil {
+				return err
+			}
+			if err := d.createTables(ctx, conn, t); err != nil {
+				return err
+			}
+		}
+		err = d.write(ctx, func(tx *sql.Tx) error {
+			if exists {
+				if err := clearSite(ctx, tx, t, s); err != nil {
+					return err
+				}
+			} else {
+				s.Created = stamp(s.Created)
+				s.Updated = stamp(s.Updated)
+				if err := insertSite(ctx, tx, s); err != nil {
+					return err
+				}
+			}
+			return insertContent(ctx, tx, t, c)
+		})
+		if err != nil && !exists {
+			d.dropTables(conn, t)
+		}
+		return mapSiteConflict(err, s)
+	})
+}
+
+// validateContent checks every value of c before anything is written.
+func validateContent(c *orchard.SiteContent) error {
+	if err := c.Site.Validate(); err != nil {
+		return err
+	}
+	for i := range c.Categories {
+		if err := c.Categories[i].Validate(); err != nil {
+			return orchard.Errorf(orchard.EINVALID, "Category %q: %s", c.Categories[i].Path, orchard.ErrorMessage(err))
+		}
+	}
+	for i := range c.Pages {
+		if err := c.Pages[i].Validate(); err != nil {
+			return orchard.Errorf(orchard.EINVALID, "Page %q: %s", c.Pages[i].Path, orchard.ErrorMessage(err))
+		}
+	}
+	for i := range c.Assets {
+		if err := c.Assets[i].Validate(); err != nil {
+			return orchard.Errorf(orchard.EINVALID, "Asset %q: %s", c.Assets[i].Path, orchard.ErrorMessage(err))
+		}
+	}
+	for i := range c.Templates {
+		if err := c.Templates[i].Validate(); err != nil {
+			return orchard.Errorf(orchard.EINVALID, "Template %q: %s", c.Templates[i].Name, orchard.ErrorMessage(err))
+		}
+	}
+	for i := range c.Users {
+		u := &c.Users[i]
+		if err := u.Validate(); err != nil {
+			return orchard.Errorf(orchard.EINVALID, "User %q: %s", u.Name, orchard.ErrorMessage(err))
+		}
+		if u.Site != "" && u.Site != c.Site.Host {
+			return orchard.Errorf(orchard.EINVALID, "User %q belongs to site %q, not %q.", u.Name, u.Site, c.Site.Host)
+		}
+	}
+	return nil
+}
+
+// clearSite updates the site's settings and aliases and deletes its
+// content, inside the replacing transaction.
+func clearSite(ctx context.Context, tx *sql.Tx, t tables, s *orchard.Site) error {
+	if err := updateSite(ctx, tx, s); err != nil {
+		return err
+	}
+	for _, q := range []string{
+		"DELETE FROM " + t.pages,
+		"DELETE FROM " + t.assets,
+		"DELETE FROM " + t.templates,
+		// Children before parents: a child's path is longer.
+		"DELETE FROM " + t.categories + " ORDER BY CHAR_LENGTH(path) DESC",
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ExecContext(ctx, "DELETE FROM orchard_users WHERE site = ?", s.Host)
+	return err
+}
+
+// insertContent writes c's rows; categories sorted so parents come first.
+func insertContent(ctx context.Context, tx *sql.Tx, t tables, c *orchard.SiteContent) error {
+	cats := make([]*orchard.Category, len(c.Categories))
+	for i := range c.Categories {
+		cats[i] = &c.Categories[i]
+	}
+	sort.Slice(cats, func(i, j int) bool { return cats[i].Path < cats[j].Path })
+	for _, x := range cats {
+		x.Created, x.Updated = stamp(x.Created), stamp(x.Updated)
+		if err := insertCategory(ctx, tx, t, x, false); err != nil {
+			return dupIs(err, "Category %q is given twice.", x.Path)
+		}
+	}
+	for i := range c.Pages {
+		x := &c.Pages[i]
+		x.Created, x.Updated = stamp(x.Created), stamp(x.Updated)
+		if err := insertPage(ctx, tx, t, x, false); err != nil {
+			return dupIs(err, "Page %q is given twice.", x.Path)
+		}
+	}
+	for i := range c.Assets {
+		x := &c.Assets[i]
+		x.Updated = stamp(x.Updated)
+		if err := insertAsset(ctx, tx, t, x, false); err != nil {
+			return dupIs(err, "Asset %q is given twice.", x.Path)
+		}
+	}
+	for i := range c.Templates {
+		x := &c.Templates[i]
+		x.Updated = stamp(x.Updated)
+		if err := insertTemplate(ctx, tx, t, x, false); err != nil {
+			return dupIs(err, "Template %q is given twice.", x.Name)
+		}
+	}
+	for i := range c.Users {
+		x := &c.Users[i]
+		x.Site = c.Site.Host
+		x.Created = stamp(x.Created)
+		if err := insertUser(ctx, tx, x, false); err != nil {
+			return dupIs(err, "User %q is given twice.", x.Name)
+		}
+	}
+	return nil
+}
+
+// dupIs names the duplicated item of a duplicate-key error.
+func dupIs(err error, format, key string) error {
+	if mysqlErrno(err) == errDupEntry {
+		return orchard.Errorf(orchard.EINVALID, format, key)
+	}
+	return err
+}
