@@ -102,6 +102,7 @@ func responseError(resp *http.Response) error {
 	if sentinel == nil {
 		return fmt.Errorf("status %d: %s", resp.StatusCode, body.Error)
 	}
+	body.Error = strings.TrimPrefix(body.Error, sentinel.Error()+": ")
 	if body.Error == sentinel.Error() || body.Error == "" {
 		return fmt.Errorf("status %d: %w", resp.StatusCode, sentinel)
 	}
