@@ -2,18 +2,244 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
 
 	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/xmlio"
 )
 
-// runSiteExport writes a site as XML to path ("-" for out).
+// runSiteExport writes a site as XML to path ("-" for out). A file is
+// written to a temporary name and renamed into place, so a failed export
+// never leaves half a file; with secrets it is readable by its owner only.
 func runSiteExport(ctx context.Context, st orchard.Store, host, path string, withSecrets bool, out io.Writer) error {
-	return errNotBuilt
+	c, err := st.LoadSite(ctx, host)
+	if err != nil {
+		return xmlShownError("export "+host, err)
+	}
+	opts := xmlio.ExportOptions{WithSecrets: withSecrets}
+	if path == "-" {
+		return xmlShownError("export "+host, xmlio.Export(ctx, out, c, opts))
+	}
+	mode := os.FileMode(0o644)
+	if withSecrets {
+		mode = 0o600
+	}
+	n, err := writeExportAtomic(path, mode, func(w io.Writer) error { return xmlio.Export(ctx, w, c, opts) })
+	if err != nil {
+		return xmlShownError("export "+host, err)
+	}
+	fmt.Fprintf(out, "Exported %s to %s (%s: %d categories, %d pages, %d templates, %d assets, %d users%s)\n",
+		host, path, xmlByteSize(n), len(c.Categories), len(c.Pages), len(c.Templates), len(c.Assets), len(c.Users),
+		map[bool]string{true: " with password hashes", false: " without password hashes"}[withSecrets])
+	return nil
 }
 
 // runSiteImport reads a site from the XML file at path ("-" for in) into st,
 // creating it (create) or replacing it (replace) in one transaction.
+//
+// The file must hold the site host: importing a file under another name is
+// refused rather than guessed (aliases, absolute URLs and table prefixes all
+// follow the host). A site that does not exist needs create; one that does
+// needs replace. Nothing is written until the whole file has been read and
+// validated, and then everything is written in one transaction.
 func runSiteImport(ctx context.Context, st orchard.Store, host, path string, create, replace bool, in io.Reader, progress io.Writer) error {
-	return errNotBuilt
+	say := func(format string, args ...any) { fmt.Fprintf(progress, format+"\n", args...) }
+	say("Setting up")
+	var size int64 = -1
+	name := "standard input"
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("import %s: %w", host, err)
+		}
+		defer f.Close()
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			size = fi.Size()
+		}
+		in, name = f, path
+	}
+
+	exists := true
+	if _, err := st.Site(ctx, host); orchard.ErrorCode(err) == orchard.ENOTFOUND {
+		exists = false
+	} else if err != nil {
+		return xmlShownError("import "+host, err)
+	}
+	say("Connected to database")
+	switch {
+	case !exists && !create:
+		return usagef("import %s: the site does not exist; add -c to create it", host)
+	case exists && !replace:
+		return usagef("import %s: the site already exists; add --replace to replace all of its content", host)
+	}
+
+	bar := newImportProgress(progress, name, size)
+	c, err := xmlio.Decode(ctx, in, xmlio.Limits{}, bar.update)
+	bar.done(err == nil)
+	if err != nil {
+		return xmlShownError("import "+name, err)
+	}
+	if c.Site.Host != host {
+		return usagef("import %s: %s holds the site %q, not %q; import it with -s %s", host, name, c.Site.Host, host, c.Site.Host)
+	}
+	say("Read %d categories, %d pages, %d templates, %d assets, %d users", len(c.Categories), len(c.Pages), len(c.Templates), len(c.Assets), len(c.Users))
+	if exists {
+		say("Replacing all content of %s (one transaction)", host)
+	} else {
+		say("Creating tables for %s (one transaction)", host)
+	}
+	say("importing data")
+	if err := st.ReplaceSite(ctx, c, replace); err != nil {
+		return xmlShownError("import "+host, err)
+	}
+	if !exists {
+		say("Created tables")
+	}
+	say("Committed tables")
+	say("done importing data")
+	for _, u := range c.Users {
+		if u.PasswordHash == xmlio.LockedPasswordHash {
+			say("User %q was exported without its password and cannot log in: set one with -p", u.Name)
+		}
+	}
+	return nil
+}
+
+// xmlShownErr prints an orchard.Error as its message, not its code, and keeps
+// it in the chain for errors.As and exit codes.
+type xmlShownErr struct {
+	prefix string
+	err    error
+}
+
+func (e xmlShownErr) Error() string { return e.prefix + ": " + orchard.ErrorMessage(e.err) }
+func (e xmlShownErr) Unwrap() error { return e.err }
+
+// xmlShownError wraps err for the user: orchard errors by their message,
+// anything else as it is.
+func xmlShownError(prefix string, err error) error {
+	var oe *orchard.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &oe):
+		return xmlShownErr{prefix, err}
+	default:
+		return fmt.Errorf("%s: %w", prefix, err)
+	}
+}
+
+// writeExportAtomic writes path through a temporary file in its directory,
+// synced and renamed into place, and returns the bytes written.
+func writeExportAtomic(path string, mode os.FileMode, write func(io.Writer) error) (int64, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return 0, err
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	cw := &xmlCountingWriter{w: f}
+	if err := write(cw); err != nil {
+		return 0, err
+	}
+	if err := f.Chmod(mode); err != nil {
+		return 0, err
+	}
+	if err := f.Sync(); err != nil {
+		return 0, err
+	}
+	if err := f.Close(); err != nil {
+		return 0, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return 0, err
+	}
+	ok = true
+	return cw.n, nil
+}
+
+type xmlCountingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *xmlCountingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// importProgress draws "Reading FILE  42% (12.3 MB of 29.0 MB)" on a terminal,
+// redrawn in place at most ten times a second; elsewhere it stays silent.
+type importProgress struct {
+	w     io.Writer
+	name  string
+	size  int64 // -1 when unknown
+	last  time.Time
+	drawn bool
+}
+
+func newImportProgress(w io.Writer, name string, size int64) *importProgress {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return &importProgress{}
+	}
+	return &importProgress{w: w, name: name, size: size}
+}
+
+func (p *importProgress) update(n int64) {
+	if p.w == nil || time.Since(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = time.Now()
+	p.drawn = true
+	if p.size > 0 {
+		pct := min(100, n*100/p.size)
+		const width = 30
+		bar := strings.Repeat("#", int(pct*width/100)) + strings.Repeat(".", width-int(pct*width/100))
+		fmt.Fprintf(p.w, "\rReading %s [%s] %3d%% (%s of %s)\x1b[K", p.name, bar, pct, xmlByteSize(n), xmlByteSize(p.size))
+	} else {
+		fmt.Fprintf(p.w, "\rReading %s: %s\x1b[K", p.name, xmlByteSize(n))
+	}
+}
+
+// done ends the line: a full bar on success, a cleared line otherwise.
+func (p *importProgress) done(ok bool) {
+	if p.w == nil || !p.drawn {
+		return
+	}
+	if ok && p.size > 0 {
+		p.last = time.Time{}
+		p.update(p.size)
+		fmt.Fprintln(p.w)
+		return
+	}
+	fmt.Fprint(p.w, "\r\x1b[K")
+}
+
+// xmlByteSize formats n bytes for people.
+func xmlByteSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
