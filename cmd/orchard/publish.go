@@ -121,12 +121,19 @@ func newPublisher(cfg *config.Config, store *release.Store, logger *slog.Logger)
 	return p
 }
 
-// cmdLogger logs warnings and errors to stderr (nothing with quiet: the
-// result table says it all).
+// cmdLogger logs to stderr only when ORCHARD_LOG is set ("debug" for
+// everything): the progress lines and the result table already say what
+// happened on every node.
 func cmdLogger(quiet bool) *slog.Logger {
-	lvl := slog.LevelWarn
+	switch os.Getenv("ORCHARD_LOG") {
+	case "":
+		return slog.New(slog.DiscardHandler)
+	case "debug":
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	lvl := slog.LevelInfo
 	if quiet {
-		lvl = slog.LevelError + 4
+		lvl = slog.LevelWarn
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 }

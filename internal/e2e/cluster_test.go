@@ -39,12 +39,19 @@ type master struct {
 
 func startMaster(t *testing.T, pages int) *master {
 	t.Helper()
-	st, err := release.OpenStore(filepath.Join(t.TempDir(), "master"))
+	return startMasterAt(t, pages, filepath.Join(t.TempDir(), "master"), "127.0.0.1:0", secret)
+}
+
+// startMasterAt runs the master's side with its store in dir and its control
+// listener on addr.
+func startMasterAt(t *testing.T, pages int, dir, addr string, secret []byte) *master {
+	t.Helper()
+	st, err := release.OpenStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := &master{store: st, gen: newGenSite(pages)}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,6 +121,11 @@ type webNode struct {
 }
 
 func startNode(t *testing.T, name, dir, masterAddr, listen, ctl string) *webNode {
+	t.Helper()
+	return startNodeKey(t, name, dir, masterAddr, listen, ctl, secret)
+}
+
+func startNodeKey(t *testing.T, name, dir, masterAddr, listen, ctl string, secret []byte) *webNode {
 	t.Helper()
 	st, err := release.OpenStore(dir)
 	if err != nil {
