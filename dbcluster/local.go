@@ -136,13 +136,20 @@ func runAsRoot() (string, bool) {
 
 func (s *LocalServer) dataDir() string { return filepath.Join(s.dir, "data") }
 
+func (s *LocalServer) tmpDir() string { return filepath.Join(s.dir, "tmp") }
+
 // install runs mariadb-install-db once; a data directory that already holds
 // the system tables is reused, so a demo keeps its data across restarts.
 func (s *LocalServer) install(ctx context.Context, installDB string) error {
 	if _, err := os.Stat(filepath.Join(s.dataDir(), "mysql")); err == nil {
 		return nil
 	}
-	args := []string{"--no-defaults", "--datadir=" + s.dataDir(),
+	if err := os.MkdirAll(s.tmpDir(), 0o700); err != nil {
+		return fmt.Errorf("start local mariadb: %w", err)
+	}
+	// Its own tmpdir: bootstraps sharing /tmp collide on temporary table
+	// names ("Unknown table 'mysql.tmp_user_sys'").
+	args := []string{"--no-defaults", "--datadir=" + s.dataDir(), "--tmpdir=" + s.tmpDir(),
 		"--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve"}
 	if name, ok := runAsRoot(); ok {
 		args = append(args, "--user="+name)
@@ -177,6 +184,7 @@ func (s *LocalServer) start(ctx context.Context, mariadbd string) error {
 	args := []string{
 		"--no-defaults",
 		"--datadir=" + s.dataDir(),
+		"--tmpdir=" + s.tmpDir(),
 		"--port=" + strconv.Itoa(port),
 		"--bind-address=127.0.0.1",
 		"--socket=" + s.sock,

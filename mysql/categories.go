@@ -40,7 +40,13 @@ func (d *DB) PutCategory(ctx context.Context, host string, c *orchard.Category) 
 		} else {
 			c.Created = stamp(c.Created)
 		}
-		c.Updated = now()
+		c.Updated = stamp(c.Updated)
+		if err := mustBeFree(ctx, tx, "SELECT 1 FROM "+t.pages+" WHERE path = ? LOCK IN SHARE MODE", c.Path); err != nil {
+			if orchard.ErrorCode(err) == orchard.ECONFLICT {
+				return orchard.Errorf(orchard.ECONFLICT, "A page already has the path %q.", c.Path)
+			}
+			return err
+		}
 		return insertCategory(ctx, tx, t, c, true)
 	})
 }
@@ -66,6 +72,19 @@ func mustExist(ctx context.Context, q queryer, query string, args ...any) error 
 		return orchard.Errorf(orchard.ENOTFOUND, "Not found.")
 	}
 	return mapReadError(err)
+}
+
+// mustBeFree returns an error when the query selects a row.
+func mustBeFree(ctx context.Context, q queryer, query string, args ...any) error {
+	var one int
+	err := q.QueryRowContext(ctx, query, args...).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return mapReadError(err)
+	}
+	return orchard.Errorf(orchard.ECONFLICT, "Taken.")
 }
 
 const categoryColumns = "path, title, description, sort, created, updated"

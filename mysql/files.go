@@ -18,7 +18,7 @@ func (d *DB) PutAsset(ctx context.Context, host string, a *orchard.Asset) error 
 	if err != nil {
 		return err
 	}
-	a.Updated = now()
+	a.Updated = stamp(a.Updated)
 	return d.write(ctx, func(tx *sql.Tx) error { return insertAsset(ctx, tx, t, a, true) })
 }
 
@@ -119,7 +119,7 @@ func (d *DB) PutTemplate(ctx context.Context, host string, tp *orchard.Template)
 	if err != nil {
 		return err
 	}
-	tp.Updated = now()
+	tp.Updated = stamp(tp.Updated)
 	return d.write(ctx, func(tx *sql.Tx) error { return insertTemplate(ctx, tx, t, tp, true) })
 }
 

@@ -38,7 +38,13 @@ func (d *DB) PutPage(ctx context.Context, host string, p *orchard.Page) error {
 		} else {
 			p.Created = stamp(p.Created)
 		}
-		p.Updated = now()
+		p.Updated = stamp(p.Updated)
+		if err := mustBeFree(ctx, tx, "SELECT 1 FROM "+t.categories+" WHERE path = ? LOCK IN SHARE MODE", p.Path); err != nil {
+			if orchard.ErrorCode(err) == orchard.ECONFLICT {
+				return orchard.Errorf(orchard.ECONFLICT, "A category already has the path %q.", p.Path)
+			}
+			return err
+		}
 		return insertPage(ctx, tx, t, p, true)
 	})
 }

@@ -141,7 +141,7 @@ func (t tables) create() []string {
 			created     DATETIME(6)  NOT NULL,
 			updated     DATETIME(6)  NOT NULL,
 			PRIMARY KEY (path),
-			KEY category (category, path),
+			KEY category (category),
 			FOREIGN KEY (category) REFERENCES ` + t.categories + ` (path)
 		)` + tableOptions,
 		`CREATE TABLE ` + t.assets + ` (

@@ -9,14 +9,18 @@ import (
 	orchard "github.com/orchardhq/orchard"
 )
 
-// canonical checks a host argument and returns its canonical form.
+// canonical normalises a host argument. A host that is not even valid
+// names no site: ENOTFOUND.
 func canonical(host string) (string, tables, error) {
 	h, err := orchard.NormalizeHost(host)
 	if err != nil {
-		return "", tables{}, err
+		return "", tables{}, siteNotFound(host)
 	}
 	t, err := siteTables(h)
-	return h, t, err
+	if err != nil {
+		return "", tables{}, siteNotFound(host)
+	}
+	return h, t, nil
 }
 
 func siteNotFound(host string) error {
@@ -33,8 +37,7 @@ func (d *DB) CreateSite(ctx context.Context, s *orchard.Site) error {
 		return err
 	}
 	s.Prefix = t.prefix
-	s.Created = now()
-	s.Updated = s.Created
+	s.Created, s.Updated = stamp(s.Created), stamp(s.Updated)
 	return d.withSiteLock(ctx, t, func(conn *sql.Conn) error {
 		if err := d.checkHostsFree(ctx, d.primary, s, ""); err != nil {
 			return err
@@ -176,6 +179,9 @@ func (d *DB) UpdateSite(ctx context.Context, s *orchard.Site) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
+	if _, err := siteTables(s.Host); err != nil {
+		return err
+	}
 	return d.write(ctx, func(tx *sql.Tx) error { return updateSite(ctx, tx, s) })
 }
 
@@ -189,7 +195,7 @@ func updateSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
 		return err
 	}
 	s.Prefix = prefix
-	s.Updated = now()
+	s.Updated = stamp(s.Updated)
 	for _, a := range s.Aliases {
 		var owner string
 		err := tx.QueryRowContext(ctx, "SELECT site FROM orchard_hosts WHERE host = ? FOR UPDATE", a).Scan(&owner)
@@ -267,7 +273,7 @@ func getSite(ctx context.Context, q queryer, host string) (*orchard.Site, error)
 func (d *DB) LookupHost(ctx context.Context, host string) (*orchard.Site, error) {
 	h, err := orchard.NormalizeHost(host)
 	if err != nil {
-		return nil, err
+		return nil, orchard.Errorf(orchard.ENOTFOUND, "No site has the host %q.", host)
 	}
 	var s *orchard.Site
 	err = d.read(ctx, func(db *sql.DB) error {

@@ -72,7 +72,8 @@ func (d *DB) LoadSite(ctx context.Context, host string) (*orchard.SiteContent, e
 // replace, replaces all its content. Every value is validated first; rows
 // are written in one transaction; tables it had to create are dropped
 // again if anything fails, so on any error nothing is changed.
-func (d *DB) ReplaceSite(ctx context.Context, c *orchard.SiteContent, replace bool) error {
+func (d *DB) ReplaceSite(ctx context.Context, in *orchard.SiteContent, replace bool) error {
+	c := copyContent(in) // the caller's value is left as it was
 	if err := validateContent(c); err != nil {
 		return err
 	}
@@ -124,6 +125,19 @@ func (d *DB) ReplaceSite(ctx context.Context, c *orchard.SiteContent, replace bo
 	})
 }
 
+// copyContent copies c deeply enough that filling defaults and times
+// leaves c alone (byte slices are shared: they are only read).
+func copyContent(c *orchard.SiteContent) *orchard.SiteContent {
+	out := *c
+	out.Site.Aliases = append([]string(nil), c.Site.Aliases...)
+	out.Categories = append([]orchard.Category(nil), c.Categories...)
+	out.Pages = append([]orchard.Page(nil), c.Pages...)
+	out.Assets = append([]orchard.Asset(nil), c.Assets...)
+	out.Templates = append([]orchard.Template(nil), c.Templates...)
+	out.Users = append([]orchard.User(nil), c.Users...)
+	return &out
+}
+
 // validateContent checks every value of c before anything is written.
 func validateContent(c *orchard.SiteContent) error {
 	if err := c.Site.Validate(); err != nil {
@@ -134,9 +148,16 @@ func validateContent(c *orchard.SiteContent) error {
 			return orchard.Errorf(orchard.EINVALID, "Category %q: %s", c.Categories[i].Path, orchard.ErrorMessage(err))
 		}
 	}
+	cats := map[string]bool{}
+	for _, x := range c.Categories {
+		cats[x.Path] = true
+	}
 	for i := range c.Pages {
 		if err := c.Pages[i].Validate(); err != nil {
 			return orchard.Errorf(orchard.EINVALID, "Page %q: %s", c.Pages[i].Path, orchard.ErrorMessage(err))
+		}
+		if cats[c.Pages[i].Path] {
+			return orchard.Errorf(orchard.ECONFLICT, "%q is both a page and a category.", c.Pages[i].Path)
 		}
 	}
 	for i := range c.Assets {

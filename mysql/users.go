@@ -9,16 +9,26 @@ import (
 	orchard "github.com/orchardhq/orchard"
 )
 
-// userSite checks the site of a user: "" (a cluster admin) or a host.
+// userSite normalises the site of a user: "" (a cluster admin) or a host;
+// a host that is not even valid names no site.
 func userSite(site string) (string, error) {
 	if site == "" {
 		return "", nil
 	}
-	h, err := orchard.NormalizeHost(site)
-	if err != nil {
-		return "", err
+	h, _, err := canonical(site)
+	return h, err
+}
+
+// siteMustExist returns ENOTFOUND unless site is "" or registered.
+func siteMustExist(ctx context.Context, q queryer, site, lock string) error {
+	if site == "" {
+		return nil
 	}
-	return h, nil
+	err := mustExist(ctx, q, "SELECT 1 FROM orchard_sites WHERE host = ?"+lock, site)
+	if orchard.ErrorCode(err) == orchard.ENOTFOUND {
+		return siteNotFound(site)
+	}
+	return err
 }
 
 // PutUser creates or replaces a user, keeping Created of an existing one.
@@ -33,13 +43,8 @@ func (d *DB) PutUser(ctx context.Context, u *orchard.User) error {
 	}
 	u.Site = site
 	return d.write(ctx, func(tx *sql.Tx) error {
-		if site != "" {
-			if err := mustExist(ctx, tx, "SELECT 1 FROM orchard_sites WHERE host = ? LOCK IN SHARE MODE", site); err != nil {
-				if orchard.ErrorCode(err) == orchard.ENOTFOUND {
-					return siteNotFound(site)
-				}
-				return err
-			}
+		if err := siteMustExist(ctx, tx, site, " LOCK IN SHARE MODE"); err != nil {
+			return err
 		}
 		var created sql.NullTime
 		err := tx.QueryRowContext(ctx, "SELECT created FROM orchard_users WHERE site = ? AND name = ? FOR UPDATE", site, u.Name).Scan(&created)
@@ -93,6 +98,9 @@ func (d *DB) Users(ctx context.Context, site string) ([]*orchard.User, error) {
 	}
 	var out []*orchard.User
 	err = d.read(ctx, func(db *sql.DB) error {
+		if err := siteMustExist(ctx, db, site, ""); err != nil {
+			return err
+		}
 		var err error
 		out, err = listUsers(ctx, db, site)
 		return err
