@@ -51,7 +51,7 @@ func (db *DB) putCategory(ctx context.Context, tx *sql.Tx, t tables, c *orchard.
 			return fmt.Errorf("sqlite: put category %s: %w", c.Path, err)
 		}
 	}
-	c.Created, c.Updated = db.stamp(c.Created), db.stamp(c.Updated)
+	db.stamp2(&c.Created, &c.Updated)
 	_, err := tx.ExecContext(ctx, `INSERT INTO `+t.categories+` (path, parent, title, description, sort, created, updated)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (path) DO UPDATE SET title = excluded.title, description = excluded.description,

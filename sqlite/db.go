@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -43,6 +45,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: invalid database path %q (a plain file name without '?' or '#')", path)
 	}
 	db := &DB{path: path, now: time.Now}
+	// The file holds password hashes: create it for its owner only (SQLite
+	// gives its -wal and -shm files the same mode).
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("sqlite: create %s: %w", path, err)
+	}
 	var err error
 	if db.write, err = sql.Open("sqlite", dsn(path, false)); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -145,6 +154,18 @@ func (db *DB) stamp(t time.Time) time.Time {
 		t = db.now()
 	}
 	return t.UTC().Truncate(time.Microsecond)
+}
+
+// stamp2 stamps a created and updated pair, giving both the same now.
+func (db *DB) stamp2(created, updated *time.Time) {
+	now := db.stamp(time.Time{})
+	for _, t := range []*time.Time{created, updated} {
+		if t.IsZero() {
+			*t = now
+		} else {
+			*t = db.stamp(*t)
+		}
+	}
 }
 
 // nullString maps "" to NULL, for optional foreign keys.

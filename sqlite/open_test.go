@@ -3,6 +3,7 @@ package sqlite
 import (
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -78,6 +79,14 @@ func TestReopen(t *testing.T) {
 	}
 	if err := db.CreateSite(ctx, &orchard.Site{Host: "example.com"}); err != nil {
 		t.Fatal(err)
+	}
+	// The file holds password hashes: owner only, WAL included.
+	for _, p := range []string{path, path + "-wal"} {
+		if fi, err := os.Stat(p); err != nil {
+			t.Error(err)
+		} else if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", p, fi.Mode().Perm())
+		}
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)

@@ -50,7 +50,7 @@ func (db *DB) putPage(ctx context.Context, tx *sql.Tx, t tables, p *orchard.Page
 			return fmt.Errorf("sqlite: put page %s: %w", p.Path, err)
 		}
 	}
-	p.Created, p.Updated = db.stamp(p.Created), db.stamp(p.Updated)
+	db.stamp2(&p.Created, &p.Updated)
 	_, err := tx.ExecContext(ctx, `INSERT INTO `+t.pages+`
 		(path, category, title, layout, format, body, description, published, created, updated)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

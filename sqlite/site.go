@@ -69,8 +69,7 @@ func (db *DB) createSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) error
 		return fmt.Errorf("sqlite: create site %s: %w", s.Host, err)
 	}
 	s.Prefix = t.prefix
-	s.Created = db.stamp(s.Created)
-	s.Updated = db.stamp(s.Updated)
+	db.stamp2(&s.Created, &s.Updated)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO orchard_sites
 		(host, prefix, title, description, scheme, cache_control, feed_size, schema, created, updated)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
