@@ -26,6 +26,11 @@ type Limits struct {
 	MaxTokenBytes int64
 	// MaxElements is the most elements the file may hold (default 1,000,000).
 	MaxElements int
+	// MaxTagBytes is the largest tag (a start tag with its attributes, an
+	// end tag, a processing instruction), in bytes (default 64 KiB). It is
+	// kept small because a tag of many tiny attributes costs far more
+	// memory decoded than read.
+	MaxTagBytes int64
 }
 
 // Default limits.
@@ -33,6 +38,7 @@ const (
 	DefaultMaxBytes      = 4 << 30
 	DefaultMaxTokenBytes = 32 << 20
 	DefaultMaxElements   = 1_000_000
+	DefaultMaxTagBytes   = 64 << 10
 )
 
 func (l Limits) withDefaults() Limits {
@@ -44,6 +50,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxElements <= 0 {
 		l.MaxElements = DefaultMaxElements
+	}
+	if l.MaxTagBytes <= 0 {
+		l.MaxTagBytes = DefaultMaxTagBytes
 	}
 	return l
 }
@@ -57,29 +66,65 @@ type limitError struct{ msg string }
 func (e *limitError) Error() string { return e.msg }
 
 // limitReader counts every byte the XML decoder reads and refuses to read
-// past the file limit, or past the token limit counted from the start of
-// the current token. It is an io.ByteReader, so encoding/xml reads from it
-// byte by byte and the counts are exact.
+// past the file limit, or past the token or tag limit counted from the
+// start of the current token. It is an io.ByteReader, so encoding/xml reads
+// from it byte by byte and the counts are exact.
 type limitReader struct {
 	r        *bufio.Reader
 	n        int64 // bytes read so far
 	mark     int64 // n when the current token started
 	maxToken int64
+	maxTag   int64
 	maxTotal int64
+
+	last  byte // the last byte read
+	markp bool // the token began with a '<' read (and put back) before mark
+	kind  byte // 't' text or comment/CDATA, 'm' tag, 0 not known yet
+}
+
+// startToken marks the start of a token. A token that follows text begins
+// with the '<' that ended the text: the decoder read it and put it back.
+// Every other token ends with '>', never reading ahead.
+func (l *limitReader) startToken() {
+	l.mark = l.n
+	l.markp = l.n > 0 && l.last == '<'
+	l.kind = 0
 }
 
 func (l *limitReader) ReadByte() (byte, error) {
 	if l.n >= l.maxTotal {
 		return 0, &limitError{"the file is larger than the limit of " + sizeString(l.maxTotal)}
 	}
-	if l.n-l.mark >= l.maxToken {
+	k := l.n - l.mark
+	if k >= l.maxToken {
 		return 0, &limitError{"element is larger than the limit of " + sizeString(l.maxToken)}
 	}
-	b, err := l.r.ReadByte()
-	if err == nil {
-		l.n++
+	if l.kind == 'm' && k >= l.maxTag {
+		return 0, &limitError{"tag is larger than the limit of " + sizeString(l.maxTag)}
 	}
-	return b, err
+	b, err := l.r.ReadByte()
+	if err != nil {
+		return b, err
+	}
+	l.n++
+	l.last = b
+	if l.kind == 0 {
+		switch {
+		case l.markp: // the byte after '<'
+			l.kind = 'm'
+			if b == '!' {
+				l.kind = 't'
+			}
+		case k == 0 && b != '<':
+			l.kind = 't'
+		case k == 1:
+			l.kind = 'm'
+			if b == '!' {
+				l.kind = 't'
+			}
+		}
+	}
+	return b, nil
 }
 
 // Read is never called by encoding/xml (it uses ReadByte); it is here to
@@ -125,7 +170,7 @@ func newReader(ctx context.Context, in io.Reader, lim Limits, progress func(int6
 	if b, err := br.Peek(3); err == nil && bytes.Equal(b, []byte("\xef\xbb\xbf")) {
 		br.Discard(3) // a UTF-8 byte order mark
 	}
-	lr := &limitReader{r: br, maxToken: lim.MaxTokenBytes, maxTotal: lim.MaxBytes}
+	lr := &limitReader{r: br, maxToken: lim.MaxTokenBytes, maxTag: lim.MaxTagBytes, maxTotal: lim.MaxBytes}
 	d := xml.NewDecoder(lr)
 	d.Strict = true
 	d.CharsetReader = func(label string, _ io.Reader) (io.Reader, error) {
@@ -205,7 +250,7 @@ func (r *reader) readErr(err error) error {
 // CharData is valid until the next call.
 func (r *reader) token() (xml.Token, error) {
 	for {
-		r.in.mark = r.in.n
+		r.in.startToken()
 		start := r.line()
 		tok, err := r.d.Token()
 		if err != nil {
@@ -425,6 +470,9 @@ func snippet(b []byte) string {
 func sizeString(n int64) string {
 	if n >= 1<<20 && n%(1<<20) == 0 {
 		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	if n >= 1<<10 && n%(1<<10) == 0 {
+		return fmt.Sprintf("%d KiB", n>>10)
 	}
 	return fmt.Sprintf("%d bytes", n)
 }

@@ -1,3 +1,5 @@
 package xmlio_test
 
-const badTemplateError = "TODO"
+// badTemplateError is what testdata/broken/bad-template.xml must give; ""
+// until render.ValidateTemplate is wired into Decode.
+const badTemplateError = ""
