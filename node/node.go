@@ -36,8 +36,11 @@ const (
 
 // Config is what a node needs; cmd/orchard fills it from the cluster file.
 type Config struct {
-	Name    string // node name, reported in health and status
-	Dir     string // data directory: the release store (see release.Store)
+	Name string // node name, reported in health and status
+	Dir  string // data directory: the release store (see release.Store)
+	// Store, when set, is the release store to use (opened on Dir by the
+	// caller, e.g. to share it with the publish protocol); else Open opens Dir.
+	Store   *release.Store
 	Listen  string // site traffic address; default 127.0.0.1:0
 	Control string // control address; "" for none
 	// ControlHandler serves /_orchard/v1/ on the control listener (the
@@ -118,15 +121,19 @@ func New(cfg Config) *Node {
 // Open opens the data directory, loads the active release of every site
 // from it and starts the listeners. It fails synchronously.
 func (n *Node) Open(ctx context.Context) error {
-	st, err := release.OpenStore(n.cfg.Dir)
-	if err != nil {
-		return err
+	n.store = n.cfg.Store
+	if n.store == nil {
+		st, err := release.OpenStore(n.cfg.Dir)
+		if err != nil {
+			return err
+		}
+		n.store = st
 	}
-	n.store = st
 	n.started = time.Now()
 	if err := n.load(ctx); err != nil {
 		return err
 	}
+	var err error
 	n.srv = &fasthttp.Server{
 		Handler:                       n.serve,
 		Name:                          "orchard",
