@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 
 // MustOpenDB opens a store on a fresh database of the shared cluster, with
 // the replicas when withReplicas, and closes it at cleanup.
-func MustOpenDB(tb testing.TB, withReplicas bool) (*mysql.DB, *mariadbtest.Cluster) {
+func MustOpenDB(tb testing.TB, withReplicas bool) (*mysql.DB, *mariadbtest.Cluster, string) {
 	tb.Helper()
 	c := shared.Get(tb)
 	name := c.NewDatabase(tb)
@@ -39,20 +39,20 @@ func MustOpenDB(tb testing.TB, withReplicas bool) (*mysql.DB, *mariadbtest.Clust
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	return db, c
+	return db, c, name
 }
 
 func TestStore(t *testing.T) {
 	t.Run("Primary", func(t *testing.T) {
 		storetest.Run(t, func(t *testing.T) orchard.Store {
-			db, _ := MustOpenDB(t, false)
+			db, _, _ := MustOpenDB(t, false)
 			return db
 		})
 	})
 	t.Run("Replicas", func(t *testing.T) {
 		var dbs []*mysql.DB
 		storetest.Run(t, func(t *testing.T) orchard.Store {
-			db, _ := MustOpenDB(t, true)
+			db, _, _ := MustOpenDB(t, true)
 			dbs = append(dbs, db)
 			return db
 		})
