@@ -159,7 +159,9 @@ func TestLaggingReplicaSkipped(t *testing.T) {
 func TestStoppedReplica(t *testing.T) {
 	c := mariadbtest.Start(t, 2)
 	ctx := t.Context()
-	dsn := func(i int) string { return c.Servers[i].DSN(mariadbtest.AppUser, mariadbtest.AppPassword, mariadbtest.Database) }
+	dsn := func(i int) string {
+		return c.Servers[i].DSN(mariadbtest.AppUser, mariadbtest.AppPassword, mariadbtest.Database)
+	}
 	db, err := mysql.Open(ctx, dsn(0), []string{dsn(1)}, mysql.Options{CheckInterval: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
