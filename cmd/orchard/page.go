@@ -1,11 +1,273 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/term"
+
+	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/config"
+	"github.com/spf13/cobra"
+)
 
 func newPageCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "page -s HOST put|get|ls|rm",
+		Short: "Put, get, list and remove pages of a site",
+		Long: `Pages from the command line, for scripts.
+
+  orchard page -s example.com put /about/ --title "About us" < about.md
+  orchard page -s example.com put hello --category /news/ --title Hello --draft < hello.md
+  orchard page -s example.com get /about/ [--json]
+  orchard page -s example.com ls [--category /news/]
+  orchard page -s example.com rm /news/hello/
+
+A PATH without slashes is a slug: it goes into --category, or at the top.
+A missing trailing slash is added.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return usagef("give a subcommand: put, get, ls or rm")
+		},
+	}
+	cmd.PersistentFlags().StringP("site", "s", "", "the site's host name (required)")
+	cmd.AddCommand(newPagePutCmd(), newPageGetCmd(), newPageLsCmd(), newPageRmCmd())
+	return cmd
+}
+
+// contentPath turns what a user typed into a page or category path: a bare
+// slug goes into parent (or the top), slashes are added where missing.
+func contentPath(arg, parent string) (string, error) {
+	if arg == "" {
+		return "", usagef("the path is empty")
+	}
+	p := arg
+	if !strings.Contains(arg, "/") {
+		if parent == "" {
+			parent = "/"
+		}
+		p = parent + arg + "/"
+	}
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	if !strings.HasSuffix(p, "/") {
+		p += "/"
+	}
+	if err := orchard.ValidateContentPath(p, true); err != nil {
+		return "", usagef("%s", orchard.ErrorMessage(err))
+	}
+	return p, nil
+}
+
+// categoryArg normalises a category path as typed ("news", "/news", "news/"
+// are "/news/"); "" and "/" (the top) are "".
+func categoryArg(arg string) (string, error) {
+	if strings.Trim(arg, "/") == "" {
+		return "", nil
+	}
+	return contentPath(strings.Trim(arg, "/")+"/", "")
+}
+
+// readBody reads a page body from stdin, refusing to wait on a terminal.
+func readBody(in io.Reader) (string, error) {
+	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return "", usagef("pipe the page body on stdin (< file.md; < /dev/null for an empty page)")
+	}
+	b, err := io.ReadAll(io.LimitReader(in, orchard.MaxBodyLen+1))
+	if err != nil {
+		return "", fmt.Errorf("read body: %w", err)
+	}
+	if len(b) > orchard.MaxBodyLen {
+		return "", usagef("the body is longer than %d bytes", orchard.MaxBodyLen)
+	}
+	return string(b), nil
+}
+
+func newPagePutCmd() *cobra.Command {
+	var p orchard.Page
+	var category string
+	var draft bool
+	cmd := &cobra.Command{
+		Use:   "put PATH --title T [--category C] [--layout L] [--format markdown|html] [--description D] [--draft] < body",
+		Short: "Create or replace a page; the body comes from stdin",
+		Args:  exactArgs(1, "PATH"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			host, err := hostArg(cmd)
+			if err != nil {
+				return err
+			}
+			cat, err := categoryArg(category)
+			if err != nil {
+				return err
+			}
+			path, err := contentPath(args[0], cat)
+			if err != nil {
+				return err
+			}
+			body, err := readBody(cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			return withStore(cmd, func(ctx context.Context, _ *config.Config, st orchard.Store) error {
+				old, err := st.Page(ctx, host, path)
+				if err != nil && orchard.ErrorCode(err) != orchard.ENOTFOUND {
+					return storeError(err)
+				}
+				page := p
+				page.Path, page.Body, page.Published = path, body, !draft
+				page.Category = cat
+				if cat == "" {
+					// A page in a category's directory belongs to it.
+					if parent := orchard.ParentDir(path); parent != "" {
+						if _, err := st.Category(ctx, host, parent); err == nil {
+							page.Category = parent
+						}
+					}
+				}
+				if page.Title == "" {
+					if old == nil {
+						return usagef("--title is required for a new page")
+					}
+					page.Title = old.Title
+				}
+				if err := st.PutPage(ctx, host, &page); err != nil {
+					return storeError(err)
+				}
+				verb := "Created"
+				if old != nil {
+					verb = "Replaced"
+				}
+				state := "published"
+				if draft {
+					state = "draft"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s page %s (%s, %d bytes)\n", verb, path, state, len(body))
+				return nil
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&p.Title, "title", "", "the page's title (required for a new page)")
+	fl.StringVar(&category, "category", "", "the category's path, e.g. /news/")
+	fl.StringVar(&p.Layout, "layout", "", "layout name (default post in a category, page outside)")
+	fl.StringVar(&p.Format, "format", orchard.FormatMarkdown, "body format: markdown or html")
+	fl.StringVar(&p.Description, "description", "", "a short description for listings and meta tags")
+	fl.BoolVar(&draft, "draft", false, "save unpublished")
+	return cmd
+}
+
+func newPageGetCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "get PATH [--json]",
+		Short: "Print a page's body (or, with --json, the whole page)",
+		Args:  exactArgs(1, "PATH"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			host, err := hostArg(cmd)
+			if err != nil {
+				return err
+			}
+			path, err := contentPath(args[0], "")
+			if err != nil {
+				return err
+			}
+			return withStore(cmd, func(ctx context.Context, _ *config.Config, st orchard.Store) error {
+				p, err := st.Page(ctx, host, path)
+				if err != nil {
+					return storeError(err)
+				}
+				out := cmd.OutOrStdout()
+				if !asJSON {
+					_, err := io.WriteString(out, p.Body)
+					return err
+				}
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(p)
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the whole page as JSON")
+	return cmd
+}
+
+func newPageLsCmd() *cobra.Command {
+	var category string
+	var published bool
+	cmd := &cobra.Command{
+		Use:   "ls [--category C] [--published]",
+		Short: "List pages: path, title, published, updated",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			host, err := hostArg(cmd)
+			if err != nil {
+				return err
+			}
+			cat, err := categoryArg(category)
+			if err != nil {
+				return err
+			}
+			return withStore(cmd, func(ctx context.Context, _ *config.Config, st orchard.Store) error {
+				pages, err := st.Pages(ctx, host, orchard.PageFilter{Category: cat, PublishedOnly: published})
+				if err != nil {
+					return storeError(err)
+				}
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "PATH\tTITLE\tPUBLISHED\tUPDATED")
+				for _, p := range pages {
+					state := "yes"
+					if !p.Published {
+						state = "draft"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", p.Path, oneLine(p.Title), state, p.Updated.Format(time.DateTime))
+				}
+				return w.Flush()
+			})
+		},
+	}
+	cmd.Flags().StringVar(&category, "category", "", "only pages directly in this category")
+	cmd.Flags().BoolVar(&published, "published", false, "only published pages")
+	return cmd
+}
+
+func newPageRmCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "page",
-		Short: "Put, get, list and remove pages of a site (not built yet)",
-		RunE:  func(*cobra.Command, []string) error { return errNotBuilt },
+		Use:   "rm PATH",
+		Short: "Remove a page",
+		Args:  exactArgs(1, "PATH"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			host, err := hostArg(cmd)
+			if err != nil {
+				return err
+			}
+			path, err := contentPath(args[0], "")
+			if err != nil {
+				return err
+			}
+			return withStore(cmd, func(ctx context.Context, _ *config.Config, st orchard.Store) error {
+				if err := st.DeletePage(ctx, host, path); err != nil {
+					return storeError(err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Removed page %s\n", path)
+				return nil
+			})
+		},
+	}
+}
+
+// exactArgs is cobra.ExactArgs as a usage error that names the argument.
+func exactArgs(n int, names string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usagef("%s takes %s (got %d arguments)", cmd.CommandPath(), names, len(args))
+		}
+		return nil
 	}
 }

@@ -1,11 +1,272 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"golang.org/x/term"
+
+	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/auth"
+	"github.com/orchardhq/orchard/config"
+	"github.com/spf13/cobra"
+)
+
+// siteDirs are made under <master data>/sites/<host>/ by --init.
+var siteDirs = [...]string{"backups", "exports", "build"}
+
+// siteFlags are the site tool's flags.
+type siteFlags struct {
+	create, drop, init, password, yes bool
+	aliases                           []string
+	title                             string
+	export, imp                       string
+	replace, withSecrets              bool
+}
 
 func newSiteCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "site",
-		Short: "Create, drop, initialise, list, export and import sites (not built yet)",
-		RunE:  func(*cobra.Command, []string) error { return errNotBuilt },
+	var f siteFlags
+	cmd := &cobra.Command{
+		Use:   "site -s HOST [-c] [-d [--yes]] [-i] [-p] | site list",
+		Short: "Create, drop, initialise, list, export and import sites",
+		Long: `The site tool. Flags combine and run in this order: create (-c) or import
+(--import), init (-i), password (-p), export (--export). Drop (-d) runs alone.
+
+  orchard site -s example.com -c -i -p     create, initialise, set a password
+  orchard site -s example.com -c --alias www.example.com --title "Example"
+  orchard site -s example.com -d --yes     drop the site's tables
+  orchard site -s example.com --export site.xml [--with-secrets]
+  orchard site -s example.com --import site.xml -c | --replace
+  orchard site list`,
+		Example: "  orchard site -s example.com -c -i -p",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("unexpected argument %q (did you mean `orchard site list`?)", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return runSite(cmd, &f) },
 	}
+	fl := cmd.Flags()
+	fl.StringP("site", "s", "", "the site's host name")
+	fl.BoolVarP(&f.create, "create", "c", false, "create the site's tables and register it")
+	fl.BoolVarP(&f.drop, "drop", "d", false, "drop the site's tables (asks unless --yes)")
+	fl.BoolVarP(&f.init, "init", "i", false, "create the site's directories and copy the default templates and theme")
+	fl.BoolVarP(&f.password, "password", "p", false, "set a random password for the site's user admin and print it once")
+	fl.BoolVar(&f.yes, "yes", false, "do not ask before dropping")
+	fl.StringSliceVar(&f.aliases, "alias", nil, "another host name of the site (with -c; repeatable)")
+	fl.StringVar(&f.title, "title", "", "the site's title (with -c; default the host)")
+	fl.StringVar(&f.export, "export", "", "write the site as XML to `FILE` (- for stdout)")
+	fl.StringVar(&f.imp, "import", "", "read the site from the XML `FILE` (- for stdin); with -c or --replace")
+	fl.BoolVar(&f.replace, "replace", false, "with --import: replace all content of an existing site")
+	fl.BoolVar(&f.withSecrets, "with-secrets", false, "with --export: include password hashes")
+	cmd.AddCommand(newSiteListCmd())
+	return cmd
+}
+
+func runSite(cmd *cobra.Command, f *siteFlags) error {
+	host, err := hostArg(cmd)
+	if err != nil {
+		return err
+	}
+	switch {
+	case f.drop && (f.create || f.init || f.password || f.export != "" || f.imp != ""):
+		return usagef("-d/--drop runs alone")
+	case f.replace && f.imp == "":
+		return usagef("--replace goes with --import")
+	case f.withSecrets && f.export == "":
+		return usagef("--with-secrets goes with --export")
+	case !f.drop && !f.create && !f.init && !f.password && f.export == "" && f.imp == "":
+		return usagef("nothing to do: give -c, -d, -i, -p, --export or --import")
+	case (len(f.aliases) > 0 || f.title != "") && (!f.create || f.imp != ""):
+		return usagef("--alias and --title go with -c (an import takes them from the file)")
+	case f.export == "-" && f.imp == "-":
+		return usagef("--export - and --import - cannot both use the terminal")
+	}
+	if f.drop {
+		if err := confirmDrop(cmd, host, f.yes); err != nil {
+			return err
+		}
+	}
+	out := cmd.OutOrStdout()
+	return withStore(cmd, func(ctx context.Context, cfg *config.Config, st orchard.Store) error {
+		if f.drop {
+			fmt.Fprintf(out, "Dropping tables for %s\n", host)
+			if err := st.DropSite(ctx, host); err != nil {
+				return storeError(err)
+			}
+			fmt.Fprintln(out, "Dropped tables")
+			return nil
+		}
+		switch {
+		case f.imp != "":
+			if err := runSiteImport(ctx, st, host, f.imp, f.create, f.replace, cmd.InOrStdin(), out); err != nil {
+				return err
+			}
+		case f.create:
+			site := &orchard.Site{Host: host, Aliases: f.aliases, Title: f.title}
+			if site.Title == "" {
+				site.Title = host
+			}
+			fmt.Fprintf(out, "Creating tables for %s\n", host)
+			if err := st.CreateSite(ctx, site); err != nil {
+				return storeError(err)
+			}
+			fmt.Fprintf(out, "Created tables (prefix %s)\n", site.Prefix)
+		}
+		if f.init {
+			if err := initSite(ctx, st, host, cfg.Master.Data, out); err != nil {
+				return err
+			}
+		}
+		if f.password {
+			if err := setAdminPassword(ctx, st, host, out); err != nil {
+				return err
+			}
+		}
+		if f.export != "" {
+			return runSiteExport(ctx, st, host, f.export, f.withSecrets, out)
+		}
+		return nil
+	})
+}
+
+// confirmDrop asks y/N on a terminal; without one, --yes is required.
+func confirmDrop(cmd *cobra.Command, host string, yes bool) error {
+	if yes {
+		return nil
+	}
+	in := cmd.InOrStdin()
+	if f, ok := in.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
+		return usagef("refusing to drop %s without confirmation: no terminal to ask on; add --yes", host)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "Drop every table of %s? All its pages, templates, assets and users are lost. [y/N] ", host)
+	answer, _ := bufio.NewReader(io.LimitReader(in, 64)).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "y", "yes":
+		return nil
+	}
+	return usagef("not dropped")
+}
+
+// initSite creates the site's directories under the master's data dir and
+// copies in the default templates and theme files it does not have yet.
+func initSite(ctx context.Context, st orchard.Store, host, dataDir string, out io.Writer) error {
+	if _, err := st.Site(ctx, host); err != nil {
+		return storeError(err)
+	}
+	// host passed NormalizeHost: a DNS name, never "..", "/" or empty.
+	root := filepath.Join(dataDir, "sites", host)
+	fmt.Fprintf(out, "Creating directories in %s\n", root)
+	for _, d := range siteDirs {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o750); err != nil {
+			return fmt.Errorf("init %s: %w", host, err)
+		}
+	}
+	templates, theme := defaultSiteFiles()
+	var added, kept int
+	for i := range templates {
+		t := templates[i]
+		_, err := st.Template(ctx, host, t.Name)
+		switch orchard.ErrorCode(err) {
+		case "":
+			kept++
+			continue
+		case orchard.ENOTFOUND:
+		default:
+			return storeError(err)
+		}
+		if err := st.PutTemplate(ctx, host, &t); err != nil {
+			return storeError(err)
+		}
+		added++
+	}
+	var addedAssets, keptAssets int
+	for i := range theme {
+		a := theme[i]
+		_, err := st.Asset(ctx, host, a.Path)
+		switch orchard.ErrorCode(err) {
+		case "":
+			keptAssets++
+			continue
+		case orchard.ENOTFOUND:
+		default:
+			return storeError(err)
+		}
+		if err := st.PutAsset(ctx, host, &a); err != nil {
+			return storeError(err)
+		}
+		addedAssets++
+	}
+	fmt.Fprintf(out, "Copied %d default templates and %d theme files", added, addedAssets)
+	if kept+keptAssets > 0 {
+		fmt.Fprintf(out, " (kept the site's own %d templates and %d theme files)", kept, keptAssets)
+	}
+	fmt.Fprintln(out)
+	return nil
+}
+
+// setAdminPassword sets a random password for the site's user "admin",
+// stores only its hash and prints the password once.
+func setAdminPassword(ctx context.Context, st orchard.Store, host string, out io.Writer) error {
+	pw := auth.RandomPassword()
+	hash, err := auth.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Setting the password of admin on %s\n", host)
+	if err := st.PutUser(ctx, &orchard.User{Site: host, Name: "admin", PasswordHash: hash}); err != nil {
+		return storeError(err)
+	}
+	fmt.Fprintf(out, "Password for admin: %s\n(shown once; only its hash is stored)\n", pw)
+	return nil
+}
+
+func newSiteListCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the sites: host, aliases, title",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withStore(cmd, func(ctx context.Context, _ *config.Config, st orchard.Store) error {
+				sites, err := st.Sites(ctx)
+				if err != nil {
+					return storeError(err)
+				}
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "HOST\tALIASES\tTITLE")
+				for _, s := range sites {
+					aliases := strings.Join(s.Aliases, ",")
+					if aliases == "" {
+						aliases = "-"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\n", s.Host, aliases, oneLine(s.Title))
+				}
+				return w.Flush()
+			})
+		},
+	}
+}
+
+// oneLine keeps a stored string from breaking a table row or the terminal.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// defaultSiteFiles returns the templates and theme files a new site starts
+// with. The render package that embeds them is not in the tree yet; until
+// it is, --init makes the directories only.
+func defaultSiteFiles() ([]orchard.Template, []orchard.Asset) {
+	return nil, nil
 }
