@@ -394,6 +394,10 @@ func (b *builder) finish() error {
 		}
 	}
 	for _, p := range c.Pages {
+		if line := b.lines["category:"+p.Path]; line != 0 {
+			return errAt(b.lines["page:"+p.Path], "page path="+strconv.Quote(p.Path),
+				"%q is both a page and a category (the category is at line %d)", p.Path, line)
+		}
 		if p.Category != "" && b.lines["category:"+p.Category] == 0 {
 			return errAt(b.lines["page:"+p.Path], "page path="+strconv.Quote(p.Path),
 				"its category %q is not in the file", p.Category)

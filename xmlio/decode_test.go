@@ -37,6 +37,7 @@ var brokenFiles = map[string]string{
 	"namespace.xml":              `line 2: <orchard-site host="example.com">: namespaces are not allowed`,
 	"no-settings.xml":            `line 2: <orchard-site>: the <settings> element is missing`,
 	"no-version.xml":             `line 2: <orchard-site host="example.com">: the version attribute is missing`,
+	"page-is-category.xml":       `line 4: <page path="/news/">: "/news/" is both a page and a category (the category is at line 5)`,
 	"page-no-title.xml":          `line 4: <page path="/a/">: Title is required.`,
 	"processing-instruction.xml": `line 3: <orchard-site host="example.com">: processing instruction <?php?> is not allowed`,
 	"second-root.xml":            `line 5: <orchard-site host="example.com">: a second root element`,

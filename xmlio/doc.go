@@ -71,6 +71,7 @@
 // Decoding refuses, with an EINVALID *orchard.Error whose message starts
 // with "line N: <element ...>:", anything Validate refuses on the domain
 // types, a template that does not parse (render.ValidateTemplate), a
-// category whose parent is missing, a page whose category is missing, and a
-// second item with the same path or name.
+// category whose parent is missing, a page whose category is missing, a
+// page at the path of a category, and a second item with the same path or
+// name.
 package xmlio
