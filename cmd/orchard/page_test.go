@@ -160,3 +160,31 @@ func TestCategoryCommand(t *testing.T) {
 		t.Errorf("rm printed %q", out)
 	}
 }
+
+// FuzzContentPath checks that whatever a user types as a page or category
+// path either is refused or becomes a valid content path.
+func FuzzContentPath(f *testing.F) {
+	for _, s := range []string{"hello", "/about", "news/x", "/", "", "..", "/../etc", "a//b", "%2e%2e", "x\x00y", "/News/"} {
+		f.Add(s, "/news/")
+		f.Add(s, "")
+	}
+	f.Fuzz(func(t *testing.T, arg, category string) {
+		cat, err := categoryArg(category)
+		if err != nil {
+			return
+		}
+		if cat != "" && orchard.ValidateContentPath(cat, true) != nil {
+			t.Fatalf("categoryArg(%q) = %q, not a valid path", category, cat)
+		}
+		p, err := contentPath(arg, cat)
+		if err != nil {
+			if exitCode(err) != 2 {
+				t.Fatalf("contentPath(%q): %v is not a usage error", arg, err)
+			}
+			return
+		}
+		if err := orchard.ValidateContentPath(p, true); err != nil {
+			t.Fatalf("contentPath(%q, %q) = %q: %v", arg, cat, p, err)
+		}
+	})
+}
