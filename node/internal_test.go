@@ -178,3 +178,27 @@ func (p onePage) Outputs() []release.Output {
 }
 func (p onePage) Render(string) ([]byte, error) { return []byte(p), nil }
 func (p onePage) Inputs() map[string]string     { return map[string]string{"p": string(p)} }
+
+func BenchmarkServe(b *testing.B) {
+	n := New(Config{Dir: b.TempDir()})
+	if err := n.Open(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	defer n.Close()
+	res, err := (&release.Builder{Store: n.Store()}).Build(context.Background(), &orchard.Site{Host: "a.test"}, onePage(strings.Repeat("<p>orchard</p>", 600)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := n.Activate("a.test", res.Manifest); err != nil {
+		b.Fatal(err)
+	}
+	var ctx fasthttp.RequestCtx
+	ctx.Request.Header.SetMethod("GET")
+	ctx.Request.Header.SetRequestURI("/news/hello/")
+	ctx.Request.Header.SetHost("a.test")
+	b.ReportAllocs()
+	for b.Loop() {
+		ctx.Response.Reset()
+		n.serve(&ctx)
+	}
+}
