@@ -322,18 +322,52 @@ func (c *Cluster) waitCaughtUp(ctx context.Context, r *Report, primary, rep *ser
 	if err != nil {
 		return r.fail(rep.addr, action, err)
 	}
+	if reached {
+		// Having the position is not enough: the replica may have had it
+		// before, while it cannot reach the primary now.
+		reached, err = waitThreads(ctx, rep, c.catchUp())
+	}
 	if !reached {
-		why := "timed out"
+		why := fmt.Sprintf("not caught up after %s", c.catchUp())
 		if st, err := rep.replicaStatus(ctx); err == nil && st != nil {
-			why = fmt.Sprintf("not there after %s (IO thread %s, SQL thread %s)", c.catchUp(), st["io"], st["sql"])
+			why = fmt.Sprintf("not replicating (IO thread %s, SQL thread %s)", st["io"], st["sql"])
 			if e := st["io_error"] + st["sql_error"]; e != "" {
 				why += ": " + e
 			}
+		} else if err != nil {
+			why += ": " + err.Error()
 		}
 		return r.fail(rep.addr, action, errors.New(why))
 	}
 	r.add(rep.addr, action, OK, "at "+displayGTID(pos))
 	return nil
+}
+
+// waitThreads waits up to d for both replication threads of s to run; it
+// gives up early when the IO thread reports an error (a wrong password, an
+// unreachable primary), which retrying will not cure soon.
+func waitThreads(ctx context.Context, s *server, d time.Duration) (bool, error) {
+	deadline := time.Now().Add(d)
+	for {
+		st, err := s.replicaStatus(ctx)
+		if err != nil {
+			return false, err
+		}
+		if st == nil {
+			return false, nil
+		}
+		if st["io"] == "Yes" && st["sql"] == "Yes" {
+			return true, nil
+		}
+		if st["io_error"] != "" || st["sql_error"] != "" || time.Now().After(deadline) {
+			return false, nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // waitGTID waits up to d for s to apply pos.

@@ -59,11 +59,12 @@ func (c *Cluster) Admin() *dbcluster.Cluster {
 	return dc
 }
 
-// Close stops every server.
+// Close stops every server, replicas first (a replica whose primary is
+// gone may spend seconds retrying it while shutting down).
 func (c *Cluster) Close() error {
 	var first error
-	for _, s := range c.Servers {
-		if err := s.Close(); err != nil && first == nil {
+	for i := len(c.Servers) - 1; i >= 0; i-- {
+		if err := c.Servers[i].Close(); err != nil && first == nil {
 			first = err
 		}
 	}
