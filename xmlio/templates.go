@@ -1,8 +1,12 @@
 package xmlio
 
-import orchard "github.com/orchardhq/orchard"
+import (
+	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/render"
+)
 
-// validateTemplate checks that t parses with the site's other templates.
+// validateTemplate checks that t parses with the site's other templates
+// (and the defaults for those it lacks), as the admin UI does before saving.
 func validateTemplate(c *orchard.SiteContent, t orchard.Template) error {
-	return nil // TODO: render.ValidateTemplate(c, t) once render lands
+	return render.ValidateTemplate(c, t)
 }

@@ -107,7 +107,7 @@ func runSiteImport(ctx context.Context, st orchard.Store, host, path string, cre
 	say("done importing data")
 	for _, u := range c.Users {
 		if u.PasswordHash == xmlio.LockedPasswordHash {
-			say("User %q was exported without its password and cannot log in: set one with -p", u.Name)
+			say("User %q has no password in the file and cannot log in until one is set (-p sets admin's)", u.Name)
 		}
 	}
 	return nil
