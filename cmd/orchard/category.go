@@ -26,7 +26,7 @@ place in the tree: /news/tech/ is a child of /news/, which must exist first.
 			return usagef("give a subcommand: put, ls or rm")
 		},
 	}
-	cmd.PersistentFlags().StringP("site", "s", "", "the site's host name (required)")
+	cmd.PersistentFlags().StringP("site", "s", "", "the site's `HOST` name (required)")
 	cmd.AddCommand(newCategoryPutCmd(), newCategoryLsCmd(), newCategoryRmCmd())
 	return cmd
 }

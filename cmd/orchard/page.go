@@ -36,7 +36,7 @@ A missing trailing slash is added.`,
 			return usagef("give a subcommand: put, get, ls or rm")
 		},
 	}
-	cmd.PersistentFlags().StringP("site", "s", "", "the site's host name (required)")
+	cmd.PersistentFlags().StringP("site", "s", "", "the site's `HOST` name (required)")
 	cmd.AddCommand(newPagePutCmd(), newPageGetCmd(), newPageLsCmd(), newPageRmCmd())
 	return cmd
 }

@@ -33,7 +33,7 @@ type siteFlags struct {
 func newSiteCmd() *cobra.Command {
 	var f siteFlags
 	cmd := &cobra.Command{
-		Use:   "site -s HOST [-c] [-d [--yes]] [-i] [-p] | site list",
+		Use:   "site -s HOST [-c] [-d [--yes]] [-i] [-p]",
 		Short: "Create, drop, initialise, list, export and import sites",
 		Long: `The site tool. Flags combine and run in this order: create (-c) or import
 (--import), init (-i), password (-p), export (--export). Drop (-d) runs alone.
@@ -54,7 +54,7 @@ func newSiteCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSite(cmd, &f) },
 	}
 	fl := cmd.Flags()
-	fl.StringP("site", "s", "", "the site's host name")
+	fl.StringP("site", "s", "", "the site's `HOST` name")
 	fl.BoolVarP(&f.create, "create", "c", false, "create the site's tables and register it")
 	fl.BoolVarP(&f.drop, "drop", "d", false, "drop the site's tables (asks unless --yes)")
 	fl.BoolVarP(&f.init, "init", "i", false, "create the site's directories and copy the default templates and theme")
