@@ -250,13 +250,16 @@ func (n *Node) load(ctx context.Context) error {
 			n.sites[host] = &site{host: host}
 			continue
 		}
+		// A site whose release cannot be loaded answers 503 (and is
+		// logged) rather than keeping every other site down.
 		m, err := n.store.Manifest(host, id)
-		if err != nil {
-			return fmt.Errorf("node %s: load %s: %w", n.cfg.Name, host, err)
+		var st *site
+		if err == nil {
+			st, err = n.newSiteLocked(m)
 		}
-		st, err := n.newSiteLocked(m)
 		if err != nil {
-			return fmt.Errorf("node %s: load %s: %w", n.cfg.Name, host, err)
+			n.log.Error("cannot load active release", "site", host, "release", id, "err", err)
+			st = &site{host: host}
 		}
 		n.sites[host] = st
 	}

@@ -422,3 +422,29 @@ func TestServe_Cache(t *testing.T) {
 		t.Fatalf("cache holds %d bytes, over its 4096 bound", st.CacheBytes)
 	}
 }
+
+// TestNode_RestartBroken: a site whose active release cannot be loaded
+// answers 503; the node and its other sites keep serving.
+func TestNode_RestartBroken(t *testing.T) {
+	dir := t.TempDir()
+	n := node.New(node.Config{Dir: dir})
+	if err := n.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	good := build(t, n.Store(), testSite, siteFiles())
+	broken := build(t, n.Store(), orchard.Site{Host: "b.test"}, files{"/": {"text/plain", "b"}})
+	for _, m := range []*orchard.Manifest{good, broken} {
+		if err := n.Activate(m.Site, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n.Close()
+	os.Remove(n.Blobs().Path(broken.Files[release.SettingsKey].SHA256))
+	n2 := mustOpenNode(t, dir)
+	if resp, _ := get(t, n2.Addr(), "b.test", "/"); resp.StatusCode != 503 {
+		t.Fatalf("broken site: %d, want 503", resp.StatusCode)
+	}
+	if resp, _ := get(t, n2.Addr(), "a.test", "/"); resp.StatusCode != 200 {
+		t.Fatalf("good site: %d, want 200", resp.StatusCode)
+	}
+}
