@@ -15,6 +15,7 @@ import (
 
 	orchard "github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/internal/sample"
+	"github.com/orchardhq/orchard/render"
 	"github.com/orchardhq/orchard/xmlio"
 )
 
@@ -166,6 +167,16 @@ func TestRoundTrip(t *testing.T) {
 		}
 		sites[s.Site.Host] = s
 	}
+	withDefaults := sample.Sites()[1]
+	withDefaults.Templates = render.DefaultTemplates()
+	withDefaults.Assets = render.DefaultTheme()
+	if err := withDefaults.Site.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range withDefaults.Pages {
+		withDefaults.Pages[i].Validate()
+	}
+	sites["defaults"] = withDefaults
 	for name, c := range sites {
 		for _, secrets := range []bool{false, true} {
 			t.Run(name+map[bool]string{false: "", true: "/secrets"}[secrets], func(t *testing.T) {
