@@ -11,6 +11,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode"
 
 	orchard "github.com/orchardhq/orchard"
 )
@@ -190,7 +191,15 @@ func (r *reader) line() int {
 
 // errAt returns an EINVALID error for the element desc at line.
 func errAt(line int, desc, format string, args ...any) error {
-	msg := fmt.Sprintf(format, args...)
+	// Messages quote what they take from the file; this also keeps any raw
+	// control character (a terminal escape) that a parser message may
+	// carry off the user's screen.
+	msg := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, fmt.Sprintf(format, args...))
 	if desc == "" {
 		return orchard.Errorf(orchard.EINVALID, "line %d: %s", line, msg)
 	}
