@@ -57,7 +57,10 @@
 //     An omitted text element means the empty string.
 //   - Times are RFC 3339 in UTC with as many fractional digits as stored
 //     (time.RFC3339Nano); an omitted time attribute means the zero time.
-//   - published is "true" or "false"; sort, feed-size and size are decimal.
+//   - published is "true" or "false"; sort, feed-size and size are decimal;
+//     an omitted sort or feed-size means 0 (for feed-size: the default).
+//   - Decode reads within Limits: by default a file of at most 4 GiB and
+//     1,000,000 elements, a text of at most 32 MiB, a tag of at most 64 KiB.
 //   - An asset's content is standard base64 with padding, in lines of 76
 //     characters; whitespace inside it is ignored; size is the decoded length
 //     and must match.
