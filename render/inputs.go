@@ -1,0 +1,106 @@
+package render
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"hash"
+	"strconv"
+	"time"
+)
+
+// hasher writes length-prefixed fields into a SHA-256, so that no two
+// different field lists hash alike.
+type hasher struct{ h hash.Hash }
+
+func newHasher() *hasher { return &hasher{h: sha256.New()} }
+
+func (h *hasher) str(ss ...string) *hasher {
+	var n [8]byte
+	for _, s := range ss {
+		binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
+		h.h.Write(n[:])
+		h.h.Write([]byte(s))
+	}
+	return h
+}
+
+func (h *hasher) bytes(b []byte) *hasher {
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], uint64(len(b)))
+	h.h.Write(n[:])
+	h.h.Write(b)
+	return h
+}
+
+func (h *hasher) time(t time.Time) *hasher {
+	if t.IsZero() {
+		return h.str("")
+	}
+	return h.str(strconv.FormatInt(t.UnixNano(), 10))
+}
+
+func (h *hasher) link(l *Link) *hasher {
+	if l == nil {
+		return h.str("-")
+	}
+	return h.str("+", l.Path, l.Title, l.Description)
+}
+
+func (h *hasher) sum() string { return hex.EncodeToString(h.h.Sum(nil)) }
+
+// Inputs returns, for each input key, a hash of that input's content: one
+// key per published page ("page:/news/hello/"), category
+// ("category:/news/"), template ("template:partials/navbar.html"), asset
+// ("asset:/theme/style.css"), the site settings ("site"), and the derived
+// inputs "listing:/news/" (what a category listing shows of its posts and
+// subcategories; "listing:/" for the home page), "menu" (what the navbar
+// shows), "feed" and "sitemap". An output whose Deps' hashes are all
+// unchanged renders to the same bytes. The caller must not modify the map.
+func (r *Renderer) Inputs() map[string]string { return r.inputs }
+
+// hashInputs computes Inputs.
+func (r *Renderer) hashInputs() map[string]string {
+	in := make(map[string]string, len(r.pages)+len(r.cats)*2+len(r.assets)+len(r.ts.files)+4)
+	s := r.site
+	in["site"] = newHasher().str(s.Host, s.Title, s.Description, s.Scheme, s.URL).sum()
+	for path, p := range r.pages {
+		in["page:"+path] = newHasher().str(p.Path, p.Title, p.Category, p.Layout, p.Format, p.Body, p.Description).
+			time(p.Created).time(p.Updated).sum()
+	}
+	for path, cat := range r.cats {
+		in["category:"+path] = newHasher().str(cat.Path, cat.Title, cat.Description).sum()
+	}
+	for name, body := range r.ts.files {
+		in["template:"+name] = newHasher().str(name, body).sum()
+	}
+	for path, a := range r.assets {
+		in["asset:"+path] = newHasher().str(a.Path, a.ContentType).bytes(a.Data).sum()
+	}
+	for path, l := range r.listings {
+		h := newHasher()
+		for _, p := range l.posts {
+			h.str("post", p.Path, p.URL, p.Title, p.Description).time(p.Created).link(p.Category)
+		}
+		for i := range l.subs {
+			h.str("sub").link(&l.subs[i])
+		}
+		in["listing:"+path] = h.sum()
+	}
+	h := newHasher()
+	for i := range r.menu {
+		h.link(&r.menu[i])
+	}
+	in["menu"] = h.sum()
+	h = newHasher()
+	for _, it := range r.feedItems() {
+		h.str(it.Title, it.Link, it.GUID.Value, it.PubDate, it.Description, it.Category)
+	}
+	in["feed"] = h.sum()
+	h = newHasher()
+	for _, u := range r.sitemap {
+		h.str(u.Loc, u.Lastmod)
+	}
+	in["sitemap"] = h.sum()
+	return in
+}
