@@ -153,7 +153,7 @@ func (c *Cluster) ensureUser(ctx context.Context, r *Report, s *server, a Accoun
 		return r.fail(s.addr, action, err)
 	}
 	if n != "0" {
-		r.add(s.addr, action, Unchanged, "exists; password not changed")
+		r.add(s.addr, action, Unchanged, "exists; its password is left as it is")
 		return nil
 	}
 	if err := s.exec(ctx, "CREATE USER IF NOT EXISTS "+a.account()+" IDENTIFIED BY ?", a.Password); err != nil {

@@ -88,7 +88,7 @@ func (d *DB) check(ctx context.Context, r *replica) {
 		return
 	}
 	if !r.healthy.Swap(true) {
-		d.logger.Info("replica in use", "replica", r.addr, "lag", lag)
+		d.logger.Debug("replica in use", "replica", r.addr, "lag", lag)
 	}
 }
 
