@@ -56,13 +56,21 @@ else it is derived from the cluster secret. No password is ever printed.`,
 
 	db.AddCommand(
 		dbVerb("init", "", "Create the database and accounts and start replicating every replica from the primary",
-			func(ctx context.Context, c *dbcluster.Cluster, _ []string) (*dbcluster.Report, error) { return c.Init(ctx) }),
+			func(ctx context.Context, c *dbcluster.Cluster, _ []string) (*dbcluster.Report, error) {
+				return c.Init(ctx)
+			}),
 		dbVerb("start", "", "Start replication on every replica",
-			func(ctx context.Context, c *dbcluster.Cluster, _ []string) (*dbcluster.Report, error) { return c.Start(ctx) }),
+			func(ctx context.Context, c *dbcluster.Cluster, _ []string) (*dbcluster.Report, error) {
+				return c.Start(ctx)
+			}),
 		dbVerb("stop", "", "Stop replication on every replica",
-			func(ctx context.Context, c *dbcluster.Cluster, _ []string) (*dbcluster.Report, error) { return c.Stop(ctx) }),
+			func(ctx context.Context, c *dbcluster.Cluster, _ []string) (*dbcluster.Report, error) {
+				return c.Stop(ctx)
+			}),
 		dbVerb("demote", "", "Stop writes on the primary (read_only); `db promote PRIMARY` undoes it",
-			func(ctx context.Context, c *dbcluster.Cluster, _ []string) (*dbcluster.Report, error) { return c.Demote(ctx) }),
+			func(ctx context.Context, c *dbcluster.Cluster, _ []string) (*dbcluster.Report, error) {
+				return c.Demote(ctx)
+			}),
 		newDBStatusCmd(),
 		newDBAddCmd(),
 		newDBRemoveCmd(),
