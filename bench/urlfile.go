@@ -87,18 +87,23 @@ func stripComment(line string) string {
 	return strings.TrimSpace(line)
 }
 
-// variableLine recognises NAME=value, NAME made of letters, digits and '_'.
+// variableLine recognises NAME=value (spaces around = allowed), NAME made of
+// letters, digits and '_'.
 func variableLine(line string) (name, value string, ok bool) {
 	i := strings.IndexByte(line, '=')
 	if i <= 0 {
 		return "", "", false
 	}
-	for _, c := range line[:i] {
+	name = strings.TrimRight(line[:i], " \t")
+	if name == "" {
+		return "", "", false
+	}
+	for _, c := range name {
 		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
 			return "", "", false
 		}
 	}
-	return line[:i], strings.TrimSpace(line[i+1:]), true
+	return name, strings.TrimSpace(line[i+1:]), true
 }
 
 // expand replaces $(NAME) and ${NAME} with defined variables.
