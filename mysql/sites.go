@@ -95,7 +95,16 @@ func mapSiteConflict(err error, s *orchard.Site) error {
 // caller holds the site lock and has checked the registry) and creates the
 // site's tables.
 func (d *DB) createTables(ctx context.Context, conn *sql.Conn, t tables) error {
-	for _, q := range append(t.drop(), t.create()...) {
+	var left int
+	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?, ?, ?, ?)",
+		t.prefix+"_categories", t.prefix+"_pages", t.prefix+"_assets", t.prefix+"_templates").Scan(&left); err != nil {
+		return fmt.Errorf("create tables %s_*: %w", t.prefix, err)
+	}
+	stmts := t.create()
+	if left > 0 {
+		stmts = append(t.drop(), stmts...)
+	}
+	for _, q := range stmts {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			d.dropTables(conn, t)
 			return fmt.Errorf("create tables %s_*: %w", t.prefix, explainDDL(err))
