@@ -5,30 +5,45 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"hash"
+	"runtime"
 	"strconv"
+	"sync"
 	"time"
+	"unsafe"
+
+	orchard "github.com/orchardhq/orchard"
 )
 
 // hasher writes length-prefixed fields into a SHA-256, so that no two
-// different field lists hash alike.
-type hasher struct{ h hash.Hash }
+// different field lists hash alike. Strings go through a reused buffer, as
+// the hash takes only byte slices.
+type hasher struct {
+	h   hash.Hash
+	buf []byte
+}
 
 func newHasher() *hasher { return &hasher{h: sha256.New()} }
 
 func (h *hasher) str(ss ...string) *hasher {
-	var n [8]byte
 	for _, s := range ss {
-		binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
-		h.h.Write(n[:])
-		h.h.Write([]byte(s))
+		h.buf = binary.LittleEndian.AppendUint64(h.buf, uint64(len(s)))
+		if len(s) > 256 {
+			h.h.Write(h.buf)
+			h.buf = h.buf[:0]
+			// The hash only reads what it is given, so a long string
+			// (a page body) is hashed in place rather than copied.
+			h.h.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
+			continue
+		}
+		h.buf = append(h.buf, s...)
 	}
 	return h
 }
 
 func (h *hasher) bytes(b []byte) *hasher {
-	var n [8]byte
-	binary.LittleEndian.PutUint64(n[:], uint64(len(b)))
-	h.h.Write(n[:])
+	h.buf = binary.LittleEndian.AppendUint64(h.buf, uint64(len(b)))
+	h.h.Write(h.buf)
+	h.buf = h.buf[:0]
 	h.h.Write(b)
 	return h
 }
@@ -47,7 +62,11 @@ func (h *hasher) link(l *Link) *hasher {
 	return h.str("+", l.Path, l.Title, l.Description)
 }
 
-func (h *hasher) sum() string { return hex.EncodeToString(h.h.Sum(nil)) }
+func (h *hasher) sum() string {
+	h.h.Write(h.buf)
+	h.buf = h.buf[:0]
+	return hex.EncodeToString(h.h.Sum(nil))
+}
 
 // Inputs returns, for each input key, a hash of that input's content: one
 // key per published page ("page:/news/hello/"), category
@@ -64,9 +83,8 @@ func (r *Renderer) hashInputs() map[string]string {
 	in := make(map[string]string, len(r.pages)+len(r.cats)*2+len(r.assets)+len(r.ts.files)+4)
 	s := r.site
 	in["site"] = newHasher().str(s.Host, s.Title, s.Description, s.Scheme, s.URL).sum()
-	for path, p := range r.pages {
-		in["page:"+path] = newHasher().str(p.Path, p.Title, p.Category, p.Layout, p.Format, p.Body, p.Description).
-			time(p.Created).time(p.Updated).sum()
+	for k, v := range r.hashPages() {
+		in[k] = v
 	}
 	for path, cat := range r.cats {
 		in["category:"+path] = newHasher().str(cat.Path, cat.Title, cat.Description).sum()
@@ -103,4 +121,31 @@ func (r *Renderer) hashInputs() map[string]string {
 	}
 	in["sitemap"] = h.sum()
 	return in
+}
+
+// hashPages hashes every published page, the bulk of the input bytes, on
+// all CPUs.
+func (r *Renderer) hashPages() map[string]string {
+	pages := make([]*orchard.Page, 0, len(r.pages))
+	for _, p := range r.pages {
+		pages = append(pages, p)
+	}
+	sums := make([]string, len(pages))
+	workers := min(runtime.GOMAXPROCS(0), 1+len(pages)/256)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(pages); i += workers {
+				p := pages[i]
+				sums[i] = newHasher().str(p.Path, p.Title, p.Category, p.Layout, p.Format, p.Body, p.Description).
+					time(p.Created).time(p.Updated).sum()
+			}
+		})
+	}
+	wg.Wait()
+	out := make(map[string]string, len(pages))
+	for i, p := range pages {
+		out["page:"+p.Path] = sums[i]
+	}
+	return out
 }

@@ -37,7 +37,7 @@ func fixture(tb testing.TB) *orchard.SiteContent {
 			{Path: "/", Title: "Welcome", Body: "Hello **world**. See [news](/news/).", Published: true, Created: day(0), Updated: day(2)},
 			{Path: "/about/", Title: "About", Body: "<p>Raw <em>HTML</em> page.</p>", Format: orchard.FormatHTML, Published: true, Created: day(1), Updated: day(1)},
 			{Path: "/news/hello/", Category: "/news/", Title: "Hello", Description: "The first post.",
-				Body: "# Hi\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n~~old~~ new, see https://example.org\n\n<script>alert(1)</script>",
+				Body:      "# Hi\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n~~old~~ new, see https://example.org\n\n<script>alert(1)</script>",
 				Published: true, Created: day(3), Updated: day(4)},
 			{Path: "/news/second/", Category: "/news/", Title: "Second post", Description: "More news.", Body: "Text.", Published: true, Created: day(5), Updated: day(5)},
 			{Path: "/news/tech/phone/", Category: "/news/tech/", Title: "A phone", Body: "Small.", Published: true, Created: day(6), Updated: day(6)},

@@ -318,9 +318,17 @@ func (r *Renderer) buildOutputs() {
 		o.Deps = compact(o.Deps)
 		r.byKey[o.Path] = o
 	}
+	layoutDeps := map[string][]string{}
 	common := func(layout string, more ...string) []string {
-		d := append([]string{"site", "menu"}, more...)
-		return append(d, r.ts.deps(layout)...)
+		td, ok := layoutDeps[layout]
+		if !ok {
+			td = r.ts.deps(layout)
+			layoutDeps[layout] = td
+		}
+		d := make([]string, 0, 2+len(more)+len(td))
+		d = append(d, "site", "menu")
+		d = append(d, more...)
+		return append(d, td...)
 	}
 	catDeps := func(path string) []string {
 		var d []string
