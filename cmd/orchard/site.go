@@ -15,6 +15,7 @@ import (
 	orchard "github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/auth"
 	"github.com/orchardhq/orchard/config"
+	"github.com/orchardhq/orchard/render"
 	"github.com/spf13/cobra"
 )
 
@@ -265,8 +266,7 @@ func oneLine(s string) string {
 }
 
 // defaultSiteFiles returns the templates and theme files a new site starts
-// with. The render package that embeds them is not in the tree yet; until
-// it is, --init makes the directories only.
+// with, embedded in the binary by the render package.
 func defaultSiteFiles() ([]orchard.Template, []orchard.Asset) {
-	return nil, nil
+	return render.DefaultTemplates(), render.DefaultTheme()
 }

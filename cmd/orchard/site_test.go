@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	orchard "github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/auth"
+	"github.com/orchardhq/orchard/render"
 	"github.com/orchardhq/orchard/sqlite"
 )
 
@@ -66,8 +69,43 @@ func TestSiteCommand(t *testing.T) {
 			t.Errorf("site list:\n%s", out)
 		}
 	})
-	t.Run("InitKeepsAndRepeats", func(t *testing.T) {
-		mustCLI(t, cfg, "", "site", "-s", "example.com", "-i")
+	t.Run("InitCopiesDefaults", func(t *testing.T) {
+		templates, theme := render.DefaultTemplates(), render.DefaultTheme()
+		if len(templates) == 0 || len(theme) == 0 {
+			t.Fatal("render has no default templates or theme")
+		}
+		db, err := sqlite.Open(t.Context(), filepath.Join(dir, "db", "orchard.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		ctx := t.Context()
+		got, err := db.Templates(ctx, "example.com")
+		if err != nil || len(got) != len(templates) {
+			t.Fatalf("after -i the site has %d templates (%v), want %d", len(got), err, len(templates))
+		}
+		assets, err := db.Assets(ctx, "example.com")
+		if err != nil || len(assets) != len(theme) {
+			t.Fatalf("after -i the site has %d assets (%v), want %d", len(assets), err, len(theme))
+		}
+		// The site's own files survive a second -i; missing ones come back.
+		own := &orchard.Template{Name: templates[0].Name, Body: "mine"}
+		if err := db.PutTemplate(ctx, "example.com", own); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DeleteAsset(ctx, "example.com", theme[0].Path); err != nil {
+			t.Fatal(err)
+		}
+		out := mustCLI(t, cfg, "", "site", "-s", "example.com", "-i")
+		if !strings.Contains(out, "Copied 0 default templates and 1 theme files") || !strings.Contains(out, "kept") {
+			t.Errorf("second -i printed %q", out)
+		}
+		if tm, err := db.Template(ctx, "example.com", own.Name); err != nil || tm.Body != "mine" {
+			t.Errorf("-i overwrote the site's own %s: %v %q", own.Name, err, tm.Body)
+		}
+		if a, err := db.Asset(ctx, "example.com", theme[0].Path); err != nil || !bytes.Equal(a.Data, theme[0].Data) {
+			t.Errorf("-i did not restore %s: %v", theme[0].Path, err)
+		}
 		mustCLI(t, cfg, "", "site", "-s", "example.com", "-p")
 	})
 	t.Run("ErrConflict", func(t *testing.T) {
