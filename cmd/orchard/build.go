@@ -15,6 +15,7 @@ import (
 	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/config"
 	"github.com/orchardhq/orchard/release"
+	"github.com/orchardhq/orchard/render"
 )
 
 func newBuildCmd() *cobra.Command {
@@ -144,5 +145,24 @@ func (p *progress) done() {
 
 // siteRenderer returns the renderer of a site's content for the builder.
 func siteRenderer(c *orchard.SiteContent) (release.Renderer, error) {
-	return nil, errors.New("the render package has not landed yet")
+	r, err := render.New(c)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	return renderAdapter{r}, nil
 }
+
+// renderAdapter gives *render.Renderer the shape release.Builder takes.
+type renderAdapter struct{ r *render.Renderer }
+
+func (a renderAdapter) Outputs() []release.Output {
+	outs := a.r.Outputs()
+	res := make([]release.Output, len(outs))
+	for i, o := range outs {
+		res[i] = release.Output{Path: o.Path, ContentType: o.ContentType, Deps: o.Deps}
+	}
+	return res
+}
+
+func (a renderAdapter) Render(path string) ([]byte, error) { return a.r.Render(path) }
+func (a renderAdapter) Inputs() map[string]string          { return a.r.Inputs() }
