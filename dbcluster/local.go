@@ -60,7 +60,7 @@ func StartLocal(ctx context.Context, dir string, serverID int, logger *slog.Logg
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	mariadbd, installDB, err := findMariaDB()
+	mariadbd, installDB, err := findMariaDB(searchDirs)
 	if err != nil {
 		return nil, err
 	}
@@ -96,15 +96,17 @@ func StartLocal(ctx context.Context, dir string, serverID int, logger *slog.Logg
 	}
 }
 
-// findMariaDB looks for the server and install programs in PATH and in
-// /usr/sbin, /usr/bin (not always in a user's PATH).
-func findMariaDB() (server, install string, err error) {
+// searchDirs are looked in after PATH: a user's PATH often lacks sbin.
+var searchDirs = []string{"/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"}
+
+// findMariaDB looks for the server and install programs in PATH and dirs.
+func findMariaDB(dirs []string) (server, install string, err error) {
 	look := func(names ...string) string {
 		for _, n := range names {
 			if p, err := exec.LookPath(n); err == nil {
 				return p
 			}
-			for _, d := range []string{"/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"} {
+			for _, d := range dirs {
 				p := filepath.Join(d, n)
 				if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
 					return p

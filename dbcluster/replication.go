@@ -77,10 +77,11 @@ func (c *Cluster) eachReplica(ctx context.Context, action string,
 // caught up. The caller adds it to the cluster file's replicas.
 func (c *Cluster) Add(ctx context.Context, srv Server) (*Report, error) {
 	r := &Report{}
-	for _, s := range append([]Server{c.Primary}, c.Replicas...) {
-		if s.Addr == srv.Addr && s.Addr == c.Primary.Addr {
-			return r, fmt.Errorf("%s is the primary", srv.Addr)
-		}
+	if srv.Addr == c.Primary.Addr {
+		return r, fmt.Errorf("%s is the primary", srv.Addr)
+	}
+	if _, _, err := splitAddr(srv.Addr); err != nil {
+		return r, err
 	}
 	if err := c.validate(true); err != nil {
 		return r, err
