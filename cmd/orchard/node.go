@@ -34,7 +34,7 @@ site from its data directory on its listen address, and the control API
 			if err != nil {
 				return usageError{err}
 			}
-			logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("node", ncfg.Name)
+			logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 			store, err := release.OpenStore(ncfg.Data)
 			if err != nil {
 				return err
