@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# bench-vs-siege.sh: run Debian's siege and `orchard bench` with the same
+# flags against the same target and print both summaries side by side.
+#
+# Usage: bench-vs-siege.sh [siege flags...]   (default: the seed's shape,
+#        -c 350 -d 1 -t 10S; try also: -b -c 64 -t 8S, or -c 20 -r 50)
+#
+# The target is nginx (Debian's, 2 workers) serving one ~8.9 KB page on
+# loopback. siege gets an rc file with limit = 2000 (it refuses more than 255
+# users otherwise), parser = false (else it fetches page assets) and
+# connection = keep-alive (its default is close; orchard bench keeps
+# connections alive unless --no-keepalive; KEEPALIVE=0 compares both closing).
+# Installs siege and nginx with apt-get when missing (needs root).
+# Environment: PORT (18472), ORCHARD (a built binary; default: build it).
+set -euo pipefail
+
+PORT=${PORT:-18472}
+KEEPALIVE=${KEEPALIVE:-1}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+if [ $# -eq 0 ]; then set -- -c 350 -d 1 -t 10S; fi
+
+for tool in siege nginx; do
+	if ! command -v "$tool" >/dev/null && ! [ -x "/usr/sbin/$tool" ]; then
+		echo "installing $tool with apt-get" >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$tool" >/dev/null
+	fi
+done
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+T=$(mktemp -d /tmp/bench-vs-siege.XXXXXX)
+NGINX_PID=
+cleanup() {
+	if [ -n "$NGINX_PID" ]; then kill "$NGINX_PID" 2>/dev/null || true; wait "$NGINX_PID" 2>/dev/null || true; fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+ORCHARD=${ORCHARD:-}
+if [ -z "$ORCHARD" ]; then
+	(cd "$ROOT" && go build -o "$T/orchard" ./cmd/orchard)
+	ORCHARD=$T/orchard
+fi
+
+mkdir -p "$T/www"
+{
+	echo '<!doctype html><html><head><title>bench</title></head><body>'
+	for i in $(seq 1 135); do echo "<p>orchard page line $i: pear apple branch leaf root blossom</p>"; done
+	echo '</body></html>'
+} >"$T/www/index.html"
+chmod -R a+rX "$T"
+cat >"$T/nginx.conf" <<CONF
+worker_processes 2;
+user www-data;
+pid $T/nginx.pid;
+error_log $T/error.log;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  sendfile on;
+  open_file_cache max=100;
+  keepalive_requests 100000000;
+  client_body_temp_path $T/body;
+  proxy_temp_path $T/proxy;
+  fastcgi_temp_path $T/fcgi;
+  uwsgi_temp_path $T/uwsgi;
+  scgi_temp_path $T/scgi;
+  server { listen 127.0.0.1:$PORT; root $T/www; }
+}
+CONF
+"$NGINX" -c "$T/nginx.conf" -g 'daemon off;' &
+NGINX_PID=$!
+URL=http://127.0.0.1:$PORT/
+for _ in $(seq 1 50); do
+	curl -fs -o /dev/null "$URL" 2>/dev/null && break
+	sleep 0.1
+done
+curl -fs -o /dev/null "$URL" || { echo "nginx did not start" >&2; cat "$T/error.log" >&2; exit 1; }
+
+conn=keep-alive
+extra=()
+if [ "$KEEPALIVE" = 0 ]; then conn=close; extra=(--no-keepalive); fi
+cat >"$T/siegerc" <<RC
+limit = 2000
+parser = false
+connection = $conn
+protocol = HTTP/1.1
+quiet = false
+verbose = false
+json_output = false
+logging = false
+show-logfile = false
+failures = 1000000
+timeout = 30
+RC
+
+echo "target: nginx 2 workers, $(wc -c <"$T/www/index.html") byte page; flags: $* ($conn)"
+ulimit -n 65536 2>/dev/null || true
+siege -R "$T/siegerc" "$@" "$URL" >"$T/siege.out" 2>&1 || true
+"$ORCHARD" bench -q "${extra[@]}" "$@" "$URL" >"$T/orchard.out" 2>&1 || true
+
+# Side by side: siege's labels, siege's value, orchard's value.
+awk -F'\t+|:[ \t]+' '
+	FNR == NR { if (/:/) { split($0, p, ":"); k = p[1]; v = substr($0, length(k) + 2); gsub(/^[ \t]+/, "", v); s[k] = v; order[++n] = k } next }
+	{ if (/:/) { split($0, p, ":"); k = p[1]; v = substr($0, length(k) + 2); gsub(/^[ \t]+/, "", v); o[k] = v; if (!(k in s)) extra[++m] = k } }
+	END {
+		printf "%-26s %-22s %-22s\n", "", "siege 4.0.7", "orchard bench"
+		for (i = 1; i <= n; i++) if (order[i] ~ /^(Transactions|Availability|Elapsed time|Data transferred|Response time|Transaction rate|Throughput|Concurrency|Successful transactions|Failed transactions|Longest transaction|Shortest transaction)$/)
+			printf "%-26s %-22s %-22s\n", order[i] ":", s[order[i]], o[order[i]]
+		for (i = 1; i <= m; i++) printf "%-26s %-22s %-22s\n", extra[i] ":", "-", o[extra[i]]
+	}' "$T/siege.out" "$T/orchard.out"
