@@ -99,6 +99,10 @@ func (d *DB) replicaLag(ctx context.Context, r *replica) (time.Duration, error) 
 		return 0, r.db.PingContext(ctx)
 	}
 	rows, err := r.db.QueryContext(ctx, d.flavor.replicaStatus())
+	if mysqlErrno(err) == 1064 && !d.flavor.mariadb {
+		// MySQL before 8.0.22 knows only the old name.
+		rows, err = r.db.QueryContext(ctx, "SHOW SLAVE STATUS")
+	}
 	if err != nil {
 		var me *mysql.MySQLError
 		if errors.As(err, &me) && (me.Number == 1227 || me.Number == 1142) {
@@ -247,12 +251,24 @@ func (d *DB) readTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	})
 }
 
+// beginner is *sql.DB or *sql.Conn.
+type beginner interface {
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
 // write runs fn in a transaction on the primary, retrying a deadlock, and
 // then notes the write for read-your-writes.
 func (d *DB) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	return d.writeVia(ctx, d.primary, fn)
+}
+
+// writeVia is write on a given primary connection (one that holds a site
+// lock, so that the lock never waits for a second connection of a full
+// pool).
+func (d *DB) writeVia(ctx context.Context, b beginner, fn func(*sql.Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		err = d.writeOnce(ctx, fn)
+		err = d.writeOnce(ctx, b, fn)
 		if !isRetryable(err) {
 			break
 		}
@@ -264,8 +280,8 @@ func (d *DB) write(ctx context.Context, fn func(*sql.Tx) error) error {
 	return nil
 }
 
-func (d *DB) writeOnce(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := d.primary.BeginTx(ctx, nil)
+func (d *DB) writeOnce(ctx context.Context, b beginner, fn func(*sql.Tx) error) error {
+	tx, err := b.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}

@@ -39,13 +39,13 @@ func (d *DB) CreateSite(ctx context.Context, s *orchard.Site) error {
 	s.Prefix = t.prefix
 	s.Created, s.Updated = stamp(s.Created), stamp(s.Updated)
 	return d.withSiteLock(ctx, t, func(conn *sql.Conn) error {
-		if err := d.checkHostsFree(ctx, d.primary, s, ""); err != nil {
+		if err := d.checkHostsFree(ctx, conn, s, ""); err != nil {
 			return err
 		}
 		if err := d.createTables(ctx, conn, t); err != nil {
 			return err
 		}
-		err := d.write(ctx, func(tx *sql.Tx) error { return insertSite(ctx, tx, s) })
+		err := d.writeVia(ctx, conn, func(tx *sql.Tx) error { return insertSite(ctx, tx, s) })
 		if err != nil {
 			d.dropTables(conn, t)
 			return mapSiteConflict(err, s)
@@ -154,7 +154,7 @@ func (d *DB) DropSite(ctx context.Context, host string) error {
 		return err
 	}
 	return d.withSiteLock(ctx, t, func(conn *sql.Conn) error {
-		err := d.write(ctx, func(tx *sql.Tx) error {
+		err := d.writeVia(ctx, conn, func(tx *sql.Tx) error {
 			res, err := tx.ExecContext(ctx, "DELETE FROM orchard_sites WHERE host = ?", h)
 			if err != nil {
 				return err

@@ -86,7 +86,7 @@ func (d *DB) ReplaceSite(ctx context.Context, in *orchard.SiteContent, replace b
 	return d.withSiteLock(ctx, t, func(conn *sql.Conn) error {
 		var exists bool
 		var one int
-		err := d.primary.QueryRowContext(ctx, "SELECT 1 FROM orchard_sites WHERE host = ?", s.Host).Scan(&one)
+		err := conn.QueryRowContext(ctx, "SELECT 1 FROM orchard_sites WHERE host = ?", s.Host).Scan(&one)
 		switch {
 		case err == nil:
 			exists = true
@@ -97,14 +97,14 @@ func (d *DB) ReplaceSite(ctx context.Context, in *orchard.SiteContent, replace b
 			return orchard.Errorf(orchard.ECONFLICT, "Site %q already exists.", s.Host)
 		}
 		if !exists {
-			if err := d.checkHostsFree(ctx, d.primary, s, ""); err != nil {
+			if err := d.checkHostsFree(ctx, conn, s, ""); err != nil {
 				return err
 			}
 			if err := d.createTables(ctx, conn, t); err != nil {
 				return err
 			}
 		}
-		err = d.write(ctx, func(tx *sql.Tx) error {
+		err = d.writeVia(ctx, conn, func(tx *sql.Tx) error {
 			if exists {
 				if err := clearSite(ctx, tx, t, s); err != nil {
 					return err
