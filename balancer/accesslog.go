@@ -1,0 +1,137 @@
+package balancer
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// accessLog writes Apache's combined format,
+//
+//	%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i"
+//
+// into a 64 KiB buffer flushed every second and at Close, so a request
+// costs a formatted line and a short lock, not a write.
+type accessLog struct {
+	mu    sync.Mutex
+	w     *bufio.Writer
+	stamp atomic.Pointer[logStamp]
+	err   error
+}
+
+// logStamp caches the formatted time of one second.
+type logStamp struct {
+	sec int64
+	s   []byte
+}
+
+func newAccessLog(w io.Writer) *accessLog {
+	return &accessLog{w: bufio.NewWriterSize(w, 64<<10)}
+}
+
+var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// write logs one request with its response as it stands.
+func (l *accessLog) write(ctx *fasthttp.RequestCtx, client netip.Addr, now time.Time) {
+	bp := linePool.Get().(*[]byte)
+	b := (*bp)[:0]
+	b = client.AppendTo(b)
+	b = append(b, " - - "...)
+	b = append(b, l.timestamp(now)...)
+	b = append(b, " \""...)
+	req := &ctx.Request.Header
+	b = appendEscaped(b, req.Method())
+	b = append(b, ' ')
+	b = appendEscaped(b, req.RequestURI())
+	b = append(b, ' ')
+	b = appendEscaped(b, req.Protocol())
+	b = append(b, "\" "...)
+	b = strconv.AppendInt(b, int64(ctx.Response.StatusCode()), 10)
+	b = append(b, ' ')
+	if n := len(ctx.Response.Body()); n > 0 && !req.IsHead() {
+		b = strconv.AppendInt(b, int64(n), 10)
+	} else {
+		b = append(b, '-')
+	}
+	b = append(b, " \""...)
+	b = appendEscapedOrDash(b, req.Referer())
+	b = append(b, "\" \""...)
+	b = appendEscapedOrDash(b, req.UserAgent())
+	b = append(b, "\"\n"...)
+	l.mu.Lock()
+	if _, err := l.w.Write(b); err != nil && l.err == nil {
+		l.err = err
+	}
+	l.mu.Unlock()
+	*bp = b
+	linePool.Put(bp)
+}
+
+// timestamp returns "[02/Jan/2006:15:04:05 -0700]" for now, formatted
+// once per second.
+func (l *accessLog) timestamp(now time.Time) []byte {
+	sec := now.Unix()
+	if st := l.stamp.Load(); st != nil && st.sec == sec {
+		return st.s
+	}
+	st := &logStamp{sec: sec, s: now.AppendFormat([]byte{'['}, "02/Jan/2006:15:04:05 -0700")}
+	st.s = append(st.s, ']')
+	l.stamp.Store(st)
+	return st.s
+}
+
+// appendEscaped appends s as Apache does: '"' and '\' escaped with a
+// backslash, control and non-ASCII bytes as \xhh, so a client cannot
+// forge log lines.
+func appendEscaped(b, s []byte) []byte {
+	const hexd = "0123456789abcdef"
+	for _, c := range s {
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20 || c >= 0x7f:
+			b = append(b, '\\', 'x', hexd[c>>4], hexd[c&15])
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+func appendEscapedOrDash(b, s []byte) []byte {
+	if len(s) == 0 {
+		return append(b, '-')
+	}
+	return appendEscaped(b, s)
+}
+
+// flush writes out the buffer.
+func (l *accessLog) flush() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.w.Flush(); err != nil && l.err == nil {
+		l.err = err
+	}
+	return l.err
+}
+
+// flushLoop flushes every second until ctx ends.
+func (l *accessLog) flushLoop(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			l.flush()
+		}
+	}
+}

@@ -1,0 +1,109 @@
+package balancer
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/orchardhq/orchard"
+)
+
+// listenControl serves /metrics (Prometheus text format) and
+// orchard.HealthPath on Options.Control.
+func (b *Balancer) listenControl() error {
+	ln, err := net.Listen("tcp", b.opts.Control)
+	if err != nil {
+		return fmt.Errorf("balancer: control listen: %w", err)
+	}
+	b.ctlLn = ln
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+orchard.HealthPath, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		json.NewEncoder(w).Encode(orchard.Health{OK: true, Role: "balancer", Releases: b.Status().Sites})
+	})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		bw := bufio.NewWriter(w)
+		b.writeMetrics(bw)
+		bw.Flush()
+	})
+	b.ctlSrv = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(b.log.Handler(), slog.LevelWarn),
+	}
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		if err := b.ctlSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			b.log.Error("control listener", "err", err)
+		}
+	}()
+	return nil
+}
+
+// writeMetrics writes the balancer's counters in Prometheus text format.
+func (b *Balancer) writeMetrics(w *bufio.Writer) {
+	st := b.Status()
+	metric := func(name, typ, help string) {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
+	}
+	metric("orchard_balancer_requests_total", "counter", "Requests received.")
+	fmt.Fprintf(w, "orchard_balancer_requests_total %d\n", st.Requests)
+	metric("orchard_balancer_rejected_total", "counter", "Requests refused by a rule.")
+	fmt.Fprintf(w, "orchard_balancer_rejected_total %d\n", st.Rejected)
+	metric("orchard_balancer_failed_total", "counter", "Requests answered 502, 503 or 504 by the balancer.")
+	fmt.Fprintf(w, "orchard_balancer_failed_total %d\n", st.Failed)
+	metric("orchard_balancer_retries_total", "counter", "Requests retried on another member.")
+	fmt.Fprintf(w, "orchard_balancer_retries_total %d\n", st.Retries)
+	if c := st.Cache; c != nil {
+		metric("orchard_balancer_cache_hits_total", "counter", "Edge cache hits.")
+		fmt.Fprintf(w, "orchard_balancer_cache_hits_total %d\n", c.Hits)
+		metric("orchard_balancer_cache_misses_total", "counter", "Edge cache misses.")
+		fmt.Fprintf(w, "orchard_balancer_cache_misses_total %d\n", c.Misses)
+		metric("orchard_balancer_cache_evictions_total", "counter", "Edge cache evictions.")
+		fmt.Fprintf(w, "orchard_balancer_cache_evictions_total %d\n", c.Evictions)
+		metric("orchard_balancer_cache_bytes", "gauge", "Bytes held by the edge cache.")
+		fmt.Fprintf(w, "orchard_balancer_cache_bytes %d\n", c.Bytes)
+		metric("orchard_balancer_cache_entries", "gauge", "Entries in the edge cache.")
+		fmt.Fprintf(w, "orchard_balancer_cache_entries %d\n", c.Entries)
+	}
+	type series struct {
+		name, typ, help string
+		val             func(m *MemberStatus) string
+	}
+	for _, s := range []series{
+		{"orchard_balancer_member_requests_total", "counter", "Requests sent to a member.", func(m *MemberStatus) string { return fmt.Sprint(m.Requests) }},
+		{"orchard_balancer_member_errors_total", "counter", "Failed requests to a member.", func(m *MemberStatus) string { return fmt.Sprint(m.Errors) }},
+		{"orchard_balancer_member_bytes_out_total", "counter", "Response bytes from a member.", func(m *MemberStatus) string { return fmt.Sprint(m.BytesOut) }},
+		{"orchard_balancer_member_in_flight", "gauge", "Requests in flight to a member.", func(m *MemberStatus) string { return fmt.Sprint(m.InFlight) }},
+		{"orchard_balancer_member_up", "gauge", "1 if the member takes requests.", func(m *MemberStatus) string {
+			if m.State == orchard.MemberOK || m.State == orchard.MemberStandby {
+				return "1"
+			}
+			return "0"
+		}},
+		{"orchard_balancer_member_latency_p99_seconds", "gauge", "99th percentile response time.", func(m *MemberStatus) string { return fmt.Sprint(m.P99 / 1000) }},
+	} {
+		metric(s.name, s.typ, s.help)
+		for _, p := range st.Pools {
+			for i := range p.Members {
+				m := &p.Members[i]
+				fmt.Fprintf(w, "%s{pool=%q,member=%q} %s\n", s.name, promLabel(p.Name), promLabel(m.Name), s.val(m))
+			}
+		}
+	}
+}
+
+func promLabel(s string) string { return strings.ReplaceAll(s, "\n", " ") }

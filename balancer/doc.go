@@ -1,0 +1,45 @@
+// Package balancer is orchard's reverse proxy in front of the web nodes:
+// Apache's mod_proxy_balancer and balancer-manager, done safer and faster.
+//
+// Virtual hosts (exact names, "*.example.com" wildcards and "*") map to
+// pools of members (orchard.Member). A pool picks a member by its method:
+// byrequests (Apache's lbfactor/lbstatus: over time each member's share of
+// requests matches its weight), bytraffic (share of bytes), bybusyness
+// (fewest requests in flight) or hash (client address, for stickiness).
+// Members are hot standby, disabled, draining or in error; active health
+// checks read each member's orchard.HealthPath (interval, rise, fall,
+// timeout, with a history shown in the manager) and passive detection marks
+// a member in error when a request to it fails (refused, reset, timeout, or
+// a status in the pool's FailOnStatus). A failed GET or HEAD is retried on
+// another member before the client sees anything; a member in error is
+// tried again after Options.RetryAfter and ramps up over the pool's
+// SlowStart; when every member is in error they are tried anyway (Apache's
+// forcerecovery). MaxInFlight bounds each member's requests in flight, and
+// a bounded queue with a timeout (then 503 with Retry-After) absorbs spikes.
+//
+// The balancer is never an open proxy: CONNECT, absolute-form requests for
+// hosts not configured, a request line whose authority disagrees with the
+// Host header, and every path under /_orchard/ are refused. Paths are
+// checked (deny patterns, the manager path, /_orchard/) in the canonical
+// form of orchard.CleanRequestPath, and that same form is what the member
+// receives. Hop-by-hop headers are stripped both ways; X-Forwarded-For,
+// -Proto and -Host are set by the balancer and never taken from the client,
+// nor is any X-Orchard-* request header.
+//
+// Release-aware routing: from health checks and the X-Orchard-Release
+// header of responses the balancer knows which release of each site each
+// member serves, and sends a site's requests to members holding its newest
+// release (the one members most recently moved to), falling back to any
+// usable member. The optional edge cache keys responses by (host, path,
+// encoding, release), so a publish changes every key and needs no purge.
+//
+// The traffic listener is valyala/fasthttp, with one fasthttp.HostClient
+// per member; the hot path allocates nothing. The manager UI and JSON, the
+// control listener (/metrics, /_orchard/health) and the TLS listener (which
+// needs HTTP/2, which fasthttp lacks) are net/http.
+//
+//	b := balancer.New(balancer.Options{Pools: pools, VHosts: vhosts, ...})
+//	err := b.Listen(ctx)      // 127.0.0.1:0 works; b.Addr() reports it
+//	err = b.Reload(newOpts)   // SIGHUP: routing, pools, health; state kept
+//	err = b.Close()           // drains in-flight requests, idempotent
+package balancer
