@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"strings"
@@ -125,4 +126,23 @@ func FuzzReadResponse(f *testing.F) {
 			t.Fatalf("accepted status %d", resp.status)
 		}
 	})
+}
+
+// BenchmarkReadResponse parses an 8.7 KB keep-alive response, as the hot path
+// does for every request; it must not allocate.
+func BenchmarkReadResponse(b *testing.B) {
+	raw := []byte("HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: text/html\r\nContent-Length: 8700\r\n" +
+		"Connection: keep-alive\r\nETag: \"abc\"\r\n\r\n" + strings.Repeat("x", 8700))
+	r := bytes.NewReader(raw)
+	br := bufio.NewReaderSize(r, readBufferSize)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		r.Reset(raw)
+		br.Reset(r)
+		var resp response
+		if _, err := readResponse(br, false, &resp); err != nil || resp.body != 8700 {
+			b.Fatal(err, resp.body)
+		}
+	}
 }

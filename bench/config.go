@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"crypto/tls"
 	"fmt"
 	"math"
 	"net/url"
@@ -73,6 +74,9 @@ type Config struct {
 	// NoKeepAlive opens a new connection for every request and sends
 	// "Connection: close"; by default connections are reused (keep-alive).
 	NoKeepAlive bool
+	// TLS configures https connections; nil verifies servers against the
+	// system's roots. ServerName is set from the Host header or the URL.
+	TLS *tls.Config
 	// Timeout bounds each request: connect, send and the whole response
 	// (default DefaultTimeout).
 	Timeout time.Duration

@@ -59,7 +59,12 @@ func prepare(ctx context.Context, cfg Config) (*plan, error) {
 						sn = host
 					}
 				}
-				e.tls = &tls.Config{ServerName: sn, MinVersion: tls.VersionTLS12}
+				if cfg.TLS != nil {
+					e.tls = cfg.TLS.Clone()
+				} else {
+					e.tls = &tls.Config{MinVersion: tls.VersionTLS12}
+				}
+				e.tls.ServerName = sn
 			}
 			ep = len(p.endpoints)
 			index[key] = ep

@@ -2,8 +2,11 @@ package bench_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -393,4 +396,25 @@ func TestRunConfigErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestRunTLS(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, okBody)
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the untrusted case logs handshake errors
+	srv.StartTLS()
+	defer srv.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	urls := []bench.Target{{URL: srv.URL + "/"}}
+
+	r := mustRun(t, context.Background(), bench.Config{URLs: urls, Concurrency: 2, Reps: 5,
+		Host: "example.com", TLS: &tls.Config{RootCAs: pool}})
+	check(t, r, want{transactions: 10, successful: 10, bytes: 10 * int64(len(okBody)), availability: "100.00",
+		status: map[int]int64{200: 10}})
+
+	// Without the test CA the certificate is not trusted: failures, kind other.
+	r = mustRun(t, context.Background(), bench.Config{URLs: urls, Concurrency: 1, Reps: 2})
+	check(t, r, want{failed: 2, availability: "0.00", status: map[int]int64{}, errs: bench.Errors{Other: 2}})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io"
 	"os"
@@ -29,6 +30,7 @@ type benchFlags struct {
 	timeout     string
 	noKeepAlive bool
 	quiet       bool
+	insecure    bool
 }
 
 func newBenchCmd() *cobra.Command {
@@ -71,6 +73,7 @@ prints the summary so far.`,
 	fl.StringVar(&f.timeout, "timeout", "30S", "timeout for each request (a bare number is seconds)")
 	fl.BoolVar(&f.noKeepAlive, "no-keepalive", false, "open a new connection for every request")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress line")
+	fl.BoolVarP(&f.insecure, "insecure", "k", false, "do not verify https certificates (self-signed test servers)")
 	return cmd
 }
 
@@ -106,6 +109,9 @@ func (f *benchFlags) config(args []string) (bench.Config, error) {
 		Random:      f.internet,
 		Rate:        f.rate,
 		NoKeepAlive: f.noKeepAlive,
+	}
+	if f.insecure {
+		cfg.TLS = &tls.Config{InsecureSkipVerify: true}
 	}
 	if f.concurrent < 1 {
 		return cfg, fmt.Errorf("-c %d: want at least 1 user", f.concurrent)
