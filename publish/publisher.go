@@ -167,10 +167,13 @@ func (p *Publisher) Publish(ctx context.Context, site string, m *orchard.Manifes
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("publish %s: %w", site, err)
 	}
+	// The master records the release as active (for catch-up) while the
+	// nodes activate it: a node that catches up meanwhile pulls it too.
+	catErr := make(chan error, 1)
 	if p.Catalog != nil {
-		if err := p.Catalog.SetActive(site, id); err != nil {
-			return res, fmt.Errorf("publish %s: record active release: %w", site, err)
-		}
+		go func() { catErr <- p.Catalog.SetActive(site, id) }()
+	} else {
+		catErr <- nil
 	}
 	for i := range res.Nodes {
 		nr := &res.Nodes[i]
@@ -195,6 +198,9 @@ func (p *Publisher) Publish(ctx context.Context, site string, m *orchard.Manifes
 		}()
 	}
 	wg.Wait()
+	if err := <-catErr; err != nil {
+		return res, fmt.Errorf("publish %s: record active release: %w", site, err)
+	}
 	res.Duration = time.Since(start)
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("publish %s: %w", site, err)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -27,6 +28,7 @@ func newPublishCmd() *cobra.Command {
 		all   bool
 		build bool
 		quiet bool
+		gc    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "publish -s HOST | --all",
@@ -56,7 +58,7 @@ from the master within a few seconds of coming back.`,
 				return err
 			}
 			sites := []string{site}
-			if all {
+			if all && !build {
 				if sites, err = store.Sites(); err != nil {
 					return err
 				}
@@ -66,21 +68,45 @@ from the master within a few seconds of coming back.`,
 			} else if sites[0], err = orchard.NormalizeHost(site); err != nil {
 				return usagef("-s %q: %s", site, orchard.ErrorMessage(err))
 			}
-			if build {
-				return usagef("--build is not available yet: run orchard build -s HOST, then orchard publish")
-			}
 			ctx := cmd.Context()
-			p := newPublisher(cfg, store, cmdLogger(quiet))
-			var failed []string
-			for _, s := range sites {
-				rels, err := store.Releases(s)
+			if build {
+				err := withStore(cmd, func(ctx context.Context, cfg *config.Config, st orchard.Store) error {
+					hosts := sites
+					if all {
+						list, err := st.Sites(ctx)
+						if err != nil {
+							return storeError(err)
+						}
+						hosts = nil
+						for _, s := range list {
+							hosts = append(hosts, s.Host)
+						}
+					}
+					for _, h := range hosts {
+						if err := buildSite(ctx, cmd.ErrOrStderr(), st, store, cfg.Master.KeepReleases, h, false); err != nil {
+							return err
+						}
+					}
+					if all {
+						sites = hosts
+					}
+					return nil
+				})
 				if err != nil {
 					return err
 				}
-				if len(rels) == 0 {
+			}
+			p := newPublisher(cfg, store, cmdLogger(quiet))
+			var failed []string
+			for _, s := range sites {
+				newest, err := latestRelease(store, s)
+				if err != nil {
+					return err
+				}
+				if newest == "" {
 					return usagef("site %s has no release: run orchard build -s %s first", s, s)
 				}
-				m, err := store.Manifest(s, rels[0].ID)
+				m, err := store.Manifest(s, newest)
 				if err != nil {
 					return err
 				}
@@ -91,7 +117,9 @@ from the master within a few seconds of coming back.`,
 				if !res.OK() {
 					failed = append(failed, s)
 				}
-				collectGarbage(store, s, cfg.Master.KeepReleases, cmd.ErrOrStderr())
+			}
+			if gc || gcDue(cfg.Master.Data) {
+				collectGarbage(store, cfg.Master.KeepReleases, cmd.ErrOrStderr())
 			}
 			if len(failed) > 0 {
 				return fmt.Errorf("publish did not activate everywhere: %s", strings.Join(failed, ", "))
@@ -103,7 +131,34 @@ from the master within a few seconds of coming back.`,
 	cmd.Flags().BoolVar(&all, "all", false, "publish every site")
 	cmd.Flags().BoolVar(&build, "build", false, "build the site first")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the result")
+	cmd.Flags().BoolVar(&gc, "gc", false, "garbage-collect old releases and blobs on the master now (else at most every "+gcEvery.String()+")")
 	return cmd
+}
+
+// latestRelease returns the newest release of site in the master's store
+// ("" when it has none), asking the store for just that when it can.
+func latestRelease(store *release.Store, site string) (string, error) {
+	if l, ok := any(store).(interface{ Latest(string) (string, error) }); ok {
+		return l.Latest(site)
+	}
+	rels, err := store.Releases(site)
+	if err != nil || len(rels) == 0 {
+		return "", err
+	}
+	return rels[0].ID, nil
+}
+
+// gcEvery is how often publish garbage-collects the master's store.
+const gcEvery = 10 * time.Minute
+
+// gcDue reports whether the master's store was last garbage-collected more
+// than gcEvery ago, and if so marks it done now (file DATA/gc-stamp).
+func gcDue(data string) bool {
+	stamp := filepath.Join(data, "gc-stamp")
+	if st, err := os.Stat(stamp); err == nil && time.Since(st.ModTime()) < gcEvery {
+		return false
+	}
+	return os.WriteFile(stamp, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644) == nil
 }
 
 // newPublisher wires the publish protocol to the cluster file and the
@@ -219,15 +274,20 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
-// collectGarbage keeps the newest keep releases of site on the master and
-// removes blobs no release refers to; failures are reported, not fatal.
-func collectGarbage(store *release.Store, site string, keep int, w io.Writer) {
-	if keep <= 0 {
+// collectGarbage keeps the newest keep releases of every site on the master
+// (never the active one) and removes blobs no release refers to; failures
+// are reported, not fatal.
+func collectGarbage(store *release.Store, keep int, w io.Writer) {
+	sites, err := store.Sites()
+	if err != nil {
+		fmt.Fprintf(w, "warning: garbage collection: %v\n", err)
 		return
 	}
-	if _, err := store.Prune(site, keep); err != nil {
-		fmt.Fprintf(w, "warning: prune old releases of %s: %v\n", site, err)
-		return
+	for _, s := range sites {
+		if _, err := store.Prune(s, keep); err != nil {
+			fmt.Fprintf(w, "warning: prune old releases of %s: %v\n", s, err)
+			return
+		}
 	}
 	if _, err := store.GC(); err != nil {
 		fmt.Fprintf(w, "warning: garbage-collect blobs: %v\n", err)

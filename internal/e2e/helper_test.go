@@ -69,8 +69,8 @@ func TestHelperGenSite(t *testing.T) {
 		res.Manifest.ID(), len(res.Manifest.Files), res.Rendered, built.Round(time.Millisecond), written)
 }
 
-// TestHelperNodes serves every node of the cluster file ORCHARD_E2E_NODES in
-// this process, wired as orchard node wires them, until SIGTERM; the bench
+// TestHelperNodes serves every node of the cluster file ORCHARD_E2E_NODES (or
+// only ORCHARD_E2E_NODE) in this process, wired as orchard node wires them, until SIGTERM; the bench
 // script uses it when the orchard binary has no node command yet.
 func TestHelperNodes(t *testing.T) {
 	file := os.Getenv("ORCHARD_E2E_NODES")
@@ -81,8 +81,11 @@ func TestHelperNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	only := os.Getenv("ORCHARD_E2E_NODE")
 	for _, n := range cfg.Nodes {
-		startNodeKey(t, n.Name, n.Data, cfg.Master.Control, n.Listen, n.Control, cfg.Secret)
+		if only == "" || only == n.Name {
+			startNodeKey(t, n.Name, n.Data, cfg.Master.Control, n.Listen, n.Control, cfg.Secret)
+		}
 	}
 	fmt.Println("nodes ready")
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
