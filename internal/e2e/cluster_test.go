@@ -106,7 +106,7 @@ func (c catalog) Active() (map[string]string, error) {
 	return out, nil
 }
 func (c catalog) Manifest(site, id string) (*orchard.Manifest, error) { return c.s.Manifest(site, id) }
-func (c catalog) SetActive(site, id string) error                    { _, err := c.s.SetActive(site, id); return err }
+func (c catalog) SetActive(site, id string) error                     { _, err := c.s.SetActive(site, id); return err }
 
 // webNode is a real node with the publish protocol on its control listener.
 type webNode struct {
@@ -157,7 +157,7 @@ func startNodeKey(t *testing.T, name, dir, masterAddr, listen, ctl string, secre
 type lateState struct{ n *node.Node }
 
 func (s *lateState) Activate(site string, m *orchard.Manifest) error { return s.n.Activate(site, m) }
-func (s *lateState) Releases() map[string]string                    { return s.n.Releases() }
+func (s *lateState) Releases() map[string]string                     { return s.n.Releases() }
 
 func (w *webNode) stop() {
 	w.cancel()
