@@ -38,7 +38,7 @@ type Renderer interface {
 // Builder builds sites into releases in a Store.
 type Builder struct {
 	Store *Store
-	// Workers render and compress in parallel; default GOMAXPROCS.
+	// Workers render, compress and write in parallel; default 4 x GOMAXPROCS.
 	Workers int
 	// Keep is how many releases of a site are kept after a build (older
 	// ones are pruned, never the active one); 0 keeps all.
@@ -76,7 +76,7 @@ func (b *Builder) Build(ctx context.Context, site *orchard.Site, r Renderer) (*R
 	}
 	workers := b.Workers
 	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+		workers = 4 * runtime.GOMAXPROCS(0) // file creation waits on the disk; overlap it
 	}
 	outs := r.Outputs()
 	inputs := r.Inputs()
@@ -296,7 +296,7 @@ type gzipper struct {
 func (g *gzipper) compress(data []byte) ([]byte, error) {
 	g.buf.Reset()
 	if g.w == nil {
-		w, err := gzip.NewWriterLevel(&g.buf, gzip.BestCompression)
+		w, err := gzip.NewWriterLevel(&g.buf, 6)
 		if err != nil {
 			return nil, err
 		}
