@@ -341,3 +341,31 @@ func TestInitReportsReplicaError(t *testing.T) {
 		t.Errorf("error shows the password: %v", err)
 	}
 }
+
+// After a promote that was not written back to the cluster file, the verbs
+// that act on the primary refuse instead of writing to what is now a
+// replica.
+func TestStaleClusterFile(t *testing.T) {
+	servers, err := mariadbtest.StartCluster(t.Context(), t.TempDir(), 2)
+	if err != nil {
+		mariadbtest.Skip(t, err)
+	}
+	t.Cleanup(func() { servers.Close() })
+	c := servers.Admin()
+	if _, _, err := c.Promote(t.Context(), c.Replicas[0].Addr); err != nil {
+		t.Fatal(err)
+	}
+	for name, op := range map[string]func() (*dbcluster.Report, error){
+		"Init":   func() (*dbcluster.Report, error) { return c.Init(t.Context()) },
+		"Wipe":   func() (*dbcluster.Report, error) { return c.Wipe(t.Context()) },
+		"Demote": func() (*dbcluster.Report, error) { return c.Demote(t.Context()) },
+	} {
+		r, err := op()
+		if err == nil || !strings.Contains(err.Error(), "update the cluster file") {
+			t.Errorf("%s with a stale cluster file: %v", name, err)
+		}
+		if r.Changed() {
+			t.Errorf("%s with a stale cluster file changed something", name)
+		}
+	}
+}

@@ -92,13 +92,21 @@ func (c *Cluster) check(ctx context.Context, r *Report, primary *server, replica
 		}
 		r.add(s.addr, "check server", OK, "server_id "+id)
 	}
+	return checkPrimaryRole(ctx, r, primary)
+}
+
+// checkPrimaryRole refuses to go on when the server the cluster file calls
+// the primary replicates from another: the file is out of date (a promote
+// was not written back), and acting on it would write to a replica.
+func checkPrimaryRole(ctx context.Context, r *Report, primary *server) error {
 	st, err := primary.replicaStatus(ctx)
 	if err != nil {
 		return r.fail(primary.addr, "read replication status", err)
 	}
 	if st != nil && st["host"] != "" {
 		src := joinHostPort(st["host"], st["port"])
-		return r.fail(primary.addr, "check role", fmt.Errorf("the primary replicates from %s: promote it (orchard db promote) or remove its replication first", src))
+		return r.fail(primary.addr, "check role", fmt.Errorf(
+			"the cluster file's primary replicates from %s: update the cluster file (see orchard db status), or promote this server", src))
 	}
 	return nil
 }
@@ -314,6 +322,13 @@ func (c *Cluster) pointAt(ctx context.Context, rep *server, host string, port in
 // and reports the replica's error when it does not within CatchUpTimeout.
 func (c *Cluster) waitCaughtUp(ctx context.Context, r *Report, primary, rep *server) error {
 	action := "catch up with " + primary.addr
+	if st, err := rep.replicaStatus(ctx); err != nil {
+		return r.fail(rep.addr, action, err)
+	} else if st == nil || st["host"] == "" {
+		return r.fail(rep.addr, action, errors.New("it replicates from no one"))
+	} else if host, port, _ := splitAddr(primary.addr); st["host"] != host || st["port"] != strconv.Itoa(port) {
+		return r.fail(rep.addr, action, fmt.Errorf("it replicates from %s, not from the primary", joinHostPort(st["host"], st["port"])))
+	}
 	pos, err := primary.queryString(ctx, primary.dialect.GTIDExecuted())
 	if err != nil {
 		return r.fail(primary.addr, "read GTID position", err)

@@ -150,6 +150,9 @@ func (c *Cluster) Demote(ctx context.Context) (*Report, error) {
 	}
 	defer t.close()
 	p := t.primary
+	if err := checkPrimaryRole(ctx, r, p); err != nil {
+		return r, err
+	}
 	if err := c.setReadOnly(ctx, r, p, true); err != nil {
 		return r, err
 	}
@@ -195,6 +198,9 @@ func (c *Cluster) Promote(ctx context.Context, addr string) (*Report, *Cluster, 
 	old, cand := t.primary, t.replicas[idx]
 
 	// Preconditions, before anything changes.
+	if err := checkPrimaryRole(ctx, r, old); err != nil {
+		return r, nil, err
+	}
 	logBin, err := cand.queryBool(ctx, "SELECT @@GLOBAL.log_bin")
 	if err != nil {
 		return r, nil, r.fail(cand.addr, "read log_bin", err)

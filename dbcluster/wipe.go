@@ -19,6 +19,9 @@ func (c *Cluster) Wipe(ctx context.Context) (*Report, error) {
 		return r, err
 	}
 	defer t.close()
+	if err := checkPrimaryRole(ctx, r, t.primary); err != nil {
+		return r, err
+	}
 	if err := c.dropAll(ctx, r, t.primary); err != nil {
 		return r, err
 	}
