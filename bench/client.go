@@ -253,7 +253,9 @@ func readHead(br *bufio.Reader, resp *response) (chunked bool, length int64, err
 			chunked = foldEqual(last, "chunked")
 			otherEncoding = !chunked
 		case foldEqual(name, "connection"):
-			for _, tok := range splitTokens(value) {
+			for rest := value; len(rest) > 0; {
+				var tok []byte
+				tok, rest = nextToken(rest)
 				switch {
 				case foldEqual(tok, "close"):
 					resp.close = true
@@ -383,24 +385,15 @@ func trimOWS(b []byte) []byte {
 	return b
 }
 
-// splitTokens splits a comma-separated header value; it allocates, but only
-// Connection headers use it.
-func splitTokens(b []byte) [][]byte {
-	var out [][]byte
-	for len(b) > 0 {
-		i := 0
-		for i < len(b) && b[i] != ',' {
-			i++
+// nextToken returns the first element of a comma-separated header value,
+// trimmed, and the rest after its comma.
+func nextToken(b []byte) (tok, rest []byte) {
+	for i, c := range b {
+		if c == ',' {
+			return trimOWS(b[:i]), b[i+1:]
 		}
-		if t := trimOWS(b[:i]); len(t) > 0 {
-			out = append(out, t)
-		}
-		if i == len(b) {
-			break
-		}
-		b = b[i+1:]
 	}
-	return out
+	return trimOWS(b), nil
 }
 
 // parseDecimal parses a Content-Length: 1 to 18 digits, nothing else.

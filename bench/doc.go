@@ -23,9 +23,18 @@
 // request is rendered to bytes once before the run and sent with one write;
 // responses are parsed in place in a reused 16 KB bufio.Reader per connection
 // (status line, Content-Length, chunked, close-delimited bodies, Connection:
-// close, 1xx) and bodies are discarded without copying them out. Counters are
-// per worker (atomics only for the live progress line) and latencies reach the
-// shared histogram in batches of 256, so the hot path takes no lock and
-// allocates nothing. net/http's client allocates a Request, a Response and
-// header maps per request and copies bodies through io.Copy.
+// close, 1xx, HEAD/204/304) and bodies are discarded without copying them
+// out: parsing an 8.7 KB response takes about 0.5 µs and allocates nothing
+// (BenchmarkReadResponse). Counters are per worker (atomics only for the live
+// progress line) and latencies reach the shared histogram in batches of 256,
+// so the hot path takes no lock. What remains is the write and read system
+// calls, as in wrk.
+//
+// Measured against nginx serving one 8.9 KB page, 64 connections, on this
+// 2-core machine: wrk and this client both spend about 13 µs of CPU per
+// request (user+system) and reach the same requests/s within the machine's
+// noise (bench/peers/bench-vs-wrk.sh); fasthttp's HostClient spent 15-16 µs
+// and net/http's client allocates a Request, a Response and header maps per
+// request. A connection whose server closed it while idle is retried once on
+// a new connection before anything is counted, as browsers do.
 package bench

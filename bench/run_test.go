@@ -76,6 +76,15 @@ func (tg *target) serve(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			c.Close()
 		}
+	case "/oneshot":
+		// A whole response, then the connection is closed without a
+		// "Connection: close" header, as a server's idle timeout does.
+		c, bw, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			fmt.Fprintf(bw, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(okBody), okBody)
+			bw.Flush()
+			c.Close()
+		}
 	case "/connclose":
 		w.Header().Set("Connection", "close")
 		io.WriteString(w, okBody)
@@ -185,6 +194,13 @@ func TestRunCounts(t *testing.T) {
 		if got := tg.conns.Load() - before; got != 12 {
 			t.Errorf("server saw %d connections, want 12 (one per response with Connection: close)", got)
 		}
+	})
+	t.Run("StaleKeepAliveRetried", func(t *testing.T) {
+		// The next request on such a connection fails before any byte of a
+		// response arrives: it is retried once on a new connection.
+		r := mustRun(t, ctx, bench.Config{URLs: tg.urls("/oneshot"), Concurrency: 2, Reps: 5})
+		check(t, r, want{transactions: 10, successful: 10, bytes: 10 * n, availability: "100.00",
+			status: map[int]int64{200: 10}})
 	})
 	t.Run("Timeout", func(t *testing.T) {
 		r := mustRun(t, ctx, bench.Config{URLs: tg.urls("/slow"), Concurrency: 2, Reps: 2, Timeout: 100 * time.Millisecond})
