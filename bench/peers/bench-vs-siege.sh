@@ -67,6 +67,10 @@ http {
   server { listen 127.0.0.1:$PORT; root $T/www; }
 }
 CONF
+if curl -s -o /dev/null "http://127.0.0.1:$PORT/" 2>/dev/null; then
+	echo "port $PORT is already in use: set PORT" >&2
+	exit 1
+fi
 "$NGINX" -c "$T/nginx.conf" -g 'daemon off;' &
 NGINX_PID=$!
 URL=http://127.0.0.1:$PORT/
@@ -74,7 +78,11 @@ for _ in $(seq 1 50); do
 	curl -fs -o /dev/null "$URL" 2>/dev/null && break
 	sleep 0.1
 done
-curl -fs -o /dev/null "$URL" || { echo "nginx did not start" >&2; cat "$T/error.log" >&2; exit 1; }
+if ! kill -0 "$NGINX_PID" 2>/dev/null || ! curl -fs -o /dev/null "$URL"; then
+	echo "nginx did not start" >&2
+	cat "$T/error.log" >&2
+	exit 1
+fi
 
 conn=keep-alive
 extra=()

@@ -45,7 +45,7 @@ fi
 mkdir -p "$T/www"
 {
 	echo '<!doctype html><html><head><title>bench</title></head><body>'
-	for i in $(seq 1 120); do echo "<p>orchard page line $i: pear apple branch leaf root blossom</p>"; done
+	for i in $(seq 1 135); do echo "<p>orchard page line $i: pear apple branch leaf root blossom</p>"; done
 	echo '</body></html>'
 } >"$T/www/index.html"
 chmod -R a+rX "$T"
@@ -69,6 +69,10 @@ http {
   server { listen 127.0.0.1:$PORT; root $T/www; }
 }
 CONF
+if curl -s -o /dev/null "http://127.0.0.1:$PORT/" 2>/dev/null; then
+	echo "port $PORT is already in use: set PORT" >&2
+	exit 1
+fi
 "$NGINX" -c "$T/nginx.conf" -g 'daemon off;' &
 NGINX_PID=$!
 URL=http://127.0.0.1:$PORT/
@@ -76,7 +80,11 @@ for _ in $(seq 1 50); do
 	curl -fs -o /dev/null "$URL" 2>/dev/null && break
 	sleep 0.1
 done
-curl -fs -o /dev/null "$URL" || { echo "nginx did not start" >&2; cat "$T/error.log" >&2; exit 1; }
+if ! kill -0 "$NGINX_PID" 2>/dev/null || ! curl -fs -o /dev/null "$URL"; then
+	echo "nginx did not start" >&2
+	cat "$T/error.log" >&2
+	exit 1
+fi
 echo "target: nginx 2 workers, $(wc -c <"$T/www/index.html") byte page, $URL"
 echo "runs: $RUNS x (wrk -t$WRK_THREADS -c$CONNS -d${DUR}s, orchard bench -b -c$CONNS -t${DUR}S), interleaved"
 
