@@ -39,5 +39,8 @@
 //
 // The package takes plain values and small interfaces (Blobs, State,
 // Catalog, BlobSource) that cmd/orchard wires to the release and node
-// packages.
+// packages. A Blobs that also implements UnsyncedBlobs gets a batch written
+// without a fsync per blob and made durable with one Sync before the node
+// answers; without it every blob costs two fsyncs, which dominates a first
+// publish.
 package publish
