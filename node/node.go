@@ -139,6 +139,7 @@ func (n *Node) Open(ctx context.Context) error {
 		Name:                          "orchard",
 		Concurrency:                   n.cfg.MaxConns,
 		ReadBufferSize:                n.cfg.MaxHeaderBytes,
+		WriteBufferSize:               32 << 10, // a whole ~8 KB page and its header in one write(2)
 		ReadTimeout:                   n.cfg.ReadHeaderTimeout,
 		WriteTimeout:                  5 * time.Minute,
 		IdleTimeout:                   n.cfg.KeepAlive,
