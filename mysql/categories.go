@@ -30,24 +30,20 @@ func (d *DB) PutCategory(ctx context.Context, host string, c *orchard.Category) 
 				return err
 			}
 		}
-		var created sql.NullTime
-		err := tx.QueryRowContext(ctx, "SELECT created FROM "+t.categories+" WHERE path = ? FOR UPDATE", c.Path).Scan(&created)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		if created.Valid {
-			c.Created = created.Time
-		} else {
-			c.Created = stamp(c.Created)
-		}
-		c.Updated = stamp(c.Updated)
+		c.Created, c.Updated = stamp(c.Created), stamp(c.Updated)
 		if err := mustBeFree(ctx, tx, "SELECT 1 FROM "+t.pages+" WHERE path = ? LOCK IN SHARE MODE", c.Path); err != nil {
 			if orchard.ErrorCode(err) == orchard.ECONFLICT {
 				return orchard.Errorf(orchard.ECONFLICT, "A page already has the path %q.", c.Path)
 			}
 			return err
 		}
-		return insertCategory(ctx, tx, t, c, true)
+		// Upsert first, then read Created back: a SELECT ... FOR UPDATE of
+		// a missing row would take a gap lock that deadlocks concurrent
+		// inserts.
+		if err := insertCategory(ctx, tx, t, c, true); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, "SELECT created FROM "+t.categories+" WHERE path = ?", c.Path).Scan(&c.Created)
 	})
 }
 

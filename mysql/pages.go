@@ -28,24 +28,18 @@ func (d *DB) PutPage(ctx context.Context, host string, p *orchard.Page) error {
 				return err
 			}
 		}
-		var created sql.NullTime
-		err := tx.QueryRowContext(ctx, "SELECT created FROM "+t.pages+" WHERE path = ? FOR UPDATE", p.Path).Scan(&created)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return mapReadError(err)
-		}
-		if created.Valid {
-			p.Created = created.Time
-		} else {
-			p.Created = stamp(p.Created)
-		}
-		p.Updated = stamp(p.Updated)
+		p.Created, p.Updated = stamp(p.Created), stamp(p.Updated)
 		if err := mustBeFree(ctx, tx, "SELECT 1 FROM "+t.categories+" WHERE path = ? LOCK IN SHARE MODE", p.Path); err != nil {
 			if orchard.ErrorCode(err) == orchard.ECONFLICT {
 				return orchard.Errorf(orchard.ECONFLICT, "A category already has the path %q.", p.Path)
 			}
 			return err
 		}
-		return insertPage(ctx, tx, t, p, true)
+		// Upsert first, then read Created back (see PutCategory).
+		if err := insertPage(ctx, tx, t, p, true); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, "SELECT created FROM "+t.pages+" WHERE path = ?", p.Path).Scan(&p.Created)
 	})
 }
 

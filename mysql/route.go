@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -251,6 +252,9 @@ func (d *DB) readTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	})
 }
 
+// maxWriteAttempts bounds the retries of a transaction that deadlocked.
+const maxWriteAttempts = 8
+
 // beginner is *sql.DB or *sql.Conn.
 type beginner interface {
 	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
@@ -267,10 +271,17 @@ func (d *DB) write(ctx context.Context, fn func(*sql.Tx) error) error {
 // pool).
 func (d *DB) writeVia(ctx context.Context, b beginner, fn func(*sql.Tx) error) error {
 	var err error
-	for attempt := 0; attempt < 3; attempt++ {
+	for attempt := 1; ; attempt++ {
 		err = d.writeOnce(ctx, b, fn)
-		if !isRetryable(err) {
+		if !isRetryable(err) || attempt == maxWriteAttempts {
 			break
+		}
+		// InnoDB chose this transaction as a deadlock victim: try again
+		// after a short random pause, so the winners get through.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(1+rand.IntN(5*attempt)) * time.Millisecond):
 		}
 	}
 	if err != nil {

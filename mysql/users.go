@@ -46,17 +46,12 @@ func (d *DB) PutUser(ctx context.Context, u *orchard.User) error {
 		if err := siteMustExist(ctx, tx, site, " LOCK IN SHARE MODE"); err != nil {
 			return err
 		}
-		var created sql.NullTime
-		err := tx.QueryRowContext(ctx, "SELECT created FROM orchard_users WHERE site = ? AND name = ? FOR UPDATE", site, u.Name).Scan(&created)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		u.Created = stamp(u.Created)
+		// Upsert first, then read Created back (see PutCategory).
+		if err := insertUser(ctx, tx, u, true); err != nil {
 			return err
 		}
-		if created.Valid {
-			u.Created = created.Time
-		} else {
-			u.Created = stamp(u.Created)
-		}
-		return insertUser(ctx, tx, u, true)
+		return tx.QueryRowContext(ctx, "SELECT created FROM orchard_users WHERE site = ? AND name = ?", site, u.Name).Scan(&u.Created)
 	})
 }
 
