@@ -145,7 +145,9 @@ func (b *Builder) Build(ctx context.Context, site *orchard.Site, r Renderer) (*R
 				}
 				o := outs[i]
 				if prevRec != nil && prevRec.reusable(keys[i], o, deps[i], inputs) {
-					if e, ok := prev.Files[keys[i]]; ok && b.Store.blobs.Has(e.SHA256) && (e.Gzip == "" || b.Store.blobs.Has(e.Gzip)) {
+					// The blobs of a stored release are kept by GC, so
+					// they are not stat'ed here (SetActive checks them all).
+					if e, ok := prev.Files[keys[i]]; ok {
 						entries[i] = e
 						b.progress(done.Add(1), len(outs))
 						continue

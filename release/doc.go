@@ -14,6 +14,7 @@
 //	DIR/blobs/ab/abcdef...            blobs named by their SHA-256
 //	DIR/sites/HOST/releases/ID.json   manifests
 //	DIR/sites/HOST/releases/ID.build  build records (master; incremental builds)
+//	DIR/sites/HOST/releases/ID.release summaries, for listings
 //	DIR/sites/HOST/active             the active release id
 //
 // For the publish protocol:

@@ -26,6 +26,7 @@ var ErrBlobsMissing = errors.New("release has missing blobs")
 //	blobs/ab/abcdef...            content-addressed blobs (see Blobs)
 //	sites/HOST/releases/ID.json   manifest of release ID
 //	sites/HOST/releases/ID.build  build record (master only; incremental builds)
+//	sites/HOST/releases/ID.release summary of the manifest (for listings)
 //	sites/HOST/active             id of the active release
 //
 // Every file is written to a temporary file, fsynced, renamed into place and
@@ -101,6 +102,11 @@ func (s *Store) SaveManifest(m *orchard.Manifest) (string, error) {
 	if err := writeFileAtomic(p, data); err != nil {
 		return "", fmt.Errorf("save manifest %s/%s: %w", m.Site, id, err)
 	}
+	// A small summary beside it lets Releases list without parsing
+	// every manifest; it is only a cache of the manifest.
+	if sum, err := json.Marshal(Summary(m)); err == nil {
+		_ = writeFileAtomic(filepath.Join(s.releasesDir(m.Site), id+".release"), sum)
+	}
 	return id, nil
 }
 
@@ -159,6 +165,12 @@ func (s *Store) Releases(site string) ([]orchard.Release, error) {
 	for _, e := range ents {
 		id, ok := strings.CutSuffix(e.Name(), ".json")
 		if !ok || !orchard.ValidReleaseID(id) {
+			continue
+		}
+		var r orchard.Release
+		if data, err := os.ReadFile(filepath.Join(s.releasesDir(site), id+".release")); err == nil &&
+			json.Unmarshal(data, &r) == nil && r.ID == id && r.Site == site {
+			out = append(out, r)
 			continue
 		}
 		m, err := s.Manifest(site, id)
@@ -246,7 +258,7 @@ func (s *Store) Prune(site string, keep int) ([]string, error) {
 			continue
 		}
 		base := filepath.Join(s.releasesDir(site), r.ID)
-		for _, ext := range []string{".json", ".build"} {
+		for _, ext := range []string{".json", ".build", ".release"} {
 			if err := os.Remove(base + ext); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return removed, fmt.Errorf("prune %s/%s: %w", site, r.ID, err)
 			}
