@@ -81,7 +81,7 @@ func (b *Builder) Build(ctx context.Context, site *orchard.Site, r Renderer) (*R
 	outs := r.Outputs()
 	inputs := r.Inputs()
 	keys := make([]string, len(outs))
-	deps := make([][]string, len(outs))
+	sums := make([]string, len(outs))
 	seen := make(map[string]string, len(outs))
 	for i, o := range outs {
 		clean, err := orchard.CleanRequestPath(o.Path)
@@ -100,9 +100,6 @@ func (b *Builder) Build(ctx context.Context, site *orchard.Site, r Renderer) (*R
 		}
 		seen[k] = o.Path
 		keys[i] = k
-		d := slices.Clone(o.Deps)
-		slices.Sort(d)
-		deps[i] = slices.Compact(d)
 	}
 
 	var prev *orchard.Manifest
@@ -144,7 +141,10 @@ func (b *Builder) Build(ctx context.Context, site *orchard.Site, r Renderer) (*R
 					continue
 				}
 				o := outs[i]
-				if prevRec != nil && prevRec.reusable(keys[i], o, deps[i], inputs) {
+				d := slices.Clone(o.Deps)
+				slices.Sort(d)
+				sums[i] = depsSum(slices.Compact(d), inputs)
+				if prevRec != nil && prevRec.reusable(keys[i], o, sums[i]) {
 					// The blobs of a stored release are kept by GC, so
 					// they are not stat'ed here (SetActive checks them all).
 					if e, ok := prev.Files[keys[i]]; ok {
@@ -187,11 +187,11 @@ feed:
 	}
 
 	m := &orchard.Manifest{Site: site.Host, Created: now().UTC().Truncate(time.Second), Files: make(map[string]orchard.ManifestEntry, len(outs)+1)}
-	rec := &record{Inputs: inputs, Outputs: make(map[string]recordOutput, len(outs))}
+	rec := &record{Outputs: make(map[string]recordOutput, len(outs))}
 	res := &Result{Manifest: m}
 	for i, o := range outs {
 		m.Files[keys[i]] = entries[i]
-		rec.Outputs[o.Path] = recordOutput{Key: keys[i], ContentType: o.ContentType, Deps: deps[i]}
+		rec.Outputs[o.Path] = recordOutput{Key: keys[i], ContentType: o.ContentType, Sum: sums[i]}
 		if rendered[i] {
 			res.Rendered++
 		} else {

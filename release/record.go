@@ -1,45 +1,53 @@
 package release
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 )
 
 // record is what a build remembers beside its manifest so the next build can
-// be incremental: the hash of every input and, per output, its manifest key,
-// content type and the inputs it was rendered from.
+// be incremental: per output, its manifest key, content type and a digest of
+// its inputs (their keys and hashes).
 type record struct {
-	Inputs  map[string]string       `json:"inputs"`
 	Outputs map[string]recordOutput `json:"outputs"` // by output path
 }
 
 type recordOutput struct {
-	Key         string   `json:"key"`
-	ContentType string   `json:"type"`
-	Deps        []string `json:"deps"` // sorted
+	Key         string `json:"key"`
+	ContentType string `json:"type"`
+	Sum         string `json:"sum"` // depsSum of the inputs it was rendered from
 }
 
-// reusable reports whether output o, last built as old under old inputs,
-// renders the same under the new inputs: same key, type and deps, and no
-// dep whose hash changed, appeared or vanished.
-func (r *record) reusable(key string, o Output, deps []string, inputs map[string]string) bool {
-	old, ok := r.Outputs[o.Path]
-	if !ok || old.Key != key || old.ContentType != o.ContentType || !slices.Equal(old.Deps, deps) {
-		return false
-	}
+// depsSum digests an output's sorted deps with each one's current hash (or
+// its absence), so two sums are equal exactly when the output depends on the
+// same inputs and none of them changed, appeared or vanished.
+func depsSum(deps []string, inputs map[string]string) string {
+	h := sha256.New()
 	for _, d := range deps {
-		h1, ok1 := r.Inputs[d]
-		h2, ok2 := inputs[d]
-		if ok1 != ok2 || h1 != h2 {
-			return false
+		v, ok := inputs[d]
+		h.Write([]byte(d))
+		if ok {
+			h.Write([]byte{0, 1})
+			h.Write([]byte(v))
+		} else {
+			h.Write([]byte{0, 0})
 		}
+		h.Write([]byte{0})
 	}
-	return true
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// reusable reports whether output o, last built under the record, renders
+// the same now: same key, type and deps digest.
+func (r *record) reusable(key string, o Output, sum string) bool {
+	old, ok := r.Outputs[o.Path]
+	return ok && old.Key == key && old.ContentType == o.ContentType && old.Sum == sum
 }
 
 func (s *Store) recordPath(site, id string) string {
