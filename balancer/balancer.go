@@ -194,7 +194,9 @@ func (b *Balancer) Close() error {
 			if err := b.srv.ShutdownWithContext(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 				b.closeErr = err
 			}
-		} else if b.ln != nil {
+		}
+		if b.ln != nil {
+			// Also when Shutdown ran before Serve had registered it.
 			b.ln.Close()
 		}
 		if b.ctlSrv != nil {

@@ -260,7 +260,7 @@ func (b *Balancer) managerPage(w http.ResponseWriter, r *http.Request) {
 }
 
 var managerTmpl = template.Must(template.New("manager").Funcs(template.FuncMap{
-	"ago": func(t time.Time) string { return time.Since(t).Round(time.Second).String() },
+	"ago":  func(t time.Time) string { return time.Since(t).Round(time.Second).String() },
 	"dur":  func(d time.Duration) string { return d.Round(time.Microsecond).String() },
 	"list": func(s ...string) []string { return s },
 }).Parse(`<!doctype html>

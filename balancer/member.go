@@ -23,12 +23,12 @@ const (
 // keep its pool, name and addresses, so its counters, health and manager
 // state survive them.
 type member struct {
-	pool   string
-	cfg    orchard.Member
-	hc     *fasthttp.HostClient
+	pool    string
+	cfg     orchard.Member
+	hc      *fasthttp.HostClient
 	weight  atomic.Int32 // effective weight: configured, or set in the manager
 	standby atomic.Bool  // hot standby (cfg.Standby, which Reload may change)
-	admin  atomic.Int32 // adminOK, adminDisabled, adminDraining
+	admin   atomic.Int32 // adminOK, adminDisabled, adminDraining
 
 	// Health. down is set by Fall failed checks (retryAt = never) or by a
 	// failed request (retryAt = now + RetryAfter, then one request tries

@@ -34,8 +34,7 @@ func (b *Balancer) handle(ctx *fasthttp.RequestCtx, tls bool) {
 	b.stats.requests.Add(1)
 	t := b.table.Load()
 	client := clientAddr(ctx)
-	req := &ctx.Request.Header
-	tg, rej := parseTarget(req)
+	tg, rej := parseTarget(&ctx.Request)
 	switch {
 	case rej != nil:
 	case b.isManagerPath(tg.path):

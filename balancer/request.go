@@ -41,8 +41,9 @@ var (
 // The path must pass orchard.CleanRequestPath; when its canonical form
 // differs from what was sent, the request is rewritten to the canonical
 // form (escaped again), so the path checked is the path forwarded.
-func parseTarget(req *fasthttp.RequestHeader) (target, *rejection) {
+func parseTarget(r *fasthttp.Request) (target, *rejection) {
 	var t target
+	req := &r.Header
 	if req.IsConnect() {
 		return t, rejConnect
 	}
@@ -68,7 +69,7 @@ func parseTarget(req *fasthttp.RequestHeader) (target, *rejection) {
 		if len(rest) == 0 || rest[0] != '/' {
 			rest = append([]byte{'/'}, rest...)
 		}
-		req.SetRequestURIBytes(rest)
+		r.SetRequestURIBytes(rest)
 		uri = req.RequestURI()
 	}
 	h, ok := normHost(hostHdr)
@@ -95,7 +96,7 @@ func parseTarget(req *fasthttp.RequestHeader) (target, *rejection) {
 		if q >= 0 {
 			nu = append(nu, uri[q:]...)
 		}
-		req.SetRequestURIBytes(nu)
+		r.SetRequestURIBytes(nu)
 	}
 	t.path = []byte(clean)
 	return t, nil

@@ -11,11 +11,11 @@ import (
 // table is the routing of one configuration: host names to vhosts, vhosts
 // to pools. Reload swaps it whole; requests read it without locks.
 type table struct {
-	opts  Options
-	exact map[string]*vhost
-	wild  []wildHost // longest suffix first
-	any   *vhost
-	pools []*pool
+	opts   Options
+	exact  map[string]*vhost
+	wild   []wildHost // longest suffix first
+	any    *vhost
+	pools  []*pool
 	byName map[string]*pool
 }
 
