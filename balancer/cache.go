@@ -31,6 +31,7 @@ type edgeCache struct {
 	count  atomic.Int64
 	shards [cacheShards]cacheShard
 
+	pmu     sync.Mutex // serialises put, so the bound holds at every moment
 	fmu     sync.Mutex
 	flights map[string]*flight
 
@@ -91,6 +92,13 @@ func (c *edgeCache) put(e *cacheEntry) {
 		return // one entry may not take more than an eighth
 	}
 	e.used.Store(coarseNow())
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	for c.size.Load()+e.size > c.max {
+		if !c.evictOne() {
+			return
+		}
+	}
 	s := c.shard([]byte(e.key))
 	s.mu.Lock()
 	if old := s.m[e.key]; old != nil {
@@ -98,15 +106,10 @@ func (c *edgeCache) put(e *cacheEntry) {
 		c.count.Add(-1)
 	}
 	s.m[e.key] = e
-	s.mu.Unlock()
 	c.size.Add(e.size)
 	c.count.Add(1)
+	s.mu.Unlock()
 	c.stored.Add(1)
-	for c.size.Load() > c.max {
-		if !c.evictOne() {
-			break
-		}
-	}
 }
 
 // evictOne removes the least recently used of a few sampled entries.

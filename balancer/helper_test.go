@@ -148,6 +148,15 @@ func mustOpen(t testing.TB, o balancer.Options) *balancer.Balancer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
+	// Members take a site's requests once a health check has told which
+	// release they hold: wait for every member's first check.
+	for _, p := range o.Pools {
+		for _, m := range p.Members {
+			if m.HealthAddr != "" {
+				waitFor(t, m.Name+"'s first health check", func() bool { return len(memberStatus(b, m.Name).Health) > 0 })
+			}
+		}
+	}
 	return b
 }
 

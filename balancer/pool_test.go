@@ -102,7 +102,9 @@ func deadAddr(t *testing.T) string {
 
 func TestRetryAndPassiveFailure(t *testing.T) {
 	b0 := newBackend(t, "n0", "0123456789abcdef")
-	dead := orchard.Member{Name: "dead", Addr: deadAddr(t), Weight: 1}
+	// Healthy by its checks, but nothing listens for traffic.
+	dead := newBackend(t, "dead", "0123456789abcdef").member(1)
+	dead.Addr = deadAddr(t)
 	o := onePool("", dead, b0.member(1))
 	o.RetryAfter = time.Hour
 	b := mustOpen(t, o)

@@ -36,7 +36,10 @@ func (b *Balancer) observe(m *member, site, rel []byte, started int64) {
 	if old == string(rel) {
 		return
 	}
-	next := maps.Clone(*m.releases.Load())
+	next := map[string]string{}
+	if p := m.releases.Load(); p != nil {
+		next = maps.Clone(*p)
+	}
 	next[string(site)] = string(rel)
 	m.releases.Store(&next)
 	m.relAt.Store(started)

@@ -114,6 +114,7 @@ func (b *Balancer) serveTLS(w http.ResponseWriter, r *http.Request) {
 		raddr = a
 	}
 	ctx.Init(&req, raddr, fasthttpLogger{b.log})
+	ctx.Response.Reset() // a pooled ctx keeps its last response otherwise
 	b.handle(ctx, true)
 
 	resp := &ctx.Response

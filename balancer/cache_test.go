@@ -1,0 +1,284 @@
+package balancer_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/balancer"
+)
+
+const (
+	rel1 = "1111111111111111"
+	rel2 = "2222222222222222"
+)
+
+func TestReleaseAwareRouting(t *testing.T) {
+	b0, b1 := newBackend(t, "n0", rel1), newBackend(t, "n1", rel1)
+	b := mustOpen(t, onePool("", b0.member(1), b1.member(1)))
+	waitFor(t, "releases known", func() bool { return b.Status().Sites[siteHost] == rel1 && len(memberStatus(b, "n1").Releases) > 0 })
+	if got := shares(t, b, 10); got["n0"] != 5 || got["n1"] != 5 {
+		t.Fatalf("same release everywhere: %v", got)
+	}
+	// n1 activates the new release: from the next response or health
+	// check on, the site's requests go to n1 only.
+	r := rel2
+	b1.release.Store(&r)
+	c := newClient()
+	for i := 0; i < 4 && b.Status().Sites[siteHost] != rel2; i++ {
+		get(t, c, b.Addr(), "/")
+	}
+	waitFor(t, "newest release", func() bool { return b.Status().Sites[siteHost] == rel2 })
+	for i := 0; i < 20; i++ {
+		resp, _ := get(t, c, b.Addr(), "/")
+		if got := resp.Header.Get(orchard.ReleaseHeader); got != rel2 {
+			t.Fatalf("request %d after the switch came from release %s", i, got)
+		}
+	}
+	// The only member with the newest release goes away: fall back.
+	b.SetMember("web", "n1", "disable", 0)
+	if resp, _ := get(t, c, b.Addr(), "/"); resp.StatusCode != 200 || resp.Header.Get("X-Member") != "n0" {
+		t.Errorf("fallback: %d from %q", resp.StatusCode, resp.Header.Get("X-Member"))
+	}
+}
+
+func cacheOpts(max int64, bes ...*backend) balancer.Options {
+	var ms []orchard.Member
+	for _, be := range bes {
+		ms = append(ms, be.member(1))
+	}
+	o := onePool("", ms...)
+	o.CacheBytes = max
+	return o
+}
+
+func getAE(t testing.TB, c *http.Client, addr, path, ae string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
+	req.Host = siteHost
+	if ae != "" {
+		req.Header.Set("Accept-Encoding", ae)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(body)
+}
+
+func TestEdgeCache(t *testing.T) {
+	be := newBackend(t, "n0", rel1)
+	b := mustOpen(t, cacheOpts(1<<20, be))
+	waitFor(t, "releases known", func() bool { return b.Status().Sites[siteHost] == rel1 })
+	c := newClient()
+	check := func(path, ae, wantCache, wantBody string) *http.Response {
+		t.Helper()
+		resp, body := getAE(t, c, b.Addr(), path, ae)
+		if got := resp.Header.Get("X-Orchard-Cache"); got != wantCache || body != wantBody {
+			t.Errorf("GET %s (%s): cache %q body %q, want %q %q", path, ae, got, body, wantCache, wantBody)
+		}
+		return resp
+	}
+	check("/p", "", "miss", "n0 "+rel1+" a.test /p")
+	check("/p", "", "hit", "n0 "+rel1+" a.test /p")
+	check("/p", "gzip, deflate", "miss", "gz:n0 "+rel1+" a.test /p")
+	resp := check("/p", "deflate, gzip;q=0.5", "hit", "gz:n0 "+rel1+" a.test /p")
+	if resp.Header.Get("Content-Encoding") != "gzip" || resp.Header.Get(orchard.ReleaseHeader) != rel1 {
+		t.Errorf("hit headers %v", resp.Header)
+	}
+	check("/p", "gzip;q=0", "hit", "n0 "+rel1+" a.test /p")
+	hits := be.hits.Load()
+
+	// Conditional GET answered from the entry.
+	req, _ := http.NewRequest(http.MethodGet, "http://"+b.Addr()+"/p", nil)
+	req.Host = siteHost
+	req.Header.Set("If-None-Match", `"`+rel1+`/p"`)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotModified || be.hits.Load() != hits {
+		t.Errorf("conditional hit: %d, member asked %d times", resp.StatusCode, be.hits.Load()-hits)
+	}
+
+	// A new release changes the key: no purge needed.
+	r := rel2
+	be.release.Store(&r)
+	waitFor(t, "new release", func() bool { return b.Status().Sites[siteHost] == rel2 })
+	check("/p", "", "miss", "n0 "+rel2+" a.test /p")
+	check("/p", "", "hit", "n0 "+rel2+" a.test /p")
+
+	// Not cacheable: Set-Cookie, no-store, private, statuses, Range.
+	be.cookie.Store(true)
+	check("/cookie", "", "miss", "n0 "+rel2+" a.test /cookie")
+	check("/cookie", "", "miss", "n0 "+rel2+" a.test /cookie")
+	be.cookie.Store(false)
+	for _, cc := range []string{"no-store", "private, max-age=60", "max-age=0", ""} {
+		be.cacheCtl.Store(&cc)
+		path := fmt.Sprintf("/cc-%d", len(cc))
+		check(path, "", "miss", "n0 "+rel2+" a.test "+path)
+		check(path, "", "miss", "n0 "+rel2+" a.test "+path)
+	}
+	cc := "public, max-age=60"
+	be.cacheCtl.Store(&cc)
+	be.status.Store(500)
+	check("/err", "", "miss", "n0 "+rel2+" a.test /err")
+	check("/err", "", "miss", "n0 "+rel2+" a.test /err")
+	be.status.Store(404)
+	check("/missing", "", "miss", "n0 "+rel2+" a.test /missing")
+	check("/missing", "", "hit", "n0 "+rel2+" a.test /missing")
+	be.status.Store(0)
+	st := b.Status().Cache
+	if st.Hits == 0 || st.Misses == 0 || st.Bytes <= 0 || st.Entries < 3 {
+		t.Errorf("cache status %+v", st)
+	}
+}
+
+func TestEdgeCacheSingleFlight(t *testing.T) {
+	be := newBackend(t, "n0", rel1)
+	b := mustOpen(t, cacheOpts(1<<20, be))
+	waitFor(t, "releases known", func() bool { return b.Status().Sites[siteHost] == rel1 })
+	be.delay.Store(int64(200 * time.Millisecond))
+	c := newClient()
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodGet, "http://"+b.Addr()+"/hot", nil)
+			req.Host = siteHost
+			if resp, err := c.Do(req); err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					t.Errorf("status %d", resp.StatusCode)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := be.hits.Load(); n != 1 {
+		t.Errorf("member asked %d times for one hot page, want 1", n)
+	}
+}
+
+func TestEdgeCacheBound(t *testing.T) {
+	be := newBackend(t, "n0", rel1)
+	const max = 256 << 10
+	b := mustOpen(t, cacheOpts(max, be))
+	waitFor(t, "releases known", func() bool { return b.Status().Sites[siteHost] == rel1 })
+	n := 100000
+	if testing.Short() {
+		n = 10000
+	}
+	c := newClient()
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://%s/scan/%d", b.Addr(), i), nil)
+				req.Host = siteHost
+				resp, err := c.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if st := b.Status().Cache; i%1000 == 0 && st.Bytes > max {
+					t.Errorf("cache holds %d bytes, bound %d", st.Bytes, max)
+				}
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	st := b.Status().Cache
+	if st.Bytes > max || st.Evictions == 0 {
+		t.Errorf("after %d URLs: %+v", n, st)
+	}
+}
+
+// selfSigned writes a certificate and key for 127.0.0.1 into dir.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: siteHost},
+		DNSNames: []string{siteHost}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalECPrivateKey(key)
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+	return certFile, keyFile
+}
+
+func TestTLS(t *testing.T) {
+	be := newBackend(t, "n0", rel1)
+	o := onePool("", be.member(1))
+	o.TLSCert, o.TLSKey = selfSigned(t, t.TempDir())
+	o.TLSListen = "127.0.0.1:0"
+	o.RedirectHTTPS = true
+	b := mustOpen(t, o)
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig:    &tls.Config{InsecureSkipVerify: true},
+		ForceAttemptHTTP2:  true,
+		DisableCompression: true, // the fake member's "gzip" is not gzip
+	}}
+	req, _ := http.NewRequest(http.MethodGet, "https://"+b.TLSAddr()+"/x", nil)
+	req.Host = siteHost
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.StatusCode != 200 || string(body) != "n0 "+rel1+" a.test /x" {
+		t.Errorf("HTTPS: %s %d %q", resp.Proto, resp.StatusCode, body)
+	}
+	if got := be.header().Get("X-Forwarded-Proto"); got != "https" {
+		t.Errorf("X-Forwarded-Proto %q", got)
+	}
+	// Rules hold on TLS too.
+	req, _ = http.NewRequest(http.MethodGet, "https://"+b.TLSAddr()+"/admin/x", nil)
+	req.Host = siteHost
+	if resp, err := c.Do(req); err != nil || resp.StatusCode != 403 {
+		t.Errorf("HTTPS /admin/: %v %v", resp.StatusCode, err)
+	}
+	// Plain HTTP redirects.
+	hr, _ := get(t, newClient(), b.Addr(), "/y?z")
+	_, port, _ := net.SplitHostPort(b.TLSAddr())
+	if want := "https://a.test:" + port + "/y?z"; hr.StatusCode != http.StatusPermanentRedirect || hr.Header.Get("Location") != want {
+		t.Errorf("redirect: %d %q, want %q", hr.StatusCode, hr.Header.Get("Location"), want)
+	}
+}
