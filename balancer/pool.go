@@ -41,7 +41,8 @@ type pickReq struct {
 	site    []byte // normalised host, for release-aware routing
 	release string // the site's newest release; "" = any
 	client  netip.Addr
-	exclude []*member // members already tried for this request
+	tried   [8]*member // members already tried for this request: tried[:ntried]
+	ntried  int
 }
 
 // acquire picks a member for r and counts the request in its in-flight
@@ -151,7 +152,7 @@ func (p *pool) pickLocked(r *pickReq) (m *member, full bool) {
 		}
 		cands := buf[:0]
 		for _, c := range p.members {
-			if excluded(c, r.exclude) {
+			if excluded(c, r.tried[:r.ntried]) {
 				continue
 			}
 			if pass == 4 {

@@ -100,8 +100,6 @@ func (b *Balancer) proxy(ctx *fasthttp.RequestCtx, t *table, p *pool, tg *target
 // on another member, up to Retries more, before the client sees anything;
 // other methods are retried only when the connection was never made.
 func (b *Balancer) forward(ctx *fasthttp.RequestCtx, t *table, p *pool, r *pickReq, idem bool) *member {
-	var tried [8]*member
-	r.exclude = tried[:0]
 	attempts := 1 + t.opts.Retries
 	var lastErr error
 	for i := 0; i < attempts; i++ {
@@ -128,8 +126,9 @@ func (b *Balancer) forward(ctx *fasthttp.RequestCtx, t *table, p *pool, r *pickR
 				if m.failed(now, t.opts.RetryAfter) {
 					b.log.Warn("member in error", "pool", p.Name, "member", m.cfg.Name, "status", st)
 				}
-				if idem && i+1 < attempts && len(r.exclude) < len(tried) {
-					r.exclude = append(r.exclude, m)
+				if idem && i+1 < attempts && r.ntried < len(r.tried) {
+					r.tried[r.ntried] = m
+					r.ntried++
 					b.stats.retries.Add(1)
 					continue
 				}
@@ -144,10 +143,11 @@ func (b *Balancer) forward(ctx *fasthttp.RequestCtx, t *table, p *pool, r *pickR
 		if m.failed(now, t.opts.RetryAfter) {
 			b.log.Warn("member in error", "pool", p.Name, "member", m.cfg.Name, "err", err)
 		}
-		if (!idem && !isDialError(err)) || len(r.exclude) == len(tried) {
+		if (!idem && !isDialError(err)) || r.ntried == len(r.tried) {
 			break
 		}
-		r.exclude = append(r.exclude, m)
+		r.tried[r.ntried] = m
+		r.ntried++
 		if i+1 < attempts {
 			b.stats.retries.Add(1)
 		}
