@@ -1,11 +1,182 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/balancer"
+	"github.com/orchardhq/orchard/config"
+)
 
 func newBalancerCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "balancer",
-		Short: "Run the load balancer (not built yet)",
-		RunE:  func(*cobra.Command, []string) error { return errNotBuilt },
+		Short: "Run the load balancer in front of the web nodes",
+		Long: `Run the balancer of the cluster file: virtual hosts to pools of nodes, health
+checks, retries, the edge cache, TLS, and the manager page (balancer.manager,
+reachable from balancer.manager_allow only).
+
+SIGHUP reloads the cluster file (pools, virtual hosts, health settings); a file
+with mistakes is logged and the running configuration kept. Manager changes
+(disable, drain, weight) survive reloads and restarts. SIGTERM or Ctrl-C lets
+requests in flight finish, then stops.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			path := configPath(cmd)
+			cfg, err := config.Load(path)
+			if err != nil {
+				if errors.Is(err, os.ErrNotExist) {
+					return usagef("%v (give the cluster file with --config FILE or $ORCHARD_CONFIG)", err)
+				}
+				return usageError{err}
+			}
+			logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+			opts, closeLog, err := balancerOptions(cfg, logger)
+			if err != nil {
+				return usageError{err}
+			}
+			defer closeLog()
+			b := balancer.New(opts)
+			ctx := cmd.Context()
+			if err := b.Listen(ctx); err != nil {
+				b.Close()
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "balancer on http://%s", b.Addr())
+			if a := b.TLSAddr(); a != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), " and https://%s", a)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), ", manager at %s\n", cfg.Balancer.Manager)
+
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			for {
+				select {
+				case <-ctx.Done():
+					return b.Close()
+				case <-hup:
+					reloadBalancer(b, path, logger)
+				}
+			}
+		},
 	}
+}
+
+// reloadBalancer reads the cluster file again and applies it; a bad file
+// changes nothing.
+func reloadBalancer(b *balancer.Balancer, path string, logger *slog.Logger) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		logger.Error("reload refused: the cluster file has mistakes; keeping the running configuration", "err", err)
+		return
+	}
+	opts, closeLog, err := balancerOptions(cfg, logger)
+	closeLog() // the access log stays the one opened at start
+	if err == nil {
+		err = b.Reload(opts)
+	}
+	if err != nil {
+		logger.Error("reload refused; keeping the running configuration", "err", err)
+		return
+	}
+	logger.Info("reloaded", "file", path)
+}
+
+// balancerOptions maps the cluster file to balancer options, opening the
+// access log. The returned func closes it.
+func balancerOptions(cfg *config.Config, logger *slog.Logger) (balancer.Options, func(), error) {
+	bc := &cfg.Balancer
+	o := balancer.Options{
+		Listen:        bc.Listen,
+		TLSListen:     bc.TLSListen,
+		TLSCert:       bc.TLSCert,
+		TLSKey:        bc.TLSKey,
+		RedirectHTTPS: bc.RedirectHTTPS,
+		Control:       bc.Control,
+		ManagerPath:   bc.Manager,
+		DataDir:       bc.Data,
+		Logger:        logger,
+		Health: balancer.HealthOptions{
+			Interval: bc.Health.Interval.Duration,
+			Timeout:  bc.Health.Timeout.Duration,
+			Rise:     bc.Health.Rise,
+			Fall:     bc.Health.Fall,
+		},
+		Retries:    bc.Retries,
+		RetryAfter: bc.RetryAfter.Duration,
+		MaxConns:   bc.MaxConns,
+		Version:    versionString(),
+	}
+	if bc.CacheBytes > 0 {
+		o.CacheBytes = bc.CacheBytes
+	}
+	var err error
+	if o.ManagerAllow, err = parsePrefixes("balancer.manager_allow", bc.ManagerAllow); err != nil {
+		return o, func() {}, err
+	}
+	o.ManagerAllow = append(make([]netip.Prefix, 0, len(o.ManagerAllow)), o.ManagerAllow...) // never nil: empty = nobody
+	for _, p := range bc.Pools {
+		pool := balancer.Pool{
+			Name:         p.Name,
+			Method:       p.Method,
+			MaxInFlight:  p.MaxInFlight,
+			QueueSize:    p.QueueSize,
+			QueueTimeout: p.QueueTimeout.Duration,
+			SlowStart:    p.SlowStart.Duration,
+			FailOnStatus: p.FailOnStatus,
+		}
+		for _, m := range p.Members {
+			pool.Members = append(pool.Members, orchard.Member{
+				Name: m.Name, Addr: m.Listen, HealthAddr: m.Control, Weight: m.Weight, Standby: m.Standby,
+			})
+		}
+		o.Pools = append(o.Pools, pool)
+	}
+	for _, v := range bc.VHosts {
+		allow, err := parsePrefixes("balancer.vhost.deny_allow", v.DenyAllow)
+		if err != nil {
+			return o, func() {}, err
+		}
+		o.VHosts = append(o.VHosts, balancer.VHost{Hosts: v.Hosts, Pool: v.Pool, Deny: v.Deny, DenyAllow: allow})
+	}
+	closeLog := func() {}
+	switch bc.AccessLog {
+	case "":
+	case "-":
+		o.AccessLog = os.Stdout
+	default:
+		if err := os.MkdirAll(filepath.Dir(bc.AccessLog), 0o750); err != nil {
+			return o, closeLog, fmt.Errorf("access log: %w", err)
+		}
+		f, err := os.OpenFile(bc.AccessLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+		if err != nil {
+			return o, closeLog, fmt.Errorf("access log: %w", err)
+		}
+		o.AccessLog = io.Writer(f)
+		closeLog = func() { f.Close() }
+	}
+	return o, closeLog, nil
+}
+
+func parsePrefixes(key string, cidrs []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, c := range cidrs {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %q is not a CIDR", key, c)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }

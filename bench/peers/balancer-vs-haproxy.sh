@@ -1,0 +1,267 @@
+#!/usr/bin/env bash
+# balancer-vs-haproxy.sh: orchard's balancer beside HAProxy (issues 5 and 7).
+#
+#   haproxy        HAProxy 2.6 (maxconn 8000, roundrobin, keep-alive) -> 3 nginx
+#   orchard        orchard balancer, edge cache off -> 3 backends
+#   orchard-cache  orchard balancer, edge cache on  -> 3 backends
+#
+# MODE=nginx (default): the orchard balancer proxies to the same 3 nginx as
+#   HAProxy — a pure-proxy comparison. Each nginx adds X-Orchard-Release and
+#   answers /_orchard/health on a control port like a node, so release-aware
+#   routing and the edge cache work as they do in front of orchard nodes.
+# MODE=nodes: the orchard balancer proxies to 3 `orchard node` processes
+#   serving a generated site (built and published with the orchard CLI);
+#   HAProxy's nginx serve the very bytes a node serves for the page.
+#
+# Each round runs wrk (keep-alive, CONNS connections, DUR) against every
+# target in turn (interleaved, A B C A B C ...); the script prints each run,
+# then medians of requests/s and p99 and the ratios to HAProxy. Then, unless
+# SIEGE=0, the seed's command shape: siege -c350 -d1 (connection close, no
+# asset parsing) against HAProxy and orchard, siege's own lines.
+#
+# Usage: bench/peers/balancer-vs-haproxy.sh     env: MODE DUR ROUNDS CONNS THREADS SIEGE SIEGE_TIME
+# Needs haproxy, nginx, wrk, siege (Debian packages), python3 and go.
+set -euo pipefail
+
+MODE=${MODE:-nginx}
+DUR=${DUR:-10s}
+ROUNDS=${ROUNDS:-5}
+CONNS=${CONNS:-64}
+THREADS=${THREADS:-1}
+SIEGE=${SIEGE:-1}
+SIEGE_TIME=${SIEGE_TIME:-15S}
+SITE=bench.test
+REL=0123456789abcdef
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+W=$(mktemp -d /tmp/orchard-balancer-bench.XXXXXX)
+PIDS=()
+
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$W"
+}
+trap cleanup EXIT
+
+for tool in haproxy nginx wrk siege python3 curl; do
+	command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install haproxy nginx wrk siege curl)" >&2; exit 2; }
+done
+
+echo "building orchard..." >&2
+(cd "$ROOT" && go build -o "$W/orchard" ./cmd/orchard)
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { # URL HOST
+	for _ in $(seq 1 100); do
+		if curl -fsS -o /dev/null -H "Host: $2" "$1" 2>/dev/null; then return 0; fi
+		sleep 0.1
+	done
+	echo "timed out waiting for $1" >&2
+	exit 1
+}
+
+NGINX_PORTS=() CTL_PORTS=() NODE_PORTS=() NODE_CTL=()
+for i in 0 1 2; do
+	NGINX_PORTS+=("$(free_port)")
+	CTL_PORTS+=("$(free_port)")
+	NODE_PORTS+=("$(free_port)")
+	NODE_CTL+=("$(free_port)")
+done
+HAPROXY_PORT=$(free_port)
+ORCHARD_PORT=$(free_port)
+CACHE_PORT=$(free_port)
+mkdir -p "$W/www/$SITE" "$W/logs"
+
+# --- the page: a generated 8.7 KB page (nginx mode) or the node's page ---
+cluster_file() { # FILE LISTEN CACHE_BYTES BACKEND_PORTS... : nodes point at the given ports
+	local file=$1 listen=$2 cache=$3
+	{
+		echo 'secret_file = "secret.key"'
+		echo '[master]'
+		echo "control = \"127.0.0.1:$MASTER_CTL\""
+		echo 'data = "master"'
+		for i in 0 1 2; do
+			echo '[[node]]'
+			echo "name = \"node$i\""
+			echo "listen = \"127.0.0.1:${BACKENDS[$i]}\""
+			echo "control = \"127.0.0.1:${BACKEND_CTL[$i]}\""
+			echo "data = \"node$i\""
+		done
+		echo '[balancer]'
+		echo "listen = \"127.0.0.1:$listen\""
+		echo "data = \"balancer-$listen\""
+		echo "cache_bytes = $cache"
+		echo '[[balancer.pool]]'
+		echo 'name = "web"'
+		echo 'members = ["node0", "node1", "node2"]'
+		echo '[[balancer.vhost]]'
+		echo 'hosts = ["*"]'
+		echo 'pool = "web"'
+		echo 'deny = ["/admin/*"]'
+	} >"$file"
+}
+MASTER_CTL=$(free_port)
+
+if [ "$MODE" = nodes ]; then
+	BACKENDS=("${NODE_PORTS[@]}") BACKEND_CTL=("${NODE_CTL[@]}")
+	cluster_file "$W/nodes.toml" "$ORCHARD_PORT" -1
+	O="$W/orchard"
+	C=(--config "$W/nodes.toml")
+	echo "generating and publishing the site with orchard..." >&2
+	"$O" site "${C[@]}" -s "$SITE" -c -i >/dev/null
+	python3 - "$W/page.md" <<'EOF'
+import sys
+words = "orchard hosts many small websites on a cluster of cheap machines and serves them fast".split()
+out, i = [], 0
+while sum(len(l) for l in out) < 7600:
+    out.append(" ".join(words[(i + j) % len(words)] for j in range(14)) + ".\n\n")
+    i += 1
+open(sys.argv[1], "w").write("".join(out))
+EOF
+	"$O" page "${C[@]}" -s "$SITE" put /page/ --title "A benchmark page" <"$W/page.md" >/dev/null
+	"$O" build "${C[@]}" -s "$SITE" >/dev/null
+	for i in 0 1 2; do
+		"$O" node "node$i" "${C[@]}" >"$W/logs/node$i.log" 2>&1 &
+		PIDS+=($!)
+	done
+	for i in 0 1 2; do wait_http "http://127.0.0.1:${NODE_CTL[$i]}/_orchard/health" x; done
+	"$O" publish "${C[@]}" -s "$SITE" -q >/dev/null
+	URLPATH=/page/
+	wait_http "http://127.0.0.1:${NODE_PORTS[0]}$URLPATH" "$SITE"
+	mkdir -p "$W/www/$SITE/page"
+	curl -fsS -H "Host: $SITE" -o "$W/www/$SITE/page/index.html" "http://127.0.0.1:${NODE_PORTS[0]}$URLPATH"
+	REL=$(curl -fsS -D - -o /dev/null -H "Host: $SITE" "http://127.0.0.1:${NODE_PORTS[0]}$URLPATH" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-orchard-release"{print $2}')
+else
+	BACKENDS=("${NGINX_PORTS[@]}") BACKEND_CTL=("${CTL_PORTS[@]}")
+	URLPATH=/
+	python3 - "$W/www/$SITE/index.html" <<'EOF'
+import sys
+body = "<!doctype html><html><head><title>bench</title></head><body>\n"
+i = 0
+while len(body) < 8650:
+    body += "<p>orchard benchmark paragraph %d: hosts many small websites on a cluster of cheap machines.</p>\n" % i
+    i += 1
+open(sys.argv[1], "w").write(body[:8660] + "</body></html>\n")
+EOF
+fi
+echo "page: $(wc -c <"$W/www/$SITE/${URLPATH#/}index.html" 2>/dev/null || wc -c <"$W/www/$SITE/index.html") bytes, release $REL" >&2
+
+# --- three nginx, each one worker, like three small nodes ---
+for i in 0 1 2; do
+	cat >"$W/nginx$i.conf" <<EOF
+user www-data;
+worker_processes 1;
+pid $W/nginx$i.pid;
+error_log $W/logs/nginx$i.err warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	sendfile on;
+	tcp_nopush on;
+	keepalive_requests 100000;
+	keepalive_timeout 60s;
+	types { text/html html; }
+	default_type text/html;
+	server {
+		listen 127.0.0.1:${NGINX_PORTS[$i]} reuseport;
+		root $W/www/\$host;
+		add_header X-Orchard-Release $REL;
+		add_header Cache-Control "public, max-age=60";
+	}
+	server {
+		listen 127.0.0.1:${CTL_PORTS[$i]};
+		location = /_orchard/health {
+			default_type application/json;
+			return 200 '{"ok":true,"role":"node","name":"nginx$i","releases":{"$SITE":"$REL"}}';
+		}
+	}
+}
+EOF
+	nginx -c "$W/nginx$i.conf" -g 'daemon off;' &
+	PIDS+=($!)
+done
+chmod -R a+rX "$W/www"
+chmod a+x "$W"
+
+cat >"$W/haproxy.cfg" <<EOF
+global
+	maxconn 8000
+defaults
+	mode http
+	timeout connect 3s
+	timeout client 30s
+	timeout server 30s
+	option http-keep-alive
+	http-reuse always
+frontend web
+	bind 127.0.0.1:$HAPROXY_PORT
+	default_backend nginx
+backend nginx
+	balance roundrobin
+	server n0 127.0.0.1:${NGINX_PORTS[0]}
+	server n1 127.0.0.1:${NGINX_PORTS[1]}
+	server n2 127.0.0.1:${NGINX_PORTS[2]}
+EOF
+haproxy -f "$W/haproxy.cfg" -db >"$W/logs/haproxy.log" 2>&1 &
+PIDS+=($!)
+
+# --- the orchard balancers (cache off and on), to nginx or to the nodes ---
+if [ "$MODE" != nodes ]; then
+	BACKENDS=("${NGINX_PORTS[@]}") BACKEND_CTL=("${CTL_PORTS[@]}")
+fi
+cluster_file "$W/orchard.toml" "$ORCHARD_PORT" -1
+cluster_file "$W/orchard-cache.toml" "$CACHE_PORT" $((256 << 20))
+"$W/orchard" balancer --config "$W/orchard.toml" >"$W/logs/orchard.log" 2>&1 &
+PIDS+=($!)
+"$W/orchard" balancer --config "$W/orchard-cache.toml" >"$W/logs/orchard-cache.log" 2>&1 &
+PIDS+=($!)
+
+for p in "$HAPROXY_PORT" "$ORCHARD_PORT" "$CACHE_PORT"; do wait_http "http://127.0.0.1:$p$URLPATH" "$SITE"; done
+sleep 3 # the balancers' first health checks: which release each member holds
+for p in "$HAPROXY_PORT" "$ORCHARD_PORT" "$CACHE_PORT"; do curl -fsS -o /dev/null -H "Host: $SITE" "http://127.0.0.1:$p$URLPATH"; done
+curl -fsS -D - -o /dev/null -H "Host: $SITE" "http://127.0.0.1:$CACHE_PORT$URLPATH" | grep -i '^x-orchard-cache' >&2 || true
+
+declare -A PORT=([haproxy]=$HAPROXY_PORT [orchard]=$ORCHARD_PORT [orchard-cache]=$CACHE_PORT)
+TARGETS=(haproxy orchard orchard-cache)
+RESULTS=$W/results.tsv
+: >"$RESULTS"
+echo "mode $MODE: wrk -t$THREADS -c$CONNS -d$DUR, $ROUNDS interleaved rounds, $(nproc) cores"
+for r in $(seq 1 "$ROUNDS"); do
+	for t in "${TARGETS[@]}"; do
+		out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DUR" --latency -H "Host: $SITE" "http://127.0.0.1:${PORT[$t]}$URLPATH")
+		rps=$(awk '/^Requests\/sec/{print $2}' <<<"$out")
+		p99=$(awk '$1=="99%"{print $2}' <<<"$out")
+		errs=$(awk '/Non-2xx|Socket errors/{print}' <<<"$out" | tr '\n' ' ')
+		printf '%s\t%s\t%s\t%s\n' "$t" "$rps" "$p99" "$errs" >>"$RESULTS"
+		printf 'round %d  %-14s %10s req/s  p99 %8s  %s\n' "$r" "$t" "$rps" "$p99" "$errs"
+	done
+done
+
+python3 - "$RESULTS" <<'EOF'
+import sys, statistics
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+def ms(s):
+    for unit, f in (("us", 1e-3), ("ms", 1.0), ("s", 1e3)):
+        if s.endswith(unit):
+            return float(s[: -len(unit)]) * f
+    return float("nan")
+med = {}
+for t in dict.fromkeys(r[0] for r in rows):
+    rps = [float(r[1]) for r in rows if r[0] == t]
+    p99 = [ms(r[2]) for r in rows if r[0] == t]
+    med[t] = (statistics.median(rps), statistics.median(p99))
+base = med["haproxy"][0]
+print("\nmedians")
+for t, (rps, p99) in med.items():
+    print(f"  {t:14s} {rps:10.0f} req/s  p99 {p99:7.2f} ms  {rps / base:5.2f}x HAProxy")
+EOF
+
+if [ "$SIEGE" != 0 ]; then
+	printf 'limit = 2000\nparser = false\nshow-logfile = false\nlogging = false\n' >"$W/siegerc"
+	for t in haproxy orchard orchard-cache; do
+		echo
+		echo "siege -c350 -d1 -t$SIEGE_TIME -> $t"
+		siege -R "$W/siegerc" -c350 -d1 -t"$SIEGE_TIME" -H "Host: $SITE" "http://127.0.0.1:${PORT[$t]}$URLPATH" 2>&1 |
+			grep -E 'Transactions|Availability|Elapsed|Response time|Transaction rate|Throughput|Concurrency|Successful|Failed|Longest' || true
+	done
+fi
