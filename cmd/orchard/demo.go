@@ -1,11 +1,312 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/auth"
+	"github.com/orchardhq/orchard/config"
+	"github.com/orchardhq/orchard/internal/sample"
+	"github.com/orchardhq/orchard/release"
+	"github.com/orchardhq/orchard/render"
+	"github.com/spf13/cobra"
+)
 
 func newDemoCmd() *cobra.Command {
-	return &cobra.Command{
+	d := &demo{}
+	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Run a whole cluster on loopback with sample sites (not built yet)",
-		RunE:  func(*cobra.Command, []string) error { return errNotBuilt },
+		Short: "Run a whole cluster on loopback with sample sites",
+		Long: `Run a whole orchard cluster on loopback: it writes DIR/orchard.toml (which every
+other command can use with --config), creates the SQLite database with two
+sample sites, alpha.localhost and blog.localhost, builds them, starts the master,
+--nodes web nodes and the balancer as separate processes of this binary,
+publishes the releases to the nodes and serves the sites through the balancer
+at --listen. Browsers resolve *.localhost to loopback, so the printed URLs can
+be clicked. Running it again reuses DIR. Ctrl-C stops everything cleanly.
+
+Every role logs to DIR/logs/ROLE.log. Kill a node (its pid is in the log
+directory listing of ps) and the balancer fails over; restart the demo and it
+catches up.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			d.out = cmd.OutOrStdout()
+			return d.run(cmd.Context())
+		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&d.dir, "dir", "orchard-demo", "directory for the cluster file, database, logs and data")
+	f.StringVar(&d.listen, "listen", "127.0.0.1:8000", "address where the sample sites are served")
+	f.IntVar(&d.nodes, "nodes", 3, "number of web nodes")
+	return cmd
+}
+
+// demo runs a whole cluster on loopback.
+type demo struct {
+	dir, listen string
+	nodes       int
+	out         io.Writer
+
+	cfg      *config.Config
+	layout   *demoLayout
+	password string
+	children []*child
+}
+
+func (d *demo) run(ctx context.Context) (err error) {
+	if d.nodes < 1 || d.nodes > 16 {
+		return usagef("--nodes must be between 1 and 16")
+	}
+	start := time.Now()
+	defer d.stopAll()
+	for _, step := range []func(context.Context) error{
+		d.initDir,
+		d.initSites,
+		d.buildSites,
+		d.startMaster,
+		d.startNodes,
+		d.publishSites,
+		d.startBalancer,
+	} {
+		if err := step(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
+	d.printWelcome(time.Since(start))
+	return d.wait(ctx)
+}
+
+// initDir creates the demo directory and writes its cluster file.
+func (d *demo) initDir(context.Context) error {
+	abs, err := filepath.Abs(d.dir)
+	if err != nil {
+		return err
+	}
+	d.dir = abs
+	if err := os.MkdirAll(filepath.Join(d.dir, "logs"), 0o750); err != nil {
+		return fmt.Errorf("create demo dir: %w", err)
+	}
+	if d.layout, err = planDemo(d.listen, d.nodes); err != nil {
+		return err
+	}
+	path, err := writeDemoConfig(d.dir, d.layout)
+	if err != nil {
+		return err
+	}
+	if d.cfg, err = config.Load(path); err != nil {
+		return fmt.Errorf("demo cluster file: %w", err)
+	}
+	fmt.Fprintf(d.out, "orchard demo in %s\n", d.dir)
+	return nil
+}
+
+// initSites creates the sample sites (once) and the cluster admin.
+func (d *demo) initSites(ctx context.Context) error {
+	st, err := openStore(ctx, d.cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, c := range sample.Sites() {
+		if _, err := st.Site(ctx, c.Site.Host); err == nil {
+			continue
+		} else if orchard.ErrorCode(err) != orchard.ENOTFOUND {
+			return err
+		}
+		c.Templates = render.DefaultTemplates()
+		c.Assets = append(c.Assets, render.DefaultTheme()...)
+		if err := st.ReplaceSite(ctx, c, false); err != nil {
+			return fmt.Errorf("create sample site %s: %w", c.Site.Host, err)
+		}
+		fmt.Fprintf(d.out, "  created sample site %s (%d pages)\n", c.Site.Host, len(c.Pages))
+	}
+	return d.initAdmin(ctx, st)
+}
+
+// initAdmin makes sure the cluster admin "admin" exists with the password
+// saved in DIR/admin-password (0600), generating one the first time.
+func (d *demo) initAdmin(ctx context.Context, st orchard.Store) error {
+	pwFile := filepath.Join(d.dir, "admin-password")
+	b, err := os.ReadFile(pwFile)
+	if err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		d.password = strings.TrimSpace(string(b))
+		if _, err := st.User(ctx, "", "admin"); err == nil {
+			return nil
+		}
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	} else {
+		d.password = auth.RandomPassword()
+	}
+	hash, err := auth.HashPassword(d.password)
+	if err != nil {
+		return err
+	}
+	if err := st.PutUser(ctx, &orchard.User{Name: "admin", PasswordHash: hash}); err != nil {
+		return fmt.Errorf("create cluster admin: %w", err)
+	}
+	return os.WriteFile(pwFile, []byte(d.password+"\n"), 0o600)
+}
+
+// buildSites builds every site into the master's release store ("Build cache").
+func (d *demo) buildSites(ctx context.Context) error {
+	st, err := openStore(ctx, d.cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rs, err := release.OpenStore(d.cfg.Master.Data)
+	if err != nil {
+		return err
+	}
+	sites, err := st.Sites(ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range sites {
+		if err := buildSite(ctx, indent{d.out}, st, rs, d.cfg.Master.KeepReleases, s.Host, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startNodes runs `orchard node NAME` for each node and waits for their
+// health endpoints.
+func (d *demo) startNodes(ctx context.Context) error {
+	for _, n := range d.cfg.Nodes {
+		c, err := startChild(n.Name, filepath.Join(d.dir, "logs"), "node", n.Name, "--config", d.cfg.Path)
+		if err != nil {
+			return err
+		}
+		d.children = append(d.children, c)
+	}
+	for i, n := range d.cfg.Nodes {
+		if err := d.children[len(d.children)-len(d.cfg.Nodes)+i].waitHTTP(ctx, "http://"+n.Control+orchard.HealthPath, ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// publishSites publishes each site's newest release to every node through
+// the signed two-phase protocol.
+func (d *demo) publishSites(ctx context.Context) error {
+	rs, err := release.OpenStore(d.cfg.Master.Data)
+	if err != nil {
+		return err
+	}
+	p := newPublisher(d.cfg, rs, slog.New(slog.DiscardHandler))
+	sites, err := rs.Sites()
+	if err != nil {
+		return err
+	}
+	for _, s := range sites {
+		id, err := latestRelease(rs, s)
+		if err != nil || id == "" {
+			return fmt.Errorf("publish %s: no release (%v)", s, err)
+		}
+		m, err := rs.Manifest(s, id)
+		if err != nil {
+			return err
+		}
+		res, err := p.Publish(ctx, s, m, nil)
+		if err != nil {
+			return fmt.Errorf("publish %s: %w", s, err)
+		}
+		var states []string
+		for _, n := range res.Nodes {
+			states = append(states, n.Name+" "+n.State)
+		}
+		fmt.Fprintf(d.out, "  published %s release %s: %s (%s)\n", s, id, strings.Join(states, ", "), res.Duration.Round(time.Millisecond))
+		if !res.OK() {
+			return fmt.Errorf("publish %s did not activate on every node; see %s", s, filepath.Join(d.dir, "logs"))
+		}
+	}
+	return nil
+}
+
+// startBalancer runs `orchard balancer` and waits until it serves a site.
+func (d *demo) startBalancer(ctx context.Context) error {
+	c, err := startChild("balancer", filepath.Join(d.dir, "logs"), "balancer", "--config", d.cfg.Path)
+	if err != nil {
+		return err
+	}
+	d.children = append(d.children, c)
+	return c.waitHTTP(ctx, "http://"+d.cfg.Balancer.Listen+"/", sample.AlphaHost)
+}
+
+// startMaster runs `orchard master` and waits until it serves.
+func (d *demo) startMaster(ctx context.Context) error {
+	c, err := startChild("master", filepath.Join(d.dir, "logs"), "master", "--config", d.cfg.Path)
+	if err != nil {
+		return err
+	}
+	d.children = append(d.children, c)
+	return c.waitHTTP(ctx, "http://"+d.cfg.Master.Listen+"/", sample.AlphaHost)
+}
+
+func (d *demo) printWelcome(took time.Duration) {
+	_, port, _ := strings.Cut(d.layout.Listen, ":")
+	fmt.Fprintf(d.out, "\nReady in %.1fs. Open:\n", took.Seconds())
+	for _, h := range []string{sample.AlphaHost, sample.BlogHost} {
+		fmt.Fprintf(d.out, "  http://%s:%s/\n", h, port)
+	}
+	fmt.Fprintf(d.out, "\nBalancer manager: http://127.0.0.1:%s%s\n", port, d.cfg.Balancer.Manager)
+	fmt.Fprintf(d.out, "Master (dynamic render, not in the pool): http://%s/ with Host: %s\n", d.cfg.Master.Listen, sample.AlphaHost)
+	for _, n := range d.cfg.Nodes {
+		fmt.Fprintf(d.out, "Node %s: http://%s/ (control %s)\n", n.Name, n.Listen, n.Control)
+	}
+	fmt.Fprintf(d.out, "\nCluster admin: admin / %s (saved in %s)\n", d.password, filepath.Join(d.dir, "admin-password"))
+	fmt.Fprintf(d.out, "Cluster file:  %s (use it with --config)\n", d.cfg.Path)
+	fmt.Fprintf(d.out, "Logs:          %s\n", filepath.Join(d.dir, "logs"))
+	fmt.Fprintln(d.out, "\nPress Ctrl-C to stop.")
+}
+
+// wait blocks until Ctrl-C or until a role exits on its own.
+func (d *demo) wait(ctx context.Context) error {
+	exited := make(chan *child, len(d.children))
+	for _, c := range d.children {
+		go func() {
+			<-c.done
+			exited <- c
+		}()
+	}
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(d.out, "\nStopping...")
+		return nil
+	case c := <-exited:
+		return fmt.Errorf("%s stopped unexpectedly (%v); see %s", c.name, c.err, filepath.Join(d.dir, "logs", c.name+".log"))
+	}
+}
+
+// stopAll stops the roles in reverse order of start.
+func (d *demo) stopAll() {
+	for i := len(d.children) - 1; i >= 0; i-- {
+		d.children[i].stop(5 * time.Second)
+	}
+	d.children = nil
+}
+
+// indent prefixes each write with two spaces, to nest build lines under the
+// demo's own.
+type indent struct{ w io.Writer }
+
+func (i indent) Write(p []byte) (int, error) {
+	if _, err := i.w.Write(append([]byte("  "), p...)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
