@@ -45,7 +45,7 @@ func openStore(ctx context.Context, cfg *config.Config) (orchard.Store, error) {
 		}
 		return db, nil
 	case "mysql":
-		return openMySQLStore(ctx, cfg.Database.Primary, cfg.Database.Replicas)
+		return openMySQLStoreConfig(ctx, cfg.Database)
 	default:
 		return nil, usagef("%s: database.driver %q is not sqlite or mysql", cfg.Path, cfg.Database.Driver)
 	}

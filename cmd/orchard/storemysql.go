@@ -13,15 +13,9 @@ import (
 	"github.com/orchardhq/orchard/mysql"
 )
 
-// openMySQLStore opens the MySQL/MariaDB store named by the cluster file's
-// [database] section: writes to primary, reads from replicas. A DSN without
-// a password takes it from $ORCHARD_DB_PASSWORD; openMySQLStoreConfig also
-// honours password_file, password_env and max_lag.
-func openMySQLStore(ctx context.Context, primary string, replicas []string) (orchard.Store, error) {
-	return openMySQLStoreConfig(ctx, config.Database{Primary: primary, Replicas: replicas, PasswordEnv: "ORCHARD_DB_PASSWORD"})
-}
-
-// openMySQLStoreConfig opens the store with every [database] setting.
+// openMySQLStoreConfig opens the MySQL/MariaDB store of the cluster file's
+// [database] section: writes to the primary, reads from the replicas; a DSN
+// without a password takes it from password_file or password_env.
 func openMySQLStoreConfig(ctx context.Context, d config.Database) (orchard.Store, error) {
 	pw, err := dbPassword(d)
 	if err != nil {
