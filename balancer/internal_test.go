@@ -158,6 +158,7 @@ func TestHotPathAllocs(t *testing.T) {
 	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.Set(orchard.ReleaseHeader, "0123456789abcdef")
 		ctx.Response.Header.Set("Cache-Control", "public, max-age=60")
+		ctx.Response.Header.Set("Connection", "keep-alive") // as nginx sends it
 		ctx.SetBody(body)
 	}}
 	go srv.Serve(ln)

@@ -231,7 +231,13 @@ func headerFlags(k, v []byte) int {
 // hasConnTokens reports whether a Connection value names anything other
 // than close and keep-alive.
 func hasConnTokens(v []byte) bool {
-	for _, tok := range bytes.Split(v, []byte(",")) {
+	for len(v) > 0 {
+		tok := v
+		if i := bytes.IndexByte(v, ','); i >= 0 {
+			tok, v = v[:i], v[i+1:]
+		} else {
+			v = nil
+		}
 		tok = bytes.TrimSpace(tok)
 		if len(tok) > 0 && !eqFold(tok, "close") && !eqFold(tok, "keep-alive") {
 			return true
