@@ -13,6 +13,7 @@ import (
 
 	orchard "github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/auth"
+	"github.com/orchardhq/orchard/bench"
 	"github.com/orchardhq/orchard/config"
 	"github.com/orchardhq/orchard/internal/sample"
 	"github.com/orchardhq/orchard/release"
@@ -46,6 +47,8 @@ catches up.`,
 	f.StringVar(&d.dir, "dir", "orchard-demo", "directory for the cluster file, database, logs and data")
 	f.StringVar(&d.listen, "listen", "127.0.0.1:8000", "address where the sample sites are served")
 	f.IntVar(&d.nodes, "nodes", 3, "number of web nodes")
+	f.BoolVar(&d.mysql, "mysql", false, "keep the CMS on a private MariaDB primary and two replicas (needs mariadb-server)")
+	f.DurationVar(&d.load, "load", 0, "after start, load the balancer with orchard bench for this long (e.g. 30s) and print the summary")
 	return cmd
 }
 
@@ -53,12 +56,15 @@ catches up.`,
 type demo struct {
 	dir, listen string
 	nodes       int
+	mysql       bool
+	load        time.Duration
 	out         io.Writer
 
 	cfg      *config.Config
 	layout   *demoLayout
 	password string
 	children []*child
+	db       *demoDatabase
 }
 
 func (d *demo) run(ctx context.Context) (err error) {
@@ -84,11 +90,16 @@ func (d *demo) run(ctx context.Context) (err error) {
 		}
 	}
 	d.printWelcome(time.Since(start))
+	if d.load > 0 {
+		if err := d.runLoad(ctx); err != nil {
+			return err
+		}
+	}
 	return d.wait(ctx)
 }
 
 // initDir creates the demo directory and writes its cluster file.
-func (d *demo) initDir(context.Context) error {
+func (d *demo) initDir(ctx context.Context) error {
 	abs, err := filepath.Abs(d.dir)
 	if err != nil {
 		return err
@@ -97,8 +108,16 @@ func (d *demo) initDir(context.Context) error {
 	if err := os.MkdirAll(filepath.Join(d.dir, "logs"), 0o750); err != nil {
 		return fmt.Errorf("create demo dir: %w", err)
 	}
+	fmt.Fprintf(d.out, "orchard demo in %s\n", d.dir)
 	if d.layout, err = planDemo(d.listen, d.nodes); err != nil {
 		return err
+	}
+	if d.mysql {
+		printf := func(f string, a ...any) { fmt.Fprintf(d.out, f+"\n", a...) }
+		if d.db, err = startDemoDatabase(ctx, d.dir, printf); err != nil {
+			return err
+		}
+		d.layout.MySQL = d.db
 	}
 	path, err := writeDemoConfig(d.dir, d.layout)
 	if err != nil {
@@ -107,7 +126,6 @@ func (d *demo) initDir(context.Context) error {
 	if d.cfg, err = config.Load(path); err != nil {
 		return fmt.Errorf("demo cluster file: %w", err)
 	}
-	fmt.Fprintf(d.out, "orchard demo in %s\n", d.dir)
 	return nil
 }
 
@@ -298,6 +316,30 @@ func (d *demo) stopAll() {
 		d.children[i].stop(5 * time.Second)
 	}
 	d.children = nil
+	d.db.Close()
+	d.db = nil
+}
+
+// runLoad runs orchard bench against the balancer, spreading requests over
+// every page of both sample sites, and prints siege's summary.
+func (d *demo) runLoad(ctx context.Context) error {
+	var targets []bench.Target
+	_, port, _ := strings.Cut(d.layout.Listen, ":")
+	for _, c := range sample.Sites() {
+		for _, p := range c.Pages {
+			if p.Published {
+				targets = append(targets, bench.Target{URL: "http://" + c.Site.Host + ":" + port + p.Path})
+			}
+		}
+	}
+	fmt.Fprintf(d.out, "\nLoading the balancer for %s: 32 users, %d URLs...\n", d.load, len(targets))
+	res, err := bench.Run(ctx, bench.Config{URLs: targets, Concurrency: 32, Duration: d.load, Random: true}, nil)
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	res.WriteSiege(d.out)
+	fmt.Fprintln(d.out, "\nThe cluster keeps running; press Ctrl-C to stop.")
+	return nil
 }
 
 // indent prefixes each write with two spaces, to nest build lines under the

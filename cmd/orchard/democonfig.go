@@ -17,6 +17,8 @@ type demoLayout struct {
 	MasterAdmin   string
 	MasterControl string
 	Nodes         []demoNode
+	// MySQL, when set, puts the CMS on the demo's MariaDB cluster.
+	MySQL *demoDatabase
 }
 
 type demoNode struct{ Name, Listen, Control string }
@@ -95,8 +97,15 @@ var demoConfigTemplate = template.Must(template.New("orchard.toml").Parse(`# Wri
 secret_file = "secret.key"
 
 [database]
+{{- if .L.MySQL}}
+driver = "mysql"
+primary = "{{.L.MySQL.Primary}}"
+replicas = [{{range $i, $r := .L.MySQL.Replicas}}{{if $i}}, {{end}}"{{$r}}"{{end}}]
+password_file = "db-password"
+{{- else}}
 driver = "sqlite"
 path = "data/orchard.db"
+{{- end}}
 
 [master]
 listen = "{{.L.MasterListen}}"
