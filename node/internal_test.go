@@ -19,7 +19,7 @@ func testSiteState(tb testing.TB, keys ...string) *site {
 	for _, k := range keys {
 		m.Files[k] = orchard.ManifestEntry{SHA256: strings.Repeat("a", 64), Size: 1, ContentType: "text/html"}
 	}
-	s, err := newSite(m, &release.Settings{Host: "a.test", CacheControl: "public", NotFound: "/404.html"},
+	s, err := newSite(m, m.ID(), &release.Settings{Host: "a.test", CacheControl: "public", NotFound: "/404.html"},
 		func(sha string, size int64) *blob { return &blob{sha: sha, size: size, slot: -1} })
 	if err != nil {
 		tb.Fatal(err)

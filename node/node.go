@@ -256,7 +256,7 @@ func (n *Node) load(ctx context.Context) error {
 		m, err := n.store.Manifest(host, id)
 		var st *site
 		if err == nil {
-			st, err = n.newSiteLocked(m)
+			st, err = n.newSiteLocked(m, id)
 		}
 		if err != nil {
 			n.log.Error("cannot load active release", "site", host, "release", id, "err", err)
@@ -293,7 +293,8 @@ func (n *Node) Stage(m *orchard.Manifest) (id string, missing []string, err erro
 
 // Activate makes m the active release of site: it saves m, refuses with an
 // error wrapping ErrBlobsMissing unless every blob is present, moves the
-// pointer on disk, then swaps the serving state in memory.
+// pointer on disk, then swaps the serving state in memory. The manifest is
+// validated, hashed and its blobs checked once.
 func (n *Node) Activate(site string, m *orchard.Manifest) error {
 	if m.Site != site {
 		return orchard.Errorf(orchard.EINVALID, "Manifest is for %q, not %q.", m.Site, site)
@@ -302,7 +303,7 @@ func (n *Node) Activate(site string, m *orchard.Manifest) error {
 	if err != nil {
 		return err
 	}
-	return n.ActivateID(site, id)
+	return n.activate(site, id, m)
 }
 
 // ActivateID makes the stored release id the active release of site (see
@@ -312,16 +313,23 @@ func (n *Node) ActivateID(site, id string) error {
 	if err != nil {
 		return err
 	}
-	if miss := n.store.Blobs().Missing(m); len(miss) > 0 {
-		return fmt.Errorf("activate %s/%s: %d blobs missing: %w", site, id, len(miss), ErrBlobsMissing)
-	}
+	return n.activate(site, id, m)
+}
+
+// activate swaps in m, stored under id: its serving state is built first
+// (reading its settings), then the pointer moves on disk (checking every
+// blob), then the host table in memory.
+func (n *Node) activate(site, id string, m *orchard.Manifest) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	st, err := n.newSiteLocked(m)
+	st, err := n.newSiteLocked(m, id)
 	if err != nil {
+		if miss := n.store.Blobs().Missing(m); len(miss) > 0 {
+			return fmt.Errorf("activate %s/%s: %d blobs missing: %w", site, id, len(miss), ErrBlobsMissing)
+		}
 		return err
 	}
-	if _, err := n.store.SetActive(site, id); err != nil {
+	if err := n.store.SetActiveManifest(m, id); err != nil {
 		return err
 	}
 	n.sites[site] = st
@@ -331,8 +339,9 @@ func (n *Node) ActivateID(site, id string) error {
 	return nil
 }
 
-// newSiteLocked builds the serving state of m, reading its settings blob.
-func (n *Node) newSiteLocked(m *orchard.Manifest) (*site, error) {
+// newSiteLocked builds the serving state of m (release id), reading its
+// settings blob.
+func (n *Node) newSiteLocked(m *orchard.Manifest, id string) (*site, error) {
 	se, ok := m.Files[release.SettingsKey]
 	if !ok {
 		return nil, orchard.Errorf(orchard.EINVALID, "Release of %s has no %s.", m.Site, release.SettingsKey)
@@ -345,7 +354,7 @@ func (n *Node) newSiteLocked(m *orchard.Manifest) (*site, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newSite(m, s, n.blobLocked)
+	return newSite(m, id, s, n.blobLocked)
 }
 
 // blobLocked returns the node's one *blob for sha, creating it.

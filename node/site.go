@@ -44,8 +44,7 @@ type entry struct {
 
 // newSite builds the serving state of release m with settings s, taking
 // blobs from (and adding them to) reg.
-func newSite(m *orchard.Manifest, s *release.Settings, reg func(sha string, size int64) *blob) (*site, error) {
-	id := m.ID()
+func newSite(m *orchard.Manifest, id string, s *release.Settings, reg func(sha string, size int64) *blob) (*site, error) {
 	st := &site{
 		host:         m.Site,
 		aliases:      s.Aliases,

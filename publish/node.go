@@ -288,9 +288,10 @@ func (n *Node) putBlob(sha string, r io.Reader) error {
 }
 
 // UnsyncedBlobs is optionally implemented by a Blobs whose writes can skip
-// the fsync of each blob: a batch is then written without them and made
-// durable with one Sync before the node answers, instead of two fsyncs per
-// blob.
+// the fsync of each blob: batches are then written without them and made
+// durable with one Sync just before a release is activated, instead of two
+// fsyncs per blob. A blob put without sync must not count as present (Has)
+// until Sync returns, so activation never finds a blob that is not durable.
 type UnsyncedBlobs interface {
 	// PutVerifiedNoSync is PutVerified without the fsyncs.
 	PutVerifiedNoSync(sha string, r io.Reader, maxBytes int64) error
@@ -299,7 +300,8 @@ type UnsyncedBlobs interface {
 }
 
 // putBatch stores the blobs of a batch (already checked against their
-// names), a few at a time, durably before it returns.
+// names), a few at a time: durably before it returns, or, with
+// UnsyncedBlobs, to be made durable by the Sync before activation.
 func (n *Node) putBatch(items []batchItem) error {
 	ub, unsynced := n.cfg.Blobs.(UnsyncedBlobs)
 	g := new(errgroup.Group)
@@ -318,15 +320,7 @@ func (n *Node) putBatch(items []batchItem) error {
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	if unsynced {
-		if err := ub.Sync(); err != nil {
-			return fmt.Errorf("%w: %v", ErrStorage, err)
-		}
-	}
-	return nil
+	return g.Wait()
 }
 
 // hashingReader hashes what passes through it and remembers how reading ended.
@@ -414,6 +408,13 @@ func (n *Node) activate(site, id, prev string, ifActive bool) ([]string, error) 
 	}
 	if ifActive && n.cfg.State.Releases()[site] != prev {
 		return nil, nil
+	}
+	// Blobs of batches were written without fsync: make them durable (and
+	// present) now, once for the whole release.
+	if ub, ok := n.cfg.Blobs.(UnsyncedBlobs); ok {
+		if err := ub.Sync(); err != nil {
+			return nil, fmt.Errorf("%w: activate %s: %v", ErrStorage, id, err)
+		}
 	}
 	if err := n.cfg.State.Activate(site, st.m); err != nil {
 		if missing := n.missing(st.m); len(missing) > 0 {

@@ -228,15 +228,52 @@ func (s *Store) SetActive(site, id string) (*orchard.Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.setActive(m, id); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// SetActiveManifest is SetActive for a manifest the caller already holds
+// and has saved: id must be what SaveManifest returned for m. It checks
+// once that every blob m names is present (an error wrapping
+// ErrBlobsMissing) and moves the pointer, without reading, decoding or
+// hashing m again. ENOTFOUND when no manifest is stored under id.
+func (s *Store) SetActiveManifest(m *orchard.Manifest, id string) error {
+	if err := checkSite(m.Site); err != nil {
+		return err
+	}
+	if !orchard.ValidReleaseID(id) {
+		return orchard.Errorf(orchard.EINVALID, "Release id %q is invalid.", id)
+	}
+	if _, err := os.Stat(filepath.Join(s.releasesDir(m.Site), id+".json")); err != nil {
+		return orchard.Errorf(orchard.ENOTFOUND, "Release %s of %s not found.", id, m.Site)
+	}
+	return s.setActive(m, id)
+}
+
+// setActive checks the blobs of m (stored under id) and moves the pointer.
+func (s *Store) setActive(m *orchard.Manifest, id string) error {
 	if miss := s.blobs.Missing(m); len(miss) > 0 {
-		return nil, fmt.Errorf("activate %s/%s: %d blobs missing: %w", site, id, len(miss), ErrBlobsMissing)
+		return fmt.Errorf("activate %s/%s: %d blobs missing: %w", m.Site, id, len(miss), ErrBlobsMissing)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := writeFileAtomic(filepath.Join(s.dir, "sites", site, "active"), []byte(id+"\n")); err != nil {
-		return nil, fmt.Errorf("activate %s/%s: %w", site, id, err)
+	if err := writeFileAtomic(filepath.Join(s.dir, "sites", m.Site, "active"), []byte(id+"\n")); err != nil {
+		return fmt.Errorf("activate %s/%s: %w", m.Site, id, err)
 	}
-	return m, nil
+	return nil
+}
+
+// Latest returns the id of the newest release of site (by creation time,
+// then id, as Releases orders them), or "" when it has none. It reads the
+// small summaries beside the manifests, not the manifests.
+func (s *Store) Latest(site string) (string, error) {
+	rels, err := s.Releases(site)
+	if err != nil || len(rels) == 0 {
+		return "", err
+	}
+	return rels[0].ID, nil
 }
 
 // Prune removes the oldest releases of site so that at most keep remain,
