@@ -292,7 +292,9 @@ func (d *demo) printWelcome(took time.Duration) {
 	fmt.Fprintln(d.out, "\nPress Ctrl-C to stop.")
 }
 
-// wait blocks until Ctrl-C or until a role exits on its own.
+// wait blocks until Ctrl-C. A role that dies (say, a node killed to watch
+// the balancer fail over) is reported and the rest carry on; when every
+// role is gone the demo ends.
 func (d *demo) wait(ctx context.Context) error {
 	exited := make(chan *child, len(d.children))
 	for _, c := range d.children {
@@ -301,13 +303,20 @@ func (d *demo) wait(ctx context.Context) error {
 			exited <- c
 		}()
 	}
-	select {
-	case <-ctx.Done():
-		fmt.Fprintln(d.out, "\nStopping...")
-		return nil
-	case c := <-exited:
-		return fmt.Errorf("%s stopped unexpectedly (%v); see %s", c.name, c.err, filepath.Join(d.dir, "logs", c.name+".log"))
+	for alive := len(d.children); alive > 0; alive-- {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(d.out, "\nStopping...")
+			return nil
+		case c := <-exited:
+			fmt.Fprintf(d.out, "%s exited (%v); the rest of the cluster carries on. Its log: %s\n",
+				c.name, c.err, filepath.Join(d.dir, "logs", c.name+".log"))
+			if c.name != "master" && c.name != "balancer" {
+				fmt.Fprintf(d.out, "  restart it with: orchard %s --config %s\n", strings.Join(c.cmd.Args[1:len(c.cmd.Args)-2], " "), d.cfg.Path)
+			}
+		}
 	}
+	return errors.New("every role of the demo has exited")
 }
 
 // stopAll stops the roles in reverse order of start.
