@@ -50,6 +50,9 @@ requests in flight finish, then stops.`,
 			ctx := cmd.Context()
 			if err := b.Listen(ctx); err != nil {
 				b.Close()
+				if orchard.ErrorCode(err) == orchard.EINVALID {
+					return usagef("balancer: %s", orchard.ErrorMessage(err))
+				}
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "balancer on http://%s", b.Addr())
@@ -87,7 +90,7 @@ func reloadBalancer(b *balancer.Balancer, path string, logger *slog.Logger) {
 		err = b.Reload(opts)
 	}
 	if err != nil {
-		logger.Error("reload refused; keeping the running configuration", "err", err)
+		logger.Error("reload refused; keeping the running configuration", "err", orchard.ErrorMessage(err))
 		return
 	}
 	logger.Info("reloaded", "file", path)
