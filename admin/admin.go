@@ -1,0 +1,199 @@
+package admin
+
+import (
+	"context"
+	"embed"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	orchard "github.com/orchardhq/orchard"
+)
+
+// Builder builds a site's current content into a release ("Build cache").
+type Builder interface {
+	// Build renders host into a release, calling progress with the outputs
+	// done so far and the total. Errors are orchard errors (ENOTFOUND,
+	// EINVALID naming a template) or wrapped internal ones.
+	Build(ctx context.Context, host string, progress func(done, total int)) (orchard.Release, error)
+}
+
+// Publisher sends releases to the nodes and reports on them.
+type Publisher interface {
+	// Publish activates the newest release of host on every node
+	// (ENOTFOUND when the site has no release yet).
+	Publish(ctx context.Context, host string, progress func(line string)) (PublishResult, error)
+	// Rollback activates release id of host on every node (ENOTFOUND).
+	Rollback(ctx context.Context, host, id string, progress func(line string)) (PublishResult, error)
+	// Releases lists the releases of host, newest first, and the id of the
+	// active one ("" when none).
+	Releases(ctx context.Context, host string) ([]orchard.Release, string, error)
+	// Nodes asks every node for its state.
+	Nodes(ctx context.Context) []NodeInfo
+}
+
+// PublishResult is how a publish or rollback went.
+type PublishResult struct {
+	Release string
+	Nodes   []NodeResult
+}
+
+// OK reports whether no node failed (nodes that are down catch up later).
+func (r PublishResult) OK() bool {
+	for _, n := range r.Nodes {
+		if n.State == "failed" {
+			return false
+		}
+	}
+	return true
+}
+
+// NodeResult is how a publish went on one node.
+type NodeResult struct {
+	Name  string
+	State string // "activated", "down", "failed", "staged"
+	Note  string // error or explanation, may be ""
+}
+
+// NodeInfo is the state of one node for the nodes page.
+type NodeInfo struct {
+	Name     string
+	Addr     string
+	Up       bool
+	Err      string
+	Version  string
+	Uptime   time.Duration
+	Releases map[string]string // site -> active release id
+}
+
+// Options are the dependencies of the admin UI.
+type Options struct {
+	Store     orchard.Store
+	Builder   Builder   // nil: the build buttons are hidden
+	Publisher Publisher // nil: publish, releases and nodes are hidden
+	Logger    *slog.Logger
+	// Secure marks the session cookie Secure (set it when served over TLS).
+	Secure bool
+	// Dashboard, when non-nil, is served at /dashboard/ to cluster admins.
+	Dashboard http.Handler
+	// SessionTTL is how long a session lives without use (default 8 h).
+	SessionTTL time.Duration
+	// Now returns the time (default time.Now); tests move it.
+	Now func() time.Time
+}
+
+//go:embed ui
+var uiFS embed.FS
+
+// Handler is the admin UI. Create it with New; Close stops its jobs.
+type Handler struct {
+	opt      Options
+	log      *slog.Logger
+	mux      *http.ServeMux
+	pages    map[string]*template.Template
+	sessions *sessions
+	throttle *throttle
+	jobs     *jobs
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// New returns the admin UI handler; it does no I/O.
+func New(opt Options) *Handler {
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.SessionTTL <= 0 {
+		opt.SessionTTL = 8 * time.Hour
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &Handler{
+		opt:      opt,
+		log:      opt.Logger.With("component", "admin"),
+		sessions: newSessions(opt.Now, opt.SessionTTL),
+		throttle: newThrottle(opt.Now, maxFailures, failureWindow),
+		jobs:     newJobs(),
+		ctx:      ctx,
+		cancel:   cancel,
+	}
+	h.pages = parsePages()
+	h.routes()
+	return h
+}
+
+// Close cancels running jobs and waits for them. It is idempotent.
+func (h *Handler) Close() error {
+	h.once.Do(h.cancel)
+	h.wg.Wait()
+	return nil
+}
+
+// ServeHTTP serves the admin UI with security headers on every response.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "same-origin")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+	h.mux.ServeHTTP(w, r)
+}
+
+func (h *Handler) routes() {
+	m := http.NewServeMux()
+	static, _ := fs.Sub(uiFS, "ui/static")
+	m.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	m.HandleFunc("GET /login", h.loginForm)
+	m.HandleFunc("POST /login", h.login)
+	m.HandleFunc("POST /logout", h.auth(h.logout))
+	m.HandleFunc("GET /{$}", h.auth(h.home))
+
+	m.HandleFunc("POST /sites", h.cluster(h.createSite))
+	m.HandleFunc("GET /sites/new", h.cluster(h.newSiteForm))
+	m.HandleFunc("GET /sites/{host}/delete", h.cluster(h.deleteSiteForm))
+	m.HandleFunc("POST /sites/{host}/delete", h.cluster(h.deleteSite))
+	m.HandleFunc("GET /nodes", h.cluster(h.nodes))
+
+	m.HandleFunc("GET /sites/{host}/{$}", h.site(h.siteHome))
+	m.HandleFunc("GET /sites/{host}/categories", h.site(h.categories))
+	m.HandleFunc("POST /sites/{host}/categories", h.site(h.saveCategory))
+	m.HandleFunc("POST /sites/{host}/categories/move", h.site(h.moveCategory))
+	m.HandleFunc("POST /sites/{host}/categories/delete", h.site(h.deleteCategory))
+	m.HandleFunc("GET /sites/{host}/pages", h.site(h.pagesList))
+	m.HandleFunc("GET /sites/{host}/pages/edit", h.site(h.editPage))
+	m.HandleFunc("POST /sites/{host}/pages", h.site(h.savePage))
+	m.HandleFunc("POST /sites/{host}/pages/delete", h.site(h.deletePage))
+	m.HandleFunc("GET /sites/{host}/preview", h.site(h.previewStored))
+	m.HandleFunc("POST /sites/{host}/preview", h.site(h.previewForm))
+	m.HandleFunc("GET /sites/{host}/assets", h.site(h.assets))
+	m.HandleFunc("POST /sites/{host}/assets", h.site(h.uploadAsset))
+	m.HandleFunc("GET /sites/{host}/assets/edit", h.site(h.editAsset))
+	m.HandleFunc("POST /sites/{host}/assets/edit", h.site(h.saveAssetText))
+	m.HandleFunc("POST /sites/{host}/assets/delete", h.site(h.deleteAsset))
+	m.HandleFunc("GET /sites/{host}/templates", h.site(h.templates))
+	m.HandleFunc("GET /sites/{host}/templates/edit", h.site(h.editTemplate))
+	m.HandleFunc("POST /sites/{host}/templates", h.site(h.saveTemplate))
+	m.HandleFunc("GET /sites/{host}/releases", h.site(h.releases))
+	m.HandleFunc("POST /sites/{host}/build", h.site(h.startJob(jobBuild)))
+	m.HandleFunc("POST /sites/{host}/publish", h.site(h.startJob(jobPublish)))
+	m.HandleFunc("POST /sites/{host}/buildpublish", h.site(h.startJob(jobBuildPublish)))
+	m.HandleFunc("POST /sites/{host}/rollback", h.site(h.startJob(jobRollback)))
+	m.HandleFunc("GET /jobs/{id}", h.auth(h.jobPage))
+	m.HandleFunc("GET /jobs/{id}/status", h.auth(h.jobStatus))
+	if h.opt.Dashboard != nil {
+		m.Handle("/dashboard/", h.cluster(func(w http.ResponseWriter, r *http.Request, _ *session) {
+			h.opt.Dashboard.ServeHTTP(w, r)
+		}))
+		m.Handle("GET /dashboard", http.RedirectHandler("/dashboard/", http.StatusSeeOther))
+	}
+	h.mux = m
+}

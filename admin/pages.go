@@ -1,0 +1,260 @@
+package admin
+
+import (
+	"net/http"
+	"sort"
+	"strings"
+
+	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/render"
+)
+
+// pagesList lists a site's pages.
+func (h *Handler) pagesList(w http.ResponseWriter, r *http.Request, s *session, site *orchard.Site) {
+	pages, err := h.opt.Store.Pages(r.Context(), site.Host, orchard.PageFilter{})
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	h.page(w, r, http.StatusOK, "pages", &view{Title: "Pages", S: s, Site: site, Nav: "pages", Data: pages})
+}
+
+// pageFields are the fields of the page form.
+var pageFields = []string{"orig", "path", "title", "layout", "format", "body", "description", "published"}
+
+// pageEditData is what the page form needs besides the typed values.
+type pageEditData struct {
+	Layouts    []string
+	Categories []*orchard.Category
+	New        bool
+}
+
+// editPage shows the page form: ?path= edits a page, else a new one (with
+// ?category= to start its path there).
+func (h *Handler) editPage(w http.ResponseWriter, r *http.Request, s *session, site *orchard.Site) {
+	f := newForm()
+	if p := r.URL.Query().Get("path"); p != "" {
+		pg, err := h.opt.Store.Page(r.Context(), site.Host, p)
+		if err != nil {
+			h.fail(w, r, s, err)
+			return
+		}
+		f.Values = pageValues(pg)
+		f.Values["orig"] = pg.Path
+	} else {
+		cat := r.URL.Query().Get("category")
+		if orchard.ValidateContentPath(cat, true) != nil {
+			cat = "/"
+		}
+		f.Values = map[string]string{"path": cat, "format": orchard.FormatMarkdown}
+	}
+	h.showPage(w, r, s, site, http.StatusOK, f)
+}
+
+func pageValues(p *orchard.Page) map[string]string {
+	v := map[string]string{"path": p.Path, "title": p.Title, "layout": p.Layout, "format": p.Format, "body": p.Body, "description": p.Description}
+	if p.Published {
+		v["published"] = "on"
+	}
+	return v
+}
+
+func (h *Handler) showPage(w http.ResponseWriter, r *http.Request, s *session, site *orchard.Site, status int, f *form) {
+	cats, err := h.opt.Store.Categories(r.Context(), site.Host)
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	layouts, err := h.layouts(r, site.Host)
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	title := "Edit page"
+	if f.Values["orig"] == "" {
+		title = "New page"
+	}
+	h.page(w, r, status, "page", &view{Title: title, S: s, Site: site, Nav: "pages", Form: f,
+		Data: pageEditData{Layouts: layouts, Categories: cats, New: f.Values["orig"] == ""}})
+}
+
+// layouts lists the layout names a page may use: the defaults and the
+// site's own.
+func (h *Handler) layouts(r *http.Request, host string) ([]string, error) {
+	seen := map[string]bool{}
+	for _, t := range render.DefaultTemplates() {
+		if n, ok := strings.CutPrefix(t.Name, "layouts/"); ok {
+			seen[strings.TrimSuffix(n, ".html")] = true
+		}
+	}
+	ts, err := h.opt.Store.Templates(r.Context(), host)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range ts {
+		if n, ok := strings.CutPrefix(t.Name, "layouts/"); ok {
+			seen[strings.TrimSuffix(n, ".html")] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		if n != orchard.Layout404 && n != orchard.LayoutCategory && n != orchard.LayoutHome {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// pageFromForm builds and validates a page from the form, putting messages
+// next to fields. Its category is the directory that holds it.
+func pageFromForm(f *form) *orchard.Page {
+	p := &orchard.Page{
+		Path:        strings.TrimSpace(f.Values["path"]),
+		Title:       strings.TrimSpace(f.Values["title"]),
+		Layout:      f.Values["layout"],
+		Format:      f.Values["format"],
+		Body:        strings.ReplaceAll(f.Values["body"], "\r\n", "\n"),
+		Description: strings.TrimSpace(f.Values["description"]),
+		Published:   f.Values["published"] == "on",
+	}
+	if p.Path != "" && !strings.HasSuffix(p.Path, "/") {
+		p.Path += "/"
+	}
+	p.Category = orchard.ParentDir(p.Path)
+	if err := p.Validate(); err != nil {
+		field := ""
+		if strings.HasPrefix(orchard.ErrorMessage(err), "Category") {
+			field = "path"
+		}
+		f.set(field, err)
+	}
+	return p
+}
+
+// savePage creates or saves a page; a changed path moves the page.
+func (h *Handler) savePage(w http.ResponseWriter, r *http.Request, s *session, site *orchard.Site) {
+	ctx := r.Context()
+	f := fromRequest(r, pageFields...)
+	p := pageFromForm(f)
+	orig := f.Values["orig"]
+	var old *orchard.Page
+	if orig != "" {
+		o, err := h.opt.Store.Page(ctx, site.Host, orig)
+		if err != nil {
+			h.fail(w, r, s, err)
+			return
+		}
+		old = o
+		p.Created = o.Created
+	}
+	if f.ok() && p.Path != orig {
+		if _, err := h.opt.Store.Page(ctx, site.Host, p.Path); err == nil {
+			f.Errors["path"] = "A page with this path already exists."
+		}
+	}
+	if f.ok() {
+		err := h.opt.Store.PutPage(ctx, site.Host, p)
+		switch orchard.ErrorCode(err) {
+		case "":
+			if old != nil && old.Path != p.Path {
+				if err := h.opt.Store.DeletePage(ctx, site.Host, old.Path); err != nil {
+					h.fail(w, r, s, err)
+					return
+				}
+			}
+			h.log.Info("page saved", "site", site.Host, "path", p.Path, "by", s.user.Name)
+			back(w, r, "/sites/"+site.Host+"/pages/edit?path="+p.Path, "saved")
+			return
+		case orchard.ENOTFOUND:
+			f.Errors["path"] = "Category " + p.Category + " does not exist: create it first, or choose another path."
+		case orchard.EINVALID, orchard.ECONFLICT:
+			f.set("", err)
+		default:
+			h.fail(w, r, s, err)
+			return
+		}
+	}
+	h.showPage(w, r, s, site, http.StatusBadRequest, f)
+}
+
+// deletePage deletes a page.
+func (h *Handler) deletePage(w http.ResponseWriter, r *http.Request, s *session, site *orchard.Site) {
+	if err := h.opt.Store.DeletePage(r.Context(), site.Host, r.PostFormValue("path")); err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	back(w, r, "/sites/"+site.Host+"/pages", "deleted")
+}
+
+// previewStored renders a stored page (drafts too) as a release would.
+func (h *Handler) previewStored(w http.ResponseWriter, r *http.Request, s *session, site *orchard.Site) {
+	c, err := h.opt.Store.LoadSite(r.Context(), site.Host)
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	p := r.URL.Query().Get("path")
+	var pg *orchard.Page
+	for i := range c.Pages {
+		if c.Pages[i].Path == p {
+			pg = &c.Pages[i]
+		}
+	}
+	if pg == nil {
+		h.fail(w, r, s, orchard.Errorf(orchard.ENOTFOUND, "No page %q.", p))
+		return
+	}
+	pg.Published = true
+	h.renderPreview(w, r, s, c, pg.Path)
+}
+
+// previewForm renders the page as typed in its form, without saving it.
+func (h *Handler) previewForm(w http.ResponseWriter, r *http.Request, s *session, site *orchard.Site) {
+	f := fromRequest(r, pageFields...)
+	p := pageFromForm(f)
+	if !f.ok() {
+		h.showPage(w, r, s, site, http.StatusBadRequest, f)
+		return
+	}
+	c, err := h.opt.Store.LoadSite(r.Context(), site.Host)
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	p.Published = true
+	pages := c.Pages[:0]
+	for _, o := range c.Pages {
+		if o.Path != p.Path && o.Path != f.Values["orig"] {
+			pages = append(pages, o)
+		} else if o.Path == f.Values["orig"] {
+			p.Created, p.Updated = o.Created, o.Updated
+		}
+	}
+	if p.Created.IsZero() {
+		p.Created = h.opt.Now().UTC()
+		p.Updated = p.Created
+	}
+	pages = append(pages, *p)
+	sort.Slice(pages, func(i, j int) bool { return pages[i].Path < pages[j].Path })
+	c.Pages = pages
+	h.renderPreview(w, r, s, c, p.Path)
+}
+
+// renderPreview renders the page at path of c with package render and
+// serves it sandboxed: no script of a template runs in the admin's origin.
+func (h *Handler) renderPreview(w http.ResponseWriter, r *http.Request, s *session, c *orchard.SiteContent, path string) {
+	rd, err := render.New(c)
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	b, err := rd.Render(orchard.ManifestKey(path))
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src * data:; style-src * 'unsafe-inline'")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write(b)
+}
