@@ -102,18 +102,19 @@ func (b *Builder) Build(ctx context.Context, site *orchard.Site, r Renderer) (*R
 		keys[i] = k
 	}
 
-	var prev *orchard.Manifest
+	// The newest release is the parent; its build record says what each
+	// output was made from and what it produced, so the previous manifest
+	// itself is not read.
+	var prev *orchard.Release
 	var prevRec *record
 	rels, err := b.Store.Releases(site.Host)
 	if err != nil {
 		return nil, err
 	}
 	if len(rels) > 0 {
-		if prev, err = b.Store.Manifest(site.Host, rels[0].ID); err != nil {
-			return nil, err
-		}
+		prev = &rels[0]
 		if !b.Full {
-			prevRec = b.Store.loadRecord(site.Host, rels[0].ID)
+			prevRec = b.Store.loadRecord(site.Host, prev.ID)
 		}
 	}
 
@@ -144,10 +145,10 @@ func (b *Builder) Build(ctx context.Context, site *orchard.Site, r Renderer) (*R
 				d := slices.Clone(o.Deps)
 				slices.Sort(d)
 				sums[i] = depsSum(slices.Compact(d), inputs)
-				if prevRec != nil && prevRec.reusable(keys[i], o, sums[i]) {
+				if prevRec != nil {
 					// The blobs of a stored release are kept by GC, so
 					// they are not stat'ed here (SetActive checks them all).
-					if e, ok := prev.Files[keys[i]]; ok {
+					if e, ok := prevRec.reusable(keys[i], o, sums[i]); ok {
 						entries[i] = e
 						b.progress(done.Add(1), len(outs))
 						continue
@@ -191,7 +192,7 @@ feed:
 	res := &Result{Manifest: m}
 	for i, o := range outs {
 		m.Files[keys[i]] = entries[i]
-		rec.Outputs[o.Path] = recordOutput{Key: keys[i], ContentType: o.ContentType, Sum: sums[i]}
+		rec.Outputs[o.Path] = recordOutput{Key: keys[i], ContentType: o.ContentType, Sum: sums[i], Entry: entries[i]}
 		if rendered[i] {
 			res.Rendered++
 		} else {
@@ -212,7 +213,7 @@ feed:
 	}
 	id := m.ID()
 	if prev != nil {
-		m.Parent = prev.ID()
+		m.Parent = prev.ID
 		if m.Parent == id { // nothing changed: the newest release stands
 			m.Parent, m.Created = prev.Parent, prev.Created
 		}
@@ -226,7 +227,7 @@ feed:
 	} else if orchard.ErrorCode(err) != orchard.ENOTFOUND {
 		return nil, err
 	} else {
-		if _, err := b.Store.SaveManifest(m); err != nil {
+		if err := b.Store.saveManifest(m, id); err != nil {
 			return nil, err
 		}
 		res.New = true
@@ -239,7 +240,7 @@ feed:
 			return nil, err
 		}
 	}
-	res.Release = Summary(m)
+	res.Release = summary(m, id)
 	if b.Logger != nil {
 		b.Logger.Info("built release", "site", site.Host, "release", id, "files", res.Release.Files,
 			"rendered", res.Rendered, "reused", res.Reused, "new", res.New)

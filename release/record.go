@@ -3,25 +3,28 @@ package release
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/orchardhq/orchard"
 )
 
 // record is what a build remembers beside its manifest so the next build can
-// be incremental: per output, its manifest key, content type and a digest of
-// its inputs (their keys and hashes).
+// be incremental: per output, its manifest key, content type, a digest of
+// its inputs and the manifest entry it produced, so that reusing an output
+// needs neither the previous manifest nor a render.
 type record struct {
-	Outputs map[string]recordOutput `json:"outputs"` // by output path
+	Outputs map[string]recordOutput // by output path
 }
 
 type recordOutput struct {
-	Key         string `json:"key"`
-	ContentType string `json:"type"`
-	Sum         string `json:"sum"` // depsSum of the inputs it was rendered from
+	Key         string
+	ContentType string
+	Sum         string                // depsSum of the inputs it was rendered from
+	Entry       orchard.ManifestEntry // what it produced
 }
 
 // depsSum digests an output's sorted deps with each one's current hash (or
@@ -43,11 +46,14 @@ func depsSum(deps []string, inputs map[string]string) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// reusable reports whether output o, last built under the record, renders
-// the same now: same key, type and deps digest.
-func (r *record) reusable(key string, o Output, sum string) bool {
+// reusable returns the manifest entry of output o, last built under the
+// record, when it renders the same now: same key, type and deps digest.
+func (r *record) reusable(key string, o Output, sum string) (orchard.ManifestEntry, bool) {
 	old, ok := r.Outputs[o.Path]
-	return ok && old.Key == key && old.ContentType == o.ContentType && old.Sum == sum
+	if !ok || old.Key != key || old.ContentType != o.ContentType || old.Sum != sum {
+		return orchard.ManifestEntry{}, false
+	}
+	return old.Entry, true
 }
 
 func (s *Store) recordPath(site, id string) string {
@@ -55,25 +61,22 @@ func (s *Store) recordPath(site, id string) string {
 }
 
 // loadRecord returns the build record of a release, or nil when it has none
-// (a release that came by publish) or it cannot be read.
+// (a release that came by publish), it cannot be read, or it is in an older
+// format (the next build is then a full one).
 func (s *Store) loadRecord(site, id string) *record {
 	data, err := os.ReadFile(s.recordPath(site, id))
 	if err != nil {
 		return nil
 	}
-	var r record
-	if json.Unmarshal(data, &r) != nil || r.Outputs == nil {
+	r, err := decodeRecord(data)
+	if err != nil {
 		return nil
 	}
-	return &r
+	return r
 }
 
 func (s *Store) saveRecord(site, id string, r *record) error {
-	data, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("save build record %s/%s: %w", site, id, err)
-	}
-	if err := writeFileAtomic(s.recordPath(site, id), data); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := writeFileAtomic(s.recordPath(site, id), r.encode()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("save build record %s/%s: %w", site, id, err)
 	}
 	return nil

@@ -91,23 +91,28 @@ func (s *Store) SaveManifest(m *orchard.Manifest) (string, error) {
 		return "", orchard.Errorf(orchard.EINVALID, "Parent %q is not a release id.", m.Parent)
 	}
 	id := m.ID()
+	return id, s.saveManifest(m, id)
+}
+
+// saveManifest stores m, already checked, under its id.
+func (s *Store) saveManifest(m *orchard.Manifest, id string) error {
 	p := filepath.Join(s.releasesDir(m.Site), id+".json")
 	if _, err := os.Stat(p); err == nil {
-		return id, nil
+		return nil
 	}
 	data, err := json.Marshal(m)
 	if err != nil {
-		return "", fmt.Errorf("save manifest %s/%s: %w", m.Site, id, err)
+		return fmt.Errorf("save manifest %s/%s: %w", m.Site, id, err)
 	}
 	if err := writeFileAtomic(p, data); err != nil {
-		return "", fmt.Errorf("save manifest %s/%s: %w", m.Site, id, err)
+		return fmt.Errorf("save manifest %s/%s: %w", m.Site, id, err)
 	}
 	// A small summary beside it lets Releases list without parsing
 	// every manifest; it is only a cache of the manifest.
-	if sum, err := json.Marshal(Summary(m)); err == nil {
+	if sum, err := json.Marshal(summary(m, id)); err == nil {
 		_ = writeFileAtomic(filepath.Join(s.releasesDir(m.Site), id+".release"), sum)
 	}
-	return id, nil
+	return nil
 }
 
 // Manifest loads release id of site (ENOTFOUND when it is not stored).
@@ -191,7 +196,12 @@ func (s *Store) Releases(site string) ([]orchard.Release, error) {
 // Summary returns the listing form of a manifest. Files and Bytes count the
 // served files, not the gzip variants nor the release's settings file.
 func Summary(m *orchard.Manifest) orchard.Release {
-	r := orchard.Release{ID: m.ID(), Site: m.Site, Parent: m.Parent, Created: m.Created}
+	return summary(m, m.ID())
+}
+
+// summary is Summary for m whose id is known.
+func summary(m *orchard.Manifest, id string) orchard.Release {
+	r := orchard.Release{ID: id, Site: m.Site, Parent: m.Parent, Created: m.Created}
 	for k, e := range m.Files {
 		if IsReserved(k) {
 			continue
