@@ -64,7 +64,7 @@ type Balancer struct {
 	Data          string   `toml:"data"`          // persisted manager state
 	AccessLog     string   `toml:"access_log"`    // combined log file; "-" = stdout; "" = off
 	MaxConns      int      `toml:"max_conns"`     // client connections (default 10000)
-	Retries       int      `toml:"retries"`       // extra members tried for a failed GET/HEAD (default 2)
+	Retries       int      `toml:"retries"`       // extra members tried for a failed GET/HEAD (default 2; -1 = none)
 	RetryAfter    Duration `toml:"retry"`         // a member in error is retried after this (default 10s)
 	CacheBytes    int64    `toml:"cache_bytes"`   // edge cache bound; 0 = default 256 MiB, -1 = off
 	TLSCert       string   `toml:"tls_cert"`
@@ -72,8 +72,19 @@ type Balancer struct {
 	TLSListen     string   `toml:"tls_listen"`
 	RedirectHTTPS bool     `toml:"redirect_https"`
 	Health        Health   `toml:"health"`
+	Timeouts      Timeouts `toml:"timeouts"`
 	Pools         []Pool   `toml:"pool"`
 	VHosts        []VHost  `toml:"vhost"`
+}
+
+// Timeouts bound every side of the balancer; zero means the default.
+type Timeouts struct {
+	ReadHeader Duration `toml:"read_header"` // to read a request (default 10s)
+	Idle       Duration `toml:"idle"`        // keep-alive between requests (default 60s)
+	Write      Duration `toml:"write"`       // to write a response (default 60s)
+	Dial       Duration `toml:"dial"`        // to connect to a member (default 3s)
+	Response   Duration `toml:"response"`    // for a member's whole response (default 30s)
+	Drain      Duration `toml:"drain"`       // stop waits this long for requests in flight (default 10s)
 }
 
 // Health configures the balancer's active health checks.

@@ -131,8 +131,8 @@ func (v *validator) validate(c *Config) {
 	if b.TLSCert != "" && b.TLSListen == "" {
 		v.fail("balancer.tls_listen", "is required with tls_cert")
 	}
-	if b.Retries < 0 || b.Retries > 10 {
-		v.fail("balancer.retries", "must be between 0 and 10")
+	if b.Retries < -1 || b.Retries > 10 {
+		v.fail("balancer.retries", "must be between -1 (none) and 10")
 	}
 	if b.Health.Rise < 1 || b.Health.Fall < 1 {
 		v.fail("balancer.health", "rise and fall must be at least 1")

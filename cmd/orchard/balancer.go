@@ -116,10 +116,17 @@ func balancerOptions(cfg *config.Config, logger *slog.Logger) (balancer.Options,
 			Rise:     bc.Health.Rise,
 			Fall:     bc.Health.Fall,
 		},
-		Retries:    bc.Retries,
-		RetryAfter: bc.RetryAfter.Duration,
-		MaxConns:   bc.MaxConns,
-		Version:    versionString(),
+		Retries: bc.Retries,
+
+		ReadHeaderTimeout: bc.Timeouts.ReadHeader.Duration,
+		IdleTimeout:       bc.Timeouts.Idle.Duration,
+		WriteTimeout:      bc.Timeouts.Write.Duration,
+		DialTimeout:       bc.Timeouts.Dial.Duration,
+		ResponseTimeout:   bc.Timeouts.Response.Duration,
+		DrainTimeout:      bc.Timeouts.Drain.Duration,
+		RetryAfter:        bc.RetryAfter.Duration,
+		MaxConns:          bc.MaxConns,
+		Version:           versionString(),
 	}
 	if bc.CacheBytes > 0 {
 		o.CacheBytes = bc.CacheBytes
