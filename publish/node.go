@@ -311,9 +311,6 @@ func (n *Node) putBatch(items []batchItem) error {
 			if !unsynced {
 				return n.putBlob(it.sha, bytes.NewReader(it.data))
 			}
-			if n.cfg.Blobs.Has(it.sha) {
-				return nil
-			}
 			if err := ub.PutVerifiedNoSync(it.sha, bytes.NewReader(it.data), n.cfg.MaxBlobBytes); err != nil {
 				return fmt.Errorf("%w: %v", ErrStorage, err)
 			}

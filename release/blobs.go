@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -41,6 +42,7 @@ type Blobs struct {
 	mu      sync.Mutex
 	pending map[string]string // sha -> temporary file, written but not yet synced
 	syncMu  sync.Mutex        // serialises Sync
+	dirs    sync.Map          // shard directories known to exist
 	// Grace protects young blobs from GC: a blob written less than Grace
 	// ago is kept even when unreferenced, because a build or a stage may
 	// be about to save the manifest that refers to it. Default 10 minutes.
@@ -133,10 +135,8 @@ func (b *Blobs) PutVerifiedNoSync(sha string, r io.Reader, maxBytes int64) error
 	if !orchard.ValidSHA256(sha) {
 		return ErrInvalidHash
 	}
-	if b.Has(sha) || b.isPending(sha) {
-		_, err := io.Copy(io.Discard, io.LimitReader(r, maxBytes+1))
-		return err
-	}
+	// write keeps nothing (and reads nothing) when the blob is stored or
+	// pending already.
 	return b.write(sha, io.LimitReader(r, maxBytes+1), false, maxBytes)
 }
 
@@ -158,10 +158,18 @@ func (b *Blobs) write(sha string, r io.Reader, sync bool, maxBytes ...int64) err
 		return nil
 	}
 	dir := filepath.Dir(final)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("put blob: %w", err)
+	if _, made := b.dirs.Load(dir); !made {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("put blob: %w", err)
+		}
+		b.dirs.Store(dir, true)
 	}
 	f, err := os.CreateTemp(dir, ".tmp-*")
+	if errors.Is(err, fs.ErrNotExist) { // removed behind our back
+		if err = os.MkdirAll(dir, 0o755); err == nil {
+			f, err = os.CreateTemp(dir, ".tmp-*")
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("put blob: %w", err)
 	}
