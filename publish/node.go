@@ -209,7 +209,16 @@ func hashes(m *orchard.Manifest) []string {
 	return out
 }
 
+// missingOf is optionally implemented by a Blobs that can check many blobs
+// at once faster than one Has each (release.Blobs lists its directories).
+type missingOf interface {
+	MissingOf(shas []string) []string
+}
+
 func (n *Node) missing(m *orchard.Manifest) []string {
+	if mo, ok := n.cfg.Blobs.(missingOf); ok {
+		return mo.MissingOf(hashes(m))
+	}
 	var out []string
 	for _, h := range hashes(m) {
 		if !n.cfg.Blobs.Has(h) {

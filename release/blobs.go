@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -285,23 +286,68 @@ func (b *Blobs) syncfs() error {
 // Missing returns the blobs m refers to (content and gzip variants) that are
 // not stored, sorted and without duplicates.
 func (b *Blobs) Missing(m *orchard.Manifest) []string {
-	seen := map[string]bool{}
-	var out []string
-	check := func(sha string) {
-		if sha == "" || seen[sha] {
-			return
-		}
-		seen[sha] = true
-		if !b.Has(sha) {
-			out = append(out, sha)
+	set := make(map[string]struct{}, len(m.Files)*2)
+	for _, e := range m.Files {
+		set[e.SHA256] = struct{}{}
+		if e.Gzip != "" {
+			set[e.Gzip] = struct{}{}
 		}
 	}
-	for _, e := range m.Files {
-		check(e.SHA256)
-		check(e.Gzip)
+	shas := make([]string, 0, len(set))
+	for h := range set {
+		shas = append(shas, h)
+	}
+	return b.MissingOf(shas)
+}
+
+// listThreshold is the number of blobs from which MissingOf lists the shard
+// directories instead of looking each blob up.
+const listThreshold = 2048
+
+// MissingOf returns those of shas that are not stored, sorted and without
+// duplicates; an invalid name counts as missing. For many blobs it reads the
+// shard directories (256 listings) rather than making one stat(2) per blob.
+func (b *Blobs) MissingOf(shas []string) []string {
+	var out []string
+	if len(shas) < listThreshold {
+		seen := make(map[string]bool, len(shas))
+		for _, h := range shas {
+			if !seen[h] {
+				seen[h] = true
+				if !b.Has(h) {
+					out = append(out, h)
+				}
+			}
+		}
+		sort.Strings(out)
+		return out
+	}
+	byShard := map[string][]string{}
+	for _, h := range shas {
+		if !orchard.ValidSHA256(h) {
+			out = append(out, h)
+			continue
+		}
+		byShard[h[:2]] = append(byShard[h[:2]], h)
+	}
+	for shard, want := range byShard {
+		present := map[string]bool{}
+		if f, err := os.Open(filepath.Join(b.dir, shard)); err == nil {
+			names, _ := f.Readdirnames(-1)
+			f.Close()
+			for _, n := range names {
+				present[n] = true
+			}
+		}
+		for _, h := range want {
+			if !present[h] {
+				present[h] = true // once
+				out = append(out, h)
+			}
+		}
 	}
 	sort.Strings(out)
-	return out
+	return slices.Compact(out)
 }
 
 // GC removes every blob not in keep (and temporary files left by a crash)

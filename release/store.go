@@ -38,6 +38,28 @@ type Store struct {
 	dir   string
 	blobs *Blobs
 	mu    sync.Mutex // serialises writers of the active pointers
+
+	lastMu sync.Mutex
+	last   *orchard.Manifest // the manifest last loaded or saved (they are immutable)
+	lastID string
+}
+
+// remember keeps m (stored under id) as the last manifest used, so that the
+// usual load-then-activate does not read and decode it twice.
+func (s *Store) remember(m *orchard.Manifest, id string) {
+	s.lastMu.Lock()
+	s.last, s.lastID = m, id
+	s.lastMu.Unlock()
+}
+
+// recall returns the remembered manifest of site/id, or nil.
+func (s *Store) recall(site, id string) *orchard.Manifest {
+	s.lastMu.Lock()
+	defer s.lastMu.Unlock()
+	if s.last != nil && s.lastID == id && s.last.Site == site {
+		return s.last
+	}
+	return nil
 }
 
 // OpenStore opens (creating if needed) the store under dir.
@@ -112,10 +134,12 @@ func (s *Store) saveManifest(m *orchard.Manifest, id string) error {
 	if sum, err := json.Marshal(summary(m, id)); err == nil {
 		_ = writeFileAtomic(filepath.Join(s.releasesDir(m.Site), id+".release"), sum)
 	}
+	s.remember(m, id)
 	return nil
 }
 
 // Manifest loads release id of site (ENOTFOUND when it is not stored).
+// Manifests are immutable: callers must not modify the one returned.
 func (s *Store) Manifest(site, id string) (*orchard.Manifest, error) {
 	if err := checkSite(site); err != nil {
 		return nil, err
@@ -136,6 +160,7 @@ func (s *Store) Manifest(site, id string) (*orchard.Manifest, error) {
 	if m.Site != site || m.ID() != id {
 		return nil, fmt.Errorf("load manifest %s/%s: content does not match its name", site, id)
 	}
+	s.remember(&m, id)
 	return &m, nil
 }
 
@@ -234,9 +259,17 @@ func (s *Store) Active(site string) (string, error) {
 // disk. The manifest must be stored (ENOTFOUND) and every blob it names
 // present (an error wrapping ErrBlobsMissing). It returns the manifest.
 func (s *Store) SetActive(site, id string) (*orchard.Manifest, error) {
-	m, err := s.Manifest(site, id)
-	if err != nil {
+	if err := checkSite(site); err != nil {
 		return nil, err
+	}
+	m := s.recall(site, id)
+	if m == nil {
+		var err error
+		if m, err = s.Manifest(site, id); err != nil {
+			return nil, err
+		}
+	} else if _, err := os.Stat(filepath.Join(s.releasesDir(site), id+".json")); err != nil {
+		return nil, orchard.Errorf(orchard.ENOTFOUND, "Release %s of %s not found.", id, site)
 	}
 	if err := s.setActive(m, id); err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -146,5 +147,49 @@ func TestStoreLatest(t *testing.T) {
 	}
 	if _, err := st.Latest("../x"); orchard.ErrorCode(err) != orchard.EINVALID {
 		t.Fatalf("bad site: %v, want EINVALID", err)
+	}
+}
+
+// MissingOf gives the same answer looking blobs up one by one and listing
+// their directories.
+func TestBlobsMissingOf(t *testing.T) {
+	b, err := release.OpenBlobs(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shas, want []string
+	for i := range 3000 {
+		d := []byte(fmt.Sprint("blob ", i))
+		shas = append(shas, shaOf(d))
+		switch i % 3 {
+		case 0:
+			if err := b.PutVerified(shaOf(d), bytes.NewReader(d), 100); err != nil {
+				t.Fatal(err)
+			}
+		case 1:
+			want = append(want, shaOf(d))
+		case 2: // written but not synced: still missing
+			if err := b.PutVerifiedNoSync(shaOf(d), bytes.NewReader(d), 100); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, shaOf(d))
+		}
+	}
+	shas = append(shas, shas[1], "../etc/passwd")
+	want = append(want, "../etc/passwd")
+	slices.Sort(want)
+	for _, n := range []int{10, 2047, len(shas)} {
+		var w []string
+		for _, h := range want {
+			if slices.Contains(shas[:n], h) {
+				w = append(w, h)
+			}
+		}
+		if n == len(shas) {
+			w = want
+		}
+		if got := b.MissingOf(shas[:n]); !slices.Equal(got, w) {
+			t.Fatalf("MissingOf(%d blobs): %d missing, want %d", n, len(got), len(w))
+		}
 	}
 }
