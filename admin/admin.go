@@ -191,6 +191,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /jobs/{id}/status", h.auth(h.jobStatus))
 	if h.opt.Dashboard != nil {
 		m.Handle("/dashboard/", h.cluster(func(w http.ResponseWriter, r *http.Request, _ *session) {
+			// The dashboard brings its own scripts and graphs.
+			w.Header().Set("Content-Security-Policy", "frame-ancestors 'none'")
 			h.opt.Dashboard.ServeHTTP(w, r)
 		}))
 		m.Handle("GET /dashboard", http.RedirectHandler("/dashboard/", http.StatusSeeOther))

@@ -87,7 +87,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	userKey, addrKey := "user:"+site+"/"+name, "addr:"+clientIP(r)
 	if wait := h.throttle.blocked(userKey, addrKey); wait > 0 {
-		secs := int(wait/time.Second) + 1
+		secs := int((wait + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		f.Error = "Too many failed logins. Try again in " + (time.Duration(secs) * time.Second).String() + "."
 		h.log.Warn("login throttled", "user", name, "site", site, "addr", clientIP(r))

@@ -71,6 +71,7 @@ type masterServer struct {
 	// listener, when a graceful shutdown runs out of time.
 	siteStop context.CancelFunc
 	control  *masterControl
+	admin    *masterAdmin
 }
 
 // openMaster starts the master as a list of steps; the admin listener and
@@ -82,6 +83,7 @@ func openMaster(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*
 		m.initStore,
 		m.initSiteServer,
 		m.initControl,
+		m.initAdmin,
 	} {
 		if err := step(ctx); err != nil {
 			_ = m.Close()
@@ -172,6 +174,7 @@ func (m *masterServer) Close() error {
 			first = err
 		}
 	}
+	keep(m.admin.Close())
 	if m.control != nil {
 		keep(m.control.Close())
 		m.control = nil

@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/admin"
+	"github.com/orchardhq/orchard/config"
+	"github.com/orchardhq/orchard/publish"
+	"github.com/orchardhq/orchard/release"
+)
+
+// Timeouts of the admin listener; uploads of up to orchard.MaxAssetLen
+// must fit in the read timeout on a slow LAN link.
+const (
+	adminReadHeaderTimeout = 10 * time.Second
+	adminReadTimeout       = 2 * time.Minute
+	adminWriteTimeout      = 2 * time.Minute
+	adminIdleTimeout       = 2 * time.Minute
+	adminMaxHeaderBytes    = 16 << 10
+)
+
+// masterAdmin is the admin UI on master.admin.
+type masterAdmin struct {
+	ui   *admin.Handler
+	srv  *http.Server
+	ln   net.Listener
+	stop context.CancelFunc
+	done chan struct{}
+	once sync.Once
+	err  error
+}
+
+// initAdmin serves the admin UI on master.admin (nothing when it is empty).
+func (m *masterServer) initAdmin(ctx context.Context) error {
+	if m.cfg.Master.Admin == "" {
+		return nil
+	}
+	if m.releases == nil {
+		rs, err := release.OpenStore(m.cfg.Master.Data)
+		if err != nil {
+			return err
+		}
+		m.releases = rs
+	}
+	logger := m.logger.With("listener", "admin")
+	a, err := startAdmin(ctx, m.cfg, m.store, m.releases, logger, nil)
+	if err != nil {
+		return err
+	}
+	m.admin = a
+	return nil
+}
+
+// AdminAddr returns the address the admin listener is bound to ("" if none).
+func (m *masterServer) AdminAddr() string {
+	if m.admin == nil || m.admin.ln == nil {
+		return ""
+	}
+	return m.admin.ln.Addr().String()
+}
+
+// startAdmin listens on cfg.Master.Admin and serves the admin UI, with
+// builds into rs and publishes to the nodes of the cluster file. dashboard
+// (nil: none) is served behind the login at /dashboard/.
+func startAdmin(ctx context.Context, cfg *config.Config, st orchard.Store, rs *release.Store, logger *slog.Logger, dashboard http.Handler) (*masterAdmin, error) {
+	be := &adminBackend{cfg: cfg, store: st, releases: rs}
+	opt := admin.Options{Store: st, Builder: be, Logger: logger, Dashboard: dashboard}
+	if len(cfg.Nodes) > 0 {
+		be.publisher = newPublisher(cfg, rs, logger)
+		opt.Publisher = be
+	}
+	ln, err := net.Listen("tcp", cfg.Master.Admin)
+	if err != nil {
+		return nil, fmt.Errorf("master admin listener: %w", err)
+	}
+	a := &masterAdmin{ui: admin.New(opt), ln: ln, done: make(chan struct{})}
+	base, stop := context.WithCancel(context.WithoutCancel(ctx))
+	a.stop = stop
+	a.srv = &http.Server{
+		Handler:           a.ui,
+		ReadHeaderTimeout: adminReadHeaderTimeout,
+		ReadTimeout:       adminReadTimeout,
+		WriteTimeout:      adminWriteTimeout,
+		IdleTimeout:       adminIdleTimeout,
+		MaxHeaderBytes:    adminMaxHeaderBytes,
+		BaseContext:       func(net.Listener) context.Context { return base },
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		defer close(a.done)
+		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("serve", "err", err)
+		}
+	}()
+	logger.Info("admin UI listening", "addr", ln.Addr().String())
+	return a, nil
+}
+
+// Close stops the admin listener (letting requests finish for a few
+// seconds), then cancels and waits for running jobs. It is safe on nil and
+// more than once.
+func (a *masterAdmin) Close() error {
+	if a == nil {
+		return nil
+	}
+	a.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := a.srv.Shutdown(ctx); err != nil {
+			a.stop()
+			a.err = a.srv.Close()
+		}
+		a.stop()
+		<-a.done
+		if err := a.ui.Close(); err != nil && a.err == nil {
+			a.err = err
+		}
+	})
+	return a.err
+}
+
+// adminBackend adapts the release builder and the publish protocol to the
+// admin UI's Builder and Publisher.
+type adminBackend struct {
+	cfg       *config.Config
+	store     orchard.Store
+	releases  *release.Store
+	publisher *publish.Publisher
+	mu        sync.Mutex // one build at a time into the release store
+}
+
+// Build builds host's current content into a release.
+func (b *adminBackend) Build(ctx context.Context, host string, progress func(done, total int)) (orchard.Release, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c, err := b.store.LoadSite(ctx, host)
+	if err != nil {
+		return orchard.Release{}, err
+	}
+	r, err := siteRenderer(c)
+	if err != nil {
+		return orchard.Release{}, err
+	}
+	bl := &release.Builder{Store: b.releases, Keep: b.cfg.Master.KeepReleases, Progress: progress}
+	res, err := bl.Build(ctx, &c.Site, r)
+	if err != nil {
+		return orchard.Release{}, err
+	}
+	return res.Release, nil
+}
+
+// Publish publishes the newest release of host.
+func (b *adminBackend) Publish(ctx context.Context, host string, progress func(string)) (admin.PublishResult, error) {
+	id, err := latestRelease(b.releases, host)
+	if err != nil {
+		return admin.PublishResult{}, err
+	}
+	if id == "" {
+		return admin.PublishResult{}, orchard.Errorf(orchard.ENOTFOUND, "%s has no release yet: press Build cache first.", host)
+	}
+	m, err := b.releases.Manifest(host, id)
+	if err != nil {
+		return admin.PublishResult{}, err
+	}
+	progress(fmt.Sprintf("publishing release %s (%d files) to %d nodes", id, len(m.Files), len(b.publisher.Nodes)))
+	res, err := b.publisher.Publish(ctx, host, m, eventLines(progress))
+	return adminResult(res), err
+}
+
+// Rollback activates release id of host everywhere.
+func (b *adminBackend) Rollback(ctx context.Context, host, id string, progress func(string)) (admin.PublishResult, error) {
+	if _, err := b.releases.Manifest(host, id); err != nil {
+		return admin.PublishResult{}, err
+	}
+	progress(fmt.Sprintf("activating release %s on %d nodes", id, len(b.publisher.Nodes)))
+	res, err := b.publisher.Rollback(ctx, host, id, eventLines(progress))
+	return adminResult(res), err
+}
+
+// Releases lists host's releases and the master's active one.
+func (b *adminBackend) Releases(_ context.Context, host string) ([]orchard.Release, string, error) {
+	rels, err := b.releases.Releases(host)
+	if err != nil {
+		return nil, "", err
+	}
+	active, err := b.releases.Active(host)
+	return rels, active, err
+}
+
+// Nodes asks every node for its status.
+func (b *adminBackend) Nodes(ctx context.Context) []admin.NodeInfo {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	var out []admin.NodeInfo
+	for _, n := range b.publisher.Status(ctx) {
+		ni := admin.NodeInfo{Name: n.Name, Addr: n.Addr, Up: n.Status != nil && !n.Down}
+		if n.Err != nil {
+			ni.Err = n.Err.Error()
+		}
+		if s := n.Status; s != nil {
+			ni.Version, ni.Uptime, ni.Releases = s.Version, time.Duration(s.Uptime*float64(time.Second)), s.Releases
+		}
+		out = append(out, ni)
+	}
+	return out
+}
+
+// eventLines turns publish events into progress lines: phase changes, and
+// the upload's start and end per node.
+func eventLines(progress func(string)) func(publish.Event) {
+	var mu sync.Mutex
+	return func(e publish.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e.Phase {
+		case publish.PhaseUpload:
+			if e.Done == 0 {
+				progress(fmt.Sprintf("%s: needs %d blobs", e.Node, e.Total))
+			} else if e.Done == e.Total {
+				progress(fmt.Sprintf("%s: sent %d blobs, %s", e.Node, e.Done, humanBytes(e.Bytes)))
+			}
+		case publish.PhaseDown, publish.PhaseFailed:
+			progress(fmt.Sprintf("%s: %s: %v", e.Node, e.Phase, e.Err))
+		case publish.PhaseStaged, publish.PhaseActivated:
+			progress(fmt.Sprintf("%s: %s", e.Node, e.Phase))
+		}
+	}
+}
+
+// adminResult converts a publish result for the admin UI.
+func adminResult(res *publish.Result) admin.PublishResult {
+	if res == nil {
+		return admin.PublishResult{}
+	}
+	out := admin.PublishResult{Release: res.Release}
+	for _, n := range res.Nodes {
+		nr := admin.NodeResult{Name: n.Name, State: n.State}
+		switch {
+		case n.State == publish.PhaseDown:
+			nr.Note = "down; it will catch up when it is back"
+		case n.Err != nil:
+			nr.Note = n.Err.Error()
+		}
+		out.Nodes = append(out.Nodes, nr)
+	}
+	return out
+}
