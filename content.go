@@ -4,6 +4,7 @@ import (
 	"path"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Category is a node in a site's category tree. Its Path mirrors its place
@@ -34,6 +35,17 @@ func (c *Category) Validate() error {
 	}
 	if len(c.Title) > 200 {
 		return Errorf(EINVALID, "Title is longer than 200 bytes.")
+	}
+	return validUTF8(c.Title, c.Description)
+}
+
+// validUTF8 refuses text that is not UTF-8, so that every store (MySQL's
+// utf8mb4 columns refuse it) keeps exactly the same content.
+func validUTF8(fields ...string) error {
+	for _, f := range fields {
+		if !utf8.ValidString(f) {
+			return Errorf(EINVALID, "A text value is not valid UTF-8.")
+		}
 	}
 	return nil
 }
@@ -111,7 +123,7 @@ func (p *Page) Validate() error {
 	if len(p.Description) > 1000 {
 		return Errorf(EINVALID, "Description is longer than 1000 bytes.")
 	}
-	return nil
+	return validUTF8(p.Title, p.Body, p.Description)
 }
 
 // MaxBodyLen is the largest page body accepted, in bytes.
@@ -170,7 +182,7 @@ func (t *Template) Validate() error {
 	if len(t.Body) > 1<<20 {
 		return Errorf(EINVALID, "Template is larger than 1 MiB.")
 	}
-	return nil
+	return validUTF8(t.Body)
 }
 
 func validName(s string) bool {

@@ -54,6 +54,9 @@ func (s *Site) Validate() error {
 	if len(s.Title) > 200 {
 		return Errorf(EINVALID, "Title is longer than 200 bytes.")
 	}
+	if err := validUTF8(s.Title, s.Description); err != nil {
+		return err
+	}
 	switch s.Scheme {
 	case "":
 		s.Scheme = DefaultScheme

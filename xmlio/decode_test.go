@@ -52,7 +52,7 @@ var brokenFiles = map[string]string{
 	"wrong-version.xml":          `line 2: <orchard-site host="example.com">: unsupported version "2" (this orchard reads version 1)`,
 	// The line of the <template> element, then render's message with the
 	// line inside the template.
-	"bad-template.xml": `line 4: <template name="layouts/post.html">: Template layouts/post.html does not parse: layouts/post.html:4: unexpected EOF`,
+	"bad-template.xml": `line 4: <template name="layouts/post.html">: Template layouts/post.html:4: unexpected EOF`,
 }
 
 // checkInvalid fails unless err is an EINVALID *orchard.Error with message want.
