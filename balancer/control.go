@@ -28,12 +28,16 @@ func (b *Balancer) listenControl() error {
 		w.Header().Set("Cache-Control", "no-store")
 		json.NewEncoder(w).Encode(orchard.Health{OK: true, Role: "balancer", Releases: b.Status().Sites})
 	})
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		bw := bufio.NewWriter(w)
-		b.writeMetrics(bw)
-		bw.Flush()
-	})
+	if b.opts.Metrics != nil {
+		mux.Handle("GET /metrics", b.opts.Metrics)
+	} else {
+		mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+			bw := bufio.NewWriter(w)
+			b.writeMetrics(bw)
+			bw.Flush()
+		})
+	}
 	b.ctlSrv = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,

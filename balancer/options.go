@@ -3,6 +3,7 @@ package balancer
 import (
 	"io"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"strings"
 	"time"
@@ -54,6 +55,10 @@ type Options struct {
 	TLSKey        string // PEM private key file
 	RedirectHTTPS bool   // plain-HTTP requests get 308 to https:// (needs TLSListen)
 	Control       string // /metrics and /_orchard/health; "" = none
+
+	// Metrics, when set, serves /metrics on Control instead of the
+	// built-in text (cmd/orchard adds host statistics this way).
+	Metrics http.Handler
 
 	ManagerPath  string           // manager UI; default /orchard-manager; "-" = none
 	ManagerAllow []netip.Prefix   // client addresses allowed to the manager; default loopback

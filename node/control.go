@@ -27,8 +27,11 @@ func (n *Node) controlHandler() http.Handler {
 		}
 		http.NotFound(w, r)
 	})
+	if n.cfg.Metrics != nil {
+		mux.Handle("GET /metrics", n.cfg.Metrics)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, "/_orchard/") {
+		if !strings.HasPrefix(r.URL.Path, "/_orchard/") && r.URL.Path != "/metrics" {
 			http.NotFound(w, r)
 			return
 		}

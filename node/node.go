@@ -47,6 +47,7 @@ type Config struct {
 	// publish protocol); nil serves /_orchard/v1/status unauthenticated
 	// and 404 for the rest.
 	ControlHandler    http.Handler
+	Metrics           http.Handler  // serves /metrics on the control listener; nil = 404
 	MaxConns          int           // concurrent connections; default 10000
 	KeepAlive         time.Duration // idle keep-alive timeout; default 30s
 	ReadHeaderTimeout time.Duration // time to read a request; default 10s
@@ -66,7 +67,8 @@ type Node struct {
 	cache   *cache
 	started time.Time
 
-	hosts atomic.Pointer[map[string]*site] // host or alias -> site; read by every request
+	hosts   atomic.Pointer[map[string]*site] // host or alias -> site; read by every request
+	metrics requestMetrics                   // request counters (metrics.go)
 
 	mu     sync.Mutex // serialises state changes below
 	sites  map[string]*site

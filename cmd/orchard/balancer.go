@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -46,7 +47,10 @@ requests in flight finish, then stops.`,
 				return usageError{err}
 			}
 			defer closeLog()
+			var metrics http.Handler // set once the balancer exists (metrics.go)
+			opts.Metrics = lateHandler(&metrics)
 			b := balancer.New(opts)
+			metrics = balancerMetrics(b, cfg.Balancer.Data, logger)
 			ctx := cmd.Context()
 			if err := b.Listen(ctx); err != nil {
 				b.Close()

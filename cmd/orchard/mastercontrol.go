@@ -50,6 +50,7 @@ func startMasterControl(cfg *config.Config, store *release.Store, logger *slog.L
 		}
 		_ = json.NewEncoder(w).Encode(h)
 	})
+	mux.Handle("GET /metrics", masterMetrics(cfg.Master.Data, func() map[string]string { a, _ := cat.Active(); return a }, logger))
 	ln, err := net.Listen("tcp", cfg.Master.Control)
 	if err != nil {
 		return nil, fmt.Errorf("master control listener: %w", err)

@@ -47,6 +47,7 @@ site from its data directory on its listen address, and the control API
 				return err
 			}
 			var ns *nodeSync
+			var metrics http.Handler // set once the node exists (metrics.go)
 			nd := node.New(node.Config{
 				Name:    ncfg.Name,
 				Dir:     ncfg.Data,
@@ -56,6 +57,7 @@ site from its data directory on its listen address, and the control API
 				ControlHandler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					ns.Handler().ServeHTTP(w, r)
 				}),
+				Metrics:           lateHandler(&metrics),
 				MaxConns:          ncfg.MaxConns,
 				KeepAlive:         ncfg.KeepAlive.Duration,
 				ReadHeaderTimeout: ncfg.ReadHeaderTimeout.Duration,
@@ -65,6 +67,7 @@ site from its data directory on its listen address, and the control API
 				Logger:            logger,
 			})
 			ns = newNodeSync(cfg, ncfg, store, nd, logger)
+			metrics = nodeMetrics(nd, ncfg.Name, ncfg.Data, logger)
 			ctx := cmd.Context()
 			if err := nd.Open(ctx); err != nil {
 				nd.Close()

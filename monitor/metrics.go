@@ -1,0 +1,100 @@
+package monitor
+
+import (
+	"log/slog"
+	"net/http"
+	"runtime"
+	"sort"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// MetricsPath is where every process serves its metrics, on its control
+// listener.
+const MetricsPath = "/metrics"
+
+// Metric names every process shares; the dashboard reads these.
+const (
+	MetricRequests     = "orchard_http_requests_total"           // counter, labels role, class ("2xx".."5xx")
+	MetricDuration     = "orchard_http_request_duration_seconds" // histogram, label role
+	MetricReleaseInfo  = "orchard_release_info"                  // gauge 1, labels site, release
+	MetricProcessInfo  = "orchard_process_info"                  // gauge 1, labels role, name, version
+	MetricBalancerReqs = "orchard_balancer_requests_total"
+	MetricBalancerFail = "orchard_balancer_failed_total"
+)
+
+// ProcessInfo names the process in its metrics.
+type ProcessInfo struct {
+	Role    string // master, node or balancer
+	Name    string // node name; "" for master and balancer
+	Version string
+}
+
+// NewRegistry returns a registry (never the global default) holding the Go
+// runtime, process and host collectors, the process's identity, and extra.
+// dataDirs are reported as file systems.
+func NewRegistry(info ProcessInfo, logger *slog.Logger, dataDirs []string, extra ...prometheus.Collector) *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		NewHostCollector(logger, dataDirs...),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        MetricProcessInfo,
+			Help:        "Always 1; the labels name the process.",
+			ConstLabels: prometheus.Labels{"role": info.Role, "name": info.Name, "version": info.Version, "goversion": runtime.Version()},
+		}, func() float64 { return 1 }),
+	)
+	for _, c := range extra {
+		if c != nil {
+			reg.MustRegister(c)
+		}
+	}
+	return reg
+}
+
+// Handler serves reg in the Prometheus text format, with a bounded number of
+// concurrent scrapes.
+func Handler(reg *prometheus.Registry, logger *slog.Logger) http.Handler {
+	var el promhttp.Logger
+	if logger != nil {
+		el = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
+	}
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog:            el,
+		ErrorHandling:       promhttp.ContinueOnError,
+		MaxRequestsInFlight: 4,
+		Timeout:             10_000_000_000, // 10 s
+	})
+}
+
+// releaseCollector reports the active release of every site.
+type releaseCollector struct {
+	desc     *prometheus.Desc
+	releases func() map[string]string
+}
+
+// NewReleaseCollector reports orchard_release_info{site, release} = 1 for
+// every site in releases() (site -> active release id), read on each scrape.
+func NewReleaseCollector(releases func() map[string]string) prometheus.Collector {
+	return &releaseCollector{
+		desc:     prometheus.NewDesc(MetricReleaseInfo, "Always 1; the active release of each site.", []string{"site", "release"}, nil),
+		releases: releases,
+	}
+}
+
+func (c *releaseCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *releaseCollector) Collect(ch chan<- prometheus.Metric) {
+	rels := c.releases()
+	sites := make([]string, 0, len(rels))
+	for s := range rels {
+		sites = append(sites, s)
+	}
+	sort.Strings(sites)
+	for _, s := range sites {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, 1, s, rels[s])
+	}
+}

@@ -1,0 +1,116 @@
+package node
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
+)
+
+// durationBounds are the upper bounds of the request duration histogram.
+var durationBounds = [...]time.Duration{
+	100 * time.Microsecond, 250 * time.Microsecond, 500 * time.Microsecond,
+	time.Millisecond, 2500 * time.Microsecond, 5 * time.Millisecond, 10 * time.Millisecond,
+	25 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond,
+	500 * time.Millisecond, time.Second, 2500 * time.Millisecond, 5 * time.Second, 10 * time.Second,
+}
+
+// requestMetrics counts the requests the node answered: lock-free, no
+// allocation, a few atomic adds per request.
+type requestMetrics struct {
+	class   [6]atomic.Uint64 // index status/100: 1xx..5xx; 0 = other
+	bytes   atomic.Uint64    // response body bytes (Content-Length)
+	buckets [len(durationBounds) + 1]atomic.Uint64
+	sumUS   atomic.Uint64 // total duration, microseconds
+}
+
+// observe records the response in ctx; the traffic handler calls it once
+// per request (defer n.metrics.observe(ctx)).
+func (m *requestMetrics) observe(ctx *fasthttp.RequestCtx) {
+	st := ctx.Response.StatusCode()
+	c := st / 100
+	if c < 1 || c > 5 {
+		c = 0
+	}
+	m.class[c].Add(1)
+	if !ctx.IsHead() {
+		n := ctx.Response.Header.ContentLength() // set by SetBodyStream
+		if !ctx.Response.IsBodyStream() {
+			n = len(ctx.Response.Body()) // in memory: no copy
+		}
+		if n > 0 {
+			m.bytes.Add(uint64(n))
+		}
+	}
+	d := time.Since(ctx.Time())
+	i := 0
+	for i < len(durationBounds) && d > durationBounds[i] {
+		i++
+	}
+	m.buckets[i].Add(1)
+	m.sumUS.Add(uint64(d / time.Microsecond))
+}
+
+// Collector returns a Prometheus collector of the node's request counters,
+// connections, hot-blob cache and releases, read on each scrape.
+func (n *Node) Collector() prometheus.Collector { return nodeCollector{n} }
+
+type nodeCollector struct{ n *Node }
+
+var (
+	descRequests = prometheus.NewDesc("orchard_http_requests_total", "Requests answered, by status class.",
+		[]string{"role", "class"}, nil)
+	descDuration = prometheus.NewDesc("orchard_http_request_duration_seconds", "Time to answer a request.",
+		[]string{"role"}, nil)
+	descBytes = prometheus.NewDesc("orchard_http_response_bytes_total", "Response body bytes sent.",
+		[]string{"role"}, nil)
+	descConns      = prometheus.NewDesc("orchard_node_open_connections", "Open client connections.", nil, nil)
+	descCacheBytes = prometheus.NewDesc("orchard_node_cache_bytes", "Bytes of blobs held in memory.", nil, nil)
+	descCacheBlobs = prometheus.NewDesc("orchard_node_cache_blobs", "Blobs held in memory.", nil, nil)
+	descCacheMax   = prometheus.NewDesc("orchard_node_cache_max_bytes", "Bound of the hot-blob cache.", nil, nil)
+	descSites      = prometheus.NewDesc("orchard_node_sites", "Sites known, with or without an active release.", nil, nil)
+	descStaged     = prometheus.NewDesc("orchard_node_staged_releases", "Releases staged and not active.", nil, nil)
+	descUptime     = prometheus.NewDesc("orchard_node_uptime_seconds", "Seconds since the node opened.", nil, nil)
+)
+
+var classNames = [6]string{"other", "1xx", "2xx", "3xx", "4xx", "5xx"}
+
+func (c nodeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descRequests, descDuration, descBytes, descConns, descCacheBytes,
+		descCacheBlobs, descCacheMax, descSites, descStaged, descUptime} {
+		ch <- d
+	}
+}
+
+func (c nodeCollector) Collect(ch chan<- prometheus.Metric) {
+	n, m := c.n, &c.n.metrics
+	for i, name := range classNames {
+		ch <- prometheus.MustNewConstMetric(descRequests, prometheus.CounterValue, float64(m.class[i].Load()), "node", name)
+	}
+	buckets := make(map[float64]uint64, len(durationBounds))
+	var cum uint64
+	for i, b := range durationBounds {
+		cum += m.buckets[i].Load()
+		buckets[b.Seconds()] = cum
+	}
+	cum += m.buckets[len(durationBounds)].Load()
+	ch <- prometheus.MustNewConstHistogram(descDuration, cum, float64(m.sumUS.Load())/1e6, buckets, "node")
+	ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, float64(m.bytes.Load()), "node")
+	if n.srv != nil {
+		ch <- prometheus.MustNewConstMetric(descConns, prometheus.GaugeValue, float64(n.srv.GetOpenConnectionsCount()))
+	}
+	st := n.Status()
+	ch <- prometheus.MustNewConstMetric(descCacheBytes, prometheus.GaugeValue, float64(st.CacheBytes))
+	ch <- prometheus.MustNewConstMetric(descCacheBlobs, prometheus.GaugeValue, float64(st.CacheBlobs))
+	ch <- prometheus.MustNewConstMetric(descCacheMax, prometheus.GaugeValue, float64(st.CacheMax))
+	ch <- prometheus.MustNewConstMetric(descSites, prometheus.GaugeValue, float64(len(st.Releases)+len(st.Waiting)))
+	staged := 0
+	for _, ids := range st.Staged {
+		staged += len(ids)
+	}
+	ch <- prometheus.MustNewConstMetric(descStaged, prometheus.GaugeValue, float64(staged))
+	if !st.Started.IsZero() {
+		ch <- prometheus.MustNewConstMetric(descUptime, prometheus.GaugeValue, st.Uptime)
+	}
+}
