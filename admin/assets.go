@@ -95,12 +95,7 @@ func (h *Handler) uploadAsset(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	defer file.Close()
-	if p == "" {
-		p = "/files/"
-	}
-	if strings.HasSuffix(p, "/") {
-		p += strings.ToLower(path.Base(strings.ReplaceAll(hdr.Filename, "\\", "/")))
-	}
+	p = uploadPath(p, hdr.Filename)
 	data, err := io.ReadAll(io.LimitReader(file, orchard.MaxAssetLen+1))
 	if err != nil {
 		h.fail(w, r, s, err)
@@ -192,4 +187,22 @@ func reservedAsset(p string) bool {
 		return true
 	}
 	return strings.HasPrefix(p, "/_orchard/") || strings.HasSuffix(p, "/index.html")
+}
+
+// uploadPath is where an upload goes: p itself, or when p is empty or a
+// directory (ending in "/"), the directory ("/files/" by default) joined
+// with the last element of the browser-supplied file name in lower case.
+// The result is validated by checkAsset like any typed path.
+func uploadPath(p, filename string) string {
+	if p == "" {
+		p = "/files/"
+	}
+	if !strings.HasSuffix(p, "/") {
+		return p
+	}
+	name := filename
+	if i := strings.LastIndexAny(name, "/\\"); i >= 0 {
+		name = name[i+1:]
+	}
+	return p + strings.ToLower(name)
 }

@@ -272,3 +272,43 @@ func TestSites(t *testing.T) {
 		t.Fatalf("site after delete: %v", err)
 	}
 }
+
+// FuzzPageForm posts arbitrary page forms: the answer is a redirect (saved)
+// or a 400 with the form again, never a server error, and whatever was
+// saved passes Validate.
+func FuzzPageForm(f *testing.F) {
+	f.Add("/fuzz/", "Title", "body", "markdown", "")
+	f.Add("/news/x", "T", "<script>x</script>", "html", "post")
+	f.Add("/../etc/", "T", "", "", "")
+	f.Add("/a b/", "", "", "pdf", "../x")
+	f.Add("/news/\x00/", "\xff", "{{.}}", "markdown", "home")
+	u := newUI(f, admin.Options{})
+	c := u.clientFor(f)
+	c.login("", rootName, rootPass)
+	f.Fuzz(func(t *testing.T, path, title, body, format, layout string) {
+		c.t = t
+		defer func() { c.t = f }()
+		r := c.post(alpha+"/pages", url.Values{"path": {path}, "title": {title}, "body": {body}, "format": {format}, "layout": {layout}})
+		switch r.status {
+		case http.StatusSeeOther:
+			loc := r.header.Get("Location")
+			p, err := url.Parse(loc)
+			if err != nil {
+				t.Fatalf("Location %q: %v", loc, err)
+			}
+			pg, err := u.store.Page(context.Background(), sample.AlphaHost, p.Query().Get("path"))
+			if err != nil {
+				t.Fatalf("saved page %q: %v", p.Query().Get("path"), err)
+			}
+			if err := pg.Validate(); err != nil {
+				t.Fatalf("saved page fails Validate: %v", err)
+			}
+		case http.StatusBadRequest:
+			if !strings.Contains(r.body, "field-error") && !strings.Contains(r.body, `class="error"`) {
+				t.Fatalf("400 without a message:\n%s", r.body)
+			}
+		default:
+			t.Fatalf("status %d\n%.500s", r.status, r.body)
+		}
+	})
+}

@@ -72,7 +72,7 @@ func (f *fakePublisher) Nodes(ctx context.Context) []admin.NodeInfo { return f.n
 
 // testUI is an admin UI on a real SQLite store behind a loopback server.
 type testUI struct {
-	t     *testing.T
+	t     testing.TB
 	store orchard.Store
 	srv   *httptest.Server
 	clock *clock
@@ -94,7 +94,7 @@ func cheapHash(t testing.TB, pw string) string {
 // newUI starts the admin UI with the sample site alpha and two users: a
 // cluster admin (root) and alpha's admin (admin). opt's Store, Now and
 // Logger are filled in.
-func newUI(t *testing.T, opt admin.Options) *testUI {
+func newUI(t testing.TB, opt admin.Options) *testUI {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "orchard.db"))
@@ -124,15 +124,18 @@ func newUI(t *testing.T, opt admin.Options) *testUI {
 // client is a browser without JavaScript: a cookie jar, no redirects
 // followed unless asked.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	ui   *testUI
 	http *http.Client
 	csrf string
 }
 
-func (u *testUI) client() *client {
+func (u *testUI) client() *client { return u.clientFor(u.t) }
+
+// clientFor returns a client that reports failures to t.
+func (u *testUI) clientFor(t testing.TB) *client {
 	jar, _ := cookiejar.New(nil)
-	return &client{t: u.t, ui: u, http: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+	return &client{t: t, ui: u, http: &http.Client{Jar: jar, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -204,7 +207,7 @@ func (c *client) tryLogin(site, name, pw string) response {
 }
 
 // wantStatus fails the test when r's status is not want.
-func wantStatus(t *testing.T, what string, r response, want int) {
+func wantStatus(t testing.TB, what string, r response, want int) {
 	t.Helper()
 	if r.status != want {
 		t.Fatalf("%s: status %d, want %d\n%.2000s", what, r.status, want, r.body)
@@ -212,7 +215,7 @@ func wantStatus(t *testing.T, what string, r response, want int) {
 }
 
 // wantBody fails the test when r's body lacks one of the strings.
-func wantBody(t *testing.T, what string, r response, subs ...string) {
+func wantBody(t testing.TB, what string, r response, subs ...string) {
 	t.Helper()
 	for _, s := range subs {
 		if !strings.Contains(r.body, s) {
