@@ -30,7 +30,8 @@ import (
 // publishes it, reads it through the balancer and from every node; then,
 // under load, kills a node, restarts it, publishes again and drains a node
 // from the manager, with zero failed requests and no response mixing
-// releases.
+// releases; a broken cluster file sent to the balancer with SIGHUP under load
+// is refused and changes nothing.
 func TestWholeCluster(t *testing.T) {
 	testWholeCluster(t, false)
 }
@@ -91,7 +92,7 @@ func testWholeCluster(t *testing.T, mysql bool) {
 	loadDone := make(chan struct{})
 	go func() {
 		defer close(loadDone)
-		res, loadErr = bench.Run(loadCtx, bench.Config{URLs: urls, Concurrency: 16, Duration: 2 * time.Minute,
+		res, loadErr = bench.Run(loadCtx, bench.Config{URLs: urls, Concurrency: 64, Duration: 2 * time.Minute,
 			Random: true, Headers: []bench.Header{{Name: "Host", Value: host}}, Timeout: 10 * time.Second}, nil)
 	}()
 	mix := startMixChecker(cfg.Balancer.Listen, host, page)
@@ -117,6 +118,25 @@ func testWholeCluster(t *testing.T, mysql bool) {
 		return h != nil && h.Releases[host] == newest
 	})
 	waitFor(t, 10*time.Second, "checker sees version-2", func() bool { return mix.seen("version-2") })
+
+	// A broken cluster file and SIGHUP under load: refused, old one kept.
+	good, err := os.ReadFile(d.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(d.file, append(append([]byte{}, good...), "\n[[balancer.pool]]\nname = 42\n"...), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(d.pid(t, "balancer"), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the balancer refuses the broken file", func() bool {
+		b, _ := os.ReadFile(filepath.Join(d.dir, "logs", "balancer.log"))
+		return bytes.Contains(b, []byte("reload refused"))
+	})
+	if err := os.WriteFile(d.file, good, 0o640); err != nil {
+		t.Fatal(err)
+	}
 
 	// Drain node0 from the manager under load.
 	drain(t, "http://"+cfg.Balancer.Listen+cfg.Balancer.Manager, "web", "node0")
