@@ -312,3 +312,23 @@ func FuzzPageForm(f *testing.F) {
 		}
 	})
 }
+
+// TestEveryPage loads every page of the UI as a cluster admin.
+func TestEveryPage(t *testing.T) {
+	u := newUI(t, admin.Options{})
+	c := u.client()
+	c.login("", rootName, rootPass)
+	for _, p := range []string{"/", "/sites/new", "/nodes", alpha + "/", alpha + "/delete", alpha + "/pages", alpha + "/pages/edit",
+		alpha + "/pages/edit?category=%2Fnews%2F", alpha + "/pages/edit?path=%2Fabout%2F", alpha + "/categories",
+		alpha + "/categories?path=%2Fnews%2F", alpha + "/assets", alpha + "/assets/edit", alpha + "/templates",
+		alpha + "/templates/edit", alpha + "/templates/edit?name=partials%2Fnavbar.html", alpha + "/releases", "/static/admin.css"} {
+		r := c.get(p)
+		wantStatus(t, p, r, 200)
+	}
+	for _, p := range []string{alpha + "/pages/edit?path=%2Fnope%2F", alpha + "/categories?path=%2Fnope%2F", alpha + "/templates/edit?name=layouts%2Fnope.html",
+		alpha + "/assets/edit?path=%2Fnope.css", "/sites/nope.test/", "/jobs/1-nope", "/nope"} {
+		if r := c.get(p); r.status != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", p, r.status)
+		}
+	}
+}

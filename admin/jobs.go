@@ -255,7 +255,7 @@ func (h *Handler) jobPage(w http.ResponseWriter, r *http.Request, s *session) {
 	if err != nil {
 		site = &orchard.Site{Host: j.Host}
 	}
-	h.page(w, r, http.StatusOK, "job", &view{Title: st.Kind + " " + st.Site, S: s, Site: site, Nav: "site", Data: st})
+	h.page(w, r, http.StatusOK, "job", &view{Title: st.Site, S: s, Site: site, Nav: "site", Data: st})
 }
 
 // jobStatus returns a job's state as JSON, for scripts that poll.

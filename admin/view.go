@@ -123,6 +123,18 @@ var funcs = template.FuncMap{
 	},
 	"editable": editable,
 	"dur":      func(d time.Duration) string { return d.Round(time.Second).String() },
+	"elapsed":  func(d time.Duration) string { return d.Round(100 * time.Millisecond).String() },
+	"kind": func(k string) string {
+		switch k {
+		case jobBuild:
+			return "Build cache"
+		case jobPublish:
+			return "Publish"
+		case jobBuildPublish:
+			return "Build & publish"
+		}
+		return "Rollback"
+	},
 }
 
 // parsePages parses every page template with the layout; the templates are
