@@ -37,6 +37,7 @@ var (
 	bdMState    = prometheus.NewDesc("orchard_balancer_member_state", "1 for the member's current state.", []string{"pool", "member", "state"}, nil)
 	bdMWeight   = prometheus.NewDesc("orchard_balancer_member_weight", "Effective weight of a member.", []string{"pool", "member"}, nil)
 	bdMLatency  = prometheus.NewDesc("orchard_balancer_member_duration_seconds", "Response time of a member (bucket upper bounds; sum approximated by them).", []string{"pool", "member"}, nil)
+	bdMP99      = prometheus.NewDesc("orchard_balancer_member_latency_p99_seconds", "99th percentile response time since start.", []string{"pool", "member"}, nil)
 	bdLatency   = prometheus.NewDesc("orchard_http_request_duration_seconds", "Time to answer a request (proxied, from the members' histograms).", []string{"role"}, nil)
 )
 
@@ -46,7 +47,7 @@ var promBounds = [...]float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.0
 func (c balancerCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{bdRequests, bdRejected, bdFailed, bdRetries, bdHits, bdMisses, bdEvictions,
 		bdCacheB, bdCacheN, bdQueued, bdRefused, bdMReqs, bdMErrs, bdMIn, bdMOut, bdMFlight, bdMUp, bdMState,
-		bdMWeight, bdMLatency, bdLatency} {
+		bdMWeight, bdMLatency, bdMP99, bdLatency} {
 		ch <- d
 	}
 }
@@ -95,6 +96,7 @@ func (c balancerCollector) Collect(ch chan<- prometheus.Metric) {
 			gauge(bdMUp, up, l...)
 			gauge(bdMState, 1, p.Name, m.cfg.Name, st)
 			gauge(bdMWeight, float64(m.weight.Load()), l...)
+			gauge(bdMP99, m.lat.quantile(0.99).Seconds(), l...)
 			var mine [len(promBounds) + 1]uint64
 			var sum float64
 			for i := range m.lat.b {
