@@ -83,6 +83,9 @@ func TestPages(t *testing.T) {
 		r := c.get(alpha + "/preview?path=%2Fnews%2Fdraft-x%2F")
 		wantStatus(t, "preview stored draft", r, 200)
 		wantBody(t, "preview stored draft", r, "<strong>draft</strong>", "Draft X")
+		if i, j := strings.Index(r.body, "<style>"), strings.Index(r.body, "</head>"); i < 0 || j < i || !strings.Contains(r.body[i:j], "--") {
+			t.Errorf("preview lacks the site's style sheet inline before </head>")
+		}
 		if csp := r.header.Get("Content-Security-Policy"); !strings.HasPrefix(csp, "sandbox") {
 			t.Errorf("preview CSP = %q, want sandbox", csp)
 		}

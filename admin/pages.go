@@ -1,7 +1,9 @@
 package admin
 
 import (
+	"bytes"
 	"net/http"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -256,5 +258,37 @@ func (h *Handler) renderPreview(w http.ResponseWriter, r *http.Request, s *sessi
 	}
 	w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src * data:; style-src * 'unsafe-inline'")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = w.Write(b)
+	_, _ = w.Write(inlineStyles(b, c.Assets))
+}
+
+// stylesheetRe finds the site-relative style sheets a page links to.
+var stylesheetRe = regexp.MustCompile(`<link rel="stylesheet" href="(/[^"]+)"`)
+
+// inlineStyles adds the site's own style sheets that page links to in a
+// <style> element before </head>: the preview is served by the admin, where
+// "/theme/style.css" is not the site's. The page itself is left as render
+// made it.
+func inlineStyles(page []byte, assets []orchard.Asset) []byte {
+	head := bytes.Index(page, []byte("</head>"))
+	if head < 0 {
+		return page
+	}
+	var css bytes.Buffer
+	for _, m := range stylesheetRe.FindAllSubmatch(page[:head], -1) {
+		for _, a := range assets {
+			if a.Path == string(m[1]) && strings.HasPrefix(a.ContentType, "text/css") {
+				css.Write(bytes.ReplaceAll(a.Data, []byte("</"), []byte(`<\/`)))
+				css.WriteByte('\n')
+			}
+		}
+	}
+	if css.Len() == 0 {
+		return page
+	}
+	out := make([]byte, 0, len(page)+css.Len()+32)
+	out = append(out, page[:head]...)
+	out = append(out, "<style>\n"...)
+	out = append(out, css.Bytes()...)
+	out = append(out, "</style>\n"...)
+	return append(out, page[head:]...)
 }
