@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
+	"path/filepath"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/orchardhq/orchard/balancer"
+	"github.com/orchardhq/orchard/config"
 	"github.com/orchardhq/orchard/monitor"
 	"github.com/orchardhq/orchard/node"
 )
@@ -47,4 +51,46 @@ func masterMetrics(dataDir string, releases func() map[string]string, logger *sl
 	reg := monitor.NewRegistry(monitor.ProcessInfo{Role: "master", Version: versionString()}, logger,
 		[]string{dataDir}, append(extra, monitor.NewReleaseCollector(releases))...)
 	return monitor.Handler(reg, logger)
+}
+
+// dashboardTargets lists what the master's dashboard scrapes: the master
+// itself, every node and the balancer, each at its control address (those
+// without one are left out).
+func dashboardTargets(cfg *config.Config) []monitor.Target {
+	url := func(addr string) string { return "http://" + addr + monitor.MetricsPath }
+	var ts []monitor.Target
+	if cfg.Balancer.Control != "" {
+		ts = append(ts, monitor.Target{Name: "balancer", Group: "balancer", URL: url(cfg.Balancer.Control)})
+	}
+	for _, n := range cfg.Nodes {
+		if n.Control != "" {
+			ts = append(ts, monitor.Target{Name: n.Name, Group: "web nodes", URL: url(n.Control)})
+		}
+	}
+	if cfg.Master.Control != "" {
+		group := "master + database"
+		if cfg.Database.Driver == "mysql" {
+			group = "master"
+		}
+		ts = append(ts, monitor.Target{Name: "master", Group: group, URL: url(cfg.Master.Control)})
+	}
+	return ts
+}
+
+// openDashboard starts scraping the cluster every 5 seconds, with a week of
+// per-minute history in <master.data>/monitor (monitor.HistoryBytesPerTarget
+// per target), and returns the dashboard to mount behind the admin login.
+// Close the scraper on the way out.
+func openDashboard(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*monitor.Scraper, http.Handler, error) {
+	sc := monitor.NewScraper(monitor.ScraperOptions{
+		Targets: dashboardTargets(cfg),
+		Dir:     filepath.Join(cfg.Master.Data, "monitor"),
+		Every:   5 * time.Second,
+		Logger:  logger,
+	})
+	if err := sc.Open(ctx); err != nil {
+		sc.Close()
+		return nil, nil, err
+	}
+	return sc, monitor.NewDashboard(sc), nil
 }
