@@ -72,9 +72,9 @@ type NodeInfo struct {
 // Options are the dependencies of the admin UI.
 type Options struct {
 	Store     orchard.Store
-	Builder   Builder   // nil: the build buttons are hidden
-	Publisher Publisher // nil: publish, releases and nodes are hidden
-	Logger    *slog.Logger
+	Builder   Builder      // nil: the build buttons are hidden
+	Publisher Publisher    // nil: publish, releases and nodes are hidden
+	Logger    *slog.Logger // used as given (add "component" or "listener" before); default discards
 	// Secure marks the session cookie Secure (set it when served over TLS).
 	Secure bool
 	// Dashboard, when non-nil, is served at /dashboard/ to cluster admins.
@@ -118,7 +118,7 @@ func New(opt Options) *Handler {
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Handler{
 		opt:      opt,
-		log:      opt.Logger.With("component", "admin"),
+		log:      opt.Logger,
 		sessions: newSessions(opt.Now, opt.SessionTTL),
 		throttle: newThrottle(opt.Now, maxFailures, failureWindow),
 		jobs:     newJobs(),
