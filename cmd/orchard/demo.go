@@ -286,7 +286,8 @@ func (d *demo) printWelcome(took time.Duration) {
 	for _, n := range d.cfg.Nodes {
 		fmt.Fprintf(d.out, "Node %s: http://%s/ (control %s)\n", n.Name, n.Listen, n.Control)
 	}
-	fmt.Fprintf(d.out, "\nCluster admin: admin / %s (saved in %s)\n", d.password, filepath.Join(d.dir, "admin-password"))
+	fmt.Fprintf(d.out, "\nAdmin UI:      http://%s/ (log in as admin, site left empty)\n", d.cfg.Master.Admin)
+	fmt.Fprintf(d.out, "Cluster admin: admin / %s (saved in %s)\n", d.password, filepath.Join(d.dir, "admin-password"))
 	fmt.Fprintf(d.out, "Cluster file:  %s (use it with --config)\n", d.cfg.Path)
 	fmt.Fprintf(d.out, "Logs:          %s\n", filepath.Join(d.dir, "logs"))
 	fmt.Fprintln(d.out, "\nPress Ctrl-C to stop.")
