@@ -225,11 +225,12 @@ func (b *Blobs) write(sha string, r io.Reader, sync bool, maxBytes ...int64) err
 	return nil
 }
 
-// Sync makes every blob written so far durable and visible: one syncfs(2)
-// of the file system that holds the store writes the content of the blobs
-// written without fsync, then they are renamed to their names and a second
-// syncfs makes the renames durable. When Sync returns nil, every blob put
-// before it was called is stored under its name.
+// Sync makes every blob written so far durable and visible. Many blobs
+// written without fsync are flushed together by one syncfs(2) of the file
+// system that holds the store, then renamed to their names, and a second
+// syncfs makes the renames durable; a few are fsynced one by one (which
+// does not wait for the rest of the file system). When Sync returns nil,
+// every blob put before it was called is stored under its name.
 func (b *Blobs) Sync() error {
 	b.syncMu.Lock()
 	defer b.syncMu.Unlock()
@@ -237,12 +238,15 @@ func (b *Blobs) Sync() error {
 	batch := b.pending
 	b.pending = map[string]string{}
 	b.mu.Unlock()
+	if len(batch) == 0 {
+		return nil
+	}
+	if len(batch) <= fewBlobs {
+		return b.syncFew(batch)
+	}
 	if err := b.syncfs(); err != nil {
 		b.restore(batch)
 		return err
-	}
-	if len(batch) == 0 {
-		return nil
 	}
 	for sha, tmp := range batch {
 		if err := os.Rename(tmp, b.Path(sha)); err != nil {
@@ -255,6 +259,47 @@ func (b *Blobs) Sync() error {
 		delete(batch, sha)
 	}
 	return b.syncfs()
+}
+
+// fewBlobs is the most pending blobs Sync fsyncs one by one.
+const fewBlobs = 32
+
+// syncFew fsyncs each pending blob, renames it into place and fsyncs the
+// directories.
+func (b *Blobs) syncFew(batch map[string]string) error {
+	dirs := map[string]bool{}
+	for sha, tmp := range batch {
+		err := fsyncFile(tmp)
+		if err == nil {
+			err = os.Rename(tmp, b.Path(sha))
+		}
+		if err != nil {
+			os.Remove(tmp)
+			delete(batch, sha)
+			b.restore(batch)
+			return fmt.Errorf("sync blobs: %w", err)
+		}
+		delete(batch, sha)
+		dirs[filepath.Dir(b.Path(sha))] = true
+	}
+	for d := range dirs {
+		if err := syncDir(d); err != nil {
+			return fmt.Errorf("sync blobs: %w", err)
+		}
+	}
+	return nil
+}
+
+func fsyncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // restore puts back pending blobs a failed Sync did not place.

@@ -31,8 +31,8 @@ func TestBlobsPutVerifiedNoSync(t *testing.T) {
 		var shas []string
 		var wg sync.WaitGroup
 		var mu sync.Mutex
-		for i := range 50 {
-			d := []byte(fmt.Sprintf("blob %d", i%25)) // each written twice, concurrently
+		for i := range 80 {
+			d := []byte(fmt.Sprintf("blob %d", i%40)) // each written twice, concurrently
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -53,7 +53,7 @@ func TestBlobsPutVerifiedNoSync(t *testing.T) {
 		if err := b.Sync(); err != nil {
 			t.Fatal(err)
 		}
-		for i := range 25 {
+		for i := range 40 {
 			d := []byte(fmt.Sprintf("blob %d", i))
 			if got, err := b.Get(shaOf(d)); err != nil || !bytes.Equal(got, d) {
 				t.Fatalf("after Sync: Get = %q, %v; want %q", got, err, d)
@@ -61,6 +61,19 @@ func TestBlobsPutVerifiedNoSync(t *testing.T) {
 		}
 		if err := b.Sync(); err != nil { // nothing pending
 			t.Fatal(err)
+		}
+		few := []byte("one of a few") // fsynced one by one
+		if err := b.PutVerifiedNoSync(shaOf(few), bytes.NewReader(few), 100); err != nil {
+			t.Fatal(err)
+		}
+		if b.Has(shaOf(few)) {
+			t.Fatal("visible before Sync")
+		}
+		if err := b.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := b.Get(shaOf(few)); err != nil || !bytes.Equal(got, few) {
+			t.Fatalf("after Sync: Get = %q, %v", got, err)
 		}
 	})
 	t.Run("ErrHashMismatch", func(t *testing.T) {
