@@ -438,7 +438,8 @@ func derive(prev, cur *raw) *Values {
 		v[FieldP99] = cur.p99Gauge * 1000
 	}
 	if cur.hasCPU && prev.hasCPU && cur.cpuTotal > prev.cpuTotal {
-		v[FieldCPU] = 100 * (cur.cpuBusy - prev.cpuBusy) / (cur.cpuTotal - prev.cpuTotal)
+		// /proc counts in ticks: over short intervals the ratio can pass 100.
+		v[FieldCPU] = min(100, max(0, 100*(cur.cpuBusy-prev.cpuBusy)/(cur.cpuTotal-prev.cpuTotal)))
 	}
 	if cur.hasLoad {
 		v[FieldLoad] = cur.load1
