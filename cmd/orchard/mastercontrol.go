@@ -11,8 +11,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/config"
+	"github.com/orchardhq/orchard/monitor"
 	"github.com/orchardhq/orchard/publish"
 	"github.com/orchardhq/orchard/release"
 )
@@ -24,6 +27,7 @@ type masterControl struct {
 	ln   net.Listener
 	done chan struct{}
 	once sync.Once
+	reg  *prometheus.Registry // /metrics; more collectors with RegisterMetrics (metrics.go)
 }
 
 // startMasterControl serves the master's control API on cfg.Master.Control
@@ -50,7 +54,8 @@ func startMasterControl(cfg *config.Config, store *release.Store, logger *slog.L
 		}
 		_ = json.NewEncoder(w).Encode(h)
 	})
-	mux.Handle("GET /metrics", masterMetrics(cfg.Master.Data, func() map[string]string { a, _ := cat.Active(); return a }, logger))
+	mc.reg = masterRegistry(cfg.Master.Data, func() map[string]string { a, _ := cat.Active(); return a }, logger)
+	mux.Handle("GET /metrics", monitor.Handler(mc.reg, logger))
 	ln, err := net.Listen("tcp", cfg.Master.Control)
 	if err != nil {
 		return nil, fmt.Errorf("master control listener: %w", err)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -46,11 +48,27 @@ func balancerMetrics(b *balancer.Balancer, dataDir string, logger *slog.Logger) 
 	return monitor.Handler(reg, logger)
 }
 
-// masterMetrics is the /metrics handler of the master's control listener.
-func masterMetrics(dataDir string, releases func() map[string]string, logger *slog.Logger, extra ...prometheus.Collector) http.Handler {
-	reg := monitor.NewRegistry(monitor.ProcessInfo{Role: "master", Version: versionString()}, logger,
-		[]string{dataDir}, append(extra, monitor.NewReleaseCollector(releases))...)
-	return monitor.Handler(reg, logger)
+// masterRegistry holds the master control listener's metrics: host, Go
+// runtime, process and the active releases.
+func masterRegistry(dataDir string, releases func() map[string]string, logger *slog.Logger) *prometheus.Registry {
+	return monitor.NewRegistry(monitor.ProcessInfo{Role: "master", Version: versionString()}, logger,
+		[]string{dataDir}, monitor.NewReleaseCollector(releases))
+}
+
+// RegisterMetrics adds collectors to the master's /metrics, e.g.
+// collectors.NewDBStatsCollector(db, "orchard") for the connection pool or
+// monitor.NewDBCollector for replication lag. It fails without a control
+// listener or on a duplicate metric.
+func (mc *masterControl) RegisterMetrics(cs ...prometheus.Collector) error {
+	if mc.reg == nil {
+		return errors.New("master: no control listener for metrics")
+	}
+	for _, c := range cs {
+		if err := mc.reg.Register(c); err != nil {
+			return fmt.Errorf("master metrics: %w", err)
+		}
+	}
+	return nil
 }
 
 // dashboardTargets lists what the master's dashboard scrapes: the master

@@ -13,6 +13,7 @@ import (
 	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/balancer"
 	"github.com/orchardhq/orchard/config"
+	"github.com/orchardhq/orchard/monitor"
 	"github.com/orchardhq/orchard/node"
 	"github.com/orchardhq/orchard/release"
 )
@@ -92,7 +93,13 @@ func TestControlMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer mc.Close()
-	wantMetrics(t, "master", getMetrics(t, mc.Addr()), append(host, `role="master"`)...)
+	err = mc.RegisterMetrics(monitor.NewDBCollector(func(context.Context) ([]monitor.DBServer, error) {
+		return []monitor.DBServer{{Addr: "10.0.0.2:3306", Role: "replica", Healthy: true, LagSeconds: 2}}, nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantMetrics(t, "master", getMetrics(t, mc.Addr()), append(host, `role="master"`, `orchard_db_replica_lag_seconds{addr="10.0.0.2:3306"} 2`)...)
 
 	ts := dashboardTargets(cfg)
 	if len(ts) != 1 || ts[0].Name != "master" || !strings.HasSuffix(ts[0].URL, "/metrics") {
