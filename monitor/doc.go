@@ -6,6 +6,14 @@
 // schedule, records timings in its own SQLite file, and reports uptime.
 //
 // Bounds: the scraper's history is a fixed-size ring of one slot per minute
-// for a week (10,080 slots) per target, 10,080 × 40 bytes ≈ 394 KiB per
-// target on disk and the same in memory, whatever the uptime.
+// for a week (10,080 slots) per target: a file of exactly
+// HistoryBytesPerTarget (403,210 bytes, ≈394 KiB) per target on disk, the
+// same in memory, plus the last 720 raw samples (≈62 KiB) for the hour
+// view — about 460 KiB per target whatever the uptime (a 10-node cluster:
+// 12 targets, ≈4.7 MiB on disk, ≈5.5 MiB of memory).
+//
+// Cost, measured with go test -bench . ./monitor (2-core EPYC): one scrape
+// of a process's /metrics, host statistics included, 0.47 ms; a scraper
+// round over 5 targets 3.7 ms; the dashboard page for 5 targets 1.2 ms
+// (hour) and 17 ms (week).
 package monitor

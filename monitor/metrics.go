@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"runtime"
 	"sort"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -66,7 +67,7 @@ func Handler(reg *prometheus.Registry, logger *slog.Logger) http.Handler {
 		ErrorLog:            el,
 		ErrorHandling:       promhttp.ContinueOnError,
 		MaxRequestsInFlight: 4,
-		Timeout:             10_000_000_000, // 10 s
+		Timeout:             10 * time.Second,
 	})
 }
 
