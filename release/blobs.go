@@ -44,6 +44,8 @@ type Blobs struct {
 	pending map[string]string // sha -> temporary file, written but not yet synced
 	syncMu  sync.Mutex        // serialises Sync
 	dirs    sync.Map          // shard directories known to exist
+	known   map[[32]byte]struct{} // blobs seen stored under their name (guarded by mu, at most maxKnown)
+	gcMu    sync.RWMutex          // held by GC while it removes blobs, read-held while known grows
 	// Grace protects young blobs from GC: a blob written less than Grace
 	// ago is kept even when unreferenced, because a build or a stage may
 	// be about to save the manifest that refers to it. Default 10 minutes.
@@ -56,7 +58,7 @@ func OpenBlobs(dir string) (*Blobs, error) {
 	if err := os.MkdirAll(d, 0o755); err != nil {
 		return nil, fmt.Errorf("open blobs: %w", err)
 	}
-	return &Blobs{dir: d, Grace: 10 * time.Minute, pending: map[string]string{}}, nil
+	return &Blobs{dir: d, Grace: 10 * time.Minute, pending: map[string]string{}, known: map[[32]byte]struct{}{}}, nil
 }
 
 // Path returns the file that holds the blob sha. sha must be valid
@@ -70,8 +72,54 @@ func (b *Blobs) Has(sha string) bool {
 	if !orchard.ValidSHA256(sha) {
 		return false
 	}
+	if b.isKnown(sha) {
+		return true
+	}
 	_, err := os.Stat(b.Path(sha))
 	return err == nil
+}
+
+// maxKnown bounds the blobs remembered as stored (32 bytes and map overhead
+// each, so about 50 MB); past it, lookups go to the disk.
+const maxKnown = 1 << 20
+
+func keyOf(sha string) (k [32]byte, ok bool) {
+	_, err := hex.Decode(k[:], []byte(sha))
+	return k, err == nil && len(sha) == 64
+}
+
+func (b *Blobs) isKnown(sha string) bool {
+	k, ok := keyOf(sha)
+	if !ok {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, known := b.known[k]
+	return known
+}
+
+// remember notes blobs seen stored under their names; the caller read-holds
+// gcMu since it saw them.
+func (b *Blobs) remember(shas ...string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, sha := range shas {
+		if len(b.known) >= maxKnown {
+			return
+		}
+		if k, ok := keyOf(sha); ok {
+			b.known[k] = struct{}{}
+		}
+	}
+}
+
+func (b *Blobs) forget(sha string) {
+	if k, ok := keyOf(sha); ok {
+		b.mu.Lock()
+		delete(b.known, k)
+		b.mu.Unlock()
+	}
 }
 
 // Open opens the blob sha for reading (an error wrapping fs.ErrNotExist when
@@ -219,6 +267,9 @@ func (b *Blobs) write(sha string, r io.Reader, sync bool, maxBytes ...int64) err
 		return fmt.Errorf("put blob %s: %w", sha, err)
 	}
 	ok = true
+	b.gcMu.RLock()
+	b.remember(sha)
+	b.gcMu.RUnlock()
 	if sync {
 		return syncDir(dir)
 	}
@@ -234,6 +285,8 @@ func (b *Blobs) write(sha string, r io.Reader, sync bool, maxBytes ...int64) err
 func (b *Blobs) Sync() error {
 	b.syncMu.Lock()
 	defer b.syncMu.Unlock()
+	b.gcMu.RLock()
+	defer b.gcMu.RUnlock()
 	b.mu.Lock()
 	batch := b.pending
 	b.pending = map[string]string{}
@@ -248,6 +301,7 @@ func (b *Blobs) Sync() error {
 		b.restore(batch)
 		return err
 	}
+	placed := make([]string, 0, len(batch))
 	for sha, tmp := range batch {
 		if err := os.Rename(tmp, b.Path(sha)); err != nil {
 			os.Remove(tmp)
@@ -257,8 +311,13 @@ func (b *Blobs) Sync() error {
 			return fmt.Errorf("sync blobs: %w", err)
 		}
 		delete(batch, sha)
+		placed = append(placed, sha)
 	}
-	return b.syncfs()
+	if err := b.syncfs(); err != nil {
+		return err
+	}
+	b.remember(placed...)
+	return nil
 }
 
 // fewBlobs is the most pending blobs Sync fsyncs one by one.
@@ -268,6 +327,7 @@ const fewBlobs = 32
 // directories.
 func (b *Blobs) syncFew(batch map[string]string) error {
 	dirs := map[string]bool{}
+	placed := make([]string, 0, len(batch))
 	for sha, tmp := range batch {
 		err := fsyncFile(tmp)
 		if err == nil {
@@ -280,6 +340,7 @@ func (b *Blobs) syncFew(batch map[string]string) error {
 			return fmt.Errorf("sync blobs: %w", err)
 		}
 		delete(batch, sha)
+		placed = append(placed, sha)
 		dirs[filepath.Dir(b.Path(sha))] = true
 	}
 	for d := range dirs {
@@ -287,6 +348,7 @@ func (b *Blobs) syncFew(batch map[string]string) error {
 			return fmt.Errorf("sync blobs: %w", err)
 		}
 	}
+	b.remember(placed...)
 	return nil
 }
 
@@ -353,7 +415,34 @@ const listThreshold = 2048
 // duplicates; an invalid name counts as missing. For many blobs it reads the
 // shard directories (256 listings) rather than making one stat(2) per blob.
 func (b *Blobs) MissingOf(shas []string) []string {
+	b.gcMu.RLock()
+	defer b.gcMu.RUnlock()
+	var unknown []string
+	b.mu.Lock()
+	for _, h := range shas {
+		if k, ok := keyOf(h); ok {
+			if _, known := b.known[k]; known {
+				continue
+			}
+		}
+		unknown = append(unknown, h)
+	}
+	b.mu.Unlock()
+	shas = unknown
 	var out []string
+	defer func() { // what was looked up and found is known from now on
+		found := make([]string, 0, len(shas))
+		miss := make(map[string]bool, len(out))
+		for _, h := range out {
+			miss[h] = true
+		}
+		for _, h := range shas {
+			if !miss[h] {
+				found = append(found, h)
+			}
+		}
+		b.remember(found...)
+	}()
 	if len(shas) < listThreshold {
 		seen := make(map[string]bool, len(shas))
 		for _, h := range shas {
@@ -399,6 +488,8 @@ func (b *Blobs) MissingOf(shas []string) []string {
 // and returns how many blobs it removed. Callers must put in keep every blob
 // of every manifest they still hold, staged ones included (Store.GC does).
 func (b *Blobs) GC(keep map[string]bool) (int, error) {
+	b.gcMu.Lock()
+	defer b.gcMu.Unlock()
 	shards, err := os.ReadDir(b.dir)
 	if err != nil {
 		return 0, fmt.Errorf("gc blobs: %w", err)
@@ -426,6 +517,7 @@ func (b *Blobs) GC(keep map[string]bool) (int, error) {
 			if info, err := f.Info(); err != nil || time.Since(info.ModTime()) < b.Grace {
 				continue
 			}
+			b.forget(name)
 			if err := os.Remove(filepath.Join(sd, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return removed, fmt.Errorf("gc blobs: %w", err)
 			}

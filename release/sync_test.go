@@ -206,3 +206,28 @@ func TestBlobsMissingOf(t *testing.T) {
 		}
 	}
 }
+
+// A blob removed by GC is not remembered as stored.
+func TestBlobsGCForgets(t *testing.T) {
+	b, err := release.OpenBlobs(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := []byte("collected")
+	if err := b.PutVerified(shaOf(d), bytes.NewReader(d), 100); err != nil {
+		t.Fatal(err)
+	}
+	if miss := b.MissingOf([]string{shaOf(d)}); len(miss) != 0 || !b.Has(shaOf(d)) {
+		t.Fatalf("stored blob missing: %v", miss)
+	}
+	b.Grace = 0
+	if n, err := b.GC(map[string]bool{}); err != nil || n != 1 {
+		t.Fatalf("GC = %d, %v; want 1 removed", n, err)
+	}
+	if b.Has(shaOf(d)) {
+		t.Fatal("Has after GC")
+	}
+	if miss := b.MissingOf([]string{shaOf(d)}); len(miss) != 1 {
+		t.Fatalf("MissingOf after GC = %v", miss)
+	}
+}
