@@ -325,3 +325,37 @@ func TestGraphSVG(t *testing.T) {
 	}
 	_ = fmt.Sprint()
 }
+
+func TestHistoryFileDamaged(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{
+		{"Truncated", []byte("ORCHRING1\nabc")},
+		{"WrongMagic", make([]byte, monitor.HistoryBytesPerTarget)},
+		{"Garbage", append([]byte("ORCHRING1\n"), []byte(strings.Repeat("\xff", monitor.HistoryBytesPerTarget-10))...)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "n.ring"), tc.data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s := monitor.NewScraper(monitor.ScraperOptions{Targets: []monitor.Target{{Name: "n", URL: "http://127.0.0.1:1/"}}, Dir: dir, Every: time.Hour})
+			if err := s.Open(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			for _, rg := range monitor.Ranges {
+				for _, p := range s.Series(monitor.FieldRequests, rg, func(monitor.Target) bool { return true }) {
+					if !math.IsNaN(p.V) {
+						t.Fatalf("%s: value %v from a damaged file", rg.Name, p)
+					}
+				}
+			}
+			fi, err := os.Stat(filepath.Join(dir, "n.ring"))
+			if err != nil || fi.Size() != int64(monitor.HistoryBytesPerTarget) {
+				t.Errorf("history file after open: %v %v", fi, err)
+			}
+		})
+	}
+}
