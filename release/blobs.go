@@ -41,9 +41,9 @@ type Blobs struct {
 	dir string // .../blobs
 
 	mu      sync.Mutex
-	pending map[string]string // sha -> temporary file, written but not yet synced
-	syncMu  sync.Mutex        // serialises Sync
-	dirs    sync.Map          // shard directories known to exist
+	pending map[string]string     // sha -> temporary file, written but not yet synced
+	syncMu  sync.Mutex            // serialises Sync
+	dirs    sync.Map              // shard directories known to exist
 	known   map[[32]byte]struct{} // blobs seen stored under their name (guarded by mu, at most maxKnown)
 	gcMu    sync.RWMutex          // held by GC while it removes blobs, read-held while known grows
 	// Grace protects young blobs from GC: a blob written less than Grace
