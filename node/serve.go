@@ -43,6 +43,7 @@ var (
 // serve is the traffic handler: Host -> site, path -> manifest entry, then
 // the blob with every HTTP rule of a static file server.
 func (n *Node) serve(ctx *fasthttp.RequestCtx) {
+	defer n.metrics.observe(ctx)
 	req := &ctx.Request.Header
 	resp := &ctx.Response.Header
 	s := n.lookupHost(req.Host())

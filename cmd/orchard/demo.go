@@ -287,6 +287,7 @@ func (d *demo) printWelcome(took time.Duration) {
 		fmt.Fprintf(d.out, "Node %s: http://%s/ (control %s)\n", n.Name, n.Listen, n.Control)
 	}
 	fmt.Fprintf(d.out, "\nAdmin UI:      http://%s/ (log in as admin, site left empty)\n", d.cfg.Master.Admin)
+	fmt.Fprintf(d.out, "Dashboard:     http://%s/dashboard/\n", d.cfg.Master.Admin)
 	fmt.Fprintf(d.out, "Cluster admin: admin / %s (saved in %s)\n", d.password, filepath.Join(d.dir, "admin-password"))
 	fmt.Fprintf(d.out, "Cluster file:  %s (use it with --config)\n", d.cfg.Path)
 	fmt.Fprintf(d.out, "Logs:          %s\n", filepath.Join(d.dir, "logs"))

@@ -16,6 +16,7 @@ type demoLayout struct {
 	MasterListen  string
 	MasterAdmin   string
 	MasterControl string
+	BalancerCtl   string
 	Nodes         []demoNode
 	// MySQL, when set, puts the CMS on the demo's MariaDB cluster.
 	MySQL *demoDatabase
@@ -65,7 +66,7 @@ func planDemo(listen string, nodes int) (*demoLayout, error) {
 	for _, f := range []struct {
 		dst *string
 		off int
-	}{{&l.MasterListen, 80}, {&l.MasterAdmin, 79}, {&l.MasterControl, 78}} {
+	}{{&l.MasterListen, 80}, {&l.MasterAdmin, 79}, {&l.MasterControl, 78}, {&l.BalancerCtl, 100}} {
 		if *f.dst, err = pick(f.off); err != nil {
 			return nil, err
 		}
@@ -122,6 +123,7 @@ catch_up = "2s"
 {{end}}
 [balancer]
 listen = "{{.L.Listen}}"
+control = "{{.L.BalancerCtl}}"
 manager = "/orchard-manager"
 manager_allow = ["127.0.0.0/8", "::1/128"]
 access_log = "logs/access.log"

@@ -15,6 +15,7 @@ import (
 	orchard "github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/config"
 	"github.com/orchardhq/orchard/master"
+	"github.com/orchardhq/orchard/monitor"
 	"github.com/orchardhq/orchard/release"
 )
 
@@ -72,6 +73,7 @@ type masterServer struct {
 	siteStop context.CancelFunc
 	control  *masterControl
 	admin    *masterAdmin
+	scraper  *monitor.Scraper // feeds the dashboard; nil without an admin listener
 }
 
 // openMaster starts the master as a list of steps; the admin listener and
@@ -175,6 +177,10 @@ func (m *masterServer) Close() error {
 		}
 	}
 	keep(m.admin.Close())
+	if m.scraper != nil {
+		keep(m.scraper.Close())
+		m.scraper = nil
+	}
 	if m.control != nil {
 		keep(m.control.Close())
 		m.control = nil

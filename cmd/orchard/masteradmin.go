@@ -51,11 +51,16 @@ func (m *masterServer) initAdmin(ctx context.Context) error {
 		m.releases = rs
 	}
 	logger := m.logger.With("listener", "admin")
-	a, err := startAdmin(ctx, m.cfg, m.store, m.releases, logger, nil)
+	sc, dash, err := openDashboard(ctx, m.cfg, logger)
 	if err != nil {
 		return err
 	}
-	m.admin = a
+	a, err := startAdmin(ctx, m.cfg, m.store, m.releases, logger, dash)
+	if err != nil {
+		sc.Close()
+		return err
+	}
+	m.admin, m.scraper = a, sc
 	return nil
 }
 
