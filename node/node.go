@@ -308,6 +308,19 @@ func (n *Node) Activate(site string, m *orchard.Manifest) error {
 	return n.activate(site, id, m)
 }
 
+// ActivateChecked is Activate for a manifest the caller has validated
+// (m.Validate) and whose id it computed (id == m.ID()), as the publish
+// protocol does when it stages a release: it skips doing both again.
+func (n *Node) ActivateChecked(site, id string, m *orchard.Manifest) error {
+	if m.Site != site {
+		return orchard.Errorf(orchard.EINVALID, "Manifest is for %q, not %q.", m.Site, site)
+	}
+	if err := n.store.SaveCheckedManifest(m, id); err != nil {
+		return err
+	}
+	return n.activate(site, id, m)
+}
+
 // ActivateID makes the stored release id the active release of site (see
 // Activate); ENOTFOUND when it is not stored.
 func (n *Node) ActivateID(site, id string) error {

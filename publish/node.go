@@ -87,7 +87,15 @@ type Node struct {
 
 type stagedRelease struct {
 	m    *orchard.Manifest
+	id   string // m.ID()
 	when time.Time
+}
+
+// checkedActivator is optionally implemented by a State that can skip
+// validating and hashing a manifest again (node.Node does): staging has
+// done both.
+type checkedActivator interface {
+	ActivateChecked(site, id string, m *orchard.Manifest) error
 }
 
 // NodeSync describes the last catch-up round.
@@ -192,7 +200,7 @@ func decodeManifest(b []byte, site string) (*orchard.Manifest, error) {
 	return &m, nil
 }
 
-// hashes returns every distinct blob a manifest names, sorted.
+// hashes returns every distinct blob a manifest names.
 func hashes(m *orchard.Manifest) []string {
 	set := make(map[string]struct{}, len(m.Files)*2)
 	for _, e := range m.Files {
@@ -205,7 +213,6 @@ func hashes(m *orchard.Manifest) []string {
 	for h := range set {
 		out = append(out, h)
 	}
-	sort.Strings(out)
 	return out
 }
 
@@ -225,6 +232,7 @@ func (n *Node) missing(m *orchard.Manifest) []string {
 			out = append(out, h)
 		}
 	}
+	sort.Strings(out)
 	return out
 }
 
@@ -238,7 +246,7 @@ func (n *Node) stage(m *orchard.Manifest, id string) {
 		s = map[string]*stagedRelease{}
 		n.staged[m.Site] = s
 	}
-	s[id] = &stagedRelease{m: m, when: time.Now()}
+	s[id] = &stagedRelease{m: m, id: id, when: time.Now()}
 	for len(s) > maxStagedPerSite {
 		oldest := ""
 		for k, v := range s {
@@ -433,7 +441,11 @@ func (n *Node) activate(site, id, prev string, ifActive bool) ([]string, error) 
 			return nil, fmt.Errorf("%w: activate %s: %v", ErrStorage, id, err)
 		}
 	}
-	if err := n.cfg.State.Activate(site, st.m); err != nil {
+	activate := n.cfg.State.Activate
+	if ca, ok := n.cfg.State.(checkedActivator); ok {
+		activate = func(site string, m *orchard.Manifest) error { return ca.ActivateChecked(site, st.id, m) }
+	}
+	if err := activate(site, st.m); err != nil {
 		if missing := n.missing(st.m); len(missing) > 0 {
 			return missing, fmt.Errorf("%w: %d blobs of release %s", ErrBlobsMissing, len(missing), id)
 		}

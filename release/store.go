@@ -116,6 +116,20 @@ func (s *Store) SaveManifest(m *orchard.Manifest) (string, error) {
 	return id, s.saveManifest(m, id)
 }
 
+// SaveCheckedManifest is SaveManifest for a manifest the caller has
+// already validated (m.Validate, a canonical site) and whose id it computed
+// (m.ID()), as the publish protocol does when a release is staged: it skips
+// doing both again.
+func (s *Store) SaveCheckedManifest(m *orchard.Manifest, id string) error {
+	if !orchard.ValidReleaseID(id) {
+		return orchard.Errorf(orchard.EINVALID, "Release id %q is invalid.", id)
+	}
+	if err := checkSite(m.Site); err != nil {
+		return err
+	}
+	return s.saveManifest(m, id)
+}
+
 // saveManifest stores m, already checked, under its id.
 func (s *Store) saveManifest(m *orchard.Manifest, id string) error {
 	p := filepath.Join(s.releasesDir(m.Site), id+".json")
