@@ -76,7 +76,9 @@ func (s *Store) loadRecord(site, id string) *record {
 }
 
 func (s *Store) saveRecord(site, id string, r *record) error {
-	if err := writeFileAtomic(s.recordPath(site, id), r.encode()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	// The record only speeds up the next build: a record lost in a crash
+	// makes that build a full one, so it is not fsynced.
+	if err := writeCacheFile(s.recordPath(site, id), r.encode()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("save build record %s/%s: %w", site, id, err)
 	}
 	return nil

@@ -146,7 +146,7 @@ func (s *Store) saveManifest(m *orchard.Manifest, id string) error {
 	// A small summary beside it lets Releases list without parsing
 	// every manifest; it is only a cache of the manifest.
 	if sum, err := json.Marshal(summary(m, id)); err == nil {
-		_ = writeFileAtomic(filepath.Join(s.releasesDir(m.Site), id+".release"), sum)
+		_ = writeCacheFile(filepath.Join(s.releasesDir(m.Site), id+".release"), sum)
 	}
 	s.remember(m, id)
 	return nil
@@ -422,6 +422,29 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	return syncDir(dir)
+}
+
+// writeCacheFile writes a file that only caches what other files hold (a
+// summary, a build record) by way of a temporary file renamed into place,
+// without fsync: after a crash it may be missing or unreadable, never a mix
+// of two versions, and readers of such files fall back to the source.
+func writeCacheFile(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
 }
 
 // syncDir fsyncs a directory so a rename inside it is durable.
