@@ -67,7 +67,7 @@ func newSiteCmd() *cobra.Command {
 	fl.StringVar(&f.imp, "import", "", "read the site from the XML `FILE` (- for stdin); with -c or --replace")
 	fl.BoolVar(&f.replace, "replace", false, "with --import: replace all content of an existing site")
 	fl.BoolVar(&f.withSecrets, "with-secrets", false, "with --export: include password hashes")
-	cmd.AddCommand(newSiteListCmd())
+	cmd.AddCommand(newSiteListCmd(), newClusterAdminCmd())
 	return cmd
 }
 
@@ -216,17 +216,52 @@ func initSite(ctx context.Context, st orchard.Store, host, dataDir string, out i
 // setAdminPassword sets a random password for the site's user "admin",
 // stores only its hash and prints the password once.
 func setAdminPassword(ctx context.Context, st orchard.Store, host string, out io.Writer) error {
+	return setUserPassword(ctx, st, host, "admin", out)
+}
+
+// setUserPassword sets a random password for user name of site host ("" for
+// a cluster admin), stores only its hash and prints the password once.
+func setUserPassword(ctx context.Context, st orchard.Store, host, name string, out io.Writer) error {
 	pw := auth.RandomPassword()
 	hash, err := auth.HashPassword(pw)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Setting the password of admin on %s\n", host)
-	if err := st.PutUser(ctx, &orchard.User{Site: host, Name: "admin", PasswordHash: hash}); err != nil {
+	where := "on " + host
+	if host == "" {
+		where = "(cluster admin)"
+	}
+	fmt.Fprintf(out, "Setting the password of %s %s\n", name, where)
+	if err := st.PutUser(ctx, &orchard.User{Site: host, Name: name, PasswordHash: hash}); err != nil {
 		return storeError(err)
 	}
-	fmt.Fprintf(out, "Password for admin: %s\n(shown once; only its hash is stored)\n", pw)
+	fmt.Fprintf(out, "Password for %s: %s\n(shown once; only its hash is stored)\n", name, pw)
 	return nil
+}
+
+// newClusterAdminCmd creates or resets a cluster admin: a user of the admin
+// UI who manages every site, creates and deletes sites and sees the dashboard.
+func newClusterAdminCmd() *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:   "admin",
+		Short: "Create a cluster admin (or reset its password) and print the password once",
+		Long: `Create a cluster admin of the admin UI, who manages every site, creates and
+deletes sites and sees the dashboard, or give an existing one a new random
+password. The password is printed once; only its hash is stored. Per-site
+admins are made with orchard site -s HOST -p.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := (&orchard.User{Name: name, PasswordHash: "x"}).Validate(); err != nil {
+				return usagef("--name: %s", orchard.ErrorMessage(err))
+			}
+			return withStore(cmd, func(ctx context.Context, _ *config.Config, st orchard.Store) error {
+				return setUserPassword(ctx, st, "", name, cmd.OutOrStdout())
+			})
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "admin", "user name")
+	return cmd
 }
 
 func newSiteListCmd() *cobra.Command {

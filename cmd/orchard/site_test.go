@@ -175,3 +175,27 @@ func TestSiteCommand(t *testing.T) {
 		}
 	})
 }
+
+func TestClusterAdminCommand(t *testing.T) {
+	cfg := testCluster(t)
+	out := mustCLI(t, cfg, "", "site", "admin", "--name", "root_1")
+	m := regexp.MustCompile(`Password for root_1: (\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no password printed:\n%s", out)
+	}
+	db, err := sqlite.Open(t.Context(), filepath.Join(filepath.Dir(cfg), "db", "orchard.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	u, err := db.User(t.Context(), "", "root_1")
+	if err != nil {
+		t.Fatalf("cluster admin not stored: %v", err)
+	}
+	if ok, err := auth.CheckPassword(u.PasswordHash, m[1]); !ok || err != nil {
+		t.Errorf("printed password does not match the stored hash: %v %v", ok, err)
+	}
+	if r := runCLI(t, cfg, "", "site", "admin", "--name", "no good"); r.code != 2 {
+		t.Errorf("bad --name: exit %d, want 2", r.code)
+	}
+}
