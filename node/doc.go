@@ -32,5 +32,6 @@
 //	id, missing, err := n.Stage(m)          // save manifest, report missing blobs
 //	err = n.Blobs().PutVerified(sha, r, max) // release.ErrHashMismatch
 //	err = n.ActivateID(site, id)            // or n.Activate(site, m); node.ErrBlobsMissing
+//	err = n.ActivateChecked(site, id, m)    // m validated and id = m.ID() by the caller
 //	n.Releases(); n.Status()                // site -> active id; full status
 package node

@@ -39,8 +39,10 @@
 //
 // The package takes plain values and small interfaces (Blobs, State,
 // Catalog, BlobSource) that cmd/orchard wires to the release and node
-// packages. A Blobs that also implements UnsyncedBlobs gets a batch written
-// without a fsync per blob and made durable with one Sync before the node
-// answers; without it every blob costs two fsyncs, which dominates a first
-// publish.
+// packages. A Blobs that also implements UnsyncedBlobs gets batches written
+// without a fsync per blob (and hashed once), made durable with one Sync
+// just before activation, which refuses a release until that Sync has put
+// every blob in place; without it every blob costs two fsyncs, which
+// dominates a first publish. A State that implements ActivateChecked
+// (node.Node) is not made to validate and hash the staged manifest again.
 package publish

@@ -13,7 +13,7 @@
 //
 //	DIR/blobs/ab/abcdef...            blobs named by their SHA-256
 //	DIR/sites/HOST/releases/ID.json   manifests
-//	DIR/sites/HOST/releases/ID.build  build records (master; incremental builds)
+//	DIR/sites/HOST/releases/ID.build  build records (master; incremental builds; binary)
 //	DIR/sites/HOST/releases/ID.release summaries, for listings
 //	DIR/sites/HOST/active             the active release id
 //
@@ -23,16 +23,26 @@
 //	id, err := st.SaveManifest(m)              // stage: validates, stores
 //	missing := st.Blobs().Missing(m)           // hashes to ask for
 //	err = st.Blobs().PutVerified(sha, body, max) // errors.Is(err, release.ErrHashMismatch) -> 422
+//	err = st.Blobs().PutVerifiedNoSync(sha, body, max) // many blobs: invisible until...
+//	err = st.Blobs().Sync()                    // ...one syncfs places them all (before activation)
 //	m, err := st.SetActive(site, id)           // errors.Is(err, release.ErrBlobsMissing) -> 409
+//	err = st.SetActiveManifest(m, id)          // same, for a manifest just saved (no reload)
 //	rels, err := st.Releases(site)             // newest first
+//	id, err := st.Latest(site)                 // newest release id, from the summaries
 //	active, err := st.Active(site)
 //	removed, err := st.Prune(site, keep); n, err := st.GC()
 //
-// A node activates through node.(*Node).Activate, which calls SetActive and
-// swaps its in-memory state.
+// A blob under its final name is always whole and verified: blobs written
+// without fsync keep a temporary name until Sync has flushed them. Blobs
+// remembers (bounded) which blobs it has seen stored, so checking a release
+// that shares most blobs with the last one reads no directory.
+//
+// A node activates through node.(*Node).Activate, which saves the manifest,
+// checks its blobs once (SetActiveManifest) and swaps its in-memory state.
 //
 // Builder renders through a Renderer (Outputs, Render, Inputs; cmd/orchard
 // adapts *render.Renderer) and is incremental: beside each manifest it keeps
-// the hash of every input and the inputs each output came from, and re-renders
-// only the outputs whose inputs changed, appeared or vanished.
+// a digest of the inputs each output came from and the manifest entry it
+// produced, and re-renders only the outputs whose inputs changed, appeared or
+// vanished; reused outputs need neither a render nor the previous manifest.
 package release
