@@ -189,12 +189,22 @@ func (b *Blobs) PutVerifiedNoSync(sha string, r io.Reader, maxBytes int64) error
 	return b.write(sha, io.LimitReader(r, maxBytes+1), false, maxBytes)
 }
 
-func (b *Blobs) isPending(sha string) bool {
+// stillPending reports whether sha is pending with its temporary file in
+// place, forgetting it when GC removed that file (an abandoned stage).
+func (b *Blobs) stillPending(sha string) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	_, ok := b.pending[sha]
-	return ok
+	tmp, ok := b.pending[sha]
+	if !ok {
+		return false
+	}
+	if _, err := os.Stat(tmp); err != nil {
+		delete(b.pending, sha)
+		return false
+	}
+	return true
 }
+
 
 // write copies r into a temporary file beside the blob, checks its hash
 // when verify limits are given, and renames it into place.
@@ -203,7 +213,7 @@ func (b *Blobs) write(sha string, r io.Reader, sync bool, maxBytes ...int64) err
 	if _, err := os.Stat(final); err == nil {
 		return nil
 	}
-	if !sync && b.isPending(sha) {
+	if !sync && b.stillPending(sha) {
 		return nil
 	}
 	dir := filepath.Dir(final)
@@ -303,7 +313,14 @@ func (b *Blobs) Sync() error {
 	}
 	placed := make([]string, 0, len(batch))
 	for sha, tmp := range batch {
-		if err := os.Rename(tmp, b.Path(sha)); err != nil {
+		err := os.Rename(tmp, b.Path(sha))
+		if errors.Is(err, fs.ErrNotExist) {
+			// Removed by GC after a stage that was never activated: the
+			// blob is simply not stored (activation checks).
+			delete(batch, sha)
+			continue
+		}
+		if err != nil {
 			os.Remove(tmp)
 			// The others stay pending: a later Sync may still place them.
 			delete(batch, sha)
@@ -332,6 +349,10 @@ func (b *Blobs) syncFew(batch map[string]string) error {
 		err := fsyncFile(tmp)
 		if err == nil {
 			err = os.Rename(tmp, b.Path(sha))
+		}
+		if errors.Is(err, fs.ErrNotExist) { // removed by GC meanwhile (see Sync)
+			delete(batch, sha)
+			continue
 		}
 		if err != nil {
 			os.Remove(tmp)

@@ -231,3 +231,38 @@ func TestBlobsGCForgets(t *testing.T) {
 		t.Fatalf("MissingOf after GC = %v", miss)
 	}
 }
+
+// A pending blob whose temporary file GC removed (a stage never activated)
+// does not make later Syncs fail.
+func TestBlobsSyncAfterGC(t *testing.T) {
+	for _, n := range []int{1, 40} { // one by one, and by syncfs
+		b, err := release.OpenBlobs(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			d := []byte(fmt.Sprint("abandoned ", i))
+			if err := b.PutVerifiedNoSync(shaOf(d), bytes.NewReader(d), 100); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b.Grace = 0
+		if _, err := b.GC(map[string]bool{}); err != nil {
+			t.Fatal(err)
+		}
+		// The first is sent again by a later stage: written again.
+		d := []byte("abandoned 0")
+		if err := b.PutVerifiedNoSync(shaOf(d), bytes.NewReader(d), 100); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Sync(); err != nil {
+			t.Fatalf("%d blobs: Sync after GC: %v", n, err)
+		}
+		if !b.Has(shaOf(d)) {
+			t.Fatal("the blob sent again is not stored")
+		}
+		if n > 1 && b.Has(shaOf([]byte("abandoned 1"))) {
+			t.Fatal("a collected blob is stored")
+		}
+	}
+}
