@@ -205,7 +205,6 @@ func (b *Blobs) stillPending(sha string) bool {
 	return true
 }
 
-
 // write copies r into a temporary file beside the blob, checks its hash
 // when verify limits are given, and renames it into place.
 func (b *Blobs) write(sha string, r io.Reader, sync bool, maxBytes ...int64) error {
