@@ -22,7 +22,8 @@ type requestMetrics struct {
 	class   [6]atomic.Uint64 // index status/100: 1xx..5xx; 0 = other
 	bytes   atomic.Uint64    // response body bytes (Content-Length)
 	buckets [len(durationBounds) + 1]atomic.Uint64
-	sumUS   atomic.Uint64 // total duration, microseconds
+	sumUS   atomic.Uint64                         // total duration, microseconds
+	sites   atomic.Pointer[map[string]*siteStats] // host -> its counters (metrics_site.go)
 }
 
 // observe records the response in ctx; the traffic handler calls it once
@@ -78,7 +79,7 @@ var classNames = [6]string{"other", "1xx", "2xx", "3xx", "4xx", "5xx"}
 
 func (c nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRequests, descDuration, descBytes, descConns, descCacheBytes,
-		descCacheBlobs, descCacheMax, descSites, descStaged, descUptime} {
+		descCacheBlobs, descCacheMax, descSites, descStaged, descUptime, descSiteRequests, descSiteBytes} {
 		ch <- d
 	}
 }
@@ -97,6 +98,7 @@ func (c nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	cum += m.buckets[len(durationBounds)].Load()
 	ch <- prometheus.MustNewConstHistogram(descDuration, cum, float64(m.sumUS.Load())/1e6, buckets, "node")
 	ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, float64(m.bytes.Load()), "node")
+	m.collectSites(ch)
 	if n.srv != nil {
 		ch <- prometheus.MustNewConstMetric(descConns, prometheus.GaugeValue, float64(n.srv.GetOpenConnectionsCount()))
 	}

@@ -386,6 +386,7 @@ func (n *Node) blobLocked(sha string, size int64) *blob {
 // active release uses. Hosts win over aliases; between two sites claiming
 // the same alias the first by host name wins.
 func (n *Node) publishLocked() {
+	n.metrics.attachLocked(n.sites)
 	hosts := make(map[string]*site, len(n.sites)*2)
 	names := make([]string, 0, len(n.sites))
 	for h := range n.sites {

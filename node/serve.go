@@ -51,6 +51,7 @@ func (n *Node) serve(ctx *fasthttp.RequestCtx) {
 		plain(ctx, fasthttp.StatusNotFound, "Not Found\n")
 		return
 	}
+	defer s.stats.observe(ctx)
 	if s.id == "" {
 		resp.SetCanonical(hRetryAfter, vRetryAfter)
 		resp.SetCanonical(hCacheControl, vNoStore)

@@ -24,6 +24,7 @@ type site struct {
 	modified     time.Time // creation time of the release, whole seconds
 	routes       map[string]route
 	notFound     *entry
+	stats        *siteStats // request counters of the host, shared by its releases (metrics_site.go)
 }
 
 // route is what a clean request path leads to: a file, or a redirect to

@@ -1,0 +1,92 @@
+package node
+
+import (
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
+)
+
+// siteStats counts the requests answered for one site (its host and its
+// aliases): lock-free and allocation-free, two atomic adds per request. It
+// outlives the site's releases: every serving state of a host shares one.
+type siteStats struct {
+	class [6]atomic.Uint64 // index status/100: 1xx..5xx; 0 = other
+	bytes atomic.Uint64    // response body bytes
+}
+
+// observe records the response in ctx; serve defers it once the site is
+// known. It does nothing on nil (a site never published).
+func (s *siteStats) observe(ctx *fasthttp.RequestCtx) {
+	if s == nil {
+		return
+	}
+	s.class[statusClass(ctx.Response.StatusCode())].Add(1)
+	if n := bodyBytes(ctx); n > 0 {
+		s.bytes.Add(uint64(n))
+	}
+}
+
+// statusClass maps a status to its index in classNames.
+func statusClass(st int) int {
+	c := st / 100
+	if c < 1 || c > 5 {
+		return 0
+	}
+	return c
+}
+
+// bodyBytes is the length of the response body (0 for HEAD), without
+// copying it.
+func bodyBytes(ctx *fasthttp.RequestCtx) int {
+	if ctx.IsHead() {
+		return 0
+	}
+	if ctx.Response.IsBodyStream() {
+		return ctx.Response.Header.ContentLength() // set by SetBodyStream
+	}
+	return len(ctx.Response.Body())
+}
+
+// attachLocked gives every site in sites the counters of its host (new
+// ones for a new host) and drops the counters of hosts no longer held. It
+// runs under n.mu before the host table is published, so a site is never
+// changed after requests can see it.
+func (m *requestMetrics) attachLocked(sites map[string]*site) {
+	var old map[string]*siteStats
+	if p := m.sites.Load(); p != nil {
+		old = *p
+	}
+	cur := make(map[string]*siteStats, len(sites))
+	for host, s := range sites {
+		if s.stats == nil {
+			if s.stats = old[host]; s.stats == nil {
+				s.stats = new(siteStats)
+			}
+		}
+		cur[host] = s.stats
+	}
+	m.sites.Store(&cur)
+}
+
+var (
+	descSiteRequests = prometheus.NewDesc("orchard_site_requests_total", "Requests answered per site, by status class.",
+		[]string{"role", "site", "class"}, nil)
+	descSiteBytes = prometheus.NewDesc("orchard_site_response_bytes_total", "Response body bytes sent per site.",
+		[]string{"role", "site"}, nil)
+)
+
+// collectSites sends the per-site counters: six classes and the bytes of
+// every site the node holds.
+func (m *requestMetrics) collectSites(ch chan<- prometheus.Metric) {
+	p := m.sites.Load()
+	if p == nil {
+		return
+	}
+	for host, s := range *p {
+		for i, name := range classNames {
+			ch <- prometheus.MustNewConstMetric(descSiteRequests, prometheus.CounterValue, float64(s.class[i].Load()), "node", host, name)
+		}
+		ch <- prometheus.MustNewConstMetric(descSiteBytes, prometheus.CounterValue, float64(s.bytes.Load()), "node", host)
+	}
+}
