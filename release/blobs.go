@@ -205,6 +205,10 @@ func (b *Blobs) stillPending(sha string) bool {
 	return true
 }
 
+// stagingDir holds, under the blobs directory, the temporary files of blobs
+// written without fsync until Sync places them.
+const stagingDir = "staging"
+
 // write copies r into a temporary file beside the blob, checks its hash
 // when verify limits are given, and renames it into place.
 func (b *Blobs) write(sha string, r io.Reader, sync bool, maxBytes ...int64) error {
@@ -222,10 +226,23 @@ func (b *Blobs) write(sha string, r io.Reader, sync bool, maxBytes ...int64) err
 		}
 		b.dirs.Store(dir, true)
 	}
-	f, err := os.CreateTemp(dir, ".tmp-*")
+	// A blob placed by Sync waits in one staging directory: creating many
+	// files in one directory keeps their inodes together, where creating
+	// them across the 256 shards scatters the file system's metadata.
+	tmpDir := dir
+	if !sync {
+		tmpDir = filepath.Join(b.dir, stagingDir)
+		if _, made := b.dirs.Load(tmpDir); !made {
+			if err := os.MkdirAll(tmpDir, 0o755); err != nil {
+				return fmt.Errorf("put blob: %w", err)
+			}
+			b.dirs.Store(tmpDir, true)
+		}
+	}
+	f, err := os.CreateTemp(tmpDir, ".tmp-*")
 	if errors.Is(err, fs.ErrNotExist) { // removed behind our back
-		if err = os.MkdirAll(dir, 0o755); err == nil {
-			f, err = os.CreateTemp(dir, ".tmp-*")
+		if err = os.MkdirAll(tmpDir, 0o755); err == nil {
+			f, err = os.CreateTemp(tmpDir, ".tmp-*")
 		}
 	}
 	if err != nil {
@@ -516,7 +533,7 @@ func (b *Blobs) GC(keep map[string]bool) (int, error) {
 	}
 	removed := 0
 	for _, s := range shards {
-		if !s.IsDir() || len(s.Name()) != 2 {
+		if !s.IsDir() || (len(s.Name()) != 2 && s.Name() != stagingDir) {
 			continue
 		}
 		sd := filepath.Join(b.dir, s.Name())
