@@ -177,6 +177,7 @@ func (b *adminBackend) Publish(ctx context.Context, host string, progress func(s
 	}
 	progress(fmt.Sprintf("publishing release %s (%d files) to %d nodes", id, len(m.Files), len(b.publisher.Nodes)))
 	res, err := b.publisher.Publish(ctx, host, m, eventLines(progress))
+	notePublish(b.cfg.Master.Data, host, res, err, b.publisher.Logger)
 	return adminResult(res), err
 }
 
@@ -187,6 +188,7 @@ func (b *adminBackend) Rollback(ctx context.Context, host, id string, progress f
 	}
 	progress(fmt.Sprintf("activating release %s on %d nodes", id, len(b.publisher.Nodes)))
 	res, err := b.publisher.Rollback(ctx, host, id, eventLines(progress))
+	notePublish(b.cfg.Master.Data, host, res, err, b.publisher.Logger)
 	return adminResult(res), err
 }
 

@@ -111,6 +111,7 @@ from the master within a few seconds of coming back.`,
 					return err
 				}
 				res, err := runPublish(ctx, cmd, p, s, m, quiet)
+				notePublish(cfg.Master.Data, s, res, err, p.Logger)
 				if err != nil {
 					return err
 				}

@@ -57,6 +57,7 @@ Same output and exit status as orchard publish.`,
 			}
 			p := newPublisher(cfg, store, cmdLogger(quiet))
 			res, err := runPublish(cmd.Context(), cmd, p, host, m, quiet)
+			notePublish(cfg.Master.Data, host, res, err, p.Logger)
 			if err != nil {
 				return err
 			}
