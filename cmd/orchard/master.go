@@ -74,6 +74,8 @@ type masterServer struct {
 	control  *masterControl
 	admin    *masterAdmin
 	scraper  *monitor.Scraper // feeds the dashboard; nil without an admin listener
+
+	siteMetrics *httpMetrics // requests of the site listener (metrics_master.go)
 }
 
 // openMaster starts the master as a list of steps; the admin listener and
@@ -85,6 +87,7 @@ func openMaster(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*
 		m.initStore,
 		m.initSiteServer,
 		m.initControl,
+		m.initMetrics,
 		m.initAdmin,
 	} {
 		if err := step(ctx); err != nil {
@@ -117,7 +120,7 @@ func (m *masterServer) initSiteServer(ctx context.Context) error {
 	m.siteLn = ln
 	logger := m.logger.With("listener", "site")
 	m.site = &http.Server{
-		Handler:           master.NewSiteHandler(m.store, logger),
+		Handler:           m.countSiteRequests(master.NewSiteHandler(m.store, logger)),
 		ReadHeaderTimeout: masterReadHeaderTimeout,
 		ReadTimeout:       masterReadTimeout,
 		WriteTimeout:      masterWriteTimeout,
