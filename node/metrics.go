@@ -16,41 +16,73 @@ var durationBounds = [...]time.Duration{
 	500 * time.Millisecond, time.Second, 2500 * time.Millisecond, 5 * time.Second, 10 * time.Second,
 }
 
-// requestMetrics counts the requests the node answered: lock-free, no
-// allocation, a few atomic adds per request.
-type requestMetrics struct {
+// metricShards is how many copies of the request counters the node keeps
+// (a power of two): a request adds to the shard of its connection, so the
+// cores serving different connections do not contend for one cache line. A
+// scrape sums the shards.
+const metricShards = 16
+
+// requestShard is one shard of the node's request counters, padded to a
+// whole number of cache lines.
+type requestShard struct {
 	class   [6]atomic.Uint64 // index status/100: 1xx..5xx; 0 = other
 	bytes   atomic.Uint64    // response body bytes (Content-Length)
 	buckets [len(durationBounds) + 1]atomic.Uint64
-	sumUS   atomic.Uint64                         // total duration, microseconds
-	sites   atomic.Pointer[map[string]*siteStats] // host -> its counters (metrics_site.go)
+	sumUS   atomic.Uint64 // total duration, microseconds
+	_       [256 - (6+1+len(durationBounds)+1+1)*8]byte
 }
 
-// observe records the response in ctx; the traffic handler calls it once
-// per request (defer n.metrics.observe(ctx)).
-func (m *requestMetrics) observe(ctx *fasthttp.RequestCtx) {
-	st := ctx.Response.StatusCode()
-	c := st / 100
-	if c < 1 || c > 5 {
-		c = 0
-	}
-	m.class[c].Add(1)
-	if !ctx.IsHead() {
-		n := ctx.Response.Header.ContentLength() // set by SetBodyStream
-		if !ctx.Response.IsBodyStream() {
-			n = len(ctx.Response.Body()) // in memory: no copy
-		}
-		if n > 0 {
-			m.bytes.Add(uint64(n))
-		}
+// requestMetrics counts the requests the node answered: lock-free, no
+// allocation, a few uncontended atomic adds per request.
+type requestMetrics struct {
+	shards [metricShards]requestShard
+	sites  atomic.Pointer[map[string]*siteStats] // host -> its counters (metrics_site.go)
+}
+
+// shardOf picks the shard of ctx's connection.
+func shardOf(ctx *fasthttp.RequestCtx) uint64 { return ctx.ConnID() & (metricShards - 1) }
+
+// observe records the response in ctx, for the node and for site (nil: a
+// host the node does not hold); the traffic handler defers it once per
+// request. One clock read: the request's start is ctx.Time().
+func (m *requestMetrics) observe(ctx *fasthttp.RequestCtx, site *site) {
+	i := shardOf(ctx)
+	c := statusClass(ctx.Response.StatusCode())
+	n := bodyBytes(ctx)
+	sh := &m.shards[i]
+	sh.class[c].Add(1)
+	if n > 0 {
+		sh.bytes.Add(uint64(n))
 	}
 	d := time.Since(ctx.Time())
-	i := 0
-	for i < len(durationBounds) && d > durationBounds[i] {
-		i++
+	b := 0
+	for b < len(durationBounds) && d > durationBounds[b] {
+		b++
 	}
-	m.buckets[i].Add(1)
-	m.sumUS.Add(uint64(d / time.Microsecond))
+	sh.buckets[b].Add(1)
+	if d > 0 {
+		sh.sumUS.Add(uint64(d / time.Microsecond))
+	}
+	if site != nil {
+		site.stats.add(i, c, n)
+	}
+}
+
+// totals sums the shards: requests by class, body bytes, the duration
+// histogram's buckets (not cumulative) and its sum in microseconds.
+func (m *requestMetrics) totals() (class [6]uint64, bytes uint64, buckets [len(durationBounds) + 1]uint64, sumUS uint64) {
+	for i := range m.shards {
+		sh := &m.shards[i]
+		for c := range class {
+			class[c] += sh.class[c].Load()
+		}
+		bytes += sh.bytes.Load()
+		for b := range buckets {
+			buckets[b] += sh.buckets[b].Load()
+		}
+		sumUS += sh.sumUS.Load()
+	}
+	return class, bytes, buckets, sumUS
 }
 
 // Collector returns a Prometheus collector of the node's request counters,
@@ -86,18 +118,19 @@ func (c nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	n, m := c.n, &c.n.metrics
+	class, bytes, counts, sumUS := m.totals()
 	for i, name := range classNames {
-		ch <- prometheus.MustNewConstMetric(descRequests, prometheus.CounterValue, float64(m.class[i].Load()), "node", name)
+		ch <- prometheus.MustNewConstMetric(descRequests, prometheus.CounterValue, float64(class[i]), "node", name)
 	}
 	buckets := make(map[float64]uint64, len(durationBounds))
 	var cum uint64
 	for i, b := range durationBounds {
-		cum += m.buckets[i].Load()
+		cum += counts[i]
 		buckets[b.Seconds()] = cum
 	}
-	cum += m.buckets[len(durationBounds)].Load()
-	ch <- prometheus.MustNewConstHistogram(descDuration, cum, float64(m.sumUS.Load())/1e6, buckets, "node")
-	ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, float64(m.bytes.Load()), "node")
+	cum += counts[len(durationBounds)]
+	ch <- prometheus.MustNewConstHistogram(descDuration, cum, float64(sumUS)/1e6, buckets, "node")
+	ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, float64(bytes), "node")
 	m.collectSites(ch)
 	if n.srv != nil {
 		ch <- prometheus.MustNewConstMetric(descConns, prometheus.GaugeValue, float64(n.srv.GetOpenConnectionsCount()))

@@ -18,7 +18,7 @@ func TestRequestMetrics(t *testing.T) {
 		ctx.Request.Header.SetMethod("GET")
 		ctx.Response.SetStatusCode(st)
 		ctx.Response.SetBody([]byte("hello"))
-		n.metrics.observe(&ctx)
+		n.metrics.observe(&ctx, nil)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(n.Collector())
@@ -48,7 +48,7 @@ func BenchmarkObserve(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			m.observe(&ctx)
+			m.observe(&ctx, nil)
 		}
 	})
 }

@@ -8,23 +8,43 @@ import (
 )
 
 // siteStats counts the requests answered for one site (its host and its
-// aliases): lock-free and allocation-free, two atomic adds per request. It
+// aliases): lock-free and allocation-free, one or two atomic adds per
+// request on the shard of the request's connection (see metricShards). It
 // outlives the site's releases: every serving state of a host shares one.
 type siteStats struct {
-	class [6]atomic.Uint64 // index status/100: 1xx..5xx; 0 = other
-	bytes atomic.Uint64    // response body bytes
+	shards [metricShards]siteShard
 }
 
-// observe records the response in ctx; serve defers it once the site is
-// known. It does nothing on nil (a site never published).
-func (s *siteStats) observe(ctx *fasthttp.RequestCtx) {
+// siteShard is one shard of a site's counters, one cache line.
+type siteShard struct {
+	class [6]atomic.Uint64 // index status/100: 1xx..5xx; 0 = other
+	bytes atomic.Uint64    // response body bytes
+	_     [64 - 7*8]byte
+}
+
+// add counts a response of class c (see statusClass) with n body bytes on
+// shard i. It does nothing on nil (a site never published).
+func (s *siteStats) add(i uint64, c, n int) {
 	if s == nil {
 		return
 	}
-	s.class[statusClass(ctx.Response.StatusCode())].Add(1)
-	if n := bodyBytes(ctx); n > 0 {
-		s.bytes.Add(uint64(n))
+	sh := &s.shards[i&(metricShards-1)]
+	sh.class[c].Add(1)
+	if n > 0 {
+		sh.bytes.Add(uint64(n))
 	}
+}
+
+// totals sums the shards: requests by class and body bytes.
+func (s *siteStats) totals() (class [6]uint64, bytes uint64) {
+	for i := range s.shards {
+		sh := &s.shards[i]
+		for c := range class {
+			class[c] += sh.class[c].Load()
+		}
+		bytes += sh.bytes.Load()
+	}
+	return class, bytes
 }
 
 // statusClass maps a status to its index in classNames.
@@ -84,9 +104,10 @@ func (m *requestMetrics) collectSites(ch chan<- prometheus.Metric) {
 		return
 	}
 	for host, s := range *p {
+		class, bytes := s.totals()
 		for i, name := range classNames {
-			ch <- prometheus.MustNewConstMetric(descSiteRequests, prometheus.CounterValue, float64(s.class[i].Load()), "node", host, name)
+			ch <- prometheus.MustNewConstMetric(descSiteRequests, prometheus.CounterValue, float64(class[i]), "node", host, name)
 		}
-		ch <- prometheus.MustNewConstMetric(descSiteBytes, prometheus.CounterValue, float64(s.bytes.Load()), "node", host)
+		ch <- prometheus.MustNewConstMetric(descSiteBytes, prometheus.CounterValue, float64(bytes), "node", host)
 	}
 }

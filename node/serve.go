@@ -43,15 +43,14 @@ var (
 // serve is the traffic handler: Host -> site, path -> manifest entry, then
 // the blob with every HTTP rule of a static file server.
 func (n *Node) serve(ctx *fasthttp.RequestCtx) {
-	defer n.metrics.observe(ctx)
 	req := &ctx.Request.Header
 	resp := &ctx.Response.Header
 	s := n.lookupHost(req.Host())
+	defer n.metrics.observe(ctx, s)
 	if s == nil {
 		plain(ctx, fasthttp.StatusNotFound, "Not Found\n")
 		return
 	}
-	defer s.stats.observe(ctx)
 	if s.id == "" {
 		resp.SetCanonical(hRetryAfter, vRetryAfter)
 		resp.SetCanonical(hCacheControl, vNoStore)
