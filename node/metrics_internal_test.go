@@ -52,3 +52,19 @@ func BenchmarkObserve(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkObserve_Conns: each goroutine serves its own connection, as the
+// server does, so the requests land on different shards.
+func BenchmarkObserve_Conns(b *testing.B) {
+	var m requestMetrics
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		var ctx fasthttp.RequestCtx
+		ctx.Init2(nil, nil, false)
+		ctx.Response.SetStatusCode(200)
+		ctx.Response.SetBody([]byte("hello"))
+		for pb.Next() {
+			m.observe(&ctx, nil)
+		}
+	})
+}
