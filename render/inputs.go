@@ -79,13 +79,11 @@ func (h *hasher) sum() string {
 func (r *Renderer) Inputs() map[string]string { return r.inputs }
 
 // hashInputs computes Inputs.
-func (r *Renderer) hashInputs() map[string]string {
+// pageSums waits for and returns the page hashes (see hashPagesAsync).
+func (r *Renderer) hashInputs(pageSums func() map[string]string) map[string]string {
 	in := make(map[string]string, len(r.pages)+len(r.cats)*2+len(r.assets)+len(r.ts.files)+4)
 	s := r.site
 	in["site"] = newHasher().str(s.Host, s.Title, s.Description, s.Scheme, s.URL).sum()
-	for k, v := range r.hashPages() {
-		in[k] = v
-	}
 	for path, cat := range r.cats {
 		in["category:"+path] = newHasher().str(cat.Path, cat.Title, cat.Description).sum()
 	}
@@ -120,12 +118,16 @@ func (r *Renderer) hashInputs() map[string]string {
 		h.str(u.Loc, u.Lastmod)
 	}
 	in["sitemap"] = h.sum()
+	for k, v := range pageSums() {
+		in[k] = v
+	}
 	return in
 }
 
-// hashPages hashes every published page, the bulk of the input bytes, on
-// all CPUs.
-func (r *Renderer) hashPages() map[string]string {
+// hashPagesAsync starts hashing every published page, the bulk of the
+// input bytes, on all CPUs, and returns a function that waits for the result
+// ("page:"+path to hash). r.pages must not change until it has returned.
+func (r *Renderer) hashPagesAsync() func() map[string]string {
 	pages := make([]*orchard.Page, 0, len(r.pages))
 	for _, p := range r.pages {
 		pages = append(pages, p)
@@ -135,17 +137,21 @@ func (r *Renderer) hashPages() map[string]string {
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
+			h := newHasher()
 			for i := w; i < len(pages); i += workers {
 				p := pages[i]
-				sums[i] = newHasher().str(p.Path, p.Title, p.Category, p.Layout, p.Format, p.Body, p.Description).
+				h.h.Reset()
+				sums[i] = h.str(p.Path, p.Title, p.Category, p.Layout, p.Format, p.Body, p.Description).
 					time(p.Created).time(p.Updated).sum()
 			}
 		})
 	}
-	wg.Wait()
-	out := make(map[string]string, len(pages))
-	for i, p := range pages {
-		out["page:"+p.Path] = sums[i]
+	return func() map[string]string {
+		wg.Wait()
+		out := make(map[string]string, len(pages))
+		for i, p := range pages {
+			out["page:"+p.Path] = sums[i]
+		}
+		return out
 	}
-	return out
 }

@@ -120,8 +120,11 @@ func New(c *orchard.SiteContent) (r *Renderer, err error) {
 	if err := r.index(c); err != nil {
 		return nil, err
 	}
+	// Page bodies are the bulk of the input bytes: hash them on the other
+	// CPUs while the outputs are built (both only read r.pages).
+	pageSums := r.hashPagesAsync()
 	r.buildOutputs()
-	r.inputs = r.hashInputs()
+	r.inputs = r.hashInputs(pageSums)
 	return r, nil
 }
 
