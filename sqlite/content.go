@@ -31,12 +31,8 @@ func (db *DB) LoadSite(ctx context.Context, host string) (*orchard.SiteContent, 
 		for _, x := range cs {
 			c.Categories = append(c.Categories, *x)
 		}
-		ps, err := queryPages(ctx, tx, t, orchard.PageFilter{})
-		if err != nil {
+		if c.Pages, err = loadPages(ctx, tx, t); err != nil {
 			return err
-		}
-		for _, x := range ps {
-			c.Pages = append(c.Pages, *x)
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT path, content_type, data, updated FROM `+t.assets+` ORDER BY path`)
 		if err != nil {

@@ -70,13 +70,47 @@ const pageColumns = `path, COALESCE(category, ''), title, layout, format, body, 
 
 func scanPage(sc scanner) (*orchard.Page, error) {
 	var p orchard.Page
+	if err := scanPageInto(sc, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// scanPageInto scans one pageColumns row into p.
+func scanPageInto(sc scanner, p *orchard.Page) error {
 	var created, updated int64
 	if err := sc.Scan(&p.Path, &p.Category, &p.Title, &p.Layout, &p.Format, &p.Body, &p.Description,
 		&p.Published, &created, &updated); err != nil {
-		return nil, err
+		return err
 	}
 	p.Created, p.Updated = timeFromDB(created), timeFromDB(updated)
-	return &p, nil
+	return nil
+}
+
+// loadPages reads every page of t sorted by path, scanned straight into the
+// slice LoadSite returns (no per-page allocation and copy). The slice is
+// sized by a COUNT in the same transaction.
+func loadPages(ctx context.Context, q querier, t tables) ([]orchard.Page, error) {
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+t.pages).Scan(&n); err != nil {
+		return nil, err
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+pageColumns+` FROM `+t.pages+` ORDER BY path`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ps []orchard.Page
+	if n > 0 {
+		ps = make([]orchard.Page, 0, n)
+	}
+	for rows.Next() {
+		ps = append(ps, orchard.Page{})
+		if err := scanPageInto(rows, &ps[len(ps)-1]); err != nil {
+			return nil, err
+		}
+	}
+	return ps, rows.Err()
 }
 
 // Page returns the page at path.
