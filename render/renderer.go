@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"slices"
 	"sort"
 	"strings"
 
@@ -257,11 +258,11 @@ func (r *Renderer) index(c *orchard.SiteContent) error {
 
 // sortNewest orders pages by creation time, newest first, then by path.
 func sortNewest(ps []*orchard.Page) {
-	sort.Slice(ps, func(i, j int) bool {
-		if !ps[i].Created.Equal(ps[j].Created) {
-			return ps[i].Created.After(ps[j].Created)
+	slices.SortFunc(ps, func(a, b *orchard.Page) int {
+		if c := b.Created.Compare(a.Created); c != 0 {
+			return c
 		}
-		return ps[i].Path < ps[j].Path
+		return strings.Compare(a.Path, b.Path)
 	})
 }
 
@@ -374,7 +375,7 @@ func (r *Renderer) buildOutputs() {
 	for _, o := range r.byKey {
 		r.outputs = append(r.outputs, o.Output)
 	}
-	sort.Slice(r.outputs, func(i, j int) bool { return r.outputs[i].Path < r.outputs[j].Path })
+	slices.SortFunc(r.outputs, func(a, b Output) int { return strings.Compare(a.Path, b.Path) })
 	r.sitemap = r.sitemapURLs()
 }
 

@@ -3,7 +3,8 @@ package render
 import (
 	"bytes"
 	"encoding/xml"
-	"sort"
+	"slices"
+	"strings"
 	"time"
 
 	orchard "github.com/orchardhq/orchard"
@@ -44,7 +45,7 @@ func latest(ts ...time.Time) time.Time {
 // sorted by URL, with the time each last changed as far as the content
 // tells: a page's update, a listing's newest post or own update.
 func (r *Renderer) sitemapURLs() []sitemapURL {
-	var out []sitemapURL
+	out := make([]sitemapURL, 0, len(r.byKey))
 	for _, o := range r.byKey {
 		var mod time.Time
 		switch o.kind {
@@ -67,7 +68,7 @@ func (r *Renderer) sitemapURLs() []sitemapURL {
 		}
 		out = append(out, sitemapURL{Loc: r.site.URL + o.src, Lastmod: w3cTime(mod)})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Loc < out[j].Loc })
+	slices.SortFunc(out, func(a, b sitemapURL) int { return strings.Compare(a.Loc, b.Loc) })
 	return out
 }
 
