@@ -223,13 +223,39 @@ func (s *Store) Releases(site string) ([]orchard.Release, error) {
 		}
 		out = append(out, Summary(m))
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].Created.Equal(out[j].Created) {
-			return out[i].Created.After(out[j].Created)
-		}
-		return out[i].ID > out[j].ID
-	})
+	sortNewestFirst(out)
 	return out, nil
+}
+
+// sortNewestFirst orders releases by creation time, newest first. Created
+// has a resolution of one second (it is the pages' Last-Modified), so two
+// builds in the same second tie; among those a release built on top of
+// another (its Parent chain reaches it) comes first.
+func sortNewestFirst(rels []orchard.Release) {
+	parent := make(map[string]string, len(rels))
+	for _, r := range rels {
+		parent[r.ID] = r.Parent
+	}
+	depth := make(map[string]int, len(rels))
+	for _, r := range rels {
+		d := 0
+		for p := r.Parent; p != "" && d < len(rels); p = parent[p] {
+			if _, ok := parent[p]; !ok {
+				break
+			}
+			d++
+		}
+		depth[r.ID] = d
+	}
+	sort.Slice(rels, func(i, j int) bool {
+		if !rels[i].Created.Equal(rels[j].Created) {
+			return rels[i].Created.After(rels[j].Created)
+		}
+		if depth[rels[i].ID] != depth[rels[j].ID] {
+			return depth[rels[i].ID] > depth[rels[j].ID]
+		}
+		return rels[i].ID > rels[j].ID
+	})
 }
 
 // Summary returns the listing form of a manifest. Files and Bytes count the
