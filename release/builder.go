@@ -235,6 +235,9 @@ feed:
 	if err := b.Store.saveRecord(site.Host, id, rec); err != nil {
 		return nil, err
 	}
+	if err := b.Store.setLatest(site.Host, id); err != nil {
+		return nil, err
+	}
 	if b.Keep > 0 {
 		if _, err := b.Store.Prune(site.Host, b.Keep); err != nil {
 			return nil, err

@@ -224,3 +224,39 @@ type staticRenderer struct{ outs []release.Output }
 func (s *staticRenderer) Outputs() []release.Output     { return s.outs }
 func (s *staticRenderer) Render(string) ([]byte, error) { return []byte("x"), nil }
 func (s *staticRenderer) Inputs() map[string]string     { return nil }
+
+// TestBuild_UndoMakesEarlierReleaseNewest: an edit undone builds the very
+// release of before the edit, whose Created is older; it must still be the
+// newest, the one publish picks.
+func TestBuild_UndoMakesEarlierReleaseNewest(t *testing.T) {
+	st := mustOpenStore(t)
+	f := newFakeSite(5)
+	b := &release.Builder{Store: st, Keep: 1}
+	orig := f.inputs["page:/news/p2/"]
+	first, err := b.Build(context.Background(), testSite, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.inputs["page:/news/p2/"] = "edited"
+	second, err := b.Build(context.Background(), testSite, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.Latest(testSite.Host); got != second.Release.ID {
+		t.Fatalf("after the edit Latest = %s, want %s", got, second.Release.ID)
+	}
+	f.inputs["page:/news/p2/"] = orig
+	third, err := b.Build(context.Background(), testSite, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if third.Release.ID != first.Release.ID {
+		t.Fatalf("undo built %s, want the first release %s", third.Release.ID, first.Release.ID)
+	}
+	if got, _ := st.Latest(testSite.Host); got != first.Release.ID {
+		t.Errorf("after the undo Latest = %s, want %s", got, first.Release.ID)
+	}
+	if _, err := st.Manifest(testSite.Host, first.Release.ID); err != nil {
+		t.Errorf("pruning removed the newest release: %v", err)
+	}
+}

@@ -352,11 +352,44 @@ func (s *Store) setActive(m *orchard.Manifest, id string) error {
 // then id, as Releases orders them), or "" when it has none. It reads the
 // small summaries beside the manifests, not the manifests.
 func (s *Store) Latest(site string) (string, error) {
+	if id := s.latestPointer(site); id != "" {
+		return id, nil
+	}
 	rels, err := s.Releases(site)
 	if err != nil || len(rels) == 0 {
 		return "", err
 	}
 	return rels[0].ID, nil
+}
+
+// setLatest records id as the release the last build of site produced, so
+// that a build that comes back to an earlier release (an edit undone) makes
+// that release the newest again although its Created is older.
+func (s *Store) setLatest(site, id string) error {
+	if err := checkSite(site); err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(s.dir, "sites", site, "latest"), []byte(id+"\n"))
+}
+
+// latestPointer returns the id setLatest recorded, or "" when there is none
+// or its release is gone.
+func (s *Store) latestPointer(site string) string {
+	if checkSite(site) != nil {
+		return ""
+	}
+	data, err := os.ReadFile(filepath.Join(s.dir, "sites", site, "latest"))
+	if err != nil {
+		return ""
+	}
+	id := string(bytes.TrimSpace(data))
+	if !orchard.ValidReleaseID(id) {
+		return ""
+	}
+	if _, err := os.Stat(filepath.Join(s.releasesDir(site), id+".json")); err != nil {
+		return ""
+	}
+	return id
 }
 
 // Prune removes the oldest releases of site so that at most keep remain,
@@ -370,10 +403,11 @@ func (s *Store) Prune(site string, keep int) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	latest := s.latestPointer(site)
 	var removed []string
 	kept := 0
 	for _, r := range rels {
-		if r.ID == active || kept < keep {
+		if r.ID == active || r.ID == latest || kept < keep {
 			kept++
 			continue
 		}
