@@ -231,7 +231,7 @@ func (d *demo) publishSites(ctx context.Context) error {
 		return err
 	}
 	for _, s := range sites {
-		id, err := latestRelease(rs, s)
+		id, err := rs.Latest(s)
 		if err != nil || id == "" {
 			return fmt.Errorf("publish %s: no release (%v)", s, err)
 		}

@@ -164,7 +164,7 @@ func (b *adminBackend) Build(ctx context.Context, host string, progress func(don
 
 // Publish publishes the newest release of host.
 func (b *adminBackend) Publish(ctx context.Context, host string, progress func(string)) (admin.PublishResult, error) {
-	id, err := latestRelease(b.releases, host)
+	id, err := b.releases.Latest(host)
 	if err != nil {
 		return admin.PublishResult{}, err
 	}

@@ -99,7 +99,7 @@ from the master within a few seconds of coming back.`,
 			p := newPublisher(cfg, store, cmdLogger(quiet))
 			var failed []string
 			for _, s := range sites {
-				newest, err := latestRelease(store, s)
+				newest, err := store.Latest(s)
 				if err != nil {
 					return err
 				}
@@ -134,19 +134,6 @@ from the master within a few seconds of coming back.`,
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the result")
 	cmd.Flags().BoolVar(&gc, "gc", false, "garbage-collect old releases and blobs on the master now (else at most every "+gcEvery.String()+")")
 	return cmd
-}
-
-// latestRelease returns the newest release of site in the master's store
-// ("" when it has none), asking the store for just that when it can.
-func latestRelease(store *release.Store, site string) (string, error) {
-	if l, ok := any(store).(interface{ Latest(string) (string, error) }); ok {
-		return l.Latest(site)
-	}
-	rels, err := store.Releases(site)
-	if err != nil || len(rels) == 0 {
-		return "", err
-	}
-	return rels[0].ID, nil
 }
 
 // gcEvery is how often publish garbage-collects the master's store.
