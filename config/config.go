@@ -53,6 +53,7 @@ type Node struct {
 	MaxHeaderBytes    int      `toml:"max_header_bytes"`    // default 16384
 	CacheBytes        int64    `toml:"cache_bytes"`         // hot blobs kept in memory (default 128 MiB)
 	CatchUp           Duration `toml:"catch_up"`            // how often to ask the master for missed releases (default 5s)
+	Workers           int      `toml:"workers"`             // CPUs that serve (like nginx worker_processes); 0 = every CPU
 }
 
 // Balancer is the reverse proxy in front of the nodes.
@@ -64,6 +65,7 @@ type Balancer struct {
 	Data          string   `toml:"data"`          // persisted manager state
 	AccessLog     string   `toml:"access_log"`    // combined log file; "-" = stdout; "" = off
 	MaxConns      int      `toml:"max_conns"`     // client connections (default 10000)
+	Workers       int      `toml:"workers"`       // CPUs that proxy (like HAProxy nbthread); 0 = every CPU
 	Retries       int      `toml:"retries"`       // extra members tried for a failed GET/HEAD (default 2; -1 = none)
 	RetryAfter    Duration `toml:"retry"`         // a member in error is retried after this (default 10s)
 	CacheBytes    int64    `toml:"cache_bytes"`   // edge cache bound; 0 = default 256 MiB, -1 = off

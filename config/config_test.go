@@ -90,6 +90,8 @@ func TestLoadErrors(t *testing.T) {
 		{"BadMethod", base + "[[balancer.pool]]\nname = \"web\"\nmethod = \"random\"\nmembers = [\"node0\"]\n", ":7: balancer.pool[0].method:"},
 		{"BadCIDR", "[balancer]\nmanager_allow = [\"lan\"]\n", ":2: balancer.manager_allow:"},
 		{"BadVHost", base + "[[balancer.vhost]]\nhosts = [\"a b\"]\npool = \"web\"\n", ":6: balancer.vhost[0].hosts:"},
+		{"NegativeWorkers", base + "workers = -1\n", ":5: node[0].workers: must be between 0"},
+		{"TooManyWorkers", "[balancer]\nworkers = 5000\n", ":2: balancer.workers: must be between 0"},
 		{"ManagerUnderControl", "[balancer]\nmanager = \"/_orchard/m\"\n", ":2: balancer.manager:"},
 	}
 	for _, tt := range tests {

@@ -14,6 +14,8 @@ const (
 	DefaultNodeCacheBytes = 128 << 20
 	DefaultMaxHeaderBytes = 16 << 10
 	DefaultEdgeCacheBytes = 256 << 20
+	// MaxWorkers bounds the workers setting of a node or the balancer.
+	MaxWorkers = 1024
 )
 
 func (c *Config) setDefaults() {

@@ -108,12 +108,18 @@ func (v *validator) validate(c *Config) {
 		if n.CacheBytes < 0 {
 			v.fail(key+".cache_bytes", "must not be negative")
 		}
+		if n.Workers < 0 || n.Workers > MaxWorkers {
+			v.fail(key+".workers", "must be between 0 (every CPU) and %d", MaxWorkers)
+		}
 	}
 
 	b := &c.Balancer
 	v.addr("balancer.listen", b.Listen, true)
 	v.addr("balancer.control", b.Control, false)
 	v.addr("balancer.tls_listen", b.TLSListen, false)
+	if b.Workers < 0 || b.Workers > MaxWorkers {
+		v.fail("balancer.workers", "must be between 0 (every CPU) and %d", MaxWorkers)
+	}
 	if !strings.HasPrefix(b.Manager, "/") || strings.ContainsAny(b.Manager, " ?#\\") || strings.Contains(b.Manager, "..") {
 		v.fail("balancer.manager", "%q must be a plain path starting with '/'", b.Manager)
 	}

@@ -10,6 +10,12 @@
 #   random: a random page of the PAGES on every request (wrk Lua script)
 # It prints requests/s of each and the ratio node/nginx (target >= 1.0).
 #
+# Each server runs with its own tuning: nginx with the issue's settings
+# (NGINX_WORKERS=2 worker processes), the node with NODE_WORKERS=1 (its
+# `workers` setting: wrk shares the 2 CPUs, and a second Go worker spinning
+# for work competes with it). NGINX_WORKERS=1 gives nginx the same single
+# CPU; NODE_WORKERS=0 gives the node every CPU.
+#
 # Usage: bench/peers/node-vs-nginx.sh [PAGES]      (RUNS=3 DUR=5s CONNS=64)
 set -euo pipefail
 
@@ -17,6 +23,8 @@ PAGES=${1:-${PAGES:-10000}}
 RUNS=${RUNS:-3}
 DUR=${DUR:-5s}
 CONNS=${CONNS:-64}
+NGINX_WORKERS=${NGINX_WORKERS:-2}
+NODE_WORKERS=${NODE_WORKERS:-1}
 SITE=bench.test
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 W=$(mktemp -d /tmp/orchard-node-bench.XXXXXX)
@@ -47,7 +55,7 @@ NGINX_PORT=$(free_port)
 NODE_PORT=$(free_port)
 cat >"$W/nginx.conf" <<CONF
 user www-data;
-worker_processes 2;
+worker_processes $NGINX_WORKERS;
 pid $W/nginx.pid;
 error_log $W/nginx-error.log;
 events { worker_connections 4096; }
@@ -80,6 +88,7 @@ name = "node0"
 listen = "127.0.0.1:$NODE_PORT"
 control = "127.0.0.1:$(free_port)"
 data = "node0"
+workers = $NODE_WORKERS
 CONF
 "$W/orchard" node node0 --config "$W/orchard.toml" >"$W/node0.log" 2>&1 &
 NODE_PID=$!
@@ -110,6 +119,7 @@ rps() { # PORT MODE
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
+echo "nginx worker_processes $NGINX_WORKERS, node workers $NODE_WORKERS (0 = every CPU), $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)"
 printf '%-10s %12s %12s %8s\n' case nginx_rps node_rps ratio
 for mode in hot random; do
 	ng=() nd=()

@@ -42,6 +42,7 @@ requests in flight finish, then stops.`,
 				return usageError{err}
 			}
 			logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+			setWorkers(cfg.Balancer.Workers, logger)
 			opts, closeLog, err := balancerOptions(cfg, logger)
 			if err != nil {
 				return usageError{err}

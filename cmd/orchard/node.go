@@ -36,6 +36,7 @@ site from its data directory on its listen address, and the control API
 				return usageError{err}
 			}
 			logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+			setWorkers(ncfg.Workers, logger)
 			if os.Getenv("GOGC") == "" {
 				// The heap is mostly the hot-blob cache and serving
 				// allocates nothing, so collections are rare anyway: a low
