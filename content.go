@@ -80,6 +80,9 @@ type Page struct {
 	Published   bool // drafts are rendered in previews only
 	Created     time.Time
 	Updated     time.Time
+	// Digest is ContentDigest as the store computed it when the page was
+	// written; only Store.LoadSiteIndex fills it ("" = unknown).
+	Digest string `json:"-"`
 }
 
 // Validate fills defaults and checks the page, returning an EINVALID *Error.

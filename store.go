@@ -68,6 +68,15 @@ type Store interface {
 	// an existing site with replace false is ECONFLICT. On any error
 	// nothing is changed.
 	ReplaceSite(ctx context.Context, c *SiteContent, replace bool) error
+	// LoadSiteIndex is LoadSite without the page bodies, in one consistent
+	// snapshot: every Page has Body "" and Digest set to its
+	// ContentDigest (as of the snapshot). Builds read bodies later with
+	// PageBodies, only for the pages they render.
+	LoadSiteIndex(ctx context.Context, host string) (*SiteContent, error)
+	// PageBodies returns, by path, the current body and digest of each page
+	// at paths that exists (a missing page is left out). A digest that
+	// differs from the one LoadSiteIndex gave means the page changed since.
+	PageBodies(ctx context.Context, host string, paths []string) (map[string]PageBody, error)
 
 	Close() error
 }

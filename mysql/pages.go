@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	orchard "github.com/orchardhq/orchard"
 )
@@ -35,24 +37,37 @@ func (d *DB) PutPage(ctx context.Context, host string, p *orchard.Page) error {
 			}
 			return err
 		}
-		// Upsert first, then read Created back (see PutCategory).
+		// Upsert first, then read Created back (see PutCategory); when the
+		// page existed, its kept Created changes the digest.
 		if err := insertPage(ctx, tx, t, p, true); err != nil {
 			return err
 		}
-		return tx.QueryRowContext(ctx, "SELECT created FROM "+t.pages+" WHERE path = ?", p.Path).Scan(&p.Created)
+		var created time.Time
+		if err := tx.QueryRowContext(ctx, "SELECT created FROM "+t.pages+" WHERE path = ?", p.Path).Scan(&created); err != nil {
+			return err
+		}
+		if created.Equal(p.Created) {
+			p.Created = created
+			return nil
+		}
+		p.Created = created
+		_, err := tx.ExecContext(ctx, "UPDATE "+t.pages+" SET digest = ? WHERE path = ?", p.ContentDigest(), p.Path)
+		return err
 	})
 }
 
 func insertPage(ctx context.Context, tx *sql.Tx, t tables, p *orchard.Page, upsert bool) error {
-	q := "INSERT INTO " + t.pages + " (path, title, category, layout, format, body, description, published, created, updated)" +
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	q := "INSERT INTO " + t.pages + " (path, title, category, layout, format, body, description, published, created, updated, digest)" +
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	if upsert {
 		q += " ON DUPLICATE KEY UPDATE title = VALUES(title), category = VALUES(category), layout = VALUES(layout)," +
 			" format = VALUES(format), body = VALUES(body), description = VALUES(description)," +
-			" published = VALUES(published), updated = VALUES(updated)"
+			" published = VALUES(published), updated = VALUES(updated), digest = VALUES(digest)"
 	}
+	// p's times are stamped (microseconds, as DATETIME(6) keeps them), so
+	// the digest is that of the page as it reads back.
 	_, err := tx.ExecContext(ctx, q, p.Path, p.Title, nullable(p.Category), p.Layout, p.Format, p.Body, p.Description,
-		p.Published, p.Created, p.Updated)
+		p.Published, p.Created, p.Updated, p.ContentDigest())
 	if mysqlErrno(err) == errNoReferencedRow {
 		return orchard.Errorf(orchard.ENOTFOUND, "Category %q not found.", p.Category)
 	}
@@ -152,4 +167,87 @@ func deleteRow(ctx context.Context, tx *sql.Tx, query, key, msg string) error {
 		return orchard.Errorf(orchard.ENOTFOUND, msg, key)
 	}
 	return nil
+}
+
+// indexColumns are pageColumns for LoadSiteIndex: the body only of a page
+// whose digest is unknown (computed here then), and the digest.
+const indexColumns = "path, title, category, layout, format, IF(digest = '', body, ''), description, published, created, updated, digest"
+
+// listPageIndex lists every page sorted by path without bodies, Digest set.
+func listPageIndex(ctx context.Context, q queryer, t tables) ([]orchard.Page, error) {
+	rows, err := q.QueryContext(ctx, "SELECT "+indexColumns+" FROM "+t.pages+" ORDER BY path")
+	if err != nil {
+		return nil, mapReadError(err)
+	}
+	defer rows.Close()
+	out := []orchard.Page{}
+	for rows.Next() {
+		out = append(out, orchard.Page{})
+		p := &out[len(out)-1]
+		var cat sql.NullString
+		if err := rows.Scan(&p.Path, &p.Title, &cat, &p.Layout, &p.Format, &p.Body, &p.Description, &p.Published,
+			&p.Created, &p.Updated, &p.Digest); err != nil {
+			return nil, fmt.Errorf("page index: %w", err)
+		}
+		p.Category = cat.String
+		if p.Digest == "" {
+			p.Digest = p.ContentDigest()
+			p.Body = ""
+		}
+	}
+	return out, rows.Err()
+}
+
+// PageBodies returns the body and digest of each page at paths that exists,
+// read in one transaction.
+func (d *DB) PageBodies(ctx context.Context, host string, paths []string) (map[string]orchard.PageBody, error) {
+	h, t, err := canonical(host)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]orchard.PageBody
+	err = d.readTx(ctx, func(tx *sql.Tx) error {
+		out = make(map[string]orchard.PageBody, len(paths))
+		if _, err := getSite(ctx, tx, h); err != nil {
+			return err
+		}
+		const chunk = 500
+		for rest := paths; len(rest) > 0; {
+			n := min(chunk, len(rest))
+			part := rest[:n]
+			rest = rest[n:]
+			args := make([]any, len(part))
+			for i, p := range part {
+				args[i] = p
+			}
+			rows, err := tx.QueryContext(ctx, "SELECT "+pageColumns+", digest FROM "+t.pages+
+				" WHERE path IN (?"+strings.Repeat(", ?", n-1)+")", args...)
+			if err != nil {
+				return mapReadError(err)
+			}
+			for rows.Next() {
+				var p orchard.Page
+				var cat sql.NullString
+				if err := rows.Scan(&p.Path, &p.Title, &cat, &p.Layout, &p.Format, &p.Body, &p.Description, &p.Published,
+					&p.Created, &p.Updated, &p.Digest); err != nil {
+					rows.Close()
+					return fmt.Errorf("page bodies: %w", err)
+				}
+				p.Category = cat.String
+				if p.Digest == "" {
+					p.Digest = p.ContentDigest()
+				}
+				out[p.Path] = orchard.PageBody{Body: p.Body, Digest: p.Digest}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

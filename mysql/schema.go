@@ -42,6 +42,63 @@ var migrations = []string{
 		created       DATETIME(6)  NOT NULL,
 		PRIMARY KEY (site, name)
 	)` + tableOptions,
+	4: `-- every site's pages get a digest column (addPageDigests)`,
+}
+
+// goMigrations are the migrations done in Go rather than one statement.
+var goMigrations = map[int]func(ctx context.Context, conn *sql.Conn) error{
+	4: addPageDigests,
+}
+
+// addPageDigests adds the digest column (orchard.Page.ContentDigest) to the
+// pages table of every existing site and computes it for every page. Each
+// step can run again after a crash: a column already there is kept, and
+// only empty digests are computed.
+func addPageDigests(ctx context.Context, conn *sql.Conn) error {
+	rows, err := conn.QueryContext(ctx, "SELECT host FROM orchard_sites ORDER BY host")
+	if err != nil {
+		return err
+	}
+	var hosts []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			rows.Close()
+			return err
+		}
+		hosts = append(hosts, h)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, h := range hosts {
+		t, err := siteTables(h)
+		if err != nil {
+			return err
+		}
+		var n int
+		if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.COLUMNS"+
+			" WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'digest'", t.prefix+"_pages").Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			if _, err := conn.ExecContext(ctx, "ALTER TABLE "+t.pages+" ADD COLUMN digest CHAR(64) NOT NULL DEFAULT ''"); err != nil {
+				return fmt.Errorf("site %s: %w", h, err)
+			}
+		}
+		ps, err := listPages(ctx, conn, t, orchard.PageFilter{})
+		if err != nil {
+			return fmt.Errorf("site %s: %w", h, err)
+		}
+		for _, p := range ps {
+			if _, err := conn.ExecContext(ctx, "UPDATE "+t.pages+" SET digest = ? WHERE path = ? AND digest = ''",
+				p.ContentDigest(), p.Path); err != nil {
+				return fmt.Errorf("site %s: %w", h, err)
+			}
+		}
+	}
+	return nil
 }
 
 // migrate brings the registry tables up to date, holding a named lock so
@@ -70,7 +127,11 @@ func (d *DB) migrate(ctx context.Context) error {
 		return fmt.Errorf("mysql migrate: the database is at schema version %d, newer than this orchard (%d): upgrade orchard", have.Int64, len(migrations)-1)
 	}
 	for v := int(have.Int64) + 1; v < len(migrations); v++ {
-		if _, err := conn.ExecContext(ctx, migrations[v]); err != nil {
+		if step := goMigrations[v]; step != nil {
+			if err := step(ctx, conn); err != nil {
+				return fmt.Errorf("mysql migrate to version %d: %w", v, explainDDL(err))
+			}
+		} else if _, err := conn.ExecContext(ctx, migrations[v]); err != nil {
 			return fmt.Errorf("mysql migrate to version %d: %w", v, explainDDL(err))
 		}
 		if _, err := conn.ExecContext(ctx, "INSERT INTO orchard_migrations (version, applied) VALUES (?, ?)", v, now()); err != nil {
@@ -140,6 +201,7 @@ func (t tables) create() []string {
 			published   TINYINT(1)   NOT NULL,
 			created     DATETIME(6)  NOT NULL,
 			updated     DATETIME(6)  NOT NULL,
+			digest      CHAR(64)     NOT NULL DEFAULT '',
 			PRIMARY KEY (path),
 			KEY category (category),
 			FOREIGN KEY (category) REFERENCES ` + t.categories + ` (path)

@@ -13,6 +13,16 @@ import (
 // LoadSite reads all of a site's content in one consistent snapshot (a
 // read-only REPEATABLE READ transaction).
 func (d *DB) LoadSite(ctx context.Context, host string) (*orchard.SiteContent, error) {
+	return d.loadSite(ctx, host, false)
+}
+
+// LoadSiteIndex is LoadSite without page bodies: each page has Body "" and
+// Digest set.
+func (d *DB) LoadSiteIndex(ctx context.Context, host string) (*orchard.SiteContent, error) {
+	return d.loadSite(ctx, host, true)
+}
+
+func (d *DB) loadSite(ctx context.Context, host string, index bool) (*orchard.SiteContent, error) {
 	h, t, err := canonical(host)
 	if err != nil {
 		return nil, err
@@ -32,12 +42,18 @@ func (d *DB) LoadSite(ctx context.Context, host string) (*orchard.SiteContent, e
 		for _, x := range cats {
 			c.Categories = append(c.Categories, *x)
 		}
-		pages, err := listPages(ctx, tx, t, orchard.PageFilter{})
-		if err != nil {
-			return err
-		}
-		for _, x := range pages {
-			c.Pages = append(c.Pages, *x)
+		if index {
+			if c.Pages, err = listPageIndex(ctx, tx, t); err != nil {
+				return err
+			}
+		} else {
+			pages, err := listPages(ctx, tx, t, orchard.PageFilter{})
+			if err != nil {
+				return err
+			}
+			for _, x := range pages {
+				c.Pages = append(c.Pages, *x)
+			}
 		}
 		assets, err := listAssets(ctx, tx, t, true)
 		if err != nil {

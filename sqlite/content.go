@@ -12,6 +12,16 @@ import (
 // LoadSite reads all of a site's content in one read transaction, so the
 // result is one consistent snapshot.
 func (db *DB) LoadSite(ctx context.Context, host string) (*orchard.SiteContent, error) {
+	return db.loadSite(ctx, host, false)
+}
+
+// LoadSiteIndex is LoadSite without page bodies: each page has Body "" and
+// Digest set.
+func (db *DB) LoadSiteIndex(ctx context.Context, host string) (*orchard.SiteContent, error) {
+	return db.loadSite(ctx, host, true)
+}
+
+func (db *DB) loadSite(ctx context.Context, host string, index bool) (*orchard.SiteContent, error) {
 	h, err := orchard.NormalizeHost(host)
 	if err != nil {
 		return nil, siteNotFound(host)
@@ -31,7 +41,7 @@ func (db *DB) LoadSite(ctx context.Context, host string) (*orchard.SiteContent, 
 		for _, x := range cs {
 			c.Categories = append(c.Categories, *x)
 		}
-		if c.Pages, err = loadPages(ctx, tx, t); err != nil {
+		if c.Pages, err = loadPages(ctx, tx, t, index); err != nil {
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT path, content_type, data, updated FROM `+t.assets+` ORDER BY path`)

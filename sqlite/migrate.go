@@ -45,8 +45,9 @@ CREATE TABLE orchard_users (
 );`},
 }
 
-// siteSchema is the version of the per-site tables createSiteTables makes.
-const siteSchema = 1
+// siteSchema is the version of the per-site tables createSiteTables makes:
+// 2 added the pages' digest column (upgradeSites brings older sites up).
+const siteSchema = 2
 
 // migrate brings the registry schema up to date.
 func (db *DB) migrate(ctx context.Context) error {
@@ -84,6 +85,80 @@ func (db *DB) migrate(ctx context.Context) error {
 	}
 	if newest > len(migrations) {
 		return fmt.Errorf("database schema version %d is newer than this orchard (%d); upgrade orchard", newest, len(migrations))
+	}
+	return db.upgradeSites(ctx)
+}
+
+// upgradeSites brings the tables of every site made by an older orchard up
+// to siteSchema, one site per transaction: version 2 adds the pages' digest
+// column and computes it for every existing page.
+func (db *DB) upgradeSites(ctx context.Context) error {
+	rows, err := db.write.QueryContext(ctx, `SELECT host FROM orchard_sites WHERE schema < ? ORDER BY host`, siteSchema)
+	if err != nil {
+		return fmt.Errorf("read site schema versions: %w", err)
+	}
+	var hosts []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			rows.Close()
+			return fmt.Errorf("read site schema versions: %w", err)
+		}
+		hosts = append(hosts, h)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read site schema versions: %w", err)
+	}
+	for _, h := range hosts {
+		err := db.update(ctx, func(tx *sql.Tx) error {
+			var v int
+			if err := tx.QueryRowContext(ctx, `SELECT schema FROM orchard_sites WHERE host = ?`, h).Scan(&v); err != nil {
+				return err
+			}
+			if v >= 2 {
+				return nil
+			}
+			t := tablesFor(h)
+			if _, err := tx.ExecContext(ctx, `ALTER TABLE `+t.pages+` ADD COLUMN digest TEXT NOT NULL DEFAULT ''`); err != nil {
+				return err
+			}
+			if err := fillDigests(ctx, tx, t); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `UPDATE orchard_sites SET schema = 2 WHERE host = ?`, h)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("upgrade the tables of site %s to version %d: %w", h, siteSchema, err)
+		}
+	}
+	return nil
+}
+
+// fillDigests computes the digest of every page of t that has none.
+func fillDigests(ctx context.Context, tx *sql.Tx, t tables) error {
+	rows, err := tx.QueryContext(ctx, `SELECT `+pageColumns+` FROM `+t.pages+` WHERE digest = ''`)
+	if err != nil {
+		return err
+	}
+	sums := map[string]string{}
+	for rows.Next() {
+		var p orchard.Page
+		if err := scanPageInto(rows, &p); err != nil {
+			rows.Close()
+			return err
+		}
+		sums[p.Path] = p.ContentDigest()
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for path, sum := range sums {
+		if _, err := tx.ExecContext(ctx, `UPDATE `+t.pages+` SET digest = ? WHERE path = ?`, sum, path); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -130,7 +205,8 @@ func createSiteTables(ctx context.Context, tx *sql.Tx, t tables) error {
 			description TEXT NOT NULL,
 			published   INTEGER NOT NULL,
 			created     INTEGER NOT NULL,
-			updated     INTEGER NOT NULL
+			updated     INTEGER NOT NULL,
+			digest      TEXT NOT NULL DEFAULT '' -- orchard.Page.ContentDigest, '' = unknown
 		)`,
 		`CREATE INDEX ` + indexName(t.pages, "category") + ` ON ` + t.pages + `(category)`,
 		`CREATE TABLE ` + t.assets + ` (

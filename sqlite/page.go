@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	orchard "github.com/orchardhq/orchard"
 )
@@ -52,18 +53,27 @@ func (db *DB) putPage(ctx context.Context, tx *sql.Tx, t tables, p *orchard.Page
 	}
 	db.stamp2(&p.Created, &p.Updated)
 	_, err := tx.ExecContext(ctx, `INSERT INTO `+t.pages+`
-		(path, category, title, layout, format, body, description, published, created, updated)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		(path, category, title, layout, format, body, description, published, created, updated, digest)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (path) DO UPDATE SET category = excluded.category, title = excluded.title,
 			layout = excluded.layout, format = excluded.format, body = excluded.body,
 			description = excluded.description, published = excluded.published,
-			created = excluded.created, updated = excluded.updated`,
+			created = excluded.created, updated = excluded.updated, digest = excluded.digest`,
 		p.Path, nullString(p.Category), p.Title, p.Layout, p.Format, p.Body, p.Description, p.Published,
-		timeToDB(p.Created), timeToDB(p.Updated))
+		timeToDB(p.Created), timeToDB(p.Updated), storedDigest(p))
 	if err != nil {
 		return fmt.Errorf("sqlite: put page %s: %w", p.Path, err)
 	}
 	return nil
+}
+
+// storedDigest is the ContentDigest of p as it reads back from the
+// database (times at the precision timeToDB keeps). p's own Digest is left
+// alone, so callers see their page unchanged but for Validate's defaults.
+func storedDigest(p *orchard.Page) string {
+	q := *p
+	q.Created, q.Updated = timeFromDB(timeToDB(p.Created)), timeFromDB(timeToDB(p.Updated))
+	return q.ContentDigest()
 }
 
 const pageColumns = `path, COALESCE(category, ''), title, layout, format, body, description, published, created, updated`
@@ -87,15 +97,25 @@ func scanPageInto(sc scanner, p *orchard.Page) error {
 	return nil
 }
 
+// indexColumns are pageColumns for LoadSiteIndex: the body only of a page
+// whose digest is unknown (computed here then), and the digest.
+const indexColumns = `path, COALESCE(category, ''), title, layout, format,
+	CASE WHEN digest = '' THEN body ELSE '' END, description, published, created, updated, digest`
+
 // loadPages reads every page of t sorted by path, scanned straight into the
 // slice LoadSite returns (no per-page allocation and copy). The slice is
-// sized by a COUNT in the same transaction.
-func loadPages(ctx context.Context, q querier, t tables) ([]orchard.Page, error) {
+// sized by a COUNT in the same transaction. With index, bodies are left out
+// and Digest is set.
+func loadPages(ctx context.Context, q querier, t tables, index bool) ([]orchard.Page, error) {
 	var n int
 	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+t.pages).Scan(&n); err != nil {
 		return nil, err
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+pageColumns+` FROM `+t.pages+` ORDER BY path`)
+	cols := pageColumns
+	if index {
+		cols = indexColumns
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+cols+` FROM `+t.pages+` ORDER BY path`)
 	if err != nil {
 		return nil, err
 	}
@@ -106,11 +126,83 @@ func loadPages(ctx context.Context, q querier, t tables) ([]orchard.Page, error)
 	}
 	for rows.Next() {
 		ps = append(ps, orchard.Page{})
-		if err := scanPageInto(rows, &ps[len(ps)-1]); err != nil {
+		p := &ps[len(ps)-1]
+		if !index {
+			if err := scanPageInto(rows, p); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		var created, updated int64
+		if err := rows.Scan(&p.Path, &p.Category, &p.Title, &p.Layout, &p.Format, &p.Body, &p.Description,
+			&p.Published, &created, &updated, &p.Digest); err != nil {
 			return nil, err
+		}
+		p.Created, p.Updated = timeFromDB(created), timeFromDB(updated)
+		if p.Digest == "" {
+			p.Digest = p.ContentDigest()
+			p.Body = ""
 		}
 	}
 	return ps, rows.Err()
+}
+
+// PageBodies returns the body and digest of each page at paths that exists,
+// read in one transaction.
+func (db *DB) PageBodies(ctx context.Context, host string, paths []string) (map[string]orchard.PageBody, error) {
+	h, err := orchard.NormalizeHost(host)
+	if err != nil {
+		return nil, siteNotFound(host)
+	}
+	out := make(map[string]orchard.PageBody, len(paths))
+	err = db.view(ctx, func(tx *sql.Tx) error {
+		if ok, err := siteExists(ctx, tx, h); err != nil {
+			return err
+		} else if !ok {
+			return siteNotFound(h)
+		}
+		t := tablesFor(h)
+		// Pages whose digest is unknown (written before digests) get one
+		// computed from the full row.
+		const chunk = 500
+		for len(paths) > 0 {
+			n := min(chunk, len(paths))
+			part := paths[:n]
+			paths = paths[n:]
+			args := make([]any, len(part))
+			for i, p := range part {
+				args[i] = p
+			}
+			q := `SELECT ` + pageColumns + `, digest FROM ` + t.pages + ` WHERE path IN (?` + strings.Repeat(`, ?`, n-1) + `)`
+			rows, err := tx.QueryContext(ctx, q, args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var p orchard.Page
+				var created, updated int64
+				if err := rows.Scan(&p.Path, &p.Category, &p.Title, &p.Layout, &p.Format, &p.Body, &p.Description,
+					&p.Published, &created, &updated, &p.Digest); err != nil {
+					rows.Close()
+					return err
+				}
+				if p.Digest == "" {
+					p.Created, p.Updated = timeFromDB(created), timeFromDB(updated)
+					p.Digest = p.ContentDigest()
+				}
+				out[p.Path] = orchard.PageBody{Body: p.Body, Digest: p.Digest}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, wrapRead("page bodies of "+h, err)
+	}
+	return out, nil
 }
 
 // Page returns the page at path.

@@ -24,6 +24,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("User", func(t *testing.T) { testUser(t, open) })
 	t.Run("LoadSite", func(t *testing.T) { testLoadSite(t, open) })
 	t.Run("ReplaceSite", func(t *testing.T) { testReplaceSite(t, open) })
+	t.Run("Index", func(t *testing.T) { testIndex(t, open) })
 	t.Run("Hostile", func(t *testing.T) { testHostile(t, open) })
 }
 
