@@ -19,7 +19,11 @@
 # SIEGE=0, the seed's command shape: siege -c350 -d1 (connection close, no
 # asset parsing) against HAProxy and orchard, siege's own lines.
 #
+# BALANCER_WORKERS and NODE_WORKERS set the orchard processes' `workers`
+# (CPUs each runs on at once; 0 = every CPU, as HAProxy's default nbthread).
+#
 # Usage: bench/peers/balancer-vs-haproxy.sh     env: MODE DUR ROUNDS CONNS THREADS SIEGE SIEGE_TIME
+#                                                    BALANCER_WORKERS NODE_WORKERS
 # Needs haproxy, nginx, wrk, siege (Debian packages), python3 and go.
 set -euo pipefail
 
@@ -28,6 +32,8 @@ DUR=${DUR:-10s}
 ROUNDS=${ROUNDS:-5}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-1}
+BALANCER_WORKERS=${BALANCER_WORKERS:-0}
+NODE_WORKERS=${NODE_WORKERS:-0}
 SIEGE=${SIEGE:-1}
 SIEGE_TIME=${SIEGE_TIME:-15S}
 SITE=bench.test
@@ -86,9 +92,11 @@ cluster_file() { # FILE LISTEN CACHE_BYTES BACKEND_PORTS... : nodes point at the
 			echo "listen = \"127.0.0.1:${BACKENDS[$i]}\""
 			echo "control = \"127.0.0.1:${BACKEND_CTL[$i]}\""
 			echo "data = \"node$i\""
+			echo "workers = $NODE_WORKERS"
 		done
 		echo '[balancer]'
 		echo "listen = \"127.0.0.1:$listen\""
+		echo "workers = $BALANCER_WORKERS"
 		echo "data = \"balancer-$listen\""
 		echo "cache_bytes = $cache"
 		echo '[[balancer.pool]]'
