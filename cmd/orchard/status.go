@@ -113,7 +113,10 @@ func printStatus(w io.Writer, master map[string]string, states []publish.NodeSta
 		case st.Err != nil:
 			fmt.Fprintf(w, "%s (%s): %v\n", st.Name, st.Addr, st.Err)
 		case st.Status.Sync.Error != "":
-			fmt.Fprintf(w, "%s: last catch-up failed: %s\n", st.Name, st.Status.Sync.Error)
+			// Rounds run every few seconds: the age tells a past hiccup
+			// (the master restarting) from a node that keeps failing.
+			fmt.Fprintf(w, "%s: last catch-up (%s ago) failed: %s\n", st.Name,
+				time.Since(st.Status.Sync.At).Round(time.Second), st.Status.Sync.Error)
 		}
 	}
 	if len(bad) == 0 {
