@@ -1,16 +1,17 @@
 package node
 
 import (
-	"os"
 	"sync"
 	"sync/atomic"
+
+	"github.com/orchardhq/orchard/release"
 )
 
 // blob is one blob a node may serve. Its bytes sit in memory while the
 // cache holds them; a hit is one atomic load.
 type blob struct {
 	sha  string
-	path string // file in the blob store (derived from sha, never from a request)
+	src  *release.Blobs // the store that holds it (read by sha, never by a request path)
 	size int64
 
 	data atomic.Pointer[[]byte]
@@ -43,7 +44,7 @@ func (c *cache) get(b *blob) ([]byte, error) {
 	if b.size > c.max/8 {
 		return nil, nil
 	}
-	data, err := os.ReadFile(b.path)
+	data, err := b.src.Get(b.sha)
 	if err != nil {
 		return nil, err
 	}

@@ -377,7 +377,7 @@ func (n *Node) blobLocked(sha string, size int64) *blob {
 	if b, ok := n.blobs[sha]; ok {
 		return b
 	}
-	b := &blob{sha: sha, path: n.store.Blobs().Path(sha), size: size, slot: -1}
+	b := &blob{sha: sha, src: n.store.Blobs(), size: size, slot: -1}
 	n.blobs[sha] = b
 	return b
 }

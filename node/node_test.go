@@ -432,14 +432,24 @@ func TestNode_RestartBroken(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := build(t, n.Store(), testSite, siteFiles())
-	broken := build(t, n.Store(), orchard.Site{Host: "b.test"}, files{"/": {"text/plain", "b"}})
-	for _, m := range []*orchard.Manifest{good, broken} {
-		if err := n.Activate(m.Site, m); err != nil {
-			t.Fatal(err)
-		}
+	if err := n.Activate(good.Site, good); err != nil {
+		t.Fatal(err)
+	}
+	// The broken site's release is active on disk, but its blobs were
+	// built into another store: its settings blob is missing here.
+	other, err := release.OpenStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := build(t, other, orchard.Site{Host: "b.test"}, files{"/": {"text/plain", "b"}})
+	id, err := n.Store().SaveManifest(broken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sites", "b.test", "active"), []byte(id+"\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	n.Close()
-	os.Remove(n.Blobs().Path(broken.Files[release.SettingsKey].SHA256))
 	n2 := mustOpenNode(t, dir)
 	if resp, _ := get(t, n2.Addr(), "b.test", "/"); resp.StatusCode != 503 {
 		t.Fatalf("broken site: %d, want 503", resp.StatusCode)

@@ -3,12 +3,12 @@ package node
 import (
 	"bytes"
 	"io"
-	"os"
 	"strconv"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/release"
 )
 
 // Header names and values, as byte slices so the hot path copies bytes and
@@ -209,23 +209,23 @@ func (n *Node) body(ctx *fasthttp.RequestCtx, b *blob, start, end int64) {
 		ctx.Response.SetBodyRaw(data[start:end])
 		return
 	}
-	f, err := os.Open(b.path)
+	r, err := b.src.Open(b.sha)
 	if err != nil {
 		n.log.Error("open blob", "sha", b.sha, "err", err)
 		ctx.Response.Header.Del("Content-Encoding")
 		plain(ctx, fasthttp.StatusInternalServerError, "Internal Server Error\n")
 		return
 	}
-	ctx.Response.SetBodyStream(&sectionFile{SectionReader: io.NewSectionReader(f, start, end-start), f: f}, int(end-start))
+	ctx.Response.SetBodyStream(&sectionFile{SectionReader: io.NewSectionReader(r, start, end-start), r: r}, int(end-start))
 }
 
-// sectionFile streams part of a blob file and closes it when done.
+// sectionFile streams part of a blob and closes it when done.
 type sectionFile struct {
 	*io.SectionReader
-	f *os.File
+	r *release.BlobReader
 }
 
-func (s *sectionFile) Close() error { return s.f.Close() }
+func (s *sectionFile) Close() error { return s.r.Close() }
 
 // notModified applies If-None-Match (weak comparison, wins when present)
 // and If-Modified-Since.

@@ -9,15 +9,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/orchardhq/orchard"
 )
@@ -30,77 +28,174 @@ var ErrHashMismatch = errors.New("blob content does not match its sha256")
 // digits; such a name never reaches the file system.
 var ErrInvalidHash = errors.New("invalid blob sha256")
 
-// Blobs is a content-addressed blob store on disk: the blob whose SHA-256 is
-// abcdef... lives at dir/blobs/ab/abcdef.... A blob is written once, to a
-// temporary file that is renamed into place, so a reader never sees a
-// partial blob. A blob written without fsync (PutVerifiedNoSync, the
-// builder) keeps its temporary name until Sync has made its content
-// durable, so a blob under its final name is always whole, even after a
-// crash. It is safe for concurrent use.
+// Blobs is a content-addressed blob store on disk. A blob lives either in a
+// pack file (blobs/packs/NNNNNN.pack, see pack.go), where blobs written in
+// bulk go (putNoSync, PutVerifiedNoSync), or in a loose file named by its
+// SHA-256 (blobs/ab/abcdef...), where a blob written alone and durably goes
+// (Put, PutVerified) and where stores written before packs keep theirs.
+// Has, Get, Missing and GC consult both.
+//
+// A blob is visible under its name (Has, Missing) only when it is whole,
+// verified and durable: a loose file is renamed into place after its fsync;
+// a packed blob once Sync has fsynced its pack and written the pack's index.
+// It is safe for concurrent use, and several processes may open the same
+// store: each appends to packs of its own.
 type Blobs struct {
-	dir string // .../blobs
+	dir     string // .../blobs
+	packDir string // .../blobs/packs
+	log     *slog.Logger
 
-	mu      sync.Mutex
-	pending map[string]string     // sha -> temporary file, written but not yet synced
-	syncMu  sync.Mutex            // serialises Sync
-	dirs    sync.Map              // shard directories known to exist
-	known   map[[32]byte]struct{} // blobs seen stored under their name (guarded by mu, at most maxKnown)
-	gcMu    sync.RWMutex          // held by GC while it removes blobs, read-held while known grows
+	syncMu sync.Mutex   // serialises Sync and GC
+	scanMu sync.Mutex   // serialises reading the packs directory
+	gcMu   sync.RWMutex // held by GC while it removes loose blobs, read-held while known grows
+	dirs   sync.Map     // shard directories known to exist
+
+	mu       sync.RWMutex
+	index    map[[32]byte]packLoc  // every packed blob this process knows
+	packs    map[int]*pack         // open packs by number
+	cur      *pack                 // pack appended to, nil until the first append
+	nextNum  int                   // lowest number a new pack may take
+	wbuf     []byte                // record being appended (guarded by mu)
+	known    map[[32]byte]struct{} // loose blobs seen stored under their name (at most maxKnown)
+	scanMod  time.Time             // mtime of the packs directory at the last scan
+	recovery []string              // what Open repaired
+	closed   bool
+
 	// Grace protects young blobs from GC: a blob written less than Grace
 	// ago is kept even when unreferenced, because a build or a stage may
 	// be about to save the manifest that refers to it. Default 10 minutes.
+	// A pack is judged as a whole: by its last write, and the last time
+	// one of its blobs was written again or found by Missing.
 	Grace time.Duration
+	// PackBytes bounds a pack file: appends past it roll to a new pack.
+	// Default DefaultPackBytes.
+	PackBytes int64
 }
 
-// OpenBlobs opens (creating if needed) the blob store under dir/blobs.
+// packLoc is where a packed blob's data lies.
+type packLoc struct {
+	p      *pack
+	off    int64
+	size   int64
+	synced bool // named by the pack's idx on disk
+}
+
+// OpenBlobs opens (creating if needed) the blob store under dir/blobs,
+// logging what it repairs to slog.Default() (see OpenBlobsLogger).
 func OpenBlobs(dir string) (*Blobs, error) {
+	return OpenBlobsLogger(dir, nil)
+}
+
+// OpenBlobsLogger opens (creating if needed) the blob store under dir/blobs.
+// It reads the index of every pack, cuts off what a crash left past the
+// last Sync of each, and removes packs that cannot be trusted (no index, or
+// a damaged one), logging each repair to log (nil: slog.Default()).
+func OpenBlobsLogger(dir string, log *slog.Logger) (*Blobs, error) {
+	if log == nil {
+		log = slog.Default()
+	}
 	d := filepath.Join(dir, "blobs")
-	if err := os.MkdirAll(d, 0o755); err != nil {
+	pd := filepath.Join(d, packDirName)
+	if err := os.MkdirAll(pd, 0o755); err != nil {
 		return nil, fmt.Errorf("open blobs: %w", err)
 	}
-	return &Blobs{dir: d, Grace: 10 * time.Minute, pending: map[string]string{}, known: map[[32]byte]struct{}{}}, nil
+	b := &Blobs{
+		dir: d, packDir: pd, log: log,
+		index: map[[32]byte]packLoc{}, packs: map[int]*pack{}, known: map[[32]byte]struct{}{},
+		Grace: 10 * time.Minute, PackBytes: DefaultPackBytes,
+	}
+	if err := b.scan(true); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("open blobs: %w", err)
+	}
+	return b, nil
 }
 
-// Path returns the file that holds the blob sha. sha must be valid
-// (orchard.ValidSHA256); Path does not check it.
+// Recovered lists what opening the store repaired (torn pack tails cut
+// off, untrusted packs removed), for logs and tests.
+func (b *Blobs) Recovered() []string {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return slices.Clone(b.recovery)
+}
+
+// Close closes the pack files (blobs appended since the last Sync are
+// lost, as after a crash). Readers still holding a blob keep it readable.
+// Close is idempotent; the store must not be used after it.
+func (b *Blobs) Close() error {
+	b.syncMu.Lock()
+	defer b.syncMu.Unlock()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil
+	}
+	b.closed = true
+	for _, p := range b.packs {
+		p.retire()
+	}
+	b.packs = map[int]*pack{}
+	b.index = map[[32]byte]packLoc{}
+	b.cur = nil
+	return nil
+}
+
+// Path returns the loose file that holds, or would hold, the blob sha. A
+// blob written in bulk lives in a pack instead: read blobs with Get or
+// Open. sha must be valid (orchard.ValidSHA256); Path does not check it.
 func (b *Blobs) Path(sha string) string {
 	return filepath.Join(b.dir, sha[:2], sha)
 }
 
-// Has reports whether the blob sha is stored.
-func (b *Blobs) Has(sha string) bool {
-	if !orchard.ValidSHA256(sha) {
-		return false
-	}
-	if b.isKnown(sha) {
-		return true
-	}
-	_, err := os.Stat(b.Path(sha))
-	return err == nil
-}
-
-// maxKnown bounds the blobs remembered as stored (32 bytes and map overhead
-// each, so about 50 MB); past it, lookups go to the disk.
+// maxKnown bounds the loose blobs remembered as stored (32 bytes and map
+// overhead each, so about 50 MB); past it, lookups go to the disk.
 const maxKnown = 1 << 20
 
 func keyOf(sha string) (k [32]byte, ok bool) {
+	if len(sha) != 64 {
+		return k, false
+	}
 	_, err := hex.Decode(k[:], []byte(sha))
-	return k, err == nil && len(sha) == 64
+	return k, err == nil && orchard.ValidSHA256(sha)
 }
 
-func (b *Blobs) isKnown(sha string) bool {
+// packed returns where the blob k lies in a pack, if it does and is synced
+// (or, with unsynced, appended by this process).
+func (b *Blobs) packed(k [32]byte, unsynced bool) (packLoc, bool) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	l, ok := b.index[k]
+	return l, ok && (l.synced || unsynced)
+}
+
+// Has reports whether the blob sha is stored (durably).
+func (b *Blobs) Has(sha string) bool {
 	k, ok := keyOf(sha)
 	if !ok {
 		return false
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	if _, ok := b.packed(k, false); ok || b.isKnown(k) {
+		return true
+	}
+	if _, err := os.Stat(b.Path(sha)); err == nil {
+		return true
+	}
+	if b.refresh() {
+		_, ok := b.packed(k, false)
+		return ok
+	}
+	return false
+}
+
+func (b *Blobs) isKnown(k [32]byte) bool {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
 	_, known := b.known[k]
 	return known
 }
 
-// remember notes blobs seen stored under their names; the caller read-holds
-// gcMu since it saw them.
+// remember notes loose blobs seen stored under their names; the caller
+// read-holds gcMu since it saw them.
 func (b *Blobs) remember(shas ...string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -122,47 +217,110 @@ func (b *Blobs) forget(sha string) {
 	}
 }
 
+// BlobReader reads one stored blob: Read, ReadAt, Seek and Size, then
+// Close.
+type BlobReader struct {
+	*io.SectionReader
+	once  sync.Once
+	close func() error
+}
+
+// Close releases the blob's file. It is idempotent.
+func (r *BlobReader) Close() error {
+	var err error
+	r.once.Do(func() { err = r.close() })
+	return err
+}
+
 // Open opens the blob sha for reading (an error wrapping fs.ErrNotExist when
-// it is missing).
-func (b *Blobs) Open(sha string) (*os.File, error) {
-	if !orchard.ValidSHA256(sha) {
+// it is missing). The caller must Close it. A blob appended by this process
+// but not yet synced can be read too.
+func (b *Blobs) Open(sha string) (*BlobReader, error) {
+	k, ok := keyOf(sha)
+	if !ok {
 		return nil, ErrInvalidHash
 	}
-	return os.Open(b.Path(sha))
+	for try := 0; ; try++ {
+		if l, ok := b.acquire(k); ok {
+			return &BlobReader{SectionReader: io.NewSectionReader(l.p.f, l.off, l.size), close: func() error { l.p.release(); return nil }}, nil
+		}
+		f, err := os.Open(b.Path(sha))
+		if err == nil {
+			st, err := f.Stat()
+			if err != nil {
+				f.Close()
+				return nil, err
+			}
+			return &BlobReader{SectionReader: io.NewSectionReader(f, 0, st.Size()), close: f.Close}, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) || try > 0 || !b.refresh() {
+			return nil, err
+		}
+	}
 }
 
-// Get returns the content of the blob sha.
+// acquire finds the packed blob k and keeps its pack open until released.
+func (b *Blobs) acquire(k [32]byte) (packLoc, bool) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	l, ok := b.index[k]
+	if ok {
+		l.p.acquire()
+	}
+	return l, ok
+}
+
+// Get returns the content of the blob sha. A blob appended by this process
+// but not yet synced can be read too.
 func (b *Blobs) Get(sha string) ([]byte, error) {
-	if !orchard.ValidSHA256(sha) {
+	k, ok := keyOf(sha)
+	if !ok {
 		return nil, ErrInvalidHash
 	}
-	return os.ReadFile(b.Path(sha))
+	for try := 0; ; try++ {
+		if l, ok := b.acquire(k); ok {
+			data := make([]byte, l.size)
+			_, err := l.p.f.ReadAt(data, l.off)
+			l.p.release()
+			if err != nil {
+				return nil, fmt.Errorf("read blob %s: %w", sha, err)
+			}
+			return data, nil
+		}
+		data, err := os.ReadFile(b.Path(sha))
+		if err == nil || !errors.Is(err, fs.ErrNotExist) || try > 0 || !b.refresh() {
+			return data, err
+		}
+	}
 }
 
-// Put stores data durably (temporary file, fsync, rename) and returns its
-// SHA-256. A blob that already exists is not written again.
+// Put stores data durably as a loose file (temporary file, fsync, rename)
+// and returns its SHA-256. A blob that already exists is not written again.
 func (b *Blobs) Put(ctx context.Context, data []byte) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
 	sum := sha256.Sum256(data)
 	sha := hex.EncodeToString(sum[:])
-	return sha, b.write(sha, bytes.NewReader(data), true)
+	if b.Has(sha) {
+		return sha, nil
+	}
+	return sha, b.writeLoose(sha, bytes.NewReader(data))
 }
 
-// putNoSync is Put without the fsync; the builder calls Sync once after a
-// batch instead of paying an fsync per blob. The blob is readable only after
-// Sync.
+// putNoSync appends data to the current pack without fsync; the builder
+// calls Sync once after a batch. The blob is visible (Has, Missing) only
+// after Sync.
 func (b *Blobs) putNoSync(data []byte) (string, error) {
 	sum := sha256.Sum256(data)
 	sha := hex.EncodeToString(sum[:])
-	return sha, b.write(sha, bytes.NewReader(data), false)
+	return sha, b.appendBlob(sum, data)
 }
 
 // PutVerified stores at most maxBytes read from r as the blob sha, after
 // checking that the content hashes to sha. On a mismatch (or more than
 // maxBytes) it keeps nothing and returns an error wrapping ErrHashMismatch.
-// The blob is fsynced before PutVerified returns.
+// The blob is a loose file, fsynced before PutVerified returns.
 func (b *Blobs) PutVerified(sha string, r io.Reader, maxBytes int64) error {
 	if !orchard.ValidSHA256(sha) {
 		return ErrInvalidHash
@@ -171,52 +329,53 @@ func (b *Blobs) PutVerified(sha string, r io.Reader, maxBytes int64) error {
 		_, err := io.Copy(io.Discard, io.LimitReader(r, maxBytes+1))
 		return err
 	}
-	return b.write(sha, io.LimitReader(r, maxBytes+1), true, maxBytes)
+	return b.writeLoose(sha, io.LimitReader(r, maxBytes+1), maxBytes)
 }
 
 // PutVerifiedNoSync is PutVerified without any fsync: the verified blob is
-// kept under a temporary name and becomes visible (Has, Get, Missing) only
-// when a later Sync has made it durable. Publishing many blobs this way and
-// calling Sync once before activation costs one syncfs(2) instead of two
-// fsyncs per blob, with the same guarantee: a blob that exists under its
-// name is whole and verified.
+// appended to the current pack and becomes visible (Has, Missing) only when
+// a later Sync has made it durable. Publishing many blobs this way and
+// calling Sync once before activation costs one fsync of the pack and one
+// index write, with the same guarantee: a blob visible under its name is
+// whole and verified. A blob stored or appended already is not read again.
 func (b *Blobs) PutVerifiedNoSync(sha string, r io.Reader, maxBytes int64) error {
-	if !orchard.ValidSHA256(sha) {
+	k, ok := keyOf(sha)
+	if !ok {
 		return ErrInvalidHash
 	}
-	// write keeps nothing (and reads nothing) when the blob is stored or
-	// pending already.
-	return b.write(sha, io.LimitReader(r, maxBytes+1), false, maxBytes)
-}
-
-// stillPending reports whether sha is pending with its temporary file in
-// place, forgetting it when GC removed that file (an abandoned stage).
-func (b *Blobs) stillPending(sha string) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	tmp, ok := b.pending[sha]
-	if !ok {
-		return false
-	}
-	if _, err := os.Stat(tmp); err != nil {
-		delete(b.pending, sha)
-		return false
-	}
-	return true
-}
-
-// stagingDir holds, under the blobs directory, the temporary files of blobs
-// written without fsync until Sync places them.
-const stagingDir = "staging"
-
-// write copies r into a temporary file beside the blob, checks its hash
-// when verify limits are given, and renames it into place.
-func (b *Blobs) write(sha string, r io.Reader, sync bool, maxBytes ...int64) error {
-	final := b.Path(sha)
-	if _, err := os.Stat(final); err == nil {
+	if l, ok := b.packed(k, true); ok {
+		l.p.lastUse.Store(time.Now().UnixNano())
 		return nil
 	}
-	if !sync && b.stillPending(sha) {
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			buf.Reset()
+			bufPool.Put(buf)
+		}
+	}()
+	buf.Reset()
+	n, err := buf.ReadFrom(io.LimitReader(r, maxBytes+1))
+	if err != nil {
+		return fmt.Errorf("put blob %s: %w", sha, err)
+	}
+	if n > maxBytes {
+		return fmt.Errorf("put blob %s: larger than %d bytes: %w", sha, maxBytes, ErrHashMismatch)
+	}
+	if sha256.Sum256(buf.Bytes()) != k {
+		return fmt.Errorf("put blob %s: %w", sha, ErrHashMismatch)
+	}
+	return b.appendBlob(k, buf.Bytes())
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// writeLoose copies r into a temporary file beside the blob, checks its
+// hash (and size, when maxBytes is given), fsyncs it and renames it into
+// place.
+func (b *Blobs) writeLoose(sha string, r io.Reader, maxBytes ...int64) error {
+	final := b.Path(sha)
+	if _, err := os.Stat(final); err == nil {
 		return nil
 	}
 	dir := filepath.Dir(final)
@@ -226,23 +385,10 @@ func (b *Blobs) write(sha string, r io.Reader, sync bool, maxBytes ...int64) err
 		}
 		b.dirs.Store(dir, true)
 	}
-	// A blob placed by Sync waits in one staging directory: creating many
-	// files in one directory keeps their inodes together, where creating
-	// them across the 256 shards scatters the file system's metadata.
-	tmpDir := dir
-	if !sync {
-		tmpDir = filepath.Join(b.dir, stagingDir)
-		if _, made := b.dirs.Load(tmpDir); !made {
-			if err := os.MkdirAll(tmpDir, 0o755); err != nil {
-				return fmt.Errorf("put blob: %w", err)
-			}
-			b.dirs.Store(tmpDir, true)
-		}
-	}
-	f, err := os.CreateTemp(tmpDir, ".tmp-*")
+	f, err := os.CreateTemp(dir, ".tmp-*")
 	if errors.Is(err, fs.ErrNotExist) { // removed behind our back
-		if err = os.MkdirAll(tmpDir, 0o755); err == nil {
-			f, err = os.CreateTemp(tmpDir, ".tmp-*")
+		if err = os.MkdirAll(dir, 0o755); err == nil {
+			f, err = os.CreateTemp(dir, ".tmp-*")
 		}
 	}
 	if err != nil {
@@ -267,27 +413,11 @@ func (b *Blobs) write(sha string, r io.Reader, sync bool, maxBytes ...int64) err
 	if hex.EncodeToString(h.Sum(nil)) != sha {
 		return fmt.Errorf("put blob %s: %w", sha, ErrHashMismatch)
 	}
-	if sync {
-		if err := f.Sync(); err != nil {
-			return fmt.Errorf("put blob %s: %w", sha, err)
-		}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("put blob %s: %w", sha, err)
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("put blob %s: %w", sha, err)
-	}
-	if !sync {
-		// Renamed into place by Sync, once the content is durable.
-		b.mu.Lock()
-		_, dup := b.pending[sha] // the same blob written twice at once
-		if !dup {
-			b.pending[sha] = tmp
-		}
-		b.mu.Unlock()
-		if dup {
-			os.Remove(tmp)
-		}
-		ok = true
-		return nil
 	}
 	if err := os.Rename(tmp, final); err != nil {
 		return fmt.Errorf("put blob %s: %w", sha, err)
@@ -296,139 +426,12 @@ func (b *Blobs) write(sha string, r io.Reader, sync bool, maxBytes ...int64) err
 	b.gcMu.RLock()
 	b.remember(sha)
 	b.gcMu.RUnlock()
-	if sync {
-		return syncDir(dir)
-	}
-	return nil
-}
-
-// Sync makes every blob written so far durable and visible. Many blobs
-// written without fsync are flushed together by one syncfs(2) of the file
-// system that holds the store, then renamed to their names, and a second
-// syncfs makes the renames durable; a few are fsynced one by one (which
-// does not wait for the rest of the file system). When Sync returns nil,
-// every blob put before it was called is stored under its name.
-func (b *Blobs) Sync() error {
-	b.syncMu.Lock()
-	defer b.syncMu.Unlock()
-	b.gcMu.RLock()
-	defer b.gcMu.RUnlock()
-	b.mu.Lock()
-	batch := b.pending
-	b.pending = map[string]string{}
-	b.mu.Unlock()
-	if len(batch) == 0 {
-		return nil
-	}
-	if len(batch) <= fewBlobs {
-		return b.syncFew(batch)
-	}
-	if err := b.syncfs(); err != nil {
-		b.restore(batch)
-		return err
-	}
-	placed := make([]string, 0, len(batch))
-	for sha, tmp := range batch {
-		err := os.Rename(tmp, b.Path(sha))
-		if errors.Is(err, fs.ErrNotExist) {
-			// Removed by GC after a stage that was never activated: the
-			// blob is simply not stored (activation checks).
-			delete(batch, sha)
-			continue
-		}
-		if err != nil {
-			os.Remove(tmp)
-			// The others stay pending: a later Sync may still place them.
-			delete(batch, sha)
-			b.restore(batch)
-			return fmt.Errorf("sync blobs: %w", err)
-		}
-		delete(batch, sha)
-		placed = append(placed, sha)
-	}
-	if err := b.syncfs(); err != nil {
-		return err
-	}
-	b.remember(placed...)
-	return nil
-}
-
-// fewBlobs is the most pending blobs Sync fsyncs one by one.
-const fewBlobs = 32
-
-// syncFew fsyncs each pending blob, renames it into place and fsyncs the
-// directories.
-func (b *Blobs) syncFew(batch map[string]string) error {
-	dirs := map[string]bool{}
-	placed := make([]string, 0, len(batch))
-	for sha, tmp := range batch {
-		err := fsyncFile(tmp)
-		if err == nil {
-			err = os.Rename(tmp, b.Path(sha))
-		}
-		if errors.Is(err, fs.ErrNotExist) { // removed by GC meanwhile (see Sync)
-			delete(batch, sha)
-			continue
-		}
-		if err != nil {
-			os.Remove(tmp)
-			delete(batch, sha)
-			b.restore(batch)
-			return fmt.Errorf("sync blobs: %w", err)
-		}
-		delete(batch, sha)
-		placed = append(placed, sha)
-		dirs[filepath.Dir(b.Path(sha))] = true
-	}
-	for d := range dirs {
-		if err := syncDir(d); err != nil {
-			return fmt.Errorf("sync blobs: %w", err)
-		}
-	}
-	b.remember(placed...)
-	return nil
-}
-
-func fsyncFile(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// restore puts back pending blobs a failed Sync did not place.
-func (b *Blobs) restore(batch map[string]string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for sha, tmp := range batch {
-		if _, ok := b.pending[sha]; !ok {
-			b.pending[sha] = tmp
-		} else {
-			os.Remove(tmp)
-		}
-	}
-}
-
-// syncfs flushes the file system that holds the store.
-func (b *Blobs) syncfs() error {
-	f, err := os.Open(b.dir)
-	if err != nil {
-		return fmt.Errorf("sync blobs: %w", err)
-	}
-	defer f.Close()
-	if err := unix.Syncfs(int(f.Fd())); err != nil {
-		return fmt.Errorf("sync blobs: %w", err)
-	}
-	return nil
+	return syncDir(dir)
 }
 
 // Missing returns the blobs m refers to (content and gzip variants) that are
-// not stored, sorted and without duplicates.
+// not stored, sorted and without duplicates. A blob appended but not yet
+// synced counts as missing.
 func (b *Blobs) Missing(m *orchard.Manifest) []string {
 	set := make(map[string]struct{}, len(m.Files)*2)
 	for _, e := range m.Files {
@@ -445,28 +448,22 @@ func (b *Blobs) Missing(m *orchard.Manifest) []string {
 }
 
 // listThreshold is the number of blobs from which MissingOf lists the shard
-// directories instead of looking each blob up.
+// directories of loose blobs instead of looking each blob up.
 const listThreshold = 2048
 
 // MissingOf returns those of shas that are not stored, sorted and without
-// duplicates; an invalid name counts as missing. For many blobs it reads the
-// shard directories (256 listings) rather than making one stat(2) per blob.
+// duplicates; an invalid name counts as missing. Packed blobs are looked up
+// in memory; for many others it reads the loose shard directories (256
+// listings) rather than making one stat(2) per blob.
 func (b *Blobs) MissingOf(shas []string) []string {
 	b.gcMu.RLock()
 	defer b.gcMu.RUnlock()
-	var unknown []string
-	b.mu.Lock()
-	for _, h := range shas {
-		if k, ok := keyOf(h); ok {
-			if _, known := b.known[k]; known {
-				continue
-			}
-		}
-		unknown = append(unknown, h)
-	}
-	b.mu.Unlock()
-	shas = unknown
 	var out []string
+	unknown := b.unpacked(shas, &out)
+	if len(unknown) > 0 && b.refresh() {
+		unknown = b.unpacked(unknown, nil)
+	}
+	shas = unknown
 	defer func() { // what was looked up and found is known from now on
 		found := make([]string, 0, len(shas))
 		miss := make(map[string]bool, len(out))
@@ -485,20 +482,16 @@ func (b *Blobs) MissingOf(shas []string) []string {
 		for _, h := range shas {
 			if !seen[h] {
 				seen[h] = true
-				if !b.Has(h) {
+				if _, err := os.Stat(b.Path(h)); err != nil {
 					out = append(out, h)
 				}
 			}
 		}
 		sort.Strings(out)
-		return out
+		return slices.Compact(out)
 	}
 	byShard := map[string][]string{}
 	for _, h := range shas {
-		if !orchard.ValidSHA256(h) {
-			out = append(out, h)
-			continue
-		}
 		byShard[h[:2]] = append(byShard[h[:2]], h)
 	}
 	for shard, want := range byShard {
@@ -521,47 +514,34 @@ func (b *Blobs) MissingOf(shas []string) []string {
 	return slices.Compact(out)
 }
 
-// GC removes every blob not in keep (and temporary files left by a crash)
-// and returns how many blobs it removed. Callers must put in keep every blob
-// of every manifest they still hold, staged ones included (Store.GC does).
-func (b *Blobs) GC(keep map[string]bool) (int, error) {
-	b.gcMu.Lock()
-	defer b.gcMu.Unlock()
-	shards, err := os.ReadDir(b.dir)
-	if err != nil {
-		return 0, fmt.Errorf("gc blobs: %w", err)
-	}
-	removed := 0
-	for _, s := range shards {
-		if !s.IsDir() || (len(s.Name()) != 2 && s.Name() != stagingDir) {
+// unpacked returns those of shas neither packed (synced) nor remembered as
+// loose; invalid names go to *invalid when it is not nil. The packs of the
+// blobs found are marked used now, so GC spares them for Grace.
+func (b *Blobs) unpacked(shas []string, invalid *[]string) []string {
+	var unknown []string
+	now := time.Now().UnixNano()
+	var last *pack
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	for _, h := range shas {
+		k, ok := keyOf(h)
+		if !ok {
+			if invalid != nil {
+				*invalid = append(*invalid, h)
+			}
 			continue
 		}
-		sd := filepath.Join(b.dir, s.Name())
-		files, err := os.ReadDir(sd)
-		if err != nil {
-			return removed, fmt.Errorf("gc blobs: %w", err)
+		if l, ok := b.index[k]; ok && l.synced {
+			if l.p != last {
+				l.p.lastUse.Store(now)
+				last = l.p
+			}
+			continue
 		}
-		for _, f := range files {
-			name := f.Name()
-			if keep[name] {
-				continue
-			}
-			if !orchard.ValidSHA256(name) && !strings.HasPrefix(name, ".tmp-") {
-				continue
-			}
-			// A young blob or temporary file may belong to a build or
-			// stage in progress: leave it alone.
-			if info, err := f.Info(); err != nil || time.Since(info.ModTime()) < b.Grace {
-				continue
-			}
-			b.forget(name)
-			if err := os.Remove(filepath.Join(sd, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return removed, fmt.Errorf("gc blobs: %w", err)
-			}
-			if orchard.ValidSHA256(name) {
-				removed++
-			}
+		if _, ok := b.known[k]; ok {
+			continue
 		}
+		unknown = append(unknown, h)
 	}
-	return removed, nil
+	return unknown
 }

@@ -1,0 +1,259 @@
+package release
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Pack files hold the blobs written in bulk (the builder, publish batches):
+// creating one file per blob is what costs most on many file systems, and
+// one pack replaces thousands of them. Layout under blobs/packs:
+//
+//	NNNNNN.pack  "ORCHPK01", then records: sha256 (32) | size (uint64 LE) | data
+//	NNNNNN.idx   "ORCHIX01" | count (uint64) | covered (uint64) |
+//	             count x (sha256 | data offset (uint64) | size (uint64)), sorted by sha |
+//	             sha256 of everything before it
+//
+// Records are appended without fsync. Sync fsyncs the pack, then replaces
+// its idx (temporary file, fsync, rename, fsync of the directory): a blob
+// is visible to a process opening the store only once an idx names it, and
+// the idx names only records the pack held, whole, when it was fsynced.
+// covered is the length of the pack the idx describes; whatever follows was
+// never synced and is cut off when the store is next opened. A pack with no
+// idx, or one whose checksum fails, is not trusted and is removed.
+//
+// A process appends only to packs it created, and holds an flock on each
+// while it has it open for writing: another process opening the store
+// leaves a locked pack's tail alone (it is being written) and never deletes
+// it.
+const (
+	packMagic      = "ORCHPK01"
+	idxMagic       = "ORCHIX01"
+	packDirName    = "packs"
+	recHeaderBytes = 32 + 8
+	idxEntryBytes  = 32 + 8 + 8
+	idxHeaderBytes = 8 + 8 + 8
+	// DefaultPackBytes is the size past which appends roll to a new pack.
+	DefaultPackBytes = 256 << 20
+)
+
+// packEntry locates one blob's data in a pack.
+type packEntry struct {
+	sha  [32]byte
+	off  int64 // of the data, past the record header
+	size int64
+}
+
+// pendingEntry is a record appended but not yet named by the idx.
+type pendingEntry struct {
+	packEntry
+	at time.Time
+}
+
+// pack is one pack file, open for reading (and, for packs this process
+// created, writing).
+type pack struct {
+	num   int
+	path  string // .pack
+	f     *os.File
+	write bool // created by this process: appended to, flock held
+
+	// Guarded by Blobs.mu.
+	size     int64          // bytes written so far
+	covered  int64          // bytes the idx describes
+	entries  []packEntry    // named by the idx, sorted by sha
+	unsynced []pendingEntry // appended since the last Sync
+	idxSize  int64          // size and mtime of the idx last read (foreign packs)
+	idxMod   time.Time
+
+	lastUse atomic.Int64 // unix nanoseconds a blob of it was last asked for or written again
+
+	refMu   sync.Mutex
+	refs    int
+	retired bool
+}
+
+// acquire keeps p's file open until release; the caller holds Blobs.mu (read)
+// and found p in the index, so p is not retired yet.
+func (p *pack) acquire() {
+	p.refMu.Lock()
+	p.refs++
+	p.refMu.Unlock()
+}
+
+func (p *pack) release() {
+	p.refMu.Lock()
+	defer p.refMu.Unlock()
+	p.refs--
+	if p.retired && p.refs == 0 {
+		p.f.Close()
+	}
+}
+
+// retire closes p's file once no reader holds it.
+func (p *pack) retire() {
+	p.refMu.Lock()
+	defer p.refMu.Unlock()
+	if p.retired {
+		return
+	}
+	p.retired = true
+	if p.refs == 0 {
+		p.f.Close()
+	}
+}
+
+func (p *pack) idxPath() string { return strings.TrimSuffix(p.path, ".pack") + ".idx" }
+
+func packName(num int) string { return fmt.Sprintf("%06d", num) }
+
+// parsePackName returns the number of NNNNNN.pack or NNNNNN.idx.
+func parsePackName(name string) (num int, ext string, ok bool) {
+	base, ext, found := strings.Cut(name, ".")
+	if !found || (ext != "pack" && ext != "idx") || len(base) < 6 {
+		return 0, "", false
+	}
+	n, err := strconv.Atoi(base)
+	if err != nil || n < 0 || packName(n) != base {
+		return 0, "", false
+	}
+	return n, ext, true
+}
+
+// errBadIdx marks an idx that cannot be trusted.
+var errBadIdx = errors.New("corrupt pack index")
+
+// parseIdx checks and decodes an idx file.
+func parseIdx(data []byte) (covered int64, entries []packEntry, err error) {
+	if len(data) < idxHeaderBytes+sha256.Size || string(data[:8]) != idxMagic {
+		return 0, nil, fmt.Errorf("%w: bad header", errBadIdx)
+	}
+	body, sum := data[:len(data)-sha256.Size], data[len(data)-sha256.Size:]
+	if s := sha256.Sum256(body); !bytes.Equal(s[:], sum) {
+		return 0, nil, fmt.Errorf("%w: checksum mismatch", errBadIdx)
+	}
+	count := binary.LittleEndian.Uint64(data[8:])
+	cov := binary.LittleEndian.Uint64(data[16:])
+	if count > uint64(len(body)) || uint64(len(body)) != idxHeaderBytes+count*idxEntryBytes || cov > 1<<62 {
+		return 0, nil, fmt.Errorf("%w: bad length", errBadIdx)
+	}
+	covered = int64(cov)
+	entries = make([]packEntry, count)
+	p := body[idxHeaderBytes:]
+	for i := range entries {
+		e := &entries[i]
+		copy(e.sha[:], p[:32])
+		off, size := binary.LittleEndian.Uint64(p[32:]), binary.LittleEndian.Uint64(p[40:])
+		p = p[idxEntryBytes:]
+		if off < uint64(len(packMagic)+recHeaderBytes) || size > uint64(covered) || off > uint64(covered)-size {
+			return 0, nil, fmt.Errorf("%w: entry outside the pack", errBadIdx)
+		}
+		e.off, e.size = int64(off), int64(size)
+		if i > 0 && bytes.Compare(entries[i-1].sha[:], e.sha[:]) >= 0 {
+			return 0, nil, fmt.Errorf("%w: entries not sorted", errBadIdx)
+		}
+	}
+	return covered, entries, nil
+}
+
+// encodeIdx encodes entries (sorted by sha) of a pack whose first covered
+// bytes they describe.
+func encodeIdx(entries []packEntry, covered int64) []byte {
+	buf := make([]byte, idxHeaderBytes, idxHeaderBytes+len(entries)*idxEntryBytes+sha256.Size)
+	copy(buf, idxMagic)
+	binary.LittleEndian.PutUint64(buf[8:], uint64(len(entries)))
+	binary.LittleEndian.PutUint64(buf[16:], uint64(covered))
+	var rec [idxEntryBytes]byte
+	for _, e := range entries {
+		copy(rec[:32], e.sha[:])
+		binary.LittleEndian.PutUint64(rec[32:], uint64(e.off))
+		binary.LittleEndian.PutUint64(rec[40:], uint64(e.size))
+		buf = append(buf, rec[:]...)
+	}
+	sum := sha256.Sum256(buf)
+	return append(buf, sum[:]...)
+}
+
+func sortEntries(es []packEntry) {
+	slices.SortFunc(es, func(a, b packEntry) int { return bytes.Compare(a.sha[:], b.sha[:]) })
+}
+
+// writeIdx replaces the idx of p durably: temporary file, fsync, rename,
+// fsync of the directory.
+func writeIdx(p *pack, entries []packEntry, covered int64) error {
+	dir := filepath.Dir(p.path)
+	f, err := os.CreateTemp(dir, ".tmp-idx-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(encodeIdx(entries, covered))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, p.idxPath())
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return syncDir(dir)
+}
+
+// tryLock takes an exclusive flock on f without waiting; false when another
+// open file (another process, or another Blobs of this one) holds it.
+func tryLock(f *os.File) bool {
+	return unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil
+}
+
+func unlock(f *os.File) { _ = unix.Flock(int(f.Fd()), unix.LOCK_UN) }
+
+// createPack makes a new, empty, locked pack numbered num or above in dir.
+// It is built under a temporary name and linked into place once locked and
+// holding its header, so no process ever sees it unlocked and headerless.
+func createPack(dir string, num int) (*pack, error) {
+	f, err := os.CreateTemp(dir, ".tmp-pack-*")
+	if err != nil {
+		return nil, err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	fail := func(err error) (*pack, error) {
+		f.Close()
+		return nil, err
+	}
+	if !tryLock(f) {
+		return fail(errors.New("cannot lock a new pack"))
+	}
+	if _, err := f.Write([]byte(packMagic)); err != nil {
+		return fail(err)
+	}
+	for tries := 0; ; tries++ {
+		path := filepath.Join(dir, packName(num)+".pack")
+		err := os.Link(tmp, path)
+		if err == nil {
+			return &pack{num: num, path: path, f: f, write: true, size: int64(len(packMagic)), covered: int64(len(packMagic))}, nil
+		}
+		if !errors.Is(err, os.ErrExist) || tries > 1000 {
+			return fail(err)
+		}
+		num++
+	}
+}

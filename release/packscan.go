@@ -1,0 +1,202 @@
+package release
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// scan reads the packs directory: every pack with a valid idx not known yet
+// is opened and its blobs indexed, and the idx of a pack another process
+// writes is read again when it changed. With repair (at Open), a pack no
+// process holds is checked: its tail past the idx is cut off, and a pack
+// without a valid idx is removed, as is an idx without its pack.
+func (b *Blobs) scan(repair bool) error {
+	b.scanMu.Lock()
+	defer b.scanMu.Unlock()
+	d, err := os.Open(b.packDir)
+	if err != nil {
+		return err
+	}
+	st, err := d.Stat()
+	if err != nil {
+		d.Close()
+		return err
+	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	b.scanMod = st.ModTime()
+	b.mu.Unlock()
+	packs, idxs := map[int]bool{}, map[int]bool{}
+	maxNum := -1
+	for _, n := range names {
+		num, ext, ok := parsePackName(n)
+		if !ok {
+			continue
+		}
+		maxNum = max(maxNum, num)
+		if ext == "pack" {
+			packs[num] = true
+		} else {
+			idxs[num] = true
+		}
+	}
+	for num := range packs {
+		if err := b.scanPack(num, repair); err != nil {
+			return err
+		}
+	}
+	if repair {
+		for num := range idxs {
+			if !packs[num] { // its pack was removed (GC) before it
+				os.Remove(filepath.Join(b.packDir, packName(num)+".idx"))
+			}
+		}
+	}
+	b.mu.Lock()
+	b.nextNum = max(b.nextNum, maxNum+1)
+	b.mu.Unlock()
+	return nil
+}
+
+// scanPack indexes (or re-reads) pack num; see scan.
+func (b *Blobs) scanPack(num int, repair bool) error {
+	b.mu.RLock()
+	p := b.packs[num]
+	b.mu.RUnlock()
+	path := filepath.Join(b.packDir, packName(num)+".pack")
+	idx := filepath.Join(b.packDir, packName(num)+".idx")
+	if p != nil && p.write {
+		return nil // ours: known as well as it can be
+	}
+	ist, ierr := os.Stat(idx)
+	if p != nil {
+		if ierr != nil || (ist.Size() == p.idxSize && ist.ModTime().Equal(p.idxMod)) {
+			return nil
+		}
+		covered, entries, err := readIdxFile(idx)
+		if err != nil {
+			return nil // being replaced, or damaged: keep what we know
+		}
+		b.mu.Lock()
+		b.addEntries(p, entries, covered, ist)
+		b.mu.Unlock()
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrPermission) {
+		f, err = os.Open(path)
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("pack %s: %w", path, err)
+	}
+	var covered int64
+	var entries []packEntry
+	if ierr == nil {
+		covered, entries, ierr = readIdxFile(idx)
+	}
+	// A locked pack is being written by another process (or another
+	// Blobs of this one): not ours to judge.
+	locked := repair && tryLock(f)
+	if locked {
+		defer unlock(f)
+	}
+	fst, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("pack %s: %w", path, err)
+	}
+	if ierr == nil && fst.Size() < covered {
+		ierr = fmt.Errorf("%w: pack shorter (%d bytes) than its index says (%d)", errBadIdx, fst.Size(), covered)
+	}
+	if ierr != nil {
+		if locked {
+			b.note("removed untrusted pack", "pack", path, "reason", ierr.Error())
+			os.Remove(idx)
+			os.Remove(path)
+		}
+		f.Close()
+		return nil
+	}
+	if locked && fst.Size() > covered {
+		if err := f.Truncate(covered); err != nil {
+			f.Close()
+			return fmt.Errorf("pack %s: cut unsynced tail: %w", path, err)
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return fmt.Errorf("pack %s: cut unsynced tail: %w", path, err)
+		}
+		b.note("cut unsynced pack tail", "pack", path, "bytes", fst.Size()-covered)
+	}
+	p = &pack{num: num, path: path, f: f, size: covered}
+	p.lastUse.Store(fst.ModTime().UnixNano())
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		f.Close()
+		return nil
+	}
+	b.packs[num] = p
+	b.addEntries(p, entries, covered, ist)
+	return nil
+}
+
+// addEntries records the idx of p read from disk (its stat ist) and indexes
+// its blobs that no other pack holds. The caller holds b.mu.
+func (b *Blobs) addEntries(p *pack, entries []packEntry, covered int64, ist fs.FileInfo) {
+	p.entries, p.covered = entries, covered
+	p.size = max(p.size, covered)
+	if ist != nil {
+		p.idxSize, p.idxMod = ist.Size(), ist.ModTime()
+	}
+	for _, e := range entries {
+		if _, dup := b.index[e.sha]; !dup {
+			b.index[e.sha] = packLoc{p: p, off: e.off, size: e.size, synced: true}
+		}
+	}
+}
+
+func readIdxFile(path string) (int64, []packEntry, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, nil, err
+	}
+	return parseIdx(data)
+}
+
+// note logs a repair and keeps it for Recovered.
+func (b *Blobs) note(msg string, args ...any) {
+	b.log.Warn("blob store: "+msg, args...)
+	b.mu.Lock()
+	b.recovery = append(b.recovery, fmt.Sprint(append([]any{msg}, args...)...))
+	b.mu.Unlock()
+}
+
+// refresh reads the packs directory again when it changed since the last
+// scan (another process synced a pack), and reports whether it did. A
+// directory changed within the last second is always read again: its
+// mtime may not tell two changes apart.
+func (b *Blobs) refresh() bool {
+	st, err := os.Stat(b.packDir)
+	if err != nil {
+		return false
+	}
+	b.mu.RLock()
+	same := st.ModTime().Equal(b.scanMod) && time.Since(st.ModTime()) > time.Second
+	closed := b.closed
+	b.mu.RUnlock()
+	if same || closed {
+		return false
+	}
+	return b.scan(false) == nil
+}
