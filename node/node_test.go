@@ -458,3 +458,54 @@ func TestNode_RestartBroken(t *testing.T) {
 		t.Fatalf("good site: %d, want 200", resp.StatusCode)
 	}
 }
+
+// TestNode_RestartPacked: a node restarted from a store whose blobs are all
+// in pack files serves the same release, small blobs from its cache and a
+// large one streamed from the pack.
+func TestNode_RestartPacked(t *testing.T) {
+	dir := t.TempDir()
+	n := node.New(node.Config{Name: "n", Dir: dir, CacheBytes: 64 << 10})
+	if err := n.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	fs := siteFiles()
+	fs["/big.bin"] = [2]string{"application/octet-stream", strings.Repeat("0123456789", 4000)} // over CacheBytes/8
+	m := build(t, n.Store(), testSite, fs)
+	if err := n.Activate(m.Site, m); err != nil {
+		t.Fatal(err)
+	}
+	before := map[string]string{}
+	for p := range fs {
+		_, body := get(t, n.Addr(), "a.test", p)
+		before[p] = string(body)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if e.Name() != "packs" {
+			t.Fatalf("blobs/%s: the build wrote loose blobs", e.Name())
+		}
+	}
+	packs, _ := filepath.Glob(filepath.Join(dir, "blobs", "packs", "*.pack"))
+	if len(packs) == 0 {
+		t.Fatal("no pack file")
+	}
+	n2 := mustOpenNode(t, dir)
+	for round := range 2 { // from disk, then from the cache
+		for p, v := range fs {
+			resp, body := get(t, n2.Addr(), "a.test", p)
+			if resp.StatusCode != 200 || resp.Header.Get("X-Orchard-Release") != m.ID() || string(body) != v[1] || string(body) != before[p] {
+				t.Fatalf("round %d %s: %d release %q body %.40q", round, p, resp.StatusCode, resp.Header.Get("X-Orchard-Release"), body)
+			}
+		}
+	}
+	resp, body := get(t, n2.Addr(), "a.test", "/big.bin", "Range: bytes=39990-\r\n")
+	if resp.StatusCode != 206 || string(body) != "0123456789" {
+		t.Fatalf("range of the streamed blob: %d %q", resp.StatusCode, body)
+	}
+}

@@ -11,7 +11,9 @@
 //
 // The on-disk layout (Store) is one for master and nodes:
 //
-//	DIR/blobs/ab/abcdef...            blobs named by their SHA-256
+//	DIR/blobs/packs/NNNNNN.pack       blobs written in bulk (builds, publish batches)
+//	DIR/blobs/packs/NNNNNN.idx        sorted sha -> offset, size of a pack, checksummed
+//	DIR/blobs/ab/abcdef...            blobs written one by one, named by their SHA-256
 //	DIR/sites/HOST/releases/ID.json   manifests
 //	DIR/sites/HOST/releases/ID.build  build records (master; incremental builds; binary)
 //	DIR/sites/HOST/releases/ID.release summaries, for listings
@@ -23,8 +25,9 @@
 //	id, err := st.SaveManifest(m)              // stage: validates, stores
 //	missing := st.Blobs().Missing(m)           // hashes to ask for
 //	err = st.Blobs().PutVerified(sha, body, max) // errors.Is(err, release.ErrHashMismatch) -> 422
-//	err = st.Blobs().PutVerifiedNoSync(sha, body, max) // many blobs: invisible until...
-//	err = st.Blobs().Sync()                    // ...one syncfs places them all (before activation)
+//	err = st.Blobs().PutVerifiedNoSync(sha, body, max) // many blobs: appended to a pack, invisible until...
+//	err = st.Blobs().Sync()                    // ...one fsync of the pack + its idx (before activation)
+//	data, err := st.Blobs().Get(sha)           // or r, err := st.Blobs().Open(sha); defer r.Close()
 //	m, err := st.SetActive(site, id)           // errors.Is(err, release.ErrBlobsMissing) -> 409
 //	err = st.SetActiveManifest(m, id)          // same, for a manifest just saved (no reload)
 //	rels, err := st.Releases(site)             // newest first
@@ -32,10 +35,21 @@
 //	active, err := st.Active(site)
 //	removed, err := st.Prune(site, keep); n, err := st.GC()
 //
-// A blob under its final name is always whole and verified: blobs written
-// without fsync keep a temporary name until Sync has flushed them. Blobs
-// remembers (bounded) which blobs it has seen stored, so checking a release
-// that shares most blobs with the last one reads no directory.
+// A blob visible under its name is always whole, verified and durable.
+// Creating one file per blob is what costs most on many file systems, so
+// blobs written in bulk are appended to a pack file instead: Sync fsyncs the
+// pack and then rewrites its index (temporary file, fsync, rename); Open
+// reads every index into memory, cuts off whatever a crash left past the
+// last Sync and removes packs whose index is missing or damaged. A blob
+// appended but not yet synced can be read (Get) by the process that wrote
+// it, but counts as missing (Has, Missing) until Sync. Blobs written alone
+// (Put, PutVerified) are loose files, fsynced and renamed into place, and
+// Blobs remembers (bounded) which it has seen, so checking a release that
+// shares most blobs with the last one reads no directory. GC deletes packs
+// none of whose blobs is referenced and compacts those mostly unreferenced.
+// Several processes may open one store: each appends to packs of its own
+// (flock-ed while open) and finds the others' newly synced packs when a
+// lookup misses.
 //
 // A node activates through node.(*Node).Activate, which saves the manifest,
 // checks its blobs once (SetActiveManifest) and swaps its in-memory state.

@@ -23,7 +23,8 @@ var ErrBlobsMissing = errors.New("release has missing blobs")
 // store, the manifests of every release of every site, and the active
 // release pointer of each site. Layout under dir:
 //
-//	blobs/ab/abcdef...            content-addressed blobs (see Blobs)
+//	blobs/packs/NNNNNN.pack|.idx  content-addressed blobs written in bulk (see Blobs)
+//	blobs/ab/abcdef...            content-addressed blobs written one by one
 //	sites/HOST/releases/ID.json   manifest of release ID
 //	sites/HOST/releases/ID.build  build record (master only; incremental builds)
 //	sites/HOST/releases/ID.release summary of the manifest (for listings)
