@@ -35,6 +35,13 @@ type Renderer interface {
 	Inputs() map[string]string
 }
 
+// Preparer is a Renderer that fetches what some outputs need (page
+// bodies, say) in one go: Build calls Prepare once with the paths of every
+// output it is about to render, before rendering any of them.
+type Preparer interface {
+	Prepare(ctx context.Context, paths []string) error
+}
+
 // Builder builds sites into releases in a Store.
 type Builder struct {
 	Store *Store
@@ -73,10 +80,6 @@ func (b *Builder) Build(ctx context.Context, site *orchard.Site, r Renderer) (*R
 	now := time.Now
 	if b.Now != nil {
 		now = b.Now
-	}
-	workers := b.Workers
-	if workers <= 0 {
-		workers = 4 * runtime.GOMAXPROCS(0) // file creation waits on the disk; overlap it
 	}
 	outs := r.Outputs()
 	inputs := r.Inputs()
@@ -120,68 +123,24 @@ func (b *Builder) Build(ctx context.Context, site *orchard.Site, r Renderer) (*R
 
 	entries := make([]orchard.ManifestEntry, len(outs))
 	rendered := make([]bool, len(outs))
-	var done atomic.Int64
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		errOnce  sync.Once
-		firstErr error
-	)
-	fail := func(err error) {
-		errOnce.Do(func() { firstErr = err; cancel() })
+	// First every output's deps digest and whether the previous build's
+	// entry stands (cheap, in parallel), then the rest is rendered.
+	todo := b.reuse(outs, keys, sums, entries, inputs, prevRec)
+	done := int64(len(outs) - len(todo))
+	if done > 0 {
+		b.progress(done, len(outs))
 	}
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var gz gzipper
-			for i := range work {
-				if ctx.Err() != nil {
-					continue
-				}
-				o := outs[i]
-				d := slices.Clone(o.Deps)
-				slices.Sort(d)
-				sums[i] = depsSum(slices.Compact(d), inputs)
-				if prevRec != nil {
-					// The blobs of a stored release are kept by GC, so
-					// they are not stat'ed here (SetActive checks them all).
-					if e, ok := prevRec.reusable(keys[i], o, sums[i]); ok {
-						entries[i] = e
-						b.progress(done.Add(1), len(outs))
-						continue
-					}
-				}
-				data, err := r.Render(o.Path)
-				if err != nil {
-					fail(fmt.Errorf("render %s: %w", o.Path, err))
-					continue
-				}
-				e, err := b.store(&gz, data, o.ContentType)
-				if err != nil {
-					fail(fmt.Errorf("store %s: %w", o.Path, err))
-					continue
-				}
-				entries[i] = e
-				rendered[i] = true
-				b.progress(done.Add(1), len(outs))
-			}
-		}()
-	}
-feed:
-	for i := range outs {
-		select {
-		case work <- i:
-		case <-ctx.Done():
-			break feed
+	if p, ok := r.(Preparer); ok && len(todo) > 0 {
+		paths := make([]string, len(todo))
+		for j, i := range todo {
+			paths[j] = outs[i].Path
+		}
+		if err := p.Prepare(ctx, paths); err != nil {
+			return nil, err
 		}
 	}
-	close(work)
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
+	if err := b.render(ctx, r, outs, todo, entries, rendered, done); err != nil {
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("build %s: %w", site.Host, err)
@@ -249,6 +208,110 @@ feed:
 			"rendered", res.Rendered, "reused", res.Reused, "new", res.New)
 	}
 	return res, nil
+}
+
+// reuse fills sums with each output's deps digest and, under the previous
+// build's record, entries with those that render the same as last time. It
+// returns the indexes of the outputs left to render, in order.
+func (b *Builder) reuse(outs []Output, keys, sums []string, entries []orchard.ManifestEntry, inputs map[string]string, prevRec *record) []int {
+	reused := make([]bool, len(outs))
+	workers := min(runtime.GOMAXPROCS(0), 1+len(outs)/512)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			var scratch []string
+			var h depsHasher
+			for i := w; i < len(outs); i += workers {
+				o := outs[i]
+				d := o.Deps
+				if !sortedUnique(d) {
+					scratch = append(scratch[:0], d...)
+					slices.Sort(scratch)
+					d = slices.Compact(scratch)
+				}
+				sums[i] = h.sum(d, inputs)
+				if prevRec != nil {
+					// The blobs of a stored release are kept by GC, so
+					// they are not stat'ed here (SetActive checks them all).
+					if e, ok := prevRec.reusable(keys[i], o, sums[i]); ok {
+						entries[i] = e
+						reused[i] = true
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var todo []int
+	for i := range outs {
+		if !reused[i] {
+			todo = append(todo, i)
+		}
+	}
+	return todo
+}
+
+// sortedUnique reports whether s is sorted without duplicates.
+func sortedUnique(s []string) bool {
+	for i := 1; i < len(s); i++ {
+		if s[i-1] >= s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// render renders, compresses and stores the outputs at todo in parallel.
+func (b *Builder) render(ctx context.Context, r Renderer, outs []Output, todo []int, entries []orchard.ManifestEntry, rendered []bool, done int64) error {
+	if len(todo) == 0 {
+		return nil
+	}
+	workers := b.Workers
+	if workers <= 0 {
+		workers = 4 * runtime.GOMAXPROCS(0) // file creation waits on the disk; overlap it
+	}
+	workers = min(workers, len(todo))
+	var count atomic.Int64
+	count.Store(done)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		errOnce  sync.Once
+		firstErr error
+	)
+	fail := func(err error) {
+		errOnce.Do(func() { firstErr = err; cancel() })
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			var gz gzipper
+			for {
+				j := int(next.Add(1)) - 1
+				if j >= len(todo) || ctx.Err() != nil {
+					return
+				}
+				i := todo[j]
+				o := outs[i]
+				data, err := r.Render(o.Path)
+				if err != nil {
+					fail(fmt.Errorf("render %s: %w", o.Path, err))
+					return
+				}
+				e, err := b.store(&gz, data, o.ContentType)
+				if err != nil {
+					fail(fmt.Errorf("store %s: %w", o.Path, err))
+					return
+				}
+				entries[i] = e
+				rendered[i] = true
+				b.progress(count.Add(1), len(outs))
+			}
+		})
+	}
+	wg.Wait()
+	return firstErr
 }
 
 func (b *Builder) progress(done int64, total int) {

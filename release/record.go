@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -31,19 +32,52 @@ type recordOutput struct {
 // its absence), so two sums are equal exactly when the output depends on the
 // same inputs and none of them changed, appeared or vanished.
 func depsSum(deps []string, inputs map[string]string) string {
-	h := sha256.New()
+	var h depsHasher
+	return h.sum(deps, inputs)
+}
+
+// depsHasher computes depsSum with a reused hash and buffer (one per
+// goroutine).
+type depsHasher struct {
+	h   hash.Hash
+	buf []byte
+	out [sha256.Size]byte
+}
+
+func (x *depsHasher) sum(deps []string, inputs map[string]string) string {
+	if x.h == nil {
+		x.h = sha256.New()
+	}
+	x.h.Reset()
+	b := x.buf[:0]
 	for _, d := range deps {
 		v, ok := inputs[d]
-		h.Write([]byte(d))
+		b = append(b, d...)
 		if ok {
-			h.Write([]byte{0, 1})
-			h.Write([]byte(v))
+			b = append(b, 0, 1)
+			b = append(b, v...)
 		} else {
-			h.Write([]byte{0, 0})
+			b = append(b, 0, 0)
 		}
-		h.Write([]byte{0})
+		b = append(b, 0)
 	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	x.h.Write(b)
+	x.buf = b
+	return hex.EncodeToString(x.h.Sum(x.out[:0])[:16])
+}
+
+// HasBuildRecord reports whether the newest release of site has a build
+// record, so that a build of it can be incremental.
+func (s *Store) HasBuildRecord(site string) bool {
+	if checkSite(site) != nil {
+		return false
+	}
+	rels, err := s.Releases(site)
+	if err != nil || len(rels) == 0 {
+		return false
+	}
+	_, err = os.Stat(s.recordPath(site, rels[0].ID))
+	return err == nil
 }
 
 // reusable returns the manifest entry of output o, last built under the

@@ -124,7 +124,19 @@ func (r *Renderer) hashInputs(pageSums func() map[string]string) map[string]stri
 	return in
 }
 
-// hashPagesAsync starts hashing every published page, the bulk of the
+// pageDigests returns the digest each published page came with
+// ("page:"+path to digest), for a renderer made by NewLazy.
+func (r *Renderer) pageDigests() map[string]string {
+	out := make(map[string]string, len(r.pages))
+	for path, p := range r.pages {
+		out["page:"+path] = p.Digest
+	}
+	return out
+}
+
+// hashPagesAsync starts hashing every published page (ContentDigest, the
+// digest stores keep, so that a renderer made by New and one made by
+// NewLazy agree), the bulk of the
 // input bytes, on all CPUs, and returns a function that waits for the result
 // ("page:"+path to hash). r.pages must not change until it has returned.
 func (r *Renderer) hashPagesAsync() func() map[string]string {
@@ -137,12 +149,9 @@ func (r *Renderer) hashPagesAsync() func() map[string]string {
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
-			h := newHasher()
 			for i := w; i < len(pages); i += workers {
 				p := pages[i]
-				h.h.Reset()
-				sums[i] = h.str(p.Path, p.Title, p.Category, p.Layout, p.Format, p.Body, p.Description).
-					time(p.Created).time(p.Updated).sum()
+				sums[i] = p.ContentDigest()
 			}
 		})
 	}

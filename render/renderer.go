@@ -81,6 +81,7 @@ type Renderer struct {
 	outputs  []Output
 	byKey    map[string]*output
 	inputs   map[string]string
+	lazy     *lazyBodies // nil when every page came with its body
 }
 
 // listing is what a category listing (or the home page) shows.
@@ -98,6 +99,10 @@ type listing struct {
 // fails only the outputs that use it, at Render; ValidateTemplate refuses it. New never
 // panics and does no I/O; c is not modified nor kept.
 func New(c *orchard.SiteContent) (r *Renderer, err error) {
+	return newRenderer(c, nil)
+}
+
+func newRenderer(c *orchard.SiteContent, lazy *lazyBodies) (r *Renderer, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			r, err = nil, orchard.Errorf(orchard.EINTERNAL, "Indexing the site failed: %v", p)
@@ -113,6 +118,7 @@ func New(c *orchard.SiteContent) (r *Renderer, err error) {
 		assets:   make(map[string]*orchard.Asset),
 		listings: make(map[string]*listing),
 		byKey:    make(map[string]*output),
+		lazy:     lazy,
 	}
 	r.site = siteInfo(&c.Site)
 	if r.ts, err = parseTemplates(effectiveTemplates(c.Templates)); err != nil {
@@ -122,8 +128,12 @@ func New(c *orchard.SiteContent) (r *Renderer, err error) {
 		return nil, err
 	}
 	// Page bodies are the bulk of the input bytes: hash them on the other
-	// CPUs while the outputs are built (both only read r.pages).
-	pageSums := r.hashPagesAsync()
+	// CPUs while the outputs are built (both only read r.pages). Pages
+	// without bodies come with their digest.
+	pageSums := r.pageDigests
+	if lazy == nil {
+		pageSums = r.hashPagesAsync()
+	}
 	r.buildOutputs()
 	r.inputs = r.hashInputs(pageSums)
 	return r, nil
@@ -174,6 +184,9 @@ func (r *Renderer) index(c *orchard.SiteContent) error {
 		}
 		if err := p.Validate(); err != nil {
 			return orchard.Errorf(orchard.EINVALID, "Page %q: %s", p.Path, orchard.ErrorMessage(err))
+		}
+		if r.lazy != nil && p.Digest == "" {
+			return orchard.Errorf(orchard.EINVALID, "Page %q has no digest (content for NewLazy comes from Store.LoadSiteIndex).", p.Path)
 		}
 		p.Created, p.Updated = p.Created.UTC(), p.Updated.UTC()
 		r.pages[p.Path] = &p
@@ -533,6 +546,15 @@ func (r *Renderer) section(path string) string {
 
 // page converts a published page for templates, rendering its body.
 func (r *Renderer) page(p *orchard.Page) (*Page, error) {
+	if r.lazy != nil {
+		body, err := r.lazy.body(p)
+		if err != nil {
+			return nil, err
+		}
+		q := *p
+		q.Body = body
+		p = &q
+	}
 	html, err := bodyHTML(r.md, p)
 	if err != nil {
 		return nil, orchard.Errorf(orchard.EINVALID, "Page %s: %v", p.Path, err)

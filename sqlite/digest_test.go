@@ -24,6 +24,7 @@ func TestUpgradeDigests(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, q := range []string{
+		`DROP INDEX ` + indexName(tablesFor("old.test").pages, "index"),
 		`ALTER TABLE ` + tablesFor("old.test").pages + ` DROP COLUMN digest`,
 		`UPDATE orchard_sites SET schema = 1`,
 	} {

@@ -46,8 +46,9 @@ CREATE TABLE orchard_users (
 }
 
 // siteSchema is the version of the per-site tables createSiteTables makes:
-// 2 added the pages' digest column (upgradeSites brings older sites up).
-const siteSchema = 2
+// 2 added the pages' digest column, 3 the pages' covering index for
+// LoadSiteIndex (upgradeSites brings older sites up).
+const siteSchema = 3
 
 // migrate brings the registry schema up to date.
 func (db *DB) migrate(ctx context.Context) error {
@@ -90,8 +91,8 @@ func (db *DB) migrate(ctx context.Context) error {
 }
 
 // upgradeSites brings the tables of every site made by an older orchard up
-// to siteSchema, one site per transaction: version 2 adds the pages' digest
-// column and computes it for every existing page.
+// to siteSchema, one site per transaction: version 2 makes the pages table
+// again with a digest column (see pagesTable) and computes every page's.
 func (db *DB) upgradeSites(ctx context.Context) error {
 	rows, err := db.write.QueryContext(ctx, `SELECT host FROM orchard_sites WHERE schema < ? ORDER BY host`, siteSchema)
 	if err != nil {
@@ -116,17 +117,15 @@ func (db *DB) upgradeSites(ctx context.Context) error {
 			if err := tx.QueryRowContext(ctx, `SELECT schema FROM orchard_sites WHERE host = ?`, h).Scan(&v); err != nil {
 				return err
 			}
-			if v >= 2 {
-				return nil
+			if v < 2 {
+				if err := upgradePages2(ctx, tx, h); err != nil {
+					return err
+				}
 			}
-			t := tablesFor(h)
-			if _, err := tx.ExecContext(ctx, `ALTER TABLE `+t.pages+` ADD COLUMN digest TEXT NOT NULL DEFAULT ''`); err != nil {
+			if _, err := tx.ExecContext(ctx, pagesIndex(tablesFor(h))); err != nil {
 				return err
 			}
-			if err := fillDigests(ctx, tx, t); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, `UPDATE orchard_sites SET schema = 2 WHERE host = ?`, h)
+			_, err := tx.ExecContext(ctx, `UPDATE orchard_sites SET schema = ? WHERE host = ?`, siteSchema, h)
 			return err
 		})
 		if err != nil {
@@ -134,6 +133,27 @@ func (db *DB) upgradeSites(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// upgradePages2 brings the pages table of site h to version 2.
+func upgradePages2(ctx context.Context, tx *sql.Tx, h string) error {
+	// The table is made again with the digest column and the body last
+	// (see pagesTable), as SQLite's ALTER TABLE cannot reorder columns.
+	t := tablesFor(h)
+	tmp := quoteIdent(t.prefix + "_pages_v2")
+	const cols = `path, category, title, layout, format, description, published, created, updated, body`
+	for _, q := range []string{
+		pagesTable(tmp, t),
+		`INSERT INTO ` + tmp + ` (` + cols + `) SELECT ` + cols + ` FROM ` + t.pages,
+		`DROP TABLE ` + t.pages,
+		`ALTER TABLE ` + tmp + ` RENAME TO ` + t.pages,
+		`CREATE INDEX ` + indexName(t.pages, "category") + ` ON ` + t.pages + `(category)`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return fillDigests(ctx, tx, t)
 }
 
 // fillDigests computes the digest of every page of t that has none.
@@ -195,20 +215,9 @@ func createSiteTables(ctx context.Context, tx *sql.Tx, t tables) error {
 			created     INTEGER NOT NULL,
 			updated     INTEGER NOT NULL
 		)`,
-		`CREATE TABLE ` + t.pages + ` (
-			path        TEXT PRIMARY KEY,
-			category    TEXT REFERENCES ` + t.categories + `(path),
-			title       TEXT NOT NULL,
-			layout      TEXT NOT NULL,
-			format      TEXT NOT NULL,
-			body        TEXT NOT NULL,
-			description TEXT NOT NULL,
-			published   INTEGER NOT NULL,
-			created     INTEGER NOT NULL,
-			updated     INTEGER NOT NULL,
-			digest      TEXT NOT NULL DEFAULT '' -- orchard.Page.ContentDigest, '' = unknown
-		)`,
+		pagesTable(t.pages, t),
 		`CREATE INDEX ` + indexName(t.pages, "category") + ` ON ` + t.pages + `(category)`,
+		pagesIndex(t),
 		`CREATE TABLE ` + t.assets + ` (
 			path         TEXT PRIMARY KEY,
 			content_type TEXT NOT NULL,
@@ -227,6 +236,36 @@ func createSiteTables(ctx context.Context, tx *sql.Tx, t tables) error {
 		}
 	}
 	return nil
+}
+
+// pagesTable is the CREATE TABLE of a site's pages under the given name.
+// The body comes last: a row's columns after a body that overflows its
+// B-tree page are read only by following the overflow chain, which
+// LoadSiteIndex, reading everything but bodies, must not have to do.
+func pagesTable(name string, t tables) string {
+	return `CREATE TABLE ` + name + ` (
+			path        TEXT PRIMARY KEY,
+			category    TEXT REFERENCES ` + t.categories + `(path),
+			title       TEXT NOT NULL,
+			layout      TEXT NOT NULL,
+			format      TEXT NOT NULL,
+			description TEXT NOT NULL,
+			published   INTEGER NOT NULL,
+			created     INTEGER NOT NULL,
+			updated     INTEGER NOT NULL,
+			digest      TEXT NOT NULL DEFAULT '', -- orchard.Page.ContentDigest, '' = unknown
+			body        TEXT NOT NULL
+		)`
+}
+
+// indexColumns are the columns LoadSiteIndex reads, in the pages' covering
+// index (pagesIndex), so that it reads that small B-tree in path order
+// rather than every table row (and, a body being large, the row's overflow).
+const indexColumns = `path, category, title, layout, format, description, published, created, updated, digest`
+
+// pagesIndex is the CREATE INDEX of the pages' covering index.
+func pagesIndex(t tables) string {
+	return `CREATE INDEX IF NOT EXISTS ` + indexName(t.pages, "index") + ` ON ` + t.pages + `(` + indexColumns + `)`
 }
 
 // indexName derives an index name from a quoted table name.

@@ -97,11 +97,6 @@ func scanPageInto(sc scanner, p *orchard.Page) error {
 	return nil
 }
 
-// indexColumns are pageColumns for LoadSiteIndex: the body only of a page
-// whose digest is unknown (computed here then), and the digest.
-const indexColumns = `path, COALESCE(category, ''), title, layout, format,
-	CASE WHEN digest = '' THEN body ELSE '' END, description, published, created, updated, digest`
-
 // loadPages reads every page of t sorted by path, scanned straight into the
 // slice LoadSite returns (no per-page allocation and copy). The slice is
 // sized by a COUNT in the same transaction. With index, bodies are left out
@@ -113,6 +108,8 @@ func loadPages(ctx context.Context, q querier, t tables, index bool) ([]orchard.
 	}
 	cols := pageColumns
 	if index {
+		// COALESCE(category, '') would make SQLite read the table row:
+		// category is scanned as a NullString instead.
 		cols = indexColumns
 	}
 	rows, err := q.QueryContext(ctx, `SELECT `+cols+` FROM `+t.pages+` ORDER BY path`)
@@ -124,6 +121,7 @@ func loadPages(ctx context.Context, q querier, t tables, index bool) ([]orchard.
 	if n > 0 {
 		ps = make([]orchard.Page, 0, n)
 	}
+	var unknown []string
 	for rows.Next() {
 		ps = append(ps, orchard.Page{})
 		p := &ps[len(ps)-1]
@@ -134,17 +132,34 @@ func loadPages(ctx context.Context, q querier, t tables, index bool) ([]orchard.
 			continue
 		}
 		var created, updated int64
-		if err := rows.Scan(&p.Path, &p.Category, &p.Title, &p.Layout, &p.Format, &p.Body, &p.Description,
+		var cat sql.NullString
+		if err := rows.Scan(&p.Path, &cat, &p.Title, &p.Layout, &p.Format, &p.Description,
 			&p.Published, &created, &updated, &p.Digest); err != nil {
 			return nil, err
 		}
+		p.Category = cat.String
 		p.Created, p.Updated = timeFromDB(created), timeFromDB(updated)
 		if p.Digest == "" {
-			p.Digest = p.ContentDigest()
-			p.Body = ""
+			unknown = append(unknown, p.Path)
 		}
 	}
-	return ps, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(unknown) > 0 {
+		// Rows written without a digest (none after upgradeSites): it is
+		// computed from the full row, read in the same transaction.
+		full, err := pageBodies(ctx, q, t, unknown)
+		if err != nil {
+			return nil, err
+		}
+		for i := range ps {
+			if ps[i].Digest == "" {
+				ps[i].Digest = full[ps[i].Path].Digest
+			}
+		}
+	}
+	return ps, nil
 }
 
 // PageBodies returns the body and digest of each page at paths that exists,
@@ -154,53 +169,57 @@ func (db *DB) PageBodies(ctx context.Context, host string, paths []string) (map[
 	if err != nil {
 		return nil, siteNotFound(host)
 	}
-	out := make(map[string]orchard.PageBody, len(paths))
+	var out map[string]orchard.PageBody
 	err = db.view(ctx, func(tx *sql.Tx) error {
 		if ok, err := siteExists(ctx, tx, h); err != nil {
 			return err
 		} else if !ok {
 			return siteNotFound(h)
 		}
-		t := tablesFor(h)
-		// Pages whose digest is unknown (written before digests) get one
-		// computed from the full row.
-		const chunk = 500
-		for len(paths) > 0 {
-			n := min(chunk, len(paths))
-			part := paths[:n]
-			paths = paths[n:]
-			args := make([]any, len(part))
-			for i, p := range part {
-				args[i] = p
-			}
-			q := `SELECT ` + pageColumns + `, digest FROM ` + t.pages + ` WHERE path IN (?` + strings.Repeat(`, ?`, n-1) + `)`
-			rows, err := tx.QueryContext(ctx, q, args...)
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				var p orchard.Page
-				var created, updated int64
-				if err := rows.Scan(&p.Path, &p.Category, &p.Title, &p.Layout, &p.Format, &p.Body, &p.Description,
-					&p.Published, &created, &updated, &p.Digest); err != nil {
-					rows.Close()
-					return err
-				}
-				if p.Digest == "" {
-					p.Created, p.Updated = timeFromDB(created), timeFromDB(updated)
-					p.Digest = p.ContentDigest()
-				}
-				out[p.Path] = orchard.PageBody{Body: p.Body, Digest: p.Digest}
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-		}
-		return nil
+		out, err = pageBodies(ctx, tx, tablesFor(h), paths)
+		return err
 	})
 	if err != nil {
 		return nil, wrapRead("page bodies of "+h, err)
+	}
+	return out, nil
+}
+
+// pageBodies reads the body and digest of the pages at paths, computing the
+// digest of a row that has none.
+func pageBodies(ctx context.Context, q querier, t tables, paths []string) (map[string]orchard.PageBody, error) {
+	out := make(map[string]orchard.PageBody, len(paths))
+	const chunk = 500 // bound parameters per query
+	for len(paths) > 0 {
+		n := min(chunk, len(paths))
+		args := make([]any, n)
+		for i, p := range paths[:n] {
+			args[i] = p
+		}
+		paths = paths[n:]
+		rows, err := q.QueryContext(ctx, `SELECT `+pageColumns+`, digest FROM `+t.pages+
+			` WHERE path IN (?`+strings.Repeat(`, ?`, n-1)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var p orchard.Page
+			var created, updated int64
+			if err := rows.Scan(&p.Path, &p.Category, &p.Title, &p.Layout, &p.Format, &p.Body, &p.Description,
+				&p.Published, &created, &updated, &p.Digest); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if p.Digest == "" {
+				p.Created, p.Updated = timeFromDB(created), timeFromDB(updated)
+				p.Digest = p.ContentDigest()
+			}
+			out[p.Path] = orchard.PageBody{Body: p.Body, Digest: p.Digest}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

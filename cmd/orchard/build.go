@@ -76,17 +76,9 @@ leaves no half release. Publish the result with orchard publish.`,
 // buildSite builds one site and prints its release line.
 func buildSite(ctx context.Context, out io.Writer, st orchard.Store, rs *release.Store, keep int, host string, full bool) error {
 	start := time.Now()
-	c, err := st.LoadSite(ctx, host)
-	if err != nil {
-		return storeError(err)
-	}
-	r, err := siteRenderer(c)
-	if err != nil {
-		return fmt.Errorf("%s: %w", host, err)
-	}
 	p := newProgress(os.Stderr, host)
 	b := &release.Builder{Store: rs, Keep: keep, Full: full, Progress: p.update}
-	res, err := b.Build(ctx, &c.Site, r)
+	res, err := buildFromStore(ctx, st, b, host)
 	p.done()
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
@@ -101,6 +93,58 @@ func buildSite(ctx context.Context, out io.Writer, st orchard.Store, rs *release
 	fmt.Fprintf(out, "%s: release %s (%s), %d files, %d bytes, %d rendered, %d reused, %s\n", host, res.Release.ID, state,
 		res.Release.Files, res.Release.Bytes, res.Rendered, res.Reused, time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// buildAttempts is how many times a build starts over when the site changes
+// under an incremental build (between reading its index and its bodies).
+const buildAttempts = 3
+
+// buildFromStore builds host's current content with b. When the newest
+// release has a build record and b is not Full, only the site's index is
+// read (no page bodies) and the bodies of the pages rendered are fetched
+// afterwards, checked against the index's digests: a page edited in
+// between fails the attempt (no release is made) and the build starts over
+// from a fresh index. Otherwise (a first build, --full) everything is read
+// in one snapshot.
+func buildFromStore(ctx context.Context, st orchard.Store, b *release.Builder, host string) (*release.Result, error) {
+	for attempt := 1; ; attempt++ {
+		c, r, err := siteForBuild(ctx, st, b.Store, host, b.Full)
+		if err != nil {
+			return nil, err
+		}
+		res, err := b.Build(ctx, &c.Site, r)
+		if orchard.ErrorCode(err) == orchard.ECONFLICT && attempt < buildAttempts && ctx.Err() == nil {
+			continue
+		}
+		return res, err
+	}
+}
+
+// siteForBuild loads what a build of host renders from (see buildFromStore).
+func siteForBuild(ctx context.Context, st orchard.Store, rs *release.Store, host string, full bool) (*orchard.SiteContent, release.Renderer, error) {
+	if !full && rs.HasBuildRecord(host) {
+		c, err := st.LoadSiteIndex(ctx, host)
+		if err != nil {
+			return nil, nil, storeError(err)
+		}
+		h := c.Site.Host
+		r, err := render.NewLazy(c, func(ctx context.Context, paths []string) (map[string]orchard.PageBody, error) {
+			return st.PageBodies(ctx, h, paths)
+		})
+		if err != nil {
+			return nil, nil, storeError(err)
+		}
+		return c, renderAdapter{r}, nil
+	}
+	c, err := st.LoadSite(ctx, host)
+	if err != nil {
+		return nil, nil, storeError(err)
+	}
+	r, err := siteRenderer(c)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", host, err)
+	}
+	return c, r, nil
 }
 
 // progress draws "HOST: done/total (rate/s)" on a terminal, at most ten
@@ -166,3 +210,9 @@ func (a renderAdapter) Outputs() []release.Output {
 
 func (a renderAdapter) Render(path string) ([]byte, error) { return a.r.Render(path) }
 func (a renderAdapter) Inputs() map[string]string          { return a.r.Inputs() }
+
+// Prepare fetches the page bodies of the outputs about to be rendered (a
+// renderer made by render.NewLazy); see release.Preparer.
+func (a renderAdapter) Prepare(ctx context.Context, paths []string) error {
+	return a.r.Prepare(ctx, paths)
+}

@@ -146,16 +146,8 @@ type adminBackend struct {
 func (b *adminBackend) Build(ctx context.Context, host string, progress func(done, total int)) (orchard.Release, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	c, err := b.store.LoadSite(ctx, host)
-	if err != nil {
-		return orchard.Release{}, err
-	}
-	r, err := siteRenderer(c)
-	if err != nil {
-		return orchard.Release{}, err
-	}
 	bl := &release.Builder{Store: b.releases, Keep: b.cfg.Master.KeepReleases, Progress: progress}
-	res, err := bl.Build(ctx, &c.Site, r)
+	res, err := buildFromStore(ctx, b.store, bl, host)
 	if err != nil {
 		return orchard.Release{}, err
 	}
