@@ -55,7 +55,6 @@ type Blobs struct {
 	packs    map[int]*pack         // open packs by number
 	cur      *pack                 // pack appended to, nil until the first append
 	nextNum  int                   // lowest number a new pack may take
-	wbuf     []byte                // record being appended (guarded by mu)
 	known    map[[32]byte]struct{} // loose blobs seen stored under their name (at most maxKnown)
 	scanMod  time.Time             // mtime of the packs directory at the last scan
 	recovery []string              // what Open repaired

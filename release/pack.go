@@ -76,6 +76,7 @@ type pack struct {
 	covered  int64          // bytes the idx describes
 	entries  []packEntry    // named by the idx, sorted by sha
 	unsynced []pendingEntry // appended since the last Sync
+	inflight int            // records being written
 	idxSize  int64          // size and mtime of the idx last read (foreign packs)
 	idxMod   time.Time
 

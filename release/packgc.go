@@ -115,7 +115,7 @@ func (b *Blobs) gcPacks(keep map[string]bool) (int, error) {
 	}
 	var cands []*pack
 	for _, p := range b.packs {
-		if p != b.cur && len(p.unsynced) == 0 {
+		if p != b.cur && len(p.unsynced) == 0 && p.inflight == 0 {
 			cands = append(cands, p)
 		}
 	}
@@ -174,9 +174,7 @@ func (b *Blobs) gcPack(p *pack, keepK map[[32]byte]bool, now time.Time) (int, er
 		if _, err := p.f.ReadAt(data, e.off); err != nil {
 			return 0, fmt.Errorf("gc blobs: compact %s: %w", p.path, err)
 		}
-		b.mu.Lock()
-		l, err := b.appendLocked(e.sha, data)
-		b.mu.Unlock()
+		l, err := b.writeRecord(e.sha, data, true)
 		if err != nil {
 			return 0, fmt.Errorf("gc blobs: compact %s: %w", p.path, err)
 		}

@@ -13,62 +13,97 @@ var errClosed = errors.New("blob store closed")
 // appendBlob appends data, whose SHA-256 is k, to the current pack unless
 // the store has it (packed, appended, or remembered loose) already.
 func (b *Blobs) appendBlob(k [32]byte, data []byte) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if l, ok := b.index[k]; ok {
-		l.p.lastUse.Store(time.Now().UnixNano())
-		return nil
-	}
-	if _, ok := b.known[k]; ok {
-		return nil
-	}
-	l, err := b.appendLocked(k, data)
-	if err != nil {
-		return err
-	}
-	b.index[k] = l
-	return nil
+	_, err := b.writeRecord(k, data, false)
+	return err
 }
 
-// appendLocked writes a record of data (SHA-256 k) at the end of the current
+// writeRecord writes a record of data (SHA-256 k) at the end of the current
 // pack, rolling to a new pack past PackBytes, and notes it as unsynced. The
-// caller holds b.mu and records the location in the index (or not).
-func (b *Blobs) appendLocked(k [32]byte, data []byte) (packLoc, error) {
-	if b.closed {
-		return packLoc{}, errClosed
-	}
+// space is reserved under b.mu, the bytes written without it (readers are
+// not held up by a large blob), and the record registered under it again.
+// Unless relocate (GC moving a blob out of a pack it deletes, which updates
+// the index itself), a blob the store holds already is not written, and is
+// indexed once written; a record written twice at once stays as dead bytes.
+func (b *Blobs) writeRecord(k [32]byte, data []byte, relocate bool) (packLoc, error) {
 	n := int64(recHeaderBytes + len(data))
+	var hdr [recHeaderBytes]byte
+	copy(hdr[:], k[:])
+	binary.LittleEndian.PutUint64(hdr[32:], uint64(len(data)))
+	for {
+		b.mu.Lock()
+		if !relocate {
+			if l, ok := b.index[k]; ok {
+				l.p.lastUse.Store(time.Now().UnixNano())
+				b.mu.Unlock()
+				return l, nil
+			}
+			if _, ok := b.known[k]; ok {
+				b.mu.Unlock()
+				return packLoc{}, nil
+			}
+		}
+		p, err := b.packForLocked(n)
+		if err != nil {
+			b.mu.Unlock()
+			return packLoc{}, err
+		}
+		off := p.size
+		p.size += n
+		p.inflight++
+		p.lastUse.Store(time.Now().UnixNano())
+		b.mu.Unlock()
+
+		_, err = p.f.WriteAt(hdr[:], off)
+		if err == nil {
+			_, err = p.f.WriteAt(data, off+recHeaderBytes)
+		}
+
+		b.mu.Lock()
+		p.inflight--
+		if err != nil {
+			// No idx ever names these bytes: dead, or cut off at Open.
+			b.mu.Unlock()
+			return packLoc{}, fmt.Errorf("put blob: %w", err)
+		}
+		if b.packs[p.num] != p { // closed meanwhile
+			b.mu.Unlock()
+			return packLoc{}, errClosed
+		}
+		l := packLoc{p: p, off: off + recHeaderBytes, size: int64(len(data))}
+		if !relocate {
+			if _, dup := b.index[k]; dup {
+				b.mu.Unlock()
+				return l, nil
+			}
+			b.index[k] = l
+		}
+		p.unsynced = append(p.unsynced, pendingEntry{packEntry: packEntry{sha: k, off: l.off, size: l.size}, at: time.Now()})
+		b.mu.Unlock()
+		return l, nil
+	}
+}
+
+// packForLocked returns the pack to append n bytes to, rolling to a new one
+// past PackBytes. The caller holds b.mu.
+func (b *Blobs) packForLocked(n int64) (*pack, error) {
+	if b.closed {
+		return nil, errClosed
+	}
 	limit := b.PackBytes
 	if limit <= 0 {
 		limit = DefaultPackBytes
 	}
-	if p := b.cur; p == nil || (p.size+n > limit && p.size > int64(len(packMagic))) {
-		np, err := createPack(b.packDir, b.nextNum)
-		if err != nil {
-			return packLoc{}, fmt.Errorf("put blob: new pack: %w", err)
-		}
-		b.nextNum = np.num + 1
-		b.packs[np.num] = np
-		b.cur = np
+	if p := b.cur; p != nil && (p.size+n <= limit || p.size == int64(len(packMagic))) {
+		return p, nil
 	}
-	p := b.cur
-	b.wbuf = append(b.wbuf[:0], k[:]...)
-	b.wbuf = binary.LittleEndian.AppendUint64(b.wbuf, uint64(len(data)))
-	b.wbuf = append(b.wbuf, data...)
-	off := p.size
-	if _, err := p.f.WriteAt(b.wbuf, off); err != nil {
-		// Whatever reached the file lies past p.size: the next record
-		// overwrites it, and no idx ever covers it.
-		return packLoc{}, fmt.Errorf("put blob: %w", err)
+	np, err := createPack(b.packDir, b.nextNum)
+	if err != nil {
+		return nil, fmt.Errorf("put blob: new pack: %w", err)
 	}
-	if cap(b.wbuf) > 4<<20 {
-		b.wbuf = nil
-	}
-	p.size += n
-	e := packEntry{sha: k, off: off + recHeaderBytes, size: int64(len(data))}
-	p.unsynced = append(p.unsynced, pendingEntry{packEntry: e, at: time.Now()})
-	p.lastUse.Store(time.Now().UnixNano())
-	return packLoc{p: p, off: e.off, size: e.size}, nil
+	b.nextNum = np.num + 1
+	b.packs[np.num] = np
+	b.cur = np
+	return np, nil
 }
 
 // Sync makes every blob appended so far durable and visible: it fsyncs each
@@ -96,7 +131,14 @@ func (b *Blobs) syncLocked() error {
 	var jobs []syncJob
 	for _, p := range b.packs {
 		if len(p.unsynced) > 0 {
-			jobs = append(jobs, syncJob{p: p, end: p.size, batch: p.unsynced})
+			// The idx covers up to the end of the last record it names:
+			// every such record was written whole before the fsync, while
+			// space reserved past it may not be written yet.
+			end := p.covered
+			for _, e := range p.unsynced {
+				end = max(end, e.off+e.size)
+			}
+			jobs = append(jobs, syncJob{p: p, end: end, batch: p.unsynced})
 			p.unsynced = nil
 		}
 	}
