@@ -57,6 +57,48 @@ type Builder struct {
 	Logger *slog.Logger
 	// Full disables incremental reuse (every output is rendered).
 	Full bool
+
+	pre *preload // set by Preload
+}
+
+// preload is the build record of a site's newest release, read ahead.
+type preload struct {
+	site string
+	done chan struct{}
+	id   string  // the release whose record rec is
+	rec  *record // nil when there is none
+}
+
+// Preload starts reading, in the background, the build record of site's
+// newest release, which an incremental Build of site needs, so that the
+// read overlaps with loading and indexing the site. Build waits for it and
+// uses it only if that release is still the newest. Calling it is optional.
+func (b *Builder) Preload(site string) {
+	p := &preload{site: site, done: make(chan struct{})}
+	b.pre = p
+	go func() {
+		defer close(p.done)
+		if b.Full || checkSite(site) != nil {
+			return
+		}
+		rels, err := b.Store.Releases(site)
+		if err != nil || len(rels) == 0 {
+			return
+		}
+		p.id, p.rec = rels[0].ID, b.Store.loadRecord(site, rels[0].ID)
+	}()
+}
+
+// previousRecord returns the build record of release id of site.
+func (b *Builder) previousRecord(site, id string) *record {
+	if p := b.pre; p != nil && p.site == site {
+		b.pre = nil
+		<-p.done
+		if p.id == id {
+			return p.rec
+		}
+	}
+	return b.Store.loadRecord(site, id)
 }
 
 // Result describes a finished build.
@@ -117,7 +159,7 @@ func (b *Builder) Build(ctx context.Context, site *orchard.Site, r Renderer) (*R
 	if len(rels) > 0 {
 		prev = &rels[0]
 		if !b.Full {
-			prevRec = b.Store.loadRecord(site.Host, prev.ID)
+			prevRec = b.previousRecord(site.Host, prev.ID)
 		}
 	}
 
@@ -147,11 +189,11 @@ func (b *Builder) Build(ctx context.Context, site *orchard.Site, r Renderer) (*R
 	}
 
 	m := &orchard.Manifest{Site: site.Host, Created: now().UTC().Truncate(time.Second), Files: make(map[string]orchard.ManifestEntry, len(outs)+1)}
-	rec := &record{Outputs: make(map[string]recordOutput, len(outs))}
+	rec := &record{Outputs: make([]recordOutput, len(outs))}
 	res := &Result{Manifest: m}
 	for i, o := range outs {
 		m.Files[keys[i]] = entries[i]
-		rec.Outputs[o.Path] = recordOutput{Key: keys[i], ContentType: o.ContentType, Sum: sums[i], Entry: entries[i]}
+		rec.Outputs[i] = recordOutput{Path: o.Path, Key: keys[i], ContentType: o.ContentType, Sum: sums[i], Entry: entries[i]}
 		if rendered[i] {
 			res.Rendered++
 		} else {
@@ -180,18 +222,35 @@ func (b *Builder) Build(ctx context.Context, site *orchard.Site, r Renderer) (*R
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("build %s: %w", site.Host, err)
 	}
+	// The record (a cache file of its own) is written while the manifest
+	// is, when the site's releases directory exists already (the first
+	// manifest saved makes it).
+	recErr := make(chan error, 1)
+	saveRec := func() { recErr <- b.Store.saveRecord(site.Host, id, rec) }
+	if prev != nil {
+		go saveRec()
+	}
 	if old, err := b.Store.Manifest(site.Host, id); err == nil {
 		m = old
 		res.Manifest = old
 	} else if orchard.ErrorCode(err) != orchard.ENOTFOUND {
+		if prev != nil {
+			<-recErr
+		}
 		return nil, err
 	} else {
 		if err := b.Store.saveManifest(m, id); err != nil {
+			if prev != nil {
+				<-recErr
+			}
 			return nil, err
 		}
 		res.New = true
 	}
-	if err := b.Store.saveRecord(site.Host, id, rec); err != nil {
+	if prev == nil {
+		saveRec()
+	}
+	if err := <-recErr; err != nil {
 		return nil, err
 	}
 	if err := b.Store.setLatest(site.Host, id); err != nil {

@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/orchardhq/orchard"
 )
@@ -18,10 +20,11 @@ import (
 // its inputs and the manifest entry it produced, so that reusing an output
 // needs neither the previous manifest nor a render.
 type record struct {
-	Outputs map[string]recordOutput // by output path
+	Outputs []recordOutput // sorted by Path, each path once
 }
 
 type recordOutput struct {
+	Path        string // the output's path
 	Key         string
 	ContentType string
 	Sum         string                // depsSum of the inputs it was rendered from
@@ -83,8 +86,12 @@ func (s *Store) HasBuildRecord(site string) bool {
 // reusable returns the manifest entry of output o, last built under the
 // record, when it renders the same now: same key, type and deps digest.
 func (r *record) reusable(key string, o Output, sum string) (orchard.ManifestEntry, bool) {
-	old, ok := r.Outputs[o.Path]
-	if !ok || old.Key != key || old.ContentType != o.ContentType || old.Sum != sum {
+	i, ok := slices.BinarySearchFunc(r.Outputs, o.Path, func(x recordOutput, path string) int { return strings.Compare(x.Path, path) })
+	if !ok {
+		return orchard.ManifestEntry{}, false
+	}
+	old := r.Outputs[i]
+	if old.Key != key || old.ContentType != o.ContentType || old.Sum != sum {
 		return orchard.ManifestEntry{}, false
 	}
 	return old.Entry, true

@@ -9,17 +9,17 @@ import (
 )
 
 func testRecord() *record {
-	return &record{Outputs: map[string]recordOutput{
-		"/": {Key: "/index.html", ContentType: "text/html; charset=utf-8", Sum: strings.Repeat("0f", 16),
+	return &record{Outputs: []recordOutput{
+		{Path: "/", Key: "/index.html", ContentType: "text/html; charset=utf-8", Sum: strings.Repeat("0f", 16),
 			Entry: orchard.ManifestEntry{SHA256: strings.Repeat("ab", 32), Size: 8123, ContentType: "text/html; charset=utf-8",
 				Gzip: strings.Repeat("cd", 32), GzipSize: 2100}},
-		"/theme/logo.png": {Key: "/theme/logo.png", ContentType: "image/png", Sum: strings.Repeat("11", 16),
+		{Path: "/theme/logo.png", Key: "/theme/logo.png", ContentType: "image/png", Sum: strings.Repeat("11", 16),
 			Entry: orchard.ManifestEntry{SHA256: strings.Repeat("ef", 32), Size: 1 << 40, ContentType: "image/png"}},
 	}}
 }
 
 func TestRecordRoundTrip(t *testing.T) {
-	for _, r := range []*record{testRecord(), {Outputs: map[string]recordOutput{}}} {
+	for _, r := range []*record{testRecord(), {Outputs: []recordOutput{}}} {
 		got, err := decodeRecord(r.encode())
 		if err != nil {
 			t.Fatal(err)
@@ -33,15 +33,16 @@ func TestRecordRoundTrip(t *testing.T) {
 func TestDecodeRecordRefuses(t *testing.T) {
 	good := testRecord().encode()
 	bad := testRecord()
-	o := bad.Outputs["/"]
-	o.Entry.SHA256 = "not hex"
-	bad.Outputs["/"] = o
+	bad.Outputs[0].Entry.SHA256 = "not hex"
+	dup := testRecord()
+	dup.Outputs[1].Path = "/"
 	for name, data := range map[string][]byte{
 		"empty":     nil,
 		"json":      []byte(`{"outputs":{}}`),
 		"truncated": good[:len(good)-3],
 		"trailing":  append(append([]byte{}, good...), 0),
 		"bad hash":  bad.encode(),
+		"dup path":  dup.encode(),
 	} {
 		if _, err := decodeRecord(data); err == nil {
 			t.Errorf("%s: decoded", name)

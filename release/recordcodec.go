@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"sort"
+	"slices"
+	"strings"
+	"unsafe"
 
 	"github.com/orchardhq/orchard"
 )
@@ -27,31 +29,35 @@ const recordMagic = "orchard-build 2\n"
 
 var errBadRecord = errors.New("malformed build record")
 
-// encode returns the binary form of r.
+// encode returns the binary form of r (its outputs sorted by path first
+// if they are not).
 func (r *record) encode() []byte {
-	paths := make([]string, 0, len(r.Outputs))
+	outs := r.Outputs
+	if !slices.IsSortedFunc(outs, cmpOutputPath) {
+		outs = slices.Clone(outs)
+		slices.SortFunc(outs, cmpOutputPath)
+	}
 	typeIdx := map[string]uint64{}
 	var types []string
 	size := len(recordMagic) + 16
-	for p, o := range r.Outputs {
-		paths = append(paths, p)
+	for i := range outs {
+		o := &outs[i]
 		if _, ok := typeIdx[o.ContentType]; !ok {
 			typeIdx[o.ContentType] = uint64(len(types))
 			types = append(types, o.ContentType)
 		}
-		size += len(p) + len(o.Key) + 8*4 + len(o.Sum)/2 + 64
+		size += len(o.Path) + len(o.Key) + 8*4 + len(o.Sum)/2 + 64
 	}
-	sort.Strings(paths)
 	b := make([]byte, 0, size)
 	b = append(b, recordMagic...)
 	b = binary.AppendUvarint(b, uint64(len(types)))
 	for _, t := range types {
 		b = appendString(b, t)
 	}
-	b = binary.AppendUvarint(b, uint64(len(paths)))
-	for _, p := range paths {
-		o := r.Outputs[p]
-		b = appendString(b, p)
+	b = binary.AppendUvarint(b, uint64(len(outs)))
+	for i := range outs {
+		o := &outs[i]
+		b = appendString(b, o.Path)
 		b = appendString(b, o.Key)
 		b = binary.AppendUvarint(b, typeIdx[o.ContentType])
 		b = appendHex(b, o.Sum)
@@ -62,6 +68,8 @@ func (r *record) encode() []byte {
 	}
 	return b
 }
+
+func cmpOutputPath(a, b recordOutput) int { return strings.Compare(a.Path, b.Path) }
 
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
@@ -83,10 +91,12 @@ func appendHex(b []byte, s string) []byte {
 }
 
 // recordReader reads the fields of a binary record, remembering the first
-// error.
+// error. The strings it returns share one buffer (arena), allocated once
+// for the whole record.
 type recordReader struct {
-	b   []byte
-	err error
+	b     []byte
+	err   error
+	arena []byte // never grown beyond its capacity, so strings stay valid
 }
 
 func (r *recordReader) uvarint() uint64 {
@@ -116,9 +126,40 @@ func (r *recordReader) bytes() []byte {
 	return v
 }
 
-func (r *recordReader) str() string { return string(r.bytes()) }
+// keep copies b into the arena and returns it as a string.
+func (r *recordReader) keep(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(r.arena)+len(b) > cap(r.arena) { // never, as decodeRecord sizes it
+		return string(b)
+	}
+	start := len(r.arena)
+	r.arena = append(r.arena, b...)
+	return unsafe.String(&r.arena[start], len(b))
+}
 
-func (r *recordReader) hex() string { return hex.EncodeToString(r.bytes()) }
+func (r *recordReader) str() string { return r.keep(r.bytes()) }
+
+// hex returns raw bytes as hex, refusing any length but 0, 16 or 32 bytes
+// (the digests and hashes a record holds).
+func (r *recordReader) hex() string {
+	b := r.bytes()
+	switch len(b) {
+	case 0:
+		return ""
+	case 16, 32:
+	default:
+		r.err = errBadRecord
+		return ""
+	}
+	if len(r.arena)+2*len(b) > cap(r.arena) {
+		return hex.EncodeToString(b)
+	}
+	start := len(r.arena)
+	r.arena = hex.AppendEncode(r.arena, b)
+	return unsafe.String(&r.arena[start], 2*len(b))
+}
 
 func (r *recordReader) size() int64 {
 	v := r.uvarint()
@@ -133,7 +174,8 @@ func decodeRecord(data []byte) (*record, error) {
 	if len(data) < len(recordMagic) || string(data[:len(recordMagic)]) != recordMagic {
 		return nil, errBadRecord
 	}
-	r := &recordReader{b: data[len(recordMagic):]}
+	// Every string is at most its bytes in data, hex twice that.
+	r := &recordReader{b: data[len(recordMagic):], arena: make([]byte, 0, 2*len(data))}
 	nt := r.uvarint()
 	if nt > uint64(len(r.b)) {
 		return nil, errBadRecord
@@ -146,10 +188,9 @@ func decodeRecord(data []byte) (*record, error) {
 	if r.err != nil || n > uint64(len(r.b)) {
 		return nil, errBadRecord
 	}
-	rec := &record{Outputs: make(map[string]recordOutput, n)}
+	rec := &record{Outputs: make([]recordOutput, 0, n)}
 	for range n {
-		path := r.str()
-		o := recordOutput{Key: r.str()}
+		o := recordOutput{Path: r.str(), Key: r.str()}
 		if ti := r.uvarint(); ti < uint64(len(types)) {
 			o.ContentType = types[ti]
 		} else {
@@ -161,10 +202,13 @@ func decodeRecord(data []byte) (*record, error) {
 		if r.err != nil {
 			return nil, r.err
 		}
-		if !orchard.ValidSHA256(o.Entry.SHA256) || (o.Entry.Gzip != "" && !orchard.ValidSHA256(o.Entry.Gzip)) {
+		if len(o.Entry.SHA256) != 64 || (o.Entry.Gzip != "" && len(o.Entry.Gzip) != 64) {
 			return nil, errBadRecord
 		}
-		rec.Outputs[path] = o
+		if k := len(rec.Outputs); k > 0 && rec.Outputs[k-1].Path >= o.Path {
+			return nil, errBadRecord // not sorted, or a path twice
+		}
+		rec.Outputs = append(rec.Outputs, o)
 	}
 	if r.err != nil || len(r.b) != 0 {
 		return nil, errBadRecord

@@ -78,7 +78,17 @@ func (h *hasher) sum() string {
 // unchanged renders to the same bytes. The caller must not modify the map.
 func (r *Renderer) Inputs() map[string]string { return r.inputs }
 
-// hashInputs computes Inputs.
+// hashSitemap computes the "sitemap" input, once buildOutputs has listed it.
+func (r *Renderer) hashSitemap() string {
+	h := newHasher()
+	for _, u := range r.sitemap {
+		h.str(u.Loc, u.Lastmod)
+	}
+	return h.sum()
+}
+
+// hashInputs computes Inputs but for "sitemap" (see hashSitemap); it reads
+// only what index made, so it runs while buildOutputs does.
 // pageSums waits for and returns the page hashes (see hashPagesAsync).
 func (r *Renderer) hashInputs(pageSums func() map[string]string) map[string]string {
 	in := make(map[string]string, len(r.pages)+len(r.cats)*2+len(r.assets)+len(r.ts.files)+4)
@@ -113,11 +123,6 @@ func (r *Renderer) hashInputs(pageSums func() map[string]string) map[string]stri
 		h.str(it.Title, it.Link, it.GUID.Value, it.PubDate, it.Description, it.Category)
 	}
 	in["feed"] = h.sum()
-	h = newHasher()
-	for _, u := range r.sitemap {
-		h.str(u.Loc, u.Lastmod)
-	}
-	in["sitemap"] = h.sum()
 	for k, v := range pageSums() {
 		in[k] = v
 	}

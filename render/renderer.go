@@ -134,8 +134,28 @@ func newRenderer(c *orchard.SiteContent, lazy *lazyBodies) (r *Renderer, err err
 	if lazy == nil {
 		pageSums = r.hashPagesAsync()
 	}
+	// The other inputs are hashed on another CPU too (they need only what
+	// index made); the sitemap's, which buildOutputs makes, after.
+	type hashed struct {
+		in  map[string]string
+		err any
+	}
+	ch := make(chan hashed, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				ch <- hashed{err: p}
+			}
+		}()
+		ch <- hashed{in: r.hashInputs(pageSums)}
+	}()
 	r.buildOutputs()
-	r.inputs = r.hashInputs(pageSums)
+	h := <-ch
+	if h.err != nil {
+		panic(h.err)
+	}
+	r.inputs = h.in
+	r.inputs["sitemap"] = r.hashSitemap()
 	return r, nil
 }
 

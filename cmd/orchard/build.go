@@ -108,7 +108,7 @@ const buildAttempts = 3
 // in one snapshot.
 func buildFromStore(ctx context.Context, st orchard.Store, b *release.Builder, host string) (*release.Result, error) {
 	for attempt := 1; ; attempt++ {
-		c, r, err := siteForBuild(ctx, st, b.Store, host, b.Full)
+		c, r, err := siteForBuild(ctx, st, b, host)
 		if err != nil {
 			return nil, err
 		}
@@ -121,8 +121,9 @@ func buildFromStore(ctx context.Context, st orchard.Store, b *release.Builder, h
 }
 
 // siteForBuild loads what a build of host renders from (see buildFromStore).
-func siteForBuild(ctx context.Context, st orchard.Store, rs *release.Store, host string, full bool) (*orchard.SiteContent, release.Renderer, error) {
-	if !full && rs.HasBuildRecord(host) {
+func siteForBuild(ctx context.Context, st orchard.Store, b *release.Builder, host string) (*orchard.SiteContent, release.Renderer, error) {
+	if h, err := orchard.NormalizeHost(host); err == nil && !b.Full && b.Store.HasBuildRecord(h) {
+		b.Preload(h)
 		c, err := st.LoadSiteIndex(ctx, host)
 		if err != nil {
 			return nil, nil, storeError(err)
