@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,7 +19,7 @@ import (
 
 func openBlobs(t testing.TB, dir string) *release.Blobs {
 	t.Helper()
-	b, err := release.OpenBlobs(dir)
+	b, err := release.OpenBlobsLogger(dir, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

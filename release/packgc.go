@@ -24,8 +24,6 @@ import (
 func (b *Blobs) GC(keep map[string]bool) (int, error) {
 	b.syncMu.Lock()
 	defer b.syncMu.Unlock()
-	b.scanMu.Lock()
-	defer b.scanMu.Unlock()
 	removed, err := b.gcLoose(keep)
 	if err != nil {
 		return removed, err
@@ -86,7 +84,7 @@ func boolInt(v bool) int {
 	return 0
 }
 
-// gcPacks is GC for packed blobs; the caller holds syncMu and scanMu.
+// gcPacks is GC for packed blobs; the caller holds syncMu.
 func (b *Blobs) gcPacks(keep map[string]bool) (int, error) {
 	keepK := make(map[[32]byte]bool, len(keep))
 	for h, ok := range keep {
@@ -186,6 +184,9 @@ func (b *Blobs) gcPack(p *pack, keepK map[[32]byte]bool, now time.Time) (int, er
 			return 0, fmt.Errorf("gc blobs: compact %s: %w", p.path, err)
 		}
 	}
+	// Reading the packs directory now would index p again.
+	b.scanMu.Lock()
+	defer b.scanMu.Unlock()
 	b.mu.Lock()
 	for _, e := range p.entries {
 		if l, ok := b.index[e.sha]; ok && l.p == p {

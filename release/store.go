@@ -79,6 +79,9 @@ func OpenStore(dir string) (*Store, error) {
 	return &Store{dir: abs, blobs: b}, nil
 }
 
+// Close closes the store's pack files (see Blobs.Close). It is idempotent.
+func (s *Store) Close() error { return s.blobs.Close() }
+
 // Dir returns the directory of the store.
 func (s *Store) Dir() string { return s.dir }
 
