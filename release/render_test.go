@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/internal/sample"
 	"github.com/orchardhq/orchard/release"
 	"github.com/orchardhq/orchard/render"
+	"github.com/orchardhq/orchard/sqlite"
 )
 
 // renderer adapts *render.Renderer to release.Renderer, as cmd/orchard does.
@@ -66,38 +70,127 @@ func TestBuild_AgreesWithRender(t *testing.T) {
 	}
 }
 
-// TestBuild_RenderIncrementalEqualsFull edits a sample site at random
-// (pages, categories' titles, templates, site settings) and checks that
-// each incremental build is byte-identical to a full build.
+// lazyRenderer is renderer for a site read by LoadSiteIndex, with the
+// Prepare step, as cmd/orchard builds incrementally.
+type lazyRenderer struct{ renderer }
+
+func (a lazyRenderer) Prepare(ctx context.Context, paths []string) error { return a.r.Prepare(ctx, paths) }
+
+// newLazyRenderer reads host's index from db and renders it with bodies
+// fetched from db.
+func newLazyRenderer(t *testing.T, db orchard.Store, host string) (*orchard.SiteContent, lazyRenderer) {
+	t.Helper()
+	c, err := db.LoadSiteIndex(t.Context(), host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := render.NewLazy(c, func(ctx context.Context, paths []string) (map[string]orchard.PageBody, error) {
+		return db.PageBodies(ctx, host, paths)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, lazyRenderer{renderer{r}}
+}
+
+// fullBuild builds host from a full LoadSite into a fresh store.
+func fullBuild(t *testing.T, db orchard.Store, host string) (*release.Result, renderer) {
+	t.Helper()
+	c, err := db.LoadSite(t.Context(), host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRenderer(t, c)
+	res, err := (&release.Builder{Store: mustOpenStore(t), Full: true}).Build(context.Background(), &c.Site, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, r
+}
+
+// TestBuild_RenderIncrementalEqualsFull edits a sample site in a real SQLite
+// store at random (page bodies, titles and publication, new and deleted
+// pages, categories' titles, templates, site settings) and checks that each
+// incremental build, from the site's index with only the bodies it renders
+// fetched, is byte-identical to a full build from LoadSite, and renders
+// less.
 func TestBuild_RenderIncrementalEqualsFull(t *testing.T) {
+	ctx := t.Context()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "orchard.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
 	c := sample.Sites()[0]
+	c.Templates = render.DefaultTemplates()
+	if err := db.ReplaceSite(ctx, c, false); err != nil {
+		t.Fatal(err)
+	}
+	host := c.Site.Host
 	st := mustOpenStore(t)
-	rng := rand.New(rand.NewPCG(3, 4))
 	inc := &release.Builder{Store: st}
-	for step := 0; step < 15; step++ {
-		switch rng.IntN(5) {
-		case 0:
-			i := rng.IntN(len(c.Pages))
-			c.Pages[i].Body += fmt.Sprintf("\n\nEdit %d.", step)
-		case 1:
-			i := rng.IntN(len(c.Pages))
-			c.Pages[i].Title = fmt.Sprintf("Retitled %d", step)
-		case 2:
-			if len(c.Categories) > 0 {
-				i := rng.IntN(len(c.Categories))
-				c.Categories[i].Title = fmt.Sprintf("Category %d", step)
-			}
-		case 3:
-			c.Site.Title = fmt.Sprintf("Site %d", step)
-		case 4:
-			i := rng.IntN(len(c.Pages))
-			c.Pages[i].Published = !c.Pages[i].Published
-		}
-		got, err := inc.Build(context.Background(), &c.Site, newRenderer(t, c))
-		if err != nil {
+	if _, err := inc.Build(ctx, &c.Site, newRenderer(t, c)); err != nil { // the first build is a full one
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	reused := 0
+	pick := func() *orchard.Page {
+		ps, err := db.Pages(ctx, host, orchard.PageFilter{})
+		if err != nil || len(ps) == 0 {
 			t.Fatal(err)
 		}
-		want, err := (&release.Builder{Store: mustOpenStore(t), Full: true}).Build(context.Background(), &c.Site, newRenderer(t, c))
+		p := ps[rng.IntN(len(ps))]
+		p.Updated = time.Time{}
+		return p
+	}
+	for step := 0; step < 24; step++ {
+		var err error
+		switch rng.IntN(8) {
+		case 0, 1:
+			p := pick()
+			p.Body += fmt.Sprintf("\n\nEdit %d.", step)
+			err = db.PutPage(ctx, host, p)
+		case 2:
+			p := pick()
+			p.Title = fmt.Sprintf("Retitled %d", step)
+			err = db.PutPage(ctx, host, p)
+		case 3:
+			p := pick()
+			p.Published = !p.Published
+			err = db.PutPage(ctx, host, p)
+		case 4:
+			cs, _ := db.Categories(ctx, host)
+			cat := cs[rng.IntN(len(cs))]
+			cat.Title = fmt.Sprintf("Category %d", step)
+			err = db.PutCategory(ctx, host, cat)
+		case 5:
+			s, _ := db.Site(ctx, host)
+			s.Title = fmt.Sprintf("Site %d", step)
+			err = db.UpdateSite(ctx, s)
+		case 6:
+			if rng.IntN(2) == 0 {
+				err = db.PutPage(ctx, host, &orchard.Page{Path: fmt.Sprintf("/news/new-%d/", step), Category: "/news/",
+					Title: fmt.Sprintf("New %d", step), Body: "Fresh.", Published: true})
+			} else if p := pick(); p.Path != "/" {
+				err = db.DeletePage(ctx, host, p.Path)
+			}
+		case 7:
+			tm, terr := db.Template(ctx, host, "partials/footer.html")
+			if terr != nil {
+				t.Fatal(terr)
+			}
+			tm.Body += fmt.Sprintf("<!-- %d -->", step)
+			err = db.PutTemplate(ctx, host, tm)
+		}
+		if err != nil {
+			t.Fatalf("step %d: edit: %v", step, err)
+		}
+		want, full := fullBuild(t, db, host)
+		idx, lazy := newLazyRenderer(t, db, host)
+		if !maps.Equal(lazy.Inputs(), full.Inputs()) {
+			t.Fatalf("step %d: the index's inputs differ from LoadSite's", step)
+		}
+		got, err := inc.Build(ctx, &idx.Site, lazy)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,5 +202,82 @@ func TestBuild_RenderIncrementalEqualsFull(t *testing.T) {
 			}
 			t.Fatalf("step %d: incremental %s != full %s (rendered %d, reused %d)", step, got.Release.ID, want.Release.ID, got.Rendered, got.Reused)
 		}
+		reused += got.Reused
+	}
+	if reused == 0 {
+		t.Error("no build reused anything")
+	}
+}
+
+// TestBuild_SiteChangedDuringBuild: a page edited after the site's index was
+// read and before its body is fetched fails the build with ECONFLICT and
+// leaves no release; a build from a fresh index then gives exactly the
+// full build of the new content. A page edited in between that the build
+// does not render leaves the release of the index's snapshot.
+func TestBuild_SiteChangedDuringBuild(t *testing.T) {
+	ctx := t.Context()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "orchard.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	c := sample.Sites()[0]
+	if err := db.ReplaceSite(ctx, c, false); err != nil {
+		t.Fatal(err)
+	}
+	host := c.Site.Host
+	st := mustOpenStore(t)
+	b := &release.Builder{Store: st}
+	first, err := b.Build(ctx, &c.Site, newRenderer(t, c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit := func(path, text string) {
+		t.Helper()
+		p, err := db.Page(ctx, host, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Body += text
+		if err := db.PutPage(ctx, host, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	edit("/about/", "\n\nOne.")
+	idx, lazy := newLazyRenderer(t, db, host)
+	edit("/about/", "\n\nTwo.") // after the index, before the body
+	_, err = b.Build(ctx, &idx.Site, lazy)
+	if orchard.ErrorCode(err) != orchard.ECONFLICT {
+		t.Fatalf("build across an edit: %v, want ECONFLICT", err)
+	}
+	if rels, err := st.Releases(host); err != nil || len(rels) != 1 || rels[0].ID != first.Release.ID {
+		t.Fatalf("after the failed build: releases %+v, %v; want only %s", rels, err, first.Release.ID)
+	}
+	if id, err := st.Latest(host); err != nil || id != first.Release.ID {
+		t.Fatalf("latest %s, %v; want %s", id, err, first.Release.ID)
+	}
+	idx, lazy = newLazyRenderer(t, db, host)
+	got, err := b.Build(ctx, &idx.Site, lazy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := fullBuild(t, db, host)
+	if got.Release.ID != want.Release.ID {
+		t.Fatalf("rebuild: %s, full build %s", got.Release.ID, want.Release.ID)
+	}
+
+	// An edit the build does not render: the release is the index's.
+	edit("/contact/", "\n\nThree.")
+	idx, lazy = newLazyRenderer(t, db, host)
+	snapshot, _ := fullBuild(t, db, host)
+	edit("/about/", "\n\nFour.")
+	got, err = b.Build(ctx, &idx.Site, lazy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Release.ID != snapshot.Release.ID || got.Rendered != 1 {
+		t.Fatalf("build with an unrendered page edited meanwhile: %s (%d rendered), want the snapshot's %s and 1 rendered",
+			got.Release.ID, got.Rendered, snapshot.Release.ID)
 	}
 }
