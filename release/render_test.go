@@ -74,7 +74,9 @@ func TestBuild_AgreesWithRender(t *testing.T) {
 // Prepare step, as cmd/orchard builds incrementally.
 type lazyRenderer struct{ renderer }
 
-func (a lazyRenderer) Prepare(ctx context.Context, paths []string) error { return a.r.Prepare(ctx, paths) }
+func (a lazyRenderer) Prepare(ctx context.Context, paths []string) error {
+	return a.r.Prepare(ctx, paths)
+}
 
 // newLazyRenderer reads host's index from db and renders it with bodies
 // fetched from db.
