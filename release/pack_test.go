@@ -345,6 +345,23 @@ func TestPackConcurrent(t *testing.T) {
 			}
 		}()
 	}
+	keep := map[string]bool{}
+	for w := range 2 {
+		for i := range each {
+			keep[shaOf(blobData(fmt.Sprint("writer ", w), i))] = true
+		}
+	}
+	b.Grace = 0
+	wg.Add(1)
+	go func() { // GC, keeping everything: packs are judged, none goes
+		defer wg.Done()
+		for range 5 {
+			if n, err := b.GC(keep); err != nil || n != 0 {
+				t.Errorf("GC = %d, %v; want nothing removed", n, err)
+				return
+			}
+		}
+	}()
 	wg.Add(1)
 	go func() { // a reader of what is visible
 		defer wg.Done()
