@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"io"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/sample"
+	"github.com/orchardhq/orchard/release"
+	"github.com/orchardhq/orchard/sqlite"
+)
+
+// TestBuildCommandIncremental: the second build after a page edit reads
+// the index and renders only what changed; --full renders everything and
+// gives the same release.
+func TestBuildCommandIncremental(t *testing.T) {
+	cfg := testCluster(t)
+	mustCLI(t, cfg, "", "site", "-s", "example.com", "-c")
+	mustCLI(t, cfg, "", "category", "-s", "example.com", "put", "/news/", "--title", "News")
+	for _, slug := range []string{"one", "two", "three"} {
+		mustCLI(t, cfg, "body of "+slug, "page", "-s", "example.com", "put", slug, "--category", "news", "--title", slug)
+	}
+	line := regexp.MustCompile(`release ([0-9a-f]{16}) \((new|unchanged)\), \d+ files, \d+ bytes, (\d+) rendered, (\d+) reused`)
+	build := func(args ...string) (id string, rendered, reused int) {
+		t.Helper()
+		out := mustCLI(t, cfg, "", append([]string{"build", "-s", "example.com"}, args...)...)
+		m := line.FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("build printed %q", out)
+		}
+		rendered, _ = strconv.Atoi(m[3])
+		reused, _ = strconv.Atoi(m[4])
+		return m[1], rendered, reused
+	}
+	if _, _, reused := build(); reused != 0 {
+		t.Errorf("first build reused %d", reused)
+	}
+	mustCLI(t, cfg, "edited body", "page", "-s", "example.com", "put", "/news/two/")
+	id, rendered, reused := build()
+	if reused == 0 || rendered == 0 || rendered > 5 {
+		t.Errorf("build after one edit: %d rendered, %d reused", rendered, reused)
+	}
+	fullID, _, reused := build("--full")
+	if fullID != id || reused != 0 {
+		t.Errorf("--full: release %s (%d reused), incremental gave %s", fullID, reused, id)
+	}
+}
+
+// editingStore is a store on which the site changes whenever a build
+// fetches page bodies, before they are read.
+type editingStore struct {
+	orchard.Store
+	edits atomic.Int32
+	max   int32 // how many fetches edit first
+	edit  func(ctx context.Context)
+}
+
+func (s *editingStore) PageBodies(ctx context.Context, host string, paths []string) (map[string]orchard.PageBody, error) {
+	if s.edits.Add(1) <= s.max {
+		s.edit(ctx)
+	}
+	return s.Store.PageBodies(ctx, host, paths)
+}
+
+// TestBuildSiteChangedDuringBuild: when a page changes between the index
+// and the bodies, the build starts over from a fresh index and gives the
+// release of the new content; when it keeps changing, the build fails with
+// a message to run it again and makes no release.
+func TestBuildSiteChangedDuringBuild(t *testing.T) {
+	ctx := t.Context()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "orchard.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	c := sample.Sites()[0]
+	if err := db.ReplaceSite(ctx, c, false); err != nil {
+		t.Fatal(err)
+	}
+	host := c.Site.Host
+	rs, err := release.OpenStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := buildSite(ctx, io.Discard, db, rs, 0, host, false); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	edit := func(ctx context.Context) {
+		n++
+		p, err := db.Page(ctx, host, "/about/")
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		p.Body += "\n\nEdit " + strconv.Itoa(n)
+		if err := db.PutPage(ctx, host, p); err != nil {
+			t.Error(err)
+		}
+	}
+	edit(ctx) // /about/ is rendered by the next build
+
+	st := &editingStore{Store: db, max: 1, edit: edit}
+	res, err := buildFromStore(ctx, st, &release.Builder{Store: rs}, host)
+	if err != nil {
+		t.Fatalf("build across one edit: %v", err)
+	}
+	full := &release.Builder{Store: mustReleaseStore(t), Full: true}
+	want, err := buildFromStore(ctx, db, full, host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Release.ID != want.Release.ID || st.edits.Load() != 2 {
+		t.Fatalf("build across one edit: release %s after %d fetches, want %s (the edited content) after 2", res.Release.ID, st.edits.Load(), want.Release.ID)
+	}
+
+	edit(ctx)
+	before, _ := rs.Releases(host)
+	st = &editingStore{Store: db, max: 1 << 20, edit: edit}
+	_, err = buildFromStore(ctx, st, &release.Builder{Store: rs}, host)
+	if orchard.ErrorCode(err) != orchard.ECONFLICT || int(st.edits.Load()) != buildAttempts {
+		t.Fatalf("build across endless edits: %v after %d attempts, want ECONFLICT after %d", err, st.edits.Load(), buildAttempts)
+	}
+	if after, _ := rs.Releases(host); len(after) != len(before) {
+		t.Fatalf("a failed build made a release: %d -> %d", len(before), len(after))
+	}
+}
+
+func mustReleaseStore(t *testing.T) *release.Store {
+	t.Helper()
+	rs, err := release.OpenStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
