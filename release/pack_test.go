@@ -520,3 +520,26 @@ func syncfs(tb testing.TB, dir string) {
 		tb.Fatal(err)
 	}
 }
+
+// The pack being appended to is collected too once idle; appends go on in
+// a new pack.
+func TestPackGCCurrent(t *testing.T) {
+	dir := t.TempDir()
+	b := openBlobs(t, dir)
+	old := [][]byte{[]byte("old 1"), []byte("old 2"), []byte("old 3")}
+	putAll(t, b, old...)
+	mustSync(t, b)
+	b.Grace = 0
+	if n, err := b.GC(nil); err != nil || n != 3 {
+		t.Fatalf("GC = %d, %v; want 3 removed", n, err)
+	}
+	if files := packFiles(t, dir); len(files) != 0 {
+		t.Fatalf("packs left: %v", files)
+	}
+	fresh := []byte("after GC")
+	putAll(t, b, fresh)
+	mustSync(t, b)
+	wantBlobs(t, b, [][]byte{fresh}, old)
+	b.Close()
+	wantBlobs(t, openBlobs(t, dir), [][]byte{fresh}, old)
+}

@@ -113,7 +113,7 @@ func (b *Blobs) gcPacks(keep map[string]bool) (int, error) {
 	}
 	var cands []*pack
 	for _, p := range b.packs {
-		if p != b.cur && len(p.unsynced) == 0 && p.inflight == 0 {
+		if len(p.unsynced) == 0 && p.inflight == 0 {
 			cands = append(cands, p)
 		}
 	}
@@ -162,6 +162,17 @@ func (b *Blobs) gcPack(p *pack, keepK map[[32]byte]bool, now time.Time) (int, er
 	total := p.covered
 	b.mu.RUnlock()
 	if len(kept) > 0 && keptBytes*2 >= total {
+		return 0, nil
+	}
+	// An idle current pack goes like any other: appends move to a new one
+	// (before the kept blobs do).
+	b.mu.Lock()
+	busy := p.inflight > 0 || len(p.unsynced) > 0
+	if !busy && b.cur == p {
+		b.cur = nil
+	}
+	b.mu.Unlock()
+	if busy {
 		return 0, nil
 	}
 	// Move the kept blobs to the current pack, durably, before the pack

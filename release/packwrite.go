@@ -1,6 +1,7 @@
 package release
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -155,13 +156,9 @@ func (b *Blobs) syncLocked() error {
 			break
 		}
 		b.mu.RLock()
-		j.all = make([]packEntry, 0, len(j.p.entries)+len(j.batch))
-		j.all = append(j.all, j.p.entries...)
+		old := j.p.entries
 		b.mu.RUnlock()
-		for _, e := range j.batch {
-			j.all = append(j.all, e.packEntry)
-		}
-		sortEntries(j.all)
+		j.all = mergeEntries(old, j.batch)
 		if err = writeIdx(j.p, j.all, j.end); err != nil {
 			err = fmt.Errorf("sync blobs: %w", err)
 			j.all, j.fail = nil, true
@@ -199,4 +196,23 @@ func (b *Blobs) syncLocked() error {
 		}
 	}
 	return err
+}
+
+// mergeEntries returns the sorted entries of old (sorted) and batch.
+func mergeEntries(old []packEntry, batch []pendingEntry) []packEntry {
+	add := make([]packEntry, len(batch))
+	for i, e := range batch {
+		add[i] = e.packEntry
+	}
+	sortEntries(add)
+	out := make([]packEntry, 0, len(old)+len(add))
+	for len(old) > 0 && len(add) > 0 {
+		if bytes.Compare(old[0].sha[:], add[0].sha[:]) <= 0 {
+			out, old = append(out, old[0]), old[1:]
+		} else {
+			out, add = append(out, add[0]), add[1:]
+		}
+	}
+	out = append(out, old...)
+	return append(out, add...)
 }
