@@ -59,6 +59,9 @@ type Blobs struct {
 	scanMod  time.Time             // mtime of the packs directory at the last scan
 	recovery []string              // what Open repaired
 	closed   bool
+	// reuseTried is set once the first append has looked for a pack to
+	// take over (see reuseLocked).
+	reuseTried bool
 
 	// Grace protects young blobs from GC: a blob written less than Grace
 	// ago is kept even when unreferenced, because a build or a stage may

@@ -35,10 +35,11 @@ import (
 // never synced and is cut off when the store is next opened. A pack with no
 // idx, or one whose checksum fails, is not trusted and is removed.
 //
-// A process appends only to packs it created, and holds an flock on each
-// while it has it open for writing: another process opening the store
-// leaves a locked pack's tail alone (it is being written) and never deletes
-// it.
+// A process appends only to a pack it holds an flock on: one it created,
+// or the newest pack when no other process holds that one (short-lived
+// processes, a build each, then share a pack instead of leaving one each).
+// Another process opening the store leaves a locked pack's tail alone (it
+// is being written), and GC never deletes it.
 const (
 	packMagic      = "ORCHPK01"
 	idxMagic       = "ORCHIX01"
@@ -69,7 +70,8 @@ type pack struct {
 	num   int
 	path  string // .pack
 	f     *os.File
-	write bool // created by this process: appended to, flock held
+	write bool // appended to by this process, which holds its flock
+	rw    bool // f is open for writing
 
 	// Guarded by Blobs.mu.
 	size     int64          // bytes written so far
@@ -250,7 +252,7 @@ func createPack(dir string, num int) (*pack, error) {
 		path := filepath.Join(dir, packName(num)+".pack")
 		err := os.Link(tmp, path)
 		if err == nil {
-			return &pack{num: num, path: path, f: f, write: true, size: int64(len(packMagic)), covered: int64(len(packMagic))}, nil
+			return &pack{num: num, path: path, f: f, write: true, rw: true, size: int64(len(packMagic)), covered: int64(len(packMagic))}, nil
 		}
 		if !errors.Is(err, os.ErrExist) || tries > 1000 {
 			return fail(err)

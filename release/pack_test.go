@@ -543,3 +543,32 @@ func TestPackGCCurrent(t *testing.T) {
 	b.Close()
 	wantBlobs(t, openBlobs(t, dir), [][]byte{fresh}, old)
 }
+
+// Short-lived processes (a build each) append to the same pack in turn
+// rather than leave a small pack each.
+func TestPackReuse(t *testing.T) {
+	dir := t.TempDir()
+	var all [][]byte
+	for round := range 5 {
+		b := openBlobs(t, dir)
+		d := []byte(fmt.Sprint("build ", round))
+		putAll(t, b, d)
+		all = append(all, d)
+		if round%2 == 1 {
+			putAll(t, b, []byte("never synced")) // cut at the next open
+		} else {
+			mustSync(t, b)
+		}
+		if round%2 == 1 {
+			b.Close()
+			all = all[:len(all)-1]
+			continue
+		}
+		wantBlobs(t, b, all, nil)
+		b.Close()
+	}
+	if got := packFiles(t, dir); !slices.Equal(got, []string{"000000.idx", "000000.pack"}) {
+		t.Fatalf("packs dir holds %v, want one pack", got)
+	}
+	wantBlobs(t, openBlobs(t, dir), all, [][]byte{[]byte("never synced"), []byte("build 1")})
+}

@@ -91,6 +91,7 @@ func (b *Blobs) scanPack(num int, repair bool) error {
 		return nil
 	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	rw := err == nil
 	if errors.Is(err, fs.ErrPermission) {
 		f, err = os.Open(path)
 	}
@@ -138,7 +139,7 @@ func (b *Blobs) scanPack(num int, repair bool) error {
 		}
 		b.note("cut unsynced pack tail", "pack", path, "bytes", fst.Size()-covered)
 	}
-	p = &pack{num: num, path: path, f: f, size: covered}
+	p = &pack{num: num, path: path, f: f, rw: rw, size: covered}
 	p.lastUse.Store(fst.ModTime().UnixNano())
 	b.mu.Lock()
 	defer b.mu.Unlock()

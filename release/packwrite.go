@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -93,6 +94,10 @@ func (b *Blobs) packForLocked(n int64) (*pack, error) {
 	limit := b.PackBytes
 	if limit <= 0 {
 		limit = DefaultPackBytes
+	}
+	if b.cur == nil && !b.reuseTried {
+		b.reuseTried = true
+		b.cur = b.reuseLocked(limit)
 	}
 	if p := b.cur; p != nil && (p.size+n <= limit || p.size == int64(len(packMagic))) {
 		return p, nil
@@ -215,4 +220,44 @@ func mergeEntries(old []packEntry, batch []pendingEntry) []packEntry {
 	}
 	out = append(out, old...)
 	return append(out, add...)
+}
+
+// reuseLocked takes over the newest pack no process is writing, when it
+// has room, so that short-lived processes (one build each) do not leave a
+// small pack each behind. Its tail past the idx is cut off first, and its
+// idx read again under the lock. It returns nil when there is none to
+// take. The caller holds b.mu.
+func (b *Blobs) reuseLocked(limit int64) *pack {
+	var p *pack
+	for _, q := range b.packs {
+		if !q.write && q.rw && (p == nil || q.num > p.num) {
+			p = q
+		}
+	}
+	if p == nil || p.size >= limit/2 || !tryLock(p.f) {
+		return nil
+	}
+	fst, err := p.f.Stat()
+	pst, perr := os.Stat(p.path)
+	var covered int64
+	var entries []packEntry
+	if err == nil && perr == nil && os.SameFile(fst, pst) { // not deleted meanwhile
+		covered, entries, err = readIdxFile(p.idxPath())
+	} else {
+		err = errors.New("pack replaced")
+	}
+	if err == nil && fst.Size() < covered {
+		err = errBadIdx
+	}
+	if err == nil && fst.Size() > covered {
+		err = p.f.Truncate(covered)
+	}
+	if err != nil {
+		unlock(p.f)
+		return nil
+	}
+	ist, _ := os.Stat(p.idxPath())
+	b.addEntries(p, entries, covered, ist)
+	p.size, p.write = covered, true
+	return p
 }
