@@ -30,3 +30,20 @@ func FuzzParseIdx(f *testing.F) {
 		}
 	})
 }
+
+func TestMergeEntries(t *testing.T) {
+	k := func(b byte) [32]byte { return [32]byte{b} }
+	old := []packEntry{{sha: k(1), off: 48}, {sha: k(3), off: 60}, {sha: k(5), off: 70}}
+	batch := []pendingEntry{{packEntry: packEntry{sha: k(4), off: 80}}, {packEntry: packEntry{sha: k(3), off: 90}}, {packEntry: packEntry{sha: k(0), off: 100}}, {packEntry: packEntry{sha: k(4), off: 110}}}
+	got := mergeEntries(old, batch)
+	var shas []byte
+	for _, e := range got {
+		shas = append(shas, e.sha[0])
+	}
+	if !bytes.Equal(shas, []byte{0, 1, 3, 4, 5}) || got[2].off != 60 {
+		t.Fatalf("merged %v (%+v)", shas, got)
+	}
+	if _, _, err := parseIdx(encodeIdx(got, 200)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -210,12 +211,16 @@ func mergeEntries(old []packEntry, batch []pendingEntry) []packEntry {
 		add[i] = e.packEntry
 	}
 	sortEntries(add)
+	add = slices.CompactFunc(add, func(a, b packEntry) bool { return a.sha == b.sha })
 	out := make([]packEntry, 0, len(old)+len(add))
 	for len(old) > 0 && len(add) > 0 {
-		if bytes.Compare(old[0].sha[:], add[0].sha[:]) <= 0 {
+		switch c := bytes.Compare(old[0].sha[:], add[0].sha[:]); {
+		case c < 0:
 			out, old = append(out, old[0]), old[1:]
-		} else {
+		case c > 0:
 			out, add = append(out, add[0]), add[1:]
+		default: // the same blob twice: an idx names each blob once
+			add = add[1:]
 		}
 	}
 	out = append(out, old...)
