@@ -137,8 +137,13 @@ func (b *Blobs) gcPack(p *pack, keepK map[[32]byte]bool, now time.Time) (int, er
 	if now.Sub(st.ModTime()) < b.Grace || now.Sub(time.Unix(0, p.lastUse.Load())) < b.Grace {
 		return 0, nil
 	}
-	if !p.write {
-		// Another process may be appending to it.
+	b.mu.RLock()
+	ours := p.write
+	b.mu.RUnlock()
+	if !ours {
+		// Another process may be appending to it. (This process taking
+		// it over meanwhile is seen below: it has records in flight or
+		// unsynced.)
 		if !tryLock(p.f) {
 			return 0, nil
 		}

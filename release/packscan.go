@@ -70,15 +70,21 @@ func (b *Blobs) scan(repair bool) error {
 func (b *Blobs) scanPack(num int, repair bool) error {
 	b.mu.RLock()
 	p := b.packs[num]
+	var ours bool
+	var idxSize int64
+	var idxMod time.Time
+	if p != nil {
+		ours, idxSize, idxMod = p.write, p.idxSize, p.idxMod
+	}
 	b.mu.RUnlock()
 	path := filepath.Join(b.packDir, packName(num)+".pack")
 	idx := filepath.Join(b.packDir, packName(num)+".idx")
-	if p != nil && p.write {
-		return nil // ours: known as well as it can be
+	if ours {
+		return nil // known as well as it can be
 	}
 	ist, ierr := os.Stat(idx)
 	if p != nil {
-		if ierr != nil || (ist.Size() == p.idxSize && ist.ModTime().Equal(p.idxMod)) {
+		if ierr != nil || (ist.Size() == idxSize && ist.ModTime().Equal(idxMod)) {
 			return nil
 		}
 		covered, entries, err := readIdxFile(idx)
@@ -86,7 +92,9 @@ func (b *Blobs) scanPack(num int, repair bool) error {
 			return nil // being replaced, or damaged: keep what we know
 		}
 		b.mu.Lock()
-		b.addEntries(p, entries, covered, ist)
+		if !p.write { // not taken over meanwhile
+			b.addEntries(p, entries, covered, ist)
+		}
 		b.mu.Unlock()
 		return nil
 	}
