@@ -147,7 +147,14 @@ func (b *Blobs) gcPack(p *pack, keepK map[[32]byte]bool, now time.Time) (int, er
 		if !tryLock(p.f) {
 			return 0, nil
 		}
-		defer unlock(p.f)
+		defer func() {
+			b.mu.RLock()
+			taken := p.write // the flock is the appender's now
+			b.mu.RUnlock()
+			if !taken {
+				unlock(p.f)
+			}
+		}()
 	}
 	b.mu.RLock()
 	var keptBytes int64
