@@ -49,6 +49,7 @@ type Blobs struct {
 	scanMu sync.Mutex   // serialises reading the packs directory
 	gcMu   sync.RWMutex // held by GC while it removes loose blobs, read-held while known grows
 	dirs   sync.Map     // shard directories known to exist
+	bufs   sync.Pool    // *bytes.Buffer for PutVerifiedNoSync
 
 	mu       sync.RWMutex
 	index    map[[32]byte]packLoc  // every packed blob this process knows
@@ -349,11 +350,14 @@ func (b *Blobs) PutVerifiedNoSync(sha string, r io.Reader, maxBytes int64) error
 		l.p.lastUse.Store(time.Now().UnixNano())
 		return nil
 	}
-	buf := bufPool.Get().(*bytes.Buffer)
+	buf, _ := b.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
 	defer func() {
 		if buf.Cap() <= 1<<20 {
 			buf.Reset()
-			bufPool.Put(buf)
+			b.bufs.Put(buf)
 		}
 	}()
 	buf.Reset()
@@ -370,7 +374,6 @@ func (b *Blobs) PutVerifiedNoSync(sha string, r io.Reader, maxBytes int64) error
 	return b.appendBlob(k, buf.Bytes())
 }
 
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // writeLoose copies r into a temporary file beside the blob, checks its
 // hash (and size, when maxBytes is given), fsyncs it and renames it into
