@@ -374,7 +374,6 @@ func (b *Blobs) PutVerifiedNoSync(sha string, r io.Reader, maxBytes int64) error
 	return b.appendBlob(k, buf.Bytes())
 }
 
-
 // writeLoose copies r into a temporary file beside the blob, checks its
 // hash (and size, when maxBytes is given), fsyncs it and renames it into
 // place.
