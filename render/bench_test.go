@@ -1,6 +1,7 @@
 package render_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -88,4 +89,16 @@ func BenchmarkRenderBigSite(b *testing.B) {
 		i++
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pages/s")
+}
+
+// BenchmarkNewLazy is BenchmarkNew on a site's index (no bodies, digests
+// given), as an incremental build indexes it.
+func BenchmarkNewLazy(b *testing.B) {
+	c, _ := index(bigSite(10000))
+	load := func(context.Context, []string) (map[string]orchard.PageBody, error) { return nil, nil }
+	for b.Loop() {
+		if _, err := render.NewLazy(c, load); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -385,13 +385,47 @@ func (r *Renderer) buildOutputs() {
 	add(&output{Output: Output{Path: NotFoundKey, ContentType: TypeHTML, Deps: common(nf)}, kind: kindNotFound, layout: nf})
 	add(&output{Output: Output{Path: SitemapKey, ContentType: TypeXML, Deps: []string{"site", "sitemap"}}, kind: kindSitemap})
 	add(&output{Output: Output{Path: FeedKey, ContentType: TypeRSS, Deps: []string{"site", "feed"}}, kind: kindFeed})
-	for path, p := range r.pages {
-		if path == "/" {
-			continue
+	// Pages are most of the outputs: the deps every page of a layout and
+	// category shares are made and sorted once, and each page's own key
+	// put in its place; the pages go in path order, so that the outputs
+	// need little sorting.
+	type group struct{ layout, category string }
+	type shared struct {
+		lf   string
+		deps []string // sorted, without duplicates
+	}
+	groups := map[group]*shared{}
+	paths := make([]string, 0, len(r.pages))
+	for path := range r.pages {
+		if path != "/" {
+			paths = append(paths, path)
 		}
-		lf := layoutFile(p.Layout)
-		add(&output{Output: Output{Path: orchard.ManifestKey(path), ContentType: TypeHTML,
-			Deps: common(lf, append(catDeps(p.Category), "page:"+path)...)}, kind: kindPage, src: path, layout: lf})
+	}
+	slices.Sort(paths)
+	pageOuts := make([]output, len(paths))
+	for i, path := range paths {
+		p := r.pages[path]
+		g := groups[group{p.Layout, p.Category}]
+		if g == nil {
+			lf := layoutFile(p.Layout)
+			d := common(lf, catDeps(p.Category)...)
+			slices.Sort(d)
+			g = &shared{lf: lf, deps: slices.Compact(d)}
+			groups[group{p.Layout, p.Category}] = g
+		}
+		own := "page:" + path
+		deps := make([]string, 0, len(g.deps)+1)
+		if j, found := slices.BinarySearch(g.deps, own); found {
+			deps = append(deps, g.deps...)
+		} else {
+			deps = append(append(append(deps, g.deps[:j]...), own), g.deps[j:]...)
+		}
+		o := &pageOuts[i]
+		*o = output{Output: Output{Path: orchard.ManifestKey(path), ContentType: TypeHTML, Deps: deps},
+			kind: kindPage, src: path, layout: g.lf}
+		if _, taken := r.byKey[o.Path]; !taken {
+			r.byKey[o.Path] = o
+		}
 	}
 	for path := range r.cats {
 		lf := layoutFile(orchard.LayoutCategory)
@@ -404,9 +438,17 @@ func (r *Renderer) buildOutputs() {
 		}
 		add(&output{Output: Output{Path: path, ContentType: a.ContentType, Deps: []string{"asset:" + path}}, kind: kindAsset, src: path})
 	}
+	// Pages first, in path order, so that the sort has little to do.
 	r.outputs = make([]Output, 0, len(r.byKey))
+	for i := range pageOuts {
+		if o := &pageOuts[i]; r.byKey[o.Path] == o {
+			r.outputs = append(r.outputs, o.Output)
+		}
+	}
 	for _, o := range r.byKey {
-		r.outputs = append(r.outputs, o.Output)
+		if o.kind != kindPage {
+			r.outputs = append(r.outputs, o.Output)
+		}
 	}
 	slices.SortFunc(r.outputs, func(a, b Output) int { return strings.Compare(a.Path, b.Path) })
 	r.sitemap = r.sitemapURLs()

@@ -46,7 +46,10 @@ func latest(ts ...time.Time) time.Time {
 // tells: a page's update, a listing's newest post or own update.
 func (r *Renderer) sitemapURLs() []sitemapURL {
 	out := make([]sitemapURL, 0, len(r.byKey))
-	for _, o := range r.byKey {
+	// In the outputs' (nearly the URLs') order, so that the sort has
+	// little to do.
+	for _, oo := range r.outputs {
+		o := r.byKey[oo.Path]
 		var mod time.Time
 		switch o.kind {
 		case kindHome:
