@@ -15,6 +15,14 @@
 // re-render only the outputs whose inputs changed. Rendering is
 // deterministic: the same content gives the same bytes, with no clock read.
 //
+// A page's input hash is its orchard.Page.ContentDigest, the digest stores
+// keep beside each page. NewLazy builds a Renderer from a site's index
+// (orchard.Store.LoadSiteIndex: no page bodies, digests given) and fetches
+// bodies only for the outputs rendered (Prepare, else Render), refusing a
+// body whose page changed since the index was read (ECONFLICT), so an
+// incremental build reads a few pages rather than the whole site and never
+// mixes two versions of it.
+//
 // Markdown bodies are rendered with goldmark and GitHub Flavored Markdown
 // (tables, strikethrough, autolinks, task lists); raw HTML inside Markdown is
 // left out, and a page whose Format is "html" is used as it is.

@@ -12,4 +12,10 @@
 // "_assets" and "_templates". Table names are built only from a validated
 // host and that fixed list, never from other input; every value is bound as
 // a query parameter.
+//
+// Each page row keeps its orchard.Page.ContentDigest (computed when the page
+// is written), and its body is the last column, with a covering index on
+// every other column: LoadSiteIndex reads that index alone, not the bodies.
+// orchard_sites.schema is the version of a site's tables; Open upgrades
+// older sites (version 2: the digest column, 3: the covering index).
 package sqlite
