@@ -15,4 +15,9 @@
 // (CreateSite, ReplaceSite) create them first, write every row in one
 // transaction, and drop the tables they created if anything fails; they
 // hold a named lock (GET_LOCK) per site meanwhile.
+//
+// Each page row keeps its orchard.Page.ContentDigest, computed when the page
+// is written (migration 4 computed it for pages written before), so that
+// LoadSiteIndex returns pages without their bodies and PageBodies tells a
+// build whether a page changed since.
 package mysql
