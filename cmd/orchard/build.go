@@ -95,8 +95,9 @@ func buildSite(ctx context.Context, out io.Writer, st orchard.Store, rs *release
 	return nil
 }
 
-// buildAttempts is how many times a build starts over when the site changes
-// under an incremental build (between reading its index and its bodies).
+// buildAttempts is how many times a build starts when the site changes
+// under an incremental build (between reading its index and its bodies);
+// the last attempt reads everything in one snapshot.
 const buildAttempts = 3
 
 // buildFromStore builds host's current content with b. When the newest
@@ -104,11 +105,12 @@ const buildAttempts = 3
 // read (no page bodies) and the bodies of the pages rendered are fetched
 // afterwards, checked against the index's digests: a page edited in
 // between fails the attempt (no release is made) and the build starts over
-// from a fresh index. Otherwise (a first build, --full) everything is read
-// in one snapshot.
+// from a fresh index; the last attempt (or a first build, or --full) reads
+// all the content in one snapshot, so a site edited all the time (or read
+// from replicas that disagree) still builds. Outputs are reused either way.
 func buildFromStore(ctx context.Context, st orchard.Store, b *release.Builder, host string) (*release.Result, error) {
 	for attempt := 1; ; attempt++ {
-		c, r, err := siteForBuild(ctx, st, b, host)
+		c, r, err := siteForBuild(ctx, st, b, host, attempt == buildAttempts)
 		if err != nil {
 			return nil, err
 		}
@@ -121,8 +123,8 @@ func buildFromStore(ctx context.Context, st orchard.Store, b *release.Builder, h
 }
 
 // siteForBuild loads what a build of host renders from (see buildFromStore).
-func siteForBuild(ctx context.Context, st orchard.Store, b *release.Builder, host string) (*orchard.SiteContent, release.Renderer, error) {
-	if h, err := orchard.NormalizeHost(host); err == nil && !b.Full && b.Store.HasBuildRecord(h) {
+func siteForBuild(ctx context.Context, st orchard.Store, b *release.Builder, host string, snapshot bool) (*orchard.SiteContent, release.Renderer, error) {
+	if h, err := orchard.NormalizeHost(host); err == nil && !snapshot && !b.Full && b.Store.HasBuildRecord(h) {
 		b.Preload(h)
 		c, err := st.LoadSiteIndex(ctx, host)
 		if err != nil {
