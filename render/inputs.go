@@ -139,11 +139,11 @@ func (r *Renderer) pageDigests() map[string]string {
 	return out
 }
 
-// hashPagesAsync starts hashing every published page (ContentDigest, the
-// digest stores keep, so that a renderer made by New and one made by
-// NewLazy agree), the bulk of the
+// hashPagesAsync starts hashing every published page, the bulk of the
 // input bytes, on all CPUs, and returns a function that waits for the result
-// ("page:"+path to hash). r.pages must not change until it has returned.
+// ("page:"+path to hash). The hash is Page.ContentDigest, the digest stores
+// keep, so that a renderer made by New and one made by NewLazy agree.
+// r.pages must not change until it has returned.
 func (r *Renderer) hashPagesAsync() func() map[string]string {
 	pages := make([]*orchard.Page, 0, len(r.pages))
 	for _, p := range r.pages {
