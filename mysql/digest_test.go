@@ -64,4 +64,24 @@ func TestMigratePageDigests(t *testing.T) {
 			t.Errorf("index page %s: digest %q body %q, want %q and no body", p.Path, idx.Pages[i].Digest, idx.Pages[i].Body, p.ContentDigest())
 		}
 	}
+
+	// A row whose digest is unknown still gets the right one.
+	if _, err := raw.ExecContext(ctx, "UPDATE `"+orchard.TablePrefix("old.test")+"_pages` SET digest = ''"); err != nil {
+		t.Fatal(err)
+	}
+	if idx, err = db.LoadSiteIndex(ctx, "old.test"); err != nil {
+		t.Fatal(err)
+	}
+	bodies, err := db.PageBodies(ctx, "old.test", []string{"/b/", "/news/a/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range full.Pages {
+		if idx.Pages[i].Digest != p.ContentDigest() || idx.Pages[i].Body != "" {
+			t.Errorf("unknown digest, index page %s: %q body %q", p.Path, idx.Pages[i].Digest, idx.Pages[i].Body)
+		}
+		if b := bodies[p.Path]; b.Digest != p.ContentDigest() || b.Body != p.Body {
+			t.Errorf("unknown digest, PageBodies[%s] = %+v", p.Path, b)
+		}
+	}
 }

@@ -169,11 +169,13 @@ func deleteRow(ctx context.Context, tx *sql.Tx, query, key, msg string) error {
 	return nil
 }
 
-// indexColumns are pageColumns for LoadSiteIndex: the body only of a page
-// whose digest is unknown (computed here then), and the digest.
-const indexColumns = "path, title, category, layout, format, IF(digest = '', body, ''), description, published, created, updated, digest"
+// indexColumns are the columns LoadSiteIndex reads: all but the body, so
+// that InnoDB never reads the (off-page) bodies.
+const indexColumns = "path, title, category, layout, format, description, published, created, updated, digest"
 
-// listPageIndex lists every page sorted by path without bodies, Digest set.
+// listPageIndex lists every page sorted by path without bodies, Digest set
+// (computed from the full row, read in the same transaction, for a page
+// written without one).
 func listPageIndex(ctx context.Context, q queryer, t tables) ([]orchard.Page, error) {
 	rows, err := q.QueryContext(ctx, "SELECT "+indexColumns+" FROM "+t.pages+" ORDER BY path")
 	if err != nil {
@@ -181,21 +183,36 @@ func listPageIndex(ctx context.Context, q queryer, t tables) ([]orchard.Page, er
 	}
 	defer rows.Close()
 	out := []orchard.Page{}
+	var unknown []string
 	for rows.Next() {
 		out = append(out, orchard.Page{})
 		p := &out[len(out)-1]
 		var cat sql.NullString
-		if err := rows.Scan(&p.Path, &p.Title, &cat, &p.Layout, &p.Format, &p.Body, &p.Description, &p.Published,
+		if err := rows.Scan(&p.Path, &p.Title, &cat, &p.Layout, &p.Format, &p.Description, &p.Published,
 			&p.Created, &p.Updated, &p.Digest); err != nil {
 			return nil, fmt.Errorf("page index: %w", err)
 		}
 		p.Category = cat.String
 		if p.Digest == "" {
-			p.Digest = p.ContentDigest()
-			p.Body = ""
+			unknown = append(unknown, p.Path)
 		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	if len(unknown) > 0 {
+		full, err := pageBodies(ctx, q, t, unknown)
+		if err != nil {
+			return nil, err
+		}
+		for i := range out {
+			if out[i].Digest == "" {
+				out[i].Digest = full[out[i].Path].Digest
+			}
+		}
+	}
+	return out, nil
 }
 
 // PageBodies returns the body and digest of each page at paths that exists,
@@ -207,47 +224,53 @@ func (d *DB) PageBodies(ctx context.Context, host string, paths []string) (map[s
 	}
 	var out map[string]orchard.PageBody
 	err = d.readTx(ctx, func(tx *sql.Tx) error {
-		out = make(map[string]orchard.PageBody, len(paths))
 		if _, err := getSite(ctx, tx, h); err != nil {
 			return err
 		}
-		const chunk = 500
-		for rest := paths; len(rest) > 0; {
-			n := min(chunk, len(rest))
-			part := rest[:n]
-			rest = rest[n:]
-			args := make([]any, len(part))
-			for i, p := range part {
-				args[i] = p
-			}
-			rows, err := tx.QueryContext(ctx, "SELECT "+pageColumns+", digest FROM "+t.pages+
-				" WHERE path IN (?"+strings.Repeat(", ?", n-1)+")", args...)
-			if err != nil {
-				return mapReadError(err)
-			}
-			for rows.Next() {
-				var p orchard.Page
-				var cat sql.NullString
-				if err := rows.Scan(&p.Path, &p.Title, &cat, &p.Layout, &p.Format, &p.Body, &p.Description, &p.Published,
-					&p.Created, &p.Updated, &p.Digest); err != nil {
-					rows.Close()
-					return fmt.Errorf("page bodies: %w", err)
-				}
-				p.Category = cat.String
-				if p.Digest == "" {
-					p.Digest = p.ContentDigest()
-				}
-				out[p.Path] = orchard.PageBody{Body: p.Body, Digest: p.Digest}
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-		}
-		return nil
+		out, err = pageBodies(ctx, tx, t, paths)
+		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// pageBodies reads the body and digest of the pages at paths, computing the
+// digest of a row that has none.
+func pageBodies(ctx context.Context, q queryer, t tables, paths []string) (map[string]orchard.PageBody, error) {
+	out := make(map[string]orchard.PageBody, len(paths))
+	const chunk = 500 // parameters per query
+	for rest := paths; len(rest) > 0; {
+		n := min(chunk, len(rest))
+		args := make([]any, n)
+		for i, p := range rest[:n] {
+			args[i] = p
+		}
+		rest = rest[n:]
+		rows, err := q.QueryContext(ctx, "SELECT "+pageColumns+", digest FROM "+t.pages+
+			" WHERE path IN (?"+strings.Repeat(", ?", n-1)+")", args...)
+		if err != nil {
+			return nil, mapReadError(err)
+		}
+		for rows.Next() {
+			var p orchard.Page
+			var cat sql.NullString
+			if err := rows.Scan(&p.Path, &p.Title, &cat, &p.Layout, &p.Format, &p.Body, &p.Description, &p.Published,
+				&p.Created, &p.Updated, &p.Digest); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("page bodies: %w", err)
+			}
+			p.Category = cat.String
+			if p.Digest == "" {
+				p.Digest = p.ContentDigest()
+			}
+			out[p.Path] = orchard.PageBody{Body: p.Body, Digest: p.Digest}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
