@@ -17,9 +17,19 @@ import (
 
 var (
 	buildOnce sync.Once
+	binDir    string
 	binPath   string
 	buildErr  error
 )
+
+// TestMain removes the binary orchardBin built once every test has run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
 
 // orchardBin builds cmd/orchard once into a temporary directory.
 func orchardBin(t *testing.T) string {
@@ -30,7 +40,7 @@ func orchardBin(t *testing.T) string {
 			buildErr = err
 			return
 		}
-		binPath = filepath.Join(dir, "orchard")
+		binDir, binPath = dir, filepath.Join(dir, "orchard")
 		out, err := exec.Command("go", "build", "-o", binPath, "github.com/orchardhq/orchard/cmd/orchard").CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
