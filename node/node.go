@@ -321,6 +321,19 @@ func (n *Node) ActivateChecked(site, id string, m *orchard.Manifest) error {
 	return n.activate(site, id, m)
 }
 
+// ActivateEncoded is ActivateChecked for a manifest that arrived in the
+// binary encoding: encoded is what release.DecodeManifest turned into m and
+// id, and is saved as it is.
+func (n *Node) ActivateEncoded(site, id string, m *orchard.Manifest, encoded []byte) error {
+	if m.Site != site {
+		return orchard.Errorf(orchard.EINVALID, "Manifest is for %q, not %q.", m.Site, site)
+	}
+	if err := n.store.SaveEncodedManifest(m, id, encoded); err != nil {
+		return err
+	}
+	return n.activate(site, id, m)
+}
+
 // ActivateID makes the stored release id the active release of site (see
 // Activate); ENOTFOUND when it is not stored.
 func (n *Node) ActivateID(site, id string) error {

@@ -85,7 +85,7 @@ func (n *Node) catchUpSite(ctx context.Context, c *client, site, id, prev string
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	n.stage(m, id)
+	n.stage(m, id, nil)
 	if _, err := n.activate(site, id, prev, true); err != nil {
 		return err
 	}

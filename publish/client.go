@@ -56,6 +56,11 @@ func newClient(addr string, secret []byte, hc *http.Client) *client {
 // do sends a signed request with body and returns the response when it is
 // 2xx; any other status becomes an error wrapping its sentinel.
 func (c *client) do(ctx context.Context, method, path string, body []byte, bodyHash string) (*http.Response, string, error) {
+	return c.doType(ctx, method, path, body, bodyHash, "application/octet-stream")
+}
+
+// doType is do with the body's Content-Type.
+func (c *client) doType(ctx context.Context, method, path string, body []byte, bodyHash, contentType string) (*http.Response, string, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -70,7 +75,7 @@ func (c *client) do(ctx context.Context, method, path string, body []byte, bodyH
 	}
 	signWithHash(req, c.secret, bodyHash, time.Now())
 	if body != nil {
-		req.Header.Set("Content-Type", "application/octet-stream")
+		req.Header.Set("Content-Type", contentType)
 	}
 	nonce := nonceOf(req.Header.Get("Authorization"))
 	resp, err := c.hc.Do(req)
@@ -87,7 +92,12 @@ func (c *client) do(ctx context.Context, method, path string, body []byte, bodyH
 // doJSON sends a signed request and decodes a signed JSON answer into out
 // (out nil: the answer is drained and dropped).
 func (c *client) doJSON(ctx context.Context, method, path string, body []byte, out any, maxBytes int64) error {
-	resp, nonce, err := c.do(ctx, method, path, body, "")
+	return c.doJSONType(ctx, method, path, body, "application/octet-stream", out, maxBytes)
+}
+
+// doJSONType is doJSON with the body's Content-Type.
+func (c *client) doJSONType(ctx context.Context, method, path string, body []byte, contentType string, out any, maxBytes int64) error {
+	resp, nonce, err := c.doType(ctx, method, path, body, "", contentType)
 	if err != nil {
 		return err
 	}

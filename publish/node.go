@@ -12,12 +12,14 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/release"
 )
 
 // Blobs is a node's content-addressed blob store (release.Blobs satisfies it).
@@ -86,9 +88,10 @@ type Node struct {
 }
 
 type stagedRelease struct {
-	m    *orchard.Manifest
-	id   string // m.ID()
-	when time.Time
+	m       *orchard.Manifest
+	id      string // m.ID()
+	encoded []byte // m as received in the binary encoding, or nil
+	when    time.Time
 }
 
 // checkedActivator is optionally implemented by a State that can skip
@@ -96,6 +99,13 @@ type stagedRelease struct {
 // done both.
 type checkedActivator interface {
 	ActivateChecked(site, id string, m *orchard.Manifest) error
+}
+
+// encodedActivator is optionally implemented by a State that can also save
+// the manifest as the binary encoding it arrived in (release.EncodeManifest
+// of m) instead of encoding it again (node.Node does).
+type encodedActivator interface {
+	ActivateEncoded(site, id string, m *orchard.Manifest, encoded []byte) error
 }
 
 // NodeSync describes the last catch-up round.
@@ -159,20 +169,34 @@ type StageAnswer struct {
 }
 
 func (n *Node) handleStage(w http.ResponseWriter, r *http.Request) {
-	m, err := readManifest(r.Body, r.PathValue("site"), n.cfg.MaxManifestBytes)
+	b, err := readBody(r.Body, n.cfg.MaxManifestBytes)
 	if err != nil {
 		writeError(w, err, nil)
 		return
 	}
-	id := m.ID()
+	var (
+		m       *orchard.Manifest
+		id      string
+		encoded []byte
+	)
+	if isBinaryManifest(r.Header.Get("Content-Type")) {
+		m, id, err = decodeBinaryManifest(b, r.PathValue("site"))
+		encoded = b
+	} else if m, err = decodeManifest(b, r.PathValue("site")); err == nil {
+		id = m.ID()
+	}
+	if err != nil {
+		writeError(w, err, nil)
+		return
+	}
 	missing := n.missing(m)
-	n.stage(m, id)
+	n.stage(m, id, encoded)
 	n.log.Debug("staged", "site", m.Site, "release", id, "missing", len(missing))
 	writeSignedJSON(w, r, n.cfg.Secret, http.StatusOK, StageAnswer{ID: id, Missing: missing})
 }
 
-// readManifest reads, decodes and validates a manifest for site from body.
-func readManifest(body io.Reader, site string, limit int64) (*orchard.Manifest, error) {
+// readBody reads a manifest body of at most limit bytes.
+func readBody(body io.Reader, limit int64) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(body, limit+1))
 	if err != nil {
 		return nil, err
@@ -180,7 +204,36 @@ func readManifest(body io.Reader, site string, limit int64) (*orchard.Manifest, 
 	if int64(len(b)) > limit {
 		return nil, fmt.Errorf("%w: manifest over %d bytes", ErrTooLarge, limit)
 	}
-	return decodeManifest(b, site)
+	return b, nil
+}
+
+// isBinaryManifest reports whether a Content-Type names the compact
+// manifest encoding (release.ManifestContentType); any other body is JSON.
+func isBinaryManifest(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), release.ManifestContentType)
+}
+
+// decodeBinaryManifest decodes and checks a binary manifest for site (the
+// same rules as decodeManifest) and returns its id.
+func decodeBinaryManifest(b []byte, site string) (*orchard.Manifest, string, error) {
+	m, id, err := release.DecodeManifest(b)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %s", ErrInvalid, orchard.ErrorMessage(err))
+	}
+	if err := checkManifestSite(m, site); err != nil {
+		return nil, "", err
+	}
+	return m, id, nil
+}
+
+// checkManifestSite refuses a manifest that is not for site.
+func checkManifestSite(m *orchard.Manifest, site string) error {
+	host, err := orchard.NormalizeHost(site)
+	if err != nil || host != m.Site || site != m.Site {
+		return fmt.Errorf("%w: manifest is for site %q, not %q", ErrInvalid, m.Site, site)
+	}
+	return nil
 }
 
 func decodeManifest(b []byte, site string) (*orchard.Manifest, error) {
@@ -193,9 +246,8 @@ func decodeManifest(b []byte, site string) (*orchard.Manifest, error) {
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrInvalid, orchard.ErrorMessage(err))
 	}
-	host, err := orchard.NormalizeHost(site)
-	if err != nil || host != m.Site || site != m.Site {
-		return nil, fmt.Errorf("%w: manifest is for site %q, not %q", ErrInvalid, m.Site, site)
+	if err := checkManifestSite(&m, site); err != nil {
+		return nil, err
 	}
 	return &m, nil
 }
@@ -238,7 +290,7 @@ func (n *Node) missing(m *orchard.Manifest) []string {
 
 // stage remembers m until it is activated; a few per site, the oldest
 // forgotten first.
-func (n *Node) stage(m *orchard.Manifest, id string) {
+func (n *Node) stage(m *orchard.Manifest, id string, encoded []byte) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	s := n.staged[m.Site]
@@ -246,7 +298,7 @@ func (n *Node) stage(m *orchard.Manifest, id string) {
 		s = map[string]*stagedRelease{}
 		n.staged[m.Site] = s
 	}
-	s[id] = &stagedRelease{m: m, id: id, when: time.Now()}
+	s[id] = &stagedRelease{m: m, id: id, encoded: encoded, when: time.Now()}
 	for len(s) > maxStagedPerSite {
 		oldest := ""
 		for k, v := range s {
@@ -444,6 +496,9 @@ func (n *Node) activate(site, id, prev string, ifActive bool) ([]string, error) 
 	activate := n.cfg.State.Activate
 	if ca, ok := n.cfg.State.(checkedActivator); ok {
 		activate = func(site string, m *orchard.Manifest) error { return ca.ActivateChecked(site, st.id, m) }
+	}
+	if ea, ok := n.cfg.State.(encodedActivator); ok && st.encoded != nil {
+		activate = func(site string, m *orchard.Manifest) error { return ea.ActivateEncoded(site, st.id, m, st.encoded) }
 	}
 	if err := activate(site, st.m); err != nil {
 		if missing := n.missing(st.m); len(missing) > 0 {

@@ -2,7 +2,6 @@ package publish
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/release"
 )
 
 // Target is a node the master publishes to.
@@ -135,17 +135,15 @@ func (p *Publisher) Publish(ctx context.Context, site string, m *orchard.Manifes
 	}
 	var pmu sync.Mutex
 	report := func(e Event) { pmu.Lock(); progress(e); pmu.Unlock() }
-	if err := m.Validate(); err != nil {
-		return nil, fmt.Errorf("publish %s: %w", site, err)
-	}
 	if m.Site != site {
 		return nil, fmt.Errorf("publish %s: manifest is for %s", site, m.Site)
 	}
-	body, err := json.Marshal(m)
+	// The compact encoding checks m as Validate does and computes its id
+	// in the same pass; nodes decode it several times faster than JSON.
+	body, id, err := release.EncodeManifest(m)
 	if err != nil {
 		return nil, fmt.Errorf("publish %s: %w", site, err)
 	}
-	id := m.ID()
 	hc, log, conc, batch := p.defaults()
 	sizes := blobSizes(m)
 	res := &Result{Site: site, Release: id, Files: len(m.Files), Nodes: make([]NodeResult, len(p.Nodes))}
@@ -229,7 +227,7 @@ func (p *Publisher) settle(nr *NodeResult, err error, report func(Event), log *s
 func (p *Publisher) stageOn(ctx context.Context, c *client, nr *NodeResult, site, id string, body []byte, sizes map[string]int64, conc, batchBytes int, report func(Event)) error {
 	report(Event{Node: nr.Name, Phase: PhaseStage})
 	var ans StageAnswer
-	if err := c.doJSON(ctx, "POST", "/_orchard/v1/releases/"+url.PathEscape(site), body, &ans, 64<<20); err != nil {
+	if err := c.doJSONType(ctx, "POST", "/_orchard/v1/releases/"+url.PathEscape(site), body, release.ManifestContentType, &ans, 64<<20); err != nil {
 		return fmt.Errorf("stage: %w", err)
 	}
 	if ans.ID != id {

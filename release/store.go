@@ -25,7 +25,8 @@ var ErrBlobsMissing = errors.New("release has missing blobs")
 //
 //	blobs/packs/NNNNNN.pack|.idx  content-addressed blobs written in bulk (see Blobs)
 //	blobs/ab/abcdef...            content-addressed blobs written one by one
-//	sites/HOST/releases/ID.json   manifest of release ID
+//	sites/HOST/releases/ID.manifest manifest of release ID (EncodeManifest)
+//	sites/HOST/releases/ID.json   manifest of release ID as JSON (older stores)
 //	sites/HOST/releases/ID.build  build record (master only; incremental builds)
 //	sites/HOST/releases/ID.release summary of the manifest (for listings)
 //	sites/HOST/active             id of the active release
@@ -104,20 +105,37 @@ func (s *Store) releasesDir(site string) string {
 	return filepath.Join(s.dir, "sites", site, "releases")
 }
 
+// Manifest files: binary (EncodeManifest) since it exists, JSON before.
+const (
+	manifestExt     = ".manifest"
+	jsonManifestExt = ".json"
+)
+
+// manifestPath returns the file holding release id of site (checked), or
+// "" when it is not stored.
+func (s *Store) manifestPath(site, id string) string {
+	base := filepath.Join(s.releasesDir(site), id)
+	for _, ext := range []string{manifestExt, jsonManifestExt} {
+		if _, err := os.Stat(base + ext); err == nil {
+			return base + ext
+		}
+	}
+	return ""
+}
+
 // SaveManifest validates m and stores it under its id, which it returns. A
 // manifest already stored under that id is kept as it is (same files).
 func (s *Store) SaveManifest(m *orchard.Manifest) (string, error) {
-	if err := m.Validate(); err != nil {
-		return "", err
-	}
 	if err := checkSite(m.Site); err != nil {
 		return "", err
 	}
-	if m.Parent != "" && !orchard.ValidReleaseID(m.Parent) {
-		return "", orchard.Errorf(orchard.EINVALID, "Parent %q is not a release id.", m.Parent)
+	// EncodeManifest validates m as m.Validate does (and its parent) and
+	// computes its id in the same pass.
+	data, id, err := EncodeManifest(m)
+	if err != nil {
+		return "", err
 	}
-	id := m.ID()
-	return id, s.saveManifest(m, id)
+	return id, s.saveEncoded(m, id, data)
 }
 
 // SaveCheckedManifest is SaveManifest for a manifest the caller has
@@ -134,16 +152,54 @@ func (s *Store) SaveCheckedManifest(m *orchard.Manifest, id string) error {
 	return s.saveManifest(m, id)
 }
 
-// saveManifest stores m, already checked, under its id.
+// saveManifest stores m under id, which the caller computed (m.ID()): in
+// the binary encoding, or as JSON when m does not pass its checks (a build
+// saves what it made; publishing it is refused later, as before).
 func (s *Store) saveManifest(m *orchard.Manifest, id string) error {
-	p := filepath.Join(s.releasesDir(m.Site), id+".json")
-	if _, err := os.Stat(p); err == nil {
+	if s.manifestPath(m.Site, id) != "" {
 		return nil
 	}
-	data, err := json.Marshal(m)
+	data, got, err := EncodeManifest(m)
 	if err != nil {
-		return fmt.Errorf("save manifest %s/%s: %w", m.Site, id, err)
+		if data, err = json.Marshal(m); err != nil {
+			return fmt.Errorf("save manifest %s/%s: %w", m.Site, id, err)
+		}
+		return s.writeManifest(m, id, jsonManifestExt, data)
 	}
+	if got != id {
+		return fmt.Errorf("save manifest %s/%s: content has id %s", m.Site, id, got)
+	}
+	return s.writeManifest(m, id, manifestExt, data)
+}
+
+// SaveEncodedManifest is SaveCheckedManifest for a manifest the caller
+// also holds in the binary encoding: encoded must be what DecodeManifest
+// turned into m and id (as a node stages a release it was sent). It writes
+// encoded as it is.
+func (s *Store) SaveEncodedManifest(m *orchard.Manifest, id string, encoded []byte) error {
+	if !orchard.ValidReleaseID(id) {
+		return orchard.Errorf(orchard.EINVALID, "Release id %q is invalid.", id)
+	}
+	if err := checkSite(m.Site); err != nil {
+		return err
+	}
+	if !IsBinaryManifest(encoded) {
+		return orchard.Errorf(orchard.EINVALID, "Manifest %s is not in the binary encoding.", id)
+	}
+	return s.saveEncoded(m, id, encoded)
+}
+
+// saveEncoded stores m, already checked and encoded as data, under its id.
+func (s *Store) saveEncoded(m *orchard.Manifest, id string, data []byte) error {
+	if s.manifestPath(m.Site, id) != "" {
+		return nil
+	}
+	return s.writeManifest(m, id, manifestExt, data)
+}
+
+// writeManifest writes the manifest file of m (id) with extension ext.
+func (s *Store) writeManifest(m *orchard.Manifest, id, ext string, data []byte) error {
+	p := filepath.Join(s.releasesDir(m.Site), id+ext)
 	if err := writeFileAtomic(p, data); err != nil {
 		return fmt.Errorf("save manifest %s/%s: %w", m.Site, id, err)
 	}
@@ -165,21 +221,36 @@ func (s *Store) Manifest(site, id string) (*orchard.Manifest, error) {
 	if !orchard.ValidReleaseID(id) {
 		return nil, orchard.Errorf(orchard.EINVALID, "Release id %q is invalid.", id)
 	}
-	data, err := os.ReadFile(filepath.Join(s.releasesDir(site), id+".json"))
+	p := s.manifestPath(site, id)
+	if p == "" {
+		return nil, orchard.Errorf(orchard.ENOTFOUND, "Release %s of %s not found.", id, site)
+	}
+	data, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, orchard.Errorf(orchard.ENOTFOUND, "Release %s of %s not found.", id, site)
 	} else if err != nil {
 		return nil, fmt.Errorf("load manifest %s/%s: %w", site, id, err)
 	}
-	var m orchard.Manifest
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("load manifest %s/%s: %w", site, id, err)
+	var (
+		m     *orchard.Manifest
+		gotID string
+	)
+	if IsBinaryManifest(data) {
+		if m, gotID, err = DecodeManifest(data); err != nil {
+			return nil, fmt.Errorf("load manifest %s/%s: %w", site, id, err)
+		}
+	} else {
+		m = new(orchard.Manifest)
+		if err := json.Unmarshal(data, m); err != nil {
+			return nil, fmt.Errorf("load manifest %s/%s: %w", site, id, err)
+		}
+		gotID = m.ID()
 	}
-	if m.Site != site || m.ID() != id {
+	if m.Site != site || gotID != id {
 		return nil, fmt.Errorf("load manifest %s/%s: content does not match its name", site, id)
 	}
-	s.remember(&m, id)
-	return &m, nil
+	s.remember(m, id)
+	return m, nil
 }
 
 // Sites returns the sites that have releases, sorted.
@@ -210,11 +281,16 @@ func (s *Store) Releases(site string) ([]orchard.Release, error) {
 		return nil, fmt.Errorf("list releases of %s: %w", site, err)
 	}
 	var out []orchard.Release
+	seen := map[string]bool{}
 	for _, e := range ents {
-		id, ok := strings.CutSuffix(e.Name(), ".json")
-		if !ok || !orchard.ValidReleaseID(id) {
+		id, ok := strings.CutSuffix(e.Name(), manifestExt)
+		if !ok {
+			id, ok = strings.CutSuffix(e.Name(), jsonManifestExt)
+		}
+		if !ok || !orchard.ValidReleaseID(id) || seen[id] {
 			continue
 		}
+		seen[id] = true
 		var r orchard.Release
 		if data, err := os.ReadFile(filepath.Join(s.releasesDir(site), id+".release")); err == nil &&
 			json.Unmarshal(data, &r) == nil && r.ID == id && r.Site == site {
@@ -312,7 +388,7 @@ func (s *Store) SetActive(site, id string) (*orchard.Manifest, error) {
 		if m, err = s.Manifest(site, id); err != nil {
 			return nil, err
 		}
-	} else if _, err := os.Stat(filepath.Join(s.releasesDir(site), id+".json")); err != nil {
+	} else if s.manifestPath(site, id) == "" {
 		return nil, orchard.Errorf(orchard.ENOTFOUND, "Release %s of %s not found.", id, site)
 	}
 	if err := s.setActive(m, id); err != nil {
@@ -333,7 +409,7 @@ func (s *Store) SetActiveManifest(m *orchard.Manifest, id string) error {
 	if !orchard.ValidReleaseID(id) {
 		return orchard.Errorf(orchard.EINVALID, "Release id %q is invalid.", id)
 	}
-	if _, err := os.Stat(filepath.Join(s.releasesDir(m.Site), id+".json")); err != nil {
+	if s.manifestPath(m.Site, id) == "" {
 		return orchard.Errorf(orchard.ENOTFOUND, "Release %s of %s not found.", id, m.Site)
 	}
 	return s.setActive(m, id)
@@ -390,7 +466,7 @@ func (s *Store) latestPointer(site string) string {
 	if !orchard.ValidReleaseID(id) {
 		return ""
 	}
-	if _, err := os.Stat(filepath.Join(s.releasesDir(site), id+".json")); err != nil {
+	if s.manifestPath(site, id) == "" {
 		return ""
 	}
 	return id
@@ -416,7 +492,7 @@ func (s *Store) Prune(site string, keep int) ([]string, error) {
 			continue
 		}
 		base := filepath.Join(s.releasesDir(site), r.ID)
-		for _, ext := range []string{".json", ".build", ".release"} {
+		for _, ext := range []string{manifestExt, jsonManifestExt, ".build", ".release"} {
 			if err := os.Remove(base + ext); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return removed, fmt.Errorf("prune %s/%s: %w", site, r.ID, err)
 			}

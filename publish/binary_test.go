@@ -1,0 +1,109 @@
+package publish_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"hash/crc32"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/orchardhq/orchard/publish"
+	"github.com/orchardhq/orchard/release"
+)
+
+// signedType sends one signed request with a Content-Type.
+func signedType(t *testing.T, method, url, contentType string, body []byte, secret []byte) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	publish.Sign(req, secret, body)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+// TestNodeStageEncodings checks that a node takes a manifest as JSON or in
+// the binary encoding, chosen by Content-Type, with the same answer, and
+// refuses bad binary manifests and mismatched types with 400, 401 and 413
+// like JSON ones, storing nothing.
+func TestNodeStageEncodings(t *testing.T) {
+	master := newMemBlobs()
+	n := startNode(t, "node0", "")
+	m := makeRelease(master, "a.test", 3, "v1")
+	js, _ := json.Marshal(m)
+	bin, id, err := release.EncodeManifest(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := makeRelease(master, "b.test", 1, "v1")
+	otherBin, _, _ := release.EncodeManifest(other)
+	tampered := append([]byte{}, bin...)
+	tampered[len(tampered)/2] ^= 1
+	// A `..` path with a valid checksum: EncodeManifest would refuse it.
+	dotdot := []byte("OMF\x01\x06a.test\x00\x00\x00\x00\x01\x03a/b\x01\x00\x08/../etc\x00")
+	dotdot = append(dotdot, make([]byte, 32)...)
+	dotdot = append(dotdot, 1, 0)
+	dotdot = binary.LittleEndian.AppendUint32(dotdot, crc32.Checksum(dotdot, crc32.MakeTable(crc32.Castagnoli)))
+	url := n.srv.URL + "/_orchard/v1/releases/a.test"
+
+	for _, tt := range []struct {
+		name, typ string
+		body      []byte
+		secret    []byte
+		want      int
+	}{
+		{"JSON", "application/json", js, testSecret, 200},
+		{"Binary", release.ManifestContentType, bin, testSecret, 200},
+		{"BinaryWithParams", release.ManifestContentType + "; v=1", bin, testSecret, 200},
+		{"BinaryWrongSecret", release.ManifestContentType, bin, []byte("not-the-secret-not-the-secret-xx"), 401},
+		{"BinaryAsJSON", "application/json", bin, testSecret, 400},
+		{"JSONAsBinary", release.ManifestContentType, js, testSecret, 400},
+		{"BinaryTampered", release.ManifestContentType, tampered, testSecret, 400},
+		{"BinaryDotDot", release.ManifestContentType, dotdot, testSecret, 400},
+		{"BinaryOtherSite", release.ManifestContentType, otherBin, testSecret, 400},
+		{"BinaryTruncated", release.ManifestContentType, bin[:10], testSecret, 400},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := signedType(t, "POST", url, tt.typ, tt.body, tt.secret)
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.want, b)
+			}
+			if tt.want != 200 {
+				return
+			}
+			var ans publish.StageAnswer
+			if err := json.Unmarshal(b, &ans); err != nil {
+				t.Fatal(err)
+			}
+			if ans.ID != id || len(ans.Missing) != 7 {
+				t.Fatalf("answer %+v, want id %s and 7 missing", ans, id)
+			}
+		})
+	}
+	if got := n.blobs.len(); got != 0 {
+		t.Errorf("%d blobs stored after staging, want 0", got)
+	}
+	if got := n.state.Releases(); len(got) != 0 {
+		t.Errorf("releases active after staging: %v", got)
+	}
+}
+
+// TestNodeStageBinaryTooLarge checks the manifest size limit holds for the
+// binary encoding too.
+func TestNodeStageBinaryTooLarge(t *testing.T) {
+	n := startNode(t, "node0", "")
+	body := append([]byte("OMF\x01"), make([]byte, 1<<20+1)...)
+	resp := signedType(t, "POST", n.srv.URL+"/_orchard/v1/releases/a.test", release.ManifestContentType, body, testSecret)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413", resp.StatusCode)
+	}
+}
