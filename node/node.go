@@ -74,6 +74,7 @@ type Node struct {
 	sites  map[string]*site
 	staged map[string]map[string]bool // site -> staged release ids
 	blobs  map[string]*blob
+	epoch  uint64 // marks the blobs in use in publishLocked
 
 	srv     *fasthttp.Server
 	ln      net.Listener
@@ -419,19 +420,18 @@ func (n *Node) publishLocked() {
 		}
 	}
 	n.hosts.Store(&hosts)
-	used := map[*blob]bool{}
+	n.epoch++
 	for _, s := range n.sites {
-		for _, r := range s.routes {
-			if r.e != nil {
-				used[r.e.body] = true
-				if r.e.gz != nil {
-					used[r.e.gz] = true
-				}
+		for i := range s.entries {
+			e := &s.entries[i]
+			e.body.mark = n.epoch
+			if e.gz != nil {
+				e.gz.mark = n.epoch
 			}
 		}
 	}
 	for sha, b := range n.blobs {
-		if !used[b] {
+		if b.mark != n.epoch {
 			delete(n.blobs, sha)
 			n.cache.drop(b)
 		}

@@ -23,6 +23,7 @@ type site struct {
 	lastModified []byte
 	modified     time.Time // creation time of the release, whole seconds
 	routes       map[string]route
+	entries      []entry // every file of the release, once (routes point into it)
 	notFound     *entry
 	stats        *siteStats // request counters of the host, shared by its releases (metrics_site.go)
 }
@@ -44,7 +45,9 @@ type entry struct {
 }
 
 // newSite builds the serving state of release m with settings s, taking
-// blobs from (and adding them to) reg.
+// blobs from (and adding them to) reg. The entries share one slice, and
+// their header values a few buffers: a release of many files costs the
+// GC a handful of objects beyond its route map.
 func newSite(m *orchard.Manifest, id string, s *release.Settings, reg func(sha string, size int64) *blob) (*site, error) {
 	st := &site{
 		host:         m.Site,
@@ -53,36 +56,75 @@ func newSite(m *orchard.Manifest, id string, s *release.Settings, reg func(sha s
 		idHeader:     []byte(id),
 		cacheControl: []byte(s.CacheControl),
 		modified:     m.Created.UTC().Truncate(time.Second),
-		routes:       make(map[string]route, len(m.Files)*2),
 	}
 	st.lastModified = []byte(st.modified.Format(http.TimeFormat))
+	type typeInfo struct {
+		value  []byte
+		ranges bool
+	}
+	types := map[string]typeInfo{}
+	entries := make([]entry, 0, len(m.Files))
+	keys := make([]string, 0, len(m.Files))
+	tags := make([]byte, 0, len(m.Files)*2*(64+2))
+	tag := func(sha string) []byte {
+		start := len(tags)
+		tags = append(tags, '"')
+		tags = append(tags, sha...)
+		tags = append(tags, '"')
+		return tags[start:len(tags):len(tags)]
+	}
+	dirs, nDirs := 0, 0 // bytes and number of the "dir/" routes
 	for k, fe := range m.Files {
 		if release.IsReserved(k) {
 			continue
 		}
-		e := &entry{
-			body:        reg(fe.SHA256, fe.Size),
-			contentType: []byte(fe.ContentType),
-			etag:        []byte(`"` + fe.SHA256 + `"`),
-			ranges:      !strings.HasPrefix(strings.ToLower(fe.ContentType), "text/html"),
+		ti, ok := types[fe.ContentType]
+		if !ok {
+			ti = typeInfo{value: []byte(fe.ContentType), ranges: !strings.HasPrefix(strings.ToLower(fe.ContentType), "text/html")}
+			types[fe.ContentType] = ti
 		}
+		e := entry{body: reg(fe.SHA256, fe.Size), contentType: ti.value, etag: tag(fe.SHA256), ranges: ti.ranges}
 		if fe.Gzip != "" {
 			e.gz = reg(fe.Gzip, fe.GzipSize)
-			e.gzEtag = []byte(`"` + fe.Gzip + `"`)
+			e.gzEtag = tag(fe.Gzip)
 		}
+		entries = append(entries, e)
+		keys = append(keys, k)
+		if dir, ok := strings.CutSuffix(k, "/index.html"); ok {
+			dirs += len(dir) + 1
+			nDirs++
+		}
+	}
+	if len(entries) == 0 {
+		return nil, fmt.Errorf("release %s of %s serves no files", id, m.Site)
+	}
+	st.entries = entries
+	// Every "dir/" key is a slice of one string.
+	dirBuf := make([]byte, 0, dirs)
+	for _, k := range keys {
+		if dir, ok := strings.CutSuffix(k, "/index.html"); ok {
+			dirBuf = append(append(dirBuf, dir...), '/')
+		}
+	}
+	dirKeys := string(dirBuf)
+	st.routes = make(map[string]route, len(entries)+2*nDirs)
+	for i, k := range keys {
+		e := &entries[i]
 		st.routes[k] = route{e: e}
 		if k == s.NotFound {
 			st.notFound = e
 		}
 	}
-	for k, r := range st.routes {
+	off := 0
+	for i, k := range keys {
 		dir, ok := strings.CutSuffix(k, "/index.html")
 		if !ok {
 			continue
 		}
-		st.routes[dir+"/"] = r
+		st.routes[dirKeys[off:off+len(dir)+1]] = route{e: &entries[i]}
+		off += len(dir) + 1
 	}
-	for k := range st.routes {
+	for _, k := range keys {
 		dir, ok := strings.CutSuffix(k, "/index.html")
 		if !ok || dir == "" {
 			continue
@@ -90,9 +132,6 @@ func newSite(m *orchard.Manifest, id string, s *release.Settings, reg func(sha s
 		if _, exists := st.routes[dir]; !exists {
 			st.routes[dir] = route{redirect: true}
 		}
-	}
-	if len(st.routes) == 0 {
-		return nil, fmt.Errorf("release %s of %s serves no files", id, m.Site)
 	}
 	return st, nil
 }

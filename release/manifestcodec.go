@@ -8,6 +8,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/orchardhq/orchard"
@@ -177,11 +178,13 @@ func DecodeManifest(data []byte) (*orchard.Manifest, string, error) {
 	}
 	// Every path and every hex hash share one string each: two allocations
 	// instead of three per entry, and little for the GC to walk.
-	paths := make([]byte, 0, len(d.b))
 	// Paths share prefixes: bound what they expand to.
 	maxPathBytes := 16 * len(data)
+	var paths, hexes strings.Builder
+	paths.Grow(len(d.b))
+	hexes.Grow(n * 2 * sha256.Size)
+	var hexBuf [2 * sha256.Size]byte
 	ends := make([]int, 0, n)
-	hexes := make([]byte, 0, n*2*sha256.Size)
 	type raw struct {
 		size, gzSize int64
 		typ          int
@@ -195,30 +198,34 @@ func DecodeManifest(data []byte) (*orchard.Manifest, string, error) {
 		if d.err != nil {
 			return nil, "", d.err
 		}
-		prev := paths[prevStart:]
+		prev := paths.String()[prevStart:]
 		if shared > uint64(len(prev)) || int(shared)+len(suffix) > orchard.MaxPathLen || len(suffix) == 0 ||
-			len(paths)+int(shared)+len(suffix) > maxPathBytes {
+			paths.Len()+int(shared)+len(suffix) > maxPathBytes {
 			return nil, "", manifestErr("invalid path")
 		}
-		start := len(paths)
-		paths = append(paths, prev[:shared]...)
-		paths = append(paths, suffix...)
+		start := paths.Len()
+		paths.WriteString(prev[:shared])
+		paths.Write(suffix)
 		// Strictly increasing: the path differs from the previous one
 		// first within the suffix, by a greater byte, or extends it.
 		if len(ends) > 0 && !(len(prev) == int(shared) || prev[shared] < suffix[0]) {
 			return nil, "", manifestErr("paths out of order")
 		}
 		prevStart = start
-		ends = append(ends, len(paths))
+		ends = append(ends, paths.Len())
 		flags := d.byte()
 		sha := d.fixed(sha256.Size)
 		r := raw{size: d.size(), typ: int(d.uvarint()), gz: flags == 1}
-		hexes = hex.AppendEncode(hexes, sha)
+		hex.Encode(hexBuf[:], sha)
+		hexes.Write(hexBuf[:])
 		if flags > 1 {
 			d.fail("invalid flags")
 		}
 		if r.gz {
-			hexes = hex.AppendEncode(hexes, d.fixed(sha256.Size))
+			if gz := d.fixed(sha256.Size); len(gz) == sha256.Size {
+				hex.Encode(hexBuf[:], gz)
+				hexes.Write(hexBuf[:])
+			}
 			r.gzSize = d.size()
 		}
 		if d.err == nil && len(sha) != sha256.Size {
@@ -235,7 +242,7 @@ func DecodeManifest(data []byte) (*orchard.Manifest, string, error) {
 	if len(d.b) != 0 {
 		return nil, "", manifestErr("trailing bytes")
 	}
-	allPaths, allHex := string(paths), string(hexes)
+	allPaths, allHex := paths.String(), hexes.String()
 	m.Files = make(map[string]orchard.ManifestEntry, n)
 	idh := newIDHash(site)
 	start, h := 0, 0
@@ -259,14 +266,42 @@ func DecodeManifest(data []byte) (*orchard.Manifest, string, error) {
 
 // checkEntry applies Validate's rules for a path and sizes.
 func checkEntry(k string, size, gzSize int64) error {
-	clean, err := orchard.CleanRequestPath(k)
-	if err != nil || clean != k || orchard.ManifestKey(k) != k {
-		return orchard.Errorf(orchard.EINVALID, "Manifest path %q is not a clean file path.", k)
+	if !plainKey(k) {
+		clean, err := orchard.CleanRequestPath(k)
+		if err != nil || clean != k || orchard.ManifestKey(k) != k {
+			return orchard.Errorf(orchard.EINVALID, "Manifest path %q is not a clean file path.", k)
+		}
 	}
 	if size < 0 || gzSize < 0 {
 		return orchard.Errorf(orchard.EINVALID, "Manifest entry %q has an invalid size or type.", k)
 	}
 	return nil
+}
+
+// plainKey reports whether k is a manifest key that CleanRequestPath and
+// ManifestKey would both leave as it is, without calling them: "/" then
+// only letters, digits, '-', '_', '~', '.' and single slashes, no segment
+// starting with '.', not ending with '/'. Any other key takes the full
+// check.
+func plainKey(k string) bool {
+	if len(k) < 2 || k[0] != '/' || len(k) > orchard.MaxPathLen || k[len(k)-1] == '/' {
+		return false
+	}
+	prev := byte('/')
+	for i := 1; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '~':
+		case c == '/' || c == '.':
+			if prev == '/' {
+				return false
+			}
+		default:
+			return false
+		}
+		prev = c
+	}
+	return true
 }
 
 // validType applies Validate's rule for a content type.
