@@ -2,6 +2,7 @@ package publish_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"hash/crc32"
@@ -105,5 +106,52 @@ func TestNodeStageBinaryTooLarge(t *testing.T) {
 	resp := signedType(t, "POST", n.srv.URL+"/_orchard/v1/releases/a.test", release.ManifestContentType, body, testSecret)
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("status %d, want 413", resp.StatusCode)
+	}
+}
+
+// TestPublishEncoded publishes a release from its stored binary encoding,
+// and refuses an id or body that is not one.
+func TestPublishEncoded(t *testing.T) {
+	master, cat := newMemBlobs(), newMemCatalog()
+	nodes := []*testNode{startNode(t, "node0", ""), startNode(t, "node1", "")}
+	p := newPublisher(master, cat, nodes...)
+	ctx := context.Background()
+	m := makeRelease(master, "a.test", 20, "v1")
+	enc, id, err := release.EncodeManifest(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tt := range map[string]struct {
+		id   string
+		body []byte
+	}{"BadID": {"nope", enc}, "JSONBody": {id, []byte(`{"site":"a.test"}`)}} {
+		if _, err := p.PublishEncoded(ctx, "a.test", m, tt.id, tt.body, nil); err == nil {
+			t.Errorf("%s: published", name)
+		}
+	}
+	if _, err := p.PublishEncoded(ctx, "b.test", m, id, enc, nil); err == nil {
+		t.Error("published a manifest for another site")
+	}
+	res, err := p.PublishEncoded(ctx, "a.test", m, id, enc, nil)
+	if err != nil || !res.OK() || res.Release != id {
+		t.Fatalf("publish: %v %+v", err, res)
+	}
+	for i, n := range nodes {
+		if got := n.state.Releases()["a.test"]; got != id {
+			t.Errorf("node%d active = %q, want %q", i, got, id)
+		}
+	}
+	// A body that does not match the id: the nodes answer the id they
+	// computed, and nothing is activated.
+	m2 := makeRelease(master, "a.test", 20, "v2")
+	enc2, _, _ := release.EncodeManifest(m2)
+	res, err = p.PublishEncoded(ctx, "a.test", m2, id, enc2, nil)
+	if err == nil && res.OK() {
+		t.Fatalf("published a body under another id: %+v", res)
+	}
+	for i, n := range nodes {
+		if got := n.state.Releases()["a.test"]; got != id {
+			t.Errorf("node%d active = %q, want %q", i, got, id)
+		}
 	}
 }

@@ -129,12 +129,6 @@ func (p *Publisher) defaults() (*http.Client, *slog.Logger, int, int) {
 // error is for the publish as a whole (invalid manifest, cancelled, the
 // master's catalog failing); per-node failures are in the Result.
 func (p *Publisher) Publish(ctx context.Context, site string, m *orchard.Manifest, progress func(Event)) (*Result, error) {
-	start := time.Now()
-	if progress == nil {
-		progress = func(Event) {}
-	}
-	var pmu sync.Mutex
-	report := func(e Event) { pmu.Lock(); progress(e); pmu.Unlock() }
 	if m.Site != site {
 		return nil, fmt.Errorf("publish %s: manifest is for %s", site, m.Site)
 	}
@@ -144,6 +138,27 @@ func (p *Publisher) Publish(ctx context.Context, site string, m *orchard.Manifes
 	if err != nil {
 		return nil, fmt.Errorf("publish %s: %w", site, err)
 	}
+	return p.PublishEncoded(ctx, site, m, id, body, progress)
+}
+
+// PublishEncoded is Publish for a manifest the caller also holds in the
+// binary encoding, as release.Store.ManifestEncoded returns it: encoded
+// must be what release.DecodeManifest turned into m and id (each node
+// decodes and checks it again, and answers the id it computed).
+func (p *Publisher) PublishEncoded(ctx context.Context, site string, m *orchard.Manifest, id string, encoded []byte, progress func(Event)) (*Result, error) {
+	start := time.Now()
+	if progress == nil {
+		progress = func(Event) {}
+	}
+	var pmu sync.Mutex
+	report := func(e Event) { pmu.Lock(); progress(e); pmu.Unlock() }
+	if m.Site != site {
+		return nil, fmt.Errorf("publish %s: manifest is for %s", site, m.Site)
+	}
+	if !orchard.ValidReleaseID(id) || !release.IsBinaryManifest(encoded) {
+		return nil, fmt.Errorf("publish %s: release %q is not an encoded manifest", site, id)
+	}
+	body := encoded
 	hc, log, conc, batch := p.defaults()
 	sizes := blobSizes(m)
 	res := &Result{Site: site, Release: id, Files: len(m.Files), Nodes: make([]NodeResult, len(p.Nodes))}

@@ -74,6 +74,16 @@ func TestStoreManifestFiles(t *testing.T) {
 		t.Fatal("activated with no blobs stored")
 	}
 
+	if got, enc, err := s.ManifestEncoded("codec.test", id3); err != nil || got.ID() != id3 || string(enc) != string(encBytes(t, m3)) {
+		t.Fatalf("ManifestEncoded of a binary manifest: %v", err)
+	}
+	if got, enc, err := s.ManifestEncoded("codec.test", id2); err != nil || got.ID() != id2 || enc != nil {
+		t.Fatalf("ManifestEncoded of a JSON manifest: %v, %d bytes", err, len(enc))
+	}
+	if _, _, err := s.ManifestEncoded("codec.test", "0123456789abcdef"); orchard.ErrorCode(err) != orchard.ENOTFOUND {
+		t.Fatalf("ManifestEncoded of no manifest: %v", err)
+	}
+
 	list, err := s.Releases("codec.test")
 	if err != nil || len(list) != 3 || list[0].ID != id3 || list[1].ID != id2 || list[2].ID != id1 {
 		t.Fatalf("Releases = %+v, %v", list, err)
@@ -93,4 +103,13 @@ func TestStoreManifestFiles(t *testing.T) {
 	if len(left) != 1 || filepath.Base(left[0]) != id3+".manifest" {
 		t.Fatalf("left after prune: %v", left)
 	}
+}
+
+func encBytes(t *testing.T, m *orchard.Manifest) []byte {
+	t.Helper()
+	b, _, err := release.EncodeManifest(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

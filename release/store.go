@@ -215,42 +215,52 @@ func (s *Store) writeManifest(m *orchard.Manifest, id, ext string, data []byte) 
 // Manifest loads release id of site (ENOTFOUND when it is not stored).
 // Manifests are immutable: callers must not modify the one returned.
 func (s *Store) Manifest(site, id string) (*orchard.Manifest, error) {
+	m, _, err := s.ManifestEncoded(site, id)
+	return m, err
+}
+
+// ManifestEncoded is Manifest that also returns the manifest's binary
+// encoding (EncodeManifest) as stored, or nil when it is stored as JSON:
+// what publish sends without encoding it again.
+func (s *Store) ManifestEncoded(site, id string) (*orchard.Manifest, []byte, error) {
 	if err := checkSite(site); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !orchard.ValidReleaseID(id) {
-		return nil, orchard.Errorf(orchard.EINVALID, "Release id %q is invalid.", id)
+		return nil, nil, orchard.Errorf(orchard.EINVALID, "Release id %q is invalid.", id)
 	}
 	p := s.manifestPath(site, id)
 	if p == "" {
-		return nil, orchard.Errorf(orchard.ENOTFOUND, "Release %s of %s not found.", id, site)
+		return nil, nil, orchard.Errorf(orchard.ENOTFOUND, "Release %s of %s not found.", id, site)
 	}
 	data, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, orchard.Errorf(orchard.ENOTFOUND, "Release %s of %s not found.", id, site)
+		return nil, nil, orchard.Errorf(orchard.ENOTFOUND, "Release %s of %s not found.", id, site)
 	} else if err != nil {
-		return nil, fmt.Errorf("load manifest %s/%s: %w", site, id, err)
+		return nil, nil, fmt.Errorf("load manifest %s/%s: %w", site, id, err)
 	}
 	var (
 		m     *orchard.Manifest
 		gotID string
 	)
+	var encoded []byte
 	if IsBinaryManifest(data) {
 		if m, gotID, err = DecodeManifest(data); err != nil {
-			return nil, fmt.Errorf("load manifest %s/%s: %w", site, id, err)
+			return nil, nil, fmt.Errorf("load manifest %s/%s: %w", site, id, err)
 		}
+		encoded = data
 	} else {
 		m = new(orchard.Manifest)
 		if err := json.Unmarshal(data, m); err != nil {
-			return nil, fmt.Errorf("load manifest %s/%s: %w", site, id, err)
+			return nil, nil, fmt.Errorf("load manifest %s/%s: %w", site, id, err)
 		}
 		gotID = m.ID()
 	}
 	if m.Site != site || gotID != id {
-		return nil, fmt.Errorf("load manifest %s/%s: content does not match its name", site, id)
+		return nil, nil, fmt.Errorf("load manifest %s/%s: content does not match its name", site, id)
 	}
 	s.remember(m, id)
-	return m, nil
+	return m, encoded, nil
 }
 
 // Sites returns the sites that have releases, sorted.

@@ -106,11 +106,11 @@ from the master within a few seconds of coming back.`,
 				if newest == "" {
 					return usagef("site %s has no release: run orchard build -s %s first", s, s)
 				}
-				m, err := store.Manifest(s, newest)
+				m, encoded, err := store.ManifestEncoded(s, newest)
 				if err != nil {
 					return err
 				}
-				res, err := runPublish(ctx, cmd, p, s, m, quiet)
+				res, err := runPublishEncoded(ctx, cmd, p, s, m, newest, encoded, quiet)
 				notePublish(cfg.Master.Data, s, res, err, p.Logger)
 				if err != nil {
 					return err
@@ -191,6 +191,25 @@ func runPublish(ctx context.Context, cmd *cobra.Command, p *publish.Publisher, s
 		progress = progressPrinter(errw)
 	}
 	res, err := p.Publish(ctx, site, m, progress)
+	if res != nil {
+		printResult(cmd.OutOrStdout(), res)
+	}
+	return res, err
+}
+
+// runPublishEncoded is runPublish for release id of site as the store
+// holds it: its binary encoding (when it has one) is sent as it is.
+func runPublishEncoded(ctx context.Context, cmd *cobra.Command, p *publish.Publisher, site string, m *orchard.Manifest, id string, encoded []byte, quiet bool) (*publish.Result, error) {
+	if encoded == nil {
+		return runPublish(ctx, cmd, p, site, m, quiet)
+	}
+	errw := cmd.ErrOrStderr()
+	progress := func(publish.Event) {}
+	if !quiet {
+		fmt.Fprintf(errw, "publishing %s release %s (%d files) to %d nodes\n", site, id, len(m.Files), len(p.Nodes))
+		progress = progressPrinter(errw)
+	}
+	res, err := p.PublishEncoded(ctx, site, m, id, encoded, progress)
 	if res != nil {
 		printResult(cmd.OutOrStdout(), res)
 	}
