@@ -5,11 +5,14 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"hash/crc32"
 	"io"
+	"maps"
 	"net/http"
 	"testing"
 
+	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/publish"
 	"github.com/orchardhq/orchard/release"
 )
@@ -153,5 +156,55 @@ func TestPublishEncoded(t *testing.T) {
 		if got := n.state.Releases()["a.test"]; got != id {
 			t.Errorf("node%d active = %q, want %q", i, got, id)
 		}
+	}
+}
+
+// TestStageSkipsTheActiveReleasesBlobs checks that staging a release on top
+// of the one a node activated asks only for the blobs of the files that
+// changed, that activation still checks every blob (a blob lost meanwhile
+// makes it refuse, nothing half-activated), and that the next publish
+// looks every blob up again and completes.
+func TestStageSkipsTheActiveReleasesBlobs(t *testing.T) {
+	master, cat := newMemBlobs(), newMemCatalog()
+	n := startNode(t, "node0", "")
+	p := newPublisher(master, cat, n)
+	ctx := context.Background()
+	m1 := makeRelease(master, "a.test", 10, "v1")
+	if res, err := p.Publish(ctx, "a.test", m1, nil); err != nil || !res.OK() {
+		t.Fatalf("publish: %v %+v", err, res)
+	}
+	change := func(m *orchard.Manifest, page int, body string) *orchard.Manifest {
+		out := &orchard.Manifest{Site: m.Site, Created: m.Created, Files: maps.Clone(m.Files)}
+		k := fmt.Sprintf("/p%d/index.html", page)
+		e := out.Files[k]
+		e.SHA256, e.Size, e.Gzip, e.GzipSize = master.put([]byte(body)), int64(len(body)), "", 0
+		out.Files[k] = e
+		return out
+	}
+	m2 := change(m1, 1, "<html>changed</html>")
+	res, err := p.Publish(ctx, "a.test", m2, nil)
+	if err != nil || !res.OK() || res.Nodes[0].Missing != 1 {
+		t.Fatalf("publish of one change: %v %+v", err, res)
+	}
+
+	// A blob of the active release disappears from the node.
+	lost := m2.Files["/p3/index.html"].SHA256
+	n.blobs.mu.Lock()
+	delete(n.blobs.m, lost)
+	n.blobs.mu.Unlock()
+	m3 := change(m2, 2, "<html>changed again</html>")
+	res, err = p.Publish(ctx, "a.test", m3, nil)
+	if err == nil && res.OK() {
+		t.Fatalf("activated a release with a lost blob: %+v", res)
+	}
+	if got := n.state.Releases()["a.test"]; got != m2.ID() {
+		t.Fatalf("active = %s, want %s still", got, m2.ID())
+	}
+	res, err = p.Publish(ctx, "a.test", m3, nil)
+	if err != nil || !res.OK() || res.Nodes[0].Missing != 1 {
+		t.Fatalf("publish after the failed one: %v %+v", err, res)
+	}
+	if !n.blobs.Has(lost) || n.state.Releases()["a.test"] != m3.ID() {
+		t.Fatal("the lost blob was not sent again")
 	}
 }

@@ -79,8 +79,9 @@ type Node struct {
 	started time.Time
 	verify  *Verifier
 
-	mu     sync.Mutex                           // serialises activations and guards staged
+	mu     sync.Mutex                           // serialises activations and guards staged and active
 	staged map[string]map[string]*stagedRelease // site -> id -> manifest
+	active map[string]*stagedRelease            // site -> the release this node last activated
 
 	syncMu    sync.Mutex
 	lastSync  NodeSync
@@ -144,6 +145,7 @@ func NewNode(cfg NodeConfig) *Node {
 		started: time.Now(),
 		verify:  NewVerifier(cfg.Secret, maxBody),
 		staged:  map[string]map[string]*stagedRelease{},
+		active:  map[string]*stagedRelease{},
 	}
 }
 
@@ -189,7 +191,7 @@ func (n *Node) handleStage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err, nil)
 		return
 	}
-	missing := n.missing(m)
+	missing := n.stageMissing(m)
 	n.stage(m, id, encoded)
 	n.log.Debug("staged", "site", m.Site, "release", id, "missing", len(missing))
 	writeSignedJSON(w, r, n.cfg.Secret, http.StatusOK, StageAnswer{ID: id, Missing: missing})
@@ -274,12 +276,44 @@ type missingOf interface {
 	MissingOf(shas []string) []string
 }
 
-func (n *Node) missing(m *orchard.Manifest) []string {
+// stageMissing is missing for the answer to a staged manifest: the blobs
+// of the files that are as they are in the release this node activated
+// last, and that is still active, count as present without a look-up
+// (their manifest is stored and active, so they were all present when it
+// was activated and no GC removes them). Activation still checks every
+// blob; a wrong answer here could only make it refuse, never activate an
+// incomplete release.
+func (n *Node) stageMissing(m *orchard.Manifest) []string {
+	n.mu.Lock()
+	prev := n.active[m.Site]
+	n.mu.Unlock()
+	if prev == nil || n.cfg.State.Releases()[m.Site] != prev.id {
+		return n.missing(m)
+	}
+	set := map[string]struct{}{}
+	for k, e := range m.Files {
+		if pe, ok := prev.m.Files[k]; ok && pe.SHA256 == e.SHA256 && pe.Gzip == e.Gzip {
+			continue
+		}
+		set[e.SHA256] = struct{}{}
+		if e.Gzip != "" {
+			set[e.Gzip] = struct{}{}
+		}
+	}
+	shas := make([]string, 0, len(set))
+	for h := range set {
+		shas = append(shas, h)
+	}
+	return n.missingOf(shas)
+}
+
+// missingOf returns those of shas that are not stored, sorted.
+func (n *Node) missingOf(shas []string) []string {
 	if mo, ok := n.cfg.Blobs.(missingOf); ok {
-		return mo.MissingOf(hashes(m))
+		return mo.MissingOf(shas)
 	}
 	var out []string
-	for _, h := range hashes(m) {
+	for _, h := range shas {
 		if !n.cfg.Blobs.Has(h) {
 			out = append(out, h)
 		}
@@ -287,6 +321,9 @@ func (n *Node) missing(m *orchard.Manifest) []string {
 	sort.Strings(out)
 	return out
 }
+
+// missing returns the blobs of m that are not stored, sorted.
+func (n *Node) missing(m *orchard.Manifest) []string { return n.missingOf(hashes(m)) }
 
 // stage remembers m until it is activated; a few per site, the oldest
 // forgotten first.
@@ -501,12 +538,14 @@ func (n *Node) activate(site, id, prev string, ifActive bool) ([]string, error) 
 		activate = func(site string, m *orchard.Manifest) error { return ea.ActivateEncoded(site, st.id, m, st.encoded) }
 	}
 	if err := activate(site, st.m); err != nil {
+		delete(n.active, site)
 		if missing := n.missing(st.m); len(missing) > 0 {
 			return missing, fmt.Errorf("%w: %d blobs of release %s", ErrBlobsMissing, len(missing), id)
 		}
 		return nil, fmt.Errorf("%w: activate %s: %v", ErrStorage, id, err)
 	}
 	delete(n.staged[site], id)
+	n.active[site] = st
 	n.syncMu.Lock()
 	n.activated = true
 	n.syncMu.Unlock()
