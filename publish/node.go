@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -171,7 +172,7 @@ type StageAnswer struct {
 }
 
 func (n *Node) handleStage(w http.ResponseWriter, r *http.Request) {
-	b, err := readBody(r.Body, n.cfg.MaxManifestBytes)
+	b, err := readBody(r.Body, r.ContentLength, n.cfg.MaxManifestBytes)
 	if err != nil {
 		writeError(w, err, nil)
 		return
@@ -197,12 +198,17 @@ func (n *Node) handleStage(w http.ResponseWriter, r *http.Request) {
 	writeSignedJSON(w, r, n.cfg.Secret, http.StatusOK, StageAnswer{ID: id, Missing: missing})
 }
 
-// readBody reads a manifest body of at most limit bytes.
-func readBody(body io.Reader, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(body, limit+1))
-	if err != nil {
+// readBody reads a manifest body of at most limit bytes, into a buffer of
+// its announced length (size, -1 when unknown) when that is within limit.
+func readBody(body io.Reader, size, limit int64) ([]byte, error) {
+	if size < 0 || size > limit {
+		size = 0
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size+1))
+	if _, err := buf.ReadFrom(io.LimitReader(body, limit+1)); err != nil {
 		return nil, err
 	}
+	b := buf.Bytes()
 	if int64(len(b)) > limit {
 		return nil, fmt.Errorf("%w: manifest over %d bytes", ErrTooLarge, limit)
 	}
@@ -254,24 +260,22 @@ func decodeManifest(b []byte, site string) (*orchard.Manifest, error) {
 	return &m, nil
 }
 
-// hashes returns every distinct blob a manifest names.
+// hashes returns every blob a manifest names, once or more.
 func hashes(m *orchard.Manifest) []string {
-	set := make(map[string]struct{}, len(m.Files)*2)
+	out := make([]string, 0, len(m.Files)*2)
 	for _, e := range m.Files {
-		set[e.SHA256] = struct{}{}
+		out = append(out, e.SHA256)
 		if e.Gzip != "" {
-			set[e.Gzip] = struct{}{}
+			out = append(out, e.Gzip)
 		}
-	}
-	out := make([]string, 0, len(set))
-	for h := range set {
-		out = append(out, h)
 	}
 	return out
 }
 
 // missingOf is optionally implemented by a Blobs that can check many blobs
 // at once faster than one Has each (release.Blobs lists its directories).
+// It takes names given more than once and returns the missing ones sorted,
+// each once.
 type missingOf interface {
 	MissingOf(shas []string) []string
 }
@@ -307,7 +311,8 @@ func (n *Node) stageMissing(m *orchard.Manifest) []string {
 	return n.missingOf(shas)
 }
 
-// missingOf returns those of shas that are not stored, sorted.
+// missingOf returns those of shas (duplicates allowed) that are not
+// stored, sorted and without duplicates.
 func (n *Node) missingOf(shas []string) []string {
 	if mo, ok := n.cfg.Blobs.(missingOf); ok {
 		return mo.MissingOf(shas)
@@ -319,7 +324,7 @@ func (n *Node) missingOf(shas []string) []string {
 		}
 	}
 	sort.Strings(out)
-	return out
+	return slices.Compact(out)
 }
 
 // missing returns the blobs of m that are not stored, sorted.
