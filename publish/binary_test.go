@@ -10,6 +10,8 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/orchardhq/orchard"
@@ -206,5 +208,34 @@ func TestStageSkipsTheActiveReleasesBlobs(t *testing.T) {
 	}
 	if !n.blobs.Has(lost) || n.state.Releases()["a.test"] != m3.ID() {
 		t.Fatal("the lost blob was not sent again")
+	}
+}
+
+// TestPublishToJSONOnlyNode publishes to a node that refuses the binary
+// manifest as an older version does: it is sent JSON and activates.
+func TestPublishToJSONOnlyNode(t *testing.T) {
+	master, cat := newMemBlobs(), newMemCatalog()
+	n := startNode(t, "node0", "")
+	var binaryRefused int
+	old := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Content-Type") == release.ManifestContentType {
+			binaryRefused++
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, `{"error":"invalid request: manifest is not valid JSON"}`)
+			return
+		}
+		n.node.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(old.Close)
+	p := newPublisher(master, cat)
+	p.Nodes = []publish.Target{{Name: "old", ControlAddr: strings.TrimPrefix(old.URL, "http://")}}
+	m := makeRelease(master, "a.test", 5, "v1")
+	res, err := p.Publish(context.Background(), "a.test", m, nil)
+	if err != nil || !res.OK() {
+		t.Fatalf("publish: %v %+v", err, res)
+	}
+	if binaryRefused != 1 || n.state.Releases()["a.test"] != m.ID() {
+		t.Fatalf("binary refused %d times, active %q", binaryRefused, n.state.Releases()["a.test"])
 	}
 }

@@ -2,8 +2,11 @@
 // two-phase, content-addressed protocol of DESIGN.md (core ideas 4, 5 and 7).
 //
 // Phase one, stage: the master sends a site's manifest to every node
-// (POST /_orchard/v1/releases/{site}); each node validates it and answers the
-// blob hashes it lacks; the master sends only those, one blob per request
+// (POST /_orchard/v1/releases/{site}), in the compact binary encoding of
+// release.EncodeManifest (Content-Type release.ManifestContentType; a body
+// of any other type is read as JSON); each node validates it and answers
+// the blob hashes it lacks (those of files unchanged since the release it
+// activated last are not looked up); the master sends only those, one blob per request
 // (PUT /_orchard/v1/blobs/{sha256}) or many small ones per request
 // (POST /_orchard/v1/blobs, see batch.go), concurrently and bounded. A node
 // keeps a blob only after checking that its content hashes to its name.
@@ -44,5 +47,7 @@
 // just before activation, which refuses a release until that Sync has put
 // every blob in place; without it every blob costs two fsyncs, which
 // dominates a first publish. A State that implements ActivateChecked
-// (node.Node) is not made to validate and hash the staged manifest again.
+// (node.Node) is not made to validate and hash the staged manifest again;
+// one that implements ActivateEncoded (node.Node) saves the binary manifest
+// it was sent as it is.
 package publish

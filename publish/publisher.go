@@ -2,6 +2,7 @@ package publish
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -159,6 +160,9 @@ func (p *Publisher) PublishEncoded(ctx context.Context, site string, m *orchard.
 		return nil, fmt.Errorf("publish %s: release %q is not an encoded manifest", site, id)
 	}
 	body := encoded
+	// A node of an older version takes only JSON: it refuses the binary
+	// body as invalid (400), and is sent JSON instead.
+	jsonBody := sync.OnceValues(func() ([]byte, error) { return json.Marshal(m) })
 	hc, log, conc, batch := p.defaults()
 	sizes := blobSizes(m)
 	res := &Result{Site: site, Release: id, Files: len(m.Files), Nodes: make([]NodeResult, len(p.Nodes))}
@@ -171,7 +175,7 @@ func (p *Publisher) PublishEncoded(ctx context.Context, site string, m *orchard.
 			defer wg.Done()
 			t0 := time.Now()
 			c := newClient(t.ControlAddr, p.Secret, hc)
-			err := p.stageOn(ctx, c, nr, site, id, body, sizes, conc, batch, report)
+			err := p.stageOn(ctx, c, nr, site, id, body, jsonBody, sizes, conc, batch, report)
 			nr.Duration = time.Since(t0)
 			p.settle(nr, err, report, log)
 		}(&res.Nodes[i])
@@ -239,10 +243,19 @@ func (p *Publisher) settle(nr *NodeResult, err error, report func(Event), log *s
 }
 
 // stageOn sends the manifest to one node, then the blobs it lacks.
-func (p *Publisher) stageOn(ctx context.Context, c *client, nr *NodeResult, site, id string, body []byte, sizes map[string]int64, conc, batchBytes int, report func(Event)) error {
+func (p *Publisher) stageOn(ctx context.Context, c *client, nr *NodeResult, site, id string, body []byte, jsonBody func() ([]byte, error), sizes map[string]int64, conc, batchBytes int, report func(Event)) error {
 	report(Event{Node: nr.Name, Phase: PhaseStage})
 	var ans StageAnswer
-	if err := c.doJSONType(ctx, "POST", "/_orchard/v1/releases/"+url.PathEscape(site), body, release.ManifestContentType, &ans, 64<<20); err != nil {
+	path := "/_orchard/v1/releases/" + url.PathEscape(site)
+	err := c.doJSONType(ctx, "POST", path, body, release.ManifestContentType, &ans, 64<<20)
+	if errors.Is(err, ErrInvalid) {
+		js, jerr := jsonBody()
+		if jerr != nil {
+			return fmt.Errorf("stage: %w", jerr)
+		}
+		err = c.doJSONType(ctx, "POST", path, js, "application/json", &ans, 64<<20)
+	}
+	if err != nil {
 		return fmt.Errorf("stage: %w", err)
 	}
 	if ans.ID != id {
@@ -274,7 +287,7 @@ func (p *Publisher) stageOn(ctx context.Context, c *client, nr *NodeResult, site
 			return p.putBatch(gctx, c, group, tick)
 		})
 	}
-	err := g.Wait()
+	err = g.Wait()
 	nr.Sent = sent.Load()
 	if err != nil {
 		return fmt.Errorf("upload: %w", err)

@@ -14,7 +14,8 @@
 //	DIR/blobs/packs/NNNNNN.pack       blobs written in bulk (builds, publish batches)
 //	DIR/blobs/packs/NNNNNN.idx        sorted sha -> offset, size of a pack, checksummed
 //	DIR/blobs/ab/abcdef...            blobs written one by one, named by their SHA-256
-//	DIR/sites/HOST/releases/ID.json   manifests
+//	DIR/sites/HOST/releases/ID.manifest manifests, binary (EncodeManifest)
+//	DIR/sites/HOST/releases/ID.json   manifests of older stores, JSON (still read)
 //	DIR/sites/HOST/releases/ID.build  build records (master; incremental builds; binary)
 //	DIR/sites/HOST/releases/ID.release summaries, for listings
 //	DIR/sites/HOST/active             the active release id
@@ -24,6 +25,10 @@
 //	st, err := release.OpenStore(dir)          // or node.Store()
 //	id, err := st.SaveManifest(m)              // stage: validates, stores
 //	missing := st.Blobs().Missing(m)           // hashes to ask for
+//	data, id, err := release.EncodeManifest(m) // compact wire/disk form; validates, computes the id
+//	m, id, err := release.DecodeManifest(data) // checked as Validate does; no Validate or ID needed
+//	err = st.SaveEncodedManifest(m, id, data)  // node: saves the bytes it was sent
+//	m, data, err := st.ManifestEncoded(site, id) // master: the stored bytes, to send as they are
 //	err = st.Blobs().PutVerified(sha, body, max) // errors.Is(err, release.ErrHashMismatch) -> 422
 //	err = st.Blobs().PutVerifiedNoSync(sha, body, max) // many blobs: appended to a pack, invisible until...
 //	err = st.Blobs().Sync()                    // ...one fsync of the pack + its idx (before activation)
