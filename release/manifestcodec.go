@@ -59,6 +59,9 @@ func EncodeManifest(m *orchard.Manifest) ([]byte, string, error) {
 	if m.Parent != "" && !orchard.ValidReleaseID(m.Parent) {
 		return nil, "", orchard.Errorf(orchard.EINVALID, "Parent %q is not a release id.", m.Parent)
 	}
+	if !jsonYear(m.Created) {
+		return nil, "", orchard.Errorf(orchard.EINVALID, "Manifest creation time %v is out of range.", m.Created)
+	}
 	keys := make([]string, 0, len(m.Files))
 	for k := range m.Files {
 		keys = append(keys, k)
@@ -156,6 +159,9 @@ func DecodeManifest(data []byte) (*orchard.Manifest, string, error) {
 	m.Created = time.Unix(sec, int64(nsec)).UTC()
 	if off != 0 {
 		m.Created = m.Created.In(time.FixedZone("", int(off)))
+	}
+	if !jsonYear(m.Created) {
+		return nil, "", manifestErr("creation time out of range")
 	}
 	ntypes := d.count(2)
 	types := make([]string, 0, ntypes)
@@ -263,6 +269,10 @@ func DecodeManifest(data []byte) (*orchard.Manifest, string, error) {
 	}
 	return m, idh.id(), nil
 }
+
+// jsonYear reports whether t has a year JSON (RFC 3339) can hold, as a
+// manifest read as JSON must.
+func jsonYear(t time.Time) bool { return t.Year() >= 0 && t.Year() <= 9999 }
 
 // checkEntry applies Validate's rules for a path and sizes.
 func checkEntry(k string, size, gzSize int64) error {

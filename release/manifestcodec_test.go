@@ -47,8 +47,14 @@ func codecManifest(n int) *orchard.Manifest {
 // sameManifest compares as JSON does: what travels and is hashed.
 func sameManifest(t *testing.T, a, b *orchard.Manifest) {
 	t.Helper()
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
+	ja, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jb, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !bytes.Equal(ja, jb) {
 		t.Fatalf("manifests differ:\n%.300s\n%.300s", ja, jb)
 	}
@@ -118,6 +124,7 @@ func TestEncodeManifestRejects(t *testing.T) {
 		"CtrlInType": func(m *orchard.Manifest) {
 			m.Files["/z"] = orchard.ManifestEntry{SHA256: hashOf("z"), ContentType: "a\nb"}
 		},
+		"Year10000": func(m *orchard.Manifest) { m.Created = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			m := good()
