@@ -249,6 +249,9 @@ func DecodeManifest(data []byte) (*orchard.Manifest, string, error) {
 		return nil, "", manifestErr("trailing bytes")
 	}
 	allPaths, allHex := paths.String(), hexes.String()
+	if paths.Cap() > 2*len(allPaths) { // shared prefixes: keep no more than the paths
+		allPaths = strings.Clone(allPaths)
+	}
 	m.Files = make(map[string]orchard.ManifestEntry, n)
 	idh := newIDHash(site)
 	start, h := 0, 0
