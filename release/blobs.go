@@ -154,12 +154,33 @@ func (b *Blobs) Path(sha string) string {
 // overhead each, so about 50 MB); past it, lookups go to the disk.
 const maxKnown = 1 << 20
 
+// keyOf decodes a blob name (64 lower-case hex digits, as
+// orchard.ValidSHA256) into its key. Every staged manifest looks up each of
+// its hashes, so this runs tens of thousands of times per publish: it
+// decodes in place, without allocating or checking the digits twice.
 func keyOf(sha string) (k [32]byte, ok bool) {
 	if len(sha) != 64 {
 		return k, false
 	}
-	_, err := hex.Decode(k[:], []byte(sha))
-	return k, err == nil && orchard.ValidSHA256(sha)
+	for i := range k {
+		hi, lo := lowerHexDigit(sha[2*i]), lowerHexDigit(sha[2*i+1])
+		if hi > 15 || lo > 15 {
+			return k, false
+		}
+		k[i] = hi<<4 | lo
+	}
+	return k, true
+}
+
+// lowerHexDigit is the value of a lower-case hex digit, or 0xff.
+func lowerHexDigit(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	}
+	return 0xff
 }
 
 // packed returns where the blob k lies in a pack, if it does and is synced
