@@ -202,6 +202,10 @@ func (m *masterServer) Close() error {
 		keep(m.siteLn.Close())
 	}
 	m.siteLn = nil
+	if m.releases != nil { // after everything that reads blobs has stopped
+		keep(m.releases.Close())
+		m.releases = nil
+	}
 	if m.store != nil {
 		keep(m.store.Close())
 		m.store = nil

@@ -82,6 +82,9 @@ site from its data directory on its listen address, and the control API
 			if err := nd.Close(); err != nil {
 				return err
 			}
+			if err := store.Close(); err != nil && serr == nil {
+				serr = fmt.Errorf("close release store: %w", err)
+			}
 			return serr
 		},
 	}
