@@ -260,18 +260,6 @@ func decodeManifest(b []byte, site string) (*orchard.Manifest, error) {
 	return &m, nil
 }
 
-// hashes returns every blob a manifest names, once or more.
-func hashes(m *orchard.Manifest) []string {
-	out := make([]string, 0, len(m.Files)*2)
-	for _, e := range m.Files {
-		out = append(out, e.SHA256)
-		if e.Gzip != "" {
-			out = append(out, e.Gzip)
-		}
-	}
-	return out
-}
-
 // missingOf is optionally implemented by a Blobs that can check many blobs
 // at once faster than one Has each (release.Blobs lists its directories).
 // It takes names given more than once and returns the missing ones sorted,
@@ -328,7 +316,7 @@ func (n *Node) missingOf(shas []string) []string {
 }
 
 // missing returns the blobs of m that are not stored, sorted.
-func (n *Node) missing(m *orchard.Manifest) []string { return n.missingOf(hashes(m)) }
+func (n *Node) missing(m *orchard.Manifest) []string { return n.missingOf(m.BlobHashes()) }
 
 // stage remembers m until it is activated; a few per site, the oldest
 // forgotten first.

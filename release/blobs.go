@@ -458,18 +458,7 @@ func (b *Blobs) writeLoose(sha string, r io.Reader, maxBytes ...int64) error {
 // not stored, sorted and without duplicates. A blob appended but not yet
 // synced counts as missing.
 func (b *Blobs) Missing(m *orchard.Manifest) []string {
-	set := make(map[string]struct{}, len(m.Files)*2)
-	for _, e := range m.Files {
-		set[e.SHA256] = struct{}{}
-		if e.Gzip != "" {
-			set[e.Gzip] = struct{}{}
-		}
-	}
-	shas := make([]string, 0, len(set))
-	for h := range set {
-		shas = append(shas, h)
-	}
-	return b.MissingOf(shas)
+	return b.MissingOf(m.BlobHashes())
 }
 
 // listThreshold is the number of blobs from which MissingOf lists the shard

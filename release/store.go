@@ -427,7 +427,7 @@ func (s *Store) SetActiveManifest(m *orchard.Manifest, id string) error {
 
 // setActive checks the blobs of m (stored under id) and moves the pointer.
 func (s *Store) setActive(m *orchard.Manifest, id string) error {
-	if miss := s.blobs.MissingOf(blobsOf(m)); len(miss) > 0 {
+	if miss := s.blobs.MissingOf(m.BlobHashes()); len(miss) > 0 {
 		return fmt.Errorf("activate %s/%s: %d blobs missing: %w", m.Site, id, len(miss), ErrBlobsMissing)
 	}
 	s.mu.Lock()
@@ -436,19 +436,6 @@ func (s *Store) setActive(m *orchard.Manifest, id string) error {
 		return fmt.Errorf("activate %s/%s: %w", m.Site, id, err)
 	}
 	return nil
-}
-
-// blobsOf lists every blob m names, a blob named twice listed twice:
-// MissingOf takes duplicates, and a set would cost more than they do.
-func blobsOf(m *orchard.Manifest) []string {
-	out := make([]string, 0, len(m.Files)*2)
-	for _, e := range m.Files {
-		out = append(out, e.SHA256)
-		if e.Gzip != "" {
-			out = append(out, e.Gzip)
-		}
-	}
-	return out
 }
 
 // Latest returns the id of the newest release of site (by creation time,
