@@ -111,6 +111,10 @@ func TestDashboardBrowser(t *testing.T) {
 		},
 		Dir:   t.TempDir(),
 		Every: 100 * time.Millisecond,
+		// A scrape under -race on a busy machine can take longer than the
+		// interval: the default timeout (the interval) would mark a live
+		// target down and the page would show it so.
+		Timeout: 5 * time.Second,
 	})
 	all := func(monitor.Target) bool { return true }
 	waitFor(t, "requests/s on the graphs", func() bool {
@@ -121,6 +125,13 @@ func TestDashboardBrowser(t *testing.T) {
 	c.load(t, 200)
 	waitFor(t, "CPU on the graphs", func() bool {
 		return !math.IsNaN(last(s.Series(monitor.FieldCPU, monitor.Ranges[0], all)))
+	})
+	waitFor(t, "the balancer and node0 up, node1 down", func() bool {
+		var states []string
+		for _, m := range s.Machines() {
+			states = append(states, m.State)
+		}
+		return strings.Join(states, ",") == "up,up,down"
 	})
 	dash := httptest.NewServer(monitor.NewDashboard(s))
 	defer dash.Close()
