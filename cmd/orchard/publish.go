@@ -117,7 +117,7 @@ from the master within a few seconds of coming back.`,
 				if err != nil {
 					return err
 				}
-				res, err := runPublishEncoded(ctx, cmd, p, s, m, newest, encoded, quiet)
+				res, err := runPublish(ctx, cmd, p, s, m, newest, encoded, quiet)
 				notePublish(cfg.Master.Data, s, res, err, p.Logger)
 				if err != nil {
 					return err
@@ -188,35 +188,24 @@ func cmdLogger(quiet bool) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 }
 
-// runPublish publishes one release with progress on stderr and the per-node
-// result on stdout.
-func runPublish(ctx context.Context, cmd *cobra.Command, p *publish.Publisher, site string, m *orchard.Manifest, quiet bool) (*publish.Result, error) {
-	errw := cmd.ErrOrStderr()
-	progress := func(publish.Event) {}
-	if !quiet {
-		fmt.Fprintf(errw, "publishing %s release %s (%d files) to %d nodes\n", site, m.ID(), len(m.Files), len(p.Nodes))
-		progress = progressPrinter(errw)
-	}
-	res, err := p.Publish(ctx, site, m, progress)
-	if res != nil {
-		printResult(cmd.OutOrStdout(), res)
-	}
-	return res, err
-}
-
-// runPublishEncoded is runPublish for release id of site as the store
-// holds it: its binary encoding (when it has one) is sent as it is.
-func runPublishEncoded(ctx context.Context, cmd *cobra.Command, p *publish.Publisher, site string, m *orchard.Manifest, id string, encoded []byte, quiet bool) (*publish.Result, error) {
-	if encoded == nil {
-		return runPublish(ctx, cmd, p, site, m, quiet)
-	}
+// runPublish publishes release id of site with progress on stderr and the
+// per-node result on stdout. encoded is the manifest's binary encoding as
+// the store holds it (release.Store.ManifestEncoded), sent as it is; nil
+// (a manifest stored as JSON) has it encoded here.
+func runPublish(ctx context.Context, cmd *cobra.Command, p *publish.Publisher, site string, m *orchard.Manifest, id string, encoded []byte, quiet bool) (*publish.Result, error) {
 	errw := cmd.ErrOrStderr()
 	progress := func(publish.Event) {}
 	if !quiet {
 		fmt.Fprintf(errw, "publishing %s release %s (%d files) to %d nodes\n", site, id, len(m.Files), len(p.Nodes))
 		progress = progressPrinter(errw)
 	}
-	res, err := p.PublishEncoded(ctx, site, m, id, encoded, progress)
+	var res *publish.Result
+	var err error
+	if encoded == nil {
+		res, err = p.Publish(ctx, site, m, progress)
+	} else {
+		res, err = p.PublishEncoded(ctx, site, m, id, encoded, progress)
+	}
 	if res != nil {
 		printResult(cmd.OutOrStdout(), res)
 	}

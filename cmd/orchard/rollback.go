@@ -48,7 +48,7 @@ Same output and exit status as orchard publish.`,
 			} else if id, err = previousRelease(store, host); err != nil {
 				return err
 			}
-			m, err := store.Manifest(host, id)
+			m, encoded, err := store.ManifestEncoded(host, id)
 			if err != nil {
 				if orchard.ErrorCode(err) == orchard.ENOTFOUND {
 					return usagef("%s has no release %s (see orchard releases -s %s)", host, id, host)
@@ -56,7 +56,7 @@ Same output and exit status as orchard publish.`,
 				return err
 			}
 			p := newPublisher(cfg, store, cmdLogger(quiet))
-			res, err := runPublish(cmd.Context(), cmd, p, host, m, quiet)
+			res, err := runPublish(cmd.Context(), cmd, p, host, m, id, encoded, quiet)
 			notePublish(cfg.Master.Data, host, res, err, p.Logger)
 			if err != nil {
 				return err
