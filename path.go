@@ -130,3 +130,28 @@ func unhex(c byte) byte {
 		return c - 'A' + 10
 	}
 }
+
+// IsPlainPath reports whether p is a path CleanRequestPath leaves as it is,
+// checked without decoding or allocating: "/" then only letters, digits,
+// '-', '_', '~', '.' and single slashes, no segment starting with '.', at
+// most MaxPathLen bytes. Anything else takes the full check.
+func IsPlainPath[P ~string | ~[]byte](p P) bool {
+	if len(p) == 0 || p[0] != '/' || len(p) > MaxPathLen {
+		return false
+	}
+	prev := byte('/')
+	for i := 1; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '~':
+		case c == '/' || c == '.':
+			if prev == '/' {
+				return false
+			}
+		default:
+			return false
+		}
+		prev = c
+	}
+	return true
+}

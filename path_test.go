@@ -89,12 +89,45 @@ func TestValidateContentPath(t *testing.T) {
 // reescape undoes the decoding of the characters CleanRequestPath gives a meaning to.
 var reescape = strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23")
 
+func TestIsPlainPath(t *testing.T) {
+	for _, tt := range []struct {
+		p    string
+		want bool
+	}{
+		{"/", true},
+		{"/news/hello/", true},
+		{"/theme/style.css", true},
+		{"/a-b_c~d/e.f", true},
+		{"", false},
+		{"news", false},
+		{"//a", false},
+		{"/a//b", false},
+		{"/.hidden", false},
+		{"/a/../b", false},
+		{"/a/./b", false},
+		{"/a%2fb", false},
+		{"/a b", false},
+		{"/a?b", false},
+		{"/" + strings.Repeat("a", orchard.MaxPathLen), false},
+	} {
+		if got := orchard.IsPlainPath(tt.p); got != tt.want {
+			t.Errorf("IsPlainPath(%q) = %v, want %v", tt.p, got, tt.want)
+		}
+	}
+}
+
 func FuzzCleanRequestPath(f *testing.F) {
 	for _, s := range []string{"/", "/a/b/", "/%2e%2e/", "/a/../b", "/a%2fb", "/a//./b/", "/\x00"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		p, err := orchard.CleanRequestPath(s)
+		if orchard.IsPlainPath(s) && (err != nil || p != s) {
+			t.Fatalf("IsPlainPath(%q), but CleanRequestPath gives %q, %v", s, p, err)
+		}
+		if orchard.IsPlainPath(s) != orchard.IsPlainPath([]byte(s)) {
+			t.Fatalf("IsPlainPath(%q) differs for string and []byte", s)
+		}
 		if err != nil {
 			return
 		}

@@ -148,7 +148,7 @@ func (s *site) lookup(uri []byte) (r route, clean string, found, bad bool) {
 			break
 		}
 	}
-	if fastPath(p) {
+	if orchard.IsPlainPath(p) {
 		r, found = s.routes[string(p)]
 		if found && r.redirect {
 			clean = string(p)
@@ -161,30 +161,4 @@ func (s *site) lookup(uri []byte) (r route, clean string, found, bad bool) {
 	}
 	r, found = s.routes[c]
 	return r, c, found, false
-}
-
-// fastPath reports whether p is already a clean path made only of
-// unreserved characters, so it needs no decoding or cleaning.
-func fastPath(p []byte) bool {
-	if len(p) == 0 || p[0] != '/' || len(p) > orchard.MaxPathLen {
-		return false
-	}
-	prev := byte(0)
-	for _, c := range p {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '~':
-		case c == '/':
-			if prev == '/' {
-				return false
-			}
-		case c == '.':
-			if prev == '/' {
-				return false
-			}
-		default:
-			return false
-		}
-		prev = c
-	}
-	return true
 }

@@ -292,29 +292,10 @@ func checkEntry(k string, size, gzSize int64) error {
 }
 
 // plainKey reports whether k is a manifest key that CleanRequestPath and
-// ManifestKey would both leave as it is, without calling them: "/" then
-// only letters, digits, '-', '_', '~', '.' and single slashes, no segment
-// starting with '.', not ending with '/'. Any other key takes the full
-// check.
+// ManifestKey would both leave as it is (a plain path, not "/" nor ending
+// in '/'), without calling them. Any other key takes the full check.
 func plainKey(k string) bool {
-	if len(k) < 2 || k[0] != '/' || len(k) > orchard.MaxPathLen || k[len(k)-1] == '/' {
-		return false
-	}
-	prev := byte('/')
-	for i := 1; i < len(k); i++ {
-		c := k[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '~':
-		case c == '/' || c == '.':
-			if prev == '/' {
-				return false
-			}
-		default:
-			return false
-		}
-		prev = c
-	}
-	return true
+	return len(k) >= 2 && k[len(k)-1] != '/' && orchard.IsPlainPath(k)
 }
 
 // validType applies Validate's rule for a content type.
