@@ -222,35 +222,22 @@ func (b *Builder) Build(ctx context.Context, site *orchard.Site, r Renderer) (*R
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("build %s: %w", site.Host, err)
 	}
-	// The record (a cache file of its own) is written while the manifest
-	// is, when the site's releases directory exists already (the first
-	// manifest saved makes it).
+	// The record (a cache file of its own) is written while the manifest is.
 	recErr := make(chan error, 1)
-	saveRec := func() { recErr <- b.Store.saveRecord(site.Host, id, rec) }
-	if prev != nil {
-		go saveRec()
-	}
-	if old, err := b.Store.Manifest(site.Host, id); err == nil {
+	go func() { recErr <- b.Store.saveRecord(site.Host, id, rec) }()
+	old, err := b.Store.Manifest(site.Host, id)
+	switch {
+	case err == nil:
 		m = old
 		res.Manifest = old
-	} else if orchard.ErrorCode(err) != orchard.ENOTFOUND {
-		if prev != nil {
-			<-recErr
-		}
-		return nil, err
-	} else {
-		if err := b.Store.saveManifest(m, id); err != nil {
-			if prev != nil {
-				<-recErr
-			}
-			return nil, err
-		}
-		res.New = true
+	case orchard.ErrorCode(err) == orchard.ENOTFOUND:
+		err = b.Store.saveManifest(m, id)
+		res.New = err == nil
 	}
-	if prev == nil {
-		saveRec()
+	if rerr := <-recErr; err == nil {
+		err = rerr
 	}
-	if err := <-recErr; err != nil {
+	if err != nil {
 		return nil, err
 	}
 	if err := b.Store.setLatest(site.Host, id); err != nil {

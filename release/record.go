@@ -118,7 +118,11 @@ func (s *Store) loadRecord(site, id string) *record {
 
 func (s *Store) saveRecord(site, id string, r *record) error {
 	// The record only speeds up the next build: a record lost in a crash
-	// makes that build a full one, so it is not fsynced.
+	// makes that build a full one, so it is not fsynced. It may be written
+	// before the site's first manifest, which makes the directory too.
+	if err := os.MkdirAll(s.releasesDir(site), 0o755); err != nil {
+		return fmt.Errorf("save build record %s/%s: %w", site, id, err)
+	}
 	if err := writeCacheFile(s.recordPath(site, id), r.encode()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("save build record %s/%s: %w", site, id, err)
 	}
