@@ -282,19 +282,15 @@ func (n *Node) stageMissing(m *orchard.Manifest) []string {
 	if prev == nil || n.cfg.State.Releases()[m.Site] != prev.id {
 		return n.missing(m)
 	}
-	set := map[string]struct{}{}
+	var shas []string // missingOf takes duplicates
 	for k, e := range m.Files {
 		if pe, ok := prev.m.Files[k]; ok && pe.SHA256 == e.SHA256 && pe.Gzip == e.Gzip {
 			continue
 		}
-		set[e.SHA256] = struct{}{}
+		shas = append(shas, e.SHA256)
 		if e.Gzip != "" {
-			set[e.Gzip] = struct{}{}
+			shas = append(shas, e.Gzip)
 		}
-	}
-	shas := make([]string, 0, len(set))
-	for h := range set {
-		shas = append(shas, h)
 	}
 	return n.missingOf(shas)
 }
