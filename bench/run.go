@@ -208,7 +208,7 @@ type worker struct {
 	lat    *latencies
 	sched  *schedule
 	dialer *dialer
-	conns  []*conn         // by endpoint; nil when not connected
+	conns  []*conn         // by endpoint; nil when not connected; written by the worker's goroutine under mu
 	brs    []*bufio.Reader // read buffers kept across reconnects
 	timer  *time.Timer     // reused for delays and the rate schedule
 
@@ -243,7 +243,7 @@ func (w *worker) runClosed(ctx context.Context) {
 		}
 		start := time.Now()
 		resp, err := w.do(ctx, r, start)
-		if err != nil && ctx.Err() != nil {
+		if err != nil && runOver(ctx) {
 			return // cut off by the end of the run: not counted
 		}
 		w.record(resp, err, time.Since(start))
@@ -279,11 +279,23 @@ func (w *worker) runOpen(ctx context.Context) {
 			r = &reqs[i%int64(len(reqs))]
 		}
 		resp, err := w.do(ctx, r, time.Now())
-		if err != nil && ctx.Err() != nil {
+		if err != nil && runOver(ctx) {
 			return
 		}
 		w.record(resp, err, time.Since(intended))
 	}
+}
+
+// runOver reports whether the run has ended. A dial bounded by the run's
+// deadline fails with a timeout as soon as the deadline passes, which can be
+// before ctx's own timer marks it done (later still on a busy machine); such
+// a request was cut off by the end, not failed.
+func runOver(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
 
 // sleep waits d or until ctx is done, reporting whether the run goes on.
@@ -333,7 +345,7 @@ func (w *worker) do(ctx context.Context, r *request, now time.Time) (response, e
 			return resp, nil
 		}
 		w.closeConn(r.ep)
-		if fresh || started || attempt > 0 || ctx.Err() != nil || classify(err) == kindTimeout {
+		if fresh || started || attempt > 0 || runOver(ctx) || classify(err) == kindTimeout {
 			return resp, err
 		}
 	}
@@ -368,15 +380,16 @@ func (w *worker) closeConn(ep int) {
 }
 
 // stop closes every connection and makes later connects fail; any goroutine
-// may call it.
+// may call it. It only closes the sockets: the slots belong to the worker's
+// goroutine, which reads them without the lock and clears them itself when
+// its blocked read or write fails.
 func (w *worker) stop() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.stopped = true
-	for i, c := range w.conns {
+	for _, c := range w.conns {
 		if c != nil {
 			c.nc.Close()
-			w.conns[i] = nil
 		}
 	}
 }

@@ -434,3 +434,31 @@ func TestRunTLS(t *testing.T) {
 	r = mustRun(t, context.Background(), bench.Config{URLs: urls, Concurrency: 1, Reps: 2})
 	check(t, r, want{failed: 2, availability: "0.00", status: map[int]int64{}, errs: bench.Errors{Other: 2}})
 }
+
+// TestRunEndsMidRequest ends many runs while requests are in flight (by
+// deadline and by cancel), so that the goroutine closing the connections
+// races the workers using them; -race checks the ownership of the
+// connection slots. Requests cut off by the end are never failures.
+func TestRunEndsMidRequest(t *testing.T) {
+	tg := newTarget(t)
+	for i := range 200 {
+		ctx, cancel := context.WithCancel(context.Background())
+		cfg := bench.Config{URLs: tg.urls("/ok"), Concurrency: 16}
+		if i%3 == 0 {
+			cfg.URLs = tg.urls("/ok", "/delay", "/slow", "/ok")
+		}
+		if i%2 == 0 {
+			cfg.Duration = time.Duration(1+i%7) * time.Millisecond
+		} else {
+			time.AfterFunc(time.Duration(i%5)*time.Millisecond, cancel)
+		}
+		r, err := bench.Run(ctx, cfg, nil)
+		cancel()
+		if err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		if r.Failed != 0 {
+			t.Fatalf("run %d: %d failed (%+v): requests cut off by the end must not count", i, r.Failed, r.Errors)
+		}
+	}
+}

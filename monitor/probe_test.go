@@ -225,7 +225,7 @@ func TestReport(t *testing.T) {
 		}
 	})
 	t.Run("StatusHandler", func(t *testing.T) {
-		srv := httptest.NewServer(monitor.StatusHandler(db, 30))
+		srv := httptest.NewServer(monitor.StatusHandler(db, 30, func() time.Time { return now }))
 		defer srv.Close()
 		for _, tc := range []struct {
 			method, path string

@@ -243,7 +243,11 @@ func WriteReport(ctx context.Context, w io.Writer, db *ProbeDB, o ReportOptions)
 // StatusHandler serves the live status page of orchard probe --serve: per
 // URL up or down, uptime over 24 h and 7 d, the last day's response times
 // and the last failures; the page reloads itself every refresh seconds.
-func StatusHandler(db *ProbeDB, refresh int) http.Handler {
+// now is the clock the windows are measured from (nil: time.Now).
+func StatusHandler(db *ProbeDB, refresh int, now func() time.Time) http.Handler {
+	if now == nil {
+		now = time.Now
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)
@@ -259,7 +263,7 @@ func StatusHandler(db *ProbeDB, refresh int) http.Handler {
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		err := WriteReport(r.Context(), w, db, ReportOptions{
-			Title: "orchard probe — live status", Period: 24 * time.Hour,
+			Title: "orchard probe — live status", Now: now(), Period: 24 * time.Hour,
 			Windows: []time.Duration{24 * time.Hour, 7 * 24 * time.Hour}, Refresh: refresh,
 		})
 		if err != nil {

@@ -138,7 +138,7 @@ func runProbe(cmd *cobra.Command, o probeRun) error {
 			return usagef("--serve %s: %v", o.serve, err)
 		}
 		srv := &http.Server{
-			Handler:           monitor.StatusHandler(db, 30),
+			Handler:           monitor.StatusHandler(db, 30, nil),
 			ReadHeaderTimeout: 5 * time.Second,
 			ReadTimeout:       10 * time.Second,
 			WriteTimeout:      30 * time.Second,
