@@ -6,7 +6,6 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
-	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -111,7 +110,6 @@ var flashes = map[string]string{
 }
 
 var funcs = template.FuncMap{
-	"q":     url.QueryEscape,
 	"time":  func(t time.Time) string { return t.Local().Format("2006-01-02 15:04") },
 	"size":  func(n int) string { return humanBytes(int64(n)) },
 	"bytes": humanBytes,
