@@ -119,6 +119,13 @@ const ReleaseHeader = "X-Orchard-Release"
 // HealthPath is the unauthenticated health endpoint of every process.
 const HealthPath = "/_orchard/health"
 
+// RefreshPath is the signed control endpoint (POST) on a balancer's control
+// listener that makes it check every member's health at once and answer
+// with a Health document of each site's newest release as it now routes
+// it: a publish asks it after activating, so the edge serves the new
+// release when the publish returns rather than at the next periodic check.
+const RefreshPath = "/_orchard/v1/refresh"
+
 // Health is the body of HealthPath: whether the process is serving, and the
 // active release of each site (nodes) .
 type Health struct {

@@ -2,6 +2,7 @@ package balancer
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +29,16 @@ func (b *Balancer) listenControl() error {
 		w.Header().Set("Cache-Control", "no-store")
 		json.NewEncoder(w).Encode(orchard.Health{OK: true, Role: "balancer", Releases: b.Status().Sites})
 	})
+	if auth := b.opts.ControlAuth; auth != nil {
+		mux.Handle("POST "+orchard.RefreshPath, auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+			defer cancel()
+			sites := b.Refresh(ctx)
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Cache-Control", "no-store")
+			json.NewEncoder(w).Encode(orchard.Health{OK: true, Role: "balancer", Releases: sites})
+		})))
+	}
 	if b.opts.Metrics != nil {
 		mux.Handle("GET /metrics", b.opts.Metrics)
 	} else {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/orchardhq/orchard"
@@ -32,6 +33,7 @@ func (b *Balancer) startHealth(m *member, h HealthOptions) {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	url := "http://" + m.cfg.HealthAddr + orchard.HealthPath
+	m.check = func(ctx context.Context) { b.checkOnce(ctx, m, client, url, h) }
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
@@ -125,4 +127,21 @@ func fetchHealth(ctx context.Context, client *http.Client, url string) (*orchard
 		return nil, fmt.Errorf("member reports not ok")
 	}
 	return &h, nil
+}
+
+// Refresh checks every member's health now, in parallel, and returns each
+// site's newest release as the balancer then routes it.
+func (b *Balancer) Refresh(ctx context.Context) map[string]string {
+	var wg sync.WaitGroup
+	if t := b.table.Load(); t != nil {
+		for _, p := range t.pools {
+			for _, m := range p.members {
+				if m.check != nil {
+					wg.Go(func() { m.check(ctx) })
+				}
+			}
+		}
+	}
+	wg.Wait()
+	return b.Status().Sites
 }

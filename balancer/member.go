@@ -1,6 +1,7 @@
 package balancer
 
 import (
+	"context"
 	"math"
 	"math/bits"
 	"sync"
@@ -55,7 +56,8 @@ type member struct {
 	fails   int
 	history []check // newest last, at most HealthHistory
 	lastErr string
-	stop    func() // ends the health loop
+	stop    func()                // ends the health loop
+	check   func(context.Context) // one health check now; nil without a health address
 }
 
 // check is one active health check.

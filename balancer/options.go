@@ -60,6 +60,12 @@ type Options struct {
 	// built-in text (cmd/orchard adds host statistics this way).
 	Metrics http.Handler
 
+	// ControlAuth, when set, wraps the signed control endpoints
+	// (orchard.RefreshPath) so that only the cluster's own processes reach them
+	// (cmd/orchard passes the publish protocol's signature check); when
+	// nil they are not served.
+	ControlAuth func(http.Handler) http.Handler
+
 	ManagerPath  string           // manager UI; default /orchard-manager; "-" = none
 	ManagerAllow []netip.Prefix   // client addresses allowed to the manager; default loopback
 	DataDir      string           // persisted manager state; "" = kept in memory only

@@ -18,7 +18,7 @@ import (
 	"github.com/orchardhq/orchard/release"
 )
 
-// Target is a node the master publishes to.
+// Target is a node the master publishes to, or a balancer it refreshes.
 type Target struct {
 	Name        string
 	ControlAddr string // host:port of the node's control listener
@@ -26,12 +26,16 @@ type Target struct {
 
 // Publisher is the master's side of the protocol.
 type Publisher struct {
-	Nodes   []Target
-	Secret  []byte
-	Blobs   BlobSource   // the master's blobs
-	Catalog Catalog      // records the active release for catch-up (nil: not recorded)
-	Client  *http.Client // default NewHTTPClient(Concurrency)
-	Logger  *slog.Logger // default slog.Default()
+	Nodes []Target
+	// Balancers are asked, once a release is activated, to check their
+	// members at once (orchard.RefreshPath), so that the edge serves it
+	// when Publish returns; none: the edge learns at its next check.
+	Balancers []Target
+	Secret    []byte
+	Blobs     BlobSource   // the master's blobs
+	Catalog   Catalog      // records the active release for catch-up (nil: not recorded)
+	Client    *http.Client // default NewHTTPClient(Concurrency)
+	Logger    *slog.Logger // default slog.Default()
 
 	// Concurrency is how many blob requests are in flight per node (default 4).
 	Concurrency int
@@ -79,6 +83,7 @@ type Result struct {
 	Release  string
 	Files    int
 	Nodes    []NodeResult
+	Edge     []EdgeResult // what each balancer routes the site to afterwards
 	Duration time.Duration
 }
 
@@ -217,6 +222,12 @@ func (p *Publisher) PublishEncoded(ctx context.Context, site string, m *orchard.
 	wg.Wait()
 	if err := <-catErr; err != nil {
 		return res, fmt.Errorf("publish %s: record active release: %w", site, err)
+	}
+	for _, nr := range res.Nodes {
+		if nr.State == PhaseActivated {
+			res.Edge = p.refreshEdge(ctx, site)
+			break
+		}
 	}
 	res.Duration = time.Since(start)
 	if err := ctx.Err(); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/balancer"
 	"github.com/orchardhq/orchard/config"
+	"github.com/orchardhq/orchard/publish"
 )
 
 func newBalancerCmd() *cobra.Command {
@@ -112,6 +113,7 @@ func balancerOptions(cfg *config.Config, logger *slog.Logger) (balancer.Options,
 		TLSKey:        bc.TLSKey,
 		RedirectHTTPS: bc.RedirectHTTPS,
 		Control:       bc.Control,
+		ControlAuth:   func(h http.Handler) http.Handler { return publish.RequireSignature(cfg.Secret, h) },
 		ManagerPath:   bc.Manager,
 		DataDir:       bc.Data,
 		Logger:        logger,

@@ -250,5 +250,15 @@ func adminResult(res *publish.Result) admin.PublishResult {
 		}
 		out.Nodes = append(out.Nodes, nr)
 	}
+	for _, e := range res.Edge {
+		nr := admin.NodeResult{Name: e.Name, State: "serving"}
+		switch {
+		case e.Err != nil:
+			nr.State, nr.Note = "not asked", e.Err.Error()+"; it serves the release after its next health check"
+		case !e.Visible(res.Release):
+			nr.State, nr.Note = "pending", fmt.Sprintf("still routes the site to release %q", e.Release)
+		}
+		out.Nodes = append(out.Nodes, nr)
+	}
 	return out
 }

@@ -168,6 +168,9 @@ func newPublisher(cfg *config.Config, store *release.Store, logger *slog.Logger)
 	for _, n := range cfg.Nodes {
 		p.Nodes = append(p.Nodes, publish.Target{Name: n.Name, ControlAddr: n.Control})
 	}
+	if c := cfg.Balancer.Control; c != "" {
+		p.Balancers = append(p.Balancers, publish.Target{Name: "balancer", ControlAddr: c})
+	}
 	return p
 }
 
@@ -262,6 +265,16 @@ func printResult(w io.Writer, res *publish.Result) {
 	tw.Flush()
 	if down := res.Down(); len(down) > 0 {
 		fmt.Fprintf(w, "down: %s (they will catch up)\n", strings.Join(down, ", "))
+	}
+	for _, e := range res.Edge {
+		switch {
+		case e.Err != nil:
+			fmt.Fprintf(w, "%s: not asked (%v); it serves the release after its next health check\n", e.Name, e.Err)
+		case e.Visible(res.Release):
+			fmt.Fprintf(w, "%s: serving release %s\n", e.Name, res.Release)
+		default:
+			fmt.Fprintf(w, "%s: still routes %s to release %q (a node that activated it is not up there yet)\n", e.Name, res.Site, e.Release)
+		}
 	}
 }
 

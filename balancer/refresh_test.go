@@ -1,0 +1,69 @@
+package balancer_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/balancer"
+	"github.com/orchardhq/orchard/publish"
+)
+
+// TestRefresh checks the signed refresh endpoint: unsigned requests are
+// refused, and a signed one makes the balancer re-check its members at once
+// and answer with the release it now routes, long before its next periodic
+// health check.
+func TestRefresh(t *testing.T) {
+	secret := []byte("refresh-test-secret-0123456789abcdef")
+	be := newBackend(t, "n1", rel1)
+	o := onePool("byrequests", be.member(1))
+	o.Control = "127.0.0.1:0"
+	o.ControlAuth = func(h http.Handler) http.Handler { return publish.RequireSignature(secret, h) }
+	o.Health = balancer.HealthOptions{Interval: time.Hour, Timeout: 5 * time.Second, Rise: 1, Fall: 1}
+	b := mustOpen(t, o)
+	waitFor(t, "the first check's release", func() bool { return b.Status().Sites[siteHost] == rel1 })
+	be.release.Store(ptr(rel2))
+	url := "http://" + b.ControlAddr() + orchard.RefreshPath
+
+	for _, tc := range []struct {
+		name   string
+		secret []byte
+		status int
+	}{
+		{"Unsigned", nil, http.StatusUnauthorized},
+		{"WrongSecret", []byte("another-secret-0123456789abcdef0123"), http.StatusUnauthorized},
+		{"OK", secret, http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", url, nil)
+			if tc.secret != nil {
+				publish.Sign(req, tc.secret, nil)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+			if tc.status != http.StatusOK {
+				if got := b.Status().Sites[siteHost]; got != rel1 {
+					t.Errorf("a refused refresh moved the site to %q", got)
+				}
+				return
+			}
+			var h orchard.Health
+			if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+				t.Fatal(err)
+			}
+			if h.Releases[siteHost] != rel2 || b.Status().Sites[siteHost] != rel2 {
+				t.Errorf("after refresh: answered %v, routes %q; want r2", h.Releases, b.Status().Sites[siteHost])
+			}
+		})
+	}
+}
+
+func ptr(s string) *string { return &s }

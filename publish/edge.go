@@ -1,0 +1,74 @@
+package publish
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/orchardhq/orchard"
+)
+
+// EdgeResult is what one balancer routes a published site to once it has
+// re-checked its members (orchard.RefreshPath).
+type EdgeResult struct {
+	Name    string
+	Addr    string
+	Release string // the site's newest release as the balancer routes it; "" = unknown to it
+	Err     error  // the balancer could not be asked; it learns at its next health check
+}
+
+// Visible reports whether the balancer routes the site to release id.
+func (e EdgeResult) Visible(id string) bool { return e.Err == nil && e.Release == id }
+
+// edgeTimeout bounds how long a publish waits for the balancers' checks.
+const edgeTimeout = 10 * time.Second
+
+// refreshEdge asks every balancer at once to check its members now, so
+// that the edge routes site to the release just activated (and its cache,
+// keyed by release, stops answering with the old one) before the publish
+// returns. A balancer that cannot be asked is reported, not fatal: its
+// periodic health checks move it within their interval.
+func (p *Publisher) refreshEdge(ctx context.Context, site string) []EdgeResult {
+	if len(p.Balancers) == 0 {
+		return nil
+	}
+	hc, log, _, _ := p.defaults()
+	ctx, cancel := context.WithTimeout(ctx, edgeTimeout)
+	defer cancel()
+	out := make([]EdgeResult, len(p.Balancers))
+	var wg sync.WaitGroup
+	for i, t := range p.Balancers {
+		out[i] = EdgeResult{Name: t.Name, Addr: t.ControlAddr}
+		wg.Go(func() {
+			e := &out[i]
+			rels, err := refreshBalancer(ctx, newClient(t.ControlAddr, p.Secret, hc))
+			if err != nil {
+				e.Err = fmt.Errorf("refresh balancer %s: %w", t.Name, err)
+				log.Warn("balancer not refreshed", "balancer", t.Name, "err", err)
+				return
+			}
+			e.Release = rels[site]
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// refreshBalancer posts a signed refresh to one balancer and returns the
+// releases it answers with. The answer is not signed: it only decides what
+// the publish reports.
+func refreshBalancer(ctx context.Context, c *client) (map[string]string, error) {
+	resp, _, err := c.do(ctx, "POST", orchard.RefreshPath, nil, "")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var h orchard.Health
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&h); err != nil {
+		return nil, fmt.Errorf("%w: decode answer: %v", ErrInvalid, err)
+	}
+	return h.Releases, nil
+}
