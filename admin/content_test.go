@@ -98,6 +98,27 @@ func TestPages(t *testing.T) {
 		r = c.post(alpha+"/preview", url.Values{"path": {"bad"}, "title": {"T"}})
 		wantStatus(t, "preview invalid", r, http.StatusBadRequest)
 	})
+
+	// A previewed page's links to its own site lead to the previews of
+	// those paths (served by the admin, "/news/" is not the site's).
+	t.Run("PreviewLinks", func(t *testing.T) {
+		r := c.get(alpha + "/preview?path=%2Fabout%2F")
+		wantStatus(t, "preview", r, 200)
+		if strings.Contains(r.body, `href="/news/"`) || strings.Contains(r.body, `href="/"`) {
+			t.Errorf("preview keeps links to the admin's own paths:\n%s", r.body)
+		}
+		wantBody(t, "preview", r, `href="/sites/`+sample.AlphaHost+`/preview?path=%2Fnews%2F"`)
+		wantStatus(t, "listing preview", c.get(alpha+"/preview?path=%2Fnews%2F"), 200)
+		wantStatus(t, "start page preview", c.get(alpha+"/preview?path=%2F"), 200)
+		r = c.get(alpha + "/preview?path=%2Ffeed.xml")
+		wantStatus(t, "feed preview", r, 200)
+		if ct := r.header.Get("Content-Type"); !strings.Contains(ct, "xml") {
+			t.Errorf("feed preview Content-Type %q", ct)
+		}
+		for _, p := range []string{"%2Fnope%2F", "%2Fnope.css", "nope", "%2F..%2Fetc%2F"} {
+			wantStatus(t, "preview of "+p, c.get(alpha+"/preview?path="+p), 404)
+		}
+	})
 }
 
 func TestCategories(t *testing.T) {

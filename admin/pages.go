@@ -2,7 +2,11 @@ package admin
 
 import (
 	"bytes"
+	"html"
+	"mime"
 	"net/http"
+	"net/url"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -197,18 +201,14 @@ func (h *Handler) previewStored(w http.ResponseWriter, r *http.Request, s *sessi
 		return
 	}
 	p := r.URL.Query().Get("path")
-	var pg *orchard.Page
 	for i := range c.Pages {
 		if c.Pages[i].Path == p {
-			pg = &c.Pages[i]
+			c.Pages[i].Published = true // drafts are previewed too
 		}
 	}
-	if pg == nil {
-		h.fail(w, r, s, orchard.Errorf(orchard.ENOTFOUND, "No page %q.", p))
-		return
-	}
-	pg.Published = true
-	h.renderPreview(w, r, s, c, pg.Path)
+	// Any path the site serves (a listing, the start page) previews as
+	// well: the links of a previewed page lead there.
+	h.renderPreview(w, r, s, c, p)
 }
 
 // previewForm renders the page as typed in its form, without saving it.
@@ -251,14 +251,51 @@ func (h *Handler) renderPreview(w http.ResponseWriter, r *http.Request, s *sessi
 		h.fail(w, r, s, err)
 		return
 	}
-	b, err := rd.Render(orchard.ManifestKey(path))
+	if !strings.HasPrefix(path, "/") {
+		h.fail(w, r, s, orchard.Errorf(orchard.ENOTFOUND, "No page %q.", path))
+		return
+	}
+	key := orchard.ManifestKey(path)
+	b, err := rd.Render(key)
 	if err != nil {
 		h.fail(w, r, s, err)
 		return
 	}
 	w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src * data:; style-src * 'unsafe-inline'")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if !strings.HasSuffix(key, ".html") {
+		// A feed, the sitemap or an asset a page links to, as the site
+		// serves it.
+		ct := mime.TypeByExtension(filepath.Ext(key))
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		w.Header().Set("Content-Type", ct)
+		_, _ = w.Write(b)
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = w.Write(inlineStyles(b, c.Assets))
+	_, _ = w.Write(previewLinks(inlineStyles(b, c.Assets), c.Site.Host))
+}
+
+// siteLinkRe finds the links of a rendered page to its own site's paths
+// (not to other hosts, not protocol-relative).
+var siteLinkRe = regexp.MustCompile(`(<a\s[^>]*?href=")(/(?:[^/"][^"]*)?)"`)
+
+// previewLinks points a previewed page's links to its own site at the
+// previews of those paths: served by the admin, "/news/" would be the
+// admin's (a "not found"), not the site's.
+func previewLinks(page []byte, host string) []byte {
+	return siteLinkRe.ReplaceAllFunc(page, func(m []byte) []byte {
+		sub := siteLinkRe.FindSubmatch(m)
+		p, frag, _ := strings.Cut(html.UnescapeString(string(sub[2])), "#")
+		p, _, _ = strings.Cut(p, "?")
+		u := "/sites/" + host + "/preview?path=" + url.QueryEscape(p)
+		if frag != "" {
+			u += "#" + url.QueryEscape(frag)
+		}
+		return append(append(append([]byte{}, sub[1]...), html.EscapeString(u)...), '"')
+	})
 }
 
 // stylesheetRe finds the site-relative style sheets a page links to.

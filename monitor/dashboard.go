@@ -55,6 +55,7 @@ type machineRow struct {
 
 var dashboardTmpl = template.Must(template.New("dash").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="refresh" content="{{.Refresh}}">
 <title>orchard cluster — {{.Range}}</title>
 <style>
@@ -65,6 +66,9 @@ nav a{margin-right:1em}nav a.on{font-weight:bold;text-decoration:none;color:#222
 table{border-collapse:collapse;background:#fff}td{padding:3px 6px;border-top:1px solid #e2e8f0;vertical-align:middle;font-size:.85em}
 .up{color:#2f855a;font-weight:bold}.down{color:#c53030;font-weight:bold}.waiting{color:#b7791f;font-weight:bold}
 .rel{font-family:monospace;font-size:.9em;color:#444}
+svg.graph{max-width:100%;height:auto}
+@media (max-width:640px){body{margin:.5em}nav a{display:inline-block;margin:.2em .8em .2em 0}
+#machines,#machines tbody,#machines tr,#machines td{display:block}#machines tr{border-top:2px solid #cbd5e0;padding:.3em 0}#machines td{border:0}}
 </style></head><body>
 <h1>orchard cluster</h1>
 <nav>{{range .Ranges}}<a href="?range={{.Name}}"{{if eq .Name $.Range}} class="on"{{end}}>last {{.Name}}</a>{{end}}

@@ -179,11 +179,22 @@ func TestMasterAdminListener(t *testing.T) {
 	}
 }
 
-// TestAdminBrowser drives the admin UI in headless Chromium: log in, create
-// a page, preview it, build and publish to a real node, and fetch the page
-// from the node. It also checks that pages fit a phone's screen. On failure
-// it saves a screenshot and prints its path.
-func TestAdminBrowser(t *testing.T) {
+// browserSession is headless Chromium logged in to an admin UI, with
+// helpers that fail the test with a screenshot.
+type browserSession struct {
+	t       *testing.T
+	browser context.Context // owns the browser
+	ctx     context.Context // bounded, for the steps
+	out     string          // where screenshots go
+	shots   int
+}
+
+// newBrowser starts headless Chromium (skipping without it, failing without
+// it in CI) and logs in to the admin UI at base as a user does. Screenshots
+// go to $ORCHARD_TEST_OUT/NAME (scripts/test sets it), else to a temporary
+// directory.
+func newBrowser(t *testing.T, base, name string) *browserSession {
+	t.Helper()
 	const chromium = "/usr/bin/chromium"
 	if _, err := os.Stat(chromium); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -191,63 +202,30 @@ func TestAdminBrowser(t *testing.T) {
 		}
 		t.Skip("no " + chromium)
 	}
-	c := startAdminCluster(t)
-	base := "http://" + c.m.AdminAddr()
-	host := sample.AlphaHost
-
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium), chromedp.NoSandbox,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
-		chromedp.WindowSize(1200, 900))
+		chromedp.WindowSize(1280, 900))
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
+	t.Cleanup(cancelAlloc)
 	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
+	t.Cleanup(cancelBrowser)
 	if err := chromedp.Do(browser); err != nil { // starts the browser; no timeout on this one
 		t.Fatalf("start chromium: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(browser, 2*time.Minute)
-	defer cancel()
-
-	shots := 0
-	fail := func(format string, args ...any) {
-		t.Helper()
-		dir := os.Getenv("ORCHARD_TEST_OUT")
-		if dir == "" {
-			dir, _ = os.MkdirTemp("", "orchard-admin-browser-")
-		}
-		sctx, scancel := context.WithTimeout(browser, 10*time.Second)
-		defer scancel()
-		png, err := chromedp.Run(sctx, chromedp.CaptureScreenshot())
-		shots++
-		file := filepath.Join(dir, fmt.Sprintf("failure-%d.png", shots))
-		if err == nil {
-			err = os.WriteFile(file, png, 0o644)
-		}
-		if err != nil {
-			t.Logf("no screenshot: %v", err)
-		} else {
-			t.Logf("screenshot saved: %s", file)
-		}
-		t.Fatalf(format, args...)
+	ctx, cancel := context.WithTimeout(browser, 4*time.Minute)
+	t.Cleanup(cancel)
+	out := os.Getenv("ORCHARD_TEST_OUT")
+	if out == "" {
+		out = t.TempDir()
 	}
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			fail("%s: %v", what, err)
-		}
+	out = filepath.Join(out, name)
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
 	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			fail("text of %s: %v", sel, err)
-		}
-		return s
-	}
-
-	do("log in",
+	b := &browserSession{t: t, browser: browser, ctx: ctx, out: out}
+	b.do("log in",
 		chromedp.Navigate(base+"/login"),
 		chromedp.WaitVisible(chromedp.CSS("#name")),
 		chromedp.SendKeys(chromedp.CSS("#name"), adminTestUser),
@@ -255,6 +233,92 @@ func TestAdminBrowser(t *testing.T) {
 		chromedp.Submit(chromedp.CSS("#password")),
 		chromedp.WaitVisible(chromedp.CSS(`a[href="/sites/new"]`)),
 	)
+	return b
+}
+
+// screenshot saves the page as it is now under name (a file name without
+// extension) and returns the file's path.
+func (b *browserSession) screenshot(name string) (string, error) {
+	sctx, cancel := context.WithTimeout(b.browser, 20*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(sctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		return "", err
+	}
+	file := filepath.Join(b.out, name+".png")
+	return file, os.WriteFile(file, png, 0o644)
+}
+
+// fail saves a screenshot and fails the test.
+func (b *browserSession) fail(format string, args ...any) {
+	b.t.Helper()
+	b.shots++
+	if file, err := b.screenshot(fmt.Sprintf("failure-%d", b.shots)); err != nil {
+		b.t.Logf("no screenshot: %v", err)
+	} else {
+		b.t.Logf("screenshot saved: %s", file)
+	}
+	b.t.Fatalf(format, args...)
+}
+
+func (b *browserSession) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		b.fail("%s: %v", what, err)
+	}
+}
+
+func (b *browserSession) text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.fail("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+// status is the HTTP status of the page the browser shows.
+func (b *browserSession) status() int {
+	b.t.Helper()
+	st, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`performance.getEntriesByType("navigation")[0].responseStatus`))
+	if err != nil {
+		b.fail("response status: %v", err)
+	}
+	return st
+}
+
+// waitJob waits on a job page (it reloads itself) until the job ends, and
+// returns its state line.
+func (b *browserSession) waitJob() string {
+	b.t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	state := ""
+	for !strings.HasPrefix(state, "Done") && !strings.HasPrefix(state, "Failed") {
+		if time.Now().After(deadline) {
+			b.fail("job still %q after two minutes", state)
+		}
+		if s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS("#job-state"))); err == nil {
+			state = s
+		}
+		if !strings.HasPrefix(state, "Done") {
+			_ = chromedp.Do(b.ctx, chromedp.Sleep(100*time.Millisecond)) // the page reloads meanwhile
+		}
+	}
+	return state
+}
+
+// TestAdminBrowser drives the admin UI in headless Chromium: log in, create
+// a page, preview it, build and publish to a real node, and fetch the page
+// from the node. It also checks that pages fit a phone's screen. On failure
+// it saves a screenshot and prints its path.
+func TestAdminBrowser(t *testing.T) {
+	c := startAdminCluster(t)
+	base := "http://" + c.m.AdminAddr()
+	host := sample.AlphaHost
+	b := newBrowser(t, base, "admin-browser")
+	do, text, fail := b.do, b.text, b.fail
+	ctx := b.ctx
+
 	do("create a page",
 		chromedp.Navigate(base+"/sites/"+host+"/pages/edit"),
 		chromedp.WaitVisible(chromedp.CSS("#title")),
@@ -279,21 +343,7 @@ func TestAdminBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#build-publish")),
 		chromedp.WaitVisible(chromedp.CSS("#job-state")),
 	)
-	// The job page refreshes itself every second until the job is done.
-	deadline := time.Now().Add(time.Minute)
-	state := ""
-	for !strings.HasPrefix(state, "Done") && !strings.HasPrefix(state, "Failed") {
-		if time.Now().After(deadline) {
-			fail("job still %q after a minute", state)
-		}
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#job-state")))
-		if err == nil {
-			state = s
-		}
-		if !strings.HasPrefix(state, "Done") {
-			_ = chromedp.Do(ctx, chromedp.Sleep(100*time.Millisecond)) // the page reloads meanwhile
-		}
-	}
+	state := b.waitJob()
 	if !strings.HasPrefix(state, "Done") {
 		fail("job: %q", state)
 	}
@@ -312,5 +362,146 @@ func TestAdminBrowser(t *testing.T) {
 		if err != nil || !fits {
 			fail("%s does not fit a 390 px screen (%v)", p, err)
 		}
+	}
+}
+
+// TestAdminCrawl logs in and follows every link the admin UI shows, breadth
+// first, as a user clicking around would: each must answer 200 and show no
+// error page. It stays on the admin host and does not follow links that
+// delete or log out. Each distinct page is saved as a screenshot at 1280
+// and 390 px (the test's artifacts), and must fit the phone's width.
+func TestAdminCrawl(t *testing.T) {
+	c := startAdminCluster(t)
+	base := "http://" + c.m.AdminAddr()
+	b := newBrowser(t, base, "admin-crawl")
+	const maxPages = 400
+	queue := []string{base + "/"}
+	seen := map[string]bool{base + "/": true}
+	shot := map[string]bool{}
+	linksOf := `Array.from(document.querySelectorAll("a[href]")).map(a => a.href)`
+	for len(queue) > 0 {
+		u := queue[0]
+		queue = queue[1:]
+		if len(seen) > maxPages {
+			t.Fatalf("more than %d distinct links: the crawl is not bounded by the UI", maxPages)
+		}
+		b.do("open "+u, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(u), chromedp.WaitReady(chromedp.CSS("body")))
+		if st := b.status(); st != 200 {
+			b.fail("%s answered %d", u, st)
+		}
+		body := b.text("body")
+		if strings.Contains(body, "Sorry") {
+			b.fail("%s shows an error page: %.300s", u, body)
+		}
+		// A preview is the site's page: its links (checked by admin's
+		// tests) lead to more previews, not to more of the admin.
+		if strings.HasPrefix(u, base+"/static/") || strings.Contains(u, "/preview?") {
+			continue
+		}
+		// One pair of screenshots per kind of page (its path).
+		if page := strings.SplitN(strings.TrimPrefix(u, base), "?", 2)[0]; !shot[page] {
+			shot[page] = true
+			name := strings.NewReplacer("/", "_", ".", "_").Replace(strings.Trim(page, "/"))
+			if name == "" {
+				name = "start"
+			}
+			if _, err := b.screenshot(name + "-1280"); err != nil {
+				t.Errorf("screenshot of %s: %v", u, err)
+			}
+			b.do("phone "+u, chromedp.EmulateViewport(390, 844), chromedp.Reload(), chromedp.WaitReady(chromedp.CSS("body")))
+			if _, err := b.screenshot(name + "-390"); err != nil {
+				t.Errorf("screenshot of %s: %v", u, err)
+			}
+			if fits, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool]("document.documentElement.scrollWidth <= window.innerWidth + 1")); err != nil || !fits {
+				t.Errorf("%s does not fit a 390 px screen (%v)", u, err)
+			}
+		}
+		links, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](linksOf))
+		if err != nil {
+			b.fail("links of %s: %v", u, err)
+		}
+		for _, l := range links {
+			l, _, _ = strings.Cut(l, "#")
+			if !strings.HasPrefix(l, base+"/") || seen[l] || strings.Contains(l, "delete") || strings.Contains(l, "logout") {
+				continue
+			}
+			seen[l] = true
+			queue = append(queue, l)
+		}
+	}
+	// The lists link to every page, category, template and asset of the
+	// sample site: those are the links that were broken.
+	for _, want := range []string{"/pages/edit?path=%2Fabout%2F", "/categories?path=%2Fnews%2F", "/templates/edit?name=", "/assets/edit?path=%2Ftheme%2Fstyle.css"} {
+		found := false
+		for l := range seen {
+			found = found || strings.Contains(strings.ToLower(l), strings.ToLower(want))
+		}
+		if !found {
+			t.Errorf("the crawl never reached a link containing %q", want)
+		}
+	}
+	t.Logf("%d links followed; screenshots of %d pages in %s", len(seen), len(shot), b.out)
+}
+
+// TestAdminEditExistingPage edits a page the way a user does, only by
+// clicking: the site, its page list, the page's link, the body, preview,
+// Build & publish; when the job says done the node serves the change.
+func TestAdminEditExistingPage(t *testing.T) {
+	c := startAdminCluster(t)
+	base := "http://" + c.m.AdminAddr()
+	host := sample.AlphaHost
+	b := newBrowser(t, base, "admin-edit")
+	b.do("open the site",
+		chromedp.Click(chromedp.CSS(`a[href="/sites/`+host+`/"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`a[href="/sites/`+host+`/pages"]`)),
+		chromedp.Click(chromedp.CSS(`a[href="/sites/`+host+`/pages"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`td[data-label="Path"] a`)),
+	)
+	links, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('td[data-label="Path"] a')).map(a => a.textContent)`))
+	if err != nil || len(links) == 0 {
+		b.fail("page list: %v %v", links, err)
+	}
+	path := "/about/"
+	// The link whose text is the path, clicked as a user clicks it.
+	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`(() => { const a = Array.from(document.querySelectorAll('td[data-label="Path"] a')).find(a => a.textContent === "`+path+`"); a.click(); return true })()`)); err != nil {
+		b.fail("click %s in the page list %v: %v", path, links, err)
+	}
+	b.do("open "+path, chromedp.WaitVisible(chromedp.CSS("#body")))
+	if st := b.status(); st != 200 {
+		b.fail("the page list's link to %s answered %d", path, st)
+	}
+	// Select the old text and type over it.
+	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`(() => { const t = document.querySelector("#body"); t.focus(); t.select(); return true })()`)); err != nil {
+		b.fail("select the body: %v", err)
+	}
+	b.do("edit the body",
+		chromedp.SendKeys(chromedp.CSS("#body"), "Edited by **clicking** in the admin."),
+		chromedp.Click(chromedp.CSS("#save")),
+		chromedp.WaitVisible(chromedp.CSS(".flash")),
+	)
+	if got := b.text(".flash"); got != "Saved." {
+		b.fail("after save: flash %q", got)
+	}
+	preview, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector('a[href*="/preview?path="]').href`))
+	if err != nil {
+		b.fail("no preview link: %v", err)
+	}
+	b.do("preview", chromedp.Navigate(preview), chromedp.WaitReady(chromedp.CSS("body")))
+	if got, err := chromedp.Run(b.ctx, chromedp.InnerHTML(chromedp.CSS("body"))); err != nil || !strings.Contains(got, "<strong>clicking</strong>") {
+		b.fail("preview %s: %v %.300s", preview, err, got)
+	}
+	b.do("build & publish",
+		chromedp.Navigate(base+"/"),
+		chromedp.Click(chromedp.CSS(`a[href="/sites/`+host+`/"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#build-publish")),
+		chromedp.Click(chromedp.CSS("#build-publish")),
+		chromedp.WaitVisible(chromedp.CSS("#job-state")),
+	)
+	if state := b.waitJob(); !strings.HasPrefix(state, "Done") {
+		b.fail("job: %q", state)
+	}
+	code, body := fetch(t, "http://"+c.node.Addr()+path, host)
+	if code != 200 || !strings.Contains(body, "Edited by <strong>clicking</strong> in the admin.") {
+		b.fail("node0 %s after the job said done: %d %.300s", path, code, body)
 	}
 }
