@@ -170,7 +170,7 @@ func (p *Publisher) PublishEncoded(ctx context.Context, site string, m *orchard.
 	jsonBody := sync.OnceValues(func() ([]byte, error) { return json.Marshal(m) })
 	hc, log, conc, batch := p.defaults()
 	sizes := blobSizes(m)
-	res := &Result{Site: site, Release: id, Files: len(m.Files), Nodes: make([]NodeResult, len(p.Nodes))}
+	res := &Result{Site: site, Release: id, Files: release.ServedFiles(m), Nodes: make([]NodeResult, len(p.Nodes))}
 
 	var wg sync.WaitGroup
 	for i, t := range p.Nodes {

@@ -367,6 +367,18 @@ func summary(m *orchard.Manifest, id string) orchard.Release {
 	return r
 }
 
+// ServedFiles counts the files of m that nodes serve (not the release's
+// settings file), as Summary and a build's report do.
+func ServedFiles(m *orchard.Manifest) int {
+	n := len(m.Files)
+	for k := range m.Files {
+		if IsReserved(k) {
+			n--
+		}
+	}
+	return n
+}
+
 // Active returns the id of the active release of site, or "" if it has none.
 func (s *Store) Active(site string) (string, error) {
 	if err := checkSite(site); err != nil {

@@ -167,7 +167,7 @@ func (b *adminBackend) Publish(ctx context.Context, host string, progress func(s
 	if err != nil {
 		return admin.PublishResult{}, err
 	}
-	progress(fmt.Sprintf("publishing release %s (%d files) to %d nodes", id, len(m.Files), len(b.publisher.Nodes)))
+	progress(fmt.Sprintf("publishing release %s (%d files) to %d nodes", id, release.ServedFiles(m), len(b.publisher.Nodes)))
 	res, err := b.publisher.Publish(ctx, host, m, eventLines(progress))
 	notePublish(b.cfg.Master.Data, host, res, err, b.publisher.Logger)
 	return adminResult(res), err

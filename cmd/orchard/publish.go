@@ -199,7 +199,7 @@ func runPublish(ctx context.Context, cmd *cobra.Command, p *publish.Publisher, s
 	errw := cmd.ErrOrStderr()
 	progress := func(publish.Event) {}
 	if !quiet {
-		fmt.Fprintf(errw, "publishing %s release %s (%d files) to %d nodes\n", site, id, len(m.Files), len(p.Nodes))
+		fmt.Fprintf(errw, "publishing %s release %s (%d files) to %d nodes\n", site, id, release.ServedFiles(m), len(p.Nodes))
 		progress = progressPrinter(errw)
 	}
 	var res *publish.Result
