@@ -11,6 +11,7 @@ import (
 	"time"
 
 	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/auth"
 )
 
 // Builder builds a site's current content into a release ("Build cache").
@@ -83,6 +84,19 @@ type Options struct {
 	SessionTTL time.Duration
 	// Now returns the time (default time.Now); tests move it.
 	Now func() time.Time
+	// PasswordParams are the argon2id parameters new and rehashed
+	// passwords get (default auth.DefaultParams); a hash with other
+	// parameters is rehashed at its user's next successful login.
+	PasswordParams auth.Params
+	// MaxPasswordChecks bounds the password checks run at once (default
+	// 2): each costs the memory of its hash's parameters, 19 MiB with the
+	// defaults. A login that finds no free slot within CheckWait (default
+	// 3 s) gets 503 with Retry-After, and counts as no failure.
+	MaxPasswordChecks int
+	CheckWait         time.Duration
+	// CheckPassword checks a password against a stored hash (default
+	// auth.CheckPassword); tests wrap it to count checks.
+	CheckPassword func(hash, pw string) (bool, error)
 }
 
 //go:embed ui
@@ -96,6 +110,8 @@ type Handler struct {
 	pages    map[string]*template.Template
 	sessions *sessions
 	throttle *throttle
+	checks   chan struct{} // a slot per password check running (Options.MaxPasswordChecks)
+	dummy    func() (string, error)
 	jobs     *jobs
 
 	ctx    context.Context
@@ -115,16 +131,34 @@ func New(opt Options) *Handler {
 	if opt.SessionTTL <= 0 {
 		opt.SessionTTL = 8 * time.Hour
 	}
+	if opt.PasswordParams == (auth.Params{}) {
+		opt.PasswordParams = auth.DefaultParams()
+	}
+	if opt.MaxPasswordChecks <= 0 {
+		opt.MaxPasswordChecks = 2
+	}
+	if opt.CheckWait <= 0 {
+		opt.CheckWait = 3 * time.Second
+	}
+	if opt.CheckPassword == nil {
+		opt.CheckPassword = auth.CheckPassword
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Handler{
 		opt:      opt,
 		log:      opt.Logger,
 		sessions: newSessions(opt.Now, opt.SessionTTL),
 		throttle: newThrottle(opt.Now, maxFailures, failureWindow),
+		checks:   make(chan struct{}, opt.MaxPasswordChecks),
 		jobs:     newJobs(),
 		ctx:      ctx,
 		cancel:   cancel,
 	}
+	// Checked when the user does not exist, so a wrong user name takes as
+	// long as a wrong password; made at the first such login.
+	h.dummy = sync.OnceValues(func() (string, error) {
+		return auth.HashPasswordParams(randomToken(), opt.PasswordParams)
+	})
 	h.pages = parsePages()
 	h.routes()
 	return h

@@ -11,7 +11,8 @@ import (
 )
 
 // assetTypes are the file types an upload may have, by extension; sniff
-// says the content must look like the type (images).
+// says the content must look like the type (images, icons, fonts: a
+// browser may run HTML stored under any of these names).
 var assetTypes = map[string]struct {
 	typ   string
 	sniff string
@@ -26,10 +27,10 @@ var assetTypes = map[string]struct {
 	".jpeg":  {typ: "image/jpeg", sniff: "image/jpeg"},
 	".gif":   {typ: "image/gif", sniff: "image/gif"},
 	".webp":  {typ: "image/webp", sniff: "image/webp"},
-	".ico":   {typ: "image/x-icon"},
+	".ico":   {typ: "image/x-icon", sniff: "image/x-icon"},
 	".pdf":   {typ: "application/pdf", sniff: "application/pdf"},
-	".woff":  {typ: "font/woff"},
-	".woff2": {typ: "font/woff2"},
+	".woff":  {typ: "font/woff", sniff: "font/woff"},
+	".woff2": {typ: "font/woff2", sniff: "font/woff2"},
 }
 
 // assetTypeList names the accepted extensions, for the form.

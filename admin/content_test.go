@@ -207,6 +207,10 @@ func TestAssets(t *testing.T) {
 	c.login(sample.AlphaHost, siteName, sitePass)
 	ctx := context.Background()
 	png := append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 64)...)
+	ico := append([]byte("\x00\x00\x01\x00\x01\x00"), make([]byte, 64)...)
+	woff := append([]byte("wOFF"), make([]byte, 64)...)
+	woff2 := append([]byte("wOF2"), make([]byte, 64)...)
+	html := []byte("<html><script>alert(document.cookie)</script></html>")
 	tests := []struct {
 		name   string
 		file   string
@@ -219,6 +223,13 @@ func TestAssets(t *testing.T) {
 		{"PNGAtPath", "x.png", png, "/theme/img/logo.png", http.StatusSeeOther, "/theme/img/logo.png"},
 		{"Exe", "tool.exe", []byte("MZ..."), "/files/", http.StatusBadRequest, ""},
 		{"FakePNG", "fake.png", []byte("<script>alert(1)</script>"), "/files/", http.StatusBadRequest, ""},
+		{"ICO", "favicon.ico", ico, "/files/", http.StatusSeeOther, "/files/favicon.ico"},
+		{"WOFF", "font.woff", woff, "/theme/", http.StatusSeeOther, "/theme/font.woff"},
+		{"WOFF2", "font.woff2", woff2, "/theme/", http.StatusSeeOther, "/theme/font.woff2"},
+		{"FakeICO", "fake.ico", html, "/files/", http.StatusBadRequest, ""},
+		{"FakeWOFF", "fake.woff", html, "/files/", http.StatusBadRequest, ""},
+		{"FakeWOFF2", "fake.woff2", html, "/files/", http.StatusBadRequest, ""},
+		{"WOFFAsWOFF2", "swapped.woff2", woff, "/files/", http.StatusBadRequest, ""},
 		{"Traversal", "../../etc/passwd.txt", []byte("x"), "/files/", http.StatusSeeOther, "/files/passwd.txt"},
 		{"BadPath", "a.css", []byte("x"), "/files/../a.css", http.StatusBadRequest, ""},
 		{"Reserved", "index.html", []byte("x"), "/index.html", http.StatusBadRequest, ""},

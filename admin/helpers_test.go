@@ -79,12 +79,18 @@ type testUI struct {
 	ui    *admin.Handler
 }
 
-// cheapHash hashes pw with small argon2id parameters to keep tests fast.
-func cheapHash(t testing.TB, pw string) string {
-	t.Helper()
+// cheapParams are small argon2id parameters that keep tests fast; test
+// UIs hash with them unless told otherwise.
+func cheapParams() auth.Params {
 	p := auth.DefaultParams()
 	p.Memory, p.Time = 1024, 1
-	h, err := auth.HashPasswordParams(pw, p)
+	return p
+}
+
+// cheapHash hashes pw with cheapParams.
+func cheapHash(t testing.TB, pw string) string {
+	t.Helper()
+	h, err := auth.HashPasswordParams(pw, cheapParams())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +99,7 @@ func cheapHash(t testing.TB, pw string) string {
 
 // newUI starts the admin UI with the sample site alpha and two users: a
 // cluster admin (root) and alpha's admin (admin). opt's Store, Now and
-// Logger are filled in.
+// Logger are filled in, and PasswordParams when zero (cheapParams).
 func newUI(t testing.TB, opt admin.Options) *testUI {
 	t.Helper()
 	ctx := context.Background()
@@ -115,6 +121,9 @@ func newUI(t testing.TB, opt admin.Options) *testUI {
 	}
 	clk := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	opt.Store, opt.Now = db, clk.now
+	if opt.PasswordParams == (auth.Params{}) {
+		opt.PasswordParams = cheapParams()
+	}
 	ui := admin.New(opt)
 	srv := httptest.NewServer(ui)
 	t.Cleanup(func() { srv.Close(); ui.Close() })

@@ -1,11 +1,12 @@
 package admin
 
 import (
+	"context"
+	"errors"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	orchard "github.com/orchardhq/orchard"
@@ -33,13 +34,6 @@ func (h *Handler) loginToken(w http.ResponseWriter, r *http.Request) string {
 	h.setCookie(w, loginCookie, t, 3600)
 	return t
 }
-
-// dummyHash is checked when the user does not exist, so a wrong user name
-// takes as long as a wrong password.
-var dummyHash = sync.OnceValue(func() string {
-	s, _ := auth.HashPassword(randomToken())
-	return s
-})
 
 // clientIP is the address a request came from (the admin listener is on
 // the LAN and trusts no forwarding header).
@@ -86,7 +80,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	userKey, addrKey := "user:"+site+"/"+name, "addr:"+clientIP(r)
-	if wait := h.throttle.blocked(userKey, addrKey); wait > 0 {
+	// The attempt is counted before the password is checked, so concurrent
+	// guesses cannot all slip past the limit; it is taken back below when
+	// it was not a failure.
+	wait, at := h.throttle.reserve(userKey, addrKey)
+	if wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		f.Error = "Too many failed logins. Try again in " + (time.Duration(secs) * time.Second).String() + "."
@@ -95,27 +93,111 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := h.opt.Store.User(r.Context(), site, name)
-	hash := dummyHash()
-	if err == nil {
-		hash = u.PasswordHash
-	} else if orchard.ErrorCode(err) != orchard.ENOTFOUND {
+	if err != nil && orchard.ErrorCode(err) != orchard.ENOTFOUND {
+		h.throttle.release(at, userKey, addrKey)
 		h.fail(w, r, nil, err)
 		return
 	}
-	ok, cerr := auth.CheckPassword(hash, pw)
-	if err != nil || cerr != nil || !ok {
-		h.throttle.fail(userKey, addrKey)
-		h.log.Warn("login failed", "user", name, "site", site, "addr", clientIP(r))
+	if err != nil {
+		u = nil
+	}
+	ok, err := h.checkPassword(r.Context(), u, pw)
+	if errors.Is(err, errBusy) {
+		h.throttle.release(at, userKey, addrKey)
+		w.Header().Set("Retry-After", busyRetryAfter)
+		h.log.Warn("login refused: password checks busy", "user", name, "site", site, "addr", clientIP(r))
+		f.Error = "The server is busy checking other logins. Try again in a few seconds."
+		h.page(w, r, http.StatusServiceUnavailable, "login", &view{Title: "Log in", Form: f})
+		return
+	}
+	if err != nil || !ok {
+		h.log.Warn("login failed", "user", name, "site", site, "addr", clientIP(r), "err", err)
 		f.Error = "Wrong site, user name or password."
 		h.page(w, r, http.StatusUnauthorized, "login", &view{Title: "Log in", Form: f})
 		return
 	}
+	h.throttle.release(at, addrKey)
 	h.throttle.reset(userKey)
+	h.rehash(r.Context(), u, pw)
 	s := h.sessions.create(*u)
 	h.setCookie(w, sessionCookie, s.id, 0)
 	h.setCookie(w, loginCookie, "", -1)
 	h.log.Info("login", "user", name, "site", site, "addr", clientIP(r))
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// errBusy is returned by checkPassword when no check slot came free in time.
+var errBusy = errors.New("admin: password checks busy")
+
+// busyRetryAfter is the Retry-After, in seconds, of a login refused because
+// password checks were busy.
+const busyRetryAfter = "2"
+
+// acquireCheck takes a password check slot, waiting at most
+// Options.CheckWait; it returns errBusy when none came free (or ctx ended).
+// The caller calls releaseCheck after a nil error.
+func (h *Handler) acquireCheck(ctx context.Context) error {
+	select {
+	case h.checks <- struct{}{}:
+		return nil
+	default:
+	}
+	t := time.NewTimer(h.opt.CheckWait)
+	defer t.Stop()
+	select {
+	case h.checks <- struct{}{}:
+		return nil
+	case <-t.C:
+		return errBusy
+	case <-ctx.Done():
+		return errBusy
+	}
+}
+
+func (h *Handler) releaseCheck() { <-h.checks }
+
+// checkPassword checks pw against u's hash (a dummy hash when u is nil)
+// in one of the bounded check slots, so concurrent logins cost at most
+// MaxPasswordChecks hashes' memory.
+func (h *Handler) checkPassword(ctx context.Context, u *orchard.User, pw string) (bool, error) {
+	if err := h.acquireCheck(ctx); err != nil {
+		return false, err
+	}
+	defer h.releaseCheck()
+	if u == nil {
+		hash, err := h.dummy()
+		if err != nil {
+			return false, err
+		}
+		h.opt.CheckPassword(hash, pw)
+		return false, nil
+	}
+	return h.opt.CheckPassword(u.PasswordHash, pw)
+}
+
+// rehash replaces u's password hash by one made with Options.PasswordParams
+// when its parameters differ (an older default, or bcrypt), now that the
+// password is known to be right. A failure is logged and the login goes
+// on: the old hash still works and the next login tries again.
+func (h *Handler) rehash(ctx context.Context, u *orchard.User, pw string) {
+	if !auth.NeedsRehashParams(u.PasswordHash, h.opt.PasswordParams) {
+		return
+	}
+	if err := h.acquireCheck(ctx); err != nil {
+		return
+	}
+	hash, err := auth.HashPasswordParams(pw, h.opt.PasswordParams)
+	h.releaseCheck()
+	if err == nil {
+		nu := *u
+		nu.PasswordHash = hash
+		if err = h.opt.Store.PutUser(ctx, &nu); err == nil {
+			*u = nu
+			h.log.Info("password rehashed", "user", u.Name, "site", u.Site)
+			return
+		}
+	}
+	h.log.Error("rehash password", "user", u.Name, "site", u.Site, "err", err)
 }
 
 // logout ends the session.

@@ -27,13 +27,16 @@ func newThrottle(now func() time.Time, max int, window time.Duration) *throttle 
 	return &throttle{fails: map[string][]time.Time{}, now: now, max: max, window: window}
 }
 
-// blocked reports how long until a login for any of keys may be tried
-// again, or 0 when it may be tried now.
-func (t *throttle) blocked(keys ...string) time.Duration {
+// reserve counts an attempt against every key before its password is
+// checked, so concurrent attempts cannot all pass a check made before any
+// of them failed: it returns how long until a login for any of keys may
+// be tried again (and counts nothing), or 0 and the time it counted the
+// attempt at. The attempt stays counted as a failure unless release takes
+// it back.
+func (t *throttle) reserve(keys ...string) (wait time.Duration, at time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
-	var wait time.Duration
 	for _, k := range keys {
 		f := t.recent(k, now)
 		if len(f) >= t.max {
@@ -42,14 +45,9 @@ func (t *throttle) blocked(keys ...string) time.Duration {
 			}
 		}
 	}
-	return wait
-}
-
-// fail records a failure for every key.
-func (t *throttle) fail(keys ...string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
+	if wait > 0 {
+		return wait, time.Time{}
+	}
 	if len(t.fails) > maxThrottled {
 		for k := range t.fails {
 			if len(t.recent(k, now)) == 0 {
@@ -63,6 +61,28 @@ func (t *throttle) fail(keys ...string) {
 			f = f[len(f)-t.max:]
 		}
 		t.fails[k] = f
+	}
+	return 0, now
+}
+
+// release takes back an attempt reserve counted at time at, for an attempt
+// that was not a failure (the password was right, or never checked).
+func (t *throttle) release(at time.Time, keys ...string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, k := range keys {
+		f := t.fails[k]
+		for i := len(f) - 1; i >= 0; i-- {
+			if f[i].Equal(at) {
+				f = append(f[:i:i], f[i+1:]...)
+				break
+			}
+		}
+		if len(f) == 0 {
+			delete(t.fails, k)
+		} else {
+			t.fails[k] = f
+		}
 	}
 }
 

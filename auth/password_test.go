@@ -19,7 +19,7 @@ func TestHashPassword(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(h, "$argon2id$v=19$m=65536,t=1,p=2$") || strings.Count(h, "$") != 5 {
+		if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") || strings.Count(h, "$") != 5 {
 			t.Errorf("hash %q is not a PHC argon2id string with the default parameters", h)
 		}
 		for _, tc := range []struct {
@@ -53,6 +53,38 @@ func TestHashPassword(t *testing.T) {
 			t.Error("HashPasswordParams accepted 1 TiB of memory")
 		}
 	})
+}
+
+// TestDefaultParams holds the parameters to OWASP's argon2id floor (19 MiB,
+// 2 passes, 1 lane) and to what a 1 GB board can afford per check.
+func TestDefaultParams(t *testing.T) {
+	p := auth.DefaultParams()
+	if p.Memory < 19*1024 || p.Time < 2 || p.Threads < 1 {
+		t.Errorf("DefaultParams %+v is below OWASP's floor m=19 MiB, t=2, p=1", p)
+	}
+	if p.Memory > 32*1024 {
+		t.Errorf("DefaultParams %+v: %d KiB per check is too much for a 1 GB board", p, p.Memory)
+	}
+}
+
+// TestOldDefaultsVerify checks that a hash made with the parameters
+// orchard used before (64 MiB, 1 pass, 2 lanes) still verifies, and is
+// marked for a rehash at the next login.
+func TestOldDefaultsVerify(t *testing.T) {
+	old := auth.Params{Memory: 64 * 1024, Time: 1, Threads: 2, SaltLen: 16, KeyLen: 32}
+	h, err := auth.HashPasswordParams("an old password", old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := auth.CheckPassword(h, "an old password"); !ok || err != nil {
+		t.Fatalf("CheckPassword(old-parameter hash) = %v, %v; want true", ok, err)
+	}
+	if !auth.NeedsRehash(h) {
+		t.Error("NeedsRehash(64 MiB hash) = false, want true")
+	}
+	if auth.NeedsRehashParams(h, old) {
+		t.Error("NeedsRehashParams(h, its own parameters) = true")
+	}
 }
 
 func TestCheckPassword(t *testing.T) {

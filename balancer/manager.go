@@ -123,6 +123,12 @@ func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // effect at once and is persisted. It returns ENOTFOUND or EINVALID
 // *Errors.
 func (b *Balancer) SetMember(pool, name, action string, weight int) error {
+	return b.setMember(pool, name, action, weight, "")
+}
+
+// setMember is SetMember for a change asked by the client at addr ("" when
+// not asked over HTTP), which its log line records.
+func (b *Balancer) setMember(pool, name, action string, weight int, addr string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	key := pool + "/" + name
@@ -153,7 +159,7 @@ func (b *Balancer) SetMember(pool, name, action string, weight int) error {
 	}
 	b.applyStateLocked(m)
 	err := b.saveStateLocked()
-	b.log.Info("manager", "pool", pool, "member", name, "action", action, "weight", weight)
+	b.log.Info("manager action", "addr", addr, "pool", pool, "member", name, "action", action, "weight", weight)
 	if t := b.table.Load(); t != nil && t.byName[pool] != nil {
 		go t.byName[pool].wakeAll()
 	}
@@ -236,8 +242,10 @@ func (b *Balancer) managerAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	weight, _ := strconv.Atoi(r.PostForm.Get("weight"))
-	err := b.SetMember(r.PostForm.Get("pool"), r.PostForm.Get("member"), r.PostForm.Get("action"), weight)
+	pool, member, action := r.PostForm.Get("pool"), r.PostForm.Get("member"), r.PostForm.Get("action")
+	err := b.setMember(pool, member, action, weight, r.RemoteAddr)
 	if err != nil {
+		b.log.Warn("manager action refused", "addr", r.RemoteAddr, "pool", pool, "member", member, "action", action, "err", err)
 		code := orchard.ErrorCode(err)
 		http.Error(w, orchard.ErrorMessage(err), orchard.StatusCode(code))
 		return

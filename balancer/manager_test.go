@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/orchardhq/orchard"
@@ -154,5 +156,64 @@ func TestAccessLog(t *testing.T) {
 	line := strings.TrimSuffix(buf.String(), "\n")
 	if !combinedRE.MatchString(line) {
 		t.Errorf("log line %q is not combined format", line)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the balancer's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestManagerActionLog checks that the log line of a manager action names
+// who asked (the client address) and what changed (pool, member, action),
+// for a refused action too.
+func TestManagerActionLog(t *testing.T) {
+	var logs syncBuffer
+	b0 := newBackend(t, "n0", "0123456789abcdef")
+	o := onePool("", b0.member(1))
+	o.DataDir = t.TempDir()
+	o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	b := mustOpen(t, o)
+	_, page := managerGet(t, b, "/orchard-manager/")
+	m := csrfRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no CSRF token in the page")
+	}
+	for _, tc := range []struct {
+		member, msg string
+		status      int
+	}{{"n0", "manager action", http.StatusSeeOther}, {"n9", "manager action refused", http.StatusNotFound}} {
+		form := url.Values{"pool": {"web"}, "member": {tc.member}, "action": {"drain"}, "csrf": {m[1]}}
+		if code := managerPost(t, b, form, nil); code != tc.status {
+			t.Fatalf("POST drain %s: %d, want %d", tc.member, code, tc.status)
+		}
+		var found bool
+		for _, line := range strings.Split(logs.String(), "\n") {
+			var rec map[string]any
+			if json.Unmarshal([]byte(line), &rec) != nil || rec["msg"] != tc.msg || rec["member"] != tc.member {
+				continue
+			}
+			found = true
+			addr, _ := rec["addr"].(string)
+			if !strings.HasPrefix(addr, "127.0.0.1:") || rec["pool"] != "web" || rec["action"] != "drain" {
+				t.Errorf("log line %s: want addr 127.0.0.1:PORT, pool web, action drain", line)
+			}
+		}
+		if !found {
+			t.Errorf("no %q line for member %s in the log:\n%s", tc.msg, tc.member, logs.String())
+		}
 	}
 }

@@ -31,6 +31,7 @@ func (n *Node) controlHandler() http.Handler {
 		mux.Handle("GET /metrics", n.cfg.Metrics)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		if !strings.HasPrefix(r.URL.Path, "/_orchard/") && r.URL.Path != "/metrics" {
 			http.NotFound(w, r)
 			return

@@ -139,6 +139,7 @@ func (n *Node) Open(ctx context.Context) error {
 	var err error
 	n.srv = &fasthttp.Server{
 		Handler:                       n.serve,
+		ErrorHandler:                  serveError,
 		Name:                          "orchard",
 		Concurrency:                   n.cfg.MaxConns,
 		ReadBufferSize:                n.cfg.MaxHeaderBytes,
@@ -386,14 +387,23 @@ func (n *Node) newSiteLocked(m *orchard.Manifest, id string) (*site, error) {
 	return newSite(m, id, s, n.blobLocked)
 }
 
-// blobLocked returns the node's one *blob for sha, creating it.
-func (n *Node) blobLocked(sha string, size int64) *blob {
+// blobLocked returns the node's one *blob for sha, creating it with the
+// size of the stored blob (a manifest's claim never sets it, so one
+// site's claim cannot change what another site serves from the same
+// blob). It fails when the blob is not stored.
+func (n *Node) blobLocked(sha string) (*blob, error) {
 	if b, ok := n.blobs[sha]; ok {
-		return b
+		return b, nil
 	}
+	r, err := n.store.Blobs().Open(sha)
+	if err != nil {
+		return nil, fmt.Errorf("blob %s: %w", sha, err)
+	}
+	size := r.Size()
+	r.Close()
 	b := &blob{sha: sha, src: n.store.Blobs(), size: size, slot: -1}
 	n.blobs[sha] = b
-	return b
+	return b, nil
 }
 
 // publishLocked rebuilds the host table from n.sites and drops blobs no

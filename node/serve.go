@@ -2,7 +2,9 @@ package node
 
 import (
 	"bytes"
+	"errors"
 	"io"
+	"net"
 	"strconv"
 
 	"github.com/valyala/fasthttp"
@@ -31,6 +33,7 @@ var (
 	hRange          = []byte("Range")
 	hIfRange        = []byte("If-Range")
 	hContentType    = []byte("Content-Type")
+	hNoSniff        = []byte("X-Content-Type-Options")
 	vGzip           = []byte("gzip")
 	vBytes          = []byte("bytes")
 	vNone           = []byte("none")
@@ -38,6 +41,7 @@ var (
 	vRetryAfter     = []byte(RetryAfter)
 	vTextPlain      = []byte("text/plain; charset=utf-8")
 	vNoStore        = []byte("no-store")
+	vNoSniff        = []byte("nosniff")
 )
 
 // serve is the traffic handler: Host -> site, path -> manifest entry, then
@@ -45,6 +49,9 @@ var (
 func (n *Node) serve(ctx *fasthttp.RequestCtx) {
 	req := &ctx.Request.Header
 	resp := &ctx.Response.Header
+	// Every response: a browser must never guess another type than the
+	// one the release names (an upload sniffed as HTML would run script).
+	resp.SetCanonical(hNoSniff, vNoSniff)
 	s := n.lookupHost(req.Host())
 	defer n.metrics.observe(ctx, s)
 	if s == nil {
@@ -82,6 +89,22 @@ func (n *Node) serve(ctx *fasthttp.RequestCtx) {
 	default:
 		n.file(ctx, s, r.e)
 	}
+}
+
+// serveError answers a request fasthttp could not read, as its default
+// handler does, with the nosniff header every node response carries.
+func serveError(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	var netErr *net.OpError
+	switch {
+	case errors.As(err, &small):
+		ctx.Error("Too big request header", fasthttp.StatusRequestHeaderFieldsTooLarge)
+	case errors.As(err, &netErr) && netErr.Timeout():
+		ctx.Error("Request timeout", fasthttp.StatusRequestTimeout)
+	default:
+		ctx.Error("Error when parsing request", fasthttp.StatusBadRequest)
+	}
+	ctx.Response.Header.SetCanonical(hNoSniff, vNoSniff)
 }
 
 // lookupHost finds the site of a Host header: an exact match first (no

@@ -48,7 +48,14 @@ type entry struct {
 // blobs from (and adding them to) reg. The entries share one slice, and
 // their header values a few buffers: a release of many files costs the
 // GC a handful of objects beyond its route map.
-func newSite(m *orchard.Manifest, id string, s *release.Settings, reg func(sha string, size int64) *blob) (*site, error) {
+//
+// A blob's size is the size of the stored blob, never the manifest's
+// word: a release whose entries claim other sizes is refused (EINVALID).
+// Refusing, rather than serving with the true size, keeps a release id
+// meaning what it names (the id hashes the sizes, so a node serving other
+// sizes would serve a release no master built) and makes the fault loud
+// at publish instead of a silent difference between nodes.
+func newSite(m *orchard.Manifest, id string, s *release.Settings, reg func(sha string) (*blob, error)) (*site, error) {
 	st := &site{
 		host:         m.Site,
 		aliases:      s.Aliases,
@@ -83,9 +90,15 @@ func newSite(m *orchard.Manifest, id string, s *release.Settings, reg func(sha s
 			ti = typeInfo{value: []byte(fe.ContentType), ranges: !strings.HasPrefix(strings.ToLower(fe.ContentType), "text/html")}
 			types[fe.ContentType] = ti
 		}
-		e := entry{body: reg(fe.SHA256, fe.Size), contentType: ti.value, etag: tag(fe.SHA256), ranges: ti.ranges}
+		body, err := sizedBlob(reg, m, id, k, fe.SHA256, fe.Size)
+		if err != nil {
+			return nil, err
+		}
+		e := entry{body: body, contentType: ti.value, etag: tag(fe.SHA256), ranges: ti.ranges}
 		if fe.Gzip != "" {
-			e.gz = reg(fe.Gzip, fe.GzipSize)
+			if e.gz, err = sizedBlob(reg, m, id, k, fe.Gzip, fe.GzipSize); err != nil {
+				return nil, err
+			}
 			e.gzEtag = tag(fe.Gzip)
 		}
 		entries = append(entries, e)
@@ -134,6 +147,20 @@ func newSite(m *orchard.Manifest, id string, s *release.Settings, reg func(sha s
 		}
 	}
 	return st, nil
+}
+
+// sizedBlob returns the blob sha from reg, refusing it when its stored size
+// is not the size the manifest's entry for path claims.
+func sizedBlob(reg func(sha string) (*blob, error), m *orchard.Manifest, id, path, sha string, claim int64) (*blob, error) {
+	b, err := reg(sha)
+	if err != nil {
+		return nil, err
+	}
+	if b.size != claim {
+		return nil, orchard.Errorf(orchard.EINVALID, "Release %s of %s: %s claims %d bytes, but blob %s holds %d.",
+			id, m.Site, path, claim, sha, b.size)
+	}
+	return b, nil
 }
 
 // lookup maps a raw request URI (path and maybe a query) to its route. The
