@@ -172,6 +172,17 @@ func (h *Handler) saveAssetText(w http.ResponseWriter, r *http.Request, s *sessi
 
 // deleteAsset deletes an asset.
 func (h *Handler) deleteAsset(w http.ResponseWriter, r *http.Request, s *session, site *orchard.Site) {
+	if r.PostFormValue("confirm") != "yes" {
+		// One click on a list must not unstyle a site: ask first.
+		f := fromRequest(r, "path")
+		if _, err := h.opt.Store.Asset(r.Context(), site.Host, f.Values["path"]); err != nil {
+			h.fail(w, r, s, err)
+			return
+		}
+		stylesheet := strings.HasSuffix(f.Values["path"], ".css")
+		h.page(w, r, http.StatusOK, "assetdelete", &view{Title: "Delete " + f.Values["path"], S: s, Site: site, Nav: "assets", Form: f, Data: stylesheet})
+		return
+	}
 	err := h.opt.Store.DeleteAsset(r.Context(), site.Host, r.PostFormValue("path"))
 	if err != nil {
 		h.fail(w, r, s, err)

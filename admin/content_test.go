@@ -258,7 +258,15 @@ func TestAssets(t *testing.T) {
 		}
 		wantStatus(t, "edit png as text", c.post(alpha+"/assets/edit", url.Values{"path": {"/files/logo.png"}, "body": {"x"}}), http.StatusBadRequest)
 	})
-	wantStatus(t, "delete", c.post(alpha+"/assets/delete", url.Values{"path": {"/files/logo.png"}}), http.StatusSeeOther)
+	// Deleting asks first: the list's button shows a confirmation.
+	r := c.post(alpha+"/assets/delete", url.Values{"path": {"/theme/style.css"}})
+	wantStatus(t, "delete without confirmation", r, http.StatusOK)
+	wantBody(t, "delete without confirmation", r, `name="confirm" value="yes"`, "unstyled")
+	if _, err := u.store.Asset(ctx, sample.AlphaHost, "/theme/style.css"); err != nil {
+		t.Fatalf("an unconfirmed delete removed the style sheet: %v", err)
+	}
+	wantStatus(t, "confirm a missing file", c.post(alpha+"/assets/delete", url.Values{"path": {"/nope.css"}}), http.StatusNotFound)
+	wantStatus(t, "delete", c.post(alpha+"/assets/delete", url.Values{"path": {"/files/logo.png"}, "confirm": {"yes"}}), http.StatusSeeOther)
 	if _, err := u.store.Asset(ctx, sample.AlphaHost, "/files/logo.png"); orchard.ErrorCode(err) != orchard.ENOTFOUND {
 		t.Fatalf("deleted asset: %v", err)
 	}
