@@ -17,9 +17,10 @@ import (
 // Builder builds a site's current content into a release ("Build cache").
 type Builder interface {
 	// Build renders host into a release, calling progress with the outputs
-	// done so far and the total. Errors are orchard errors (ENOTFOUND,
-	// EINVALID naming a template) or wrapped internal ones.
-	Build(ctx context.Context, host string, progress func(done, total int)) (orchard.Release, error)
+	// done so far and the total, and note with warnings about the release
+	// (links to nothing). Errors are orchard errors (ENOTFOUND, EINVALID
+	// naming a template) or wrapped internal ones.
+	Build(ctx context.Context, host string, progress func(done, total int), note func(line string)) (orchard.Release, error)
 }
 
 // Publisher sends releases to the nodes and reports on them.

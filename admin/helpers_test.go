@@ -48,7 +48,7 @@ type fakeBuilder struct {
 	build func(ctx context.Context, host string, progress func(done, total int)) (orchard.Release, error)
 }
 
-func (f *fakeBuilder) Build(ctx context.Context, host string, progress func(done, total int)) (orchard.Release, error) {
+func (f *fakeBuilder) Build(ctx context.Context, host string, progress func(done, total int), note func(line string)) (orchard.Release, error) {
 	return f.build(ctx, host, progress)
 }
 

@@ -201,7 +201,7 @@ func (h *Handler) run(ctx context.Context, j *job, target string) {
 			j.mu.Lock()
 			j.done, j.total = done, total
 			j.mu.Unlock()
-		})
+		}, progressLine)
 		if err != nil {
 			return
 		}

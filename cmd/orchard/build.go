@@ -92,7 +92,42 @@ func buildSite(ctx context.Context, out io.Writer, st orchard.Store, rs *release
 	}
 	fmt.Fprintf(out, "%s: release %s (%s), %d files, %d bytes, %d rendered, %d reused, %s\n", host, res.Release.ID, state,
 		res.Release.Files, res.Release.Bytes, res.Rendered, res.Reused, time.Since(start).Round(time.Millisecond))
+	if res.New {
+		warnBrokenLinks(out, host, res.Manifest, rs)
+	}
 	return nil
+}
+
+// brokenLinksShown is how many broken links a build lists by name.
+const brokenLinksShown = 10
+
+// warnBrokenLinks lists the links of a new release to paths of its own site
+// that it does not serve. A warning, never an error: the release is made.
+func warnBrokenLinks(w io.Writer, host string, m *orchard.Manifest, rs *release.Store) {
+	broken, err := release.CheckLinks(m, rs.Blobs(), 0)
+	if err != nil {
+		fmt.Fprintf(w, "%s: warning: links not checked: %v\n", host, err)
+		return
+	}
+	for _, line := range brokenLinkLines(broken) {
+		fmt.Fprintf(w, "%s: %s\n", host, line)
+	}
+}
+
+// brokenLinkLines says what CheckLinks found, in a few lines.
+func brokenLinkLines(broken []release.BrokenLink) []string {
+	if len(broken) == 0 {
+		return nil
+	}
+	lines := []string{fmt.Sprintf("warning: %d links point at nothing in the release:", len(broken))}
+	for i, l := range broken {
+		if i == brokenLinksShown {
+			lines = append(lines, fmt.Sprintf("  ... and %d more", len(broken)-i))
+			break
+		}
+		lines = append(lines, "  "+l.Page+" links to "+l.Target)
+	}
+	return lines
 }
 
 // buildAttempts is how many times a build starts when the site changes

@@ -143,13 +143,22 @@ type adminBackend struct {
 }
 
 // Build builds host's current content into a release.
-func (b *adminBackend) Build(ctx context.Context, host string, progress func(done, total int)) (orchard.Release, error) {
+func (b *adminBackend) Build(ctx context.Context, host string, progress func(done, total int), note func(line string)) (orchard.Release, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	bl := &release.Builder{Store: b.releases, Keep: b.cfg.Master.KeepReleases, Progress: progress}
 	res, err := buildFromStore(ctx, b.store, bl, host)
 	if err != nil {
 		return orchard.Release{}, err
+	}
+	if res.New {
+		broken, err := release.CheckLinks(res.Manifest, b.releases.Blobs(), 0)
+		if err != nil {
+			note("warning: links not checked: " + err.Error())
+		}
+		for _, line := range brokenLinkLines(broken) {
+			note(line)
+		}
 	}
 	return res.Release, nil
 }
