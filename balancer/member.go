@@ -25,10 +25,10 @@ const (
 type member struct {
 	pool    string
 	cfg     orchard.Member
-	hc      *fasthttp.HostClient
-	weight  atomic.Int32 // effective weight: configured, or set in the manager
-	standby atomic.Bool  // hot standby (cfg.Standby, which Reload may change)
-	admin   atomic.Int32 // adminOK, adminDisabled, adminDraining
+	hc      atomic.Pointer[fasthttp.HostClient] // replaced by a Reload that changes member timeouts
+	weight  atomic.Int32                        // effective weight: configured, or set in the manager
+	standby atomic.Bool                         // hot standby (cfg.Standby, which Reload may change)
+	admin   atomic.Int32                        // adminOK, adminDisabled, adminDraining
 
 	// Health. down is set by Fall failed checks (retryAt = never) or by a
 	// failed request (retryAt = now + RetryAfter, then one request tries
@@ -57,6 +57,9 @@ type member struct {
 	lastErr string
 	stop    func() // ends the health loop
 }
+
+// client returns the member's current connection pool.
+func (m *member) client() *fasthttp.HostClient { return m.hc.Load() }
 
 // check is one active health check.
 type check struct {

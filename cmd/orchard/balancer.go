@@ -92,7 +92,7 @@ func reloadBalancer(b *balancer.Balancer, path string, logger *slog.Logger) {
 	opts, closeLog, err := balancerOptions(cfg, logger)
 	closeLog() // the access log stays the one opened at start
 	if err == nil {
-		err = b.Reload(opts)
+		_, err = b.Reload(opts)
 	}
 	if err != nil {
 		logger.Error("reload refused; keeping the running configuration", "err", orchard.ErrorMessage(err))
