@@ -3,9 +3,9 @@ package balancer
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,20 +14,19 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
-
-	"github.com/orchardhq/orchard"
 )
 
 // Balancer is a running reverse proxy. Build one with New, start it with
 // Listen, change its routing with Reload and stop it with Close.
 type Balancer struct {
-	opts Options // listener settings, fixed by New
+	opts Options // the options of New: listener settings, which only a restart changes
 	log  *slog.Logger
 	now  func() time.Time
 
-	table   atomic.Pointer[table]
+	table   atomic.Pointer[table]             // the options of the last Reload and what they built
 	targets atomic.Pointer[map[string]string] // site -> newest release, copy on write
-	cache   *edgeCache
+	cache   *edgeCache                        // the current edge cache (nil = none), under mu; requests read table.cache
+	cert    atomic.Pointer[tls.Certificate]   // served by the TLS listener; Reload reloads it
 	alog    *accessLog
 	stats   stats
 	csrfKey []byte
@@ -42,7 +41,6 @@ type Balancer struct {
 	tlsLn    net.Listener
 	ctlSrv   *http.Server
 	ctlLn    net.Listener
-	manager  fasthttp.RequestHandler
 	ctx      context.Context // ends at Close: health loops, queued requests
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -74,9 +72,6 @@ func New(opts Options) *Balancer {
 	_, _ = rand.Read(b.csrfKey)
 	empty := map[string]string{}
 	b.targets.Store(&empty)
-	if opts.CacheBytes > 0 {
-		b.cache = newEdgeCache(opts.CacheBytes)
-	}
 	if opts.AccessLog != nil {
 		b.alog = newAccessLog(opts.AccessLog)
 	}
@@ -98,7 +93,6 @@ func (b *Balancer) Listen(ctx context.Context) error {
 	t := b.buildLocked(b.opts)
 	b.mu.Unlock()
 	b.table.Store(t)
-	b.manager = b.managerHandler()
 
 	var err error
 	b.ln, err = net.Listen("tcp", b.opts.Listen)
@@ -148,7 +142,7 @@ func (b *Balancer) Listen(ctx context.Context) error {
 		}()
 	}
 	b.log.Info("balancer listening", "listen", b.Addr(), "tls", b.TLSAddr(), "control", b.ControlAddr(),
-		"pools", len(t.pools), "manager", b.opts.ManagerPath)
+		"pools", len(t.pools), "manager", t.opts.ManagerPath)
 	return nil
 }
 
@@ -186,7 +180,11 @@ func addrOf(ln net.Listener) string {
 // waits for every goroutine. It is idempotent.
 func (b *Balancer) Close() error {
 	b.closing.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), b.opts.DrainTimeout)
+		drain := b.opts.DrainTimeout
+		if t := b.table.Load(); t != nil {
+			drain = t.opts.DrainTimeout
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), drain)
 		defer cancel()
 		if b.tlsSrv != nil {
 			if err := b.tlsSrv.Shutdown(ctx); err != nil {
@@ -221,116 +219,11 @@ func (b *Balancer) Close() error {
 		}
 		b.mu.Lock()
 		for _, m := range b.members {
-			m.hc.CloseIdleConnections()
+			m.client().CloseIdleConnections()
 		}
 		b.mu.Unlock()
 	})
 	return b.closeErr
-}
-
-// Reload replaces pools, virtual hosts, health settings and routing
-// options with those of opts, keeping the state of every member that stays
-// (same pool, name and addresses): counters, health, manager changes.
-// Listener settings (addresses, TLS, timeouts, limits, cache size) need a
-// restart; Reload logs that they were ignored. Invalid options are
-// rejected with an EINVALID *Error and change nothing.
-func (b *Balancer) Reload(opts Options) error {
-	opts.Listen = b.opts.Listen
-	o := opts.withDefaults()
-	if err := o.validate(); err != nil {
-		return err
-	}
-	if o.TLSListen != b.opts.TLSListen || o.Control != b.opts.Control || o.CacheBytes != b.opts.CacheBytes ||
-		o.MaxConns != b.opts.MaxConns || o.ManagerPath != b.opts.ManagerPath {
-		b.log.Warn("reload: listener, cache and manager path changes take effect at the next restart")
-	}
-	// Listener-level and process-level fields stay as they were.
-	o.TLSListen, o.TLSCert, o.TLSKey, o.Control = b.opts.TLSListen, b.opts.TLSCert, b.opts.TLSKey, b.opts.Control
-	o.ManagerPath, o.DataDir, o.AccessLog, o.Logger, o.Clock = b.opts.ManagerPath, b.opts.DataDir, b.opts.AccessLog, b.opts.Logger, b.opts.Clock
-	o.CacheBytes, o.MaxConns, o.ReadHeaderTimeout, o.IdleTimeout = b.opts.CacheBytes, b.opts.MaxConns, b.opts.ReadHeaderTimeout, b.opts.IdleTimeout
-	o.WriteTimeout, o.MaxHeaderBytes, o.MaxRequestBytes = b.opts.WriteTimeout, b.opts.MaxHeaderBytes, b.opts.MaxRequestBytes
-	b.mu.Lock()
-	t := b.buildLocked(o)
-	b.mu.Unlock()
-	b.table.Store(t)
-	for _, p := range t.pools {
-		p.wakeAll()
-	}
-	b.log.Info("reloaded", "pools", len(t.pools), "vhosts", len(o.VHosts))
-	return nil
-}
-
-// buildLocked makes the routing table for o, reusing members that stay and
-// starting or stopping health checks for the others. b.mu must be held.
-func (b *Balancer) buildLocked(o Options) *table {
-	t := &table{opts: o, byName: map[string]*pool{}}
-	keep := map[string]bool{}
-	for _, pc := range o.Pools {
-		var ms []*member
-		for _, mc := range pc.Members {
-			key := pc.Name + "/" + mc.Name
-			m := b.members[key]
-			if m != nil && (m.cfg.Addr != mc.Addr || m.cfg.HealthAddr != mc.HealthAddr) {
-				m.stop()
-				m = nil
-			}
-			if m == nil {
-				m = b.newMember(pc.Name, mc, o)
-				b.members[key] = m
-				b.startHealth(m, o.Health)
-			} else {
-				m.cfg.Weight = mc.Weight // read under b.mu only
-				m.standby.Store(mc.Standby)
-			}
-			b.applyStateLocked(m)
-			keep[key] = true
-			ms = append(ms, m)
-		}
-		p := newPool(pc, ms)
-		t.pools = append(t.pools, p)
-		t.byName[pc.Name] = p
-	}
-	for key, m := range b.members {
-		if !keep[key] {
-			m.stop()
-			m.hc.CloseIdleConnections()
-			delete(b.members, key)
-		}
-	}
-	t.addVHosts(o.VHosts)
-	return t
-}
-
-// newMember makes the running state of a member, with its HostClient.
-func (b *Balancer) newMember(poolName string, mc orchard.Member, o Options) *member {
-	m := &member{pool: poolName, cfg: mc, stop: func() {}}
-	m.weight.Store(int32(mc.Weight))
-	m.standby.Store(mc.Standby)
-	dial := o.DialTimeout
-	m.hc = &fasthttp.HostClient{
-		Addr:                          mc.Addr,
-		NoDefaultUserAgentHeader:      true,
-		MaxConns:                      4096,
-		MaxConnWaitTimeout:            o.DialTimeout,
-		MaxIdleConnDuration:           20 * time.Second,
-		ReadTimeout:                   o.ResponseTimeout,
-		WriteTimeout:                  o.ResponseTimeout,
-		ReadBufferSize:                32 << 10,
-		MaxResponseBodySize:           o.MaxResponseBytes,
-		DisablePathNormalizing:        true,
-		DisableHeaderNamesNormalizing: false,
-		SecureErrorLogMessage:         true,
-		ConnPoolStrategy:              fasthttp.LIFO,
-		MaxIdemponentCallAttempts:     2,
-		RetryIfErr: func(req *fasthttp.Request, attempts int, err error) (bool, bool) {
-			// Once, for a keep-alive connection the member closed while
-			// idle; anything else is for the balancer's own retries.
-			stale := err == io.EOF || errors.Is(err, fasthttp.ErrConnectionClosed)
-			return false, stale && (req.Header.IsGet() || req.Header.IsHead())
-		},
-		Dial: func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, dial) },
-	}
-	return m
 }
 
 // table returns the current routing table.

@@ -26,7 +26,7 @@ const (
 )
 
 type edgeCache struct {
-	max    int64
+	max    atomic.Int64 // bound in bytes; Reload may change it
 	size   atomic.Int64
 	count  atomic.Int64
 	shards [cacheShards]cacheShard
@@ -61,7 +61,8 @@ type flight struct {
 }
 
 func newEdgeCache(max int64) *edgeCache {
-	c := &edgeCache{max: max, flights: map[string]*flight{}}
+	c := &edgeCache{flights: map[string]*flight{}}
+	c.max.Store(max)
 	for i := range c.shards {
 		c.shards[i].m = map[string]*cacheEntry{}
 	}
@@ -88,13 +89,14 @@ func (c *edgeCache) get(key []byte) *cacheEntry {
 
 // put stores e and evicts until the cache is within its bound.
 func (c *edgeCache) put(e *cacheEntry) {
-	if e.size > c.max/8 {
+	max := c.max.Load()
+	if e.size > max/8 {
 		return // one entry may not take more than an eighth
 	}
 	e.used.Store(coarseNow())
 	c.pmu.Lock()
 	defer c.pmu.Unlock()
-	for c.size.Load()+e.size > c.max {
+	for c.size.Load()+e.size > max {
 		if !c.evictOne() {
 			return
 		}
@@ -110,6 +112,15 @@ func (c *edgeCache) put(e *cacheEntry) {
 	c.count.Add(1)
 	s.mu.Unlock()
 	c.stored.Add(1)
+}
+
+// setMax changes the bound and evicts until the cache is within it.
+func (c *edgeCache) setMax(max int64) {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	c.max.Store(max)
+	for c.size.Load() > max && c.evictOne() {
+	}
 }
 
 // evictOne removes the least recently used of a few sampled entries.
@@ -196,7 +207,7 @@ func (b *Balancer) cached(ctx *fasthttp.RequestCtx, t *table, p *pool, r *pickRe
 	gz := acceptsGzip(req.PeekBytes(hAcceptEncoding))
 	var kb [512]byte
 	key := appendKey(kb[:0], r.site, req.RequestURI(), gz, r.release)
-	c := b.cache
+	c := t.cache
 	if e := c.get(key); e != nil {
 		c.hits.Add(1)
 		b.stats.cacheHit.Add(1)
@@ -213,7 +224,7 @@ func (b *Balancer) cached(ctx *fasthttp.RequestCtx, t *table, p *pool, r *pickRe
 
 // fill is the miss path of cached: join or lead the fill of key.
 func (b *Balancer) fill(ctx *fasthttp.RequestCtx, t *table, p *pool, r *pickReq, key string, gz bool) bool {
-	c := b.cache
+	c := t.cache
 	req := &ctx.Request.Header
 	f, leader := c.join(key)
 	if !leader {

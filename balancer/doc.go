@@ -40,6 +40,6 @@
 //
 //	b := balancer.New(balancer.Options{Pools: pools, VHosts: vhosts, ...})
 //	err := b.Listen(ctx)      // 127.0.0.1:0 works; b.Addr() reports it
-//	err = b.Reload(newOpts)   // SIGHUP: routing, pools, health; state kept
+//	res, err := b.Reload(newOpts) // SIGHUP: applies what it can, names what needs a restart
 //	err = b.Close()           // drains in-flight requests, idempotent
 package balancer

@@ -84,13 +84,13 @@ func (b *Balancer) Status() Status {
 		Retries:  b.stats.retries.Load(),
 		Sites:    maps.Clone(*b.targets.Load()),
 	}
-	if c := b.cache; c != nil {
-		st.Cache = &CacheStatus{MaxBytes: c.max, Bytes: c.size.Load(), Entries: c.count.Load(),
-			Hits: c.hits.Load(), Misses: c.misses.Load(), Evictions: c.evictions.Load()}
-	}
 	t := b.table.Load()
 	if t == nil {
 		return st
+	}
+	if c := t.cache; c != nil {
+		st.Cache = &CacheStatus{MaxBytes: c.max.Load(), Bytes: c.size.Load(), Entries: c.count.Load(),
+			Hits: c.hits.Load(), Misses: c.misses.Load(), Evictions: c.evictions.Load()}
 	}
 	now := time.Now().UnixNano()
 	for _, p := range t.pools {
@@ -166,16 +166,18 @@ func (b *Balancer) setMember(pool, name, action string, weight int, addr string)
 	return err
 }
 
-func (b *Balancer) isManagerPath(p []byte) bool {
-	mp := b.opts.ManagerPath
+// isManagerPath reports whether a clean path is the manager's or under it.
+func (t *table) isManagerPath(p []byte) bool {
+	mp := t.opts.ManagerPath
 	if mp == "-" || len(p) < len(mp) || string(p[:len(mp)]) != mp {
 		return false
 	}
 	return len(p) == len(mp) || p[len(mp)] == '/'
 }
 
-func (b *Balancer) managerAllowed(a netip.Addr) bool {
-	for _, p := range b.opts.ManagerAllow {
+// managerAllowed reports whether a client may use the manager.
+func (t *table) managerAllowed(a netip.Addr) bool {
+	for _, p := range t.opts.ManagerAllow {
 		if p.Contains(a) {
 			return true
 		}
@@ -203,21 +205,20 @@ func (b *Balancer) csrfValid(tok string, now time.Time) bool {
 	return hmac.Equal([]byte(sig), []byte(wsig))
 }
 
-// managerHandler serves the manager, as a fasthttp handler.
-func (b *Balancer) managerHandler() fasthttp.RequestHandler {
-	mp := b.opts.ManagerPath
+// managerHandler serves the manager at mp, as a fasthttp handler.
+func (b *Balancer) managerHandler(mp string) fasthttp.RequestHandler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+mp, func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, mp+"/", http.StatusFound)
 	})
-	mux.HandleFunc("GET "+mp+"/{$}", b.managerPage)
+	mux.HandleFunc("GET "+mp+"/{$}", func(w http.ResponseWriter, r *http.Request) { b.managerPage(w, r, mp) })
 	mux.HandleFunc("GET "+mp+"/json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		enc.Encode(b.Status())
 	})
-	mux.HandleFunc("POST "+mp+"/action", b.managerAction)
+	mux.HandleFunc("POST "+mp+"/action", func(w http.ResponseWriter, r *http.Request) { b.managerAction(w, r, mp) })
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
 		hd.Set("Cache-Control", "no-store")
@@ -232,7 +233,7 @@ func (b *Balancer) managerHandler() fasthttp.RequestHandler {
 	return fasthttpadaptor.NewFastHTTPHandler(h)
 }
 
-func (b *Balancer) managerAction(w http.ResponseWriter, r *http.Request) {
+func (b *Balancer) managerAction(w http.ResponseWriter, r *http.Request, mp string) {
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "Bad form.", http.StatusBadRequest)
 		return
@@ -255,16 +256,16 @@ func (b *Balancer) managerAction(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("{\"ok\":true}\n"))
 		return
 	}
-	http.Redirect(w, r, b.opts.ManagerPath+"/", http.StatusSeeOther)
+	http.Redirect(w, r, mp+"/", http.StatusSeeOther)
 }
 
-func (b *Balancer) managerPage(w http.ResponseWriter, r *http.Request) {
+func (b *Balancer) managerPage(w http.ResponseWriter, r *http.Request, mp string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	managerTmpl.Execute(w, struct {
 		Status
 		Path, CSRF string
 		Now        string
-	}{b.Status(), b.opts.ManagerPath, b.csrfToken(time.Now()), time.Now().Format(time.RFC1123)})
+	}{b.Status(), mp, b.csrfToken(time.Now()), time.Now().Format(time.RFC1123)})
 }
 
 var managerTmpl = template.Must(template.New("manager").Funcs(template.FuncMap{

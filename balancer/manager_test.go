@@ -98,7 +98,7 @@ func TestManager(t *testing.T) {
 	}
 
 	// Reload keeps the changes; so does a restart.
-	if err := b.Reload(o); err != nil {
+	if _, err := b.Reload(o); err != nil {
 		t.Fatal(err)
 	}
 	if s := memberStatus(b, "n0").State; s != orchard.MemberDisabled {
@@ -118,14 +118,14 @@ func TestReload(t *testing.T) {
 	shares(t, b, 5)
 	bad := o
 	bad.Pools = []balancer.Pool{{Name: "web", Method: "random", Members: o.Pools[0].Members}}
-	if err := b.Reload(bad); orchard.ErrorCode(err) != orchard.EINVALID {
+	if _, err := b.Reload(bad); orchard.ErrorCode(err) != orchard.EINVALID {
 		t.Fatalf("bad reload: %v", err)
 	}
 	if got := shares(t, b, 5); got["n0"] != 5 {
 		t.Fatalf("after bad reload %v", got)
 	}
 	o2 := onePool("", b0.member(1), b1.member(1))
-	if err := b.Reload(o2); err != nil {
+	if _, err := b.Reload(o2); err != nil {
 		t.Fatal(err)
 	}
 	// A new member takes a site's requests once its health check has

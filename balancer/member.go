@@ -26,10 +26,10 @@ const (
 type member struct {
 	pool    string
 	cfg     orchard.Member
-	hc      *fasthttp.HostClient
-	weight  atomic.Int32 // effective weight: configured, or set in the manager
-	standby atomic.Bool  // hot standby (cfg.Standby, which Reload may change)
-	admin   atomic.Int32 // adminOK, adminDisabled, adminDraining
+	hc      atomic.Pointer[fasthttp.HostClient] // replaced by a Reload that changes member timeouts
+	weight  atomic.Int32                        // effective weight: configured, or set in the manager
+	standby atomic.Bool                         // hot standby (cfg.Standby, which Reload may change)
+	admin   atomic.Int32                        // adminOK, adminDisabled, adminDraining
 
 	// Health. down is set by Fall failed checks (retryAt = never) or by a
 	// failed request (retryAt = now + RetryAfter, then one request tries
@@ -59,6 +59,9 @@ type member struct {
 	stop    func()                // ends the health loop
 	check   func(context.Context) // one health check now; nil without a health address
 }
+
+// client returns the member's current connection pool.
+func (m *member) client() *fasthttp.HostClient { return m.hc.Load() }
 
 // check is one active health check.
 type check struct {

@@ -64,16 +64,16 @@ func (c balancerCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(bdRejected, b.stats.rejected.Load())
 	counter(bdFailed, b.stats.failed.Load())
 	counter(bdRetries, b.stats.retries.Load())
-	if cc := b.cache; cc != nil {
+	t := b.table.Load()
+	if t == nil {
+		return
+	}
+	if cc := t.cache; cc != nil {
 		counter(bdHits, cc.hits.Load())
 		counter(bdMisses, cc.misses.Load())
 		counter(bdEvictions, cc.evictions.Load())
 		gauge(bdCacheB, float64(cc.size.Load()))
 		gauge(bdCacheN, float64(cc.count.Load()))
-	}
-	t := b.table.Load()
-	if t == nil {
-		return
 	}
 	var all [len(promBounds) + 1]uint64
 	var allSum float64

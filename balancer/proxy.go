@@ -37,13 +37,13 @@ func (b *Balancer) handle(ctx *fasthttp.RequestCtx, tls bool) {
 	tg, rej := parseTarget(&ctx.Request)
 	switch {
 	case rej != nil:
-	case b.isManagerPath(tg.path):
-		if !b.managerAllowed(client) {
+	case t.isManagerPath(tg.path):
+		if !t.managerAllowed(client) {
 			rej = rejManagerACL
 			b.log.Warn("manager refused", "client", client)
 			break
 		}
-		b.manager(ctx)
+		t.manager(ctx)
 	case hasReservedPrefix(tg.path):
 		rej = rejReserved
 	default:
@@ -55,7 +55,7 @@ func (b *Balancer) handle(ctx *fasthttp.RequestCtx, tls bool) {
 			rej = rejForeign // "*" does not make us a proxy for any host
 		case vh.denied(tg.path, client):
 			rej = rejDenied
-		case b.opts.RedirectHTTPS && !tls:
+		case t.opts.RedirectHTTPS && !tls:
 			b.redirectHTTPS(ctx, tg.host)
 		default:
 			b.proxy(ctx, t, vh.pool, &tg, client, tls)
@@ -77,7 +77,7 @@ func (b *Balancer) proxy(ctx *fasthttp.RequestCtx, t *table, p *pool, tg *target
 	clientClose := sanitizeRequest(req, client, tls, req.Host())
 	r := pickReq{now: time.Now().UnixNano(), site: tg.host, release: b.targetRelease(tg.host), client: client}
 	idem := req.IsGet() || req.IsHead()
-	if b.cache != nil {
+	if t.cache != nil {
 		if r.release != "" && idem && b.cached(ctx, t, p, &r) {
 			if clientClose {
 				ctx.SetConnectionClose()
@@ -87,7 +87,7 @@ func (b *Balancer) proxy(ctx *fasthttp.RequestCtx, t *table, p *pool, tg *target
 		ctx.Response.Header.SetCanonical(hCache, vMiss)
 	}
 	b.forward(ctx, t, p, &r, idem)
-	if b.cache != nil {
+	if t.cache != nil {
 		ctx.Response.Header.SetCanonical(hCache, vMiss)
 	}
 	if clientClose {
@@ -113,7 +113,7 @@ func (b *Balancer) forward(ctx *fasthttp.RequestCtx, t *table, p *pool, r *pickR
 		}
 		begin := time.Now()
 		m.requests.Add(1)
-		err = m.hc.Do(&ctx.Request, &ctx.Response)
+		err = m.client().Do(&ctx.Request, &ctx.Response)
 		el := time.Since(begin)
 		p.done(m)
 		now := begin.UnixNano() + int64(el)

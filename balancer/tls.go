@@ -30,12 +30,14 @@ func (b *Balancer) listenTLS() error {
 		return fmt.Errorf("balancer: TLS listen: %w", err)
 	}
 	b.tlsLn = ln
+	b.cert.Store(&cert)
 	b.tlsSrv = &http.Server{
 		Handler: http.HandlerFunc(b.serveTLS),
 		TLSConfig: &tls.Config{
-			Certificates: []tls.Certificate{cert},
-			MinVersion:   tls.VersionTLS12, // Go's default cipher suites: AEAD with forward secrecy only
-			NextProtos:   []string{"h2", "http/1.1"},
+			// Reload may replace the certificate (a renewal) without a restart.
+			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return b.cert.Load(), nil },
+			MinVersion:     tls.VersionTLS12, // Go's default cipher suites: AEAD with forward secrecy only
+			NextProtos:     []string{"h2", "http/1.1"},
 		},
 		ReadHeaderTimeout: b.opts.ReadHeaderTimeout,
 		ReadTimeout:       b.opts.ReadHeaderTimeout + b.opts.WriteTimeout,

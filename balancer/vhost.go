@@ -5,18 +5,22 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/orchardhq/orchard"
 )
 
 // table is the routing of one configuration: host names to vhosts, vhosts
 // to pools. Reload swaps it whole; requests read it without locks.
 type table struct {
-	opts   Options
-	exact  map[string]*vhost
-	wild   []wildHost // longest suffix first
-	any    *vhost
-	pools  []*pool
-	byName map[string]*pool
+	opts    Options
+	cache   *edgeCache              // nil = no edge cache
+	manager fasthttp.RequestHandler // nil when ManagerPath is "-"
+	exact   map[string]*vhost
+	wild    []wildHost // longest suffix first
+	any     *vhost
+	pools   []*pool
+	byName  map[string]*pool
 }
 
 type wildHost struct {

@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,15 +23,19 @@ import (
 )
 
 func newBalancerCmd() *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "balancer",
 		Short: "Run the load balancer in front of the web nodes",
 		Long: `Run the balancer of the cluster file: virtual hosts to pools of nodes, health
 checks, retries, the edge cache, TLS, and the manager page (balancer.manager,
 reachable from balancer.manager_allow only).
 
-SIGHUP reloads the cluster file (pools, virtual hosts, health settings); a file
-with mistakes is logged and the running configuration kept. Manager changes
+SIGHUP (or 'orchard balancer reload') reloads the cluster file: access lists,
+deny patterns, pools, virtual hosts, methods, weights, health settings, retries,
+member timeouts, cache size and the TLS certificate apply at once; listen
+addresses, workers, the access log and server timeouts need a restart and are
+named in the log (and in the reply of 'orchard balancer reload'). A file with
+mistakes is logged and the running configuration kept. Manager changes
 (disable, drain, weight) survive reloads and restarts. SIGTERM or Ctrl-C lets
 requests in flight finish, then stops.`,
 		Args: cobra.NoArgs,
@@ -67,39 +73,129 @@ requests in flight finish, then stops.`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), ", manager at %s\n", cfg.Balancer.Manager)
 
+			// The pid file is written once SIGHUP is caught, so
+			// 'orchard balancer reload' never signals a process that
+			// would die of it.
 			hup := make(chan os.Signal, 1)
 			signal.Notify(hup, syscall.SIGHUP)
 			defer signal.Stop(hup)
-			for {
+			dir := cfg.Balancer.Data
+			if err := writePIDFile(dir); err != nil {
+				b.Close()
+				return err
+			}
+			defer os.Remove(filepath.Join(dir, balancerPIDFile))
+			for seq := 1; ; seq++ {
 				select {
 				case <-ctx.Done():
 					return b.Close()
 				case <-hup:
-					reloadBalancer(b, path, logger)
+					rep := reloadBalancer(b, path, cfg, logger)
+					rep.Seq = seq
+					if err := writeReloadReport(dir, rep); err != nil {
+						logger.Error("reload report", "err", err)
+					}
 				}
 			}
 		},
 	}
+	cmd.AddCommand(newBalancerReloadCmd())
+	return cmd
 }
 
 // reloadBalancer reads the cluster file again and applies it; a bad file
-// changes nothing.
-func reloadBalancer(b *balancer.Balancer, path string, logger *slog.Logger) {
+// changes nothing. It logs and returns what was applied and what keeps its
+// running value until a restart, by cluster-file key. start is the
+// configuration the process started with (workers and the access log are
+// set up once).
+func reloadBalancer(b *balancer.Balancer, path string, start *config.Config, logger *slog.Logger) reloadReport {
+	rep := reloadReport{PID: os.Getpid(), Time: time.Now().UTC()}
 	cfg, err := config.Load(path)
 	if err != nil {
+		rep.Error = "the cluster file has mistakes: " + err.Error()
 		logger.Error("reload refused: the cluster file has mistakes; keeping the running configuration", "err", err)
-		return
+		return rep
 	}
 	opts, closeLog, err := balancerOptions(cfg, logger)
 	closeLog() // the access log stays the one opened at start
+	var res balancer.ReloadResult
 	if err == nil {
-		err = b.Reload(opts)
+		res, err = b.Reload(opts)
 	}
 	if err != nil {
-		logger.Error("reload refused; keeping the running configuration", "err", orchard.ErrorMessage(err))
-		return
+		rep.Error = orchard.ErrorMessage(err)
+		logger.Error("reload refused; keeping the running configuration", "err", rep.Error)
+		return rep
 	}
-	logger.Info("reloaded", "file", path)
+	rep.OK = true
+	for _, f := range res.Applied {
+		rep.Applied = append(rep.Applied, balancerKey(f))
+	}
+	for _, f := range res.Restart {
+		rep.Restart = append(rep.Restart, balancerKey(f))
+	}
+	if cfg.Balancer.Workers != start.Balancer.Workers {
+		rep.Restart = append(rep.Restart, "balancer.workers")
+	}
+	if cfg.Balancer.AccessLog != start.Balancer.AccessLog {
+		rep.Restart = append(rep.Restart, "balancer.access_log")
+	}
+	if len(rep.Restart) > 0 {
+		logger.Warn("reloaded, but some changes need a restart; they keep their running value",
+			"file", path, "applied", rep.Applied, "restart", rep.Restart)
+	} else {
+		logger.Info("reloaded", "file", path, "applied", rep.Applied)
+	}
+	return rep
+}
+
+// balancerKey names a balancer.Options field by its cluster-file key.
+func balancerKey(field string) string {
+	switch field {
+	case "Listen", "Control":
+		return "balancer." + strings.ToLower(field)
+	case "TLSListen":
+		return "balancer.tls_listen"
+	case "TLSCert":
+		return "balancer.tls_cert"
+	case "TLSKey":
+		return "balancer.tls_key"
+	case "RedirectHTTPS":
+		return "balancer.redirect_https"
+	case "ManagerPath":
+		return "balancer.manager"
+	case "ManagerAllow":
+		return "balancer.manager_allow"
+	case "DataDir":
+		return "balancer.data"
+	case "Pools":
+		return "balancer.pool"
+	case "VHosts":
+		return "balancer.vhost"
+	case "Health":
+		return "balancer.health"
+	case "Retries":
+		return "balancer.retries"
+	case "RetryAfter":
+		return "balancer.retry"
+	case "MaxConns":
+		return "balancer.max_conns"
+	case "CacheBytes":
+		return "balancer.cache_bytes"
+	case "ReadHeaderTimeout":
+		return "balancer.timeouts.read_header"
+	case "IdleTimeout":
+		return "balancer.timeouts.idle"
+	case "WriteTimeout":
+		return "balancer.timeouts.write"
+	case "DialTimeout":
+		return "balancer.timeouts.dial"
+	case "ResponseTimeout":
+		return "balancer.timeouts.response"
+	case "DrainTimeout":
+		return "balancer.timeouts.drain"
+	}
+	return field // not in the cluster file (limits with built-in values)
 }
 
 // balancerOptions maps the cluster file to balancer options, opening the

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// freeAddr returns a loopback address nothing listens on right now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// managerStatus GETs the manager's JSON from the client address from.
+func managerStatus(t *testing.T, addr, from string) int {
+	t.Helper()
+	d := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}}
+	resp, err := c.Get("http://" + addr + "/orchard-manager/json")
+	if err != nil {
+		t.Fatalf("manager from %s: %v", from, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestBalancerReload runs `orchard balancer` in-process, narrows
+// manager_allow and moves listen in its cluster file, and runs `orchard
+// balancer reload`: the access list applies (a client at 127.0.0.2 gets 403)
+// and the new listen address is named as needing a restart.
+func TestBalancerReload(t *testing.T) {
+	dir := t.TempDir()
+	addr, nodeAddr, nodeCtl := freeAddr(t), freeAddr(t), freeAddr(t)
+	clusterFile := func(listen, allow string) string {
+		return fmt.Sprintf(`[[node]]
+name = "node0"
+listen = %q
+control = %q
+
+[balancer]
+listen = %q
+data = %q
+manager_allow = [%q]
+
+[[balancer.pool]]
+name = "web"
+members = ["node0"]
+
+[[balancer.vhost]]
+hosts = ["*"]
+pool = "web"
+`, nodeAddr, nodeCtl, listen, filepath.Join(dir, "balancer"), allow)
+	}
+	cfg := filepath.Join(dir, "orchard.toml")
+	if err := os.WriteFile(cfg, []byte(clusterFile(addr, "127.0.0.0/8")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	root := newRootCmd()
+	root.SetArgs([]string{"--config", cfg, "balancer"})
+	root.SetOut(&bytes.Buffer{})
+	root.SetErr(&bytes.Buffer{})
+	go func() { done <- root.ExecuteContext(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("balancer: %v", err)
+		}
+	})
+	pidFile := filepath.Join(dir, "balancer", balancerPIDFile)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, err := os.Stat(pidFile); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the balancer wrote no pid file")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := managerStatus(t, addr, "127.0.0.2"); got != http.StatusOK {
+		t.Fatalf("manager from 127.0.0.2 before the reload: %d, want 200", got)
+	}
+
+	if err := os.WriteFile(cfg, []byte(clusterFile(freeAddr(t), "127.0.0.1/32")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := mustCLI(t, cfg, "", "balancer", "reload")
+	if !strings.Contains(out, "reloaded: applied balancer.manager_allow\n") {
+		t.Errorf("reload reply does not say manager_allow applied:\n%s", out)
+	}
+	if !strings.Contains(out, "needs a restart (running value kept): balancer.listen") {
+		t.Errorf("reload reply does not name balancer.listen as needing a restart:\n%s", out)
+	}
+	if got := managerStatus(t, addr, "127.0.0.2"); got != http.StatusForbidden {
+		t.Errorf("manager from 127.0.0.2 after narrowing manager_allow: %d, want 403", got)
+	}
+	if got := managerStatus(t, addr, "127.0.0.1"); got != http.StatusOK {
+		t.Errorf("manager from 127.0.0.1 after narrowing manager_allow: %d, want 200", got)
+	}
+
+	// A file with mistakes is refused before the balancer is signalled.
+	if err := os.WriteFile(cfg, []byte(clusterFile(addr, "127.0.0.1/32")+"[balancer.nope]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCLI(t, cfg, "", "balancer", "reload"); r.code == 0 || !strings.Contains(r.err, "nothing was reloaded") {
+		t.Errorf("reload of a bad file: exit %d, %q; want a refusal", r.code, r.err)
+	}
+	if got := managerStatus(t, addr, "127.0.0.2"); got != http.StatusForbidden {
+		t.Errorf("manager from 127.0.0.2 after a refused reload: %d, want 403", got)
+	}
+}
