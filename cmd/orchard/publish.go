@@ -58,16 +58,23 @@ from the master within a few seconds of coming back.`,
 			if err != nil {
 				return err
 			}
-			sites := []string{site}
-			if all && !build {
+			var sites []string
+			switch {
+			case all && build:
+				// The build below lists the sites from the database.
+			case all:
 				if sites, err = store.Sites(); err != nil {
 					return err
 				}
 				if len(sites) == 0 {
 					return usagef("no site has a release yet: run orchard build first")
 				}
-			} else if sites[0], err = orchard.NormalizeHost(site); err != nil {
-				return usagef("-s %q: %s", site, orchard.ErrorMessage(err))
+			default:
+				h, err := orchard.NormalizeHost(site)
+				if err != nil {
+					return usagef("-s %q: %s", site, orchard.ErrorMessage(err))
+				}
+				sites = []string{h}
 			}
 			ctx := cmd.Context()
 			if build {
@@ -95,6 +102,9 @@ from the master within a few seconds of coming back.`,
 				})
 				if err != nil {
 					return err
+				}
+				if len(sites) == 0 {
+					return usagef("there is no site to build: create one with orchard site -s HOST -c")
 				}
 			}
 			// A short-lived process whose live heap is one manifest and
