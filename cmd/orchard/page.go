@@ -157,7 +157,15 @@ body; flags given on the command line win over it.`,
 					return storeError(err)
 				}
 				page.Path, page.Body, page.Category = path, body, cat
-				if cat == "" {
+				if cat != "" {
+					if _, err := st.Category(ctx, host, cat); orchard.ErrorCode(err) == orchard.ENOTFOUND {
+						return shownError{orchard.Errorf(orchard.ENOTFOUND,
+							"Category %s does not exist: a page goes into an existing category, as a category goes into an existing parent. "+
+								"Create it first: orchard category -s %s put %s --title TITLE", cat, host, cat)}
+					} else if err != nil {
+						return storeError(err)
+					}
+				} else {
 					// A page in a category's directory belongs to it.
 					if parent := orchard.ParentDir(path); parent != "" {
 						if _, err := st.Category(ctx, host, parent); err == nil {

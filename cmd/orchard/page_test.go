@@ -97,6 +97,8 @@ func TestPageCommand(t *testing.T) {
 		if p = getPage("/news/fm/"); !p.Created.Equal(time.Date(2022, 3, 4, 5, 6, 0, 0, time.UTC)) {
 			t.Errorf("replace without a date moved Created to %v", p.Created)
 		}
+		wantExit(t, runCLI(t, cfg, "---\ntitle: T\ncategory: /blog/\n---\n", "page", "-s", "example.com", "put", "x"), 1,
+			"Create it first: orchard category -s example.com put /blog/ --title TITLE")
 		wantExit(t, runCLI(t, cfg, "---\ndate: soon\n---\n", "page", "-s", "example.com", "put", "/bad/", "--title", "B"), 2, "date")
 		wantExit(t, runCLI(t, cfg, "x", "page", "-s", "example.com", "put", "/bad/", "--title", "B", "--date", "May 1"), 2, "--date")
 	})
@@ -135,7 +137,8 @@ func TestPageCommand(t *testing.T) {
 			{"BadSite", []string{"page", "-s", "../x", "ls"}, 2, "invalid"},
 			{"MissingSite", []string{"page", "-s", "missing.example", "ls"}, 1, "not found"},
 			{"NoTitle", []string{"page", "-s", "example.com", "put", "/new/"}, 2, "--title is required"},
-			{"MissingCategory", []string{"page", "-s", "example.com", "put", "x", "--category", "/blog/", "--title", "X"}, 1, "not found"},
+			{"MissingCategory", []string{"page", "-s", "example.com", "put", "x", "--category", "/blog/", "--title", "X"}, 1,
+				"Category /blog/ does not exist: a page goes into an existing category"},
 			{"DotDot", []string{"page", "-s", "example.com", "put", "/../etc/", "--title", "X"}, 2, "'..'"},
 			{"Upper", []string{"page", "-s", "example.com", "get", "/About/"}, 2, "lower-case"},
 			{"Format", []string{"page", "-s", "example.com", "put", "/f/", "--title", "F", "--format", "rst"}, 2, "markdown or html"},
