@@ -78,6 +78,10 @@ from the master within a few seconds of coming back.`,
 			}
 			ctx := cmd.Context()
 			if build {
+				buildOut := cmd.ErrOrStderr()
+				if quiet {
+					buildOut = io.Discard
+				}
 				err := withStore(cmd, func(ctx context.Context, cfg *config.Config, st orchard.Store) error {
 					hosts := sites
 					if all {
@@ -91,7 +95,7 @@ from the master within a few seconds of coming back.`,
 						}
 					}
 					for _, h := range hosts {
-						if err := buildSite(ctx, cmd.ErrOrStderr(), st, store, cfg.Master.KeepReleases, h, false); err != nil {
+						if err := buildSite(ctx, buildOut, st, store, cfg.Master.KeepReleases, h, false); err != nil {
 							return err
 						}
 					}
@@ -217,7 +221,7 @@ func runPublish(ctx context.Context, cmd *cobra.Command, p *publish.Publisher, s
 		res, err = p.PublishEncoded(ctx, site, m, id, encoded, progress)
 	}
 	if res != nil {
-		printResult(cmd.OutOrStdout(), res)
+		printResult(cmd.OutOrStdout(), res, quiet)
 	}
 	return res, err
 }
@@ -255,8 +259,18 @@ func progressPrinter(w io.Writer) func(publish.Event) {
 	}
 }
 
-func printResult(w io.Writer, res *publish.Result) {
+// printResult prints a line for the release and a table of the nodes; quiet
+// prints the line alone, followed only by nodes that did not activate.
+func printResult(w io.Writer, res *publish.Result, quiet bool) {
 	fmt.Fprintf(w, "%s release %s: %d files, %s\n", res.Site, res.Release, res.Files, res.Duration.Round(time.Millisecond))
+	if quiet {
+		for _, n := range res.Nodes {
+			if n.State != publish.PhaseActivated {
+				fmt.Fprintf(w, "  %s %s: %v\n", n.Name, n.State, n.Err)
+			}
+		}
+		return
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tSTATE\tBLOBS SENT\tBYTES\tTIME\tNOTE")
 	for _, n := range res.Nodes {

@@ -26,3 +26,19 @@ func TestPublishAllBuild(t *testing.T) {
 		}
 	}
 }
+
+// TestPublishQuiet checks that -q prints one line per site and nothing on
+// stderr, even with --build.
+func TestPublishQuiet(t *testing.T) {
+	ac := startAdminCluster(t)
+	r := runCLI(t, ac.m.cfg.Path, "", "publish", "-s", sample.AlphaHost, "--build", "-q")
+	if r.code != 0 {
+		t.Fatalf("publish -q: exit %d: %s", r.code, r.err)
+	}
+	if lines := strings.Split(strings.TrimSpace(r.out), "\n"); len(lines) != 1 || !strings.HasPrefix(lines[0], sample.AlphaHost+" release ") {
+		t.Errorf("publish -q printed %d lines on stdout, want the one result line:\n%s", len(lines), r.out)
+	}
+	if r.stderr != "" {
+		t.Errorf("publish -q wrote to stderr:\n%s", r.stderr)
+	}
+}
