@@ -130,3 +130,26 @@ func TablePrefix(host string) string {
 	sum := sha256.Sum256([]byte(host))
 	return p[:24] + "_" + hex.EncodeToString(sum[:8])
 }
+
+// IsLoopbackName reports whether host (a name, not an address; a trailing
+// dot and any case are allowed) is "localhost" or a name under it. RFC 6761
+// reserves these names for loopback, and browsers resolve them so without
+// asking DNS, so orchard's own clients (bench, probe) do the same: the
+// demo's alpha.localhost works even where the system resolver does not
+// know it.
+func IsLoopbackName(host string) bool {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	return h == "localhost" || strings.HasSuffix(h, ".localhost")
+}
+
+// LoopbackDialAddr returns the address to dial for addr ("host:port"):
+// 127.0.0.1 with the same port when the host is a loopback name (see
+// IsLoopbackName), otherwise addr unchanged. Use it in a dialer so that a
+// URL's host name keeps going into the Host header and TLS server name.
+func LoopbackDialAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || !IsLoopbackName(host) {
+		return addr
+	}
+	return net.JoinHostPort("127.0.0.1", port)
+}

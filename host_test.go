@@ -105,3 +105,23 @@ func FuzzNormalizeHost(f *testing.F) {
 		}
 	})
 }
+
+func TestLoopbackDialAddr(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"localhost:80", "127.0.0.1:80"},
+		{"alpha.localhost:8000", "127.0.0.1:8000"},
+		{"Alpha.LocalHost.:8000", "127.0.0.1:8000"},
+		{"a.b.localhost:1", "127.0.0.1:1"},
+		{"example.com:80", "example.com:80"},
+		{"notlocalhost:80", "notlocalhost:80"},
+		{"localhost.example.com:80", "localhost.example.com:80"},
+		{"10.0.0.1:80", "10.0.0.1:80"},
+		{"[::1]:80", "[::1]:80"},
+		{"no-port", "no-port"},
+	}
+	for _, tt := range tests {
+		if got := orchard.LoopbackDialAddr(tt.in); got != tt.want {
+			t.Errorf("LoopbackDialAddr(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -38,7 +38,8 @@ type Store interface {
 	DeleteCategory(ctx context.Context, host, path string) error
 
 	// PutPage creates or replaces the page at p.Path (ENOTFOUND if its
-	// category is missing). Created is kept from an existing page.
+	// category is missing). A zero Created keeps an existing page's (a new
+	// page's becomes now); a non-zero Created is the page's new date.
 	PutPage(ctx context.Context, host string, p *Page) error
 	Page(ctx context.Context, host, path string) (*Page, error)
 	Pages(ctx context.Context, host string, f PageFilter) ([]*Page, error)

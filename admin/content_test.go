@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	orchard "github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/admin"
@@ -76,6 +77,46 @@ func TestPages(t *testing.T) {
 		if _, err := u.store.Page(ctx, sample.AlphaHost, "/news/renamed/"); orchard.ErrorCode(err) != orchard.ENOTFOUND {
 			t.Fatalf("deleted page still there: %v", err)
 		}
+	})
+
+	t.Run("FrontMatter", func(t *testing.T) {
+		// A Hugo file pasted into the body, the title field left empty.
+		body := "---\r\ntitle: From front matter\r\ndate: 2024-05-01\r\ndraft: false\r\ndescription: Pasted\r\n---\r\n# Heading\r\n"
+		r := c.post(alpha+"/pages", url.Values{"path": {"/news/pasted/"}, "title": {""}, "body": {body}})
+		wantStatus(t, "save with front matter", r, http.StatusSeeOther)
+		p, err := u.store.Page(ctx, sample.AlphaHost, "/news/pasted/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Title != "From front matter" || p.Description != "Pasted" || !p.Published || p.Body != "# Heading\n" ||
+			!p.Created.Equal(time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)) {
+			t.Errorf("page saved from front matter: %+v", p)
+		}
+		r = c.get(alpha + "/pages/edit?path=%2Fnews%2Fpasted%2F")
+		wantBody(t, "edit form", r, `id="date"`, `value="2024-05-01T00:00"`)
+
+		bad := c.post(alpha+"/pages", url.Values{"path": {"/news/bad-fm/"}, "title": {"T"}, "body": {"---\ndraft: perhaps\n---\nx"}})
+		wantStatus(t, "bad front matter", bad, http.StatusBadRequest)
+		wantBody(t, "bad front matter", bad, "draft must be true or false")
+	})
+
+	t.Run("Date", func(t *testing.T) {
+		form := url.Values{"path": {"/news/dated/"}, "title": {"Dated"}, "body": {"b"}, "date": {"2023-02-03T04:05"}}
+		wantStatus(t, "create with date", c.post(alpha+"/pages", form), http.StatusSeeOther)
+		p, err := u.store.Page(ctx, sample.AlphaHost, "/news/dated/")
+		if err != nil || !p.Created.Equal(time.Date(2023, 2, 3, 4, 5, 0, 0, time.UTC)) {
+			t.Fatalf("page with a date: %+v, %v", p, err)
+		}
+		form.Set("orig", "/news/dated/")
+		form.Set("date", "2021-12-31T23:59")
+		wantStatus(t, "change the date", c.post(alpha+"/pages", form), http.StatusSeeOther)
+		if p, _ = u.store.Page(ctx, sample.AlphaHost, "/news/dated/"); !p.Created.Equal(time.Date(2021, 12, 31, 23, 59, 0, 0, time.UTC)) {
+			t.Errorf("after changing the date: Created %v", p.Created)
+		}
+		form.Set("date", "yesterday")
+		r := c.post(alpha+"/pages", form)
+		wantStatus(t, "bad date", r, http.StatusBadRequest)
+		wantBody(t, "bad date", r, "is not a date")
 	})
 
 	t.Run("Preview", func(t *testing.T) {

@@ -26,7 +26,11 @@ func (h *Handler) pagesList(w http.ResponseWriter, r *http.Request, s *session, 
 }
 
 // pageFields are the fields of the page form.
-var pageFields = []string{"orig", "path", "title", "layout", "format", "body", "description", "published"}
+var pageFields = []string{"orig", "path", "title", "layout", "format", "body", "description", "published", "date"}
+
+// formDate is how the form's date field (a datetime-local input) shows a
+// page's date, in UTC.
+const formDate = "2006-01-02T15:04"
 
 // pageEditData is what the page form needs besides the typed values.
 type pageEditData struct {
@@ -58,7 +62,8 @@ func (h *Handler) editPage(w http.ResponseWriter, r *http.Request, s *session, s
 }
 
 func pageValues(p *orchard.Page) map[string]string {
-	v := map[string]string{"path": p.Path, "title": p.Title, "layout": p.Layout, "format": p.Format, "body": p.Body, "description": p.Description}
+	v := map[string]string{"path": p.Path, "title": p.Title, "layout": p.Layout, "format": p.Format, "body": p.Body,
+		"description": p.Description, "date": p.Created.UTC().Format(formDate)}
 	if p.Published {
 		v["published"] = "on"
 	}
@@ -112,9 +117,38 @@ func (h *Handler) layouts(r *http.Request, host string) ([]string, error) {
 	return out, nil
 }
 
+// frontMatterToForm moves front matter at the top of the body (a pasted
+// Hugo or Jekyll file) into the form's fields, where it wins over what the
+// fields held, and takes it out of the body. The category is not taken:
+// here a page's category is the directory of its path.
+func frontMatterToForm(f *form) {
+	fm, rest, found, err := render.SplitFrontMatter(f.Values["body"])
+	if err != nil {
+		f.Errors["body"] = orchard.ErrorMessage(err)
+		return
+	}
+	if !found {
+		return
+	}
+	f.Values["body"] = rest
+	for name, v := range map[string]string{"title": fm.Title, "description": fm.Description, "path": fm.Path, "layout": fm.Layout} {
+		if v != "" {
+			f.Values[name] = v
+		}
+	}
+	if !fm.Date.IsZero() {
+		f.Values["date"] = fm.Date.UTC().Format(formDate)
+	}
+	if fm.Draft != nil {
+		f.Values["published"] = map[bool]string{false: "on", true: ""}[*fm.Draft]
+	}
+}
+
 // pageFromForm builds and validates a page from the form, putting messages
-// next to fields. Its category is the directory that holds it.
+// next to fields. Its category is the directory that holds it. Front
+// matter at the top of the body fills the fields first.
 func pageFromForm(f *form) *orchard.Page {
+	frontMatterToForm(f)
 	p := &orchard.Page{
 		Path:        strings.TrimSpace(f.Values["path"]),
 		Title:       strings.TrimSpace(f.Values["title"]),
@@ -128,6 +162,13 @@ func pageFromForm(f *form) *orchard.Page {
 		p.Path += "/"
 	}
 	p.Category = orchard.ParentDir(p.Path)
+	if d := strings.TrimSpace(f.Values["date"]); d != "" {
+		t, err := render.ParseDate(d)
+		if err != nil {
+			f.Errors["date"] = orchard.ErrorMessage(err)
+		}
+		p.Created = t
+	}
 	if err := p.Validate(); err != nil {
 		field := ""
 		if strings.HasPrefix(orchard.ErrorMessage(err), "Category") {
@@ -152,7 +193,10 @@ func (h *Handler) savePage(w http.ResponseWriter, r *http.Request, s *session, s
 			return
 		}
 		old = o
-		p.Created = o.Created
+		// The field shows minutes: an unchanged field keeps the exact date.
+		if f.Values["date"] == "" || f.Values["date"] == o.Created.UTC().Format(formDate) {
+			p.Created = o.Created
+		}
 	}
 	if f.ok() && p.Path != orig {
 		if _, err := h.opt.Store.Page(ctx, site.Host, p.Path); err == nil {

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/orchardhq/orchard"
 )
 
 // readBufferSize is each connection's read buffer: big enough that a typical
@@ -111,21 +113,20 @@ func buildRequest(t Target, host string, headers []Header, keepAlive bool) ([]by
 }
 
 // resolve finds the address to dial for a URL's host and port. Names under
-// .localhost resolve to loopback (RFC 6761) even when the system resolver
-// does not know them, so the demo's alpha.localhost works.
+// .localhost go to loopback without asking DNS (orchard.IsLoopbackName), as
+// in probe and browsers, so the demo's alpha.localhost works.
 func resolve(ctx context.Context, hostname, port string) (string, error) {
 	if ip := net.ParseIP(hostname); ip != nil {
 		return net.JoinHostPort(hostname, port), nil
 	}
+	if orchard.IsLoopbackName(hostname) {
+		return orchard.LoopbackDialAddr(net.JoinHostPort(hostname, port)), nil
+	}
 	addrs, err := net.DefaultResolver.LookupIPAddr(ctx, hostname)
-	if err != nil || len(addrs) == 0 {
-		h := strings.ToLower(strings.TrimSuffix(hostname, "."))
-		if h == "localhost" || strings.HasSuffix(h, ".localhost") {
-			return net.JoinHostPort("127.0.0.1", port), nil
-		}
-		if err == nil {
-			err = fmt.Errorf("no addresses")
-		}
+	if err == nil && len(addrs) == 0 {
+		err = fmt.Errorf("no addresses")
+	}
+	if err != nil {
 		return "", fmt.Errorf("resolve %s: %w", hostname, err)
 	}
 	pick := addrs[0].IP

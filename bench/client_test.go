@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"strings"
@@ -143,6 +144,21 @@ func BenchmarkReadResponse(b *testing.B) {
 		var resp response
 		if _, err := readResponse(br, false, &resp); err != nil || resp.body != 8700 {
 			b.Fatal(err, resp.body)
+		}
+	}
+}
+
+func TestResolveLocalhost(t *testing.T) {
+	tests := []struct{ host, want string }{
+		{"localhost", "127.0.0.1:8000"},
+		{"alpha.localhost", "127.0.0.1:8000"},
+		{"Beta.Localhost.", "127.0.0.1:8000"},
+		{"10.1.2.3", "10.1.2.3:8000"},
+	}
+	for _, tt := range tests {
+		got, err := resolve(context.Background(), tt.host, "8000")
+		if err != nil || got != tt.want {
+			t.Errorf("resolve(%q) = %q, %v; want %q", tt.host, got, err, tt.want)
 		}
 	}
 }

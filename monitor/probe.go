@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"sync"
 	"time"
+
+	"github.com/orchardhq/orchard"
 )
 
 // ProbeTarget is one URL the probe watches.
@@ -111,8 +114,14 @@ func Check(ctx context.Context, t ProbeTarget, timeout time.Duration) Result {
 		req.Host = t.Host
 	}
 	req.Header.Set("User-Agent", "orchard-probe/1")
+	dialer := &net.Dialer{}
 	tr := &http.Transport{
-		Proxy:               nil,
+		Proxy: nil,
+		// *.localhost goes to loopback as in bench and browsers (RFC 6761);
+		// DNS time is then zero, which is what such a name costs.
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return dialer.DialContext(ctx, network, orchard.LoopbackDialAddr(addr))
+		},
 		DisableKeepAlives:   true,
 		TLSHandshakeTimeout: timeout,
 		ForceAttemptHTTP2:   true,

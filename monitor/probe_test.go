@@ -309,3 +309,27 @@ func FuzzParseURLFile(f *testing.F) {
 		}
 	})
 }
+
+// TestCheckLocalhostName checks that a name under .localhost reaches
+// loopback without the system resolver (RFC 6761), as bench and browsers
+// do, and that the URL's name is still the Host header.
+func TestCheckLocalhostName(t *testing.T) {
+	var gotHost atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotHost.Store(r.Host)
+		w.Write([]byte("hello"))
+	}))
+	defer srv.Close()
+	_, port, err := net.SplitHostPort(srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://alpha.localhost:" + port + "/"
+	r := monitor.Check(context.Background(), monitor.ProbeTarget{URL: url, Method: http.MethodGet}, 30*time.Second)
+	if r.Err != "" || r.Status != http.StatusOK {
+		t.Fatalf("Check(%s) = status %d, err %q; want 200 and no error", url, r.Status, r.Err)
+	}
+	if got, want := gotHost.Load(), "alpha.localhost:"+port; got != want {
+		t.Errorf("Host header = %v, want %q", got, want)
+	}
+}

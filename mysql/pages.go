@@ -11,8 +11,8 @@ import (
 	orchard "github.com/orchardhq/orchard"
 )
 
-// PutPage creates or replaces the page at p.Path, keeping Created of an
-// existing page.
+// PutPage creates or replaces the page at p.Path. A zero Created keeps an
+// existing page's; a non-zero one is stored (the page's date was set).
 func (d *DB) PutPage(ctx context.Context, host string, p *orchard.Page) error {
 	if err := p.Validate(); err != nil {
 		return err
@@ -30,6 +30,7 @@ func (d *DB) PutPage(ctx context.Context, host string, p *orchard.Page) error {
 				return err
 			}
 		}
+		setDate := !p.Created.IsZero()
 		p.Created, p.Updated = stamp(p.Created), stamp(p.Updated)
 		if err := mustBeFree(ctx, tx, "SELECT 1 FROM "+t.categories+" WHERE path = ? LOCK IN SHARE MODE", p.Path); err != nil {
 			if orchard.ErrorCode(err) == orchard.ECONFLICT {
@@ -39,7 +40,7 @@ func (d *DB) PutPage(ctx context.Context, host string, p *orchard.Page) error {
 		}
 		// Upsert first, then read Created back (see PutCategory); when the
 		// page existed, its kept Created changes the digest.
-		if err := insertPage(ctx, tx, t, p, true); err != nil {
+		if err := insertPage(ctx, tx, t, p, true, setDate); err != nil {
 			return err
 		}
 		var created time.Time
@@ -56,13 +57,18 @@ func (d *DB) PutPage(ctx context.Context, host string, p *orchard.Page) error {
 	})
 }
 
-func insertPage(ctx context.Context, tx *sql.Tx, t tables, p *orchard.Page, upsert bool) error {
+// insertPage writes p; with upsert an existing row is replaced, keeping its
+// created unless setCreated.
+func insertPage(ctx context.Context, tx *sql.Tx, t tables, p *orchard.Page, upsert, setCreated bool) error {
 	q := "INSERT INTO " + t.pages + " (path, title, category, layout, format, body, description, published, created, updated, digest)" +
 		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	if upsert {
 		q += " ON DUPLICATE KEY UPDATE title = VALUES(title), category = VALUES(category), layout = VALUES(layout)," +
 			" format = VALUES(format), body = VALUES(body), description = VALUES(description)," +
 			" published = VALUES(published), updated = VALUES(updated), digest = VALUES(digest)"
+		if setCreated {
+			q += ", created = VALUES(created)"
+		}
 	}
 	// p's times are stamped (microseconds, as DATETIME(6) keeps them), so
 	// the digest is that of the page as it reads back.

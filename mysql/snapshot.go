@@ -235,7 +235,7 @@ func insertContent(ctx context.Context, tx *sql.Tx, t tables, c *orchard.SiteCon
 	for i := range c.Pages {
 		x := &c.Pages[i]
 		x.Created, x.Updated = stamp(x.Created), stamp(x.Updated)
-		if err := insertPage(ctx, tx, t, x, false); err != nil {
+		if err := insertPage(ctx, tx, t, x, false, false); err != nil {
 			return dupIs(err, "Page %q is given twice.", x.Path)
 		}
 	}

@@ -15,7 +15,8 @@ func pageNotFound(path string) error {
 }
 
 // PutPage creates or replaces the page at p.Path; its category must exist.
-// An existing page's Created is kept; a zero Created or Updated becomes now.
+// A zero Created keeps an existing page's; a zero Created (of a new page) or
+// Updated becomes now; a non-zero Created is stored, so a page's date can be set.
 func (db *DB) PutPage(ctx context.Context, host string, p *orchard.Page) error {
 	if err := p.Validate(); err != nil {
 		return err
@@ -42,7 +43,7 @@ func (db *DB) putPage(ctx context.Context, tx *sql.Tx, t tables, p *orchard.Page
 	} else if ok {
 		return orchard.Errorf(orchard.ECONFLICT, "A category already has the path %q.", p.Path)
 	}
-	if keep {
+	if keep && p.Created.IsZero() {
 		var created int64
 		err := tx.QueryRowContext(ctx, `SELECT created FROM `+t.pages+` WHERE path = ?`, p.Path).Scan(&created)
 		if err == nil {

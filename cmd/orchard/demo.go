@@ -55,6 +55,7 @@ catches up.`,
 // demo runs a whole cluster on loopback.
 type demo struct {
 	dir, listen string
+	exe         string // the binary each role runs (demoBinary)
 	nodes       int
 	mysql       bool
 	load        time.Duration
@@ -107,6 +108,13 @@ func (d *demo) initDir(ctx context.Context) error {
 	d.dir = abs
 	if err := os.MkdirAll(filepath.Join(d.dir, "logs"), 0o750); err != nil {
 		return fmt.Errorf("create demo dir: %w", err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the orchard binary: %w", err)
+	}
+	if d.exe, err = demoBinary(exe, d.dir); err != nil {
+		return err
 	}
 	fmt.Fprintf(d.out, "orchard demo in %s\n", d.dir)
 	if d.layout, err = planDemo(d.listen, d.nodes); err != nil {
@@ -204,7 +212,7 @@ func (d *demo) buildSites(ctx context.Context) error {
 // health endpoints.
 func (d *demo) startNodes(ctx context.Context) error {
 	for _, n := range d.cfg.Nodes {
-		c, err := startChild(n.Name, filepath.Join(d.dir, "logs"), "node", n.Name, "--config", d.cfg.Path)
+		c, err := startChild(d.exe, n.Name, filepath.Join(d.dir, "logs"), "node", n.Name, "--config", d.cfg.Path)
 		if err != nil {
 			return err
 		}
@@ -257,7 +265,7 @@ func (d *demo) publishSites(ctx context.Context) error {
 
 // startBalancer runs `orchard balancer` and waits until it serves a site.
 func (d *demo) startBalancer(ctx context.Context) error {
-	c, err := startChild("balancer", filepath.Join(d.dir, "logs"), "balancer", "--config", d.cfg.Path)
+	c, err := startChild(d.exe, "balancer", filepath.Join(d.dir, "logs"), "balancer", "--config", d.cfg.Path)
 	if err != nil {
 		return err
 	}
@@ -267,7 +275,7 @@ func (d *demo) startBalancer(ctx context.Context) error {
 
 // startMaster runs `orchard master` and waits until it serves.
 func (d *demo) startMaster(ctx context.Context) error {
-	c, err := startChild("master", filepath.Join(d.dir, "logs"), "master", "--config", d.cfg.Path)
+	c, err := startChild(d.exe, "master", filepath.Join(d.dir, "logs"), "master", "--config", d.cfg.Path)
 	if err != nil {
 		return err
 	}
@@ -291,6 +299,7 @@ func (d *demo) printWelcome(took time.Duration) {
 	fmt.Fprintf(d.out, "Cluster admin: admin / %s (saved in %s)\n", d.password, filepath.Join(d.dir, "admin-password"))
 	fmt.Fprintf(d.out, "Cluster file:  %s (use it with --config)\n", d.cfg.Path)
 	fmt.Fprintf(d.out, "Logs:          %s\n", filepath.Join(d.dir, "logs"))
+	fmt.Fprintf(d.out, "Binary:        %s (every role runs it)\n", d.exe)
 	fmt.Fprintln(d.out, "\nPress Ctrl-C to stop.")
 }
 
@@ -314,7 +323,7 @@ func (d *demo) wait(ctx context.Context) error {
 			fmt.Fprintf(d.out, "%s exited (%v); the rest of the cluster carries on. Its log: %s\n",
 				c.name, c.err, filepath.Join(d.dir, "logs", c.name+".log"))
 			if c.name != "master" && c.name != "balancer" {
-				fmt.Fprintf(d.out, "  restart it with: orchard %s --config %s\n", strings.Join(c.cmd.Args[1:len(c.cmd.Args)-2], " "), d.cfg.Path)
+				fmt.Fprintf(d.out, "  restart it with: %s\n", c.restartHint())
 			}
 		}
 	}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -22,12 +24,8 @@ type child struct {
 	err  error
 }
 
-// startChild runs `orchard ARGS...` with its output in logDir/NAME.log.
-func startChild(name, logDir string, args ...string) (*child, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
+// startChild runs `EXE ARGS...` with its output in logDir/NAME.log.
+func startChild(exe, name, logDir string, args ...string) (*child, error) {
 	if err := os.MkdirAll(logDir, 0o750); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
@@ -51,6 +49,72 @@ func startChild(name, logDir string, args ...string) (*child, error) {
 		close(c.done)
 	}()
 	return c, nil
+}
+
+// restartHint is a shell command that starts the child again by hand: the
+// binary's own path, since `orchard` need not be on PATH.
+func (c *child) restartHint() string {
+	words := make([]string, 0, len(c.cmd.Args))
+	words = append(words, shellQuote(c.cmd.Path))
+	for _, a := range c.cmd.Args[1:] {
+		words = append(words, shellQuote(a))
+	}
+	return strings.Join(words, " ")
+}
+
+// shellQuote quotes s for sh when it holds anything but plain characters.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// demoBinary returns the binary the demo runs its roles with and prints in
+// its hints. A binary built by `go run` lives in a go-build temporary
+// directory that disappears when go run exits, so it is copied to
+// DIR/bin/orchard first: the restart hints keep working, during the demo
+// and after it.
+func demoBinary(exe, dir string) (string, error) {
+	if !strings.Contains(filepath.ToSlash(exe), "/go-build") {
+		return exe, nil
+	}
+	bin := filepath.Join(dir, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return "", fmt.Errorf("copy the go run binary: %w", err)
+	}
+	dst := filepath.Join(bin, "orchard")
+	if err := copyExecutable(exe, dst); err != nil {
+		return "", fmt.Errorf("copy the go run binary to %s: %w", dst, err)
+	}
+	return dst, nil
+}
+
+// copyExecutable copies src to dst through a temporary file and a rename,
+// so a role still running from an older copy keeps its file.
+func copyExecutable(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".orchard-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := io.Copy(tmp, in); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o755); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), dst)
 }
 
 // stop asks the child to finish (SIGTERM) and kills it after grace.

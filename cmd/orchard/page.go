@@ -14,6 +14,7 @@ import (
 
 	orchard "github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/config"
+	"github.com/orchardhq/orchard/render"
 	"github.com/spf13/cobra"
 )
 
@@ -92,26 +93,61 @@ func readBody(in io.Reader) (string, error) {
 
 func newPagePutCmd() *cobra.Command {
 	var p orchard.Page
-	var category string
+	var category, date string
 	var draft bool
 	cmd := &cobra.Command{
-		Use:   "put PATH --title T [--category C] [--layout L] [--format markdown|html] [--description D] [--draft] < body",
+		Use:   "put PATH [--title T] [--category C] [--layout L] [--format markdown|html] [--description D] [--date D] [--draft] < body",
 		Short: "Create or replace a page; the body comes from stdin",
-		Args:  exactArgs(1, "PATH"),
+		Long: `Create or replace a page; the body comes from stdin.
+
+A body may start with front matter as Hugo and Jekyll write it: YAML between
+"---" lines or TOML between "+++" lines, giving title, date, draft (or
+published), description, category and layout. The block is taken out of the
+body; flags given on the command line win over it.`,
+		Args: exactArgs(1, "PATH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			host, err := hostArg(cmd)
 			if err != nil {
 				return err
 			}
-			cat, err := categoryArg(category)
+			body, err := readBody(cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			fm, body, _, err := render.SplitFrontMatter(body)
+			if err != nil {
+				return usagef("%s", orchard.ErrorMessage(err))
+			}
+			page := orchard.Page{Format: orchard.FormatMarkdown, Published: true}
+			fm.Apply(&page)
+			changed := cmd.Flags().Changed
+			for _, f := range []struct {
+				flag     string
+				dst, val *string
+			}{
+				{"title", &page.Title, &p.Title},
+				{"layout", &page.Layout, &p.Layout},
+				{"format", &page.Format, &p.Format},
+				{"description", &page.Description, &p.Description},
+				{"category", &page.Category, &category},
+			} {
+				if changed(f.flag) {
+					*f.dst = *f.val
+				}
+			}
+			if changed("draft") {
+				page.Published = !draft
+			}
+			if changed("date") {
+				if page.Created, err = render.ParseDate(date); err != nil {
+					return usagef("--date: %s", orchard.ErrorMessage(err))
+				}
+			}
+			cat, err := categoryArg(page.Category)
 			if err != nil {
 				return err
 			}
 			path, err := contentPath(args[0], cat)
-			if err != nil {
-				return err
-			}
-			body, err := readBody(cmd.InOrStdin())
 			if err != nil {
 				return err
 			}
@@ -120,10 +156,16 @@ func newPagePutCmd() *cobra.Command {
 				if err != nil && orchard.ErrorCode(err) != orchard.ENOTFOUND {
 					return storeError(err)
 				}
-				page := p
-				page.Path, page.Body, page.Published = path, body, !draft
-				page.Category = cat
-				if cat == "" {
+				page.Path, page.Body, page.Category = path, body, cat
+				if cat != "" {
+					if _, err := st.Category(ctx, host, cat); orchard.ErrorCode(err) == orchard.ENOTFOUND {
+						return shownError{orchard.Errorf(orchard.ENOTFOUND,
+							"Category %s does not exist: a page goes into an existing category, as a category goes into an existing parent. "+
+								"Create it first: orchard category -s %s put %s --title TITLE", cat, host, cat)}
+					} else if err != nil {
+						return storeError(err)
+					}
+				} else {
 					// A page in a category's directory belongs to it.
 					if parent := orchard.ParentDir(path); parent != "" {
 						if _, err := st.Category(ctx, host, parent); err == nil {
@@ -133,7 +175,7 @@ func newPagePutCmd() *cobra.Command {
 				}
 				if page.Title == "" {
 					if old == nil {
-						return usagef("--title is required for a new page")
+						return usagef("--title is required for a new page (or a title in its front matter)")
 					}
 					page.Title = old.Title
 				}
@@ -145,20 +187,21 @@ func newPagePutCmd() *cobra.Command {
 					verb = "Replaced"
 				}
 				state := "published"
-				if draft {
+				if !page.Published {
 					state = "draft"
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s page %s (%s, %d bytes)\n", verb, path, state, len(body))
+				fmt.Fprintf(cmd.OutOrStdout(), "%s page %s (%s, %s, %d bytes)\n", verb, path, state, page.Created.Format("2006-01-02"), len(body))
 				return nil
 			})
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&p.Title, "title", "", "the page's title (required for a new page)")
+	fl.StringVar(&p.Title, "title", "", "the page's title (required for a new page without one in its front matter)")
 	fl.StringVar(&category, "category", "", "the category's path, e.g. /news/")
 	fl.StringVar(&p.Layout, "layout", "", "layout name (default post in a category, page outside)")
 	fl.StringVar(&p.Format, "format", orchard.FormatMarkdown, "body format: markdown or html")
 	fl.StringVar(&p.Description, "description", "", "a short description for listings and meta tags")
+	fl.StringVar(&date, "date", "", "the page's date, e.g. 2024-05-01 or \"2024-05-01 10:30\" (UTC); default: when it was first saved")
 	fl.BoolVar(&draft, "draft", false, "save unpublished")
 	return cmd
 }

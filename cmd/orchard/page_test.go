@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	orchard "github.com/orchardhq/orchard"
 )
@@ -65,6 +66,42 @@ func TestPageCommand(t *testing.T) {
 			t.Errorf("replace without --title: title %q body %q", p.Title, p.Body)
 		}
 	})
+	t.Run("FrontMatter", func(t *testing.T) {
+		getPage := func(path string) orchard.Page {
+			t.Helper()
+			var p orchard.Page
+			if err := json.Unmarshal([]byte(mustCLI(t, cfg, "", "page", "-s", "example.com", "get", path, "--json")), &p); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+		yaml := "---\ntitle: From YAML\ndate: 2024-05-01\ndraft: true\ndescription: Said in YAML\ncategory: /news/\n---\n# Body\n"
+		out := mustCLI(t, cfg, yaml, "page", "-s", "example.com", "put", "fm")
+		if !strings.Contains(out, "Created page /news/fm/ (draft, 2024-05-01,") {
+			t.Errorf("put with front matter printed %q", out)
+		}
+		p := getPage("/news/fm/")
+		if p.Title != "From YAML" || p.Description != "Said in YAML" || p.Published || p.Category != "/news/" ||
+			p.Body != "# Body\n" || p.Created.Format("2006-01-02") != "2024-05-01" {
+			t.Errorf("page from YAML front matter: %+v", p)
+		}
+		// Flags win over front matter, and --date moves an existing page.
+		toml := "+++\ntitle = 'From TOML'\ndate = 2023-01-02\ndraft = true\n+++\nbody"
+		mustCLI(t, cfg, toml, "page", "-s", "example.com", "put", "/news/fm/", "--title", "Flag title", "--draft=false", "--date", "2022-03-04 05:06")
+		p = getPage("/news/fm/")
+		if p.Title != "Flag title" || !p.Published || p.Body != "body" || !p.Created.Equal(time.Date(2022, 3, 4, 5, 6, 0, 0, time.UTC)) {
+			t.Errorf("flags over TOML front matter: %+v", p)
+		}
+		// Without a date the page keeps the one it has.
+		mustCLI(t, cfg, "plain", "page", "-s", "example.com", "put", "/news/fm/")
+		if p = getPage("/news/fm/"); !p.Created.Equal(time.Date(2022, 3, 4, 5, 6, 0, 0, time.UTC)) {
+			t.Errorf("replace without a date moved Created to %v", p.Created)
+		}
+		wantExit(t, runCLI(t, cfg, "---\ntitle: T\ncategory: /blog/\n---\n", "page", "-s", "example.com", "put", "x"), 1,
+			"Create it first: orchard category -s example.com put /blog/ --title TITLE")
+		wantExit(t, runCLI(t, cfg, "---\ndate: soon\n---\n", "page", "-s", "example.com", "put", "/bad/", "--title", "B"), 2, "date")
+		wantExit(t, runCLI(t, cfg, "x", "page", "-s", "example.com", "put", "/bad/", "--title", "B", "--date", "May 1"), 2, "--date")
+	})
 	t.Run("Ls", func(t *testing.T) {
 		out := mustCLI(t, cfg, "", "page", "-s", "example.com", "ls")
 		for _, re := range []string{
@@ -100,7 +137,8 @@ func TestPageCommand(t *testing.T) {
 			{"BadSite", []string{"page", "-s", "../x", "ls"}, 2, "invalid"},
 			{"MissingSite", []string{"page", "-s", "missing.example", "ls"}, 1, "not found"},
 			{"NoTitle", []string{"page", "-s", "example.com", "put", "/new/"}, 2, "--title is required"},
-			{"MissingCategory", []string{"page", "-s", "example.com", "put", "x", "--category", "/blog/", "--title", "X"}, 1, "not found"},
+			{"MissingCategory", []string{"page", "-s", "example.com", "put", "x", "--category", "/blog/", "--title", "X"}, 1,
+				"Category /blog/ does not exist: a page goes into an existing category"},
 			{"DotDot", []string{"page", "-s", "example.com", "put", "/../etc/", "--title", "X"}, 2, "'..'"},
 			{"Upper", []string{"page", "-s", "example.com", "get", "/About/"}, 2, "lower-case"},
 			{"Format", []string{"page", "-s", "example.com", "put", "/f/", "--title", "F", "--format", "rst"}, 2, "markdown or html"},

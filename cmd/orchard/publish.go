@@ -58,19 +58,30 @@ from the master within a few seconds of coming back.`,
 			if err != nil {
 				return err
 			}
-			sites := []string{site}
-			if all && !build {
+			var sites []string
+			switch {
+			case all && build:
+				// The build below lists the sites from the database.
+			case all:
 				if sites, err = store.Sites(); err != nil {
 					return err
 				}
 				if len(sites) == 0 {
 					return usagef("no site has a release yet: run orchard build first")
 				}
-			} else if sites[0], err = orchard.NormalizeHost(site); err != nil {
-				return usagef("-s %q: %s", site, orchard.ErrorMessage(err))
+			default:
+				h, err := orchard.NormalizeHost(site)
+				if err != nil {
+					return usagef("-s %q: %s", site, orchard.ErrorMessage(err))
+				}
+				sites = []string{h}
 			}
 			ctx := cmd.Context()
 			if build {
+				buildOut := cmd.ErrOrStderr()
+				if quiet {
+					buildOut = io.Discard
+				}
 				err := withStore(cmd, func(ctx context.Context, cfg *config.Config, st orchard.Store) error {
 					hosts := sites
 					if all {
@@ -84,7 +95,7 @@ from the master within a few seconds of coming back.`,
 						}
 					}
 					for _, h := range hosts {
-						if err := buildSite(ctx, cmd.ErrOrStderr(), st, store, cfg.Master.KeepReleases, h, false); err != nil {
+						if err := buildSite(ctx, buildOut, st, store, cfg.Master.KeepReleases, h, false); err != nil {
 							return err
 						}
 					}
@@ -95,6 +106,9 @@ from the master within a few seconds of coming back.`,
 				})
 				if err != nil {
 					return err
+				}
+				if len(sites) == 0 {
+					return usagef("there is no site to build: create one with orchard site -s HOST -c")
 				}
 			}
 			// A short-lived process whose live heap is one manifest and
@@ -210,7 +224,7 @@ func runPublish(ctx context.Context, cmd *cobra.Command, p *publish.Publisher, s
 		res, err = p.PublishEncoded(ctx, site, m, id, encoded, progress)
 	}
 	if res != nil {
-		printResult(cmd.OutOrStdout(), res)
+		printResult(cmd.OutOrStdout(), res, quiet)
 	}
 	return res, err
 }
@@ -248,8 +262,18 @@ func progressPrinter(w io.Writer) func(publish.Event) {
 	}
 }
 
-func printResult(w io.Writer, res *publish.Result) {
+// printResult prints a line for the release and a table of the nodes; quiet
+// prints the line alone, followed only by nodes that did not activate.
+func printResult(w io.Writer, res *publish.Result, quiet bool) {
 	fmt.Fprintf(w, "%s release %s: %d files, %s\n", res.Site, res.Release, res.Files, res.Duration.Round(time.Millisecond))
+	if quiet {
+		for _, n := range res.Nodes {
+			if n.State != publish.PhaseActivated {
+				fmt.Fprintf(w, "  %s %s: %v\n", n.Name, n.State, n.Err)
+			}
+		}
+		return
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tSTATE\tBLOBS SENT\tBYTES\tTIME\tNOTE")
 	for _, n := range res.Nodes {

@@ -22,9 +22,10 @@ func testCluster(t *testing.T) string {
 
 // cliResult is what one in-process run of the orchard command gave.
 type cliResult struct {
-	out  string // stdout
-	err  string // the returned error, as main prints it
-	code int    // the exit status main would use
+	out    string // stdout
+	stderr string // what the command wrote to stderr
+	err    string // the returned error, as main prints it
+	code   int    // the exit status main would use
 }
 
 // runCLI runs `orchard --config cfg args...` in-process with stdin.
@@ -37,7 +38,7 @@ func runCLI(t *testing.T, cfg, stdin string, args ...string) cliResult {
 	cmd.SetOut(&out)
 	cmd.SetErr(&errb)
 	err := cmd.ExecuteContext(t.Context())
-	r := cliResult{out: out.String(), code: exitCode(err)}
+	r := cliResult{out: out.String(), stderr: errb.String(), code: exitCode(err)}
 	if err != nil {
 		r.err = err.Error()
 	}

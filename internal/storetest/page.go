@@ -50,10 +50,10 @@ func testPage(t *testing.T, open Opener) {
 		mustCreateSite(t, s, host)
 		mustPutCategory(t, s, host, "/a/")
 		mustPutPage(t, s, host, &orchard.Page{Path: "/x/", Title: "One", Body: "one", Created: at(1), Updated: at(1)})
-		up := &orchard.Page{Path: "/x/", Title: "Two", Body: "two", Published: true, Created: at(5), Updated: at(6)}
+		up := &orchard.Page{Path: "/x/", Title: "Two", Body: "two", Published: true, Updated: at(6)}
 		mustPutPage(t, s, host, up)
 		if !up.Created.Equal(at(1)) {
-			t.Errorf("PutPage left Created %v, want the original %v", up.Created, at(1))
+			t.Errorf("PutPage with a zero Created left Created %v, want the original %v", up.Created, at(1))
 		}
 		got, err := s.Page(ctx, host, "/x/")
 		wantOK(t, "Page", err)
@@ -66,6 +66,13 @@ func testPage(t *testing.T, open Opener) {
 		wantOK(t, "Page", err)
 		if !got.Created.Equal(at(1)) || !got.Updated.After(at(6)) {
 			t.Errorf("after a second replace: Created %v Updated %v, want %v and now", got.Created, got.Updated, at(1))
+		}
+		// A non-zero Created sets the page's date.
+		mustPutPage(t, s, host, &orchard.Page{Path: "/x/", Title: "Four", Created: at(3)})
+		got, err = s.Page(ctx, host, "/x/")
+		wantOK(t, "Page", err)
+		if !got.Created.Equal(at(3)) {
+			t.Errorf("after a replace with Created %v: Created %v", at(3), got.Created)
 		}
 		pages, err := s.Pages(ctx, host, orchard.PageFilter{})
 		wantOK(t, "Pages", err)
