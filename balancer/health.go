@@ -132,15 +132,22 @@ func fetchHealth(ctx context.Context, client *http.Client, url string) (*orchard
 // Refresh checks every member's health now, in parallel, and returns each
 // site's newest release as the balancer then routes it.
 func (b *Balancer) Refresh(ctx context.Context) map[string]string {
-	var wg sync.WaitGroup
+	// A reload restarts members' checks (and sets m.check) under b.mu.
+	var checks []func(context.Context)
+	b.mu.Lock()
 	if t := b.table.Load(); t != nil {
 		for _, p := range t.pools {
 			for _, m := range p.members {
 				if m.check != nil {
-					wg.Go(func() { m.check(ctx) })
+					checks = append(checks, m.check)
 				}
 			}
 		}
+	}
+	b.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, check := range checks {
+		wg.Go(func() { check(ctx) })
 	}
 	wg.Wait()
 	return b.Status().Sites
