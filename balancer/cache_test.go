@@ -29,20 +29,18 @@ const (
 )
 
 func TestReleaseAwareRouting(t *testing.T) {
-	b0, b1 := newBackend(t, "n0", rel1), newBackend(t, "n1", rel1)
-	b := mustOpen(t, onePool("", b0.member(1), b1.member(1)))
-	waitFor(t, "releases known", func() bool { return b.Status().Sites[siteHost] == rel1 && len(memberStatus(b, "n1").Releases) > 0 })
-	if got := shares(t, b, 10); got["n0"] != 5 || got["n1"] != 5 {
+	b0, b1, b2 := newBackend(t, "n0", rel1), newBackend(t, "n1", rel1), newBackend(t, "n2", rel1)
+	b := mustOpen(t, onePool("", b0.member(1), b1.member(1), b2.member(1)))
+	waitFor(t, "releases known", func() bool { return b.Status().Sites[siteHost] == rel1 && len(memberStatus(b, "n2").Releases) > 0 })
+	if got := shares(t, b, 12); got["n0"] != 4 || got["n1"] != 4 || got["n2"] != 4 {
 		t.Fatalf("same release everywhere: %v", got)
 	}
-	// n1 activates the new release: from the next response or health
-	// check on, the site's requests go to n1 only.
+	// A publish reaches n1 and n2 first: once most members hold the new
+	// release, the site's requests go to them only.
 	r := rel2
 	b1.release.Store(&r)
+	b2.release.Store(&r)
 	c := newClient()
-	for i := 0; i < 4 && b.Status().Sites[siteHost] != rel2; i++ {
-		get(t, c, b.Addr(), "/")
-	}
 	waitFor(t, "newest release", func() bool { return b.Status().Sites[siteHost] == rel2 })
 	for i := 0; i < 20; i++ {
 		resp, _ := get(t, c, b.Addr(), "/")
@@ -50,10 +48,30 @@ func TestReleaseAwareRouting(t *testing.T) {
 			t.Fatalf("request %d after the switch came from release %s", i, got)
 		}
 	}
-	// The only member with the newest release goes away: fall back.
+	// The members with the newest release go away: fall back.
 	b.SetMember("web", "n1", "disable", 0)
+	b.SetMember("web", "n2", "disable", 0)
 	if resp, _ := get(t, c, b.Addr(), "/"); resp.StatusCode != 200 || resp.Header.Get("X-Member") != "n0" {
 		t.Errorf("fallback: %d from %q", resp.StatusCode, resp.Header.Get("X-Member"))
+	}
+}
+
+// TestOddReleaseNotRouted checks that one member's word does not decide a
+// site's newest release: a node that alone reports another release (one
+// made to activate an old release by a replayed request, say) gets none of
+// the site's requests while the others agree.
+func TestOddReleaseNotRouted(t *testing.T) {
+	b0, b1, b2 := newBackend(t, "n0", rel1), newBackend(t, "n1", rel1), newBackend(t, "n2", rel1)
+	b := mustOpen(t, onePool("", b0.member(1), b1.member(1), b2.member(1)))
+	waitFor(t, "releases known", func() bool { return b.Status().Sites[siteHost] == rel1 })
+	odd := rel2
+	b1.release.Store(&odd)
+	waitFor(t, "n1's odd release seen", func() bool { return memberStatus(b, "n1").Releases[siteHost] == rel2 })
+	if got := b.Status().Sites[siteHost]; got != rel1 {
+		t.Fatalf("newest release = %s after one member of three moved, want %s", got, rel1)
+	}
+	if got := shares(t, b, 20); got["n1"] != 0 || got["n0"]+got["n2"] != 20 {
+		t.Fatalf("requests went to the odd member: %v", got)
 	}
 }
 

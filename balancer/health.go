@@ -88,6 +88,9 @@ func (b *Balancer) checkOnce(ctx context.Context, m *member, client *http.Client
 	switch {
 	case up:
 		m.recover(time.Now().UnixNano())
+		b.mu.Lock()
+		b.recountMemberLocked(m)
+		b.mu.Unlock()
 		b.log.Info("member up", "pool", m.pool, "member", m.cfg.Name)
 		if p := b.table.Load(); p != nil {
 			if pl := p.byName[m.pool]; pl != nil {
@@ -97,6 +100,9 @@ func (b *Balancer) checkOnce(ctx context.Context, m *member, client *http.Client
 	case down:
 		m.retryAt.Store(math.MaxInt64)
 		m.down.Store(true)
+		b.mu.Lock()
+		b.recountMemberLocked(m)
+		b.mu.Unlock()
 		b.log.Warn("member down", "pool", m.pool, "member", m.cfg.Name, "err", err)
 	}
 	if err == nil {

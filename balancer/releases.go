@@ -8,10 +8,17 @@ import (
 
 // Release-aware routing. Each member's releases come from its health
 // checks and, between checks, from the X-Orchard-Release header of its
-// responses. A site's newest release is the one a member most recently
-// moved to (a publish or a rollback); before any move is seen, the first
-// release reported. Only sites reported by health checks are tracked, so
-// a host the members do not serve never enters the table.
+// responses. A site's newest release is the one held by a majority of the
+// members that report the site and are not down (members listed in
+// several pools count once, by address); while no release has a majority
+// (half-way through a publish to two nodes, say) the newest release stays
+// what it was. One member's word is not enough: a node made to activate an
+// odd release (a replayed request, a bug) would otherwise draw the site's
+// traffic to it. A quorum needs no traffic beyond the health checks, and a
+// publish to every node still switches as soon as most of them have
+// activated; a pool of one node follows that node. Only sites reported by
+// health checks are tracked, so a host the members do not serve never
+// enters the table.
 
 // targetRelease returns the newest release of a site ("" if unknown).
 func (b *Balancer) targetRelease(site []byte) string {
@@ -43,7 +50,7 @@ func (b *Balancer) observe(m *member, site, rel []byte, started int64) {
 	next[string(site)] = string(rel)
 	m.releases.Store(&next)
 	m.relAt.Store(started)
-	b.moveTargetLocked(string(site), old, string(rel))
+	b.recountTargetLocked(string(site))
 }
 
 // setHealthReleases replaces a member's releases with those of a health
@@ -68,22 +75,60 @@ func (b *Balancer) setHealthReleases(m *member, rels map[string]string, started 
 			continue
 		}
 		next[site] = id
-		b.moveTargetLocked(site, cur[site], id)
 	}
 	m.releases.Store(&next)
 	m.relAt.Store(started)
+	for site, id := range next {
+		if cur[site] != id {
+			b.recountTargetLocked(site)
+		}
+	}
+	for site := range cur {
+		if _, ok := next[site]; !ok {
+			b.recountTargetLocked(site)
+		}
+	}
 }
 
-// moveTargetLocked updates a site's newest release after a member moved
-// from old ("" = first report) to id. b.mu must be held.
-func (b *Balancer) moveTargetLocked(site, old, id string) {
+// recountMemberLocked counts again the sites m reports, after m went down
+// or came back. b.mu must be held.
+func (b *Balancer) recountMemberLocked(m *member) {
+	if p := m.releases.Load(); p != nil {
+		for site := range *p {
+			b.recountTargetLocked(site)
+		}
+	}
+}
+
+// recountTargetLocked sets a site's newest release to the one a majority
+// of the live members reporting it hold, if any does. b.mu must be held.
+func (b *Balancer) recountTargetLocked(site string) {
+	key := []byte(site)
+	counts := map[string]int{}
+	counted := map[string]bool{} // member addresses
+	voters := 0
+	for _, m := range b.members {
+		if m.down.Load() || counted[m.cfg.Addr] {
+			continue
+		}
+		rel := m.release(key)
+		if rel == "" {
+			continue
+		}
+		counted[m.cfg.Addr] = true
+		voters++
+		counts[rel]++
+	}
 	targets := *b.targets.Load()
 	cur := targets[site]
-	if cur == id || (old == "" && cur != "") {
+	for rel, n := range counts {
+		if 2*n <= voters || rel == cur {
+			continue
+		}
+		next := maps.Clone(targets)
+		next[site] = rel
+		b.targets.Store(&next)
+		b.log.Info("newest release", "site", site, "release", rel, "was", cur, "members", n, "of", voters)
 		return
 	}
-	next := maps.Clone(targets)
-	next[site] = id
-	b.targets.Store(&next)
-	b.log.Info("newest release", "site", site, "release", id, "was", cur)
 }

@@ -461,6 +461,20 @@ func (n *Node) Releases() map[string]string {
 	return out
 }
 
+// ActiveCreated returns the active release of site and when it was
+// created (whole seconds); ok is false when the site has none. The publish
+// protocol uses it to refuse going back to an older release without an
+// explicit rollback, also after a restart.
+func (n *Node) ActiveCreated(site string) (id string, created time.Time, ok bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	s := n.sites[site]
+	if s == nil || s.id == "" {
+		return "", time.Time{}, false
+	}
+	return s.id, s.modified, true
+}
+
 // Status is the node's state as /_orchard/v1/status reports it.
 type Status struct {
 	Name       string              `json:"name"`

@@ -29,23 +29,29 @@ const MaxSkew = 5 * time.Minute
 // emptySHA256 is the hex SHA-256 of no bytes.
 const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
+// MasterTarget is the target name of the master's control listener in a
+// signed request (nodes are named by their node name, which cannot contain
+// '@').
+const MasterTarget = "@master"
+
 // Sign signs req for the control API with the cluster secret: it sets the
-// Authorization and X-Orchard-Content-SHA256 headers over the method, the
-// path, the current time, a random nonce and the SHA-256 of body (the bytes
-// req will send; nil for none).
-func Sign(req *http.Request, secret []byte, body []byte) {
+// Authorization and X-Orchard-Content-SHA256 headers over the target (the
+// receiver's node name, or MasterTarget), the method, the path, the current
+// time, a random nonce and the SHA-256 of body (the bytes req will send;
+// nil for none). Only the receiver named target accepts it, once.
+func Sign(req *http.Request, secret []byte, target string, body []byte) {
 	sum := sha256.Sum256(body)
-	signWithHash(req, secret, hex.EncodeToString(sum[:]), time.Now())
+	signWithHash(req, secret, target, hex.EncodeToString(sum[:]), time.Now())
 }
 
-// signWithHash signs req for a body whose hex SHA-256 is bodyHash.
-func signWithHash(req *http.Request, secret []byte, bodyHash string, now time.Time) {
+// signWithHash signs req for target and a body whose hex SHA-256 is bodyHash.
+func signWithHash(req *http.Request, secret []byte, target, bodyHash string, now time.Time) {
 	var n [12]byte
 	_, _ = rand.Read(n[:])
 	nonce := hex.EncodeToString(n[:])
 	ts := strconv.FormatInt(now.Unix(), 10)
-	sig := signature(secret, req.Method, signedPath(req), ts, bodyHash, nonce)
-	req.Header.Set("Authorization", AuthScheme+" ts="+ts+", nonce="+nonce+", sig="+sig)
+	sig := signature(secret, target, req.Method, signedPath(req), ts, bodyHash, nonce)
+	req.Header.Set("Authorization", AuthScheme+" target="+target+", ts="+ts+", nonce="+nonce+", sig="+sig)
 	req.Header.Set(ContentHashHeader, bodyHash)
 }
 
@@ -59,25 +65,27 @@ func signedPath(req *http.Request) string {
 	return p
 }
 
-func signature(secret []byte, method, path, ts, bodyHash, nonce string) string {
+// signature is the HMAC of a request. The string starts with a version
+// word so no string of the first protocol (which named no target) can
+// verify as one of this one.
+func signature(secret []byte, target, method, path, ts, bodyHash, nonce string) string {
 	m := hmac.New(sha256.New, secret)
-	io.WriteString(m, method+"\n"+path+"\n"+ts+"\n"+bodyHash)
-	if nonce != "" {
-		io.WriteString(m, "\n"+nonce)
-	}
+	io.WriteString(m, "orchard-v2\n"+target+"\n"+method+"\n"+path+"\n"+ts+"\n"+bodyHash+"\n"+nonce)
 	return hex.EncodeToString(m.Sum(nil))
 }
 
 // authHeader is a parsed Authorization header.
 type authHeader struct {
-	TS    int64
-	Nonce string
-	Sig   string
+	Target string
+	TS     int64
+	Nonce  string
+	Sig    string
 }
 
-// parseAuthorization parses `Orchard-HMAC-SHA256 ts=<unix>, sig=<hex>` with an
-// optional `nonce=<hex>`. Fields may come in any order, each at most once;
-// the signature is 64 lower-case hex digits; the nonce at most 64 hex digits.
+// parseAuthorization parses `Orchard-HMAC-SHA256 target=<name>, ts=<unix>,
+// nonce=<hex>, sig=<hex>`. Fields may come in any order, each exactly once;
+// the target is 1-64 letters, digits or "-_.:@"; the signature is 64
+// lower-case hex digits; the nonce 16-64 hex digits.
 func parseAuthorization(h string) (authHeader, error) {
 	var a authHeader
 	if len(h) > 512 {
@@ -103,9 +111,14 @@ func parseAuthorization(h string) (authHeader, error) {
 				return a, errors.New("authorization ts is not unix seconds")
 			}
 			a.TS, haveTS = n, true
+		case "target":
+			if a.Target != "" || !validTarget(v) {
+				return a, errors.New("authorization target is not a name")
+			}
+			a.Target = v
 		case "nonce":
-			if a.Nonce != "" || v == "" || len(v) > 64 || !isLowerHex(v) {
-				return a, errors.New("authorization nonce is not hex")
+			if a.Nonce != "" || len(v) < 16 || len(v) > 64 || !isLowerHex(v) {
+				return a, errors.New("authorization nonce is not 16-64 hex digits")
 			}
 			a.Nonce = v
 		case "sig":
@@ -117,10 +130,25 @@ func parseAuthorization(h string) (authHeader, error) {
 			return a, fmt.Errorf("authorization has unknown field %q", k)
 		}
 	}
-	if !haveTS || a.Sig == "" {
-		return a, errors.New("authorization needs ts and sig")
+	if !haveTS || a.Sig == "" || a.Nonce == "" || a.Target == "" {
+		return a, errors.New("authorization needs target, ts, nonce and sig")
 	}
 	return a, nil
+}
+
+// validTarget reports whether s can name a receiver: a node name (letters,
+// digits, '-', '_') or MasterTarget, with room for host:port forms.
+func validTarget(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-_.:@", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func isLowerHex(s string) bool {
@@ -133,22 +161,47 @@ func isLowerHex(s string) bool {
 	return true
 }
 
-// Verifier checks signed requests: signature, clock skew, replays and the
-// body against its signed hash. It is safe for concurrent use.
+// Verifier checks signed requests: target, signature, clock skew, replays
+// and the body against its signed hash. It is safe for concurrent use.
+//
+// A request is valid for one receiver and once. The signature covers the
+// target, so a request captured on its way to one node is refused by every
+// other (401). Within a run, a signature already seen is refused until it
+// is too old to pass the clock check. Across a restart the cache of seen
+// signatures is gone, so a verifier also refuses every request signed
+// before the second it started: a request seen by the previous run can
+// never be accepted by this one. We chose that over persisting the newest
+// accepted timestamp because it writes nothing on the request path (a
+// publish signs hundreds of blob requests) and has no file that a crash or
+// a power cut could leave stale; its cost is that a signer whose clock runs
+// behind the receiver's by d is refused for d after the receiver starts
+// (a publish then reports the node failed and it catches up from the
+// master). Requests signed in the very second of the start are accepted so
+// that a node started and published to at once works; a replay of the
+// previous run's requests from that same second is all that remains, and
+// activation refuses going back to an older release anyway.
 type Verifier struct {
 	secret  []byte
+	self    string // the target this verifier answers to
 	maxBody int64
 	now     func() time.Time
+	started int64 // unix seconds: requests signed before are refused
 
 	mu   sync.Mutex
 	seen map[string]int64 // signature -> unix time it stops mattering
 	next int64            // unix time of the next sweep of seen
 }
 
-// NewVerifier returns a Verifier for secret that refuses bodies over maxBody
-// bytes (413).
-func NewVerifier(secret []byte, maxBody int64) *Verifier {
-	return &Verifier{secret: secret, maxBody: maxBody, now: time.Now, seen: map[string]int64{}}
+// NewVerifier returns a Verifier for requests signed with secret for the
+// target self (a node's name, or MasterTarget), signed no earlier than now,
+// that refuses bodies over maxBody bytes (413).
+func NewVerifier(secret []byte, self string, maxBody int64) *Verifier {
+	return newVerifierAt(secret, self, maxBody, time.Now)
+}
+
+// newVerifierAt is NewVerifier with a clock; the verifier starts at now().
+func newVerifierAt(secret []byte, self string, maxBody int64, now func() time.Time) *Verifier {
+	return &Verifier{secret: secret, self: self, maxBody: maxBody, now: now, started: now().Unix(), seen: map[string]int64{}}
 }
 
 // maxSeen bounds the replay cache; signed requests beyond it within one
@@ -165,9 +218,15 @@ func (v *Verifier) Verify(r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrUnauthorized, err)
 	}
+	if a.Target != v.self {
+		return fmt.Errorf("%w: request is for %q, not %q", ErrUnauthorized, a.Target, v.self)
+	}
 	now := v.now()
 	if d := now.Unix() - a.TS; d > int64(MaxSkew/time.Second) || d < -int64(MaxSkew/time.Second) {
 		return fmt.Errorf("%w: timestamp is %ds away from this node's clock", ErrUnauthorized, d)
+	}
+	if a.TS < v.started {
+		return fmt.Errorf("%w: request signed before this process started", ErrUnauthorized)
 	}
 	bodyHash := r.Header.Get(ContentHashHeader)
 	if bodyHash == "" {
@@ -175,7 +234,7 @@ func (v *Verifier) Verify(r *http.Request) error {
 	} else if len(bodyHash) != 64 || !isLowerHex(bodyHash) {
 		return fmt.Errorf("%w: %s is not a hex SHA-256", ErrUnauthorized, ContentHashHeader)
 	}
-	want := signature(v.secret, r.Method, signedPath(r), strconv.FormatInt(a.TS, 10), bodyHash, a.Nonce)
+	want := signature(v.secret, a.Target, r.Method, signedPath(r), strconv.FormatInt(a.TS, 10), bodyHash, a.Nonce)
 	if !hmac.Equal([]byte(want), []byte(a.Sig)) {
 		return fmt.Errorf("%w: bad signature", ErrUnauthorized)
 	}
@@ -257,10 +316,11 @@ func (b *verifiedBody) Close() error { return b.r.Close() }
 // DefaultMaxBody is the body limit of RequireSignature, in bytes.
 const DefaultMaxBody = 64 << 20
 
-// RequireSignature wraps next so it only sees requests signed with secret,
-// with bodies of at most DefaultMaxBody bytes: others get 401 (or 413).
-func RequireSignature(secret []byte, next http.Handler) http.Handler {
-	return requireVerified(NewVerifier(secret, DefaultMaxBody), next)
+// RequireSignature wraps next so it only sees requests signed with secret
+// for the target self, with bodies of at most DefaultMaxBody bytes: others
+// get 401 (or 413).
+func RequireSignature(secret []byte, self string, next http.Handler) http.Handler {
+	return requireVerified(NewVerifier(secret, self, DefaultMaxBody), next)
 }
 
 func requireVerified(v *Verifier, next http.Handler) http.Handler {

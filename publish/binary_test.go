@@ -27,7 +27,7 @@ func signedType(t *testing.T, method, url, contentType string, body []byte, secr
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", contentType)
-	publish.Sign(req, secret, body)
+	publish.Sign(req, secret, "node0", body) // every test node these helpers address is node0
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -229,7 +229,7 @@ func TestPublishToJSONOnlyNode(t *testing.T) {
 	}))
 	t.Cleanup(old.Close)
 	p := newPublisher(master, cat)
-	p.Nodes = []publish.Target{{Name: "old", ControlAddr: strings.TrimPrefix(old.URL, "http://")}}
+	p.Nodes = []publish.Target{{Name: "node0", ControlAddr: strings.TrimPrefix(old.URL, "http://")}}
 	m := makeRelease(master, "a.test", 5, "v1")
 	res, err := p.Publish(context.Background(), "a.test", m, nil)
 	if err != nil || !res.OK() {

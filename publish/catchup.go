@@ -30,7 +30,7 @@ type ActiveRelease struct {
 // a publish (manifest validated, every blob verified, activation only when
 // complete). It returns the first error; other sites are still tried.
 func (n *Node) CatchUp(ctx context.Context) error {
-	c := newClient(n.cfg.Master, n.cfg.Secret, n.cfg.Client)
+	c := newClient(n.cfg.Master, MasterTarget, n.cfg.Secret, n.cfg.Client)
 	var list ActiveList
 	if err := c.doJSON(ctx, "GET", "/_orchard/v1/releases", nil, &list, 16<<20); err != nil {
 		return fmt.Errorf("ask master for releases: %w", err)
@@ -86,7 +86,7 @@ func (n *Node) catchUpSite(ctx context.Context, c *client, site, id, prev string
 		return err
 	}
 	n.stage(m, id, nil)
-	if _, err := n.activate(site, id, prev, true); err != nil {
+	if _, err := n.activate(site, id, activation{catchUp: true, prev: prev}); err != nil {
 		return err
 	}
 	n.log.Info("caught up", "site", site, "release", id)

@@ -41,16 +41,19 @@ func NewHTTPClient(perHost int) *http.Client {
 // client makes signed requests to one peer's control listener.
 type client struct {
 	base   string // "http://host:port"
+	target string // the peer's name in the signed string (see Sign)
 	secret []byte
 	hc     *http.Client
 }
 
-func newClient(addr string, secret []byte, hc *http.Client) *client {
+// newClient returns a client for the peer named target (a node name, or
+// MasterTarget) listening on addr.
+func newClient(addr, target string, secret []byte, hc *http.Client) *client {
 	base := addr
 	if !strings.Contains(base, "://") {
 		base = "http://" + base
 	}
-	return &client{base: strings.TrimRight(base, "/"), secret: secret, hc: hc}
+	return &client{base: strings.TrimRight(base, "/"), target: target, secret: secret, hc: hc}
 }
 
 // do sends a signed request with body and returns the response when it is
@@ -73,7 +76,7 @@ func (c *client) doType(ctx context.Context, method, path string, body []byte, b
 		sum := sha256.Sum256(body)
 		bodyHash = hex.EncodeToString(sum[:])
 	}
-	signWithHash(req, c.secret, bodyHash, time.Now())
+	signWithHash(req, c.secret, c.target, bodyHash, time.Now())
 	if body != nil {
 		req.Header.Set("Content-Type", contentType)
 	}

@@ -21,24 +21,37 @@
 // /blobs/{sha256}).
 //
 // Every request under /_orchard/v1/ carries an HMAC-SHA256 signature keyed with
-// the cluster secret (see Sign and RequireSignature):
+// the cluster secret, for one receiver (see Sign and RequireSignature):
 //
-//	Authorization: Orchard-HMAC-SHA256 ts=<unix>, nonce=<hex>, sig=<hex>
+//	Authorization: Orchard-HMAC-SHA256 target=<name>, ts=<unix>, nonce=<hex>, sig=<hex>
 //	X-Orchard-Content-SHA256: <hex sha256 of the body>
-//	sig = hex(HMAC-SHA256(secret, METHOD "\n" PATH "\n" ts "\n" hex(sha256(body)) ["\n" nonce]))
+//	sig = hex(HMAC-SHA256(secret, "orchard-v2\n" target "\n" METHOD "\n" PATH "\n" ts "\n" hex(sha256(body)) "\n" nonce))
 //
-// PATH is the escaped request path plus "?query" when there is one. The body
-// hash travels in a header so a node can check the signature before reading a
-// large body, then checks the body against the signed hash while it streams;
-// every handler reads a body to its end before it keeps anything, so a body
-// that does not match is refused (401) and leaves nothing behind. The nonce
-// (optional in the format, always sent by Sign) makes two identical requests
-// in the same second sign differently; a verifier refuses a signature it has
-// already seen within the five-minute window (replay).
+// target is the receiver's node name, or MasterTarget for the master; a
+// receiver refuses a request for any other target, so a request captured on
+// its way to one node is worth nothing on another. PATH is the escaped
+// request path plus "?query" when there is one. The body hash travels in a
+// header so a node can check the signature before reading a large body, then
+// checks the body against the signed hash while it streams; every handler
+// reads a body to its end before it keeps anything, so a body that does not
+// match is refused (401) and leaves nothing behind. The nonce (16-64 hex
+// digits, required) makes two identical requests in the same second sign
+// differently; a verifier refuses a signature it has already seen within
+// the five-minute window, and any request signed before it started (the
+// seen signatures of a previous run are gone; see Verifier).
+//
+// Activation moves forward only: a node refuses (ErrStale, 412) a release
+// created before its active one, unless the activation is an explicit
+// rollback naming the release it replaces (?replaces=<id>, ReplacesParam),
+// which must be the node's active release. The stage answer tells the
+// master the node's active release (StageAnswer.Active) for that purpose.
+// Catch-up is the master's fresh, signed answer to the node's own request
+// and may go back (a rollback the node missed).
 //
 // Errors between master and nodes are sentinels mapped to one status each on
 // both sides: ErrUnauthorized 401, ErrTooLarge 413, ErrHashMismatch 422,
-// ErrBlobsMissing 409, ErrInvalid 400, ErrNotFound 404, ErrStorage 507.
+// ErrBlobsMissing 409, ErrInvalid 400, ErrNotFound 404, ErrStorage 507,
+// ErrStale 412.
 //
 // The package takes plain values and small interfaces (Blobs, State,
 // Catalog, BlobSource) that cmd/orchard wires to the release and node

@@ -26,6 +26,10 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrStorage: the receiver could not write to its disk (507).
 	ErrStorage = errors.New("storage failure")
+	// ErrStale: an activation that would go back to an older release
+	// without an explicit rollback, or a rollback that does not replace
+	// the active release (412).
+	ErrStale = errors.New("activation out of order")
 )
 
 var statusOf = []struct {
@@ -39,6 +43,7 @@ var statusOf = []struct {
 	{ErrInvalid, http.StatusBadRequest},
 	{ErrNotFound, http.StatusNotFound},
 	{ErrStorage, http.StatusInsufficientStorage},
+	{ErrStale, http.StatusPreconditionFailed},
 }
 
 // StatusFor returns the HTTP status for err: the status of the first sentinel

@@ -126,7 +126,7 @@ func NewMasterHandler(cfg MasterConfig) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("%w: no endpoint %s %s", ErrNotFound, r.Method, r.URL.Path), nil)
 	})
-	return requireVerified(NewVerifier(cfg.Secret, 1<<20), mux)
+	return requireVerified(NewVerifier(cfg.Secret, MasterTarget, 1<<20), mux)
 }
 
 // notFoundOr maps "does not exist" errors to ErrNotFound and leaves others be.

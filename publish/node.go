@@ -51,7 +51,7 @@ const (
 
 // NodeConfig holds what a node's side of the protocol needs.
 type NodeConfig struct {
-	Name    string        // the node's name, for status and logs
+	Name    string        // the node's name: signed requests must name it (see Sign)
 	Secret  []byte        // the cluster secret
 	Blobs   Blobs         // where verified blobs go
 	State   State         // the active releases
@@ -144,7 +144,7 @@ func NewNode(cfg NodeConfig) *Node {
 		cfg:     cfg,
 		log:     cfg.Logger.With("component", "publish", "node", cfg.Name),
 		started: time.Now(),
-		verify:  NewVerifier(cfg.Secret, maxBody),
+		verify:  NewVerifier(cfg.Secret, cfg.Name, maxBody),
 		staged:  map[string]map[string]*stagedRelease{},
 		active:  map[string]*stagedRelease{},
 	}
@@ -169,6 +169,9 @@ func (n *Node) Handler() http.Handler {
 type StageAnswer struct {
 	ID      string   `json:"id"`
 	Missing []string `json:"missing"`
+	// Active is the site's active release on the node ("" = none): a
+	// rollback names it as the release it replaces.
+	Active string `json:"active,omitempty"`
 }
 
 func (n *Node) handleStage(w http.ResponseWriter, r *http.Request) {
@@ -195,7 +198,8 @@ func (n *Node) handleStage(w http.ResponseWriter, r *http.Request) {
 	missing := n.stageMissing(m)
 	n.stage(m, id, encoded)
 	n.log.Debug("staged", "site", m.Site, "release", id, "missing", len(missing))
-	writeSignedJSON(w, r, n.cfg.Secret, http.StatusOK, StageAnswer{ID: id, Missing: missing})
+	active := n.cfg.State.Releases()[m.Site]
+	writeSignedJSON(w, r, n.cfg.Secret, http.StatusOK, StageAnswer{ID: id, Missing: missing, Active: active})
 }
 
 // readBody reads a manifest body of at most limit bytes, into a buffer of
@@ -476,41 +480,123 @@ func (n *Node) handleBatch(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// ReplacesParam is the query parameter of an activation that makes it an
+// explicit rollback: it names the release the activation replaces, and the
+// node refuses it unless that release is the site's active one. Without
+// it, an activation must not go back to a release created before the
+// active one. The query is part of the signed path.
+const ReplacesParam = "replaces"
+
 func (n *Node) handleActivate(w http.ResponseWriter, r *http.Request) {
 	site, id := r.PathValue("site"), r.PathValue("id")
 	if !orchard.ValidReleaseID(id) {
 		writeError(w, fmt.Errorf("%w: %q is not a release id", ErrInvalid, id), nil)
 		return
 	}
+	how := activation{}
+	if q := r.URL.Query(); q.Has(ReplacesParam) {
+		how.replaces = q.Get(ReplacesParam)
+		if !orchard.ValidReleaseID(how.replaces) || len(q[ReplacesParam]) != 1 {
+			writeError(w, fmt.Errorf("%w: %s=%q is not a release id", ErrInvalid, ReplacesParam, how.replaces), nil)
+			return
+		}
+	}
 	if _, err := io.Copy(io.Discard, r.Body); err != nil {
 		writeError(w, err, nil)
 		return
 	}
-	missing, err := n.activate(site, id, "", false)
+	missing, err := n.activate(site, id, how)
 	if err != nil {
-		n.log.Warn("activate refused", "site", site, "release", id, "err", err)
+		n.log.Warn("activate refused", "site", site, "release", id, "replaces", how.replaces, "err", err)
 		if len(missing) > 100 {
 			missing = missing[:100]
 		}
 		writeError(w, err, missing)
 		return
 	}
-	n.log.Info("activated", "site", site, "release", id)
+	n.log.Info("activated", "site", site, "release", id, "replaces", how.replaces)
 	writeSignedJSON(w, r, n.cfg.Secret, http.StatusOK, map[string]string{"site": site, "id": id})
 }
 
-// activate makes the staged release id of site active. With ifActive set, it
-// does so only when the active release is still prev (catch-up must not undo
-// a newer publish). It returns the missing blobs with ErrBlobsMissing.
-func (n *Node) activate(site, id, prev string, ifActive bool) ([]string, error) {
+// activation says how a release is being activated.
+type activation struct {
+	// catchUp: the master's answer to this node's own request, which
+	// decides the release (it may be older: a rollback the node missed);
+	// it applies only while the active release is still prev, so catch-up
+	// never undoes a newer publish.
+	catchUp bool
+	prev    string
+	// replaces: an explicit rollback, valid only while the active release
+	// is this one ("" = a forward publish).
+	replaces string
+}
+
+// createdOf is optionally implemented by a State that knows when its
+// active releases were created (node.Node does), so that an activation
+// can be compared with the active release after a restart too.
+type createdOf interface {
+	// ActiveCreated returns the active release of site and its creation
+	// time; ok is false when the site has none.
+	ActiveCreated(site string) (id string, created time.Time, ok bool)
+}
+
+// activeCreated returns when the active release cur of site was created;
+// ok is false when that is not known.
+func (n *Node) activeCreated(site, cur string) (time.Time, bool) {
+	if a := n.active[site]; a != nil && a.id == cur {
+		return a.m.Created, true
+	}
+	if co, ok := n.cfg.State.(createdOf); ok {
+		if id, created, ok := co.ActiveCreated(site); ok && id == cur {
+			return created, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// checkOrder refuses to activate st over the active release cur of site
+// when that would go back in time without an explicit rollback, or when a
+// rollback does not replace cur. n.mu must be held.
+func (n *Node) checkOrder(site, cur string, st *stagedRelease, how activation) error {
+	if how.replaces != "" {
+		if cur != how.replaces {
+			return fmt.Errorf("%w: rollback to %s replaces %s, but the active release is %q", ErrStale, st.id, how.replaces, cur)
+		}
+		return nil
+	}
+	if cur == "" {
+		return nil
+	}
+	// Created has whole seconds (node.Node keeps no more); two builds
+	// in the same second are not ordered.
+	if created, ok := n.activeCreated(site, cur); ok && st.m.Created.Truncate(time.Second).Before(created.Truncate(time.Second)) {
+		return fmt.Errorf("%w: release %s was created before the active %s; only a rollback naming %s may activate it", ErrStale, st.id, cur, cur)
+	}
+	return nil
+}
+
+// activate makes the staged release id of site active, as how says. It
+// returns the missing blobs with ErrBlobsMissing.
+func (n *Node) activate(site, id string, how activation) ([]string, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	st := n.staged[site][id]
 	if st == nil {
 		return nil, fmt.Errorf("%w: release %s of %s is not staged here", ErrNotFound, id, site)
 	}
-	if ifActive && n.cfg.State.Releases()[site] != prev {
+	cur := n.cfg.State.Releases()[site]
+	switch {
+	case how.catchUp && cur != how.prev:
 		return nil, nil
+	case how.catchUp:
+	case cur == id: // already active (catch-up got there first): nothing to do
+		delete(n.staged[site], id)
+		n.active[site] = st // same files as the active release, so stageMissing may trust it
+		return nil, nil
+	default:
+		if err := n.checkOrder(site, cur, st, how); err != nil {
+			return nil, err
+		}
 	}
 	// Blobs of batches were written without fsync: make them durable (and
 	// present) now, once for the whole release.

@@ -96,6 +96,7 @@ func TestPublish(t *testing.T) {
 
 	t.Run("OnlyChangedBlobsTravel", func(t *testing.T) {
 		m2 := makeRelease(master, "a.test", 300, "v1")
+		m2.Created = m1.Created.Add(time.Minute) // so the rollback below goes back in time
 		body := []byte("<html>changed</html>")
 		e := m2.Files["/p7/index.html"]
 		e.SHA256, e.Size, e.Gzip, e.GzipSize = master.put(body), int64(len(body)), "", 0
@@ -198,6 +199,65 @@ func TestPublishStorageFailure(t *testing.T) {
 	}
 }
 
+// TestPublishOrder checks that a node refuses to go back to a release
+// created before its active one unless told which release that replaces,
+// and that the publisher tells it so for a rollback and for a build that
+// came back to an earlier release (an edit undone).
+func TestPublishOrder(t *testing.T) {
+	master, cat := newMemBlobs(), newMemCatalog()
+	n := startNode(t, "node0", "")
+	p := newPublisher(master, cat, n)
+	ctx := context.Background()
+	older := makeRelease(master, "a.test", 3, "v1")
+	newer := makeRelease(master, "a.test", 3, "v2")
+	newer.Created = older.Created.Add(time.Minute)
+	cat.add(older)
+	cat.add(newer)
+	publishTo := func(p *publish.Publisher, m *orchard.Manifest) publish.NodeResult {
+		t.Helper()
+		res, err := p.Publish(ctx, "a.test", m, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Nodes[0]
+	}
+	if nr := publishTo(p, older); nr.State != publish.PhaseActivated {
+		t.Fatalf("publish older: %+v", nr)
+	}
+	if nr := publishTo(p, newer); nr.State != publish.PhaseActivated || nr.Was != older.ID() {
+		t.Fatalf("publish newer: %+v, want activated over %s", nr, older.ID())
+	}
+
+	t.Run("ErrStaleWithoutRollback", func(t *testing.T) {
+		blind := newPublisher(master, cat, n)
+		blind.Catalog = nil // cannot tell that the release goes back
+		nr := publishTo(blind, older)
+		if nr.State != publish.PhaseFailed || !errors.Is(nr.Err, publish.ErrStale) {
+			t.Fatalf("older release without a rollback: %s %v, want failed with ErrStale", nr.State, nr.Err)
+		}
+		if got := n.state.Releases()["a.test"]; got != newer.ID() {
+			t.Fatalf("active = %s, want %s", got, newer.ID())
+		}
+	})
+	t.Run("UndoneEditIsARollback", func(t *testing.T) {
+		if nr := publishTo(p, older); nr.State != publish.PhaseActivated {
+			t.Fatalf("publish of an earlier build: %s %v", nr.State, nr.Err)
+		}
+		if nr := publishTo(p, newer); nr.State != publish.PhaseActivated {
+			t.Fatalf("publish newer again: %s %v", nr.State, nr.Err)
+		}
+	})
+	t.Run("Rollback", func(t *testing.T) {
+		res, err := p.Rollback(ctx, "a.test", older.ID(), nil)
+		if err != nil || !res.OK() {
+			t.Fatalf("rollback: %v %+v", err, res)
+		}
+		if got := n.state.Releases()["a.test"]; got != older.ID() {
+			t.Fatalf("active = %s after rollback, want %s", got, older.ID())
+		}
+	})
+}
+
 func waitFor(t *testing.T, d time.Duration, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
@@ -216,7 +276,7 @@ func signed(t *testing.T, method, url string, body []byte, secret []byte) *http.
 	if err != nil {
 		t.Fatal(err)
 	}
-	publish.Sign(req, secret, body)
+	publish.Sign(req, secret, "node0", body) // every test node these helpers address is node0
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -306,7 +366,7 @@ func TestNodeReplayAndTamper(t *testing.T) {
 
 	t.Run("Replay", func(t *testing.T) {
 		req := mk(content)
-		publish.Sign(req, testSecret, content)
+		publish.Sign(req, testSecret, "node0", content)
 		if got := send(req); got != 204 {
 			t.Fatalf("first: %d", got)
 		}
@@ -320,7 +380,7 @@ func TestNodeReplayAndTamper(t *testing.T) {
 		other := []byte("other")
 		osha := newMemBlobs().put(other)
 		req, _ := http.NewRequest("PUT", n.srv.URL+"/_orchard/v1/blobs/"+osha, bytes.NewReader([]byte("evil!")))
-		publish.Sign(req, testSecret, other) // signed for other bytes than sent
+		publish.Sign(req, testSecret, "node0", other) // signed for other bytes than sent
 		if got := send(req); got != 401 {
 			t.Fatalf("swapped body: %d, want 401", got)
 		}
@@ -335,7 +395,7 @@ func TestNodeReplayAndTamper(t *testing.T) {
 	})
 	t.Run("PathChanged", func(t *testing.T) {
 		req := mk(content)
-		publish.Sign(req, testSecret, content)
+		publish.Sign(req, testSecret, "node0", content)
 		req.URL.Path = "/_orchard/v1/status"
 		req.Method = "GET"
 		if got := send(req); got != 401 {

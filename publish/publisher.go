@@ -20,7 +20,7 @@ import (
 
 // Target is a node the master publishes to, or a balancer it refreshes.
 type Target struct {
-	Name        string
+	Name        string // the node's name: requests are signed for it alone
 	ControlAddr string // host:port of the node's control listener
 }
 
@@ -70,6 +70,7 @@ type Event struct {
 type NodeResult struct {
 	Name     string
 	Addr     string
+	Was      string // the node's active release before (from its stage answer; "" = none)
 	State    string // PhaseActivated, PhaseDown, PhaseFailed or PhaseStaged
 	Missing  int    // blobs the node lacked
 	Sent     int64  // bytes of blobs sent
@@ -152,6 +153,18 @@ func (p *Publisher) Publish(ctx context.Context, site string, m *orchard.Manifes
 // must be what release.DecodeManifest turned into m and id (each node
 // decodes and checks it again, and answers the id it computed).
 func (p *Publisher) PublishEncoded(ctx context.Context, site string, m *orchard.Manifest, id string, encoded []byte, progress func(Event)) (*Result, error) {
+	return p.publishEncoded(ctx, site, m, id, encoded, false, progress)
+}
+
+// RollbackEncoded is PublishEncoded for a rollback: each node is told
+// which release the activation replaces (the one it reported active when
+// it staged), so it accepts going back to an older release, and only while
+// that release is still active (see ReplacesParam).
+func (p *Publisher) RollbackEncoded(ctx context.Context, site string, m *orchard.Manifest, id string, encoded []byte, progress func(Event)) (*Result, error) {
+	return p.publishEncoded(ctx, site, m, id, encoded, true, progress)
+}
+
+func (p *Publisher) publishEncoded(ctx context.Context, site string, m *orchard.Manifest, id string, encoded []byte, rollback bool, progress func(Event)) (*Result, error) {
 	start := time.Now()
 	if progress == nil {
 		progress = func(Event) {}
@@ -179,7 +192,7 @@ func (p *Publisher) PublishEncoded(ctx context.Context, site string, m *orchard.
 		go func(nr *NodeResult) {
 			defer wg.Done()
 			t0 := time.Now()
-			c := newClient(t.ControlAddr, p.Secret, hc)
+			c := newClient(t.ControlAddr, t.Name, p.Secret, hc)
 			err := p.stageOn(ctx, c, nr, site, id, body, jsonBody, sizes, conc, batch, report)
 			nr.Duration = time.Since(t0)
 			p.settle(nr, err, report, log)
@@ -207,8 +220,12 @@ func (p *Publisher) PublishEncoded(ctx context.Context, site string, m *orchard.
 			defer wg.Done()
 			t0 := time.Now()
 			report(Event{Node: nr.Name, Phase: PhaseActivate})
-			c := newClient(nr.Addr, p.Secret, hc)
-			err := c.doJSON(ctx, "POST", "/_orchard/v1/releases/"+url.PathEscape(site)+"/"+id+"/activate", nil, nil, 1<<20)
+			c := newClient(nr.Addr, nr.Name, p.Secret, hc)
+			path := "/_orchard/v1/releases/" + url.PathEscape(site) + "/" + id + "/activate"
+			if p.goesBack(site, m, id, nr.Was, rollback) {
+				path += "?" + ReplacesParam + "=" + nr.Was
+			}
+			err := c.doJSON(ctx, "POST", path, nil, nil, 1<<20)
 			nr.Duration += time.Since(t0)
 			if err == nil {
 				nr.State = PhaseActivated
@@ -234,6 +251,25 @@ func (p *Publisher) PublishEncoded(ctx context.Context, site string, m *orchard.
 		return res, fmt.Errorf("publish %s: %w", site, err)
 	}
 	return res, nil
+}
+
+// goesBack reports whether activating release id (manifest m) of site on
+// a node whose active release is was must be an explicit rollback: a
+// rollback always is, and so is a publish of a release created before was
+// (a build that came back to an earlier release, an edit undone), which
+// the node would otherwise refuse as going back in time.
+func (p *Publisher) goesBack(site string, m *orchard.Manifest, id, was string, rollback bool) bool {
+	if was == "" || was == id {
+		return false
+	}
+	if rollback {
+		return true
+	}
+	if p.Catalog == nil {
+		return false
+	}
+	wm, err := p.Catalog.Manifest(site, was)
+	return err == nil && m.Created.Truncate(time.Second).Before(wm.Created.Truncate(time.Second))
 }
 
 // settle records how a phase ended on one node.
@@ -278,6 +314,7 @@ func (p *Publisher) stageOn(ctx context.Context, c *client, nr *NodeResult, site
 		}
 	}
 	nr.Missing = len(ans.Missing)
+	nr.Was = ans.Active
 	total := len(ans.Missing)
 	report(Event{Node: nr.Name, Phase: PhaseUpload, Total: total})
 	if total == 0 {
@@ -375,8 +412,9 @@ func planBatches(missing []string, sizes map[string]int64, limit int64) [][]stri
 	return out
 }
 
-// Rollback publishes release id of site again: its blobs are normally still
-// on every node, so only the manifest travels before the activation.
+// Rollback publishes release id of site again as an explicit rollback (see
+// RollbackEncoded): its blobs are normally still on every node, so only the
+// manifest travels before the activation.
 func (p *Publisher) Rollback(ctx context.Context, site, id string, progress func(Event)) (*Result, error) {
 	if p.Catalog == nil {
 		return nil, errors.New("rollback needs the master's catalog")
@@ -385,7 +423,14 @@ func (p *Publisher) Rollback(ctx context.Context, site, id string, progress func
 	if err != nil {
 		return nil, fmt.Errorf("rollback %s to %s: %w", site, id, err)
 	}
-	return p.Publish(ctx, site, m, progress)
+	if m.Site != site {
+		return nil, fmt.Errorf("rollback %s: manifest is for %s", site, m.Site)
+	}
+	body, eid, err := release.EncodeManifest(m)
+	if err != nil {
+		return nil, fmt.Errorf("rollback %s: %w", site, err)
+	}
+	return p.RollbackEncoded(ctx, site, m, eid, body, progress)
 }
 
 // NodeState is what Status learned of one node.
@@ -408,7 +453,7 @@ func (p *Publisher) Status(ctx context.Context) []NodeState {
 		go func(ns *NodeState) {
 			defer wg.Done()
 			var st NodeStatus
-			err := newClient(t.ControlAddr, p.Secret, hc).doJSON(ctx, "GET", "/_orchard/v1/status", nil, &st, 16<<20)
+			err := newClient(t.ControlAddr, t.Name, p.Secret, hc).doJSON(ctx, "GET", "/_orchard/v1/status", nil, &st, 16<<20)
 			if err != nil {
 				ns.Err, ns.Down = err, isDown(err)
 				return

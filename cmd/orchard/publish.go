@@ -131,7 +131,7 @@ from the master within a few seconds of coming back.`,
 				if err != nil {
 					return err
 				}
-				res, err := runPublish(ctx, cmd, p, s, m, newest, encoded, quiet)
+				res, err := runPublish(ctx, cmd, p, s, m, newest, encoded, quiet, false)
 				notePublish(cfg.Master.Data, s, res, err, p.Logger)
 				if err != nil {
 					return err
@@ -209,7 +209,7 @@ func cmdLogger(quiet bool) *slog.Logger {
 // per-node result on stdout. encoded is the manifest's binary encoding as
 // the store holds it (release.Store.ManifestEncoded), sent as it is; nil
 // (a manifest stored as JSON) has it encoded here.
-func runPublish(ctx context.Context, cmd *cobra.Command, p *publish.Publisher, site string, m *orchard.Manifest, id string, encoded []byte, quiet bool) (*publish.Result, error) {
+func runPublish(ctx context.Context, cmd *cobra.Command, p *publish.Publisher, site string, m *orchard.Manifest, id string, encoded []byte, quiet, rollback bool) (*publish.Result, error) {
 	errw := cmd.ErrOrStderr()
 	progress := func(publish.Event) {}
 	if !quiet {
@@ -218,9 +218,14 @@ func runPublish(ctx context.Context, cmd *cobra.Command, p *publish.Publisher, s
 	}
 	var res *publish.Result
 	var err error
-	if encoded == nil {
+	switch {
+	case rollback && encoded == nil:
+		res, err = p.Rollback(ctx, site, id, progress)
+	case rollback:
+		res, err = p.RollbackEncoded(ctx, site, m, id, encoded, progress)
+	case encoded == nil:
 		res, err = p.Publish(ctx, site, m, progress)
-	} else {
+	default:
 		res, err = p.PublishEncoded(ctx, site, m, id, encoded, progress)
 	}
 	if res != nil {

@@ -56,7 +56,9 @@ Same output and exit status as orchard publish.`,
 				return err
 			}
 			p := newPublisher(cfg, store, cmdLogger(quiet))
-			res, err := runPublish(cmd.Context(), cmd, p, host, m, id, encoded, quiet)
+			// An explicit rollback: each node is told which release it replaces,
+			// else it refuses to go back to an older release.
+			res, err := runPublish(cmd.Context(), cmd, p, host, m, id, encoded, quiet, true)
 			notePublish(cfg.Master.Data, host, res, err, p.Logger)
 			if err != nil {
 				return err

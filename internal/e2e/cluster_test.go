@@ -159,6 +159,11 @@ type lateState struct{ n *node.Node }
 func (s *lateState) Activate(site string, m *orchard.Manifest) error { return s.n.Activate(site, m) }
 func (s *lateState) Releases() map[string]string                     { return s.n.Releases() }
 
+// ActiveCreated lets the publish side order activations as with a node.Node.
+func (s *lateState) ActiveCreated(site string) (string, time.Time, bool) {
+	return s.n.ActiveCreated(site)
+}
+
 func (w *webNode) stop() {
 	w.cancel()
 	<-w.done
