@@ -20,7 +20,7 @@ func TestRefresh(t *testing.T) {
 	be := newBackend(t, "n1", rel1)
 	o := onePool("byrequests", be.member(1))
 	o.Control = "127.0.0.1:0"
-	o.ControlAuth = func(h http.Handler) http.Handler { return publish.RequireSignature(secret, h) }
+	o.ControlAuth = func(h http.Handler) http.Handler { return publish.RequireSignature(secret, publish.BalancerTarget, h) }
 	o.Health = balancer.HealthOptions{Interval: time.Hour, Timeout: 5 * time.Second, Rise: 1, Fall: 1}
 	b := mustOpen(t, o)
 	waitFor(t, "the first check's release", func() bool { return b.Status().Sites[siteHost] == rel1 })
@@ -39,7 +39,7 @@ func TestRefresh(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := http.NewRequest("POST", url, nil)
 			if tc.secret != nil {
-				publish.Sign(req, tc.secret, nil)
+				publish.Sign(req, tc.secret, publish.BalancerTarget, nil)
 			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {

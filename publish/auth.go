@@ -34,6 +34,10 @@ const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b785
 // '@').
 const MasterTarget = "@master"
 
+// BalancerTarget is the target name of a balancer's control listener
+// (orchard.RefreshPath).
+const BalancerTarget = "@balancer"
+
 // Sign signs req for the control API with the cluster secret: it sets the
 // Authorization and X-Orchard-Content-SHA256 headers over the target (the
 // receiver's node name, or MasterTarget), the method, the path, the current

@@ -44,7 +44,7 @@ func (p *Publisher) refreshEdge(ctx context.Context, site string) []EdgeResult {
 		out[i] = EdgeResult{Name: t.Name, Addr: t.ControlAddr}
 		wg.Go(func() {
 			e := &out[i]
-			rels, err := refreshBalancer(ctx, newClient(t.ControlAddr, p.Secret, hc))
+			rels, err := refreshBalancer(ctx, newClient(t.ControlAddr, BalancerTarget, p.Secret, hc))
 			if err != nil {
 				e.Err = fmt.Errorf("refresh balancer %s: %w", t.Name, err)
 				log.Warn("balancer not refreshed", "balancer", t.Name, "err", err)
