@@ -126,6 +126,9 @@ func TestFailOnStatus(t *testing.T) {
 	o := onePool("", b0.member(1), b1.member(1))
 	o.Pools[0].FailOnStatus = []int{503}
 	o.RetryAfter = time.Hour
+	// Passing health checks clear a member's error: with checks every 50
+	// ms they could clear n0's before the test looks on a busy machine.
+	o.Health = balancer.HealthOptions{Interval: time.Hour, Timeout: 5 * time.Second, Rise: 2, Fall: 2}
 	b := mustOpen(t, o)
 	if got := shares(t, b, 10); got["n1"] != 10 {
 		t.Fatalf("shares %v", got)

@@ -113,11 +113,6 @@ type probeRun struct {
 
 func runProbe(cmd *cobra.Command, o probeRun) error {
 	ctx := cmd.Context()
-	if o.forDur > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, o.forDur)
-		defer cancel()
-	}
 	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)).With("component", "probe")
 	if dir := filepath.Dir(o.dbPath); dir != "." {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -194,6 +189,13 @@ func runProbe(cmd *cobra.Command, o probeRun) error {
 			}()
 		},
 	})
+	// --for counts from the first check, not from the start of the
+	// command (opening the database can take a while on a busy machine).
+	if o.forDur > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.forDur)
+		defer cancel()
+	}
 	if err := p.Run(ctx); err != nil {
 		return err
 	}
