@@ -209,10 +209,12 @@ func balancerOptions(cfg *config.Config, logger *slog.Logger) (balancer.Options,
 		TLSKey:        bc.TLSKey,
 		RedirectHTTPS: bc.RedirectHTTPS,
 		Control:       bc.Control,
-		ControlAuth:   func(h http.Handler) http.Handler { return publish.RequireSignature(cfg.Secret, publish.BalancerTarget, h) },
-		ManagerPath:   bc.Manager,
-		DataDir:       bc.Data,
-		Logger:        logger,
+		ControlAuth: func(h http.Handler) http.Handler {
+			return publish.RequireSignature(cfg.Secret, publish.BalancerTarget, h)
+		},
+		ManagerPath: bc.Manager,
+		DataDir:     bc.Data,
+		Logger:      logger,
 		Health: balancer.HealthOptions{
 			Interval: bc.Health.Interval.Duration,
 			Timeout:  bc.Health.Timeout.Duration,
