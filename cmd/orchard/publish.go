@@ -30,6 +30,7 @@ func newPublishCmd() *cobra.Command {
 		build bool
 		quiet bool
 		gc    bool
+		yes   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "publish -s HOST | --all",
@@ -41,7 +42,10 @@ all of them at once. A node never serves half a release.
 
 Prints progress per node and a result per node. Exits 0 only when every node
 that is up activated the release; nodes that are down are listed and catch up
-from the master within a few seconds of coming back.`,
+from the master within a few seconds of coming back.
+
+After orchard rollback, publishing a newer release undoes the rollback: publish
+says so and asks first (on a terminal), or needs --yes.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if (site == "") == !all {
@@ -127,6 +131,13 @@ from the master within a few seconds of coming back.`,
 				if newest == "" {
 					return usagef("site %s has no release: run orchard build -s %s first", s, s)
 				}
+				active, err := store.Active(s)
+				if err != nil {
+					return err
+				}
+				if err := confirmUndoRollback(cmd, cfg.Master.Data, s, active, newest, yes); err != nil {
+					return err
+				}
 				m, encoded, err := store.ManifestEncoded(s, newest)
 				if err != nil {
 					return err
@@ -135,6 +146,11 @@ from the master within a few seconds of coming back.`,
 				notePublish(cfg.Master.Data, s, res, err, p.Logger)
 				if err != nil {
 					return err
+				}
+				if res.OK() {
+					if err := clearRollbackMark(cfg.Master.Data, s); err != nil {
+						fmt.Fprintf(cmd.ErrOrStderr(), "warning: %v\n", err)
+					}
 				}
 				if !res.OK() {
 					failed = append(failed, s)
@@ -153,6 +169,7 @@ from the master within a few seconds of coming back.`,
 	cmd.Flags().BoolVar(&all, "all", false, "publish every site")
 	cmd.Flags().BoolVar(&build, "build", false, "build the site first")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the result")
+	cmd.Flags().BoolVar(&yes, "yes", false, "publish without asking when it undoes a rollback")
 	cmd.Flags().BoolVar(&gc, "gc", false, "garbage-collect old releases and blobs on the master now (else at most every "+gcEvery.String()+")")
 	return cmd
 }

@@ -42,3 +42,37 @@ func TestPublishQuiet(t *testing.T) {
 		t.Errorf("publish -q wrote to stderr:\n%s", r.stderr)
 	}
 }
+
+// TestPublishAfterRollback: a publish that would undo a rollback says so
+// and needs --yes without a terminal; republishing the rolled-back-to
+// release, or publishing after the undo, asks nothing.
+func TestPublishAfterRollback(t *testing.T) {
+	ac := startAdminCluster(t)
+	cfg := ac.m.cfg.Path
+	host := sample.AlphaHost
+	mustCLI(t, cfg, "", "publish", "-s", host, "--build", "-q")
+	mustCLI(t, cfg, "Second version.", "page", "-s", host, "put", "/about/")
+	mustCLI(t, cfg, "", "publish", "-s", host, "--build", "-q")
+	mustCLI(t, cfg, "", "rollback", "-s", host, "-q")
+	_, body := fetch(t, "http://"+ac.node.Addr()+"/about/", host)
+	if strings.Contains(body, "Second version.") {
+		t.Fatal("rollback did not take the node back")
+	}
+
+	r := runCLI(t, cfg, "", "publish", "-s", host)
+	wantExit(t, r, 2, "undoes that rollback")
+	wantExit(t, r, 2, "--yes")
+	if _, body := fetch(t, "http://"+ac.node.Addr()+"/about/", host); strings.Contains(body, "Second version.") {
+		t.Fatal("a refused publish undid the rollback")
+	}
+	r = runCLI(t, cfg, "", "publish", "-s", host, "--yes")
+	if r.code != 0 || !strings.Contains(r.stderr, "undoes that rollback") {
+		t.Fatalf("publish --yes: exit %d %s\n%s", r.code, r.err, r.stderr)
+	}
+	if _, body := fetch(t, "http://"+ac.node.Addr()+"/about/", host); !strings.Contains(body, "Second version.") {
+		t.Fatal("publish --yes did not undo the rollback")
+	}
+	// Done: the next publish asks nothing.
+	mustCLI(t, cfg, "Third version.", "page", "-s", host, "put", "/about/")
+	mustCLI(t, cfg, "", "publish", "-s", host, "--build", "-q")
+}

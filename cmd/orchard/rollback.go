@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -55,6 +56,10 @@ Same output and exit status as orchard publish.`,
 				}
 				return err
 			}
+			was, err := store.Active(host)
+			if err != nil {
+				return err
+			}
 			p := newPublisher(cfg, store, cmdLogger(quiet))
 			// An explicit rollback: each node is told which release it replaces,
 			// else it refuses to go back to an older release.
@@ -65,6 +70,12 @@ Same output and exit status as orchard publish.`,
 			}
 			if !res.OK() {
 				return fmt.Errorf("rollback did not activate everywhere")
+			}
+			if was != "" && was != id {
+				// The next publish of a newer release asks first.
+				if err := saveRollbackMark(cfg.Master.Data, host, rollbackMark{From: was, To: id, At: time.Now().UTC()}); err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "warning: %v\n", err)
+				}
 			}
 			return nil
 		},
