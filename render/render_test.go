@@ -116,9 +116,19 @@ func TestOutputs(t *testing.T) {
 	}
 	want := []string{"/404.html", "/about/index.html", "/feed.xml", "/img/logo.png", "/index.html", "/news/hello/index.html",
 		"/news/index.html", "/news/second/index.html", "/news/tech/index.html", "/news/tech/phone/index.html",
-		"/recipes/index.html", "/recipes/pie/index.html", "/sitemap.xml", "/theme/style.css"}
+		"/recipes/index.html", "/recipes/pie/index.html", "/robots.txt", "/sitemap.xml", "/theme/style.css"}
 	if !slices.Equal(got, want) {
 		t.Errorf("outputs:\n got %v\nwant %v", got, want)
+	}
+	robots, err := r.Render(render.RobotsKey)
+	if err != nil || !strings.Contains(string(robots), "Sitemap: "+r.Site().URL+"/sitemap.xml\n") || !strings.HasPrefix(string(robots), "User-agent: *\n") {
+		t.Errorf("robots.txt: %v\n%s", err, robots)
+	}
+	// A site's own robots.txt wins.
+	c := fixture(t)
+	c.Assets = append(c.Assets, orchard.Asset{Path: "/robots.txt", ContentType: "text/plain", Data: []byte("User-agent: *\nDisallow: /\n")})
+	if own, err := mustNew(t, c).Render(render.RobotsKey); err != nil || string(own) != "User-agent: *\nDisallow: /\n" {
+		t.Errorf("own robots.txt: %v %q", err, own)
 	}
 	if _, err := r.Render("/news/draft/index.html"); orchard.ErrorCode(err) != orchard.ENOTFOUND {
 		t.Errorf("draft: got %v, want ENOTFOUND", err)

@@ -16,6 +16,7 @@ const (
 	TypeHTML = "text/html; charset=utf-8"
 	TypeXML  = "application/xml; charset=utf-8"
 	TypeRSS  = "application/rss+xml; charset=utf-8"
+	TypeText = "text/plain; charset=utf-8"
 )
 
 // Keys of the generated files every site has.
@@ -24,6 +25,8 @@ const (
 	NotFoundKey = "/404.html"
 	SitemapKey  = "/sitemap.xml"
 	FeedKey     = "/feed.xml"
+	// RobotsKey is generated unless the site has an asset of that path.
+	RobotsKey = "/robots.txt"
 )
 
 // HomeSize is how many of the newest posts the home page lists.
@@ -55,6 +58,7 @@ const (
 	kindSitemap  = "sitemap"
 	kindFeed     = "feed"
 	kindAsset    = "asset"
+	kindRobots   = "robots"
 )
 
 // output is an Output and what it is rendered from.
@@ -438,6 +442,8 @@ func (r *Renderer) buildOutputs() {
 		}
 		add(&output{Output: Output{Path: path, ContentType: a.ContentType, Deps: []string{"asset:" + path}}, kind: kindAsset, src: path})
 	}
+	// After the assets: a robots.txt of the site's own wins.
+	add(&output{Output: Output{Path: RobotsKey, ContentType: TypeText, Deps: []string{"site"}}, kind: kindRobots})
 	// Pages first, in path order, so that the sort has little to do.
 	r.outputs = make([]Output, 0, len(r.byKey))
 	for i := range pageOuts {
@@ -497,6 +503,8 @@ func (r *Renderer) Render(key string) (b []byte, err error) {
 		return r.assets[o.src].Data, nil
 	case kindSitemap:
 		return r.renderSitemap()
+	case kindRobots:
+		return r.renderRobots(), nil
 	case kindFeed:
 		return r.renderFeed()
 	}

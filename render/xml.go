@@ -76,6 +76,12 @@ func (r *Renderer) sitemapURLs() []sitemapURL {
 }
 
 // renderSitemap writes sitemap.xml.
+// renderRobots is the default robots.txt: everything may be crawled, and
+// the sitemap is named so that crawlers find every page.
+func (r *Renderer) renderRobots() []byte {
+	return []byte("User-agent: *\nAllow: /\n\nSitemap: " + r.site.URL + SitemapKey + "\n")
+}
+
 func (r *Renderer) renderSitemap() ([]byte, error) {
 	return marshalXML(sitemapDoc{NS: "http://www.sitemaps.org/schemas/sitemap/0.9", URLs: r.sitemap})
 }
