@@ -359,3 +359,37 @@ func TestHistoryFileDamaged(t *testing.T) {
 		})
 	}
 }
+
+// TestScraperHostTrafficOnce: processes on one machine report the same
+// host traffic; the cluster's network graph counts each machine once (the
+// demo's five processes showed five times the real figure).
+func TestScraperHostTrafficOnce(t *testing.T) {
+	var rxs []prometheus.Counter
+	var targets []monitor.Target
+	for i, host := range []string{"127.0.0.1", "127.0.0.1", "localhost"} {
+		rx := prometheus.NewCounter(prometheus.CounterOpts{Name: monitor.MetricNetRx, Help: "rx", ConstLabels: prometheus.Labels{"device": "eth0"}})
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(rx)
+		srv := serveRegistry(reg)
+		t.Cleanup(srv.Close)
+		u := strings.Replace(srv.URL, "127.0.0.1", host, 1)
+		rxs = append(rxs, rx)
+		targets = append(targets, monitor.Target{Name: fmt.Sprintf("p%d", i), Group: "g", URL: u})
+	}
+	clk := newClock()
+	s := MustOpenScraper(t, monitor.ScraperOptions{Targets: targets, Every: time.Hour, Now: clk.Now})
+	for range 3 {
+		for _, rx := range rxs {
+			rx.Add(5000) // 1,000 bytes/s over 5 s, as each process sees its host
+		}
+		clk.Advance(5 * time.Second)
+		s.ScrapeOnce(context.Background())
+	}
+	all := func(monitor.Target) bool { return true }
+	if v := last(s.Series(monitor.FieldNetIn, monitor.Ranges[0], all)); v != 2000 {
+		t.Errorf("cluster network in = %v bytes/s, want 2000 (two machines of 1000 each)", v)
+	}
+	if v := last(s.Series(monitor.FieldNetIn, monitor.Ranges[0], func(t monitor.Target) bool { return t.Name == "p1" })); v != 1000 {
+		t.Errorf("one process's machine = %v bytes/s, want 1000", v)
+	}
+}

@@ -3,6 +3,7 @@ package monitor
 import (
 	"maps"
 	"math"
+	"net/url"
 	"sort"
 	"time"
 )
@@ -71,6 +72,19 @@ var aggSum = [NumFields]bool{FieldRequests: true, FieldErrors: true, FieldNetIn:
 
 const fieldMax = FieldP99
 
+// hostWide marks the fields that measure a whole machine: processes on one
+// machine (the demo runs five on one) report the same traffic, which must
+// count once in a sum.
+var hostWide = [NumFields]bool{FieldNetIn: true, FieldNetOut: true}
+
+// machineOf names the machine of a target by the host of its metrics URL.
+func machineOf(t Target) string {
+	if u, err := url.Parse(t.URL); err == nil && u.Hostname() != "" {
+		return u.Hostname()
+	}
+	return t.Name
+}
+
 // Series returns field over r for the targets selected by match (one
 // target's name, a group, or all), combined per time: rates summed, p99 the
 // maximum, host gauges averaged.
@@ -83,9 +97,16 @@ func (s *Scraper) Series(field int, r Range, match func(Target) bool) []Point {
 		n int
 	}
 	byTime := map[int64]*acc{}
+	counted := map[string]bool{} // machines already summed, for hostWide fields
 	for _, t := range s.targets {
 		if !match(t.Target) {
 			continue
+		}
+		if hostWide[field] {
+			if counted[machineOf(t.Target)] {
+				continue
+			}
+			counted[machineOf(t.Target)] = true
 		}
 		for _, p := range s.targetPoints(t, field, r, now) {
 			if math.IsNaN(p.V) {
