@@ -78,6 +78,15 @@ type Store interface {
 	// at paths that exists (a missing page is left out). A digest that
 	// differs from the one LoadSiteIndex gave means the page changed since.
 	PageBodies(ctx context.Context, host string, paths []string) (map[string]PageBody, error)
+	// SiteVersion returns the canonical host of the site whose host or
+	// alias is host, and the site's content version: a number the store
+	// changes in the same transaction as every change to the site's
+	// settings, aliases, categories, pages, assets or templates (users
+	// are not content), and that a site created again under the same
+	// host does not start from (ENOTFOUND). It is one cheap read, so a
+	// reader may keep whatever it derived from the content for as long as
+	// the version stays the same.
+	SiteVersion(ctx context.Context, host string) (site string, version int64, err error)
 
 	Close() error
 }

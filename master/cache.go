@@ -1,175 +1,223 @@
 package master
 
 import (
+	"container/list"
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
-	"hash"
-	"strconv"
+	"slices"
 	"sync"
-	"time"
+	"sync/atomic"
 
 	orchard "github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/render"
 )
 
-// siteEntry is a site's renderer for one snapshot of its content, and the
-// files rendered from it so far.
-type siteEntry struct {
-	host        string
-	fingerprint [sha256.Size]byte
-	r           *render.Renderer
-
-	mu       sync.Mutex
-	rendered map[string][]byte
-	bytes    int64
+// siteSlot holds what the handler keeps of one site: its renderer for the
+// newest content version seen.
+type siteSlot struct {
+	cur   atomic.Pointer[siteEntry]
+	used  atomic.Int64 // the handler's tick when last served, for MaxSites
+	build sync.Mutex   // one rebuild at a time; the others wait for it
 }
 
-// entry loads the site's content and returns its entry: the cached one when
-// the content's fingerprint is unchanged, else a new one.
-func (h *SiteHandler) entry(ctx context.Context, host string) (*siteEntry, error) {
-	c, err := h.store.LoadSite(ctx, host)
+// siteEntry is a site's lazy renderer for one content version, and the
+// files rendered from it so far.
+type siteEntry struct {
+	host    string
+	version int64
+	r       *render.Renderer
+	files   *fileCache
+}
+
+// entry returns the site's entry for content version v: the kept one when
+// its version is v, else a new one made from the site's index (without page
+// bodies), which takes over every rendered file whose inputs are unchanged.
+func (h *SiteHandler) entry(ctx context.Context, host string, v int64) (*siteEntry, error) {
+	slot := h.slot(host)
+	if e := slot.cur.Load(); e != nil && e.version == v {
+		return e, nil
+	}
+	slot.build.Lock()
+	defer slot.build.Unlock()
+	old := slot.cur.Load()
+	if old != nil && old.version == v { // another request got there first
+		return old, nil
+	}
+	c, err := h.store.LoadSiteIndex(ctx, host)
 	if err != nil {
 		return nil, err
 	}
-	fp := fingerprint(c)
-	h.mu.Lock()
-	e := h.sites[host]
-	h.mu.Unlock()
-	if e != nil && e.fingerprint == fp {
-		return e, nil
+	load := func(ctx context.Context, paths []string) (map[string]orchard.PageBody, error) {
+		return h.store.PageBodies(ctx, host, paths)
 	}
-	r, err := render.New(c)
+	r, err := render.NewLazy(c, load)
 	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", host, err)
 	}
-	ne := &siteEntry{host: host, fingerprint: fp, r: r, rendered: make(map[string][]byte)}
-	h.mu.Lock()
-	old := h.sites[host]
-	if old != nil && old.fingerprint == fp { // another request got there first
-		ne = old
-	} else {
-		h.sites[host] = ne
-		if old != nil {
-			h.cached.Add(-old.size())
+	// The index was read after v, so it is as new as v or newer: tagged
+	// v, it is at worst made again on the next request.
+	e := &siteEntry{host: host, version: v, r: r, files: newFileCache(h.maxBytes())}
+	if old != nil {
+		old.files.carry(e.files, func(key string) bool { return unchanged(old.r, r, key) })
+	}
+	slot.cur.Store(e)
+	return e, nil
+}
+
+// unchanged reports whether the output at key renders alike from a and b:
+// it is in both with the same type and deps, and no dep's hash differs.
+func unchanged(a, b *render.Renderer, key string) bool {
+	oa, ok := a.Lookup(key)
+	if !ok {
+		return false
+	}
+	ob, ok := b.Lookup(key)
+	if !ok || oa.ContentType != ob.ContentType || !slices.Equal(oa.Deps, ob.Deps) {
+		return false
+	}
+	ia, ib := a.Inputs(), b.Inputs()
+	for _, d := range oa.Deps {
+		ha, ok := ia[d]
+		if !ok || ha != ib[d] {
+			return false
 		}
 	}
-	h.mu.Unlock()
-	return ne, nil
+	return true
 }
 
-// forget drops the entry of a host that no longer names a site.
+// slot returns the site's slot, making it when missing; it drops the least
+// recently served site's when more than MaxSites would be kept.
+func (h *SiteHandler) slot(host string) *siteSlot {
+	tick := h.tick.Add(1)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.sites[host]
+	if s == nil {
+		if max := h.maxSites(); len(h.sites) >= max {
+			var oldest string
+			var at int64
+			for k, o := range h.sites {
+				if u := o.used.Load(); oldest == "" || u < at {
+					oldest, at = k, u
+				}
+			}
+			delete(h.sites, oldest)
+		}
+		s = &siteSlot{}
+		h.sites[host] = s
+	}
+	s.used.Store(tick)
+	return s
+}
+
+// forget drops what is kept of a host that no longer names a site.
 func (h *SiteHandler) forget(host string) {
 	h.mu.Lock()
-	e := h.sites[host]
 	delete(h.sites, host)
 	h.mu.Unlock()
-	if e != nil {
-		h.cached.Add(-e.size())
-	}
-}
-
-// size returns the bytes of the entry's rendered files.
-func (e *siteEntry) size() int64 {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.bytes
 }
 
 // render returns the output's bytes, from the entry's files when rendered
-// before; it keeps new ones while the handler's budget allows.
+// before; a new one is kept within the site's byte budget.
 func (h *SiteHandler) render(e *siteEntry, key string) ([]byte, error) {
-	e.mu.Lock()
-	b, ok := e.rendered[key]
-	e.mu.Unlock()
-	if ok {
+	if b, ok := e.files.get(key); ok {
 		return b, nil
 	}
 	b, err := e.r.Render(key)
 	if err != nil {
 		return nil, err
 	}
-	n := int64(len(b))
-	if h.MaxCacheBytes >= 0 && h.cached.Load()+n <= h.budget() {
-		e.mu.Lock()
-		if _, dup := e.rendered[key]; !dup {
-			e.rendered[key] = b
-			e.bytes += n
-			h.cached.Add(n)
-		}
-		e.mu.Unlock()
-	}
+	e.files.put(key, b)
 	return b, nil
 }
 
-func (h *SiteHandler) budget() int64 {
+func (h *SiteHandler) maxBytes() int64 {
 	if h.MaxCacheBytes == 0 {
 		return DefaultMaxCacheBytes
 	}
 	return h.MaxCacheBytes
 }
 
-// fingerprint hashes everything of a site's content that rendering reads
-// (users are left out), field by field with length prefixes, so two
-// snapshots share a fingerprint only when they render alike.
-func fingerprint(c *orchard.SiteContent) [sha256.Size]byte {
-	f := fp{h: sha256.New()}
-	s := &c.Site
-	f.str(s.Host, s.Title, s.Description, s.Scheme, strconv.Itoa(s.FeedSize))
-	f.num(len(c.Categories))
-	for i := range c.Categories {
-		x := &c.Categories[i]
-		f.str(x.Path, x.Title, x.Description, strconv.Itoa(x.Sort))
-		f.time(x.Created, x.Updated)
+func (h *SiteHandler) maxSites() int {
+	if h.MaxSites <= 0 {
+		return DefaultMaxSites
 	}
-	f.num(len(c.Pages))
-	for i := range c.Pages {
-		x := &c.Pages[i]
-		f.str(x.Path, x.Title, x.Category, x.Layout, x.Format, x.Body, x.Description, strconv.FormatBool(x.Published))
-		f.time(x.Created, x.Updated)
-	}
-	f.num(len(c.Assets))
-	for i := range c.Assets {
-		x := &c.Assets[i]
-		f.str(x.Path, x.ContentType)
-		f.bytes(x.Data)
-	}
-	f.num(len(c.Templates))
-	for i := range c.Templates {
-		x := &c.Templates[i]
-		f.str(x.Name, x.Body)
-	}
-	var out [sha256.Size]byte
-	f.h.Sum(out[:0])
-	return out
+	return h.MaxSites
 }
 
-// fp writes length-prefixed fields into a hash.
-type fp struct {
-	h   hash.Hash
-	buf [8]byte
+// fileCache keeps rendered files by key, least recently used first out
+// once their bytes pass max (a negative max keeps none). It is safe for
+// concurrent use.
+type fileCache struct {
+	max int64
+
+	mu    sync.Mutex
+	bytes int64
+	order *list.List // of *cachedFile, most recently used first
+	byKey map[string]*list.Element
 }
 
-func (f *fp) num(n int) {
-	binary.LittleEndian.PutUint64(f.buf[:], uint64(n))
-	f.h.Write(f.buf[:])
+type cachedFile struct {
+	key  string
+	body []byte
 }
 
-func (f *fp) bytes(b []byte) {
-	f.num(len(b))
-	f.h.Write(b)
+func newFileCache(max int64) *fileCache {
+	return &fileCache{max: max, order: list.New(), byKey: make(map[string]*list.Element)}
 }
 
-func (f *fp) str(ss ...string) {
-	for _, s := range ss {
-		f.num(len(s))
-		f.h.Write([]byte(s))
+func (c *fileCache) get(key string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.byKey[key]
+	if !ok {
+		return nil, false
+	}
+	c.order.MoveToFront(el)
+	return el.Value.(*cachedFile).body, true
+}
+
+// put keeps body under key, dropping the least recently used files while
+// over budget; a file larger than the whole budget is not kept.
+func (c *fileCache) put(key string, body []byte) {
+	n := int64(len(body))
+	if n > c.max {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, dup := c.byKey[key]; dup {
+		return
+	}
+	c.byKey[key] = c.order.PushFront(&cachedFile{key: key, body: body})
+	c.bytes += n
+	for c.bytes > c.max {
+		last := c.order.Back()
+		f := last.Value.(*cachedFile)
+		c.order.Remove(last)
+		delete(c.byKey, f.key)
+		c.bytes -= int64(len(f.body))
 	}
 }
 
-func (f *fp) time(ts ...time.Time) {
-	for _, t := range ts {
-		f.num(int(t.UnixNano()))
+// carry puts into dst, in their order of use, the files keep accepts.
+func (c *fileCache) carry(dst *fileCache, keep func(key string) bool) {
+	c.mu.Lock()
+	var files []*cachedFile
+	for el := c.order.Back(); el != nil; el = el.Prev() {
+		files = append(files, el.Value.(*cachedFile))
 	}
+	c.mu.Unlock()
+	for _, f := range files {
+		if keep(f.key) {
+			dst.put(f.key, f.body)
+		}
+	}
+}
+
+// size returns the bytes of the files kept.
+func (c *fileCache) size() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bytes
 }

@@ -14,9 +14,15 @@
 // dynamic and Cache-Control: no-cache, since edits change it without a new
 // release.
 //
-// Each request reads the site's content in one snapshot (LoadSite); the
-// parsed templates and the index of a site are reused while a fingerprint of
-// that content is unchanged, and rendered files are kept (within a byte
-// budget) for as long as the content is. An edit is visible to the next
-// request.
+// Each request asks the store for the site's content version
+// (Store.SiteVersion, one indexed read) and is answered from a lazy
+// renderer kept for that version: made from the site's index without page
+// bodies (LoadSiteIndex), it reads a page's body (PageBodies) only when the
+// page is rendered. When the version changes, the next request makes a new
+// renderer, which keeps every rendered file whose inputs' hashes
+// (render.Renderer.Inputs of the output's Deps) are unchanged and renders
+// the others again on demand; so an edit is visible to the very next
+// request, and a read of an unchanged page costs one query. Rendered files
+// are kept per site within MaxCacheBytes (least recently used first out),
+// and renderers for at most MaxSites sites.
 package master

@@ -15,34 +15,49 @@ import (
 )
 
 // SiteLoader is what the handler reads from the store; orchard.Store
-// satisfies it. Both methods return an ENOTFOUND *orchard.Error for an
+// satisfies it. Each method returns an ENOTFOUND *orchard.Error for an
 // unknown site.
 type SiteLoader interface {
-	// LookupHost returns the site whose host or alias is host.
-	LookupHost(ctx context.Context, host string) (*orchard.Site, error)
-	// LoadSite reads all of a site's content in one snapshot.
-	LoadSite(ctx context.Context, host string) (*orchard.SiteContent, error)
+	// SiteVersion returns the canonical host of the site whose host or
+	// alias is host, and its content version.
+	SiteVersion(ctx context.Context, host string) (string, int64, error)
+	// LoadSiteIndex reads a site's content without page bodies.
+	LoadSiteIndex(ctx context.Context, host string) (*orchard.SiteContent, error)
+	// PageBodies reads the bodies of the pages at paths.
+	PageBodies(ctx context.Context, host string, paths []string) (map[string]orchard.PageBody, error)
 }
 
-// DefaultMaxCacheBytes bounds the rendered files a SiteHandler keeps.
-const DefaultMaxCacheBytes = 64 << 20
+// DefaultMaxCacheBytes bounds the rendered files a SiteHandler keeps of
+// each site.
+const DefaultMaxCacheBytes = 16 << 20
+
+// DefaultMaxSites bounds the sites a SiteHandler keeps renderers of.
+const DefaultMaxSites = 64
 
 // ReleaseDynamic is the X-Orchard-Release value of dynamic responses.
 const ReleaseDynamic = "dynamic"
+
+// maxAttempts bounds how often one request starts again when the site
+// changed while its page was being rendered.
+const maxAttempts = 3
 
 // SiteHandler is the http.Handler of the master's site traffic. It is safe
 // for concurrent use.
 type SiteHandler struct {
 	store  SiteLoader
 	logger *slog.Logger
-	// MaxCacheBytes bounds the rendered files kept across all sites, in
-	// bytes (default DefaultMaxCacheBytes; negative keeps none). Set it
-	// before serving.
+	// MaxCacheBytes bounds the rendered files kept of each site, in bytes
+	// (default DefaultMaxCacheBytes; negative keeps none); the least
+	// recently served go first. Set it before serving.
 	MaxCacheBytes int64
+	// MaxSites bounds how many sites' renderers and files are kept
+	// (default DefaultMaxSites); the least recently served site goes
+	// first. Set it before serving.
+	MaxSites int
 
-	mu     sync.Mutex
-	sites  map[string]*siteEntry // by canonical host
-	cached atomic.Int64          // bytes of rendered files kept
+	tick  atomic.Int64 // counts requests, to order sites by last use
+	mu    sync.Mutex
+	sites map[string]*siteSlot // by canonical host
 }
 
 // NewSiteHandler returns a handler that serves the sites of store. A nil
@@ -51,7 +66,7 @@ func NewSiteHandler(store SiteLoader, logger *slog.Logger) *SiteHandler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &SiteHandler{store: store, logger: logger, MaxCacheBytes: DefaultMaxCacheBytes, sites: make(map[string]*siteEntry)}
+	return &SiteHandler{store: store, logger: logger, sites: make(map[string]*siteSlot)}
 }
 
 // ServeHTTP serves one request; see the package documentation for the rules.
@@ -62,20 +77,9 @@ func (h *SiteHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		plain(w, r, http.StatusMethodNotAllowed, "405 method not allowed")
 		return
 	}
-	ctx := r.Context()
 	host, err := orchard.NormalizeHost(r.Host)
 	if err != nil {
 		plain(w, r, http.StatusNotFound, "404 no site is served at this address")
-		return
-	}
-	site, err := h.store.LookupHost(ctx, host)
-	if err != nil {
-		if orchard.ErrorCode(err) == orchard.ENOTFOUND {
-			h.forget(host)
-			plain(w, r, http.StatusNotFound, "404 no site is served at this address")
-			return
-		}
-		h.fail(w, r, host, "look up host", err)
 		return
 	}
 	clean, err := orchard.CleanRequestPath(r.URL.EscapedPath())
@@ -83,47 +87,75 @@ func (h *SiteHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		plain(w, r, http.StatusBadRequest, "400 bad request path")
 		return
 	}
-	e, err := h.entry(ctx, site.Host)
-	if err != nil {
-		if orchard.ErrorCode(err) == orchard.ENOTFOUND { // dropped since the lookup
-			plain(w, r, http.StatusNotFound, "404 no site is served at this address")
+	for attempt := 1; ; attempt++ {
+		err := h.serveOnce(w, r, host, clean)
+		if err == nil {
 			return
 		}
-		h.fail(w, r, site.Host, "load site", err)
+		if orchard.ErrorCode(err) == orchard.ECONFLICT && attempt < maxAttempts {
+			continue // a page changed after the site's index was read
+		}
+		h.logger.Error("render", "site", host, "path", r.URL.EscapedPath(), "err", err)
+		plain(w, r, http.StatusInternalServerError, "500 the page could not be rendered")
 		return
+	}
+}
+
+// serveOnce answers the request from the site's renderer for its current
+// content version. It returns, without answering, the error of a page
+// that could not be rendered; the caller answers it.
+func (h *SiteHandler) serveOnce(w http.ResponseWriter, r *http.Request, host, clean string) error {
+	ctx := r.Context()
+	site, v, err := h.store.SiteVersion(ctx, host)
+	if err != nil {
+		if orchard.ErrorCode(err) == orchard.ENOTFOUND {
+			h.forget(host)
+			plain(w, r, http.StatusNotFound, "404 no site is served at this address")
+			return nil
+		}
+		h.fail(w, r, host, "site version", err)
+		return nil
+	}
+	e, err := h.entry(ctx, site, v)
+	if err != nil {
+		if orchard.ErrorCode(err) == orchard.ENOTFOUND { // dropped since
+			plain(w, r, http.StatusNotFound, "404 no site is served at this address")
+			return nil
+		}
+		h.fail(w, r, site, "load site", err)
+		return nil
 	}
 	key := orchard.ManifestKey(clean)
 	if out, ok := e.r.Lookup(key); ok {
-		h.serve(w, r, e, out, http.StatusOK)
-		return
+		return h.serve(w, r, e, out, http.StatusOK)
 	}
 	if !strings.HasSuffix(clean, "/") {
 		if _, ok := e.r.Lookup(clean + "/index.html"); ok {
 			loc := (&url.URL{Path: clean + "/", RawQuery: r.URL.RawQuery}).String()
 			w.Header().Set("Location", loc)
 			plain(w, r, http.StatusMovedPermanently, "301 moved permanently")
-			return
+			return nil
 		}
 	}
 	if out, ok := e.r.Lookup(render.NotFoundKey); ok {
-		h.serve(w, r, e, out, http.StatusNotFound)
-		return
+		return h.serve(w, r, e, out, http.StatusNotFound)
 	}
 	plain(w, r, http.StatusNotFound, "404 page not found")
+	return nil
 }
 
 // serve writes one rendered output with the given status. A render error
-// on the site's 404 page falls back to a plain 404.
-func (h *SiteHandler) serve(w http.ResponseWriter, r *http.Request, e *siteEntry, out render.Output, status int) {
+// on the site's 404 page falls back to a plain 404; another is returned
+// unanswered (ECONFLICT: the page changed since the index was read).
+func (h *SiteHandler) serve(w http.ResponseWriter, r *http.Request, e *siteEntry, out render.Output, status int) error {
 	body, err := h.render(e, out.Path)
 	if err != nil {
-		h.logger.Error("render", "site", e.host, "path", out.Path, "err", err)
-		if status == http.StatusNotFound {
+		if status == http.StatusNotFound && orchard.ErrorCode(err) != orchard.ECONFLICT {
+			h.logger.Error("render", "site", e.host, "path", out.Path, "err", err)
 			plain(w, r, http.StatusNotFound, "404 page not found")
-			return
+			return nil
 		}
-		plain(w, r, http.StatusInternalServerError, "500 the page could not be rendered")
-		return
+		return err
 	}
 	hd := w.Header()
 	hd.Set("Content-Type", out.ContentType)
@@ -134,6 +166,7 @@ func (h *SiteHandler) serve(w http.ResponseWriter, r *http.Request, e *siteEntry
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
 	}
+	return nil
 }
 
 // fail answers 500 and logs why, without telling the client.

@@ -172,67 +172,102 @@ func TestHead(t *testing.T) {
 	}
 }
 
-// TestEditsAreVisible checks that the next request after an edit sees it:
-// page, template, asset and site edits, deletions and dropping the site.
+// TestEditsAreVisible checks that the request after an edit sees it, with
+// every file of the site rendered and kept before each edit: a page, a
+// category (its title in a post's breadcrumbs), a template, an asset, the
+// site's settings, a new page (in its category's listing), an alias
+// removed, a deleted page and a dropped site.
 func TestEditsAreVisible(t *testing.T) {
 	db := MustOpenStore(t)
 	h := master.NewSiteHandler(db, nil)
 	ctx := t.Context()
 	host := sample.AlphaHost
-	if b := body(t, get(t, h, "GET", host, "/about/")); !strings.Contains(b, "since 1952") {
-		t.Fatal("about page not served")
+	warm := func(t *testing.T) {
+		t.Helper()
+		c, err := db.LoadSite(ctx, host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := render.New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range r.Outputs() {
+			if resp := get(t, h, "GET", host, o.Path); resp.StatusCode != 200 {
+				t.Fatalf("warm %s: status %d", o.Path, resp.StatusCode)
+			}
+		}
 	}
-
-	p, err := db.Page(ctx, host, "/about/")
-	if err != nil {
-		t.Fatal(err)
+	site := func() *orchard.Site {
+		s, err := db.Site(ctx, host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
 	}
-	p.Body = "Rewritten **today**."
-	if err := db.PutPage(ctx, host, p); err != nil {
-		t.Fatal(err)
-	}
-	if b := body(t, get(t, h, "GET", host, "/about/")); !strings.Contains(b, "Rewritten <strong>today</strong>.") {
-		t.Errorf("page edit not visible:\n%.400s", b)
-	}
-
-	if err := db.PutTemplate(ctx, host, &orchard.Template{Name: "partials/footer.html", Body: "<footer>new footer</footer></body></html>"}); err != nil {
-		t.Fatal(err)
-	}
-	if b := body(t, get(t, h, "GET", host, "/news/")); !strings.Contains(b, "new footer") {
-		t.Errorf("template edit not visible")
-	}
-
-	if err := db.PutAsset(ctx, host, &orchard.Asset{Path: "/theme/style.css", ContentType: "text/css; charset=utf-8", Data: []byte("body{color:red}")}); err != nil {
-		t.Fatal(err)
-	}
-	if b := body(t, get(t, h, "GET", host, "/theme/style.css")); b != "body{color:red}" {
-		t.Errorf("asset edit not visible: %q", b)
-	}
-
-	if err := db.DeletePage(ctx, host, "/about/"); err != nil {
-		t.Fatal(err)
-	}
-	if resp := get(t, h, "GET", host, "/about/"); resp.StatusCode != 404 {
-		t.Errorf("deleted page: status %d", resp.StatusCode)
-	}
-
-	s, err := db.Site(ctx, host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Title = "Beta Orchards"
-	if err := db.UpdateSite(ctx, s); err != nil {
-		t.Fatal(err)
-	}
-	if b := body(t, get(t, h, "GET", host, "/")); !strings.Contains(b, "Beta Orchards") {
-		t.Errorf("site edit not visible")
-	}
-
-	if err := db.DropSite(ctx, host); err != nil {
-		t.Fatal(err)
-	}
-	if resp := get(t, h, "GET", host, "/"); resp.StatusCode != 404 || !strings.Contains(body(t, resp), "no site") {
-		t.Errorf("dropped site: status %d", resp.StatusCode)
+	for _, tc := range []struct {
+		name       string
+		edit       func() error
+		host, path string
+		status     int
+		want       string
+	}{
+		{"Page", func() error {
+			p, err := db.Page(ctx, host, "/about/")
+			if err != nil {
+				return err
+			}
+			p.Body = "Rewritten **today**."
+			return db.PutPage(ctx, host, p)
+		}, host, "/about/", 200, "Rewritten <strong>today</strong>."},
+		{"Category", func() error {
+			c, err := db.Category(ctx, host, "/news/")
+			if err != nil {
+				return err
+			}
+			c.Title = "Latest tidings"
+			return db.PutCategory(ctx, host, c)
+		}, host, "/news/bees-are-back/", 200, ">Latest tidings</a>"},
+		{"Template", func() error {
+			return db.PutTemplate(ctx, host, &orchard.Template{Name: "partials/footer.html", Body: "<footer>new footer</footer></body></html>"})
+		}, host, "/varieties/apples/bramley/", 200, "new footer"},
+		{"Asset", func() error {
+			return db.PutAsset(ctx, host, &orchard.Asset{Path: "/theme/style.css", ContentType: "text/css; charset=utf-8", Data: []byte("body{color:red}")})
+		}, host, "/theme/style.css", 200, "body{color:red}"},
+		{"Settings", func() error {
+			s := site()
+			s.Title = "Beta Orchards"
+			return db.UpdateSite(ctx, s)
+		}, host, "/contact/", 200, "Beta Orchards"},
+		{"NewPage", func() error {
+			return db.PutPage(ctx, host, &orchard.Page{Path: "/news/fresh/", Category: "/news/", Title: "A fresh post", Body: "New.", Published: true})
+		}, host, "/news/", 200, "A fresh post"},
+		{"Unpublish", func() error {
+			p, err := db.Page(ctx, host, "/news/fresh/")
+			if err != nil {
+				return err
+			}
+			p.Published = false
+			return db.PutPage(ctx, host, p)
+		}, host, "/news/fresh/", 404, "Page not found"},
+		{"AliasRemoved", func() error {
+			s := site()
+			s.Aliases = nil
+			return db.UpdateSite(ctx, s)
+		}, "www.alpha.localhost", "/about/", 404, "no site"},
+		{"DeletePage", func() error { return db.DeletePage(ctx, host, "/about/") }, host, "/about/", 404, "Page not found"},
+		{"DropSite", func() error { return db.DropSite(ctx, host) }, host, "/", 404, "no site"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			warm(t)
+			if err := tc.edit(); err != nil {
+				t.Fatal(err)
+			}
+			resp := get(t, h, "GET", tc.host, tc.path)
+			if b := body(t, resp); resp.StatusCode != tc.status || !strings.Contains(b, tc.want) {
+				t.Errorf("%s%s after the edit: status %d (want %d), body lacks %q:\n%.600s", tc.host, tc.path, resp.StatusCode, tc.status, tc.want, b)
+			}
+		})
 	}
 }
 

@@ -17,11 +17,11 @@ func (d *DB) PutCategory(ctx context.Context, host string, c *orchard.Category) 
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	_, t, err := canonical(host)
+	h, t, err := canonical(host)
 	if err != nil {
 		return err
 	}
-	return d.write(ctx, func(tx *sql.Tx) error {
+	return d.writeContent(ctx, h, func(tx *sql.Tx) error {
 		if p := c.Parent(); p != "" {
 			if err := mustExist(ctx, tx, "SELECT 1 FROM "+t.categories+" WHERE path = ? LOCK IN SHARE MODE", p); err != nil {
 				if orchard.ErrorCode(err) == orchard.ENOTFOUND {
@@ -142,11 +142,11 @@ func listCategories(ctx context.Context, q queryer, t tables) ([]*orchard.Catego
 
 // DeleteCategory removes an empty category.
 func (d *DB) DeleteCategory(ctx context.Context, host, path string) error {
-	_, t, err := canonical(host)
+	h, t, err := canonical(host)
 	if err != nil {
 		return err
 	}
-	return d.write(ctx, func(tx *sql.Tx) error {
+	return d.writeContent(ctx, h, func(tx *sql.Tx) error {
 		if err := mustExist(ctx, tx, "SELECT 1 FROM "+t.categories+" WHERE path = ? FOR UPDATE", path); err != nil {
 			if orchard.ErrorCode(err) == orchard.ENOTFOUND {
 				return orchard.Errorf(orchard.ENOTFOUND, "Category %q not found.", path)

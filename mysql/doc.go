@@ -20,4 +20,10 @@
 // is written (migration 4 computed it for pages written before), so that
 // LoadSiteIndex returns pages without their bodies and PageBodies tells a
 // build whether a page changed since.
+//
+// orchard_sites.version is each site's content version (SiteVersion, added
+// by migration 5): it starts at a random number and every write of the
+// site's content adds one in the same transaction, first, so that every
+// content write locks the site's registry row before its content rows
+// (writeContent).
 package mysql

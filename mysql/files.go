@@ -14,12 +14,12 @@ func (d *DB) PutAsset(ctx context.Context, host string, a *orchard.Asset) error 
 	if err := a.Validate(); err != nil {
 		return err
 	}
-	_, t, err := canonical(host)
+	h, t, err := canonical(host)
 	if err != nil {
 		return err
 	}
 	a.Updated = stamp(a.Updated)
-	return d.write(ctx, func(tx *sql.Tx) error { return insertAsset(ctx, tx, t, a, true) })
+	return d.writeContent(ctx, h, func(tx *sql.Tx) error { return insertAsset(ctx, tx, t, a, true) })
 }
 
 func insertAsset(ctx context.Context, tx *sql.Tx, t tables, a *orchard.Asset, upsert bool) error {
@@ -101,11 +101,11 @@ func listAssets(ctx context.Context, q queryer, t tables, withData bool) ([]*orc
 
 // DeleteAsset removes an asset.
 func (d *DB) DeleteAsset(ctx context.Context, host, path string) error {
-	_, t, err := canonical(host)
+	h, t, err := canonical(host)
 	if err != nil {
 		return err
 	}
-	return d.write(ctx, func(tx *sql.Tx) error {
+	return d.writeContent(ctx, h, func(tx *sql.Tx) error {
 		return deleteRow(ctx, tx, "DELETE FROM "+t.assets+" WHERE path = ?", path, "Asset %q not found.")
 	})
 }
@@ -115,12 +115,12 @@ func (d *DB) PutTemplate(ctx context.Context, host string, tp *orchard.Template)
 	if err := tp.Validate(); err != nil {
 		return err
 	}
-	_, t, err := canonical(host)
+	h, t, err := canonical(host)
 	if err != nil {
 		return err
 	}
 	tp.Updated = stamp(tp.Updated)
-	return d.write(ctx, func(tx *sql.Tx) error { return insertTemplate(ctx, tx, t, tp, true) })
+	return d.writeContent(ctx, h, func(tx *sql.Tx) error { return insertTemplate(ctx, tx, t, tp, true) })
 }
 
 func insertTemplate(ctx context.Context, tx *sql.Tx, t tables, tp *orchard.Template, upsert bool) error {
@@ -187,11 +187,11 @@ func listTemplates(ctx context.Context, q queryer, t tables) ([]*orchard.Templat
 
 // DeleteTemplate removes a template.
 func (d *DB) DeleteTemplate(ctx context.Context, host, name string) error {
-	_, t, err := canonical(host)
+	h, t, err := canonical(host)
 	if err != nil {
 		return err
 	}
-	return d.write(ctx, func(tx *sql.Tx) error {
+	return d.writeContent(ctx, h, func(tx *sql.Tx) error {
 		return deleteRow(ctx, tx, "DELETE FROM "+t.templates+" WHERE name = ?", name, "Template %q not found.")
 	})
 }

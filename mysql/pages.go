@@ -17,11 +17,11 @@ func (d *DB) PutPage(ctx context.Context, host string, p *orchard.Page) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
-	_, t, err := canonical(host)
+	h, t, err := canonical(host)
 	if err != nil {
 		return err
 	}
-	return d.write(ctx, func(tx *sql.Tx) error {
+	return d.writeContent(ctx, h, func(tx *sql.Tx) error {
 		if p.Category != "" {
 			if err := mustExist(ctx, tx, "SELECT 1 FROM "+t.categories+" WHERE path = ? LOCK IN SHARE MODE", p.Category); err != nil {
 				if orchard.ErrorCode(err) == orchard.ENOTFOUND {
@@ -151,11 +151,11 @@ func listPages(ctx context.Context, q queryer, t tables, f orchard.PageFilter) (
 
 // DeletePage removes a page.
 func (d *DB) DeletePage(ctx context.Context, host, path string) error {
-	_, t, err := canonical(host)
+	h, t, err := canonical(host)
 	if err != nil {
 		return err
 	}
-	return d.write(ctx, func(tx *sql.Tx) error {
+	return d.writeContent(ctx, h, func(tx *sql.Tx) error {
 		return deleteRow(ctx, tx, "DELETE FROM "+t.pages+" WHERE path = ?", path, "Page %q not found.")
 	})
 }

@@ -43,11 +43,13 @@ var migrations = []string{
 		PRIMARY KEY (site, name)
 	)` + tableOptions,
 	4: `-- every site's pages get a digest column (addPageDigests)`,
+	5: `-- orchard_sites gets the content version column (addSiteVersion)`,
 }
 
 // goMigrations are the migrations done in Go rather than one statement.
 var goMigrations = map[int]func(ctx context.Context, conn *sql.Conn) error{
 	4: addPageDigests,
+	5: addSiteVersion,
 }
 
 // addPageDigests adds the digest column (orchard.Page.ContentDigest) to the

@@ -127,9 +127,9 @@ func (d *DB) dropTables(conn *sql.Conn, t tables) {
 
 func insertSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO orchard_sites
-		(host, prefix, title, description, scheme, cache_control, feed_size, created, updated)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.Host, s.Prefix, s.Title, s.Description, s.Scheme, s.CacheControl, s.FeedSize, s.Created, s.Updated); err != nil {
+		(host, prefix, title, description, scheme, cache_control, feed_size, created, updated, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.Host, s.Prefix, s.Title, s.Description, s.Scheme, s.CacheControl, s.FeedSize, s.Created, s.Updated, firstVersion()); err != nil {
 		return err
 	}
 	return insertHosts(ctx, tx, s)
@@ -216,7 +216,7 @@ func updateSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE orchard_sites SET title = ?, description = ?, scheme = ?,
-		cache_control = ?, feed_size = ?, updated = ? WHERE host = ?`,
+		cache_control = ?, feed_size = ?, updated = ?, version = version + 1 WHERE host = ?`,
 		s.Title, s.Description, s.Scheme, s.CacheControl, s.FeedSize, s.Updated, s.Host); err != nil {
 		return err
 	}

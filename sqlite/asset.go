@@ -17,11 +17,7 @@ func (db *DB) PutAsset(ctx context.Context, host string, a *orchard.Asset) error
 	if err := a.Validate(); err != nil {
 		return err
 	}
-	return db.update(ctx, func(tx *sql.Tx) error {
-		_, t, err := siteTables(ctx, tx, host)
-		if err != nil {
-			return err
-		}
+	return db.updateContent(ctx, host, func(tx *sql.Tx, t tables) error {
 		return db.putAsset(ctx, tx, t, a)
 	})
 }
@@ -89,11 +85,7 @@ func (db *DB) Assets(ctx context.Context, host string) ([]*orchard.Asset, error)
 
 // DeleteAsset removes the asset at path.
 func (db *DB) DeleteAsset(ctx context.Context, host, path string) error {
-	return db.update(ctx, func(tx *sql.Tx) error {
-		_, t, err := siteTables(ctx, tx, host)
-		if err != nil {
-			return err
-		}
+	return db.updateContent(ctx, host, func(tx *sql.Tx, t tables) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM `+t.assets+` WHERE path = ?`, path)
 		if err != nil {
 			return fmt.Errorf("sqlite: delete asset %s: %w", path, err)

@@ -18,11 +18,7 @@ func (db *DB) PutCategory(ctx context.Context, host string, c *orchard.Category)
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	return db.update(ctx, func(tx *sql.Tx) error {
-		_, t, err := siteTables(ctx, tx, host)
-		if err != nil {
-			return err
-		}
+	return db.updateContent(ctx, host, func(tx *sql.Tx, t tables) error {
 		return db.putCategory(ctx, tx, t, c, true)
 	})
 }
@@ -132,11 +128,7 @@ func queryCategories(ctx context.Context, q querier, t tables) ([]*orchard.Categ
 
 // DeleteCategory removes a category that holds no pages and no children.
 func (db *DB) DeleteCategory(ctx context.Context, host, path string) error {
-	return db.update(ctx, func(tx *sql.Tx) error {
-		_, t, err := siteTables(ctx, tx, host)
-		if err != nil {
-			return err
-		}
+	return db.updateContent(ctx, host, func(tx *sql.Tx, t tables) error {
 		if orchard.ValidateContentPath(path, true) != nil {
 			return categoryNotFound(path)
 		}

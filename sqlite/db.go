@@ -30,6 +30,10 @@ type DB struct {
 	write *sql.DB // one connection, BEGIN IMMEDIATE
 	read  *sql.DB // query-only connections
 
+	// siteVersion is SiteVersion's query, prepared once: it runs on
+	// every request the master serves, and preparing it is most of its cost.
+	siteVersion *sql.Stmt
+
 	now func() time.Time
 
 	closeOnce sync.Once
@@ -72,6 +76,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	if db.siteVersion, err = db.read.PrepareContext(ctx, siteVersionQuery); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	return db, nil
 }
 
@@ -98,6 +106,9 @@ func (db *DB) Path() string { return db.path }
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		var errs []error
+		if db.siteVersion != nil {
+			errs = append(errs, db.siteVersion.Close())
+		}
 		if db.read != nil {
 			errs = append(errs, db.read.Close())
 		}

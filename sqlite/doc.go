@@ -18,4 +18,9 @@
 // every other column: LoadSiteIndex reads that index alone, not the bodies.
 // orchard_sites.schema is the version of a site's tables; Open upgrades
 // older sites (version 2: the digest column, 3: the covering index).
+//
+// orchard_sites.version is each site's content version (SiteVersion): it
+// starts at a random number and every write of the site's content adds one
+// in the same transaction (updateContent), so a reader can tell with one
+// indexed read that nothing changed.
 package sqlite

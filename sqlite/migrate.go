@@ -43,6 +43,8 @@ CREATE TABLE orchard_users (
 	created       INTEGER NOT NULL,
 	PRIMARY KEY (site, name)
 );`},
+	// version: see DB.SiteVersion; a site made before counts from 0.
+	{"site version", `ALTER TABLE orchard_sites ADD COLUMN version INTEGER NOT NULL DEFAULT 0;`},
 }
 
 // siteSchema is the version of the per-site tables createSiteTables makes:

@@ -21,11 +21,7 @@ func (db *DB) PutPage(ctx context.Context, host string, p *orchard.Page) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
-	return db.update(ctx, func(tx *sql.Tx) error {
-		_, t, err := siteTables(ctx, tx, host)
-		if err != nil {
-			return err
-		}
+	return db.updateContent(ctx, host, func(tx *sql.Tx, t tables) error {
 		return db.putPage(ctx, tx, t, p, true)
 	})
 }
@@ -283,11 +279,7 @@ func queryPages(ctx context.Context, q querier, t tables, f orchard.PageFilter) 
 
 // DeletePage removes the page at path.
 func (db *DB) DeletePage(ctx context.Context, host, path string) error {
-	return db.update(ctx, func(tx *sql.Tx) error {
-		_, t, err := siteTables(ctx, tx, host)
-		if err != nil {
-			return err
-		}
+	return db.updateContent(ctx, host, func(tx *sql.Tx, t tables) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM `+t.pages+` WHERE path = ?`, path)
 		if err != nil {
 			return fmt.Errorf("sqlite: delete page %s: %w", path, err)

@@ -71,10 +71,10 @@ func (db *DB) createSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) error
 	s.Prefix = t.prefix
 	db.stamp2(&s.Created, &s.Updated)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO orchard_sites
-		(host, prefix, title, description, scheme, cache_control, feed_size, schema, created, updated)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		(host, prefix, title, description, scheme, cache_control, feed_size, schema, created, updated, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.Host, s.Prefix, s.Title, s.Description, s.Scheme, s.CacheControl, s.FeedSize, siteSchema,
-		timeToDB(s.Created), timeToDB(s.Updated)); err != nil {
+		timeToDB(s.Created), timeToDB(s.Updated), firstVersion()); err != nil {
 		return fmt.Errorf("sqlite: create site %s: %w", s.Host, err)
 	}
 	if err := claimHosts(ctx, tx, s); err != nil {
@@ -158,7 +158,10 @@ func (db *DB) updateSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) error
 		s.Title, s.Description, s.Scheme, s.CacheControl, s.FeedSize, timeToDB(s.Updated), h); err != nil {
 		return fmt.Errorf("sqlite: update site %s: %w", h, err)
 	}
-	return claimHosts(ctx, tx, s)
+	if err := claimHosts(ctx, tx, s); err != nil {
+		return err
+	}
+	return bumpVersion(ctx, tx, h)
 }
 
 const siteColumns = `host, prefix, title, description, scheme, cache_control, feed_size, created, updated`

@@ -17,11 +17,7 @@ func (db *DB) PutTemplate(ctx context.Context, host string, tm *orchard.Template
 	if err := tm.Validate(); err != nil {
 		return err
 	}
-	return db.update(ctx, func(tx *sql.Tx) error {
-		_, t, err := siteTables(ctx, tx, host)
-		if err != nil {
-			return err
-		}
+	return db.updateContent(ctx, host, func(tx *sql.Tx, t tables) error {
 		return db.putTemplate(ctx, tx, t, tm)
 	})
 }
@@ -87,11 +83,7 @@ func queryTemplates(ctx context.Context, q querier, t tables) ([]*orchard.Templa
 
 // DeleteTemplate removes the template called name.
 func (db *DB) DeleteTemplate(ctx context.Context, host, name string) error {
-	return db.update(ctx, func(tx *sql.Tx) error {
-		_, t, err := siteTables(ctx, tx, host)
-		if err != nil {
-			return err
-		}
+	return db.updateContent(ctx, host, func(tx *sql.Tx, t tables) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM `+t.templates+` WHERE name = ?`, name)
 		if err != nil {
 			return fmt.Errorf("sqlite: delete template %s: %w", name, err)

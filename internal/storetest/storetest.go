@@ -25,6 +25,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("LoadSite", func(t *testing.T) { testLoadSite(t, open) })
 	t.Run("ReplaceSite", func(t *testing.T) { testReplaceSite(t, open) })
 	t.Run("Index", func(t *testing.T) { testIndex(t, open) })
+	t.Run("SiteVersion", func(t *testing.T) { testSiteVersion(t, open) })
 	t.Run("Hostile", func(t *testing.T) { testHostile(t, open) })
 }
 
