@@ -137,7 +137,10 @@ func (b *backend) member(weight int) orchard.Member {
 func mustOpen(t testing.TB, o balancer.Options) *balancer.Balancer {
 	t.Helper()
 	if o.Health.Interval == 0 {
-		o.Health = balancer.HealthOptions{Interval: 50 * time.Millisecond, Timeout: 40 * time.Millisecond, Rise: 2, Fall: 2}
+		// Checks often, so tests see state changes soon, with room for a
+		// busy machine: a 40 ms timeout and two misses took healthy
+		// members out under load.
+		o.Health = balancer.HealthOptions{Interval: 100 * time.Millisecond, Timeout: 100 * time.Millisecond, Rise: 2, Fall: 3}
 	}
 	if o.DrainTimeout == 0 {
 		o.DrainTimeout = 2 * time.Second
