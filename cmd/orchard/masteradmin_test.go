@@ -505,3 +505,84 @@ func TestAdminEditExistingPage(t *testing.T) {
 		b.fail("node0 %s after the job said done: %d %.300s", path, code, body)
 	}
 }
+
+// TestAdminForms fills and submits the admin's forms the way a user does,
+// typing into their fields and clicking their buttons: valid input is saved
+// and says so; invalid input is refused with the field's error and a 4xx,
+// and the user's typing is kept.
+func TestAdminForms(t *testing.T) {
+	c := startAdminCluster(t)
+	base := "http://" + c.m.AdminAddr()
+	site := "/sites/" + sample.AlphaHost
+	b := newBrowser(t, base, "admin-forms")
+	type field struct{ sel, value string }
+	for _, tc := range []struct {
+		name   string
+		page   string  // where the form is
+		fields []field // typed over what the field holds
+		submit string  // the button clicked
+		status int     // of the answer
+		want   string  // text the answer shows: the flash, or the field error
+	}{
+		{"CategoryOK", site + "/categories", []field{{"#path", "/forms/"}, {"#title", "Forms"}}, `form[action$="/categories"] button[type=submit]`, 200, "Saved."},
+		{"CategoryBadPath", site + "/categories", []field{{"#path", "Forms Here"}, {"#title", "Forms"}}, `form[action$="/categories"] button[type=submit]`, 400, "/"},
+		{"PageOK", site + "/pages/edit", []field{{"#title", "Typed page"}, {"#path", "/forms/typed/"}, {"#body", "Typed **here**."}}, "#save", 200, "Saved."},
+		{"PageBadPath", site + "/pages/edit", []field{{"#title", "Bad"}, {"#path", "/Bad Path/"}}, "#save", 400, "Path"},
+		{"PageNoTitle", site + "/pages/edit", []field{{"#title", ""}, {"#path", "/forms/untitled/"}}, "#save", 400, "Title is required"},
+		{"TemplateOK", site + "/templates/edit", []field{{"#name", "partials/forms.html"}, {"#body", `{{define "forms"}}<p>forms</p>{{end}}`}}, `form[action$="/templates"] button[type=submit]`, 200, "Saved."},
+		{"TemplateBroken", site + "/templates/edit", []field{{"#name", "partials/broken.html"}, {"#body", `{{define "broken"}}{{.Unclosed`}}, `form[action$="/templates"] button[type=submit]`, 400, "broken"},
+		{"AssetOK", site + "/assets/edit", []field{{"#path", "/theme/forms.css"}, {"#body", "p{margin:0}"}}, `form[action$="/assets/edit"] button[type=submit]`, 200, "Saved."},
+		{"AssetBadPath", site + "/assets/edit", []field{{"#path", "/theme/../forms.css"}, {"#body", "p{}"}}, `form[action$="/assets/edit"] button[type=submit]`, 400, "Path"},
+		{"SiteBadHost", "/sites/new", []field{{"#host", "bad_host!"}, {"#title", "Bad"}}, `form[action="/sites"] button[type=submit]`, 400, "host"},
+		{"SiteOK", "/sites/new", []field{{"#host", "forms.localhost"}, {"#title", "Forms"}}, `form[action="/sites"] button[type=submit]`, 200, "Created."},
+		{"SiteDeleteWrongName", "/sites/forms.localhost/delete", []field{{"#confirm", "forms"}}, `form[action$="/delete"] button[type=submit]`, 400, "Type the host name exactly"},
+		{"SiteDeleteOK", "/sites/forms.localhost/delete", []field{{"#confirm", "forms.localhost"}}, `form[action$="/delete"] button[type=submit]`, 200, "Deleted."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b.t = t
+			b.do("open "+tc.page, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base+tc.page), chromedp.WaitVisible(chromedp.CSS(tc.submit)))
+			for _, f := range tc.fields {
+				// Select what the field holds and type over it.
+				sel := strings.ReplaceAll(f.sel, `"`, `\"`)
+				if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`(() => { const e = document.querySelector("`+sel+`"); e.focus(); e.select(); document.execCommand("delete"); return true })()`)); err != nil {
+					b.fail("clear %s: %v", f.sel, err)
+				}
+				if f.value != "" {
+					b.do("type into "+f.sel, chromedp.SendKeys(chromedp.CSS(f.sel), f.value))
+				}
+			}
+			b.do("submit", chromedp.Click(chromedp.CSS(tc.submit)), chromedp.WaitReady(chromedp.CSS("main")))
+			// The click starts a navigation: wait until the answer shows.
+			deadline := time.Now().Add(30 * time.Second)
+			var body string
+			for {
+				s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.readyState === "complete" && !document.activeElement?.matches("button") ? document.body.innerText : ""`))
+				if err == nil && strings.Contains(s, tc.want) {
+					body = s
+					break
+				}
+				if time.Now().After(deadline) {
+					b.fail("%s: the answer never showed %q; page:\n%.600s", tc.name, tc.want, s)
+				}
+				_ = chromedp.Do(b.ctx, chromedp.Sleep(50*time.Millisecond))
+			}
+			if st := b.status(); st != tc.status {
+				b.fail("%s: answered %d, want %d; page:\n%.600s", tc.name, st, tc.status, body)
+			}
+			if tc.status >= 400 {
+				if strings.Contains(body, "Sorry") {
+					b.fail("%s: an error page instead of the form with its error:\n%.600s", tc.name, body)
+				}
+				for _, f := range tc.fields {
+					if f.value == "" || f.sel == "#body" {
+						continue
+					}
+					v, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector("`+strings.ReplaceAll(f.sel, `"`, `\"`)+`").value`))
+					if err != nil || v != f.value {
+						b.fail("%s: %s lost what was typed: %q (%v)", tc.name, f.sel, v, err)
+					}
+				}
+			}
+		})
+	}
+}
