@@ -36,7 +36,7 @@ type Peer struct {
 
 // reservedPeerNames are subcommands of 'orchard balancer' that a peer name
 // would be mistaken for.
-var reservedPeerNames = map[string]bool{"reload": true, "keepalived-config": true, "help": true}
+var reservedPeerNames = map[string]bool{"reload": true, "keepalived-config": true, "check": true, "help": true}
 
 // BalancerNamed returns the settings of the balancer called name: the
 // [balancer] table with the peer's own fields applied. With no peers, name
