@@ -171,6 +171,7 @@ func FuzzParse(f *testing.F) {
 	seed, _ := os.ReadFile("testdata/cluster.toml")
 	f.Add(seed)
 	f.Add([]byte("[[node]]\nname=\"a\"\n[[balancer.pool]]\nmembers=[\"a\"]\n"))
+	f.Add([]byte(tier(vrrp)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := config.Parse("/x/orchard.toml", data)
 		if err == nil && c == nil {
