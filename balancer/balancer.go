@@ -46,6 +46,7 @@ type Balancer struct {
 	wg       sync.WaitGroup
 	closing  sync.Once
 	closeErr error
+	leaving  atomic.Bool // Leave was called: the health check fails, traffic is still served
 }
 
 // stats are balancer-wide counters for the manager and /metrics.
@@ -224,6 +225,17 @@ func (b *Balancer) Close() error {
 		b.mu.Unlock()
 	})
 	return b.closeErr
+}
+
+// Leave makes the balancer's health check (orchard.HealthPath on the
+// control listener) answer 503 while it goes on serving traffic, so that
+// keepalived moves the virtual address to another balancer before Close
+// drains this one: a planned stop then fails no request. It cannot be
+// undone.
+func (b *Balancer) Leave() {
+	if !b.leaving.Swap(true) {
+		b.log.Info("leaving the tier: health check fails from now on")
+	}
 }
 
 // table returns the current routing table.

@@ -27,6 +27,11 @@ func (b *Balancer) listenControl() error {
 	mux.HandleFunc("GET "+orchard.HealthPath, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
+		if b.leaving.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			json.NewEncoder(w).Encode(orchard.Health{OK: false, Role: "balancer", Releases: map[string]string{}})
+			return
+		}
 		json.NewEncoder(w).Encode(orchard.Health{OK: true, Role: "balancer", Releases: b.Status().Sites})
 	})
 	if auth := b.opts.ControlAuth; auth != nil {

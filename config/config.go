@@ -77,6 +77,13 @@ type Balancer struct {
 	Timeouts      Timeouts `toml:"timeouts"`
 	Pools         []Pool   `toml:"pool"`
 	VHosts        []VHost  `toml:"vhost"`
+	// VRRP and Peers make a tier of several balancers sharing one virtual
+	// address (tier.go); without peers the file describes one balancer.
+	VRRP  VRRP   `toml:"vrrp"`
+	Peers []Peer `toml:"peer"`
+	// Name is the peer this Balancer was resolved for (Config.BalancerNamed);
+	// "" for a single balancer.
+	Name string `toml:"-"`
 }
 
 // Timeouts bound every side of the balancer; zero means the default.

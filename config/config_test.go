@@ -92,6 +92,14 @@ func TestLoadErrors(t *testing.T) {
 		{"BadVHost", base + "[[balancer.vhost]]\nhosts = [\"a b\"]\npool = \"web\"\n", ":6: balancer.vhost[0].hosts:"},
 		{"NegativeWorkers", base + "workers = -1\n", ":5: node[0].workers: must be between 0"},
 		{"TooManyWorkers", "[balancer]\nworkers = 5000\n", ":2: balancer.workers: must be between 0"},
+		{"PeerNoVRRP", tier(""), ":1: balancer.vrrp.address: is required"},
+		{"PeerReservedName", strings.Replace(tier(vrrp), `name = "lb1"`, `name = "reload"`, 1), ":6: balancer.peer[0].name: \"reload\" is a subcommand"},
+		{"PeerNoControl", strings.Replace(tier(vrrp), `control = "10.0.0.1:8100"`, ``, 1), ":5: balancer.peer[0].control: is required"},
+		{"PeerSamePriority", strings.Replace(tier(vrrp), "priority = 150", "priority = 100", 1), ":13: balancer.peer[1].priority: priority 100 is also lb1's"},
+		{"PeerBadRouterID", strings.Replace(tier(vrrp), "router_id = 51", "router_id = 256", 1), ":4: balancer.vrrp.router_id: must be between 1 and 255"},
+		{"PeerBadAddress", strings.Replace(tier(vrrp), "10.0.0.100/24", "10.0.0.100", 1), ":2: balancer.vrrp.address:"},
+		{"PeerFractionalAdvert", tier(vrrp + "advert = \"500ms\"\n"), ":5: balancer.vrrp.advert: must be whole seconds"},
+		{"OnePeer", "[balancer.vrrp]\naddress = \"10.0.0.100/24\"\ninterface = \"eth0\"\nrouter_id = 51\n[[balancer.peer]]\nname = \"lb1\"\ncontrol = \"10.0.0.1:8100\"\n", ":5: balancer.peer[0]: a tier needs at least two"},
 		{"ManagerUnderControl", "[balancer]\nmanager = \"/_orchard/m\"\n", ":2: balancer.manager:"},
 	}
 	for _, tt := range tests {
@@ -111,10 +119,59 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
+const vrrp = "address = \"10.0.0.100/24\"\ninterface = \"eth0\"\nrouter_id = 51\n"
+
+// tier is a cluster file with two balancer peers; vrrpKeys go under
+// [balancer.vrrp] (line 1), so the first peer starts on the line after them.
+func tier(vrrpKeys string) string {
+	return "[balancer.vrrp]\n" + vrrpKeys +
+		"[[balancer.peer]]\nname = \"lb1\"\ncontrol = \"10.0.0.1:8100\"\npriority = 150\n" +
+		"[[balancer.peer]]\nname = \"lb2\"\ncontrol = \"10.0.0.2:8100\"\ndata = \"/srv/lb2\"\npriority = 100\ninterface = \"eth1\"\n"
+}
+
+func TestBalancerNamed(t *testing.T) {
+	c, err := config.Parse("/x/orchard.toml", []byte("[balancer]\nlisten = \"0.0.0.0:80\"\n"+tier(vrrp)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb1, err := c.BalancerNamed("lb1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lb1.Name != "lb1" || lb1.Listen != "0.0.0.0:80" || lb1.Control != "10.0.0.1:8100" || lb1.Data != "/x/data/balancer/lb1" || lb1.VRRP.Interface != "eth0" {
+		t.Errorf("lb1 = name %q listen %q control %q data %q interface %q", lb1.Name, lb1.Listen, lb1.Control, lb1.Data, lb1.VRRP.Interface)
+	}
+	lb2, _ := c.BalancerNamed("lb2")
+	if lb2.Data != "/srv/lb2" || lb2.VRRP.Interface != "eth1" || lb2.VRRP.Grace.Duration != 4*time.Second {
+		t.Errorf("lb2 = data %q interface %q grace %v", lb2.Data, lb2.VRRP.Interface, lb2.VRRP.Grace)
+	}
+	if _, err := c.BalancerNamed(""); err == nil || !strings.Contains(err.Error(), "[lb1 lb2]") {
+		t.Errorf("BalancerNamed(\"\") = %v, want an error listing the balancers", err)
+	}
+	if _, err := c.BalancerNamed("lb3"); err == nil {
+		t.Error("BalancerNamed(lb3) succeeded")
+	}
+	if got := c.BalancerControls(); len(got) != 2 || got["lb2"] != "10.0.0.2:8100" {
+		t.Errorf("BalancerControls() = %v", got)
+	}
+
+	single, err := config.Parse("/x/orchard.toml", []byte("[balancer]\ncontrol = \"127.0.0.1:8100\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := single.BalancerNamed(""); err != nil || b.Control != "127.0.0.1:8100" || b.Data != "/x/data/balancer" {
+		t.Errorf("single BalancerNamed(\"\") = %+v, %v", b, err)
+	}
+	if _, err := single.BalancerNamed("lb1"); err == nil {
+		t.Error("a single balancer answered to a name")
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	seed, _ := os.ReadFile("testdata/cluster.toml")
 	f.Add(seed)
 	f.Add([]byte("[[node]]\nname=\"a\"\n[[balancer.pool]]\nmembers=[\"a\"]\n"))
+	f.Add([]byte(tier(vrrp)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := config.Parse("/x/orchard.toml", data)
 		if err == nil && c == nil {

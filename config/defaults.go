@@ -132,6 +132,7 @@ func (c *Config) setDefaults() {
 		defDur(&p.QueueTimeout, 5*time.Second)
 		defDur(&p.SlowStart, 10*time.Second)
 	}
+	c.setTierDefaults()
 	if len(b.VHosts) == 0 && len(b.Pools) > 0 {
 		b.VHosts = []VHost{{Hosts: []string{"*"}, Pool: b.Pools[0].Name, Deny: []string{"/admin/*"}}}
 	}

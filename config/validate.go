@@ -147,6 +147,8 @@ func (v *validator) validate(c *Config) {
 		v.fail("balancer.health.timeout", "must not be longer than the interval")
 	}
 
+	v.validateTier(b)
+
 	pools := map[string]bool{}
 	for i := range b.Pools {
 		p := &b.Pools[i]

@@ -24,7 +24,7 @@ import (
 
 func newBalancerCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "balancer",
+		Use:   "balancer [NAME]",
 		Short: "Run the load balancer in front of the web nodes",
 		Long: `Run the balancer of the cluster file: virtual hosts to pools of nodes, health
 checks, retries, the edge cache, TLS, and the manager page (balancer.manager,
@@ -37,11 +37,21 @@ addresses, workers, the access log and server timeouts need a restart and are
 named in the log (and in the reply of 'orchard balancer reload'). A file with
 mistakes is logged and the running configuration kept. Manager changes
 (disable, drain, weight) survive reloads and restarts. SIGTERM or Ctrl-C lets
-requests in flight finish, then stops.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+requests in flight finish, then stops.
+
+A tier of balancers ([[balancer.peer]] with [balancer.vrrp], see
+docs/balancer-tier.md) runs one balancer per machine: 'orchard balancer NAME'.
+There SIGTERM first fails the health check keepalived runs, keeps serving for
+balancer.vrrp.grace while the virtual address moves to another balancer, and
+only then drains and stops: a planned restart fails no request.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
 			path := configPath(cmd)
-			cfg, err := config.Load(path)
+			name := ""
+			if len(args) == 1 {
+				name = args[0]
+			}
+			cfg, err := loadBalancerConfig(path, name)
 			if err != nil {
 				if errors.Is(err, os.ErrNotExist) {
 					return usagef("%v (give the cluster file with --config FILE or $ORCHARD_CONFIG)", err)
@@ -49,6 +59,9 @@ requests in flight finish, then stops.`,
 				return usageError{err}
 			}
 			logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+			if name != "" {
+				logger = logger.With("balancer", name)
+			}
 			setWorkers(cfg.Balancer.Workers, logger)
 			opts, closeLog, err := balancerOptions(cfg, logger)
 			if err != nil {
@@ -88,9 +101,12 @@ requests in flight finish, then stops.`,
 			for seq := 1; ; seq++ {
 				select {
 				case <-ctx.Done():
+					if name != "" {
+						leaveTier(b, cfg.Balancer.VRRP.Grace.Duration, logger)
+					}
 					return b.Close()
 				case <-hup:
-					rep := reloadBalancer(b, path, cfg, logger)
+					rep := reloadBalancer(b, path, name, cfg, logger)
 					rep.Seq = seq
 					if err := writeReloadReport(dir, rep); err != nil {
 						logger.Error("reload report", "err", err)
@@ -99,8 +115,33 @@ requests in flight finish, then stops.`,
 			}
 		},
 	}
-	cmd.AddCommand(newBalancerReloadCmd())
+	cmd.AddCommand(newBalancerReloadCmd(), newKeepalivedConfigCmd(), newBalancerCheckCmd())
 	return cmd
+}
+
+// loadBalancerConfig loads the cluster file with cfg.Balancer resolved for
+// the balancer called name ("" for a file with a single balancer), so the
+// rest of the command reads one balancer's settings.
+func loadBalancerConfig(path, name string) (*config.Config, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Balancer, err = cfg.BalancerNamed(name); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// leaveTier is the first half of a planned stop in a tier: the health
+// check fails, so keepalived gives the virtual address to another
+// balancer, and this one keeps serving for grace, until clients' packets
+// go to the new holder. Close then drains what is still in flight.
+func leaveTier(b *balancer.Balancer, grace time.Duration, logger *slog.Logger) {
+	b.Leave()
+	logger.Info("stopping: health check fails now; serving on while the virtual address moves", "grace", grace)
+	time.Sleep(grace) // the address moves on keepalived's clock, not on an event this process sees
+	logger.Info("stopping: draining")
 }
 
 // reloadBalancer reads the cluster file again and applies it; a bad file
@@ -108,9 +149,9 @@ requests in flight finish, then stops.`,
 // running value until a restart, by cluster-file key. start is the
 // configuration the process started with (workers and the access log are
 // set up once).
-func reloadBalancer(b *balancer.Balancer, path string, start *config.Config, logger *slog.Logger) reloadReport {
+func reloadBalancer(b *balancer.Balancer, path, name string, start *config.Config, logger *slog.Logger) reloadReport {
 	rep := reloadReport{PID: os.Getpid(), Time: time.Now().UTC()}
-	cfg, err := config.Load(path)
+	cfg, err := loadBalancerConfig(path, name)
 	if err != nil {
 		rep.Error = "the cluster file has mistakes: " + err.Error()
 		logger.Error("reload refused: the cluster file has mistakes; keeping the running configuration", "err", err)

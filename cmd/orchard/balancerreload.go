@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/orchardhq/orchard/config"
 )
 
 // 'orchard balancer reload' talks to the running balancer through its data
@@ -43,14 +41,19 @@ type reloadReport struct {
 func newBalancerReloadCmd() *cobra.Command {
 	var timeout time.Duration
 	cmd := &cobra.Command{
-		Use:   "reload",
+		Use:   "reload [NAME]",
 		Short: "Make the running balancer read the cluster file again",
 		Long: `Send SIGHUP to the balancer running with this cluster file (its pid is in
 balancer.data) and print what it applied and which changed settings keep their
-running value until a restart. Exits non-zero if the balancer refused the file.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(configPath(cmd))
+running value until a restart. Exits non-zero if the balancer refused the file.
+In a tier of balancers, NAME says which one (its data directory).`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := ""
+			if len(args) == 1 {
+				name = args[0]
+			}
+			cfg, err := loadBalancerConfig(configPath(cmd), name)
 			if err != nil {
 				// The balancer would refuse it too; say so before signalling.
 				return usageError{fmt.Errorf("nothing was reloaded: %w", err)}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -77,8 +79,9 @@ func (mc *masterControl) RegisterMetrics(cs ...prometheus.Collector) error {
 func dashboardTargets(cfg *config.Config) []monitor.Target {
 	url := func(addr string) string { return "http://" + addr + monitor.MetricsPath }
 	var ts []monitor.Target
-	if cfg.Balancer.Control != "" {
-		ts = append(ts, monitor.Target{Name: "balancer", Group: "balancer", URL: url(cfg.Balancer.Control)})
+	controls := cfg.BalancerControls()
+	for _, name := range slices.Sorted(maps.Keys(controls)) {
+		ts = append(ts, monitor.Target{Name: name, Group: "balancer", URL: url(controls[name])})
 	}
 	for _, n := range cfg.Nodes {
 		if n.Control != "" {

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -199,8 +201,11 @@ func newPublisher(cfg *config.Config, store *release.Store, logger *slog.Logger)
 	for _, n := range cfg.Nodes {
 		p.Nodes = append(p.Nodes, publish.Target{Name: n.Name, ControlAddr: n.Control})
 	}
-	if c := cfg.Balancer.Control; c != "" {
-		p.Balancers = append(p.Balancers, publish.Target{Name: "balancer", ControlAddr: c})
+	// Every balancer of a tier routes the new release at once, not only
+	// the one holding the virtual address.
+	controls := cfg.BalancerControls()
+	for _, name := range slices.Sorted(maps.Keys(controls)) {
+		p.Balancers = append(p.Balancers, publish.Target{Name: name, ControlAddr: controls[name]})
 	}
 	return p
 }
