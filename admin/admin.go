@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -21,6 +22,14 @@ type Builder interface {
 	// (links to nothing). Errors are orchard errors (ENOTFOUND, EINVALID
 	// naming a template) or wrapped internal ones.
 	Build(ctx context.Context, host string, progress func(done, total int), note func(line string)) (orchard.Release, error)
+}
+
+// DashboardView renders the cluster dashboard for a page of the admin.
+type DashboardView interface {
+	// Content returns the dashboard's style sheet (scoped to its own
+	// elements) and body for the query (?range=), and how often the page
+	// reloads itself in seconds; an error for a query it does not take.
+	Content(query url.Values) (style template.CSS, body template.HTML, refresh int, err error)
 }
 
 // Publisher sends releases to the nodes and reports on them.
@@ -79,8 +88,9 @@ type Options struct {
 	Logger    *slog.Logger // used as given (add "component" or "listener" before); default discards
 	// Secure marks the session cookie Secure (set it when served over TLS).
 	Secure bool
-	// Dashboard, when non-nil, is served at /dashboard/ to cluster admins.
-	Dashboard http.Handler
+	// Dashboard, when non-nil, is served at /dashboard/ to cluster admins,
+	// in the admin's layout.
+	Dashboard DashboardView
 	// SessionTTL is how long a session lives without use (default 8 h).
 	SessionTTL time.Duration
 	// Now returns the time (default time.Now); tests move it.
@@ -225,11 +235,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /jobs/{id}", h.auth(h.jobPage))
 	m.HandleFunc("GET /jobs/{id}/status", h.auth(h.jobStatus))
 	if h.opt.Dashboard != nil {
-		m.Handle("/dashboard/", h.cluster(func(w http.ResponseWriter, r *http.Request, _ *session) {
-			// The dashboard brings its own scripts and graphs.
-			w.Header().Set("Content-Security-Policy", "frame-ancestors 'none'")
-			h.opt.Dashboard.ServeHTTP(w, r)
-		}))
+		m.Handle("GET /dashboard/", h.cluster(h.dashboard))
 		m.Handle("GET /dashboard", http.RedirectHandler("/dashboard/", http.StatusSeeOther))
 	}
 	h.mux = m

@@ -3,6 +3,8 @@ package admin_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,7 +19,7 @@ import (
 // waitJob polls a job's status until it finishes.
 func waitJob(t *testing.T, c *client, jobURL string) admin.JobStatus {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		r := c.get(jobURL + "/status")
 		wantStatus(t, "job status", r, 200)
@@ -75,6 +77,22 @@ func TestJobs(t *testing.T) {
 	if !strings.HasPrefix(jobURL, "/jobs/") {
 		t.Fatalf("Location %q", jobURL)
 	}
+	// The build reports its first progress from its own goroutine: wait
+	// for it (a busy machine may not have run it yet), then the page shows it.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var st admin.JobStatus
+		if err := json.Unmarshal([]byte(c.get(jobURL+"/status").body), &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Total == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no progress reported: %+v", st)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	r = c.get(jobURL)
 	wantBody(t, "running job page", r, `http-equiv="refresh"`, "Running", "<progress")
 	r2 := c.post(alpha+"/build", url.Values{})
@@ -113,16 +131,29 @@ func TestJobs(t *testing.T) {
 	})
 }
 
+// fakeDashboard is a DashboardView that names the range it was asked for.
+type fakeDashboard struct{}
+
+func (fakeDashboard) Content(q url.Values) (template.CSS, template.HTML, int, error) {
+	if r := q.Get("range"); r != "" && r != "day" {
+		return "", "", 0, errors.New("range must be hour, day or week")
+	}
+	return ".dash{color:red}", template.HTML("<div class=\"dash\">graphs of " + template.HTMLEscapeString(q.Get("range")) + "</div>"), 7, nil
+}
+
 func TestDashboard(t *testing.T) {
-	dash := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("dashboard at " + r.URL.Path)) })
-	u := newUI(t, admin.Options{Dashboard: dash})
+	u := newUI(t, admin.Options{Dashboard: fakeDashboard{}})
 	c := u.client()
 	wantStatus(t, "logged out", c.get("/dashboard/"), http.StatusSeeOther)
 	c.login(sample.AlphaHost, siteName, sitePass)
 	wantStatus(t, "site admin", c.get("/dashboard/"), http.StatusForbidden)
 	root := u.client()
 	root.login("", rootName, rootPass)
-	r := root.get("/dashboard/graphs")
+	r := root.get("/dashboard/?range=day")
 	wantStatus(t, "cluster admin", r, 200)
-	wantBody(t, "cluster admin", r, "dashboard at /dashboard/graphs")
+	// In the admin's layout, with its navigation, the dashboard's style
+	// and its reload.
+	wantBody(t, "cluster admin", r, `<div class="dash">graphs of day</div>`, `href="/nodes"`, `aria-current="page">Dashboard`,
+		`.dash{color:red}`, `http-equiv="refresh" content="7"`, "Log out")
+	wantStatus(t, "bad range", root.get("/dashboard/?range=year"), http.StatusBadRequest)
 }

@@ -2,9 +2,11 @@ package monitor
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -30,15 +32,16 @@ const DashboardRefresh = 10
 
 // NewDashboard returns the cluster dashboard: aggregate graphs for the whole
 // cluster and each group, and a row of small graphs per machine with its
-// state and releases, over the last hour, day or week (?range=). The page is
-// one HTML document with inline SVG (no scripts, no external resources)
-// that reloads itself. Mount it behind the admin login; it serves GET and
-// HEAD for any path under its mount point.
-func NewDashboard(s *Scraper) http.Handler {
-	return &dashboard{s: s}
+// state and releases, over the last hour, day or week (?range=). As an
+// http.Handler it is one HTML document with inline SVG (no scripts, no
+// external resources) that reloads itself, for any path under its mount
+// point; Content gives its parts for a page of another layout (the admin's).
+func NewDashboard(s *Scraper) *Dashboard {
+	return &Dashboard{s: s}
 }
 
-type dashboard struct{ s *Scraper }
+// Dashboard is the cluster dashboard; see NewDashboard.
+type Dashboard struct{ s *Scraper }
 
 type graphRow struct {
 	Title  string
@@ -53,23 +56,18 @@ type machineRow struct {
 	Graphs     []template.HTML
 }
 
-var dashboardTmpl = template.Must(template.New("dash").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="{{.Refresh}}">
-<title>orchard cluster — {{.Range}}</title>
-<style>
-body{font-family:sans-serif;margin:1em 1.5em;color:#222;background:#f7fafc}
-h1{font-size:1.3em;margin:.2em 0}h2{font-size:1.05em;margin:1em 0 .3em}
-nav a{margin-right:1em}nav a.on{font-weight:bold;text-decoration:none;color:#222}
-.row{display:flex;flex-wrap:wrap;gap:6px}.row svg{border:1px solid #e2e8f0}
-table{border-collapse:collapse;background:#fff}td{padding:3px 6px;border-top:1px solid #e2e8f0;vertical-align:middle;font-size:.85em}
-.up{color:#2f855a;font-weight:bold}.down{color:#c53030;font-weight:bold}.waiting{color:#b7791f;font-weight:bold}
-.rel{font-family:monospace;font-size:.9em;color:#444}
-svg.graph{max-width:100%;height:auto}
-@media (max-width:640px){body{margin:.5em}nav a{display:inline-block;margin:.2em .8em .2em 0}
-#machines,#machines tbody,#machines tr,#machines td{display:block}#machines tr{border-top:2px solid #cbd5e0;padding:.3em 0}#machines td{border:0}}
-</style></head><body>
+// dashboardStyle is scoped to .dash so that it can sit in another page.
+const dashboardStyle = `.dash h1{font-size:1.3em;margin:.2em 0}.dash h2{font-size:1.05em;margin:1em 0 .3em}
+.dash nav a{margin-right:1em}.dash nav a.on{font-weight:bold;text-decoration:none;color:inherit}
+.dash .row{display:flex;flex-wrap:wrap;gap:6px}.dash .row svg{border:1px solid #e2e8f0;background:#fff}
+.dash table{border-collapse:collapse;background:#fff}.dash td{padding:3px 6px;border-top:1px solid #e2e8f0;vertical-align:middle;font-size:.85em}
+.dash .up{color:#2f855a;font-weight:bold}.dash .down{color:#c53030;font-weight:bold}.dash .waiting{color:#b7791f;font-weight:bold}
+.dash .rel{font-family:monospace;font-size:.9em;color:#444}
+.dash svg.graph{max-width:100%;height:auto}
+@media (max-width:640px){.dash nav a{display:inline-block;margin:.2em .8em .2em 0}
+.dash #machines,.dash #machines tbody,.dash #machines tr,.dash #machines td{display:block}.dash #machines tr{border-top:2px solid #cbd5e0;padding:.3em 0}.dash #machines td{border:0}}`
+
+var dashboardTmpl = template.Must(template.New("content").Parse(`<div class="dash">
 <h1>orchard cluster</h1>
 <nav>{{range .Ranges}}<a href="?range={{.Name}}"{{if eq .Name $.Range}} class="on"{{end}}>last {{.Name}}</a>{{end}}
 <span>updated {{.Now}} · every {{.Every}} · refreshes every {{.Refresh}} s</span></nav>
@@ -80,17 +78,31 @@ svg.graph{max-width:100%;height:auto}
 <td><span class="{{.StateClass}}">{{.State}}</span>{{if .Member}}<br>balancer: {{.Member}}{{end}}{{if .LastErr}}<br><small>{{.LastErr}}</small>{{end}}<br><small>{{.Seen}}</small></td>
 <td class="rel">{{range .Releases}}{{.}}<br>{{else}}no release{{end}}{{if .Version}}<small>version {{.Version}}</small>{{end}}</td>
 <td><div class="row">{{range .Graphs}}{{.}}{{end}}</div></td></tr>{{end}}</table>
+</div>`))
+
+var dashboardPage = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="{{.Refresh}}">
+<title>orchard cluster — {{.Range}}</title>
+<style>
+body{font-family:sans-serif;margin:1em 1.5em;color:#222;background:#f7fafc}
+@media (max-width:640px){body{margin:.5em}}
+{{.Style}}
+</style></head><body>
+{{.Body}}
 </body></html>
 `))
 
-func (d *dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
+// ErrBadRange is returned by Content for a range that is not hour, day or week.
+var ErrBadRange = errors.New("range must be hour, day or week")
+
+// Content returns the dashboard's style sheet (its rules scoped to the
+// class "dash") and its body for the query (?range=), and how often the page
+// should reload itself, in seconds.
+func (d *Dashboard) Content(query url.Values) (style template.CSS, body template.HTML, refresh int, err error) {
 	rg := Ranges[0]
-	if name := r.URL.Query().Get("range"); name != "" {
+	if name := query.Get("range"); name != "" {
 		found := false
 		for _, x := range Ranges {
 			if x.Name == name {
@@ -98,11 +110,32 @@ func (d *dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if !found {
-			http.Error(w, "range must be hour, day or week", http.StatusBadRequest)
-			return
+			return "", "", 0, ErrBadRange
 		}
 	}
-	page, err := d.render(rg)
+	b, err := d.render(rg)
+	if err != nil {
+		return "", "", 0, err
+	}
+	return template.CSS(dashboardStyle), template.HTML(b), DashboardRefresh, nil // render escapes what it writes
+}
+
+// ServeHTTP serves the dashboard as a page of its own.
+func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	style, body, refresh, err := d.Content(r.URL.Query())
+	if errors.Is(err, ErrBadRange) {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	var page bytes.Buffer
+	if err == nil {
+		err = dashboardPage.Execute(&page, map[string]any{"Refresh": refresh, "Range": r.URL.Query().Get("range"), "Style": style, "Body": body})
+	}
 	if err != nil {
 		http.Error(w, "cannot render the dashboard", http.StatusInternalServerError)
 		return
@@ -110,10 +143,10 @@ func (d *dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Write(page)
+	w.Write(page.Bytes())
 }
 
-func (d *dashboard) render(rg Range) ([]byte, error) {
+func (d *Dashboard) render(rg Range) ([]byte, error) {
 	s := d.s
 	now := s.opts.Now()
 	from := now.Add(-rg.Span)

@@ -75,7 +75,7 @@ func (m *masterServer) AdminAddr() string {
 // startAdmin listens on cfg.Master.Admin and serves the admin UI, with
 // builds into rs and publishes to the nodes of the cluster file. dashboard
 // (nil: none) is served behind the login at /dashboard/.
-func startAdmin(ctx context.Context, cfg *config.Config, st orchard.Store, rs *release.Store, logger *slog.Logger, dashboard http.Handler) (*masterAdmin, error) {
+func startAdmin(ctx context.Context, cfg *config.Config, st orchard.Store, rs *release.Store, logger *slog.Logger, dashboard admin.DashboardView) (*masterAdmin, error) {
 	be := &adminBackend{cfg: cfg, store: st, releases: rs}
 	opt := admin.Options{Store: st, Builder: be, Logger: logger, Dashboard: dashboard}
 	if len(cfg.Nodes) > 0 {

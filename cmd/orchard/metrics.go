@@ -102,7 +102,7 @@ func dashboardTargets(cfg *config.Config) []monitor.Target {
 // per-minute history in <master.data>/monitor (monitor.HistoryBytesPerTarget
 // per target), and returns the dashboard to mount behind the admin login.
 // Close the scraper on the way out.
-func openDashboard(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*monitor.Scraper, http.Handler, error) {
+func openDashboard(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*monitor.Scraper, *monitor.Dashboard, error) {
 	sc := monitor.NewScraper(monitor.ScraperOptions{
 		Targets: dashboardTargets(cfg),
 		Dir:     filepath.Join(cfg.Master.Data, "monitor"),
