@@ -1,19 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 )
 
 // rollbackMark records that a site was rolled back, so that the next publish
@@ -82,15 +78,12 @@ func confirmUndoRollback(cmd *cobra.Command, data, site, active, id string, yes 
 		fmt.Fprintln(cmd.ErrOrStderr(), msg+".")
 		return nil
 	}
-	in := cmd.InOrStdin()
-	if f, ok := in.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
+	ok, err := askYes(cmd, cmd.ErrOrStderr(), msg+". Publish?")
+	if errors.Is(err, errNoTerminal) {
 		return usagef("%s. Not published: no terminal to ask on; add --yes to publish anyway", msg)
 	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "%s. Publish? [y/N] ", msg)
-	answer, _ := bufio.NewReader(io.LimitReader(in, 64)).ReadString('\n')
-	switch strings.ToLower(strings.TrimSpace(answer)) {
-	case "y", "yes":
-		return nil
+	if !ok {
+		return usagef("not published: %s stays on %s", site, active)
 	}
-	return usagef("not published: %s stays on %s", site, active)
+	return nil
 }

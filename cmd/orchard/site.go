@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -143,17 +144,34 @@ func confirmDrop(cmd *cobra.Command, host string, yes bool) error {
 	if yes {
 		return nil
 	}
-	in := cmd.InOrStdin()
-	if f, ok := in.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
+	ok, err := askYes(cmd, cmd.OutOrStdout(), fmt.Sprintf("Drop every table of %s? All its pages, templates, assets and users are lost.", host))
+	if errors.Is(err, errNoTerminal) {
 		return usagef("refusing to drop %s without confirmation: no terminal to ask on; add --yes", host)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "Drop every table of %s? All its pages, templates, assets and users are lost. [y/N] ", host)
+	if !ok {
+		return usagef("not dropped")
+	}
+	return nil
+}
+
+// errNoTerminal is askYes's answer when there is no terminal to ask on.
+var errNoTerminal = errors.New("no terminal to ask on")
+
+// askYes asks question with [y/N] on w when stdin is a terminal and
+// reports whether the answer was yes; errNoTerminal when it is not one (a
+// script must say --yes instead).
+func askYes(cmd *cobra.Command, w io.Writer, question string) (bool, error) {
+	in := cmd.InOrStdin()
+	if f, ok := in.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
+		return false, errNoTerminal
+	}
+	fmt.Fprintf(w, "%s [y/N] ", question)
 	answer, _ := bufio.NewReader(io.LimitReader(in, 64)).ReadString('\n')
 	switch strings.ToLower(strings.TrimSpace(answer)) {
 	case "y", "yes":
-		return nil
+		return true, nil
 	}
-	return usagef("not dropped")
+	return false, nil
 }
 
 // initSite creates the site's directories under the master's data dir and

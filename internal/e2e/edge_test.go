@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/orchardhq/orchard"
-	"github.com/orchardhq/orchard/config"
 	"github.com/orchardhq/orchard/internal/sample"
 )
 
@@ -18,14 +17,7 @@ import (
 // (that the edge cache holds) nor after a rollback (a page the older release
 // lacks, also cached, must be gone).
 func TestPublishVisibleAtEdge(t *testing.T) {
-	if testing.Short() {
-		t.Skip("whole-cluster test")
-	}
-	d := startDemo(t, orchardBin(t), false)
-	cfg, err := config.Load(d.file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, cfg := startSQLiteDemo(t)
 	const host = sample.AlphaHost
 	const page, newPage = "/news/edge-check/", "/news/edge-only-new/"
 	edge := "http://" + cfg.Balancer.Listen

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orchardhq/orchard/config"
 	"github.com/orchardhq/orchard/internal/sample"
 )
 
@@ -22,14 +21,7 @@ var linkAttr = regexp.MustCompile(`\s(?:href|src)="([^"]*)"`)
 // every href and src of every page leads to something that answers 200, or
 // leaves the site.
 func TestDemoLinks(t *testing.T) {
-	if testing.Short() {
-		t.Skip("whole-cluster test")
-	}
-	d := startDemo(t, orchardBin(t), false)
-	cfg, err := config.Load(d.file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, cfg := startSQLiteDemo(t)
 	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for _, c := range sample.Sites() {
 		host := c.Site.Host

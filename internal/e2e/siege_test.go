@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orchardhq/orchard/config"
 	"github.com/orchardhq/orchard/internal/sample"
 )
 
@@ -30,11 +29,7 @@ func TestSiegeTimedThroughBalancer(t *testing.T) {
 		}
 		t.Skip("no siege")
 	}
-	d := startDemo(t, orchardBin(t), false)
-	cfg, err := config.Load(d.file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, cfg := startSQLiteDemo(t)
 	dir := t.TempDir()
 	transactions := regexp.MustCompile(`Transactions:\s+(\d+) hits`)
 	failed := regexp.MustCompile(`Failed transactions:\s+(\d+)`)

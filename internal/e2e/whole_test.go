@@ -160,6 +160,21 @@ func testWholeCluster(t *testing.T, mysql bool) {
 	restarted.stop()
 }
 
+// startSQLiteDemo starts `orchard demo` on SQLite for a whole-cluster test
+// (skipped with -short) and returns it with its cluster file.
+func startSQLiteDemo(t *testing.T) (*demoProc, *config.Config) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("whole-cluster test")
+	}
+	d := startDemo(t, orchardBin(t), false)
+	cfg, err := config.Load(d.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, cfg
+}
+
 // demoProc is a running `orchard demo` and the processes the test added.
 type demoProc struct {
 	bin, dir, file string
