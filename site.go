@@ -15,6 +15,10 @@ type Site struct {
 	Description string
 	// Scheme is "http" or "https"; absolute URLs in the sitemap and feed use it.
 	Scheme string
+	// Port is the port visitors reach the site on when it is not the
+	// scheme's default (0): absolute URLs carry it. It is not stored: a
+	// build takes it from the cluster file (where the balancer listens).
+	Port int
 	// CacheControl is sent with every page the nodes serve, e.g.
 	// "public, max-age=60". Empty means "public, max-age=60".
 	CacheControl string

@@ -261,3 +261,31 @@ func TestOverrideTemplate(t *testing.T) {
 		t.Errorf("custom layout deps = %v", o.Deps)
 	}
 }
+
+// TestSitePort: absolute URLs (canonical, sitemap, feed) name the port the
+// site is served on, unless it is the scheme's default.
+func TestSitePort(t *testing.T) {
+	for _, tc := range []struct {
+		scheme string
+		port   int
+		want   string
+	}{
+		{"https", 0, "https://example.test"},
+		{"https", 443, "https://example.test"},
+		{"https", 8443, "https://example.test:8443"},
+		{"http", 80, "http://example.test"},
+		{"http", 8000, "http://example.test:8000"},
+		{"http", 70000, "http://example.test"},
+	} {
+		c := fixture(t)
+		c.Site.Scheme, c.Site.Port = tc.scheme, tc.port
+		r := mustNew(t, c)
+		if got := r.Site().URL; got != tc.want {
+			t.Errorf("%s port %d: URL %q, want %q", tc.scheme, tc.port, got, tc.want)
+		}
+		sitemap, err := r.Render(render.SitemapKey)
+		if err != nil || !strings.Contains(string(sitemap), "<loc>"+tc.want+"/news/hello/</loc>") {
+			t.Errorf("%s port %d: sitemap %v\n%s", tc.scheme, tc.port, err, sitemap)
+		}
+	}
+}

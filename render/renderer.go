@@ -1,6 +1,7 @@
 package render
 
 import (
+	"strconv"
 	"bytes"
 	"slices"
 	"sort"
@@ -173,7 +174,11 @@ func siteInfo(s *orchard.Site) SiteInfo {
 	if strings.TrimSpace(title) == "" {
 		title = s.Host
 	}
-	return SiteInfo{Host: s.Host, Title: title, Description: s.Description, Scheme: scheme, URL: scheme + "://" + s.Host}
+	url := scheme + "://" + s.Host
+	if s.Port > 0 && s.Port <= 65535 && !(scheme == "http" && s.Port == 80) && !(scheme == "https" && s.Port == 443) {
+		url += ":" + strconv.Itoa(s.Port)
+	}
+	return SiteInfo{Host: s.Host, Title: title, Description: s.Description, Scheme: scheme, URL: url}
 }
 
 // feedSize is the site's feed length with its default and bounds applied.

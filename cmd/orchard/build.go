@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -59,7 +61,7 @@ leaves no half release. Publish the result with orchard publish.`,
 					return err
 				}
 				for _, h := range hosts {
-					if err := buildSite(ctx, cmd.OutOrStdout(), st, rs, cfg.Master.KeepReleases, h, full); err != nil {
+					if err := buildSite(ctx, cmd.OutOrStdout(), st, rs, cfg, h, full); err != nil {
 						return err
 					}
 				}
@@ -74,11 +76,11 @@ leaves no half release. Publish the result with orchard publish.`,
 }
 
 // buildSite builds one site and prints its release line.
-func buildSite(ctx context.Context, out io.Writer, st orchard.Store, rs *release.Store, keep int, host string, full bool) error {
+func buildSite(ctx context.Context, out io.Writer, st orchard.Store, rs *release.Store, cfg *config.Config, host string, full bool) error {
 	start := time.Now()
 	p := newProgress(os.Stderr, host)
-	b := &release.Builder{Store: rs, Keep: keep, Full: full, Progress: p.update}
-	res, err := buildFromStore(ctx, st, b, host)
+	b := &release.Builder{Store: rs, Keep: cfg.Master.KeepReleases, Full: full, Progress: p.update}
+	res, err := buildFromStore(ctx, st, b, host, publicPort(cfg))
 	p.done()
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
@@ -130,6 +132,27 @@ func brokenLinkLines(broken []release.BrokenLink) []string {
 	return lines
 }
 
+// publicPort gives, for a site's scheme, the port visitors reach the sites
+// on: where the balancer listens (its TLS listener for https), or 0 when that
+// is the scheme's default or unknown.
+func publicPort(cfg *config.Config) func(scheme string) int {
+	return func(scheme string) int {
+		addr := cfg.Balancer.Listen
+		if scheme == "https" {
+			addr = cfg.Balancer.TLSListen
+		}
+		_, p, err := net.SplitHostPort(addr)
+		if err != nil {
+			return 0
+		}
+		n, err := strconv.Atoi(p)
+		if err != nil || (scheme == "https" && n == 443) || (scheme != "https" && n == 80) {
+			return 0
+		}
+		return n
+	}
+}
+
 // buildAttempts is how many times a build starts when the site changes
 // under an incremental build (between reading its index and its bodies);
 // the last attempt reads everything in one snapshot.
@@ -143,9 +166,11 @@ const buildAttempts = 3
 // from a fresh index; the last attempt (or a first build, or --full) reads
 // all the content in one snapshot, so a site edited all the time (or read
 // from replicas that disagree) still builds. Outputs are reused either way.
-func buildFromStore(ctx context.Context, st orchard.Store, b *release.Builder, host string) (*release.Result, error) {
+// port gives the public port for a site's scheme (0: the default; nil:
+// none), so that absolute URLs name it.
+func buildFromStore(ctx context.Context, st orchard.Store, b *release.Builder, host string, port func(scheme string) int) (*release.Result, error) {
 	for attempt := 1; ; attempt++ {
-		c, r, err := siteForBuild(ctx, st, b, host, attempt == buildAttempts)
+		c, r, err := siteForBuild(ctx, st, b, host, attempt == buildAttempts, port)
 		if err != nil {
 			return nil, err
 		}
@@ -158,13 +183,19 @@ func buildFromStore(ctx context.Context, st orchard.Store, b *release.Builder, h
 }
 
 // siteForBuild loads what a build of host renders from (see buildFromStore).
-func siteForBuild(ctx context.Context, st orchard.Store, b *release.Builder, host string, snapshot bool) (*orchard.SiteContent, release.Renderer, error) {
+func siteForBuild(ctx context.Context, st orchard.Store, b *release.Builder, host string, snapshot bool, port func(scheme string) int) (*orchard.SiteContent, release.Renderer, error) {
+	setPort := func(c *orchard.SiteContent) {
+		if port != nil {
+			c.Site.Port = port(c.Site.Scheme)
+		}
+	}
 	if h, err := orchard.NormalizeHost(host); err == nil && !snapshot && !b.Full && b.Store.HasBuildRecord(h) {
 		b.Preload(h)
 		c, err := st.LoadSiteIndex(ctx, host)
 		if err != nil {
 			return nil, nil, storeError(err)
 		}
+		setPort(c)
 		h := c.Site.Host
 		r, err := render.NewLazy(c, func(ctx context.Context, paths []string) (map[string]orchard.PageBody, error) {
 			return st.PageBodies(ctx, h, paths)
@@ -178,6 +209,7 @@ func siteForBuild(ctx context.Context, st orchard.Store, b *release.Builder, hos
 	if err != nil {
 		return nil, nil, storeError(err)
 	}
+	setPort(c)
 	r, err := siteRenderer(c)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", host, err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/config"
 	"github.com/orchardhq/orchard/internal/sample"
 	"github.com/orchardhq/orchard/release"
 	"github.com/orchardhq/orchard/sqlite"
@@ -88,7 +89,7 @@ func TestBuildSiteChangedDuringBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := buildSite(ctx, io.Discard, db, rs, 0, host, false); err != nil {
+	if err := buildSite(ctx, io.Discard, db, rs, &config.Config{}, host, false); err != nil {
 		t.Fatal(err)
 	}
 	n := 0
@@ -107,12 +108,12 @@ func TestBuildSiteChangedDuringBuild(t *testing.T) {
 	edit(ctx) // /about/ is rendered by the next build
 
 	st := &editingStore{Store: db, max: 1, edit: edit}
-	res, err := buildFromStore(ctx, st, &release.Builder{Store: rs}, host)
+	res, err := buildFromStore(ctx, st, &release.Builder{Store: rs}, host, nil)
 	if err != nil {
 		t.Fatalf("build across one edit: %v", err)
 	}
 	full := &release.Builder{Store: mustReleaseStore(t), Full: true}
-	want, err := buildFromStore(ctx, db, full, host)
+	want, err := buildFromStore(ctx, db, full, host, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,14 +123,14 @@ func TestBuildSiteChangedDuringBuild(t *testing.T) {
 
 	edit(ctx)
 	st = &editingStore{Store: db, max: 1 << 20, edit: edit}
-	res, err = buildFromStore(ctx, st, &release.Builder{Store: rs}, host)
+	res, err = buildFromStore(ctx, st, &release.Builder{Store: rs}, host, nil)
 	if err != nil {
 		t.Fatalf("build across endless edits: %v", err)
 	}
 	if int(st.edits.Load()) != buildAttempts-1 || res.Reused == 0 {
 		t.Fatalf("build across endless edits: %d body fetches (want %d, then a snapshot), %d reused", st.edits.Load(), buildAttempts-1, res.Reused)
 	}
-	want, err = buildFromStore(ctx, db, &release.Builder{Store: mustReleaseStore(t), Full: true}, host)
+	want, err = buildFromStore(ctx, db, &release.Builder{Store: mustReleaseStore(t), Full: true}, host, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

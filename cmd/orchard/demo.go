@@ -201,7 +201,7 @@ func (d *demo) buildSites(ctx context.Context) error {
 		return err
 	}
 	for _, s := range sites {
-		if err := buildSite(ctx, indent{d.out}, st, rs, d.cfg.Master.KeepReleases, s.Host, false); err != nil {
+		if err := buildSite(ctx, indent{d.out}, st, rs, d.cfg, s.Host, false); err != nil {
 			return err
 		}
 	}

@@ -147,7 +147,7 @@ func (b *adminBackend) Build(ctx context.Context, host string, progress func(don
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	bl := &release.Builder{Store: b.releases, Keep: b.cfg.Master.KeepReleases, Progress: progress}
-	res, err := buildFromStore(ctx, b.store, bl, host)
+	res, err := buildFromStore(ctx, b.store, bl, host, publicPort(b.cfg))
 	if err != nil {
 		return orchard.Release{}, err
 	}

@@ -101,7 +101,7 @@ says so and asks first (on a terminal), or needs --yes.`,
 						}
 					}
 					for _, h := range hosts {
-						if err := buildSite(ctx, buildOut, st, store, cfg.Master.KeepReleases, h, false); err != nil {
+						if err := buildSite(ctx, buildOut, st, store, cfg, h, false); err != nil {
 							return err
 						}
 					}

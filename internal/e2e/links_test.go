@@ -3,6 +3,7 @@ package e2e
 import (
 	"html"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -23,6 +24,7 @@ var linkAttr = regexp.MustCompile(`\s(?:href|src)="([^"]*)"`)
 func TestDemoLinks(t *testing.T) {
 	_, cfg := startSQLiteDemo(t)
 	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	_, port, _ := net.SplitHostPort(cfg.Balancer.Listen)
 	for _, c := range sample.Sites() {
 		host := c.Site.Host
 		t.Run(host, func(t *testing.T) {
@@ -55,8 +57,14 @@ func TestDemoLinks(t *testing.T) {
 						continue
 					}
 					u := base.ResolveReference(ref)
-					if u.Scheme != "http" && u.Scheme != "https" || u.Host != host {
-						continue // mail, another site, or an absolute URL with a port of its own
+					if u.Scheme != "http" && u.Scheme != "https" || u.Hostname() != host {
+						continue // mail, another site
+					}
+					// Canonical, sitemap and feed links are absolute: they
+					// must name the port the site is served on.
+					if ref.IsAbs() && u.Port() != port {
+						t.Errorf("%s links to %s: not the port the site is served on (%s)", p, u, port)
+						continue
 					}
 					if _, seen := from[u.Path]; seen {
 						continue
