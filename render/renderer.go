@@ -1,10 +1,10 @@
 package render
 
 import (
-	"strconv"
 	"bytes"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/yuin/goldmark"
