@@ -4,7 +4,8 @@
 // Export writes an orchard.SiteContent; Decode reads one back, streaming,
 // within Limits, validating every value as the admin UI does, and reporting
 // the line and element of the first problem. The caller then stores the
-// result in one transaction (orchard.Store.ReplaceSite).
+// result in one transaction (orchard.Store.ReplaceSite). Rehost moves a
+// decoded site to another host name first, when it is imported under one.
 //
 // # Format, version 1
 //

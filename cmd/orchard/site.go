@@ -29,7 +29,7 @@ type siteFlags struct {
 	aliases                           []string
 	title                             string
 	export, imp                       string
-	replace, withSecrets              bool
+	replace, keepAliases, withSecrets bool
 }
 
 func newSiteCmd() *cobra.Command {
@@ -45,6 +45,10 @@ func newSiteCmd() *cobra.Command {
   orchard site -s example.com -d --yes     drop the site's tables
   orchard site -s example.com --export site.xml [--with-secrets]
   orchard site -s example.com --import site.xml -c | --replace
+  orchard site -s staging.example.com --import site.xml -c [--keep-aliases]
+                                           import a site exported from another host:
+                                           its absolute links follow the new name,
+                                           its aliases are dropped unless kept
   orchard site list`,
 		Example: "  orchard site -s example.com -c -i -p",
 		Args: func(_ *cobra.Command, args []string) error {
@@ -67,6 +71,7 @@ func newSiteCmd() *cobra.Command {
 	fl.StringVar(&f.export, "export", "", "write the site as XML to `FILE` (- for stdout)")
 	fl.StringVar(&f.imp, "import", "", "read the site from the XML `FILE` (- for stdin); with -c or --replace")
 	fl.BoolVar(&f.replace, "replace", false, "with --import: replace all content of an existing site")
+	fl.BoolVar(&f.keepAliases, "keep-aliases", false, "with --import of a file of another host: keep the file's aliases")
 	fl.BoolVar(&f.withSecrets, "with-secrets", false, "with --export: include password hashes")
 	cmd.AddCommand(newSiteListCmd(), newClusterAdminCmd())
 	return cmd
@@ -82,6 +87,8 @@ func runSite(cmd *cobra.Command, f *siteFlags) error {
 		return usagef("-d/--drop runs alone")
 	case f.replace && f.imp == "":
 		return usagef("--replace goes with --import")
+	case f.keepAliases && f.imp == "":
+		return usagef("--keep-aliases goes with --import")
 	case f.withSecrets && f.export == "":
 		return usagef("--with-secrets goes with --export")
 	case !f.drop && !f.create && !f.init && !f.password && f.export == "" && f.imp == "":
@@ -108,7 +115,7 @@ func runSite(cmd *cobra.Command, f *siteFlags) error {
 		}
 		switch {
 		case f.imp != "":
-			if err := runSiteImport(ctx, st, host, f.imp, f.create, f.replace, cmd.InOrStdin(), out); err != nil {
+			if err := runSiteImport(ctx, st, host, f.imp, siteImportMode{create: f.create, replace: f.replace, keepAliases: f.keepAliases}, cmd.InOrStdin(), out); err != nil {
 				return err
 			}
 		case f.create:

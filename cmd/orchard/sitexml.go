@@ -42,15 +42,25 @@ func runSiteExport(ctx context.Context, st orchard.Store, host, path string, wit
 	return nil
 }
 
-// runSiteImport reads a site from the XML file at path ("-" for in) into st,
-// creating it (create) or replacing it (replace) in one transaction.
+// siteImportMode says what an import may do to the store.
+type siteImportMode struct {
+	create      bool // the site may be created (-c)
+	replace     bool // an existing site may be replaced (--replace)
+	keepAliases bool // a file of another host keeps its aliases (--keep-aliases)
+}
+
+// runSiteImport reads a site from the XML file at path ("-" for in) into st
+// as host, creating it (mode.create) or replacing it (mode.replace) in one
+// transaction.
 //
-// The file must hold the site host: importing a file under another name is
-// refused rather than guessed (aliases, absolute URLs and table prefixes all
-// follow the host). A site that does not exist needs create; one that does
-// needs replace. Nothing is written until the whole file has been read and
-// validated, and then everything is written in one transaction.
-func runSiteImport(ctx context.Context, st orchard.Store, host, path string, create, replace bool, in io.Reader, progress io.Writer) error {
+// A file of another host is imported under host: its absolute links follow
+// the new name and its aliases are dropped unless mode.keepAliases (they
+// belong to the site it came from), and a step line says what was renamed
+// (see xmlio.Rehost). A site that does not exist needs create; one that
+// does needs replace, whatever host the file holds. Nothing is written
+// until the whole file has been read and validated, and then everything is
+// written in one transaction.
+func runSiteImport(ctx context.Context, st orchard.Store, host, path string, mode siteImportMode, in io.Reader, progress io.Writer) error {
 	say := func(format string, args ...any) { fmt.Fprintf(progress, format+"\n", args...) }
 	say("Setting up")
 	var size int64 = -1
@@ -75,9 +85,9 @@ func runSiteImport(ctx context.Context, st orchard.Store, host, path string, cre
 	}
 	say("Connected to database")
 	switch {
-	case !exists && !create:
+	case !exists && !mode.create:
 		return usagef("import %s: the site does not exist; add -c to create it", host)
-	case exists && !replace:
+	case exists && !mode.replace:
 		return usagef("import %s: the site already exists; add --replace to replace all of its content", host)
 	}
 
@@ -87,17 +97,22 @@ func runSiteImport(ctx context.Context, st orchard.Store, host, path string, cre
 	if err != nil {
 		return xmlShownError("import "+name, err)
 	}
-	if c.Site.Host != host {
-		return usagef("import %s: %s holds the site %q, not %q; import it with -s %s", host, name, c.Site.Host, host, c.Site.Host)
-	}
 	say("Read %d categories, %d pages, %d templates, %d assets, %d users", len(c.Categories), len(c.Pages), len(c.Templates), len(c.Assets), len(c.Users))
+	if c.Site.Host != host {
+		rep := xmlio.Rehost(c, host, mode.keepAliases)
+		say("%s holds the site %s: importing it as %s", name, rep.From, host)
+		say("%s", strings.ToUpper(rep.Summary()[:1])+rep.Summary()[1:])
+		if len(rep.DroppedAliases) > 0 {
+			say("Dropped the aliases %s (they belong to %s; --keep-aliases keeps them)", strings.Join(rep.DroppedAliases, ", "), rep.From)
+		}
+	}
 	if exists {
 		say("Replacing all content of %s (one transaction)", host)
 	} else {
 		say("Creating tables for %s (one transaction)", host)
 	}
 	say("importing data")
-	if err := st.ReplaceSite(ctx, c, replace); err != nil {
+	if err := st.ReplaceSite(ctx, c, mode.replace); err != nil {
 		return xmlShownError("import "+host, err)
 	}
 	if !exists {

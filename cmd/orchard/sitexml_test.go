@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	orchard "github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/internal/sample"
+	"github.com/orchardhq/orchard/release"
 	"github.com/orchardhq/orchard/sqlite"
 )
 
@@ -74,7 +76,7 @@ func TestSiteExportImport(t *testing.T) {
 
 	dst := openXMLTestStore(t)
 	t.Run("ImportNeedsCreate", func(t *testing.T) {
-		err := runSiteImport(ctx, dst, host, file, false, false, nil, &bytes.Buffer{})
+		err := runSiteImport(ctx, dst, host, file, siteImportMode{}, nil, &bytes.Buffer{})
 		if exitCode(err) != 2 || !strings.Contains(err.Error(), "add -c") {
 			t.Errorf("import of a missing site without -c = %v (exit %d), want a usage error naming -c", err, exitCode(err))
 		}
@@ -82,7 +84,7 @@ func TestSiteExportImport(t *testing.T) {
 
 	t.Run("ImportCreate", func(t *testing.T) {
 		var progress bytes.Buffer
-		if err := runSiteImport(ctx, dst, host, file, true, false, nil, &progress); err != nil {
+		if err := runSiteImport(ctx, dst, host, file, siteImportMode{create: true}, nil, &progress); err != nil {
 			t.Fatalf("import: %v", err)
 		}
 		want := "Setting up\nConnected to database\nRead 5 categories, " // then counts
@@ -105,12 +107,12 @@ func TestSiteExportImport(t *testing.T) {
 	})
 
 	t.Run("ImportExistingNeedsReplace", func(t *testing.T) {
-		err := runSiteImport(ctx, dst, host, file, true, false, nil, &bytes.Buffer{})
+		err := runSiteImport(ctx, dst, host, file, siteImportMode{create: true}, nil, &bytes.Buffer{})
 		if exitCode(err) != 2 || !strings.Contains(err.Error(), "--replace") {
 			t.Errorf("import over an existing site = %v, want a usage error naming --replace", err)
 		}
 		var progress bytes.Buffer
-		if err := runSiteImport(ctx, dst, host, "-", false, true, bytes.NewReader(mustRead(t, file)), &progress); err != nil {
+		if err := runSiteImport(ctx, dst, host, "-", siteImportMode{replace: true}, bytes.NewReader(mustRead(t, file)), &progress); err != nil {
 			t.Fatalf("import --replace from stdin: %v", err)
 		}
 		if !strings.Contains(progress.String(), "Replacing all content of "+host) {
@@ -118,13 +120,17 @@ func TestSiteExportImport(t *testing.T) {
 		}
 	})
 
-	t.Run("ImportOtherHostRefused", func(t *testing.T) {
-		err := runSiteImport(ctx, dst, "other.example", file, true, false, nil, &bytes.Buffer{})
-		if err == nil || !strings.Contains(err.Error(), `holds the site "`+host+`", not "other.example"`) {
-			t.Errorf("import under another host = %v", err)
+	t.Run("ImportOtherHostOverExistingNeedsReplace", func(t *testing.T) {
+		other := &orchard.Site{Host: "other.example", Title: "Other"}
+		if err := dst.CreateSite(ctx, other); err != nil {
+			t.Fatal(err)
 		}
-		if _, err := dst.Site(ctx, "other.example"); orchard.ErrorCode(err) != orchard.ENOTFOUND {
-			t.Errorf("refused import created the site: %v", err)
+		err := runSiteImport(ctx, dst, "other.example", file, siteImportMode{create: true}, nil, &bytes.Buffer{})
+		if exitCode(err) != 2 || !strings.Contains(err.Error(), "--replace") {
+			t.Errorf("import of another host's file over an existing site = %v, want a usage error naming --replace", err)
+		}
+		if got, err := dst.Site(ctx, "other.example"); err != nil || got.Title != "Other" {
+			t.Errorf("refused import changed the site: %+v, %v", got, err)
 		}
 	})
 
@@ -138,7 +144,7 @@ func TestSiteExportImport(t *testing.T) {
 		}
 		var before bytes.Buffer
 		runSiteExport(ctx, dst, host, "-", true, &before)
-		err := runSiteImport(ctx, dst, host, broken, true, true, nil, &bytes.Buffer{})
+		err := runSiteImport(ctx, dst, host, broken, siteImportMode{create: true, replace: true}, nil, &bytes.Buffer{})
 		if orchard.ErrorCode(err) != orchard.EINVALID || !strings.Contains(err.Error(), `: <page path="/../">: Path "/../" has an empty`) ||
 			strings.Contains(err.Error(), "code=") {
 			t.Errorf("import of a broken file = %v", err)
@@ -158,4 +164,102 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestSiteImportUnderAnotherHost: a site exported from example.com and
+// imported as staging.example.com builds to the same release files, byte
+// for byte, once the host is replaced in the first one's; its aliases are
+// dropped unless --keep-aliases, and the step lines say what was renamed.
+func TestSiteImportUnderAnotherHost(t *testing.T) {
+	const from, to = "example.com", "staging.example.com"
+	cfg := testCluster(t)
+	dir := filepath.Dir(cfg)
+	file := filepath.Join(dir, "site.xml")
+	mustCLI(t, cfg, "", "site", "-s", from, "-c", "-i", "--alias", "www."+from)
+	mustCLI(t, cfg, "", "category", "-s", from, "put", "/news/", "--title", "News")
+	mustCLI(t, cfg, "Read [the news](http://"+from+"/news/) or [this page](https://"+from+"/news/hello/).\n",
+		"page", "-s", from, "put", "hello", "--category", "news", "--title", "Hello", "--date", "2026-01-04")
+	mustCLI(t, cfg, `<p><a href="//`+from+`/">home</a></p>`,
+		"page", "-s", from, "put", "/about/", "--title", "About", "--format", "html", "--date", "2026-01-05")
+	mustCLI(t, cfg, "", "site", "-s", from, "--export", file)
+
+	out := mustCLI(t, cfg, "", "site", "-s", to, "-c", "--import", file)
+	for _, want := range []string{
+		file + " holds the site " + from + ": importing it as " + to + "\n",
+		"Renamed " + from + " (and www." + from + ") -> " + to + " in the settings, 2 pages (3 links)\n",
+		"Dropped the aliases www." + from + " (they belong to " + from + "; --keep-aliases keeps them)\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("import printed:\n%s\nwant the line %q", out, want)
+		}
+	}
+	if list := mustCLI(t, cfg, "", "site", "list"); !regexp.MustCompile(`staging\.example\.com +- `).MatchString(list) {
+		t.Errorf("the imported site kept its aliases:\n%s", list)
+	}
+
+	mustCLI(t, cfg, "", "build", "-s", from)
+	mustCLI(t, cfg, "", "build", "-s", to)
+	rs, err := release.OpenStore(filepath.Join(dir, "master"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	files := func(host string) map[string]string {
+		t.Helper()
+		id, err := rs.Latest(host)
+		if err != nil {
+			t.Fatalf("%s: %v", host, err)
+		}
+		m, err := rs.Manifest(host, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for p, e := range m.Files {
+			data, err := rs.Blobs().Get(e.SHA256)
+			if err != nil {
+				t.Fatalf("%s %s: %v", host, p, err)
+			}
+			got[p] = string(data)
+		}
+		return got
+	}
+	old, imported := files(from), files(to)
+	if len(old) != len(imported) {
+		t.Errorf("%s has %d files, %s has %d", from, len(old), to, len(imported))
+	}
+	for p, body := range old {
+		want := strings.ReplaceAll(body, from, to)
+		if p == "/_orchard/site.json" { // the only file that names the aliases
+			want = strings.Replace(want, `"aliases":["www.`+to+`"],`, "", 1)
+		}
+		if got, ok := imported[p]; !ok {
+			t.Errorf("%s has no %s", to, p)
+		} else if got != want {
+			t.Errorf("%s of %s differs from %s's with the host replaced:\n got %q\nwant %q", p, to, from, got, want)
+		}
+	}
+	if !strings.Contains(imported["/news/hello/index.html"], `href="http://`+to+`/news/"`) {
+		t.Errorf("the imported page does not link to its new host:\n%s", imported["/news/hello/index.html"])
+	}
+	if !strings.Contains(imported["/sitemap.xml"], "http://"+to+"/news/hello/") {
+		t.Errorf("the imported sitemap does not name the new host:\n%s", imported["/sitemap.xml"])
+	}
+
+	t.Run("KeepAliases", func(t *testing.T) {
+		// Kept aliases clash with the site they came from while it exists.
+		wantExit(t, runCLI(t, cfg, "", "site", "-s", "copy."+from, "-c", "--import", file, "--keep-aliases"), 1,
+			`Host "www.`+from+`" is already an alias of "`+from+`"`)
+		mustCLI(t, cfg, "", "site", "-s", from, "-d", "--yes")
+		out := mustCLI(t, cfg, "", "site", "-s", "copy."+from, "-c", "--import", file, "--keep-aliases")
+		if strings.Contains(out, "Dropped") {
+			t.Errorf("--keep-aliases dropped the aliases:\n%s", out)
+		}
+		if list := mustCLI(t, cfg, "", "site", "list"); !regexp.MustCompile(`copy\.example\.com +www\.example\.com`).MatchString(list) {
+			t.Errorf("the site imported with --keep-aliases has not its aliases:\n%s", list)
+		}
+	})
+	t.Run("KeepAliasesNeedsImport", func(t *testing.T) {
+		wantExit(t, runCLI(t, cfg, "", "site", "-s", from, "-c", "--keep-aliases"), 2, "--keep-aliases goes with --import")
+	})
 }
