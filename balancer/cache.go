@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/orchardhq/orchard"
 )
 
 // The edge cache. Releases are immutable, so a response of release R for
@@ -204,7 +206,7 @@ func (b *Balancer) cached(ctx *fasthttp.RequestCtx, t *table, p *pool, r *pickRe
 	if len(req.PeekBytes(hRange)) > 0 {
 		return false
 	}
-	gz := acceptsGzip(req.PeekBytes(hAcceptEncoding))
+	gz := orchard.AcceptsGzip(req.PeekBytes(hAcceptEncoding))
 	var kb [512]byte
 	key := appendKey(kb[:0], r.site, req.RequestURI(), gz, r.release)
 	c := t.cache
@@ -283,7 +285,7 @@ func serveEntry(ctx *fasthttp.RequestCtx, e *cacheEntry) {
 		resp.Header.SetCanonical(h[0], h[1])
 	}
 	resp.Header.SetCanonical(hCache, vHit)
-	if inm := ctx.Request.Header.PeekBytes(hINM); len(inm) > 0 && len(e.etag) > 0 && etagMatch(inm, e.etag) {
+	if inm := ctx.Request.Header.PeekBytes(hINM); len(inm) > 0 && len(e.etag) > 0 && orchard.ETagMatches(inm, e.etag) {
 		resp.SetStatusCode(fasthttp.StatusNotModified)
 		resp.SkipBody = true
 		return
@@ -345,62 +347,6 @@ func cacheableControl(v []byte) bool {
 		}
 	}
 	return true
-}
-
-// acceptsGzip reports whether an Accept-Encoding value accepts gzip (by
-// name or "*") with a non-zero quality.
-func acceptsGzip(v []byte) bool {
-	if len(v) == 0 {
-		return false
-	}
-	ok := false
-	for len(v) > 0 {
-		var item []byte
-		if i := bytes.IndexByte(v, ','); i >= 0 {
-			item, v = v[:i], v[i+1:]
-		} else {
-			item, v = v, nil
-		}
-		name, params, _ := bytes.Cut(item, []byte(";"))
-		name = bytes.TrimSpace(name)
-		isGzip := eqFold(name, "gzip") || eqFold(name, "x-gzip")
-		if !isGzip && !(len(name) == 1 && name[0] == '*') {
-			continue
-		}
-		zero := false
-		if q, found := bytes.CutPrefix(bytes.TrimSpace(params), []byte("q=")); found {
-			q = bytes.TrimRight(bytes.TrimSpace(q), "0")
-			zero = len(q) == 0 || string(q) == "0." || string(q) == "0"
-		}
-		if isGzip {
-			return !zero
-		}
-		ok = !zero
-	}
-	return ok
-}
-
-// etagMatch reports whether an If-None-Match value names etag (weak
-// comparison) or is "*".
-func etagMatch(inm, etag []byte) bool {
-	inm = bytes.TrimSpace(inm)
-	if len(inm) == 1 && inm[0] == '*' {
-		return true
-	}
-	etag = bytes.TrimPrefix(etag, []byte("W/"))
-	for len(inm) > 0 {
-		var t []byte
-		if i := bytes.IndexByte(inm, ','); i >= 0 {
-			t, inm = inm[:i], inm[i+1:]
-		} else {
-			t, inm = inm, nil
-		}
-		t = bytes.TrimPrefix(bytes.TrimSpace(t), []byte("W/"))
-		if bytes.Equal(t, etag) {
-			return true
-		}
-	}
-	return false
 }
 
 // coarseNow is the time in units of about a millisecond (2^20 ns).

@@ -65,17 +65,6 @@ func TestNormHost(t *testing.T) {
 	}
 }
 
-func TestAcceptsGzip(t *testing.T) {
-	for v, want := range map[string]bool{
-		"": false, "gzip": true, "GZIP": true, "deflate, gzip": true, "gzip;q=0": false, "gzip; q=0.000": false,
-		"gzip;q=0.5": true, "*": true, "*;q=0": false, "br": false, "x-gzip": true, "*, gzip;q=0": false,
-	} {
-		if got := acceptsGzip([]byte(v)); got != want {
-			t.Errorf("acceptsGzip(%q) = %v", v, got)
-		}
-	}
-}
-
 func FuzzParseTarget(f *testing.F) {
 	for _, s := range []string{
 		"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n",
@@ -137,11 +126,6 @@ func FuzzNormHost(f *testing.F) {
 			t.Fatalf("normHost(%q) = %q", h, got)
 		}
 	})
-}
-
-func FuzzAcceptsGzip(f *testing.F) {
-	f.Add("gzip;q=0.5, *;q=0")
-	f.Fuzz(func(t *testing.T, v string) { acceptsGzip([]byte(v)) })
 }
 
 // TestHotPathAllocs checks that a proxied request and a cache hit

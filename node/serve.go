@@ -150,7 +150,7 @@ func (n *Node) file(ctx *fasthttp.RequestCtx, s *site, e *entry) {
 		resp.SetCanonical(hAcceptRanges, vBytes)
 		rangeHdr = req.PeekBytes(hRange)
 	}
-	gz := e.gz != nil && len(rangeHdr) == 0 && acceptsGzip(req.PeekBytes(hAcceptEncoding))
+	gz := e.gz != nil && len(rangeHdr) == 0 && orchard.AcceptsGzip(req.PeekBytes(hAcceptEncoding))
 	etag := e.etag
 	if gz {
 		etag = e.gzEtag
@@ -204,7 +204,7 @@ func (n *Node) notFound(ctx *fasthttp.RequestCtx, s *site) {
 	resp := &ctx.Response.Header
 	n.commonHeaders(resp, s, e)
 	ctx.SetStatusCode(fasthttp.StatusNotFound)
-	if e.gz != nil && acceptsGzip(ctx.Request.Header.PeekBytes(hAcceptEncoding)) {
+	if e.gz != nil && orchard.AcceptsGzip(ctx.Request.Header.PeekBytes(hAcceptEncoding)) {
 		resp.SetCanonical(hContentEnc, vGzip)
 		n.body(ctx, e.gz, 0, -1)
 		return
@@ -254,7 +254,7 @@ func (s *sectionFile) Close() error { return s.r.Close() }
 // and If-Modified-Since.
 func notModified(req *fasthttp.RequestHeader, etag []byte, s *site) bool {
 	if inm := req.PeekBytes(hINM); len(inm) > 0 {
-		return etagMatches(inm, etag)
+		return orchard.ETagMatches(inm, etag)
 	}
 	if ims := req.PeekBytes(hIMS); len(ims) > 0 {
 		t, err := fasthttp.ParseHTTPDate(ims)
