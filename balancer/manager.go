@@ -1,6 +1,7 @@
 package balancer
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -118,40 +119,59 @@ func (b *Balancer) Status() Status {
 
 func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// SetMember applies a manager action to pool/member: action is "enable",
-// "disable", "drain" or "weight" (with weight 1-100). The change takes
-// effect at once and is persisted. It returns ENOTFOUND or EINVALID
-// *Errors.
+// SetMember applies a manager action to pool/member on this balancer
+// only: action is "enable", "disable", "drain" or "weight" (with weight
+// 1-100). The change takes effect at once and is persisted. It returns
+// ENOTFOUND or EINVALID *Errors. SetMemberTier reaches the peers too.
 func (b *Balancer) SetMember(pool, name, action string, weight int) error {
-	return b.setMember(pool, name, action, weight, "")
+	_, err := b.setMember(pool, name, orchard.MemberAction{Action: action, Weight: weight, At: b.now()}, "")
+	return err
 }
 
-// setMember is SetMember for a change asked by the client at addr ("" when
-// not asked over HTTP), which its log line records.
-func (b *Balancer) setMember(pool, name, action string, weight int, addr string) error {
+// setMember applies a to pool/member, asked by the client at addr ("" when
+// not asked over HTTP), which its log line records. An action older than
+// the member's newest one is refused with ECONFLICT: across a tier the
+// newest action wins, whatever order they arrive in.
+func (b *Balancer) setMember(pool, name string, a orchard.MemberAction, addr string) (orchard.MemberSetting, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	key := pool + "/" + name
 	m := b.members[key]
 	if m == nil {
-		return orchard.Errorf(orchard.ENOTFOUND, "No member %s in pool %s.", name, pool)
+		return orchard.MemberSetting{}, orchard.Errorf(orchard.ENOTFOUND, "No member %s in pool %s.", name, pool)
 	}
 	s := b.state.Members[key]
-	switch action {
-	case "enable":
+	switch a.Action {
+	case orchard.ActionEnable:
 		s.State = ""
-	case "disable":
+	case orchard.ActionDisable:
 		s.State = orchard.MemberDisabled
-	case "drain":
+	case orchard.ActionDrain:
 		s.State = orchard.MemberDraining
-	case "weight":
-		if weight < 1 || weight > orchard.MaxMemberWeight {
-			return orchard.Errorf(orchard.EINVALID, "Weight must be between 1 and %d.", orchard.MaxMemberWeight)
+	case orchard.ActionWeight:
+		if a.Weight < 1 || a.Weight > orchard.MaxMemberWeight {
+			return orchard.MemberSetting{}, orchard.Errorf(orchard.EINVALID, "Weight must be between 1 and %d.", orchard.MaxMemberWeight)
 		}
-		s.Weight = weight
+		s.Weight = a.Weight
 	default:
-		return orchard.Errorf(orchard.EINVALID, "Unknown action %q.", action)
+		return orchard.MemberSetting{}, orchard.Errorf(orchard.EINVALID, "Unknown action %q.", a.Action)
 	}
+	if a.At.IsZero() {
+		a.At = b.now()
+	}
+	if old := b.state.Members[key].Changed; a.At.Before(old) {
+		return orchard.MemberSetting{}, orchard.Errorf(orchard.ECONFLICT, "A newer action on %s in pool %s (at %s) is already applied.", name, pool, old.UTC().Format(time.RFC3339))
+	}
+	s.Changed = a.At
+	err := b.putStateLocked(m, s)
+	b.log.Info("manager action", "addr", addr, "pool", pool, "member", name, "action", a.Action, "weight", a.Weight, "at", a.At)
+	return b.settingLocked(m, b.now().UnixNano()), err
+}
+
+// putStateLocked makes s the operator state of m, applies and persists
+// it. b.mu must be held.
+func (b *Balancer) putStateLocked(m *member, s memberState) error {
+	key := m.pool + "/" + m.cfg.Name
 	if s == (memberState{}) {
 		delete(b.state.Members, key)
 	} else {
@@ -159,11 +179,36 @@ func (b *Balancer) setMember(pool, name, action string, weight int, addr string)
 	}
 	b.applyStateLocked(m)
 	err := b.saveStateLocked()
-	b.log.Info("manager action", "addr", addr, "pool", pool, "member", name, "action", action, "weight", weight)
-	if t := b.table.Load(); t != nil && t.byName[pool] != nil {
-		go t.byName[pool].wakeAll()
+	if t := b.table.Load(); t != nil && t.byName[m.pool] != nil {
+		go t.byName[m.pool].wakeAll()
 	}
 	return err
+}
+
+// settingLocked is this balancer's view of m. b.mu must be held.
+func (b *Balancer) settingLocked(m *member, now int64) orchard.MemberSetting {
+	s := b.state.Members[m.pool+"/"+m.cfg.Name]
+	admin := s.State
+	if admin == "" {
+		admin = orchard.MemberOK
+	}
+	return orchard.MemberSetting{Pool: m.pool, Member: m.cfg.Name, Admin: admin, State: m.state(now),
+		Weight: int(m.weight.Load()), Set: s.Weight, Changed: s.Changed}
+}
+
+// Members returns this balancer's view of every member, by pool then name.
+func (b *Balancer) Members() []orchard.MemberSetting {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now().UnixNano()
+	out := make([]orchard.MemberSetting, 0, len(b.members))
+	for _, m := range b.members {
+		out = append(out, b.settingLocked(m, now))
+	}
+	slices.SortFunc(out, func(x, y orchard.MemberSetting) int {
+		return cmp.Or(strings.Compare(x.Pool, y.Pool), strings.Compare(x.Member, y.Member))
+	})
+	return out
 }
 
 // isManagerPath reports whether a clean path is the manager's or under it.
@@ -244,7 +289,7 @@ func (b *Balancer) managerAction(w http.ResponseWriter, r *http.Request, mp stri
 	}
 	weight, _ := strconv.Atoi(r.PostForm.Get("weight"))
 	pool, member, action := r.PostForm.Get("pool"), r.PostForm.Get("member"), r.PostForm.Get("action")
-	err := b.setMember(pool, member, action, weight, r.RemoteAddr)
+	_, err := b.setMember(pool, member, orchard.MemberAction{Action: action, Weight: weight, At: b.now()}, r.RemoteAddr)
 	if err != nil {
 		b.log.Warn("manager action refused", "addr", r.RemoteAddr, "pool", pool, "member", member, "action", action, "err", err)
 		code := orchard.ErrorCode(err)
