@@ -289,19 +289,38 @@ func (b *Balancer) managerAction(w http.ResponseWriter, r *http.Request, mp stri
 	}
 	weight, _ := strconv.Atoi(r.PostForm.Get("weight"))
 	pool, member, action := r.PostForm.Get("pool"), r.PostForm.Get("member"), r.PostForm.Get("action")
-	_, err := b.setMember(pool, member, orchard.MemberAction{Action: action, Weight: weight, At: b.now()}, r.RemoteAddr)
+	peers, err := b.setMemberTier(r.Context(), pool, member, orchard.MemberAction{Action: action, Weight: weight, At: b.now()}, r.RemoteAddr)
 	if err != nil {
 		b.log.Warn("manager action refused", "addr", r.RemoteAddr, "pool", pool, "member", member, "action", action, "err", err)
 		code := orchard.ErrorCode(err)
 		http.Error(w, orchard.ErrorMessage(err), orchard.StatusCode(code))
 		return
 	}
+	notReached := map[string]string{}
+	for _, p := range peers {
+		if p.Err != nil {
+			notReached[p.Name] = p.Err.Error()
+		}
+	}
 	if strings.Contains(r.Header.Get("Accept"), "application/json") {
 		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte("{\"ok\":true}\n"))
+		json.NewEncoder(w).Encode(struct {
+			OK         bool              `json:"ok"`
+			NotReached map[string]string `json:"not_reached,omitempty"` // peer -> why
+		}{true, notReached})
 		return
 	}
-	http.Redirect(w, r, mp+"/", http.StatusSeeOther)
+	if len(notReached) == 0 {
+		http.Redirect(w, r, mp+"/", http.StatusSeeOther)
+		return
+	}
+	// Applied here, but the operator must learn that some balancers did
+	// not take it: a redirect would hide that.
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	notReachedTmpl.Execute(w, struct {
+		Path, Action, Pool, Member string
+		Peers                      map[string]string
+	}{mp, action, pool, member, notReached})
 }
 
 func (b *Balancer) managerPage(w http.ResponseWriter, r *http.Request, mp string) {
@@ -310,8 +329,18 @@ func (b *Balancer) managerPage(w http.ResponseWriter, r *http.Request, mp string
 		Status
 		Path, CSRF string
 		Now        string
-	}{b.Status(), mp, b.csrfToken(time.Now()), time.Now().Format(time.RFC1123)})
+		Peers      []PeerResult
+	}{b.Status(), mp, b.csrfToken(time.Now()), time.Now().Format(time.RFC1123), b.PeerViews(r.Context())})
 }
+
+var notReachedTmpl = template.Must(template.New("notreached").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>orchard balancer manager</title></head><body>
+<h1>Applied here, not on every balancer</h1>
+<p>{{.Action}} {{.Member}} in pool {{.Pool}} is applied on this balancer. These balancers could not be reached and did not apply it (each adopts the newest actions from the others when it starts again):</p>
+<ul>{{range $n, $e := .Peers}}<li class="error"><b>{{$n}}</b>: {{$e}}</li>{{end}}</ul>
+<p><a href="{{.Path}}/">Back to the manager</a></p>
+</body></html>
+`))
 
 var managerTmpl = template.Must(template.New("manager").Funcs(template.FuncMap{
 	"ago":  func(t time.Time) string { return time.Since(t).Round(time.Second).String() },
@@ -345,6 +374,12 @@ form{display:inline;margin:0}input[type=number]{width:4em}.h span{display:inline
 <form method="post" action="{{$.Path}}/action"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="pool" value="{{$p.Name}}"><input type="hidden" name="member" value="{{$m.Name}}"><input type="number" name="weight" min="1" max="100" value="{{$m.Weight}}"><button name="action" value="weight">set weight</button></form></td>
 </tr>{{end}}</table>
 {{end}}
+{{if .Peers}}<h2>Other balancers</h2>
+{{range $b := .Peers}}<h3>{{$b.Name}}</h3>
+{{if $b.Err}}<p class="error">{{$b.Name}} could not be reached: {{$b.Err}}</p>
+{{else}}<table><tr><th>pool</th><th>member</th><th>set by operator</th><th>state</th><th>weight</th><th>last action</th></tr>
+{{range $b.Members}}<tr><td>{{.Pool}}</td><td>{{.Member}}</td><td class="{{.Admin}}">{{.Admin}}</td><td class="{{.State}}">{{.State}}</td><td>{{.Weight}}</td><td>{{if not .Changed.IsZero}}{{.Changed.UTC.Format "2006-01-02 15:04:05 UTC"}}{{end}}</td></tr>
+{{end}}</table>{{end}}{{end}}{{end}}
 <h2>Sites</h2><table><tr><th>site</th><th>newest release</th></tr>{{range $s, $id := .Sites}}<tr><td>{{$s}}</td><td><code>{{$id}}</code></td></tr>{{end}}</table>
 <p><a href="{{.Path}}/json">JSON</a></p>
 </body></html>
