@@ -25,8 +25,12 @@ type Peer struct {
 	Members func(ctx context.Context) ([]orchard.MemberSetting, error)
 }
 
-// PeerTimeout bounds how long the manager waits for one peer.
+// PeerTimeout bounds how long an action waits for one peer.
 const PeerTimeout = 5 * time.Second
+
+// peerViewTimeout bounds how long the manager page waits for a peer's
+// view: the page reloads every 5 s and must not hang on a dead peer.
+const peerViewTimeout = 2 * time.Second
 
 // PeerResult is what one peer did with an action, or its view of the
 // members: Err says why it could not be reached or refused.
@@ -50,7 +54,7 @@ func (b *Balancer) setMemberTier(ctx context.Context, pool, name string, a orcha
 	if _, err := b.setMember(pool, name, a, addr); err != nil {
 		return nil, err
 	}
-	return b.eachPeer(ctx, func(ctx context.Context, p Peer, r *PeerResult) {
+	return b.eachPeer(ctx, PeerTimeout, func(ctx context.Context, p Peer, r *PeerResult) {
 		r.Err = p.Set(ctx, pool, name, a)
 		if r.Err != nil {
 			b.log.Warn("manager action not applied on a peer", "peer", p.Name, "pool", pool, "member", name, "action", a.Action, "err", r.Err)
@@ -60,20 +64,20 @@ func (b *Balancer) setMemberTier(ctx context.Context, pool, name string, a orcha
 
 // PeerViews asks every peer at once for its view of the members.
 func (b *Balancer) PeerViews(ctx context.Context) []PeerResult {
-	return b.eachPeer(ctx, func(ctx context.Context, p Peer, r *PeerResult) {
+	return b.eachPeer(ctx, peerViewTimeout, func(ctx context.Context, p Peer, r *PeerResult) {
 		r.Members, r.Err = p.Members(ctx)
 	})
 }
 
-// eachPeer runs f for every peer at once, each within PeerTimeout, and
+// eachPeer runs f for every peer at once, each within timeout, and
 // returns their results in the order of Options.Peers.
-func (b *Balancer) eachPeer(ctx context.Context, f func(context.Context, Peer, *PeerResult)) []PeerResult {
+func (b *Balancer) eachPeer(ctx context.Context, timeout time.Duration, f func(context.Context, Peer, *PeerResult)) []PeerResult {
 	out := make([]PeerResult, len(b.opts.Peers))
 	var wg sync.WaitGroup
 	for i, p := range b.opts.Peers {
 		out[i].Name = p.Name
 		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(ctx, PeerTimeout)
+			ctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
 			f(ctx, p, &out[i])
 		})

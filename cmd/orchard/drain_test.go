@@ -103,6 +103,7 @@ pool = "web"
 	lb1, lb2 := startTierBalancer(t, path, "lb1"), startTierBalancer(t, path, "lb2")
 
 	out := mustCLI(t, path, "", "drain", "node0")
+	t.Logf("orchard drain node0:\n%s", out)
 	for _, want := range []string{"lb1 (", "lb2 (", "drain node0 in pool web, api"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("drain output lacks %q:\n%s", want, out)
