@@ -3,6 +3,7 @@ package orchard
 import (
 	"net"
 	"strconv"
+	"time"
 )
 
 // Member is one backend of a balancer pool: a web node, reached for traffic
@@ -65,4 +66,39 @@ func validHostPort(a string) error {
 		return hostError("the port is not 1-65535")
 	}
 	return nil
+}
+
+// MembersPath is the signed control endpoint on a balancer's control
+// listener for the operator's member settings: GET answers the balancer's
+// []MemberSetting; POST MembersPath/{pool}/{member} with a MemberAction
+// applies and persists it there (and only there: the sender reaches every
+// balancer of the tier itself).
+const MembersPath = "/_orchard/v1/members"
+
+// Manager actions on a member.
+const (
+	ActionEnable  = "enable"
+	ActionDisable = "disable"
+	ActionDrain   = "drain"
+	ActionWeight  = "weight"
+)
+
+// MemberAction is an operator's change to one member, as sent between
+// balancers.
+type MemberAction struct {
+	Action string    `json:"action"`           // ActionEnable, ActionDisable, ActionDrain or ActionWeight
+	Weight int       `json:"weight,omitempty"` // for ActionWeight, 1-MaxMemberWeight
+	At     time.Time `json:"at"`               // when the operator asked; the newest action wins across balancers
+}
+
+// MemberSetting is one balancer's view of one member: what operators set
+// and the state it is in now.
+type MemberSetting struct {
+	Pool    string    `json:"pool"`
+	Member  string    `json:"member"`
+	Admin   string    `json:"admin"`            // MemberOK, MemberDisabled or MemberDraining: what an operator set
+	State   string    `json:"state"`            // MemberOK, MemberError, ...: what the balancer does now
+	Weight  int       `json:"weight"`           // effective weight
+	Set     int       `json:"set_weight"`       // weight an operator set; 0 = as configured
+	Changed time.Time `json:"changed,omitzero"` // time of the newest operator action; zero = none
 }

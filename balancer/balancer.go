@@ -94,6 +94,11 @@ func (b *Balancer) Listen(ctx context.Context) error {
 	t := b.buildLocked(b.opts)
 	b.mu.Unlock()
 	b.table.Store(t)
+	if len(b.opts.Peers) > 0 {
+		// Before traffic: a balancer that was down while operators
+		// drained or disabled members comes back with their actions.
+		b.syncFromPeers(ctx)
+	}
 
 	var err error
 	b.ln, err = net.Listen("tcp", b.opts.Listen)

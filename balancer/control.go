@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -43,6 +44,10 @@ func (b *Balancer) listenControl() error {
 			w.Header().Set("Cache-Control", "no-store")
 			json.NewEncoder(w).Encode(orchard.Health{OK: true, Role: "balancer", Releases: sites})
 		})))
+		mux.Handle("GET "+orchard.MembersPath, auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeControlJSON(w, http.StatusOK, b.Members())
+		})))
+		mux.Handle("POST "+orchard.MembersPath+"/{pool}/{member}", auth(http.HandlerFunc(b.controlSetMember)))
 	}
 	if b.opts.Metrics != nil {
 		mux.Handle("GET /metrics", b.opts.Metrics)
@@ -127,3 +132,36 @@ func (b *Balancer) writeMetrics(w *bufio.Writer) {
 }
 
 func promLabel(s string) string { return strings.ReplaceAll(s, "\n", " ") }
+
+// controlSetMember applies a manager action sent by another balancer or
+// the CLI (signed; see orchard.MembersPath) on this balancer only, and
+// answers this balancer's view of the member.
+func (b *Balancer) controlSetMember(w http.ResponseWriter, r *http.Request) {
+	// The whole body is read before use: the signature check fails it at
+	// its end when it does not match its signed hash.
+	data, err := io.ReadAll(io.LimitReader(r.Body, 4<<10+1))
+	if err != nil {
+		http.Error(w, "Unreadable or unsigned body.", http.StatusUnauthorized)
+		return
+	}
+	var a orchard.MemberAction
+	if len(data) > 4<<10 || json.Unmarshal(data, &a) != nil {
+		http.Error(w, "The body is not a member action (JSON with action, weight, at).", http.StatusBadRequest)
+		return
+	}
+	pool, name := r.PathValue("pool"), r.PathValue("member")
+	set, err := b.setMember(pool, name, a, r.RemoteAddr)
+	if err != nil {
+		b.log.Warn("member action refused", "addr", r.RemoteAddr, "pool", pool, "member", name, "action", a.Action, "err", err)
+		http.Error(w, orchard.ErrorMessage(err), orchard.StatusCode(orchard.ErrorCode(err)))
+		return
+	}
+	writeControlJSON(w, http.StatusOK, set)
+}
+
+func writeControlJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}

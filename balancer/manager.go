@@ -1,6 +1,7 @@
 package balancer
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -118,40 +119,59 @@ func (b *Balancer) Status() Status {
 
 func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// SetMember applies a manager action to pool/member: action is "enable",
-// "disable", "drain" or "weight" (with weight 1-100). The change takes
-// effect at once and is persisted. It returns ENOTFOUND or EINVALID
-// *Errors.
+// SetMember applies a manager action to pool/member on this balancer
+// only: action is "enable", "disable", "drain" or "weight" (with weight
+// 1-100). The change takes effect at once and is persisted. It returns
+// ENOTFOUND or EINVALID *Errors. SetMemberTier reaches the peers too.
 func (b *Balancer) SetMember(pool, name, action string, weight int) error {
-	return b.setMember(pool, name, action, weight, "")
+	_, err := b.setMember(pool, name, orchard.MemberAction{Action: action, Weight: weight, At: b.now()}, "")
+	return err
 }
 
-// setMember is SetMember for a change asked by the client at addr ("" when
-// not asked over HTTP), which its log line records.
-func (b *Balancer) setMember(pool, name, action string, weight int, addr string) error {
+// setMember applies a to pool/member, asked by the client at addr ("" when
+// not asked over HTTP), which its log line records. An action older than
+// the member's newest one is refused with ECONFLICT: across a tier the
+// newest action wins, whatever order they arrive in.
+func (b *Balancer) setMember(pool, name string, a orchard.MemberAction, addr string) (orchard.MemberSetting, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	key := pool + "/" + name
 	m := b.members[key]
 	if m == nil {
-		return orchard.Errorf(orchard.ENOTFOUND, "No member %s in pool %s.", name, pool)
+		return orchard.MemberSetting{}, orchard.Errorf(orchard.ENOTFOUND, "No member %s in pool %s.", name, pool)
 	}
 	s := b.state.Members[key]
-	switch action {
-	case "enable":
+	switch a.Action {
+	case orchard.ActionEnable:
 		s.State = ""
-	case "disable":
+	case orchard.ActionDisable:
 		s.State = orchard.MemberDisabled
-	case "drain":
+	case orchard.ActionDrain:
 		s.State = orchard.MemberDraining
-	case "weight":
-		if weight < 1 || weight > orchard.MaxMemberWeight {
-			return orchard.Errorf(orchard.EINVALID, "Weight must be between 1 and %d.", orchard.MaxMemberWeight)
+	case orchard.ActionWeight:
+		if a.Weight < 1 || a.Weight > orchard.MaxMemberWeight {
+			return orchard.MemberSetting{}, orchard.Errorf(orchard.EINVALID, "Weight must be between 1 and %d.", orchard.MaxMemberWeight)
 		}
-		s.Weight = weight
+		s.Weight = a.Weight
 	default:
-		return orchard.Errorf(orchard.EINVALID, "Unknown action %q.", action)
+		return orchard.MemberSetting{}, orchard.Errorf(orchard.EINVALID, "Unknown action %q.", a.Action)
 	}
+	if a.At.IsZero() {
+		a.At = b.now()
+	}
+	if old := b.state.Members[key].Changed; a.At.Before(old) {
+		return orchard.MemberSetting{}, orchard.Errorf(orchard.ECONFLICT, "A newer action on %s in pool %s (at %s) is already applied.", name, pool, old.UTC().Format(time.RFC3339))
+	}
+	s.Changed = a.At
+	err := b.putStateLocked(m, s)
+	b.log.Info("manager action", "addr", addr, "pool", pool, "member", name, "action", a.Action, "weight", a.Weight, "at", a.At)
+	return b.settingLocked(m, b.now().UnixNano()), err
+}
+
+// putStateLocked makes s the operator state of m, applies and persists
+// it. b.mu must be held.
+func (b *Balancer) putStateLocked(m *member, s memberState) error {
+	key := m.pool + "/" + m.cfg.Name
 	if s == (memberState{}) {
 		delete(b.state.Members, key)
 	} else {
@@ -159,11 +179,36 @@ func (b *Balancer) setMember(pool, name, action string, weight int, addr string)
 	}
 	b.applyStateLocked(m)
 	err := b.saveStateLocked()
-	b.log.Info("manager action", "addr", addr, "pool", pool, "member", name, "action", action, "weight", weight)
-	if t := b.table.Load(); t != nil && t.byName[pool] != nil {
-		go t.byName[pool].wakeAll()
+	if t := b.table.Load(); t != nil && t.byName[m.pool] != nil {
+		go t.byName[m.pool].wakeAll()
 	}
 	return err
+}
+
+// settingLocked is this balancer's view of m. b.mu must be held.
+func (b *Balancer) settingLocked(m *member, now int64) orchard.MemberSetting {
+	s := b.state.Members[m.pool+"/"+m.cfg.Name]
+	admin := s.State
+	if admin == "" {
+		admin = orchard.MemberOK
+	}
+	return orchard.MemberSetting{Pool: m.pool, Member: m.cfg.Name, Admin: admin, State: m.state(now),
+		Weight: int(m.weight.Load()), Set: s.Weight, Changed: s.Changed}
+}
+
+// Members returns this balancer's view of every member, by pool then name.
+func (b *Balancer) Members() []orchard.MemberSetting {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now().UnixNano()
+	out := make([]orchard.MemberSetting, 0, len(b.members))
+	for _, m := range b.members {
+		out = append(out, b.settingLocked(m, now))
+	}
+	slices.SortFunc(out, func(x, y orchard.MemberSetting) int {
+		return cmp.Or(strings.Compare(x.Pool, y.Pool), strings.Compare(x.Member, y.Member))
+	})
+	return out
 }
 
 // isManagerPath reports whether a clean path is the manager's or under it.
@@ -244,19 +289,38 @@ func (b *Balancer) managerAction(w http.ResponseWriter, r *http.Request, mp stri
 	}
 	weight, _ := strconv.Atoi(r.PostForm.Get("weight"))
 	pool, member, action := r.PostForm.Get("pool"), r.PostForm.Get("member"), r.PostForm.Get("action")
-	err := b.setMember(pool, member, action, weight, r.RemoteAddr)
+	peers, err := b.setMemberTier(r.Context(), pool, member, orchard.MemberAction{Action: action, Weight: weight, At: b.now()}, r.RemoteAddr)
 	if err != nil {
 		b.log.Warn("manager action refused", "addr", r.RemoteAddr, "pool", pool, "member", member, "action", action, "err", err)
 		code := orchard.ErrorCode(err)
 		http.Error(w, orchard.ErrorMessage(err), orchard.StatusCode(code))
 		return
 	}
+	notReached := map[string]string{}
+	for _, p := range peers {
+		if p.Err != nil {
+			notReached[p.Name] = p.Err.Error()
+		}
+	}
 	if strings.Contains(r.Header.Get("Accept"), "application/json") {
 		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte("{\"ok\":true}\n"))
+		json.NewEncoder(w).Encode(struct {
+			OK         bool              `json:"ok"`
+			NotReached map[string]string `json:"not_reached,omitempty"` // peer -> why
+		}{true, notReached})
 		return
 	}
-	http.Redirect(w, r, mp+"/", http.StatusSeeOther)
+	if len(notReached) == 0 {
+		http.Redirect(w, r, mp+"/", http.StatusSeeOther)
+		return
+	}
+	// Applied here, but the operator must learn that some balancers did
+	// not take it: a redirect would hide that.
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	notReachedTmpl.Execute(w, struct {
+		Path, Action, Pool, Member string
+		Peers                      map[string]string
+	}{mp, action, pool, member, notReached})
 }
 
 func (b *Balancer) managerPage(w http.ResponseWriter, r *http.Request, mp string) {
@@ -265,8 +329,18 @@ func (b *Balancer) managerPage(w http.ResponseWriter, r *http.Request, mp string
 		Status
 		Path, CSRF string
 		Now        string
-	}{b.Status(), mp, b.csrfToken(time.Now()), time.Now().Format(time.RFC1123)})
+		Peers      []PeerResult
+	}{b.Status(), mp, b.csrfToken(time.Now()), time.Now().Format(time.RFC1123), b.PeerViews(r.Context())})
 }
+
+var notReachedTmpl = template.Must(template.New("notreached").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>orchard balancer manager</title></head><body>
+<h1>Applied here, not on every balancer</h1>
+<p>{{.Action}} {{.Member}} in pool {{.Pool}} is applied on this balancer. These balancers could not be reached and did not apply it (each adopts the newest actions from the others when it starts again):</p>
+<ul>{{range $n, $e := .Peers}}<li class="error"><b>{{$n}}</b>: {{$e}}</li>{{end}}</ul>
+<p><a href="{{.Path}}/">Back to the manager</a></p>
+</body></html>
+`))
 
 var managerTmpl = template.Must(template.New("manager").Funcs(template.FuncMap{
 	"ago":  func(t time.Time) string { return time.Since(t).Round(time.Second).String() },
@@ -300,6 +374,12 @@ form{display:inline;margin:0}input[type=number]{width:4em}.h span{display:inline
 <form method="post" action="{{$.Path}}/action"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="pool" value="{{$p.Name}}"><input type="hidden" name="member" value="{{$m.Name}}"><input type="number" name="weight" min="1" max="100" value="{{$m.Weight}}"><button name="action" value="weight">set weight</button></form></td>
 </tr>{{end}}</table>
 {{end}}
+{{if .Peers}}<h2>Other balancers</h2>
+{{range $b := .Peers}}<h3>{{$b.Name}}</h3>
+{{if $b.Err}}<p class="error">{{$b.Name}} could not be reached: {{$b.Err}}</p>
+{{else}}<table><tr><th>pool</th><th>member</th><th>set by operator</th><th>state</th><th>weight</th><th>last action</th></tr>
+{{range $b.Members}}<tr><td>{{.Pool}}</td><td>{{.Member}}</td><td class="{{.Admin}}">{{.Admin}}</td><td class="{{.State}}">{{.State}}</td><td>{{.Weight}}</td><td>{{if not .Changed.IsZero}}{{.Changed.UTC.Format "2006-01-02 15:04:05 UTC"}}{{end}}</td></tr>
+{{end}}</table>{{end}}{{end}}{{end}}
 <h2>Sites</h2><table><tr><th>site</th><th>newest release</th></tr>{{range $s, $id := .Sites}}<tr><td>{{$s}}</td><td><code>{{$id}}</code></td></tr>{{end}}</table>
 <p><a href="{{.Path}}/json">JSON</a></p>
 </body></html>

@@ -66,6 +66,11 @@ type Options struct {
 	// nil they are not served.
 	ControlAuth func(http.Handler) http.Handler
 
+	// Peers are the other balancers of a tier: manager actions are sent
+	// to them too, the manager page shows their view, and Listen adopts
+	// their newer actions. Read at New; a reload keeps them.
+	Peers []Peer
+
 	ManagerPath  string           // manager UI; default /orchard-manager; "-" = none
 	ManagerAllow []netip.Prefix   // client addresses allowed to the manager; default loopback
 	DataDir      string           // persisted manager state; "" = kept in memory only

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/orchardhq/orchard"
 )
@@ -23,6 +24,9 @@ type managerState struct {
 type memberState struct {
 	State  string `json:"state,omitempty"`  // orchard.MemberDisabled, orchard.MemberDraining or "" (enabled)
 	Weight int    `json:"weight,omitempty"` // 0 = as configured
+	// Changed is when the newest action was asked (by the operator, on
+	// whichever balancer): across a tier the newest action wins.
+	Changed time.Time `json:"changed,omitzero"`
 }
 
 // loadState reads DataDir/manager.json, if any.

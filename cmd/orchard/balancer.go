@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -277,6 +278,7 @@ func balancerOptions(cfg *config.Config, logger *slog.Logger) (balancer.Options,
 	if bc.CacheBytes > 0 {
 		o.CacheBytes = bc.CacheBytes
 	}
+	o.Peers = balancerPeers(cfg)
 	var err error
 	if o.ManagerAllow, err = parsePrefixes("balancer.manager_allow", bc.ManagerAllow); err != nil {
 		return o, func() {}, err
@@ -335,4 +337,28 @@ func parsePrefixes(key string, cidrs []string) ([]netip.Prefix, error) {
 		out = append(out, p.Masked())
 	}
 	return out, nil
+}
+
+// balancerPeers wires the other balancers of the cluster file (all but
+// cfg.Balancer.Name) as peers over the signed control protocol: manager
+// actions reach them and the manager page shows their view.
+func balancerPeers(cfg *config.Config) []balancer.Peer {
+	hc := publish.NewHTTPClient(2)
+	var peers []balancer.Peer
+	for _, t := range balancerTargets(cfg) {
+		if t.Name == cfg.Balancer.Name || len(cfg.Balancer.Peers) == 0 {
+			continue
+		}
+		peers = append(peers, balancer.Peer{
+			Name: t.Name,
+			Set: func(ctx context.Context, pool, member string, a orchard.MemberAction) error {
+				_, err := publish.SetBalancerMember(ctx, hc, cfg.Secret, t, pool, member, a)
+				return err
+			},
+			Members: func(ctx context.Context) ([]orchard.MemberSetting, error) {
+				return publish.BalancerMembers(ctx, hc, cfg.Secret, t)
+			},
+		})
+	}
+	return peers
 }

@@ -82,6 +82,7 @@ given by --config, else $ORCHARD_CONFIG, else ./orchard.toml.`,
 		newConfigCmd(),
 		newVersionCmd(),
 	)
+	root.AddCommand(newMemberActionCmds()...)
 	return root
 }
 

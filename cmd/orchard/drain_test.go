@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/balancer"
+)
+
+// startTierBalancer runs the balancer called name of the cluster file
+// in-process, wired as `orchard balancer NAME` wires it.
+func startTierBalancer(t *testing.T, path, name string) *balancer.Balancer {
+	t.Helper()
+	cfg, err := loadBalancerConfig(path, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, closeLog, err := balancerOptions(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeLog)
+	b := balancer.New(opts)
+	if err := b.Listen(context.Background()); err != nil {
+		b.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+func adminState(b *balancer.Balancer, pool, member string) string {
+	for _, s := range b.Members() {
+		if s.Pool == pool && s.Member == member {
+			return s.Admin
+		}
+	}
+	return ""
+}
+
+// TestDrainTier runs two balancers of a tier in-process: `orchard drain
+// node0` drains node0 in both of its pools on both balancers and prints a
+// line per balancer; with lb2 down, `orchard undrain` applies on lb1,
+// names lb2 as not reached and exits 1.
+func TestDrainTier(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "orchard.toml")
+	file := fmt.Sprintf(`secret_file = %q
+
+[[node]]
+name = "node0"
+listen = %q
+control = %q
+
+[[node]]
+name = "node1"
+listen = %q
+control = %q
+
+[balancer]
+data = %q
+
+[balancer.vrrp]
+address = "10.0.0.100/24"
+interface = "eth0"
+router_id = 51
+
+[[balancer.peer]]
+name = "lb1"
+listen = %q
+control = %q
+priority = 150
+
+[[balancer.peer]]
+name = "lb2"
+listen = %q
+control = %q
+priority = 100
+
+[[balancer.pool]]
+name = "web"
+members = ["node0", "node1"]
+
+[[balancer.pool]]
+name = "api"
+members = ["node0"]
+
+[[balancer.vhost]]
+hosts = ["*"]
+pool = "web"
+`, filepath.Join(dir, "secret"), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), filepath.Join(dir, "balancer"),
+		freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t))
+	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lb1, lb2 := startTierBalancer(t, path, "lb1"), startTierBalancer(t, path, "lb2")
+
+	out := mustCLI(t, path, "", "drain", "node0")
+	t.Logf("orchard drain node0:\n%s", out)
+	for _, want := range []string{"lb1 (", "lb2 (", "drain node0 in pool web, api"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("drain output lacks %q:\n%s", want, out)
+		}
+	}
+	for name, b := range map[string]*balancer.Balancer{"lb1": lb1, "lb2": lb2} {
+		for _, pool := range []string{"web", "api"} {
+			if got := adminState(b, pool, "node0"); got != orchard.MemberDraining {
+				t.Errorf("node0 in %s on %s is %q after drain, want draining", pool, name, got)
+			}
+		}
+		if got := adminState(b, "web", "node1"); got != orchard.MemberOK {
+			t.Errorf("node1 on %s is %q, want ok (not drained)", name, got)
+		}
+	}
+
+	lb2.Close()
+	r := runCLI(t, path, "", "undrain", "node0")
+	if r.code != 1 || !strings.Contains(r.err, "1 of 2 balancers not reached") {
+		t.Errorf("undrain with lb2 down: exit %d %q, want exit 1 naming 1 of 2 not reached", r.code, r.err)
+	}
+	if !strings.Contains(r.out, "lb2 (") || !strings.Contains(r.out, "NOT applied") {
+		t.Errorf("undrain output does not report lb2:\n%s", r.out)
+	}
+	if got := adminState(lb1, "web", "node0"); got != orchard.MemberOK {
+		t.Errorf("node0 on lb1 is %q after undrain, want ok", got)
+	}
+
+	wantExit(t, runCLI(t, path, "", "drain", "node9"), 2, `no pool of`)
+}
