@@ -10,6 +10,7 @@ import (
 	"time"
 
 	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/render"
 )
 
 // Decode reads a site written by Export from r, streaming, within lim, and
@@ -268,6 +269,7 @@ func (b *builder) page(t xml.StartElement) error {
 	if err := b.fields(map[string]*string{"title": &p.Title, "description": &p.Description, "body": &p.Body}); err != nil {
 		return err
 	}
+	stripFrontMatter(&p)
 	if err := p.Validate(); err != nil {
 		return invalid(f, err)
 	}
@@ -276,6 +278,28 @@ func (b *builder) page(t xml.StartElement) error {
 	}
 	b.c.Pages = append(b.c.Pages, p)
 	return nil
+}
+
+// stripFrontMatter takes a YAML or TOML front matter block off a Markdown
+// body (pasted from Hugo or Jekyll, or stored by an orchard that rendered it
+// as content): its title and description fill what the element leaves
+// empty; the element's own attributes (dates, published) stand. A block
+// that does not parse is left in the body.
+func stripFrontMatter(p *orchard.Page) {
+	if p.Format != "" && p.Format != orchard.FormatMarkdown {
+		return
+	}
+	fm, rest, found, err := render.SplitFrontMatter(p.Body)
+	if !found || err != nil {
+		return
+	}
+	p.Body = rest
+	if p.Title == "" {
+		p.Title = fm.Title
+	}
+	if p.Description == "" {
+		p.Description = fm.Description
+	}
 }
 
 func (b *builder) template(t xml.StartElement) error {

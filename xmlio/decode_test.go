@@ -211,6 +211,42 @@ func TestDecodeOK(t *testing.T) {
 				t.Errorf("user = %+v", u)
 			}
 		}},
+		{"FrontMatterStripped", siteWith(`  <page path="/fm/"><body>---
+title: From front matter
+description: Pasted
+draft: true
+---
+# Heading
+</body></page>
+  <page path="/kept/" published="true"><title>Own title</title><body>+++
+title = 'Ignored'
++++
+Text</body></page>
+  <page path="/html/" format="html"><title>H</title><body>---
+title: x
+---
+</body></page>
+  <page path="/rule/"><title>R</title><body>---
+just a rule
+---
+</body></page>`), func(t *testing.T, c *orchard.SiteContent) {
+			byPath := map[string]orchard.Page{}
+			for _, p := range c.Pages {
+				byPath[p.Path] = p
+			}
+			if p := byPath["/fm/"]; p.Title != "From front matter" || p.Description != "Pasted" || p.Body != "# Heading\n" || p.Published {
+				t.Errorf("front matter page = %+v", p)
+			}
+			if p := byPath["/kept/"]; p.Title != "Own title" || p.Body != "Text" || !p.Published {
+				t.Errorf("the element's own title and published must stand: %+v", p)
+			}
+			if p := byPath["/html/"]; !strings.HasPrefix(p.Body, "---") {
+				t.Errorf("an HTML body lost its first lines: %q", p.Body)
+			}
+			if p := byPath["/rule/"]; !strings.HasPrefix(p.Body, "---\njust a rule") {
+				t.Errorf("a block that is not front matter was taken: %q", p.Body)
+			}
+		}},
 		{"Sorted", siteWith(`  <page path="/z/"><title>Z</title></page>
   <page path="/a/"><title>A</title></page>`), func(t *testing.T, c *orchard.SiteContent) {
 			if c.Pages[0].Path != "/a/" || c.Pages[1].Path != "/z/" {
