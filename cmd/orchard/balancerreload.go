@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -60,7 +61,12 @@ In a tier of balancers, NAME says which one (its data directory).`,
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
-			rep, err := requestReload(ctx, cfg.Balancer.Data, func(pid int) error { return syscall.Kill(pid, syscall.SIGHUP) })
+			rep, err := requestReload(ctx, cfg.Balancer.Data, func(pid int) error {
+				if !looksLikeBalancer(pid) {
+					return syscall.ESRCH // the pid was reused by another program
+				}
+				return syscall.Kill(pid, syscall.SIGHUP)
+			})
 			if err != nil {
 				return err
 			}
@@ -120,6 +126,18 @@ func requestReload(ctx context.Context, dir string, signal func(pid int) error) 
 		case <-tick.C:
 		}
 	}
+}
+
+// looksLikeBalancer reports whether pid may be the orchard balancer: after
+// a kill -9 the pid file stays, and its pid may since belong to another
+// program, which must not get a SIGHUP. It checks that the process is an
+// orchard; where /proc cannot tell, it says yes.
+func looksLikeBalancer(pid int) bool {
+	cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+	if err != nil {
+		return !errors.Is(err, fs.ErrNotExist)
+	}
+	return bytes.Contains(cmdline, []byte("orchard"))
 }
 
 func readReloadReport(dir string) (reloadReport, error) {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -123,5 +124,47 @@ pool = "web"
 	}
 	if got := managerStatus(t, addr, "127.0.0.2"); got != http.StatusForbidden {
 		t.Errorf("manager from 127.0.0.2 after a refused reload: %d, want 403", got)
+	}
+}
+
+// TestLooksLikeBalancer: a pid file left by a killed balancer must not get
+// another program a SIGHUP when its pid is reused.
+func TestLooksLikeBalancer(t *testing.T) {
+	if _, err := os.Stat("/proc/self/cmdline"); err != nil {
+		t.Skip("no /proc")
+	}
+	start := func(args ...string) *exec.Cmd {
+		t.Helper()
+		// Two commands, so that sh stays (it may exec a lone last command).
+		cmd := exec.Command("sh", append([]string{"-c", "sleep 30; :"}, args...)...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		// Until sh has run, /proc shows the forked test binary or nothing.
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", cmd.Process.Pid))
+			if strings.Contains(string(b), "sleep 30") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("sh did not start: %q", b)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		return cmd
+	}
+	if !looksLikeBalancer(start("orchard").Process.Pid) {
+		t.Error("an orchard process not recognised")
+	}
+	other := start()
+	if looksLikeBalancer(other.Process.Pid) {
+		t.Error("another program taken for the balancer")
+	}
+	other.Process.Kill()
+	other.Wait()
+	if looksLikeBalancer(other.Process.Pid) {
+		t.Error("a pid that is gone taken for the balancer")
 	}
 }
