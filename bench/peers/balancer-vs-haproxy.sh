@@ -22,8 +22,11 @@
 # BALANCER_WORKERS and NODE_WORKERS set the orchard processes' `workers`
 # (CPUs each runs on at once; 0 = every CPU, as HAProxy's default nbthread).
 #
+# STRACE=1 then counts the system calls per proxied request of HAProxy and of
+# orchard without its cache (strace -c -f over one wrk run of STRACE_DUR).
+#
 # Usage: bench/peers/balancer-vs-haproxy.sh     env: MODE DUR ROUNDS CONNS THREADS SIEGE SIEGE_TIME
-#                                                    BALANCER_WORKERS NODE_WORKERS
+#                                                    BALANCER_WORKERS NODE_WORKERS STRACE STRACE_DUR
 # Needs haproxy, nginx, wrk, siege (Debian packages), python3 and go.
 set -euo pipefail
 
@@ -211,6 +214,7 @@ backend nginx
 	server n2 127.0.0.1:${NGINX_PORTS[2]}
 EOF
 haproxy -f "$W/haproxy.cfg" -db >"$W/logs/haproxy.log" 2>&1 &
+HAPROXY_PID=$!
 PIDS+=($!)
 
 # --- the orchard balancers (cache off and on), to nginx or to the nodes ---
@@ -220,6 +224,7 @@ fi
 cluster_file "$W/orchard.toml" "$ORCHARD_PORT" -1
 cluster_file "$W/orchard-cache.toml" "$CACHE_PORT" $((256 << 20))
 "$W/orchard" balancer --config "$W/orchard.toml" >"$W/logs/orchard.log" 2>&1 &
+ORCHARD_PID=$!
 PIDS+=($!)
 "$W/orchard" balancer --config "$W/orchard-cache.toml" >"$W/logs/orchard-cache.log" 2>&1 &
 PIDS+=($!)
@@ -263,6 +268,38 @@ print("\nmedians")
 for t, (rps, p99) in med.items():
     print(f"  {t:14s} {rps:10.0f} req/s  p99 {p99:7.2f} ms  {rps / base:5.2f}x HAProxy")
 EOF
+
+# STRACE=1: system calls per proxied request, HAProxy beside orchard without
+# its cache (strace -c -f attached to each for one wrk run of STRACE_DUR;
+# strace slows both, so only the counts mean something, not the speed).
+if [ "${STRACE:-0}" != 0 ]; then
+	command -v strace >/dev/null || { echo "missing strace (apt-get install strace)" >&2; exit 2; }
+	declare -A SPID=([haproxy]=$HAPROXY_PID [orchard]=$ORCHARD_PID)
+	echo
+	echo "system calls per request (strace -c -f, wrk -t$THREADS -c$CONNS -d${STRACE_DUR:-3s})"
+	for t in haproxy orchard; do
+		strace -c -f -q -o "$W/strace.$t" -p "${SPID[$t]}" &
+		sp=$!
+		sleep 1
+		out=$(wrk -t"$THREADS" -c"$CONNS" -d"${STRACE_DUR:-3s}" -H "Host: $SITE" "http://127.0.0.1:${PORT[$t]}$URLPATH")
+		kill -INT "$sp"
+		wait "$sp" 2>/dev/null || true
+		n=$(awk '/requests in/{print $1}' <<<"$out")
+		python3 - "$W/strace.$t" "$n" "$t" <<'PY'
+import sys
+path, n, t = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+rows = []
+for line in open(path):
+    f = line.split()
+    if len(f) >= 5 and f[0][0].isdigit() and f[-1] != "total":
+        rows.append((int(f[3]), f[-1]))
+total = sum(c for c, _ in rows)
+rows.sort(reverse=True)
+top = ", ".join(f"{name} {c / n:.2f}" for c, name in rows[:5])
+print(f"  {t:10s} {total / n:6.2f} calls/request over {n} requests ({top})")
+PY
+	done
+fi
 
 if [ "$SIEGE" != 0 ]; then
 	printf 'limit = 2000\nparser = false\nshow-logfile = false\nlogging = false\n' >"$W/siegerc"
