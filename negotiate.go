@@ -21,7 +21,7 @@ func AcceptsGzip(ae []byte) bool {
 		if i := bytes.IndexByte(item, ';'); i >= 0 {
 			coding, params = item[:i], item[i+1:]
 		}
-		coding = asciiTrim(coding)
+		coding = bytes.TrimSpace(coding)
 		v := 1
 		if !qNonZero(params) {
 			v = 0
@@ -51,15 +51,15 @@ func qNonZero(params []byte) bool {
 		} else {
 			p, params = params, nil
 		}
-		p = asciiTrim(p)
+		p = bytes.TrimSpace(p)
 		if len(p) < 2 || (p[0] != 'q' && p[0] != 'Q') {
 			continue
 		}
-		rest := asciiTrim(p[1:])
+		rest := bytes.TrimSpace(p[1:])
 		if len(rest) == 0 || rest[0] != '=' {
 			continue
 		}
-		val := asciiTrim(rest[1:])
+		val := bytes.TrimSpace(rest[1:])
 		if len(val) == 0 {
 			return false
 		}
@@ -89,7 +89,7 @@ func ETagMatches(inm, etag []byte) bool {
 	}
 	etag = bytes.TrimPrefix(etag, []byte("W/"))
 	for len(inm) > 0 {
-		inm = asciiTrim(inm)
+		inm = bytes.TrimSpace(inm)
 		if len(inm) == 0 {
 			break
 		}
@@ -109,22 +109,12 @@ func ETagMatches(inm, etag []byte) bool {
 		if bytes.Equal(inm[:end+2], etag) {
 			return true
 		}
-		inm = asciiTrim(inm[end+2:])
+		inm = bytes.TrimSpace(inm[end+2:])
 		if len(inm) > 0 && inm[0] == ',' {
 			inm = inm[1:]
 		}
 	}
 	return false
-}
-
-func asciiTrim(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // asciiEqualFold compares ASCII b to lower-case s, ignoring case.

@@ -103,10 +103,11 @@ func (s *Scraper) Series(field int, r Range, match func(Target) bool) []Point {
 			continue
 		}
 		if hostWide[field] {
-			if counted[machineOf(t.Target)] {
+			m := machineOf(t.Target)
+			if counted[m] {
 				continue
 			}
-			counted[machineOf(t.Target)] = true
+			counted[m] = true
 		}
 		for _, p := range s.targetPoints(t, field, r, now) {
 			if math.IsNaN(p.V) {
