@@ -1,12 +1,15 @@
 package e2e
 
 import (
-	"context"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,10 +17,20 @@ import (
 )
 
 // TestSiegeTimedThroughBalancer runs the seed's own load tool the seed's way,
-// a timed run (siege -b -c50 -t), through the demo's balancer. siege's timed
-// runs can hang at the end (JoeDog/siege#66), which was seen through the
-// balancer and never against nginx; each run here must end by itself, long
-// before the KILL that bounds it, with every transaction successful.
+// a timed run (siege -b -c50 -t), through the demo's balancer: each run must
+// end with every transaction successful, and no run may leave siege waiting
+// on the balancer.
+//
+// Debian's siege 4.0.7 cancels its threads asynchronously when the time is
+// up; a thread cancelled inside malloc dies holding the heap lock and the
+// others then wait on it forever at "Lifting the server siege..." (the hang
+// of JoeDog/siege#66, fixed upstream in 4.1 by deferred cancellation, PR
+// #180). That deadlock is siege's own and is seen against nginx, HAProxy and
+// a node as well (bench/peers/siege-hangs.sh counts it per server). The test
+// tells it apart from a wait on the balancer by where siege's threads are:
+// all of them on a futex and none in a system call on a socket is the
+// deadlock, and such a run is repeated; anything else that does not end is a
+// failure.
 func TestSiegeTimedThroughBalancer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-cluster test")
@@ -31,8 +44,7 @@ func TestSiegeTimedThroughBalancer(t *testing.T) {
 	}
 	_, cfg := startSQLiteDemo(t)
 	dir := t.TempDir()
-	transactions := regexp.MustCompile(`Transactions:\s+(\d+) hits`)
-	failed := regexp.MustCompile(`Failed transactions:\s+(\d+)`)
+	const runs, deadlocksAllowed = 3, 4
 	for _, conn := range []string{"close", "keep-alive"} {
 		// siege refuses over 255 users and fetches page assets without
 		// the first lines; its connection mode is a setting, not a header.
@@ -40,31 +52,182 @@ func TestSiegeTimedThroughBalancer(t *testing.T) {
 		if err := os.WriteFile(rc, []byte("limit = 2000\nparser = false\nshow-logfile = false\nlogging = false\nconnection = "+conn+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		for run := range 3 {
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			cmd := exec.CommandContext(ctx, siege, "-R", rc, "-b", "-c50", "-t2S",
+		deadlocks := 0
+		for run := 0; run < runs; {
+			cmd := exec.Command(siege, "-R", rc, "-b", "-c50", "-t2S",
 				"-H", "Host: "+sample.AlphaHost, "http://"+cfg.Balancer.Listen+"/")
-			cmd.Cancel = func() error { return cmd.Process.Kill() }
-			start := time.Now()
-			out, err := cmd.CombinedOutput()
-			hung := ctx.Err() != nil
-			cancel()
-			if hung {
-				t.Fatalf("siege -t2S (%s, run %d) did not end within 60 s: it hung\n%s", conn, run, out)
+			res := runSiege(t, cmd, 60*time.Second)
+			switch {
+			case res.deadlocked:
+				deadlocks++
+				t.Logf("siege (%s, run %d) deadlocked in its own threads (JoeDog/siege#66), killed and repeated:\n%s", conn, run, res.threads)
+				if deadlocks > deadlocksAllowed {
+					t.Fatalf("siege (%s) deadlocked %d times in %d runs: far more than its usual few per cent", conn, deadlocks, run+deadlocks)
+				}
+				continue
+			case res.hung:
+				t.Fatalf("siege -t2S (%s, run %d) did not end within 60 s and its threads are not only in siege's own deadlock:\n%s\n%s", conn, run, res.threads, res.out)
+			case res.err != nil:
+				t.Fatalf("siege (%s, run %d): %v\n%s", conn, run, res.err, res.out)
 			}
+			n, f, err := siegeSummary(res.out)
 			if err != nil {
-				t.Fatalf("siege (%s, run %d): %v\n%s", conn, run, err, out)
+				t.Fatalf("siege (%s, run %d): %v\n%s", conn, run, err, res.out)
 			}
-			tm, fm := transactions.FindSubmatch(out), failed.FindSubmatch(out)
-			if tm == nil || fm == nil {
-				t.Fatalf("siege printed no summary:\n%s", out)
-			}
-			n, _ := strconv.Atoi(string(tm[1]))
-			f, _ := strconv.Atoi(string(fm[1]))
 			if n == 0 || f != 0 {
-				t.Errorf("siege (%s, run %d): %d transactions, %d failed\n%s", conn, run, n, f, out)
+				t.Errorf("siege (%s, run %d): %d transactions, %d failed\n%s", conn, run, n, f, res.out)
 			}
-			t.Logf("siege -t2S, Connection: %s: %d transactions, ended after %v", conn, n, time.Since(start).Round(time.Millisecond))
+			t.Logf("siege -t2S, Connection: %s: %d transactions, ended after %v", conn, n, res.took.Round(time.Millisecond))
+			run++
 		}
+	}
+}
+
+type siegeResult struct {
+	out        []byte
+	err        error
+	took       time.Duration
+	hung       bool   // still running at the bound, then killed
+	deadlocked bool   // hung, with every thread waiting on a futex for seconds
+	threads    string // where each thread waited, for a hung run
+}
+
+// runSiege runs cmd for at most limit. Once the timed run should have ended
+// it looks at siege's threads each second; the same all-futex picture three
+// times in a row is siege's own deadlock, and the run is killed there.
+func runSiege(t *testing.T, cmd *exec.Cmd, limit time.Duration) siegeResult {
+	t.Helper()
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start siege: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	bound := time.NewTimer(limit)
+	defer bound.Stop()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var res siegeResult
+	allFutex := 0
+	for {
+		select {
+		case err := <-done:
+			res.out, res.err, res.took = []byte(out.String()), err, time.Since(start)
+			return res
+		case <-bound.C:
+			res.hung = true
+		case <-tick.C:
+			if time.Since(start) < 10*time.Second {
+				continue
+			}
+			futex, threads := threadWaits(cmd.Process.Pid)
+			res.threads = threads
+			if futex {
+				allFutex++
+			} else {
+				allFutex = 0
+			}
+			if allFutex < 3 {
+				continue
+			}
+			res.hung, res.deadlocked = true, true
+		}
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		<-done
+		res.out, res.took = []byte(out.String()), time.Since(start)
+		return res
+	}
+}
+
+// threadWaits reports whether every thread of pid sleeps in a futex wait
+// (the kernel's wait channel names it on every architecture), and lists
+// each thread's wait channel and system call.
+func threadWaits(pid int) (allFutex bool, list string) {
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
+	if err != nil || len(tasks) == 0 {
+		return false, "no threads to read"
+	}
+	var b strings.Builder
+	allFutex = true
+	for _, task := range tasks {
+		wchan, _ := os.ReadFile(filepath.Join(task, "wchan"))
+		call, _ := os.ReadFile(filepath.Join(task, "syscall"))
+		fields := strings.Fields(string(call))
+		nr := "running"
+		if len(fields) > 0 {
+			nr = fields[0]
+		}
+		fmt.Fprintf(&b, "  thread %s: waits in %q, system call %s\n", filepath.Base(task), wchan, nr)
+		if !strings.Contains(string(wchan), "futex") {
+			allFutex = false
+		}
+	}
+	return allFutex, b.String()
+}
+
+var (
+	siegeTransactions = regexp.MustCompile(`Transactions:\s+(\d+) hits`)
+	siegeFailed       = regexp.MustCompile(`Failed transactions:\s+(\d+)`)
+)
+
+func siegeSummary(out []byte) (transactions, failed int, err error) {
+	tm, fm := siegeTransactions.FindSubmatch(out), siegeFailed.FindSubmatch(out)
+	if tm == nil || fm == nil {
+		return 0, 0, fmt.Errorf("siege printed no summary")
+	}
+	transactions, _ = strconv.Atoi(string(tm[1]))
+	failed, _ = strconv.Atoi(string(fm[1]))
+	return transactions, failed, nil
+}
+
+// TestThreadWaitsTellsADeadlock checks the picture runSiege relies on: a
+// process whose only thread waits on a lock it holds is all-futex, and a
+// process asleep in nanosleep is not.
+func TestThreadWaitsTellsADeadlock(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("python3 is required in CI: %v", err)
+		}
+		t.Skip("no python3")
+	}
+	for _, tc := range []struct {
+		name, script string
+		want         bool
+	}{
+		{"deadlocked", "import threading\nl = threading.Lock()\nl.acquire()\nprint('ready', flush=True)\nl.acquire()\n", true},
+		{"sleeping", "import time\nprint('ready', flush=True)\ntime.sleep(60)\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(python, "-c", tc.script)
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+			ready := make([]byte, 6)
+			if _, err := io.ReadFull(stdout, ready); err != nil {
+				t.Fatalf("python did not start: %v", err)
+			}
+			// The line is printed just before the wait begins; the wait
+			// channel is read until the thread is inside it.
+			var got bool
+			var threads string
+			for range 50 {
+				got, threads = threadWaits(cmd.Process.Pid)
+				if got == tc.want || (!tc.want && strings.Contains(threads, "nanosleep")) {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if got != tc.want {
+				t.Errorf("threadWaits = %v, want %v:\n%s", got, tc.want, threads)
+			}
+		})
 	}
 }
