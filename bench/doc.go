@@ -9,6 +9,9 @@
 // times (Rate per second in total, carried by Concurrency connections) and
 // each latency is measured from its intended start, so a server that stalls
 // shows up in the percentiles instead of slowing the generator down.
+// A user keeps one connection per address it dials (per server name too,
+// for https), not per host: a URL file of 10,000 sites behind one balancer
+// opens Concurrency connections, as browsers pool by origin address.
 //
 // Counting follows siege 4: a transaction is any response except 5xx and 408;
 // failures are requests that got no response (refused, reset, timeout, other)

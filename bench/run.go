@@ -32,7 +32,11 @@ func prepare(ctx context.Context, cfg Config) (*plan, error) {
 		}
 	}
 	p := &plan{cfg: cfg}
+	// Connections are pooled by the address dialled (and, for https, the
+	// server name), not by the URL's host: the many sites behind one
+	// balancer share each user's connection, as a browser's do.
 	index := map[string]int{}
+	resolved := map[string]string{}
 	for _, t := range cfg.URLs {
 		u, err := parseTargetURL(t.URL)
 		if err != nil {
@@ -42,23 +46,30 @@ func prepare(ctx context.Context, cfg Config) (*plan, error) {
 		if port == "" {
 			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
 		}
-		key := u.Scheme + "://" + u.Hostname() + ":" + port
-		ep, ok := index[key]
+		hostPort := net.JoinHostPort(u.Hostname(), port)
+		addr, ok := resolved[hostPort]
 		if !ok {
-			addr, err := resolve(ctx, u.Hostname(), port)
-			if err != nil {
+			if addr, err = resolve(ctx, u.Hostname(), port); err != nil {
 				return nil, err
 			}
+			resolved[hostPort] = addr
+		}
+		sn := ""
+		if u.Scheme == "https" {
+			sn = u.Hostname()
+			if host != "" {
+				if h, _, err := net.SplitHostPort(host); err == nil {
+					sn = h
+				} else {
+					sn = host
+				}
+			}
+		}
+		key := u.Scheme + "://" + addr + "/" + sn
+		ep, ok := index[key]
+		if !ok {
 			e := endpoint{addr: addr}
 			if u.Scheme == "https" {
-				sn := u.Hostname()
-				if host != "" {
-					if h, _, err := net.SplitHostPort(host); err == nil {
-						sn = h
-					} else {
-						sn = host
-					}
-				}
 				if cfg.TLS != nil {
 					e.tls = cfg.TLS.Clone()
 				} else {

@@ -462,3 +462,39 @@ func TestRunEndsMidRequest(t *testing.T) {
 		}
 	}
 }
+
+// TestRunPoolsByAddress: URLs of many hosts that all resolve to one address
+// (the balancer in front of many sites) share each user's connection, as a
+// browser pools by origin address; each request still carries its own Host.
+func TestRunPoolsByAddress(t *testing.T) {
+	tg := newTarget(t)
+	_, port, err := net.SplitHostPort(tg.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var urls []bench.Target
+	for i := range 50 {
+		urls = append(urls, bench.Target{URL: fmt.Sprintf("http://site%d.localhost:%s/echo", i, port)})
+	}
+	urls = append(urls, bench.Target{URL: "http://127.0.0.1:" + port + "/echo"})
+	r := mustRun(t, context.Background(), bench.Config{URLs: urls, Concurrency: 4, Reps: 51})
+	if r.Successful != 4*51 {
+		t.Fatalf("Successful = %d, want %d", r.Successful, 4*51)
+	}
+	if got := tg.conns.Load(); got != 4 {
+		t.Errorf("server saw %d connections for 4 users over 51 hosts of one address, want 4", got)
+	}
+	hosts := map[string]bool{}
+	tg.mu.Lock()
+	for _, s := range tg.seen {
+		for _, f := range strings.Fields(s) {
+			if h, ok := strings.CutPrefix(f, "host="); ok {
+				hosts[h] = true
+			}
+		}
+	}
+	tg.mu.Unlock()
+	if len(hosts) != 51 {
+		t.Errorf("server saw %d distinct Host headers, want 51", len(hosts))
+	}
+}
