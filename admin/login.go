@@ -218,5 +218,6 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request, s *session) {
 		h.fail(w, r, s, err)
 		return
 	}
-	h.page(w, r, http.StatusOK, "sites", &view{Title: "Sites", S: s, Nav: "sites", Data: sites})
+	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	h.page(w, r, http.StatusOK, "sites", &view{Title: "Sites", S: s, Nav: "sites", Data: pageOfSites(sites, r.URL.Query().Get("q"), page)})
 }
