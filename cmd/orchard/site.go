@@ -290,11 +290,17 @@ admins are made with orchard site -s HOST -p.`,
 }
 
 func newSiteListCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "list",
-		Short: "List the sites: host, aliases, title",
-		Args:  cobra.NoArgs,
+	var filter string
+	cmd := &cobra.Command{
+		Use:     "list",
+		Short:   "List the sites: host, aliases, title",
+		Example: "  orchard site list --filter '*.example.com'",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			pattern, err := orchard.ParseHostPattern(filter)
+			if err != nil {
+				return usagef("--filter: %s", orchard.ErrorMessage(err))
+			}
 			return withStore(cmd, func(ctx context.Context, _ *config.Config, st orchard.Store) error {
 				sites, err := st.Sites(ctx)
 				if err != nil {
@@ -303,6 +309,9 @@ func newSiteListCmd() *cobra.Command {
 				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "HOST\tALIASES\tTITLE")
 				for _, s := range sites {
+					if !pattern.MatchSite(s) {
+						continue
+					}
 					aliases := strings.Join(s.Aliases, ",")
 					if aliases == "" {
 						aliases = "-"
@@ -313,6 +322,8 @@ func newSiteListCmd() *cobra.Command {
 			})
 		},
 	}
+	cmd.Flags().StringVar(&filter, "filter", "", "list only the sites whose host or an alias matches this shell pattern (*, ?, [a-z])")
+	return cmd
 }
 
 // oneLine keeps a stored string from breaking a table row or the terminal.

@@ -68,6 +68,16 @@ func TestSiteCommand(t *testing.T) {
 		if !want.MatchString(out) {
 			t.Errorf("site list:\n%s", out)
 		}
+		for _, tt := range []struct{ filter, want, not string }{
+			{"*.org", "other.org", "example.com"},
+			{"www.*", "example.com", "other.org"}, // by an alias
+		} {
+			out := mustCLI(t, cfg, "", "site", "list", "--filter", tt.filter)
+			if !strings.Contains(out, tt.want) || strings.Contains(out, tt.not) {
+				t.Errorf("site list --filter %s:\n%s", tt.filter, out)
+			}
+		}
+		wantExit(t, runCLI(t, cfg, "", "site", "list", "--filter", "[a-"), 2, "--filter")
 	})
 	t.Run("InitCopiesDefaults", func(t *testing.T) {
 		templates, theme := render.DefaultTemplates(), render.DefaultTheme()

@@ -11,13 +11,17 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/config"
 	"github.com/orchardhq/orchard/publish"
 	"github.com/orchardhq/orchard/release"
 )
 
 func newStatusCmd() *cobra.Command {
-	var timeout time.Duration
+	var (
+		timeout time.Duration
+		filter  string
+	)
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the release active on each node",
@@ -27,6 +31,10 @@ nodes that serve another release (or none) lag and are marked with '*'.
 Exits 1 when a node is down or lags.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			pattern, err := orchard.ParseHostPattern(filter)
+			if err != nil {
+				return usagef("--filter: %s", orchard.ErrorMessage(err))
+			}
 			cfg, err := config.Load(configPath(cmd))
 			if err != nil {
 				return usageError{err}
@@ -46,33 +54,36 @@ Exits 1 when a node is down or lags.`,
 				defer cancel()
 			}
 			states := newPublisher(cfg, store, cmdLogger(true)).Status(ctx)
-			if lagging := printStatus(cmd.OutOrStdout(), active, states); lagging > 0 {
+			if lagging := printStatus(cmd.OutOrStdout(), active, states, pattern); lagging > 0 {
 				return fmt.Errorf("%d node(s) down or lagging", lagging)
 			}
 			return nil
 		},
 	}
 	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Second, "how long to wait for the nodes")
+	cmd.Flags().StringVar(&filter, "filter", "", "show only the sites whose host matches this shell pattern (*, ?, [a-z]); lagging counts only them")
 	return cmd
 }
 
 // printStatus prints one row per site and one column per node, and returns
-// how many nodes are down or lag on some site.
-func printStatus(w io.Writer, master map[string]string, states []publish.NodeState) int {
+// how many nodes are down or lag on some site that filter matches.
+func printStatus(w io.Writer, master map[string]string, states []publish.NodeState, filter orchard.HostPattern) int {
 	sites := map[string]bool{}
 	for s := range master {
-		sites[s] = true
+		sites[s] = filter.Match(s)
 	}
 	for _, st := range states {
 		if st.Status != nil {
 			for s := range st.Status.Releases {
-				sites[s] = true
+				sites[s] = filter.Match(s)
 			}
 		}
 	}
 	names := make([]string, 0, len(sites))
-	for s := range sites {
-		names = append(names, s)
+	for s, shown := range sites {
+		if shown {
+			names = append(names, s)
+		}
 	}
 	sort.Strings(names)
 
@@ -109,8 +120,10 @@ func printStatus(w io.Writer, master map[string]string, states []publish.NodeSta
 	for _, st := range states {
 		switch {
 		case st.Down:
+			bad[st.Name] = true // down whatever the filter shows
 			fmt.Fprintf(w, "%s (%s): down: %v\n", st.Name, st.Addr, st.Err)
 		case st.Err != nil:
+			bad[st.Name] = true
 			fmt.Fprintf(w, "%s (%s): %v\n", st.Name, st.Addr, st.Err)
 		case st.Status.Sync.Error != "":
 			// Rounds run every few seconds: the age tells a past hiccup
