@@ -43,7 +43,7 @@ BAL_PORT=$(free_port)
 "$W/orchard" demo --dir "$W/demo" --listen "127.0.0.1:$BAL_PORT" >"$W/demo.log" 2>&1 &
 PIDS+=($!)
 wait_up "$BAL_PORT"
-mapfile -t NODES < <(sed -n 's|^  Node node[0-9]*: http://\([0-9.:]*\)/.*|\1|p' "$W/demo.log")
+mapfile -t NODES < <(sed -n 's|^ *Node node[0-9]*: http://\([0-9.:]*\)/.*|\1|p' "$W/demo.log")
 [ "${#NODES[@]}" -ge 1 ] || { echo "no nodes in the demo's output" >&2; cat "$W/demo.log" >&2; exit 1; }
 
 mkdir -p "$W/www"
