@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/orchardhq/orchard/internal/sample"
+	"github.com/orchardhq/orchard/master"
 )
 
 // TestAdminPublishCollectsLikeCLI: many publishes from the admin UI leave
@@ -58,29 +60,29 @@ func publishViaCLI(t *testing.T, ac *adminCluster, host string) {
 	if err := buildSite(ctx, io.Discard, ac.m.store, rs, cfg, host, false); err != nil {
 		t.Fatal(err)
 	}
-	id, err := rs.Latest(host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, encoded, err := rs.ManifestEncoded(host, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := newPublisher(cfg, rs, slog.New(slog.DiscardHandler))
-	res, err := p.PublishEncoded(ctx, host, m, id, encoded, nil)
+	svc := newService(cfg, nil, rs, slog.New(slog.DiscardHandler))
+	res, err := svc.Publish(ctx, host, "", master.Progress{})
 	if err != nil || !res.OK() {
 		t.Fatalf("publish: %v", err)
 	}
-	collectGarbage(rs, cfg.Master.KeepReleases, io.Discard)
+	if err := svc.Collect(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // publishViaAdmin does what the admin UI's Build cache and Publish buttons
-// do.
+// do, each publish a GC period after the one before.
 func publishViaAdmin(t *testing.T, ac *adminCluster, host string) {
 	t.Helper()
 	ctx := t.Context()
-	be := &adminBackend{cfg: ac.m.cfg, store: ac.m.store, releases: ac.m.releases,
-		publisher: newPublisher(ac.m.cfg, ac.m.releases, slog.New(slog.DiscardHandler))}
+	if ac.m.svc.Clock == nil {
+		now := time.Now()
+		ac.m.svc.Clock = func() time.Time {
+			now = now.Add(master.DefaultGCEvery)
+			return now
+		}
+	}
+	be := &adminBackend{svc: ac.m.svc}
 	if _, err := be.Build(ctx, host, nil, func(string) {}); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/orchardhq/orchard/config"
 	"github.com/orchardhq/orchard/dbcluster"
+	"github.com/orchardhq/orchard/master"
 	"github.com/orchardhq/orchard/monitor"
 )
 
@@ -27,7 +28,7 @@ func (m *masterServer) initMetrics(context.Context) error {
 		return nil
 	}
 	logger := m.logger.With("listener", "control")
-	cs := []prometheus.Collector{newPublishCollector(m.cfg.Master.Data, logger)}
+	cs := []prometheus.Collector{master.NewStatsCollector(m.cfg.Master.Data, logger)}
 	if m.siteMetrics != nil {
 		cs = append(cs, m.siteMetrics)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/orchardhq/orchard/config"
+	"github.com/orchardhq/orchard/master"
 	"github.com/orchardhq/orchard/publish"
 	"github.com/orchardhq/orchard/release"
 )
@@ -35,7 +36,7 @@ Exits 1 when a node is down or lags.`,
 			if err != nil {
 				return err
 			}
-			active, err := masterCatalog{store}.Active()
+			active, err := master.Catalog{Store: store}.Active()
 			if err != nil {
 				return err
 			}
