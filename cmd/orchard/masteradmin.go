@@ -151,7 +151,12 @@ func (b *adminBackend) Build(ctx context.Context, host string, progress func(don
 
 // Publish publishes the newest release of host.
 func (b *adminBackend) Publish(ctx context.Context, host string, progress func(string)) (admin.PublishResult, error) {
-	res, err := b.svc.Publish(ctx, host, "", adminProgress(progress, "publishing"))
+	res, err := b.svc.Publish(ctx, host, "", master.Progress{
+		Start: func(id string, files, nodes int) {
+			progress(fmt.Sprintf("publishing release %s (%d files) to %d nodes", id, files, nodes))
+		},
+		Event: eventLines(progress),
+	})
 	if orchard.ErrorCode(err) == orchard.ENOTFOUND && res == nil {
 		return admin.PublishResult{}, orchard.Errorf(orchard.ENOTFOUND, "%s has no release yet: press Build cache first.", host)
 	}
@@ -160,23 +165,11 @@ func (b *adminBackend) Publish(ctx context.Context, host string, progress func(s
 
 // Rollback activates release id of host everywhere.
 func (b *adminBackend) Rollback(ctx context.Context, host, id string, progress func(string)) (admin.PublishResult, error) {
-	res, err := b.svc.Rollback(ctx, host, id, adminProgress(progress, "activating"))
-	return adminResult(res), err
-}
-
-// adminProgress turns a publish's progress into lines: the release, what
-// happens to it (verb), then the nodes' phase changes.
-func adminProgress(progress func(string), verb string) master.Progress {
-	return master.Progress{
-		Start: func(id string, files, nodes int) {
-			if verb == "publishing" {
-				progress(fmt.Sprintf("publishing release %s (%d files) to %d nodes", id, files, nodes))
-				return
-			}
-			progress(fmt.Sprintf("activating release %s on %d nodes", id, nodes))
-		},
+	res, err := b.svc.Rollback(ctx, host, id, master.Progress{
+		Start: func(id string, _, nodes int) { progress(fmt.Sprintf("activating release %s on %d nodes", id, nodes)) },
 		Event: eventLines(progress),
-	}
+	})
+	return adminResult(res), err
 }
 
 // Releases lists host's releases and the master's active one.

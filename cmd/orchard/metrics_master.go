@@ -20,7 +20,7 @@ import (
 )
 
 // initMetrics adds the master's own collectors to its control listener's
-// /metrics: publish results (publishMetricsFile), the dynamic site
+// /metrics: publish results (master.NewStatsCollector), the dynamic site
 // handler's requests, the database connection pools and, on MySQL, each
 // server's role and replication lag. Nothing without a control listener.
 func (m *masterServer) initMetrics(context.Context) error {
