@@ -112,3 +112,31 @@ func blobBytes(t *testing.T, ac *adminCluster) int64 {
 	}
 	return n
 }
+
+// TestAdminRollbackAsksCLI: a rollback from the admin UI marks the site
+// rolled back as one from the CLI does, so that a later `orchard publish`
+// of the newer release asks first; once the admin UI has published it
+// again, the CLI asks nothing.
+func TestAdminRollbackAsksCLI(t *testing.T) {
+	ac := startAdminCluster(t)
+	cfg, host := ac.m.cfg.Path, sample.AlphaHost
+	mustCLI(t, cfg, "", "publish", "-s", host, "--build", "-q")
+	first, err := ac.m.releases.Active(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCLI(t, cfg, "Second version.", "page", "-s", host, "put", "/about/")
+	mustCLI(t, cfg, "", "publish", "-s", host, "--build", "-q")
+	be := &adminBackend{svc: ac.m.svc}
+	if _, err := be.Rollback(t.Context(), host, first, func(string) {}); err != nil {
+		t.Fatal(err)
+	}
+	wantExit(t, runCLI(t, cfg, "", "publish", "-s", host), 2, "undoes that rollback")
+
+	if _, err := be.Publish(t.Context(), host, func(string) {}); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCLI(t, cfg, "", "publish", "-s", host, "-q"); r.code != 0 {
+		t.Errorf("publish after the admin UI undid the rollback: exit %d %s", r.code, r.err)
+	}
+}
