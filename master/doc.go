@@ -1,4 +1,11 @@
-// Package master serves every registered site dynamically on the master's
+// Package master is the master role: its Service builds sites from the
+// database into the release store, publishes and rolls back releases to
+// the nodes, keeps the publish statistics (and their Prometheus
+// collector, NewStatsCollector) and, after every publish whichever way it
+// was started (orchard publish, the admin UI), prunes old releases and
+// garbage-collects their blobs by one rule. cmd/orchard only wires it.
+//
+// Its SiteHandler serves every registered site dynamically on the master's
 // traffic address: the Host header picks the site, the path picks the file,
 // and the file is rendered from the database by the render package. It is
 // the fallback renderer releases are built from, so it serves byte for byte

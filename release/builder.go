@@ -24,7 +24,7 @@ type Output struct {
 	Deps        []string // input keys (see Renderer.Inputs) the output is made from
 }
 
-// Renderer is what a build renders from; cmd/orchard adapts
+// Renderer is what a build renders from; the master package adapts
 // *render.Renderer to it. Render must be safe for concurrent use.
 type Renderer interface {
 	// Outputs lists every file of the site.

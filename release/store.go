@@ -524,6 +524,25 @@ func (s *Store) Prune(site string, keep int) ([]string, error) {
 	return removed, nil
 }
 
+// Collect prunes every site to keep releases (see Prune; 0 keeps all) and
+// then removes the blobs no remaining release refers to (see GC),
+// returning how many blobs it removed. The master and the nodes both run
+// it after publishes.
+func (s *Store) Collect(keep int) (int, error) {
+	sites, err := s.Sites()
+	if err != nil {
+		return 0, err
+	}
+	if keep > 0 {
+		for _, site := range sites {
+			if _, err := s.Prune(site, keep); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return s.GC()
+}
+
 // GC removes every blob that no stored manifest of any site refers to (and
 // that is older than Blobs.Grace), returning how many it removed.
 func (s *Store) GC() (int, error) {

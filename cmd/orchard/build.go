@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strconv"
@@ -16,8 +17,8 @@ import (
 
 	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/config"
+	"github.com/orchardhq/orchard/master"
 	"github.com/orchardhq/orchard/release"
-	"github.com/orchardhq/orchard/render"
 )
 
 func newBuildCmd() *cobra.Command {
@@ -75,12 +76,22 @@ leaves no half release. Publish the result with orchard publish.`,
 	return cmd
 }
 
+// newService wires the master's Service to the cluster file: the database
+// st (nil for commands that only publish), the release store rs, and a
+// publisher to the nodes when the cluster has any.
+func newService(cfg *config.Config, st orchard.Store, rs *release.Store, logger *slog.Logger) *master.Service {
+	svc := &master.Service{Store: st, Releases: rs, Keep: cfg.Master.KeepReleases, DataDir: cfg.Master.Data, Port: publicPort(cfg), Logger: logger}
+	if len(cfg.Nodes) > 0 {
+		svc.Publisher = newPublisher(cfg, rs, logger)
+	}
+	return svc
+}
+
 // buildSite builds one site and prints its release line.
 func buildSite(ctx context.Context, out io.Writer, st orchard.Store, rs *release.Store, cfg *config.Config, host string, full bool) error {
 	start := time.Now()
 	p := newProgress(os.Stderr, host)
-	b := &release.Builder{Store: rs, Keep: cfg.Master.KeepReleases, Full: full, Progress: p.update}
-	res, err := buildFromStore(ctx, st, b, host, publicPort(cfg))
+	res, err := newService(cfg, st, rs, nil).Build(ctx, host, master.BuildOptions{Full: full, Progress: p.update})
 	p.done()
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
@@ -94,42 +105,10 @@ func buildSite(ctx context.Context, out io.Writer, st orchard.Store, rs *release
 	}
 	fmt.Fprintf(out, "%s: release %s (%s), %d files, %d bytes, %d rendered, %d reused, %s\n", host, res.Release.ID, state,
 		res.Release.Files, res.Release.Bytes, res.Rendered, res.Reused, time.Since(start).Round(time.Millisecond))
-	if res.New {
-		warnBrokenLinks(out, host, res.Manifest, rs)
+	for _, line := range res.Warnings() {
+		fmt.Fprintf(out, "%s: %s\n", host, line)
 	}
 	return nil
-}
-
-// brokenLinksShown is how many broken links a build lists by name.
-const brokenLinksShown = 10
-
-// warnBrokenLinks lists the links of a new release to paths of its own site
-// that it does not serve. A warning, never an error: the release is made.
-func warnBrokenLinks(w io.Writer, host string, m *orchard.Manifest, rs *release.Store) {
-	broken, err := release.CheckLinks(m, rs.Blobs(), 0)
-	if err != nil {
-		fmt.Fprintf(w, "%s: warning: links not checked: %v\n", host, err)
-		return
-	}
-	for _, line := range brokenLinkLines(broken) {
-		fmt.Fprintf(w, "%s: %s\n", host, line)
-	}
-}
-
-// brokenLinkLines says what CheckLinks found, in a few lines.
-func brokenLinkLines(broken []release.BrokenLink) []string {
-	if len(broken) == 0 {
-		return nil
-	}
-	lines := []string{fmt.Sprintf("warning: %d links point at nothing in the release:", len(broken))}
-	for i, l := range broken {
-		if i == brokenLinksShown {
-			lines = append(lines, fmt.Sprintf("  ... and %d more", len(broken)-i))
-			break
-		}
-		lines = append(lines, "  "+l.Page+" links to "+l.Target)
-	}
-	return lines
 }
 
 // publicPort gives, for a site's scheme, the port visitors reach the sites
@@ -151,70 +130,6 @@ func publicPort(cfg *config.Config) func(scheme string) int {
 		}
 		return n
 	}
-}
-
-// buildAttempts is how many times a build starts when the site changes
-// under an incremental build (between reading its index and its bodies);
-// the last attempt reads everything in one snapshot.
-const buildAttempts = 3
-
-// buildFromStore builds host's current content with b. When the newest
-// release has a build record and b is not Full, only the site's index is
-// read (no page bodies) and the bodies of the pages rendered are fetched
-// afterwards, checked against the index's digests: a page edited in
-// between fails the attempt (no release is made) and the build starts over
-// from a fresh index; the last attempt (or a first build, or --full) reads
-// all the content in one snapshot, so a site edited all the time (or read
-// from replicas that disagree) still builds. Outputs are reused either way.
-// port gives the public port for a site's scheme (0: the default; nil:
-// none), so that absolute URLs name it.
-func buildFromStore(ctx context.Context, st orchard.Store, b *release.Builder, host string, port func(scheme string) int) (*release.Result, error) {
-	for attempt := 1; ; attempt++ {
-		c, r, err := siteForBuild(ctx, st, b, host, attempt == buildAttempts, port)
-		if err != nil {
-			return nil, err
-		}
-		res, err := b.Build(ctx, &c.Site, r)
-		if orchard.ErrorCode(err) == orchard.ECONFLICT && attempt < buildAttempts && ctx.Err() == nil {
-			continue
-		}
-		return res, err
-	}
-}
-
-// siteForBuild loads what a build of host renders from (see buildFromStore).
-func siteForBuild(ctx context.Context, st orchard.Store, b *release.Builder, host string, snapshot bool, port func(scheme string) int) (*orchard.SiteContent, release.Renderer, error) {
-	setPort := func(c *orchard.SiteContent) {
-		if port != nil {
-			c.Site.Port = port(c.Site.Scheme)
-		}
-	}
-	if h, err := orchard.NormalizeHost(host); err == nil && !snapshot && !b.Full && b.Store.HasBuildRecord(h) {
-		b.Preload(h)
-		c, err := st.LoadSiteIndex(ctx, host)
-		if err != nil {
-			return nil, nil, storeError(err)
-		}
-		setPort(c)
-		h := c.Site.Host
-		r, err := render.NewLazy(c, func(ctx context.Context, paths []string) (map[string]orchard.PageBody, error) {
-			return st.PageBodies(ctx, h, paths)
-		})
-		if err != nil {
-			return nil, nil, storeError(err)
-		}
-		return c, renderAdapter{r}, nil
-	}
-	c, err := st.LoadSite(ctx, host)
-	if err != nil {
-		return nil, nil, storeError(err)
-	}
-	setPort(c)
-	r, err := siteRenderer(c)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", host, err)
-	}
-	return c, r, nil
 }
 
 // progress draws "HOST: done/total (rate/s)" on a terminal, at most ten
@@ -255,34 +170,4 @@ func (p *progress) done() {
 	if p.shown {
 		fmt.Fprint(p.w, "\r\033[K")
 	}
-}
-
-// siteRenderer returns the renderer of a site's content for the builder.
-func siteRenderer(c *orchard.SiteContent) (release.Renderer, error) {
-	r, err := render.New(c)
-	if err != nil {
-		return nil, storeError(err)
-	}
-	return renderAdapter{r}, nil
-}
-
-// renderAdapter gives *render.Renderer the shape release.Builder takes.
-type renderAdapter struct{ r *render.Renderer }
-
-func (a renderAdapter) Outputs() []release.Output {
-	outs := a.r.Outputs()
-	res := make([]release.Output, len(outs))
-	for i, o := range outs {
-		res[i] = release.Output{Path: o.Path, ContentType: o.ContentType, Deps: o.Deps}
-	}
-	return res
-}
-
-func (a renderAdapter) Render(path string) ([]byte, error) { return a.r.Render(path) }
-func (a renderAdapter) Inputs() map[string]string          { return a.r.Inputs() }
-
-// Prepare fetches the page bodies of the outputs about to be rendered (a
-// renderer made by render.NewLazy); see release.Preparer.
-func (a renderAdapter) Prepare(ctx context.Context, paths []string) error {
-	return a.r.Prepare(ctx, paths)
 }

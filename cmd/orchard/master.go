@@ -73,6 +73,7 @@ type masterServer struct {
 	siteStop context.CancelFunc
 	control  *masterControl
 	admin    *masterAdmin
+	svc      *master.Service  // builds and publishes for the admin UI; nil without it
 	scraper  *monitor.Scraper // feeds the dashboard; nil without an admin listener
 
 	siteMetrics *httpMetrics // requests of the site listener (metrics_master.go)

@@ -13,6 +13,7 @@ import (
 	orchard "github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/admin"
 	"github.com/orchardhq/orchard/config"
+	"github.com/orchardhq/orchard/master"
 	"github.com/orchardhq/orchard/publish"
 	"github.com/orchardhq/orchard/release"
 )
@@ -55,7 +56,8 @@ func (m *masterServer) initAdmin(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a, err := startAdmin(ctx, m.cfg, m.store, m.releases, logger, dash)
+	m.svc = newService(m.cfg, m.store, m.releases, logger)
+	a, err := startAdmin(ctx, m.cfg, m.store, m.svc, logger, dash)
 	if err != nil {
 		sc.Close()
 		return err
@@ -73,13 +75,12 @@ func (m *masterServer) AdminAddr() string {
 }
 
 // startAdmin listens on cfg.Master.Admin and serves the admin UI, with
-// builds into rs and publishes to the nodes of the cluster file. dashboard
-// (nil: none) is served behind the login at /dashboard/.
-func startAdmin(ctx context.Context, cfg *config.Config, st orchard.Store, rs *release.Store, logger *slog.Logger, dashboard admin.DashboardView) (*masterAdmin, error) {
-	be := &adminBackend{cfg: cfg, store: st, releases: rs}
+// content from st, and builds and publishes by svc. dashboard (nil: none)
+// is served behind the login at /dashboard/.
+func startAdmin(ctx context.Context, cfg *config.Config, st orchard.Store, svc *master.Service, logger *slog.Logger, dashboard admin.DashboardView) (*masterAdmin, error) {
+	be := &adminBackend{svc: svc}
 	opt := admin.Options{Store: st, Builder: be, Logger: logger, Dashboard: dashboard}
-	if len(cfg.Nodes) > 0 {
-		be.publisher = newPublisher(cfg, rs, logger)
+	if svc.Publisher != nil {
 		opt.Publisher = be
 	}
 	ln, err := net.Listen("tcp", cfg.Master.Admin)
@@ -132,74 +133,52 @@ func (a *masterAdmin) Close() error {
 	return a.err
 }
 
-// adminBackend adapts the release builder and the publish protocol to the
-// admin UI's Builder and Publisher.
-type adminBackend struct {
-	cfg       *config.Config
-	store     orchard.Store
-	releases  *release.Store
-	publisher *publish.Publisher
-	mu        sync.Mutex // one build at a time into the release store
-}
+// adminBackend adapts the master's Service to the admin UI's Builder and
+// Publisher.
+type adminBackend struct{ svc *master.Service }
 
 // Build builds host's current content into a release.
 func (b *adminBackend) Build(ctx context.Context, host string, progress func(done, total int), note func(line string)) (orchard.Release, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	bl := &release.Builder{Store: b.releases, Keep: b.cfg.Master.KeepReleases, Progress: progress}
-	res, err := buildFromStore(ctx, b.store, bl, host, publicPort(b.cfg))
+	res, err := b.svc.Build(ctx, host, master.BuildOptions{Progress: progress})
 	if err != nil {
 		return orchard.Release{}, err
 	}
-	if res.New {
-		broken, err := release.CheckLinks(res.Manifest, b.releases.Blobs(), 0)
-		if err != nil {
-			note("warning: links not checked: " + err.Error())
-		}
-		for _, line := range brokenLinkLines(broken) {
-			note(line)
-		}
+	for _, line := range res.Warnings() {
+		note(line)
 	}
 	return res.Release, nil
 }
 
 // Publish publishes the newest release of host.
 func (b *adminBackend) Publish(ctx context.Context, host string, progress func(string)) (admin.PublishResult, error) {
-	id, err := b.releases.Latest(host)
-	if err != nil {
-		return admin.PublishResult{}, err
-	}
-	if id == "" {
+	res, err := b.svc.Publish(ctx, host, "", master.Progress{
+		Start: func(id string, files, nodes int) {
+			progress(fmt.Sprintf("publishing release %s (%d files) to %d nodes", id, files, nodes))
+		},
+		Event: eventLines(progress),
+	})
+	if orchard.ErrorCode(err) == orchard.ENOTFOUND && res == nil {
 		return admin.PublishResult{}, orchard.Errorf(orchard.ENOTFOUND, "%s has no release yet: press Build cache first.", host)
 	}
-	m, err := b.releases.Manifest(host, id)
-	if err != nil {
-		return admin.PublishResult{}, err
-	}
-	progress(fmt.Sprintf("publishing release %s (%d files) to %d nodes", id, release.ServedFiles(m), len(b.publisher.Nodes)))
-	res, err := b.publisher.Publish(ctx, host, m, eventLines(progress))
-	notePublish(b.cfg.Master.Data, host, res, err, b.publisher.Logger)
 	return adminResult(res), err
 }
 
 // Rollback activates release id of host everywhere.
 func (b *adminBackend) Rollback(ctx context.Context, host, id string, progress func(string)) (admin.PublishResult, error) {
-	if _, err := b.releases.Manifest(host, id); err != nil {
-		return admin.PublishResult{}, err
-	}
-	progress(fmt.Sprintf("activating release %s on %d nodes", id, len(b.publisher.Nodes)))
-	res, err := b.publisher.Rollback(ctx, host, id, eventLines(progress))
-	notePublish(b.cfg.Master.Data, host, res, err, b.publisher.Logger)
+	res, err := b.svc.Rollback(ctx, host, id, master.Progress{
+		Start: func(id string, _, nodes int) { progress(fmt.Sprintf("activating release %s on %d nodes", id, nodes)) },
+		Event: eventLines(progress),
+	})
 	return adminResult(res), err
 }
 
 // Releases lists host's releases and the master's active one.
 func (b *adminBackend) Releases(_ context.Context, host string) ([]orchard.Release, string, error) {
-	rels, err := b.releases.Releases(host)
+	rels, err := b.svc.Releases.Releases(host)
 	if err != nil {
 		return nil, "", err
 	}
-	active, err := b.releases.Active(host)
+	active, err := b.svc.Releases.Active(host)
 	return rels, active, err
 }
 
@@ -208,7 +187,7 @@ func (b *adminBackend) Nodes(ctx context.Context) []admin.NodeInfo {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	var out []admin.NodeInfo
-	for _, n := range b.publisher.Status(ctx) {
+	for _, n := range b.svc.Publisher.Status(ctx) {
 		ni := admin.NodeInfo{Name: n.Name, Addr: n.Addr, Up: n.Status != nil && !n.Down}
 		if n.Err != nil {
 			ni.Err = n.Err.Error()

@@ -43,6 +43,13 @@ type adminCluster struct {
 // master with the admin listener.
 func startAdminCluster(t *testing.T) *adminCluster {
 	t.Helper()
+	return startAdminClusterWith(t, "")
+}
+
+// startAdminClusterWith is startAdminCluster with more [master] keys
+// (TOML lines) in the cluster file.
+func startAdminClusterWith(t *testing.T, masterKeys string) *adminCluster {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	quiet := slog.New(slog.DiscardHandler)
@@ -75,12 +82,13 @@ listen = "127.0.0.1:0"
 admin = "127.0.0.1:0"
 control = "127.0.0.1:0"
 data = "data/master"
+%s
 [[node]]
 name = "node0"
 listen = %q
 control = %q
 data = "node0"
-`, nd.Addr(), nd.ControlAddr())), 0o600)
+`, masterKeys, nd.Addr(), nd.ControlAddr())), 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/config"
+	"github.com/orchardhq/orchard/master"
 	"github.com/orchardhq/orchard/monitor"
 	"github.com/orchardhq/orchard/publish"
 	"github.com/orchardhq/orchard/release"
@@ -39,7 +40,7 @@ func startMasterControl(cfg *config.Config, store *release.Store, logger *slog.L
 		close(mc.done)
 		return mc, nil
 	}
-	cat := masterCatalog{store}
+	cat := master.Catalog{Store: store}
 	api := publish.NewMasterHandler(publish.MasterConfig{
 		Secret: cfg.Secret, Catalog: cat, Blobs: store.Blobs(), Version: versionString(), Logger: logger,
 	})

@@ -15,11 +15,12 @@ import (
 
 	"github.com/orchardhq/orchard/config"
 	"github.com/orchardhq/orchard/dbcluster"
+	"github.com/orchardhq/orchard/master"
 	"github.com/orchardhq/orchard/monitor"
 )
 
 // initMetrics adds the master's own collectors to its control listener's
-// /metrics: publish results (publishMetricsFile), the dynamic site
+// /metrics: publish results (master.NewStatsCollector), the dynamic site
 // handler's requests, the database connection pools and, on MySQL, each
 // server's role and replication lag. Nothing without a control listener.
 func (m *masterServer) initMetrics(context.Context) error {
@@ -27,7 +28,7 @@ func (m *masterServer) initMetrics(context.Context) error {
 		return nil
 	}
 	logger := m.logger.With("listener", "control")
-	cs := []prometheus.Collector{newPublishCollector(m.cfg.Master.Data, logger)}
+	cs := []prometheus.Collector{master.NewStatsCollector(m.cfg.Master.Data, logger)}
 	if m.siteMetrics != nil {
 		cs = append(cs, m.siteMetrics)
 	}

@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/orchardhq/orchard/config"
 	"github.com/orchardhq/orchard/dbcluster"
 	"github.com/orchardhq/orchard/internal/mariadbtest"
@@ -164,4 +167,30 @@ func TestMySQLMetrics(t *testing.T) {
 func dbStatusServer(t *testing.T, addr string) dbcluster.Server {
 	t.Helper()
 	return dbcluster.Server{Addr: addr, DSN: "root@tcp(" + addr + ")/x?timeout=2s"}
+}
+
+// scrapeCollectors registers cs on a pedantic registry and returns its
+// text exposition.
+func scrapeCollectors(t testing.TB, cs ...prometheus.Collector) string {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.PanicOnError}).
+		ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	return rec.Body.String()
+}
+
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -38,16 +38,8 @@ func newNodeSync(cfg *config.Config, ncfg *config.Node, store *release.Store, st
 		Blobs:  store.Blobs(),
 		State:  state,
 		GC: func() error {
-			sites, err := store.Sites()
-			if err != nil {
-				return err
-			}
-			for _, s := range sites {
-				if _, err := store.Prune(s, keep); err != nil {
-					return err
-				}
-			}
-			_, err = store.GC()
+			// The master's rule (master.Service.Collect), on the node's store.
+			_, err := store.Collect(keep)
 			return err
 		},
 		Master:  cfg.Master.Control,

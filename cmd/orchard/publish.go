@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"maps"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/config"
+	"github.com/orchardhq/orchard/master"
 	"github.com/orchardhq/orchard/publish"
 	"github.com/orchardhq/orchard/release"
 )
@@ -123,7 +123,7 @@ says so and asks first (on a terminal), or needs --yes.`,
 			if os.Getenv("GOGC") == "" {
 				defer debug.SetGCPercent(debug.SetGCPercent(400))
 			}
-			p := newPublisher(cfg, store, cmdLogger(quiet))
+			svc := newService(cfg, nil, store, cmdLogger(quiet))
 			var failed []string
 			for _, s := range sites {
 				newest, err := store.Latest(s)
@@ -137,29 +137,24 @@ says so and asks first (on a terminal), or needs --yes.`,
 				if err != nil {
 					return err
 				}
-				if err := confirmUndoRollback(cmd, cfg.Master.Data, s, active, newest, yes); err != nil {
+				if err := confirmUndoRollback(cmd, svc.RollbackMark(s), s, active, newest, yes); err != nil {
 					return err
 				}
-				m, encoded, err := store.ManifestEncoded(s, newest)
+				res, err := svc.Publish(ctx, s, newest, cliProgress(cmd, s, quiet))
+				if res != nil {
+					printResult(cmd.OutOrStdout(), res, quiet)
+				}
 				if err != nil {
 					return err
-				}
-				res, err := runPublish(ctx, cmd, p, s, m, newest, encoded, quiet, false)
-				notePublish(cfg.Master.Data, s, res, err, p.Logger)
-				if err != nil {
-					return err
-				}
-				if res.OK() {
-					if err := clearRollbackMark(cfg.Master.Data, s); err != nil {
-						fmt.Fprintf(cmd.ErrOrStderr(), "warning: %v\n", err)
-					}
 				}
 				if !res.OK() {
 					failed = append(failed, s)
 				}
 			}
-			if gc || gcDue(cfg.Master.Data) {
-				collectGarbage(store, cfg.Master.KeepReleases, cmd.ErrOrStderr())
+			if gc {
+				if err := svc.Collect(); err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "warning: %v\n", err)
+				}
 			}
 			if len(failed) > 0 {
 				return fmt.Errorf("publish did not activate everywhere: %s", strings.Join(failed, ", "))
@@ -172,21 +167,8 @@ says so and asks first (on a terminal), or needs --yes.`,
 	cmd.Flags().BoolVar(&build, "build", false, "build the site first")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the result")
 	cmd.Flags().BoolVar(&yes, "yes", false, "publish without asking when it undoes a rollback")
-	cmd.Flags().BoolVar(&gc, "gc", false, "garbage-collect old releases and blobs on the master now (else at most every "+gcEvery.String()+")")
+	cmd.Flags().BoolVar(&gc, "gc", false, "garbage-collect old releases and blobs on the master now (else at most every "+master.DefaultGCEvery.String()+")")
 	return cmd
-}
-
-// gcEvery is how often publish garbage-collects the master's store.
-const gcEvery = 10 * time.Minute
-
-// gcDue reports whether the master's store was last garbage-collected more
-// than gcEvery ago, and if so marks it done now (file DATA/gc-stamp).
-func gcDue(data string) bool {
-	stamp := filepath.Join(data, "gc-stamp")
-	if st, err := os.Stat(stamp); err == nil && time.Since(st.ModTime()) < gcEvery {
-		return false
-	}
-	return os.WriteFile(stamp, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644) == nil
 }
 
 // newPublisher wires the publish protocol to the cluster file and the
@@ -195,7 +177,7 @@ func newPublisher(cfg *config.Config, store *release.Store, logger *slog.Logger)
 	p := &publish.Publisher{
 		Secret:  cfg.Secret,
 		Blobs:   store.Blobs(),
-		Catalog: masterCatalog{store},
+		Catalog: master.Catalog{Store: store},
 		Logger:  logger,
 	}
 	for _, n := range cfg.Nodes {
@@ -227,33 +209,18 @@ func cmdLogger(quiet bool) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 }
 
-// runPublish publishes release id of site with progress on stderr and the
-// per-node result on stdout. encoded is the manifest's binary encoding as
-// the store holds it (release.Store.ManifestEncoded), sent as it is; nil
-// (a manifest stored as JSON) has it encoded here.
-func runPublish(ctx context.Context, cmd *cobra.Command, p *publish.Publisher, site string, m *orchard.Manifest, id string, encoded []byte, quiet, rollback bool) (*publish.Result, error) {
+// cliProgress prints a publish's progress on stderr, unless quiet.
+func cliProgress(cmd *cobra.Command, site string, quiet bool) master.Progress {
+	if quiet {
+		return master.Progress{}
+	}
 	errw := cmd.ErrOrStderr()
-	progress := func(publish.Event) {}
-	if !quiet {
-		fmt.Fprintf(errw, "publishing %s release %s (%d files) to %d nodes\n", site, id, release.ServedFiles(m), len(p.Nodes))
-		progress = progressPrinter(errw)
+	return master.Progress{
+		Start: func(id string, files, nodes int) {
+			fmt.Fprintf(errw, "publishing %s release %s (%d files) to %d nodes\n", site, id, files, nodes)
+		},
+		Event: progressPrinter(errw),
 	}
-	var res *publish.Result
-	var err error
-	switch {
-	case rollback && encoded == nil:
-		res, err = p.Rollback(ctx, site, id, progress)
-	case rollback:
-		res, err = p.RollbackEncoded(ctx, site, m, id, encoded, progress)
-	case encoded == nil:
-		res, err = p.Publish(ctx, site, m, progress)
-	default:
-		res, err = p.PublishEncoded(ctx, site, m, id, encoded, progress)
-	}
-	if res != nil {
-		printResult(cmd.OutOrStdout(), res, quiet)
-	}
-	return res, err
 }
 
 // progressPrinter prints each node's phase changes, and on a terminal the
@@ -341,55 +308,26 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
-// collectGarbage keeps the newest keep releases of every site on the master
-// (never the active one) and removes blobs no release refers to; failures
-// are reported, not fatal.
-func collectGarbage(store *release.Store, keep int, w io.Writer) {
-	sites, err := store.Sites()
-	if err != nil {
-		fmt.Fprintf(w, "warning: garbage collection: %v\n", err)
-		return
+// confirmUndoRollback asks before a publish of release id replaces the
+// release a rollback of site activated (active; m is the site's rollback
+// mark, nil when it has none): on a terminal y/N, else --yes is required.
+// It returns nil when there is nothing to undo.
+func confirmUndoRollback(cmd *cobra.Command, m *master.RollbackMark, site, active, id string, yes bool) error {
+	if m == nil || m.To != active || id == active {
+		return nil
 	}
-	for _, s := range sites {
-		if _, err := store.Prune(s, keep); err != nil {
-			fmt.Fprintf(w, "warning: prune old releases of %s: %v\n", s, err)
-			return
-		}
+	msg := fmt.Sprintf("%s was rolled back from %s to %s at %s; publishing %s undoes that rollback",
+		site, m.From, m.To, m.At.Local().Format("2006-01-02 15:04"), id)
+	if yes {
+		fmt.Fprintln(cmd.ErrOrStderr(), msg+".")
+		return nil
 	}
-	if _, err := store.GC(); err != nil {
-		fmt.Fprintf(w, "warning: garbage-collect blobs: %v\n", err)
+	ok, err := askYes(cmd, cmd.ErrOrStderr(), msg+". Publish?")
+	if errors.Is(err, errNoTerminal) {
+		return usagef("%s. Not published: no terminal to ask on; add --yes to publish anyway", msg)
 	}
-}
-
-// masterCatalog is the master's release store seen as a publish.Catalog.
-type masterCatalog struct{ s *release.Store }
-
-func (c masterCatalog) Active() (map[string]string, error) {
-	sites, err := c.s.Sites()
-	if err != nil {
-		return nil, err
+	if !ok {
+		return usagef("not published: %s stays on %s", site, active)
 	}
-	out := make(map[string]string, len(sites))
-	for _, site := range sites {
-		id, err := c.s.Active(site)
-		if err != nil {
-			return nil, err
-		}
-		if id != "" {
-			out[site] = id
-		}
-	}
-	return out, nil
-}
-
-func (c masterCatalog) Manifest(site, id string) (*orchard.Manifest, error) {
-	return c.s.Manifest(site, id)
-}
-
-func (c masterCatalog) SetActive(site, id string) error {
-	_, err := c.s.SetActive(site, id)
-	if errors.Is(err, release.ErrBlobsMissing) {
-		return fmt.Errorf("the master lacks blobs of %s/%s (rebuild it): %w", site, id, err)
-	}
-	return err
+	return nil
 }

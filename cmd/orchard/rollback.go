@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -40,42 +39,34 @@ Same output and exit status as orchard publish.`,
 			if err != nil {
 				return err
 			}
+			svc := newService(cfg, nil, store, cmdLogger(quiet))
 			id := ""
 			if len(args) == 1 {
 				id = args[0]
 				if !orchard.ValidReleaseID(id) {
 					return usagef("%q is not a release id (16 hex digits; see orchard releases -s %s)", id, host)
 				}
-			} else if id, err = previousRelease(store, host); err != nil {
-				return err
+			} else if id, err = svc.PreviousRelease(host); err != nil {
+				return storeError(err)
 			}
-			m, encoded, err := store.ManifestEncoded(host, id)
-			if err != nil {
+			if _, err := store.Manifest(host, id); err != nil {
 				if orchard.ErrorCode(err) == orchard.ENOTFOUND {
 					return usagef("%s has no release %s (see orchard releases -s %s)", host, id, host)
 				}
 				return err
 			}
-			was, err := store.Active(host)
-			if err != nil {
-				return err
-			}
-			p := newPublisher(cfg, store, cmdLogger(quiet))
 			// An explicit rollback: each node is told which release it replaces,
-			// else it refuses to go back to an older release.
-			res, err := runPublish(cmd.Context(), cmd, p, host, m, id, encoded, quiet, true)
-			notePublish(cfg.Master.Data, host, res, err, p.Logger)
+			// else it refuses to go back to an older release. The next publish
+			// of a newer release asks first.
+			res, err := svc.Rollback(cmd.Context(), host, id, cliProgress(cmd, host, quiet))
+			if res != nil {
+				printResult(cmd.OutOrStdout(), res, quiet)
+			}
 			if err != nil {
 				return err
 			}
 			if !res.OK() {
 				return fmt.Errorf("rollback did not activate everywhere")
-			}
-			if was != "" && was != id {
-				// The next publish of a newer release asks first.
-				if err := saveRollbackMark(cfg.Master.Data, host, rollbackMark{From: was, To: id, At: time.Now().UTC()}); err != nil {
-					fmt.Fprintf(cmd.ErrOrStderr(), "warning: %v\n", err)
-				}
 			}
 			return nil
 		},
@@ -83,29 +74,4 @@ Same output and exit status as orchard publish.`,
 	cmd.Flags().StringVarP(&site, "site", "s", "", "site host name")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the result")
 	return cmd
-}
-
-// previousRelease returns the release listed right after (older than) the
-// master's active release of site.
-func previousRelease(store *release.Store, site string) (string, error) {
-	active, err := store.Active(site)
-	if err != nil {
-		return "", err
-	}
-	if active == "" {
-		return "", usagef("%s has no published release to roll back from", site)
-	}
-	rels, err := store.Releases(site)
-	if err != nil {
-		return "", err
-	}
-	for i, r := range rels {
-		if r.ID == active {
-			if i+1 < len(rels) {
-				return rels[i+1].ID, nil
-			}
-			break
-		}
-	}
-	return "", usagef("%s has no release older than the active %s", site, active)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/config"
+	"github.com/orchardhq/orchard/master"
 	"github.com/orchardhq/orchard/publish"
 	"github.com/orchardhq/orchard/release"
 )
@@ -43,7 +44,7 @@ Exits 1 when a node is down or lags.`,
 			if err != nil {
 				return err
 			}
-			active, err := masterCatalog{store}.Active()
+			active, err := master.Catalog{Store: store}.Active()
 			if err != nil {
 				return err
 			}

@@ -1,4 +1,4 @@
-package main
+package master
 
 import (
 	"encoding/json"
@@ -62,16 +62,8 @@ type publishSiteStats struct {
 	States   map[string]string `json:"states,omitempty"` // node -> state of the last publish
 }
 
-// notePublish records a publish of site (res may be nil when it failed
-// before reaching any node) in dataDir's publishMetricsFile, logging
-// rather than returning a failure to record: the publish itself is done.
-func notePublish(dataDir, site string, res *publish.Result, perr error, logger *slog.Logger) {
-	if err := recordPublish(dataDir, site, res, perr, time.Now()); err != nil && logger != nil {
-		logger.Warn("record publish metrics", "site", site, "err", err)
-	}
-}
-
-// recordPublish adds one publish to dataDir's publishMetricsFile.
+// recordPublish adds one publish of site (res may be nil when it failed
+// before reaching any node) to dataDir's publishMetricsFile.
 func recordPublish(dataDir, site string, res *publish.Result, perr error, now time.Time) error {
 	if dataDir == "" || site == "" {
 		return nil
@@ -213,9 +205,10 @@ type publishCollector struct {
 	logger  *slog.Logger
 }
 
-// newPublishCollector returns the master's collector of publish results
-// recorded in dataDir.
-func newPublishCollector(dataDir string, logger *slog.Logger) prometheus.Collector {
+// NewStatsCollector returns the collector of the publish statistics a
+// Service with this DataDir records: read from the file on each scrape, so
+// that publishes by any process (orchard publish, the admin UI) count.
+func NewStatsCollector(dataDir string, logger *slog.Logger) prometheus.Collector {
 	return publishCollector{dataDir: dataDir, logger: logger}
 }
 

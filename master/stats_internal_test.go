@@ -1,4 +1,4 @@
-package main
+package master
 
 import (
 	"errors"
@@ -69,7 +69,7 @@ func TestRecordPublish(t *testing.T) {
 	if err := recordPublish(dir, "a.test", bad, errors.New("did not activate"), now.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	c := newPublishCollector(dir, nil)
+	c := NewStatsCollector(dir, nil)
 	body := scrapeCollectors(t, c)
 	for _, w := range []string{
 		`orchard_publish_total{result="ok",site="a.test"} 8`,
@@ -122,7 +122,7 @@ func TestPublishStatsDamaged(t *testing.T) {
 			if _, err := readPublishStats(filepath.Join(dir, publishMetricsFile)); err == nil {
 				t.Error("damaged file read without error")
 			}
-			if body := scrapeCollectors(t, newPublishCollector(dir, nil)); !strings.Contains(body, "orchard_publish_failed_total 0") {
+			if body := scrapeCollectors(t, NewStatsCollector(dir, nil)); !strings.Contains(body, "orchard_publish_failed_total 0") {
 				t.Errorf("collector on a damaged file:\n%s", body)
 			}
 			if err := recordPublish(dir, "a.test", nil, errors.New("refused"), time.Now()); err != nil {
@@ -153,6 +153,6 @@ func FuzzParsePublishStats(f *testing.F) {
 		if err := os.WriteFile(filepath.Join(dir, publishMetricsFile), b, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		scrapeCollectors(t, newPublishCollector(dir, nil))
+		scrapeCollectors(t, NewStatsCollector(dir, nil))
 	})
 }
