@@ -16,6 +16,7 @@ import (
 	"github.com/orchardhq/orchard/bench"
 	"github.com/orchardhq/orchard/config"
 	"github.com/orchardhq/orchard/internal/sample"
+	"github.com/orchardhq/orchard/master"
 	"github.com/orchardhq/orchard/release"
 	"github.com/orchardhq/orchard/render"
 	"github.com/spf13/cobra"
@@ -227,13 +228,19 @@ func (d *demo) startNodes(ctx context.Context) error {
 }
 
 // publishSites publishes each site's newest release to every node through
-// the signed two-phase protocol.
+// the master's service (the signed two-phase protocol, the publish
+// statistics and the prune + GC rule, as `orchard publish` does).
 func (d *demo) publishSites(ctx context.Context) error {
+	st, err := openStore(ctx, d.cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
 	rs, err := release.OpenStore(d.cfg.Master.Data)
 	if err != nil {
 		return err
 	}
-	p := newPublisher(d.cfg, rs, slog.New(slog.DiscardHandler))
+	svc := newService(d.cfg, st, rs, slog.New(slog.DiscardHandler))
 	sites, err := rs.Sites()
 	if err != nil {
 		return err
@@ -243,11 +250,7 @@ func (d *demo) publishSites(ctx context.Context) error {
 		if err != nil || id == "" {
 			return fmt.Errorf("publish %s: no release (%v)", s, err)
 		}
-		m, err := rs.Manifest(s, id)
-		if err != nil {
-			return err
-		}
-		res, err := p.Publish(ctx, s, m, nil)
+		res, err := svc.Publish(ctx, s, id, master.Progress{})
 		if err != nil {
 			return fmt.Errorf("publish %s: %w", s, err)
 		}
