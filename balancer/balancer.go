@@ -126,7 +126,7 @@ func (b *Balancer) Listen(ctx context.Context) error {
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
-		if err := b.srv.Serve(b.ln); err != nil {
+		if err := b.srv.Serve(deferListener{b.ln}); err != nil {
 			b.log.Error("traffic listener", "err", err)
 		}
 	}()
