@@ -126,7 +126,7 @@ func (b *Balancer) Listen(ctx context.Context) error {
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
-		if err := b.srv.Serve(b.ln); err != nil {
+		if err := b.srv.Serve(deferListener{b.ln}); err != nil {
 			b.log.Error("traffic listener", "err", err)
 		}
 	}()
@@ -210,13 +210,19 @@ func (b *Balancer) Close() error {
 			b.ctlSrv.Close()
 		}
 		b.cancel()
+		// The stops wait for health loops, which take b.mu to mark a
+		// member down: waiting for them under b.mu deadlocked Close.
 		b.mu.Lock()
+		stops := make([]func(), 0, len(b.members))
 		for _, m := range b.members {
 			if m.stop != nil {
-				m.stop()
+				stops = append(stops, m.stop)
 			}
 		}
 		b.mu.Unlock()
+		for _, stop := range stops {
+			stop()
+		}
 		b.wg.Wait()
 		if b.alog != nil {
 			if err := b.alog.flush(); err != nil && b.closeErr == nil {

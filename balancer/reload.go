@@ -240,6 +240,13 @@ func newHostClient(addr string, o Options) *fasthttp.HostClient {
 			stale := err == io.EOF || errors.Is(err, fasthttp.ErrConnectionClosed)
 			return false, stale && (req.Header.IsGet() || req.Header.IsHead())
 		},
-		Dial: func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, dial) },
+		Dial: func(addr string) (net.Conn, error) {
+			c, err := fasthttp.DialTimeout(addr, dial)
+			if tc, ok := c.(*net.TCPConn); ok && err == nil {
+				// A request held until the response is awaited: see deferConn.
+				return newMemberConn(tc), nil
+			}
+			return c, err
+		},
 	}
 }

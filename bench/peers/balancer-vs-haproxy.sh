@@ -22,6 +22,13 @@
 # BALANCER_WORKERS and NODE_WORKERS set the orchard processes' `workers`
 # (CPUs each runs on at once; 0 = every CPU, as HAProxy's default nbthread).
 #
+# Each run also prints the CPU time the balancer process spent per request
+# (user + system, from /proc/PID/stat) and, for orchard, its read and write
+# system calls per request (/proc/PID/io: read(2)/write(2) family; HAProxy's
+# recvfrom/sendto are not counted there). Both hold on a busy machine, where
+# requests/s do not: a balancer that needs less CPU per request serves more
+# when the CPUs are the limit.
+#
 # STRACE=1 then counts the system calls per proxied request of HAProxy and of
 # orchard without its cache (strace -c -f over one wrk run of STRACE_DUR).
 #
@@ -227,6 +234,7 @@ cluster_file "$W/orchard-cache.toml" "$CACHE_PORT" $((256 << 20))
 ORCHARD_PID=$!
 PIDS+=($!)
 "$W/orchard" balancer --config "$W/orchard-cache.toml" >"$W/logs/orchard-cache.log" 2>&1 &
+CACHE_PID=$!
 PIDS+=($!)
 
 for p in "$HAPROXY_PORT" "$ORCHARD_PORT" "$CACHE_PORT"; do wait_http "http://127.0.0.1:$p$URLPATH" "$SITE"; done
@@ -235,18 +243,32 @@ for p in "$HAPROXY_PORT" "$ORCHARD_PORT" "$CACHE_PORT"; do curl -fsS -o /dev/nul
 curl -fsS -D - -o /dev/null -H "Host: $SITE" "http://127.0.0.1:$CACHE_PORT$URLPATH" | grep -i '^x-orchard-cache' >&2 || true
 
 declare -A PORT=([haproxy]=$HAPROXY_PORT [orchard]=$ORCHARD_PORT [orchard-cache]=$CACHE_PORT)
+declare -A PID=([haproxy]=$HAPROXY_PID [orchard]=$ORCHARD_PID [orchard-cache]=$CACHE_PID)
+# usage PID: CPU clock ticks (user + system, all threads), read and write calls
+usage() {
+	local f
+	read -ra f <"/proc/$1/stat"
+	printf '%s %s %s\n' "$((f[13] + f[14]))" \
+		"$(awk '$1=="syscr:"{print $2}' "/proc/$1/io")" "$(awk '$1=="syscw:"{print $2}' "/proc/$1/io")"
+}
+HZ=$(getconf CLK_TCK)
 TARGETS=(haproxy orchard orchard-cache)
 RESULTS=$W/results.tsv
 : >"$RESULTS"
 echo "mode $MODE: wrk -t$THREADS -c$CONNS -d$DUR, $ROUNDS interleaved rounds, $(nproc) cores"
 for r in $(seq 1 "$ROUNDS"); do
 	for t in "${TARGETS[@]}"; do
+		read -r c0 r0 w0 < <(usage "${PID[$t]}")
 		out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DUR" --latency -H "Host: $SITE" "http://127.0.0.1:${PORT[$t]}$URLPATH")
+		read -r c1 r1 w1 < <(usage "${PID[$t]}")
 		rps=$(awk '/^Requests\/sec/{print $2}' <<<"$out")
 		p99=$(awk '$1=="99%"{print $2}' <<<"$out")
+		n=$(awk '/requests in/{print $1}' <<<"$out")
+		cpu=$(awk -v c=$((c1 - c0)) -v hz="$HZ" -v n="$n" 'BEGIN{printf "%.1f", c / hz * 1e6 / n}')
+		rw=$(awk -v r=$((r1 - r0)) -v w=$((w1 - w0)) -v n="$n" 'BEGIN{if (r + w > 0) printf "read %.2f write %.2f", r / n, w / n}')
 		errs=$(awk '/Non-2xx|Socket errors/{print}' <<<"$out" | tr '\n' ' ')
-		printf '%s\t%s\t%s\t%s\n' "$t" "$rps" "$p99" "$errs" >>"$RESULTS"
-		printf 'round %d  %-14s %10s req/s  p99 %8s  %s\n' "$r" "$t" "$rps" "$p99" "$errs"
+		printf '%s\t%s\t%s\t%s\t%s\n' "$t" "$rps" "$p99" "$cpu" "$errs" >>"$RESULTS"
+		printf 'round %d  %-14s %10s req/s  p99 %8s  cpu %6s us/req  %s  %s\n' "$r" "$t" "$rps" "$p99" "$cpu" "$rw" "$errs"
 	done
 done
 
@@ -262,11 +284,12 @@ med = {}
 for t in dict.fromkeys(r[0] for r in rows):
     rps = [float(r[1]) for r in rows if r[0] == t]
     p99 = [ms(r[2]) for r in rows if r[0] == t]
-    med[t] = (statistics.median(rps), statistics.median(p99))
+    cpu = [float(r[3]) for r in rows if r[0] == t]
+    med[t] = (statistics.median(rps), statistics.median(p99), statistics.median(cpu))
 base = med["haproxy"][0]
 print("\nmedians")
-for t, (rps, p99) in med.items():
-    print(f"  {t:14s} {rps:10.0f} req/s  p99 {p99:7.2f} ms  {rps / base:5.2f}x HAProxy")
+for t, (rps, p99, cpu) in med.items():
+    print(f"  {t:14s} {rps:10.0f} req/s  p99 {p99:7.2f} ms  {rps / base:5.2f}x HAProxy  cpu {cpu:6.1f} us/req")
 EOF
 
 # STRACE=1: system calls per proxied request, HAProxy beside orchard without
