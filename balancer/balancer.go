@@ -91,8 +91,11 @@ func (b *Balancer) Listen(ctx context.Context) error {
 		return err
 	}
 	b.mu.Lock()
-	t := b.buildLocked(b.opts)
+	t, waits := b.buildLocked(b.opts)
 	b.mu.Unlock()
+	for _, wait := range waits { // none on the first build
+		wait()
+	}
 	b.table.Store(t)
 	if len(b.opts.Peers) > 0 {
 		// Before traffic: a balancer that was down while operators

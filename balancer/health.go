@@ -18,6 +18,7 @@ import (
 func (b *Balancer) startHealth(m *member, h HealthOptions) {
 	if m.cfg.HealthAddr == "" {
 		m.stop = func() {}
+		m.halt = func() func() { return func() {} }
 		return
 	}
 	ctx, cancel := context.WithCancel(b.ctx)
@@ -50,6 +51,12 @@ func (b *Balancer) startHealth(m *member, h HealthOptions) {
 			}
 		}
 	}()
+	// A loop marking its member down takes b.mu: whoever holds b.mu
+	// halts the loop and waits for it only once b.mu is released.
+	m.halt = func() func() {
+		cancel()
+		return func() { <-done }
+	}
 	m.stop = func() {
 		cancel()
 		<-done

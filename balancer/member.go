@@ -56,7 +56,8 @@ type member struct {
 	fails   int
 	history []check // newest last, at most HealthHistory
 	lastErr string
-	stop    func()                // ends the health loop
+	stop    func()                // ends the health loop and waits for it
+	halt    func() (wait func())  // ends the health loop; wait waits for it
 	check   func(context.Context) // one health check now; nil without a health address
 }
 

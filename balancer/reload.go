@@ -45,6 +45,13 @@ func (b *Balancer) Reload(opts Options) (ReloadResult, error) {
 	if err := o.validate(); err != nil {
 		return ReloadResult{}, err
 	}
+	var waits []func()
+	defer func() {
+		// After b.mu is released (deferred calls run last first).
+		for _, wait := range waits {
+			wait()
+		}
+	}()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	prev := b.table.Load()
@@ -109,7 +116,8 @@ func (b *Balancer) Reload(opts Options) (ReloadResult, error) {
 		}
 	}
 
-	t := b.buildLocked(o)
+	t, halted := b.buildLocked(o)
+	waits = halted
 	b.table.Store(t)
 	if cert != nil {
 		b.cert.Store(cert)
@@ -137,8 +145,11 @@ func restart[T comparable](res *ReloadResult, name string, dst *T, running T) {
 // buildLocked makes the routing table for o, reusing members that stay and
 // starting or stopping health checks for the others. Members that stay get
 // new health checks if the health settings changed and a new client if the
-// member timeouts or response limit did. b.mu must be held.
-func (b *Balancer) buildLocked(o Options) *table {
+// member timeouts or response limit did. b.mu must be held; the caller
+// waits for the stopped health loops (the returned waits) after
+// releasing it, since a loop may be waiting for b.mu itself.
+func (b *Balancer) buildLocked(o Options) (*table, []func()) {
+	var waits []func()
 	prev := b.table.Load()
 	t := &table{opts: o, byName: map[string]*pool{}}
 	healthChanged := prev != nil && prev.opts.Health != o.Health
@@ -151,7 +162,7 @@ func (b *Balancer) buildLocked(o Options) *table {
 			key := pc.Name + "/" + mc.Name
 			m := b.members[key]
 			if m != nil && (m.cfg.Addr != mc.Addr || m.cfg.HealthAddr != mc.HealthAddr) {
-				m.stop()
+				waits = append(waits, m.halt())
 				m = nil
 			}
 			if m == nil {
@@ -166,7 +177,7 @@ func (b *Balancer) buildLocked(o Options) *table {
 					m.hc.Swap(newHostClient(mc.Addr, o)).CloseIdleConnections()
 				}
 				if healthChanged {
-					m.stop() // the rise and fall counts stay with the member
+					waits = append(waits, m.halt()) // the rise and fall counts stay with the member
 					b.startHealth(m, o.Health)
 				}
 			}
@@ -180,7 +191,7 @@ func (b *Balancer) buildLocked(o Options) *table {
 	}
 	for key, m := range b.members {
 		if !keep[key] {
-			m.stop()
+			waits = append(waits, m.halt())
 			m.client().CloseIdleConnections()
 			delete(b.members, key)
 		}
@@ -204,7 +215,7 @@ func (b *Balancer) buildLocked(o Options) *table {
 	default:
 		t.manager = b.managerHandler(o.ManagerPath)
 	}
-	return t
+	return t, waits
 }
 
 // newMember makes the running state of a member, with its HostClient.
