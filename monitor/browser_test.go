@@ -59,7 +59,7 @@ func startMiniCluster(t *testing.T) *miniCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := nd.Activate("a.test", res.Manifest); err != nil {
+	if err := nd.Activate("a.test", res.Manifest.ID(), res.Manifest, nil); err != nil {
 		t.Fatal(err)
 	}
 	b := balancer.New(balancer.Options{

@@ -135,13 +135,12 @@ func startNodeKey(t *testing.T, name, dir, masterAddr, listen, ctl string, secre
 	if listen == "" {
 		listen, ctl = "127.0.0.1:0", "127.0.0.1:0"
 	}
-	var state lateState
+	w.nd = node.New(node.Config{Name: name, Dir: dir, Listen: listen, Control: ctl, Logger: quietLog()})
 	w.sync = publish.NewNode(publish.NodeConfig{
-		Name: name, Secret: secret, Blobs: st.Blobs(), State: &state, Master: masterAddr,
+		Name: name, Secret: secret, Blobs: st.Blobs(), State: w.nd, Master: masterAddr,
 		CatchUp: 200 * time.Millisecond, Logger: quietLog(),
 	})
-	w.nd = node.New(node.Config{Name: name, Dir: dir, Listen: listen, Control: ctl, ControlHandler: w.sync.Handler(), Logger: quietLog()})
-	state.n = w.nd
+	w.nd.SetControlHandler(w.sync.Handler())
 	if err := w.nd.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -151,17 +150,6 @@ func startNodeKey(t *testing.T, name, dir, masterAddr, listen, ctl string, secre
 	go func() { defer close(w.done); w.sync.Run(ctx) }()
 	t.Cleanup(w.stop)
 	return w
-}
-
-// lateState lets the publish side be built before the node it drives.
-type lateState struct{ n *node.Node }
-
-func (s *lateState) Activate(site string, m *orchard.Manifest) error { return s.n.Activate(site, m) }
-func (s *lateState) Releases() map[string]string                     { return s.n.Releases() }
-
-// ActiveCreated lets the publish side order activations as with a node.Node.
-func (s *lateState) ActiveCreated(site string) (string, time.Time, bool) {
-	return s.n.ActiveCreated(site)
 }
 
 func (w *webNode) stop() {
