@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/testnet"
 	"github.com/orchardhq/orchard/publish"
 )
 
@@ -169,7 +170,7 @@ func TestPublishNodeDownCatchesUp(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- late.node.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	waitFor(t, 10*time.Second, func() bool { return late.state.Releases()["a.test"] == m.ID() })
+	testnet.WaitFor(t, "the late node to catch up", func() bool { return late.state.Releases()["a.test"] == m.ID() })
 	if st := late.node.Status(); st.Sync.Error != "" {
 		t.Errorf("sync error: %s", st.Sync.Error)
 	}
@@ -256,17 +257,6 @@ func TestPublishOrder(t *testing.T) {
 			t.Fatalf("active = %s after rollback, want %s", got, older.ID())
 		}
 	})
-}
-
-func waitFor(t *testing.T, d time.Duration, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v", d)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // signed sends one signed request to url's server.

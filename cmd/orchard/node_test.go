@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -32,20 +31,15 @@ func (p onePage) Inputs() map[string]string     { return map[string]string{"p": 
 // staged, 0 once a publish has activated it.
 func TestWebNode_StagedMetric(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "orchard.toml")
-	err := os.WriteFile(cfgFile, []byte(`secret_file = "secret.key"
-[database]
-driver = "sqlite"
-path = "db/orchard.db"
-[master]
-data = "master"
-[[node]]
-name = "node0"
-listen = "127.0.0.1:0"
-control = "127.0.0.1:0"
-data = "node0"
-`), 0o600)
+	cfgFile := testCluster(t) // database and master; the secret is created beside it
+	f, err := os.OpenFile(cfgFile, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteString("[[node]]\nname = \"node0\"\nlisten = \"127.0.0.1:0\"\ncontrol = \"127.0.0.1:0\"\ndata = \"node0\"\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +58,7 @@ data = "node0"
 	t.Cleanup(func() { wn.Close() })
 	ctl := wn.nd.ControlAddr()
 
-	master, err := release.OpenStore(filepath.Join(dir, "master"))
+	master, err := release.OpenStore(cfg.Master.Data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/testnet"
 	"github.com/orchardhq/orchard/node"
 	"github.com/orchardhq/orchard/publish"
 	"github.com/orchardhq/orchard/release"
@@ -167,17 +168,6 @@ func quietLog() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, d)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func targets(nodes ...*webNode) []publish.Target {
 	var out []publish.Target
 	for _, n := range nodes {
@@ -268,7 +258,7 @@ func TestPublishUnderLoad(t *testing.T) {
 			}
 		}
 	}
-	waitFor(t, 10*time.Second, "some load", func() bool { return requests.Load() > 500 })
+	testnet.WaitFor(t, "some load", func() bool { return requests.Load() > 500 })
 	cancel()
 	wg.Wait()
 	t.Logf("%d requests during 4 publishes, %d failures", requests.Load(), failures.Load())
@@ -303,7 +293,7 @@ func TestDownNodeCatchesUp(t *testing.T) {
 	if got := again.active(); got != v1.ID() {
 		t.Fatalf("restarted node serves %q, want the old %s until it catches up", got, v1.ID())
 	}
-	waitFor(t, 10*time.Second, "catch-up", func() bool { return again.active() == v2.ID() })
+	testnet.WaitFor(t, "catch-up", func() bool { return again.active() == v2.ID() })
 	t.Logf("caught up %v after restart", time.Since(back).Round(time.Millisecond))
 }
 
