@@ -259,20 +259,10 @@ func TestPublishOrder(t *testing.T) {
 	})
 }
 
-// signed sends one signed request to url's server.
+// signed sends one signed request without a Content-Type.
 func signed(t *testing.T, method, url string, body []byte, secret []byte) *http.Response {
 	t.Helper()
-	req, err := http.NewRequest(method, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	publish.Sign(req, secret, "node0", body) // every test node these helpers address is node0
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { resp.Body.Close() })
-	return resp
+	return signedType(t, method, url, "", body, secret)
 }
 
 // TestNodeRejects checks that every bad request gets its status and leaves

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -31,26 +32,7 @@ func (p onePage) Inputs() map[string]string     { return map[string]string{"p": 
 // staged, 0 once a publish has activated it.
 func TestWebNode_StagedMetric(t *testing.T) {
 	ctx := context.Background()
-	cfgFile := testCluster(t) // database and master; the secret is created beside it
-	f, err := os.OpenFile(cfgFile, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = f.WriteString("[[node]]\nname = \"node0\"\nlisten = \"127.0.0.1:0\"\ncontrol = \"127.0.0.1:0\"\ndata = \"node0\"\n")
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(cfgFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ncfg, err := cfg.Node("node0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, ncfg := clusterWithNode(t)
 	wn, err := openWebNode(ctx, cfg, ncfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -99,6 +81,30 @@ func TestWebNode_StagedMetric(t *testing.T) {
 		t.Fatalf("active release %q, want %q", got, id)
 	}
 	wantStaged(t, ctl, 0)
+}
+
+// clusterWithNode loads testCluster's file with a node0 on loopback ports
+// added.
+func clusterWithNode(t *testing.T) (*config.Config, *config.Node) {
+	t.Helper()
+	path := testCluster(t)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteString("[[node]]\nname = \"node0\"\nlisten = \"127.0.0.1:0\"\ncontrol = \"127.0.0.1:0\"\ndata = \"node0\"\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	cfg, lerr := config.Load(path)
+	if err = errors.Join(err, lerr); err != nil {
+		t.Fatal(err)
+	}
+	ncfg, err := cfg.Node("node0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, ncfg
 }
 
 // wantStaged fails the test unless the node's /metrics at ctl reports n
