@@ -112,6 +112,21 @@ type Release struct {
 	Bytes   int64     `json:"bytes"`
 }
 
+// FormatBytes writes a size in bytes as people read it: "512 B",
+// "1.5 KiB", "20.0 MiB", "3.2 GiB" (binary units, one decimal), as the
+// admin UI and the publish progress show release and blob sizes.
+func FormatBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return strconv.FormatFloat(float64(n)/(1<<30), 'f', 1, 64) + " GiB"
+	case n >= 1<<20:
+		return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB"
+	case n >= 1<<10:
+		return strconv.FormatFloat(float64(n)/(1<<10), 'f', 1, 64) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " B"
+}
+
 // ReleaseHeader is the response header that names the release a response
 // came from.
 const ReleaseHeader = "X-Orchard-Release"

@@ -60,7 +60,7 @@ func (h *Handler) showAssets(w http.ResponseWriter, r *http.Request, s *session,
 		return
 	}
 	h.page(w, r, status, "assets", &view{Title: "Assets", S: s, Site: site, Nav: "assets", Form: f,
-		Data: assetsData{List: list, Types: assetTypeList, Max: humanBytes(orchard.MaxAssetLen)}})
+		Data: assetsData{List: list, Types: assetTypeList, Max: orchard.FormatBytes(orchard.MaxAssetLen)}})
 }
 
 // checkAsset validates an asset's path and type; it returns the content type.
@@ -79,7 +79,7 @@ func checkAsset(p string, data []byte) (string, error) {
 		return "", orchard.Errorf(orchard.EINVALID, "The file's content is not %s.", t.sniff)
 	}
 	if len(data) > orchard.MaxAssetLen {
-		return "", orchard.Errorf(orchard.EINVALID, "The file is larger than %s.", humanBytes(orchard.MaxAssetLen))
+		return "", orchard.Errorf(orchard.EINVALID, "The file is larger than %s.", orchard.FormatBytes(orchard.MaxAssetLen))
 	}
 	return t.typ, nil
 }

@@ -208,7 +208,7 @@ func (h *Handler) run(ctx context.Context, j *job, target string) {
 		j.mu.Lock()
 		j.release = rel.ID
 		j.mu.Unlock()
-		j.logf("built release %s: %d files, %s", rel.ID, rel.Files, humanBytes(rel.Bytes))
+		j.logf("built release %s: %d files, %s", rel.ID, rel.Files, orchard.FormatBytes(rel.Bytes))
 	}
 	var res PublishResult
 	switch j.Kind {

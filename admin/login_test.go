@@ -16,6 +16,7 @@ import (
 	orchard "github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/admin"
 	"github.com/orchardhq/orchard/auth"
+	"github.com/orchardhq/orchard/internal/testnet"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -48,19 +49,6 @@ func postLogins(ui http.Handler, reqs []*http.Request, done *atomic.Int32) []int
 	return codes
 }
 
-// waitUntil polls cond until it holds, failing the test after a generous
-// deadline.
-func waitUntil(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // TestLoginConcurrentGuesses sends 50 wrong passwords for one user from one
 // address at once: the throttle (5 failures) must let at most 5 reach a
 // password check, and answer the rest 429. Checks are held until every
@@ -87,7 +75,7 @@ func TestLoginConcurrentGuesses(t *testing.T) {
 	var codes []int
 	finished := make(chan struct{})
 	go func() { codes = postLogins(u.ui, reqs, &done); close(finished) }()
-	waitUntil(t, "every login is checked or answered", func() bool { return checks.Load()+done.Load() >= n })
+	testnet.WaitFor(t, "every login is checked or answered", func() bool { return checks.Load()+done.Load() >= n })
 	close(gate)
 	<-finished
 

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"bytes"
-	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -111,8 +110,8 @@ var flashes = map[string]string{
 
 var funcs = template.FuncMap{
 	"time":  func(t time.Time) string { return t.Local().Format("2006-01-02 15:04") },
-	"size":  func(n int) string { return humanBytes(int64(n)) },
-	"bytes": humanBytes,
+	"size":  func(n int) string { return orchard.FormatBytes(int64(n)) },
+	"bytes": orchard.FormatBytes,
 	"pct": func(done, total int) int {
 		if total <= 0 {
 			return 0
@@ -188,14 +187,4 @@ func back(w http.ResponseWriter, r *http.Request, to, flash string) {
 		}
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/balancer"
+	"github.com/orchardhq/orchard/internal/testnet"
 )
 
 const (
@@ -31,7 +32,7 @@ const (
 func TestReleaseAwareRouting(t *testing.T) {
 	b0, b1, b2 := newBackend(t, "n0", rel1), newBackend(t, "n1", rel1), newBackend(t, "n2", rel1)
 	b := mustOpen(t, onePool("", b0.member(1), b1.member(1), b2.member(1)))
-	waitFor(t, "releases known", func() bool { return b.Status().Sites[siteHost] == rel1 && len(memberStatus(b, "n2").Releases) > 0 })
+	testnet.WaitFor(t, "releases known", func() bool { return b.Status().Sites[siteHost] == rel1 && len(memberStatus(b, "n2").Releases) > 0 })
 	if got := shares(t, b, 12); got["n0"] != 4 || got["n1"] != 4 || got["n2"] != 4 {
 		t.Fatalf("same release everywhere: %v", got)
 	}
@@ -41,7 +42,7 @@ func TestReleaseAwareRouting(t *testing.T) {
 	b1.release.Store(&r)
 	b2.release.Store(&r)
 	c := newClient()
-	waitFor(t, "newest release", func() bool { return b.Status().Sites[siteHost] == rel2 })
+	testnet.WaitFor(t, "newest release", func() bool { return b.Status().Sites[siteHost] == rel2 })
 	for i := 0; i < 20; i++ {
 		resp, _ := get(t, c, b.Addr(), "/")
 		if got := resp.Header.Get(orchard.ReleaseHeader); got != rel2 {
@@ -63,10 +64,10 @@ func TestReleaseAwareRouting(t *testing.T) {
 func TestOddReleaseNotRouted(t *testing.T) {
 	b0, b1, b2 := newBackend(t, "n0", rel1), newBackend(t, "n1", rel1), newBackend(t, "n2", rel1)
 	b := mustOpen(t, onePool("", b0.member(1), b1.member(1), b2.member(1)))
-	waitFor(t, "releases known", func() bool { return b.Status().Sites[siteHost] == rel1 })
+	testnet.WaitFor(t, "releases known", func() bool { return b.Status().Sites[siteHost] == rel1 })
 	odd := rel2
 	b1.release.Store(&odd)
-	waitFor(t, "n1's odd release seen", func() bool { return memberStatus(b, "n1").Releases[siteHost] == rel2 })
+	testnet.WaitFor(t, "n1's odd release seen", func() bool { return memberStatus(b, "n1").Releases[siteHost] == rel2 })
 	if got := b.Status().Sites[siteHost]; got != rel1 {
 		t.Fatalf("newest release = %s after one member of three moved, want %s", got, rel1)
 	}
@@ -104,7 +105,7 @@ func getAE(t testing.TB, c *http.Client, addr, path, ae string) (*http.Response,
 func TestEdgeCache(t *testing.T) {
 	be := newBackend(t, "n0", rel1)
 	b := mustOpen(t, cacheOpts(1<<20, be))
-	waitFor(t, "releases known", func() bool { return b.Status().Sites[siteHost] == rel1 })
+	testnet.WaitFor(t, "releases known", func() bool { return b.Status().Sites[siteHost] == rel1 })
 	c := newClient()
 	check := func(path, ae, wantCache, wantBody string) *http.Response {
 		t.Helper()
@@ -140,7 +141,7 @@ func TestEdgeCache(t *testing.T) {
 	// A new release changes the key: no purge needed.
 	r := rel2
 	be.release.Store(&r)
-	waitFor(t, "new release", func() bool { return b.Status().Sites[siteHost] == rel2 })
+	testnet.WaitFor(t, "new release", func() bool { return b.Status().Sites[siteHost] == rel2 })
 	check("/p", "", "miss", "n0 "+rel2+" a.test /p")
 	check("/p", "", "hit", "n0 "+rel2+" a.test /p")
 
@@ -173,7 +174,7 @@ func TestEdgeCache(t *testing.T) {
 func TestEdgeCacheSingleFlight(t *testing.T) {
 	be := newBackend(t, "n0", rel1)
 	b := mustOpen(t, cacheOpts(1<<20, be))
-	waitFor(t, "releases known", func() bool { return b.Status().Sites[siteHost] == rel1 })
+	testnet.WaitFor(t, "releases known", func() bool { return b.Status().Sites[siteHost] == rel1 })
 	be.delay.Store(int64(200 * time.Millisecond))
 	c := newClient()
 	var wg sync.WaitGroup
@@ -202,7 +203,7 @@ func TestEdgeCacheBound(t *testing.T) {
 	be := newBackend(t, "n0", rel1)
 	const max = 256 << 10
 	b := mustOpen(t, cacheOpts(max, be))
-	waitFor(t, "releases known", func() bool { return b.Status().Sites[siteHost] == rel1 })
+	testnet.WaitFor(t, "releases known", func() bool { return b.Status().Sites[siteHost] == rel1 })
 	n := 100000
 	if testing.Short() {
 		n = 10000

@@ -17,6 +17,7 @@ import (
 
 	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/balancer"
+	"github.com/orchardhq/orchard/internal/testnet"
 )
 
 // backend is a fake web node on loopback: a traffic server that answers
@@ -156,7 +157,7 @@ func mustOpen(t testing.TB, o balancer.Options) *balancer.Balancer {
 	for _, p := range o.Pools {
 		for _, m := range p.Members {
 			if m.HealthAddr != "" {
-				waitFor(t, m.Name+"'s first health check", func() bool { return len(memberStatus(b, m.Name).Health) > 0 })
+				testnet.WaitFor(t, m.Name+"'s first health check", func() bool { return len(memberStatus(b, m.Name).Health) > 0 })
 			}
 		}
 	}
@@ -211,18 +212,6 @@ func raw(t testing.TB, addr string, local netip.Addr, req string) (int, string) 
 	var sb strings.Builder
 	resp.Header.Write(&sb)
 	return resp.StatusCode, sb.String() + "\n" + string(body)
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func memberStatus(b *balancer.Balancer, name string) balancer.MemberStatus {

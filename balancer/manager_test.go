@@ -16,6 +16,7 @@ import (
 
 	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/balancer"
+	"github.com/orchardhq/orchard/internal/testnet"
 )
 
 func managerGet(t *testing.T, b *balancer.Balancer, path string) (int, string) {
@@ -130,7 +131,7 @@ func TestReload(t *testing.T) {
 	}
 	// A new member takes a site's requests once its health check has
 	// told which release it holds.
-	waitFor(t, "n1's releases", func() bool { return len(memberStatus(b, "n1").Releases) > 0 })
+	testnet.WaitFor(t, "n1's releases", func() bool { return len(memberStatus(b, "n1").Releases) > 0 })
 	if got := shares(t, b, 10); got["n0"] != 5 || got["n1"] != 5 {
 		t.Errorf("after reload %v", got)
 	}

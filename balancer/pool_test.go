@@ -9,6 +9,7 @@ import (
 
 	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/balancer"
+	"github.com/orchardhq/orchard/internal/testnet"
 )
 
 // shares sends n GETs and counts them by member.
@@ -144,9 +145,9 @@ func TestFailOnStatus(t *testing.T) {
 func TestHealthChecks(t *testing.T) {
 	b0, b1 := newBackend(t, "n0", "0123456789abcdef"), newBackend(t, "n1", "0123456789abcdef")
 	b := mustOpen(t, onePool("", b0.member(1), b1.member(1)))
-	waitFor(t, "first checks", func() bool { return len(memberStatus(b, "n0").Health) >= 2 })
+	testnet.WaitFor(t, "first checks", func() bool { return len(memberStatus(b, "n0").Health) >= 2 })
 	b0.healthy.Store(false)
-	waitFor(t, "n0 in error", func() bool { return memberStatus(b, "n0").State == orchard.MemberError })
+	testnet.WaitFor(t, "n0 in error", func() bool { return memberStatus(b, "n0").State == orchard.MemberError })
 	if got := shares(t, b, 10); got["n1"] != 10 {
 		t.Fatalf("n0 down: %v", got)
 	}
@@ -155,12 +156,12 @@ func TestHealthChecks(t *testing.T) {
 		t.Errorf("history's last check %+v, want a failure with its error", last)
 	}
 	b0.healthy.Store(true)
-	waitFor(t, "n0 back", func() bool { return memberStatus(b, "n0").State == orchard.MemberOK })
+	testnet.WaitFor(t, "n0 back", func() bool { return memberStatus(b, "n0").State == orchard.MemberOK })
 
 	// Every member in error: try them anyway (forcerecovery).
 	b0.healthy.Store(false)
 	b1.healthy.Store(false)
-	waitFor(t, "both in error", func() bool {
+	testnet.WaitFor(t, "both in error", func() bool {
 		return memberStatus(b, "n0").State == orchard.MemberError && memberStatus(b, "n1").State == orchard.MemberError
 	})
 	if got := shares(t, b, 10); got["n0"]+got["n1"] != 10 {
@@ -194,7 +195,7 @@ func TestQueue(t *testing.T) {
 			codes <- resp.StatusCode
 		}()
 	}
-	waitFor(t, "one in flight, one queued", func() bool {
+	testnet.WaitFor(t, "one in flight, one queued", func() bool {
 		s := b.Status().Pools[0]
 		return s.Members[0].InFlight == 1 && s.Queued == 1
 	})
@@ -220,7 +221,7 @@ func TestQueue(t *testing.T) {
 			resp.Body.Close()
 		}
 	}()
-	waitFor(t, "one in flight", func() bool { return b.Status().Pools[0].Members[0].InFlight == 1 })
+	testnet.WaitFor(t, "one in flight", func() bool { return b.Status().Pools[0].Members[0].InFlight == 1 })
 	resp, _ = get(t, c, b.Addr(), "/")
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("queue timeout: %d", resp.StatusCode)
@@ -233,9 +234,9 @@ func TestSlowStart(t *testing.T) {
 	o.Pools[0].SlowStart = time.Hour // stays at its start for the test
 	b := mustOpen(t, o)
 	b0.healthy.Store(false)
-	waitFor(t, "n0 in error", func() bool { return memberStatus(b, "n0").State == orchard.MemberError })
+	testnet.WaitFor(t, "n0 in error", func() bool { return memberStatus(b, "n0").State == orchard.MemberError })
 	b0.healthy.Store(true)
-	waitFor(t, "n0 back", func() bool { return memberStatus(b, "n0").State == orchard.MemberOK })
+	testnet.WaitFor(t, "n0 back", func() bool { return memberStatus(b, "n0").State == orchard.MemberOK })
 	got := shares(t, b, 110)
 	if got["n0"] > 15 {
 		t.Errorf("n0 just recovered took %v, want about a tenth", got)

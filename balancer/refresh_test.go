@@ -8,6 +8,7 @@ import (
 
 	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/balancer"
+	"github.com/orchardhq/orchard/internal/testnet"
 	"github.com/orchardhq/orchard/publish"
 )
 
@@ -23,7 +24,7 @@ func TestRefresh(t *testing.T) {
 	o.ControlAuth = func(h http.Handler) http.Handler { return publish.RequireSignature(secret, publish.BalancerTarget, h) }
 	o.Health = balancer.HealthOptions{Interval: time.Hour, Timeout: 5 * time.Second, Rise: 1, Fall: 1}
 	b := mustOpen(t, o)
-	waitFor(t, "the first check's release", func() bool { return b.Status().Sites[siteHost] == rel1 })
+	testnet.WaitFor(t, "the first check's release", func() bool { return b.Status().Sites[siteHost] == rel1 })
 	be.release.Store(ptr(rel2))
 	url := "http://" + b.ControlAddr() + orchard.RefreshPath
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/testnet"
 )
 
 // loadShape is the load of the reliability tests: short by default, the
@@ -79,7 +80,7 @@ func TestKillMemberUnderLoad(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	l := startLoad(ctx, b.Addr(), conns)
-	waitFor(t, "traffic on n1", func() bool { return bes[1].hits.Load() > 100 })
+	testnet.WaitFor(t, "traffic on n1", func() bool { return bes[1].hits.Load() > 100 })
 	bes[1].close() // connections reset, listener gone: like a crash
 	l.wait(t)
 	if s := memberStatus(b, "n1").State; s != orchard.MemberError {
@@ -94,14 +95,14 @@ func TestDrainUnderLoad(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	l := startLoad(ctx, b.Addr(), conns)
-	waitFor(t, "traffic on n1", func() bool { return bes[1].hits.Load() > 100 })
+	testnet.WaitFor(t, "traffic on n1", func() bool { return bes[1].hits.Load() > 100 })
 	if err := b.SetMember("web", "n1", "drain", 0); err != nil {
 		t.Fatal(err)
 	}
 	// Requests already on their way finish; none start after that.
-	waitFor(t, "n1 idle", func() bool { return memberStatus(b, "n1").InFlight == 0 })
+	testnet.WaitFor(t, "n1 idle", func() bool { return memberStatus(b, "n1").InFlight == 0 })
 	after := bes[1].hits.Load()
-	waitFor(t, "more traffic on n0", func() bool { return bes[0].hits.Load() > after+200 })
+	testnet.WaitFor(t, "more traffic on n0", func() bool { return bes[0].hits.Load() > after+200 })
 	if got := bes[1].hits.Load(); got != after {
 		t.Errorf("draining member got %d new requests", got-after)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/balancer"
+	"github.com/orchardhq/orchard/internal/testnet"
 )
 
 var (
@@ -244,13 +245,13 @@ func TestReloadApplies(t *testing.T) {
 			change:  func(o *balancer.Options) { o.Health.Fall = 2 },
 			applied: "Health",
 			before: func(t *testing.T, b *balancer.Balancer, _ []*backend) {
-				waitFor(t, "n0's failed checks", func() bool { return len(memberStatus(b, "n0").Health) >= 3 })
+				testnet.WaitFor(t, "n0's failed checks", func() bool { return len(memberStatus(b, "n0").Health) >= 3 })
 				if s := memberStatus(b, "n0").State; s != orchard.MemberOK {
 					t.Errorf("n0 %q after a few failed checks, want ok (fall 1000)", s)
 				}
 			},
 			after: func(t *testing.T, b *balancer.Balancer, _ []*backend) {
-				waitFor(t, "n0 in error (fall 2)", func() bool { return memberStatus(b, "n0").State == orchard.MemberError })
+				testnet.WaitFor(t, "n0 in error (fall 2)", func() bool { return memberStatus(b, "n0").State == orchard.MemberError })
 			},
 		},
 		{

@@ -12,23 +12,8 @@ import (
 
 	"github.com/orchardhq/orchard/dbcluster"
 	"github.com/orchardhq/orchard/internal/mariadbtest"
+	"github.com/orchardhq/orchard/internal/testnet"
 )
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, d time.Duration, cond func() (bool, error)) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		ok, err := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s (last error: %v)", d, what, err)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
 
 // appDB opens a pool to one server as the application user.
 func appDB(t *testing.T, s *dbcluster.LocalServer) *sql.DB {
@@ -67,11 +52,26 @@ func mustOK(t *testing.T, what string, r *dbcluster.Report, err error) {
 // readRow polls a server until SELECT v FROM kv WHERE k = key returns want.
 func waitRow(t *testing.T, db *sql.DB, key, want string) {
 	t.Helper()
-	waitFor(t, "row "+key+" = "+want, 20*time.Second, func() (bool, error) {
+	testnet.WaitFor(t, "row "+key+" = "+want, logged(t, func() (bool, error) {
 		var v string
 		err := db.QueryRow("SELECT v FROM kv WHERE k = ?", key).Scan(&v)
 		return err == nil && v == want, err
-	})
+	}))
+}
+
+// logged adapts a condition that also says what is wrong to
+// testnet.WaitFor: each new error is logged, so a timeout shows the last.
+func logged(t *testing.T, cond func() (bool, error)) func() bool {
+	t.Helper()
+	last := ""
+	return func() bool {
+		ok, err := cond()
+		if err != nil && err.Error() != "" && err.Error() != last {
+			last = err.Error()
+			t.Logf("not yet: %v", err)
+		}
+		return ok
+	}
 }
 
 func statusOf(t *testing.T, c *dbcluster.Cluster) map[string]dbcluster.ServerStatus {
@@ -190,10 +190,10 @@ func TestCluster(t *testing.T) {
 		if _, err := primary.Exec("INSERT INTO kv VALUES ('lag', 'x')"); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "status to show lag on "+r2.Addr(), 20*time.Second, func() (bool, error) {
+		testnet.WaitFor(t, "status to show lag on "+r2.Addr(), logged(t, func() (bool, error) {
 			s := statusOf(t, c)[r2.Addr()]
 			return s.LagSeconds >= 1, errors.New(s.LastError)
-		})
+		}))
 		if _, err := conn.ExecContext(ctx, "UNLOCK TABLES"); err != nil {
 			t.Fatal(err)
 		}

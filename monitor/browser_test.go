@@ -18,6 +18,7 @@ import (
 
 	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/balancer"
+	"github.com/orchardhq/orchard/internal/testnet"
 	"github.com/orchardhq/orchard/monitor"
 	"github.com/orchardhq/orchard/node"
 	"github.com/orchardhq/orchard/release"
@@ -59,7 +60,7 @@ func startMiniCluster(t *testing.T) *miniCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := nd.Activate("a.test", res.Manifest); err != nil {
+	if err := nd.Activate("a.test", res.Manifest.ID(), res.Manifest, nil); err != nil {
 		t.Fatal(err)
 	}
 	b := balancer.New(balancer.Options{
@@ -117,16 +118,16 @@ func TestDashboardBrowser(t *testing.T) {
 		Timeout: 5 * time.Second,
 	})
 	all := func(monitor.Target) bool { return true }
-	waitFor(t, "requests/s on the graphs", func() bool {
+	testnet.WaitFor(t, "requests/s on the graphs", func() bool {
 		c.load(t, 50)
 		return last(s.Series(monitor.FieldRequests, monitor.Ranges[0], all)) > 0 &&
 			last(s.Series(monitor.FieldRequests, monitor.Ranges[0], func(t monitor.Target) bool { return t.Name == "node0" })) > 0
 	})
 	c.load(t, 200)
-	waitFor(t, "CPU on the graphs", func() bool {
+	testnet.WaitFor(t, "CPU on the graphs", func() bool {
 		return !math.IsNaN(last(s.Series(monitor.FieldCPU, monitor.Ranges[0], all)))
 	})
-	waitFor(t, "the balancer and node0 up, node1 down", func() bool {
+	testnet.WaitFor(t, "the balancer and node0 up, node1 down", func() bool {
 		var states []string
 		for _, m := range s.Machines() {
 			states = append(states, m.State)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orchardhq/orchard/internal/testnet"
 	"github.com/orchardhq/orchard/monitor"
 )
 
@@ -24,18 +25,6 @@ func MustOpenProbeDB(tb testing.TB) *monitor.ProbeDB {
 	}
 	tb.Cleanup(func() { db.Close() })
 	return db
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func TestCheck(t *testing.T) {
@@ -140,7 +129,7 @@ func TestProberDownAndBackUp(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
 	nchanges := func() int { mu.Lock(); defer mu.Unlock(); return len(changes) }
-	waitFor(t, "down", func() bool { return nchanges() >= 1 })
+	testnet.WaitFor(t, "down", func() bool { return nchanges() >= 1 })
 	if !p.WentDown() || len(p.Down()) != 1 {
 		t.Errorf("WentDown %v, Down %v; want true, one URL", p.WentDown(), p.Down())
 	}
@@ -148,7 +137,7 @@ func TestProberDownAndBackUp(t *testing.T) {
 		t.Errorf("down after %d results, want at least 3", n)
 	}
 	healthy.Store(true)
-	waitFor(t, "back up", func() bool { return nchanges() >= 2 })
+	testnet.WaitFor(t, "back up", func() bool { return nchanges() >= 2 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

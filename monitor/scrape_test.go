@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/orchardhq/orchard/internal/testnet"
 	"github.com/orchardhq/orchard/monitor"
 )
 
@@ -66,7 +67,7 @@ func MustOpenScraper(t *testing.T, o monitor.ScraperOptions) *monitor.Scraper {
 	}
 	t.Cleanup(func() { s.Close() })
 	// The loop scrapes once at Open; wait for it so the test drives the rest.
-	waitFor(t, "first scrape", func() bool {
+	testnet.WaitFor(t, "first scrape", func() bool {
 		for _, m := range s.Machines() {
 			if m.State == "waiting" {
 				return false

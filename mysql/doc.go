@@ -25,5 +25,5 @@
 // by migration 5): it starts at a random number and every write of the
 // site's content adds one in the same transaction, first, so that every
 // content write locks the site's registry row before its content rows
-// (writeContent).
+// (updateContent).
 package mysql

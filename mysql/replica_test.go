@@ -8,20 +8,9 @@ import (
 
 	orchard "github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/internal/mariadbtest"
+	"github.com/orchardhq/orchard/internal/testnet"
 	"github.com/orchardhq/orchard/mysql"
 )
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 func replicaReads(db *mysql.DB) (n uint64) {
 	for _, r := range db.Replicas() {
@@ -106,7 +95,7 @@ func TestLaggingReplicaSkipped(t *testing.T) {
 	if err := db.CreateSite(ctx, &orchard.Site{Host: "example.com"}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the replica to be healthy", 10*time.Second, func() bool { return db.Replicas()[0].Healthy })
+	testnet.WaitFor(t, "the replica to be healthy", func() bool { return db.Replicas()[0].Healthy })
 
 	// Block the replica's SQL thread: it cannot commit while a global read
 	// lock is held, so its lag grows.
@@ -129,7 +118,7 @@ func TestLaggingReplicaSkipped(t *testing.T) {
 	if err := db.PutPage(ctx, "example.com", &orchard.Page{Path: "/x/", Title: "X", Body: "new"}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the replica to be skipped for lag", 20*time.Second, func() bool {
+	testnet.WaitFor(t, "the replica to be skipped for lag", func() bool {
 		r := db.Replicas()[0]
 		return !r.Healthy && strings.Contains(r.Err, "lags")
 	})
@@ -144,7 +133,7 @@ func TestLaggingReplicaSkipped(t *testing.T) {
 		t.Errorf("%d of 5 reads went to the primary while the only replica lagged", got)
 	}
 	unlock()
-	waitFor(t, "the replica to be used again", 20*time.Second, func() bool { return db.Replicas()[0].Healthy })
+	testnet.WaitFor(t, "the replica to be used again", func() bool { return db.Replicas()[0].Healthy })
 	c.WaitReplicas(t)
 	before = replicaReads(db)
 	if _, err := db.Page(ctx, "example.com", "/x/"); err != nil {
@@ -185,7 +174,7 @@ func TestStoppedReplica(t *testing.T) {
 			t.Fatalf("read %d after the replica stopped: %v", i, err)
 		}
 	}
-	waitFor(t, "the stopped replica to be skipped", 10*time.Second, func() bool { return !db.Replicas()[0].Healthy })
+	testnet.WaitFor(t, "the stopped replica to be skipped", func() bool { return !db.Replicas()[0].Healthy })
 	// Writes still work too.
 	if err := db.PutPage(ctx, "example.com", &orchard.Page{Path: "/y/", Title: "Y"}); err != nil {
 		t.Fatal(err)

@@ -240,15 +240,7 @@ func (d *DB) read(ctx context.Context, fn func(*sql.DB) error) error {
 // readTx runs fn in a read-only transaction (one consistent snapshot).
 func (d *DB) readTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return d.read(ctx, func(db *sql.DB) error {
-		tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
-		if err != nil {
-			return fmt.Errorf("begin: %w", err)
-		}
-		defer tx.Rollback()
-		if err := fn(tx); err != nil {
-			return err
-		}
-		return tx.Commit()
+		return inTx(ctx, db, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, fn)
 	})
 }
 
@@ -272,7 +264,7 @@ func (d *DB) write(ctx context.Context, fn func(*sql.Tx) error) error {
 func (d *DB) writeVia(ctx context.Context, b beginner, fn func(*sql.Tx) error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
-		err = d.writeOnce(ctx, b, fn)
+		err = inTx(ctx, b, nil, fn)
 		if !isRetryable(err) || attempt == maxWriteAttempts {
 			break
 		}
@@ -291,8 +283,10 @@ func (d *DB) writeVia(ctx context.Context, b beginner, fn func(*sql.Tx) error) e
 	return nil
 }
 
-func (d *DB) writeOnce(ctx context.Context, b beginner, fn func(*sql.Tx) error) error {
-	tx, err := b.BeginTx(ctx, nil)
+// inTx runs fn in a transaction begun on b with opts, and commits it when
+// fn succeeds (else rolls it back).
+func inTx(ctx context.Context, b beginner, opts *sql.TxOptions, fn func(*sql.Tx) error) error {
+	tx, err := b.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}

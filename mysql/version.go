@@ -37,12 +37,12 @@ func (d *DB) SiteVersion(ctx context.Context, host string) (string, int64, error
 	return site, v, nil
 }
 
-// writeContent is write for a change to the content of site h: the same
+// updateContent is write for a change to the content of site h: the same
 // transaction changes the site's content version (see SiteVersion). It
 // does so first, so that every content write locks the site's registry row
 // before its content rows, in the order UpdateSite and ReplaceSite take
 // them.
-func (d *DB) writeContent(ctx context.Context, h string, fn func(*sql.Tx) error) error {
+func (d *DB) updateContent(ctx context.Context, h string, fn func(*sql.Tx) error) error {
 	return d.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, "UPDATE orchard_sites SET version = version + 1 WHERE host = ?", h); err != nil {
 			return err

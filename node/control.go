@@ -9,20 +9,16 @@ import (
 )
 
 // controlHandler serves the control listener: health without
-// authentication, everything under /_orchard/v1/ by cfg.ControlHandler
-// (the publish protocol, signed) or, without one, just the status.
+// authentication, everything under /_orchard/v1/ by the handler given to
+// SetControlHandler (the publish protocol, signed).
 func (n *Node) controlHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+orchard.HealthPath, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, orchard.Health{OK: true, Role: "node", Name: n.cfg.Name, Releases: n.Releases()})
 	})
 	mux.HandleFunc("/_orchard/v1/", func(w http.ResponseWriter, r *http.Request) {
-		if n.cfg.ControlHandler != nil {
-			n.cfg.ControlHandler.ServeHTTP(w, r)
-			return
-		}
-		if r.URL.Path == StatusPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-			writeJSON(w, n.Status())
+		if h := n.control.Load(); h != nil {
+			(*h).ServeHTTP(w, r)
 			return
 		}
 		http.NotFound(w, r)
@@ -39,9 +35,6 @@ func (n *Node) controlHandler() http.Handler {
 		mux.ServeHTTP(w, r)
 	})
 }
-
-// StatusPath is the node status endpoint on the control listener.
-const StatusPath = "/_orchard/v1/status"
 
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")

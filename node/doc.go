@@ -21,17 +21,14 @@
 // The traffic listener is valyala/fasthttp (net/http reached ~0.6x nginx
 // on this kind of machine); all header values are precomputed at
 // activation, and a hot request allocates nothing. The control listener is
-// net/http: /_orchard/health, and /_orchard/v1/ handed to
-// Config.ControlHandler (the publish protocol), or just /_orchard/v1/status
-// when that is nil.
+// net/http: /_orchard/health, /metrics (Config.Metrics) and /_orchard/v1/
+// handed to the handler given to SetControlHandler (the publish protocol's
+// receiver, publish.Node, which stages releases and calls Activate).
 //
-// For the publish protocol:
-//
-//	n := node.New(node.Config{Name: "node0", Dir: dir, Control: addr, ControlHandler: h})
+//	n := node.New(node.Config{Name: "node0", Dir: dir, Control: addr})
+//	n.SetControlHandler(h)                  // e.g. publish.NewNode(...{State: n}).Handler()
 //	err := n.Open(ctx)                      // loads the active releases from dir
-//	id, missing, err := n.Stage(m)          // save manifest, report missing blobs
 //	err = n.Blobs().PutVerified(sha, r, max) // release.ErrHashMismatch
-//	err = n.ActivateID(site, id)            // or n.Activate(site, m); node.ErrBlobsMissing
-//	err = n.ActivateChecked(site, id, m)    // m validated and id = m.ID() by the caller
-//	n.Releases(); n.Status()                // site -> active id; full status
+//	err = n.Activate(site, id, m, encoded)  // release.ErrBlobsMissing; m checked, id = m.ID()
+//	n.Releases(); n.ActiveCreated(site)     // site -> active id; when the active one was built
 package node

@@ -126,7 +126,7 @@ func TestServe_NoAllocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := n.Activate("a.test", res.Manifest); err != nil {
+	if err := n.Activate("a.test", res.Manifest.ID(), res.Manifest, nil); err != nil {
 		t.Fatal(err)
 	}
 	var ctx fasthttp.RequestCtx
@@ -165,7 +165,7 @@ func BenchmarkServe(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := n.Activate("a.test", res.Manifest); err != nil {
+	if err := n.Activate("a.test", res.Manifest.ID(), res.Manifest, nil); err != nil {
 		b.Fatal(err)
 	}
 	var ctx fasthttp.RequestCtx

@@ -103,7 +103,6 @@ var (
 	descCacheBlobs = prometheus.NewDesc("orchard_node_cache_blobs", "Blobs held in memory.", nil, nil)
 	descCacheMax   = prometheus.NewDesc("orchard_node_cache_max_bytes", "Bound of the hot-blob cache.", nil, nil)
 	descSites      = prometheus.NewDesc("orchard_node_sites", "Sites known, with or without an active release.", nil, nil)
-	descStaged     = prometheus.NewDesc("orchard_node_staged_releases", "Releases staged and not active.", nil, nil)
 	descUptime     = prometheus.NewDesc("orchard_node_uptime_seconds", "Seconds since the node opened.", nil, nil)
 )
 
@@ -111,7 +110,7 @@ var classNames = [6]string{"other", "1xx", "2xx", "3xx", "4xx", "5xx"}
 
 func (c nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRequests, descDuration, descBytes, descConns, descCacheBytes,
-		descCacheBlobs, descCacheMax, descSites, descStaged, descUptime, descSiteRequests, descSiteBytes} {
+		descCacheBlobs, descCacheMax, descSites, descUptime, descSiteRequests, descSiteBytes} {
 		ch <- d
 	}
 }
@@ -135,17 +134,15 @@ func (c nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	if n.srv != nil {
 		ch <- prometheus.MustNewConstMetric(descConns, prometheus.GaugeValue, float64(n.srv.GetOpenConnectionsCount()))
 	}
-	st := n.Status()
-	ch <- prometheus.MustNewConstMetric(descCacheBytes, prometheus.GaugeValue, float64(st.CacheBytes))
-	ch <- prometheus.MustNewConstMetric(descCacheBlobs, prometheus.GaugeValue, float64(st.CacheBlobs))
-	ch <- prometheus.MustNewConstMetric(descCacheMax, prometheus.GaugeValue, float64(st.CacheMax))
-	ch <- prometheus.MustNewConstMetric(descSites, prometheus.GaugeValue, float64(len(st.Releases)+len(st.Waiting)))
-	staged := 0
-	for _, ids := range st.Staged {
-		staged += len(ids)
-	}
-	ch <- prometheus.MustNewConstMetric(descStaged, prometheus.GaugeValue, float64(staged))
-	if !st.Started.IsZero() {
-		ch <- prometheus.MustNewConstMetric(descUptime, prometheus.GaugeValue, st.Uptime)
+	cacheBytes, cacheBlobs := n.cache.stats()
+	ch <- prometheus.MustNewConstMetric(descCacheBytes, prometheus.GaugeValue, float64(cacheBytes))
+	ch <- prometheus.MustNewConstMetric(descCacheBlobs, prometheus.GaugeValue, float64(cacheBlobs))
+	ch <- prometheus.MustNewConstMetric(descCacheMax, prometheus.GaugeValue, float64(n.cfg.CacheBytes))
+	n.mu.Lock()
+	sites := len(n.sites)
+	n.mu.Unlock()
+	ch <- prometheus.MustNewConstMetric(descSites, prometheus.GaugeValue, float64(sites))
+	if !n.started.IsZero() {
+		ch <- prometheus.MustNewConstMetric(descUptime, prometheus.GaugeValue, time.Since(n.started).Seconds())
 	}
 }

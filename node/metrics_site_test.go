@@ -72,7 +72,7 @@ func TestSiteMetrics(t *testing.T) {
 	fs := siteFiles()
 	fs["/"] = [2]string{"text/html; charset=utf-8", "<p>second release</p>"}
 	m2 := build(t, n.Store(), testSite, fs)
-	if err := n.Activate(m2.Site, m2); err != nil {
+	if err := activate(n, m2); err != nil {
 		t.Fatal(err)
 	}
 	if resp, _ := get(t, addr, "a.test", "/"); resp.StatusCode != 200 || resp.Header.Get("X-Orchard-Release") == "" {

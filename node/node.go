@@ -18,10 +18,6 @@ import (
 	"github.com/orchardhq/orchard/release"
 )
 
-// ErrBlobsMissing is returned by Activate when a blob of the release is not
-// in the node's store yet. It is release.ErrBlobsMissing.
-var ErrBlobsMissing = release.ErrBlobsMissing
-
 // Defaults for Config fields left zero.
 const (
 	DefaultMaxConns          = 10000
@@ -40,13 +36,9 @@ type Config struct {
 	Dir  string // data directory: the release store (see release.Store)
 	// Store, when set, is the release store to use (opened on Dir by the
 	// caller, e.g. to share it with the publish protocol); else Open opens Dir.
-	Store   *release.Store
-	Listen  string // site traffic address; default 127.0.0.1:0
-	Control string // control address; "" for none
-	// ControlHandler serves /_orchard/v1/ on the control listener (the
-	// publish protocol); nil serves /_orchard/v1/status unauthenticated
-	// and 404 for the rest.
-	ControlHandler    http.Handler
+	Store             *release.Store
+	Listen            string        // site traffic address; default 127.0.0.1:0
+	Control           string        // control address; "" for none
 	Metrics           http.Handler  // serves /metrics on the control listener; nil = 404
 	MaxConns          int           // concurrent connections; default 10000
 	KeepAlive         time.Duration // idle keep-alive timeout; default 30s
@@ -69,12 +61,12 @@ type Node struct {
 
 	hosts   atomic.Pointer[map[string]*site] // host or alias -> site; read by every request
 	metrics requestMetrics                   // request counters (metrics.go)
+	control atomic.Pointer[http.Handler]     // /_orchard/v1/ on the control listener (SetControlHandler)
 
-	mu     sync.Mutex // serialises state changes below
-	sites  map[string]*site
-	staged map[string]map[string]bool // site -> staged release ids
-	blobs  map[string]*blob
-	epoch  uint64 // marks the blobs in use in publishLocked
+	mu    sync.Mutex // serialises state changes below
+	sites map[string]*site
+	blobs map[string]*blob
+	epoch uint64 // marks the blobs in use in publishLocked
 
 	srv     *fasthttp.Server
 	ln      net.Listener
@@ -109,12 +101,11 @@ func New(cfg Config) *Node {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	n := &Node{
-		cfg:    cfg,
-		log:    cfg.Logger.With("component", "node", "node", cfg.Name),
-		cache:  &cache{max: cfg.CacheBytes},
-		sites:  map[string]*site{},
-		staged: map[string]map[string]bool{},
-		blobs:  map[string]*blob{},
+		cfg:   cfg,
+		log:   cfg.Logger.With("component", "node", "node", cfg.Name),
+		cache: &cache{max: cfg.CacheBytes},
+		sites: map[string]*site{},
+		blobs: map[string]*blob{},
 	}
 	empty := map[string]*site{}
 	n.hosts.Store(&empty)
@@ -272,74 +263,23 @@ func (n *Node) load(ctx context.Context) error {
 	return nil
 }
 
-// Stage saves a release's manifest without activating it, marks the site
-// known (503 until it has an active release) and returns the blobs still
-// missing. It returns an EINVALID *Error for a bad manifest.
-func (n *Node) Stage(m *orchard.Manifest) (id string, missing []string, err error) {
-	id, err = n.store.SaveManifest(m)
-	if err != nil {
-		return "", nil, err
-	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.staged[m.Site] == nil {
-		n.staged[m.Site] = map[string]bool{}
-	}
-	if cur := n.sites[m.Site]; cur == nil || cur.id != id {
-		n.staged[m.Site][id] = true
-	}
-	if _, ok := n.sites[m.Site]; !ok {
-		n.sites[m.Site] = &site{host: m.Site}
-		n.publishLocked()
-	}
-	return id, n.store.Blobs().Missing(m), nil
-}
-
-// Activate makes m the active release of site: it saves m, refuses with an
-// error wrapping ErrBlobsMissing unless every blob is present, moves the
-// pointer on disk, then swaps the serving state in memory. The manifest is
-// validated, hashed and its blobs checked once.
-func (n *Node) Activate(site string, m *orchard.Manifest) error {
+// Activate makes m, release id of site, the active release: it saves m,
+// refuses with an error wrapping release.ErrBlobsMissing unless every blob
+// is present, moves the pointer on disk, then swaps the serving state in
+// memory. m must be valid (m.Validate) and id its id (m.ID()), as the
+// publish receiver checks when it stages a release; encoded, when not nil,
+// is m in the binary encoding it arrived in (release.DecodeManifest gave m
+// and id) and is saved as it is, else m is encoded again.
+func (n *Node) Activate(site, id string, m *orchard.Manifest, encoded []byte) error {
 	if m.Site != site {
 		return orchard.Errorf(orchard.EINVALID, "Manifest is for %q, not %q.", m.Site, site)
 	}
-	id, err := n.store.SaveManifest(m)
-	if err != nil {
-		return err
+	var err error
+	if encoded != nil {
+		err = n.store.SaveEncodedManifest(m, id, encoded)
+	} else {
+		err = n.store.SaveCheckedManifest(m, id)
 	}
-	return n.activate(site, id, m)
-}
-
-// ActivateChecked is Activate for a manifest the caller has validated
-// (m.Validate) and whose id it computed (id == m.ID()), as the publish
-// protocol does when it stages a release: it skips doing both again.
-func (n *Node) ActivateChecked(site, id string, m *orchard.Manifest) error {
-	if m.Site != site {
-		return orchard.Errorf(orchard.EINVALID, "Manifest is for %q, not %q.", m.Site, site)
-	}
-	if err := n.store.SaveCheckedManifest(m, id); err != nil {
-		return err
-	}
-	return n.activate(site, id, m)
-}
-
-// ActivateEncoded is ActivateChecked for a manifest that arrived in the
-// binary encoding: encoded is what release.DecodeManifest turned into m and
-// id, and is saved as it is.
-func (n *Node) ActivateEncoded(site, id string, m *orchard.Manifest, encoded []byte) error {
-	if m.Site != site {
-		return orchard.Errorf(orchard.EINVALID, "Manifest is for %q, not %q.", m.Site, site)
-	}
-	if err := n.store.SaveEncodedManifest(m, id, encoded); err != nil {
-		return err
-	}
-	return n.activate(site, id, m)
-}
-
-// ActivateID makes the stored release id the active release of site (see
-// Activate); ENOTFOUND when it is not stored.
-func (n *Node) ActivateID(site, id string) error {
-	m, err := n.store.Manifest(site, id)
 	if err != nil {
 		return err
 	}
@@ -355,7 +295,7 @@ func (n *Node) activate(site, id string, m *orchard.Manifest) error {
 	st, err := n.newSiteLocked(m, id)
 	if err != nil {
 		if miss := n.store.Blobs().Missing(m); len(miss) > 0 {
-			return fmt.Errorf("activate %s/%s: %d blobs missing: %w", site, id, len(miss), ErrBlobsMissing)
+			return fmt.Errorf("activate %s/%s: %d blobs missing: %w", site, id, len(miss), release.ErrBlobsMissing)
 		}
 		return err
 	}
@@ -363,7 +303,6 @@ func (n *Node) activate(site, id string, m *orchard.Manifest) error {
 		return err
 	}
 	n.sites[site] = st
-	delete(n.staged[site], id)
 	n.publishLocked()
 	n.log.Info("activated release", "site", site, "release", id)
 	return nil
@@ -475,45 +414,10 @@ func (n *Node) ActiveCreated(site string) (id string, created time.Time, ok bool
 	return s.id, s.modified, true
 }
 
-// Status is the node's state as /_orchard/v1/status reports it.
-type Status struct {
-	Name       string              `json:"name"`
-	Role       string              `json:"role"`
-	Version    string              `json:"version"`
-	Started    time.Time           `json:"started"`
-	Uptime     float64             `json:"uptime_seconds"`
-	Releases   map[string]string   `json:"releases"`         // site -> active id
-	Staged     map[string][]string `json:"staged,omitempty"` // site -> saved, not active ids
-	Waiting    []string            `json:"waiting,omitempty"`
-	CacheBytes int64               `json:"cache_bytes"`
-	CacheBlobs int                 `json:"cache_blobs"`
-	CacheMax   int64               `json:"cache_max_bytes"`
-}
-
-// Status returns the node's current state.
-func (n *Node) Status() Status {
-	st := Status{Name: n.cfg.Name, Role: "node", Version: n.cfg.Version, Started: n.started,
-		Uptime: time.Since(n.started).Seconds(), Releases: n.Releases(), CacheMax: n.cfg.CacheBytes}
-	n.mu.Lock()
-	for site, ids := range n.staged {
-		for id := range ids {
-			if st.Staged == nil {
-				st.Staged = map[string][]string{}
-			}
-			st.Staged[site] = append(st.Staged[site], id)
-		}
-		sort.Strings(st.Staged[site])
-	}
-	for h, s := range n.sites {
-		if s.id == "" {
-			st.Waiting = append(st.Waiting, h)
-		}
-	}
-	n.mu.Unlock()
-	sort.Strings(st.Waiting)
-	st.CacheBytes, st.CacheBlobs = n.cache.stats()
-	return st
-}
+// SetControlHandler makes h serve /_orchard/v1/ on the control listener
+// (the publish protocol: publish.Node.Handler); until it is called, those
+// paths answer 404. It may be called before or after Open.
+func (n *Node) SetControlHandler(h http.Handler) { n.control.Store(&h) }
 
 // fasthttpLogger routes fasthttp's messages to slog.
 type fasthttpLogger struct{ log *slog.Logger }

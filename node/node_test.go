@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/node"
 	"github.com/orchardhq/orchard/release"
@@ -79,15 +81,54 @@ func mustOpenNode(t *testing.T, dir string) *node.Node {
 	return n
 }
 
-// openActive opens a node in a fresh dir with testSite active.
-func openActive(t *testing.T) (*node.Node, *orchard.Manifest) {
+// openWaiting opens a node in a fresh dir that holds the releases waiting,
+// saved and never activated: their sites are known and have no active
+// release. Their blobs stay in the store they were built in.
+func openWaiting(t *testing.T, waiting ...*orchard.Manifest) *node.Node {
 	t.Helper()
-	n := mustOpenNode(t, t.TempDir())
+	dir := t.TempDir()
+	st, err := release.OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range waiting {
+		if _, err := st.SaveManifest(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return mustOpenNode(t, dir)
+}
+
+// openActive opens a node in a fresh dir with testSite active, and the
+// releases waiting known but not active (see openWaiting).
+func openActive(t *testing.T, waiting ...*orchard.Manifest) (*node.Node, *orchard.Manifest) {
+	t.Helper()
+	n := openWaiting(t, waiting...)
 	m := build(t, n.Store(), testSite, siteFiles())
-	if err := n.Activate(m.Site, m); err != nil {
+	if err := activate(n, m); err != nil {
 		t.Fatal(err)
 	}
 	return n, m
+}
+
+// activate makes m the active release of its site on n.
+func activate(n *node.Node, m *orchard.Manifest) error {
+	return n.Activate(m.Site, m.ID(), m, nil)
+}
+
+// otherStore opens a release store in a fresh dir, for releases whose
+// blobs a node does not have.
+func otherStore(t *testing.T) *release.Store {
+	t.Helper()
+	st, err := release.OpenStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // raw sends a raw HTTP/1.1 request and reads the response, so tests control
@@ -223,35 +264,31 @@ func TestServe(t *testing.T) {
 	})
 }
 
-// TestServe_Unavailable: a site known (staged) but never activated answers
-// 503 with Retry-After.
+// TestServe_Unavailable: a site known (a release saved) but never
+// activated answers 503 with Retry-After.
 func TestServe_Unavailable(t *testing.T) {
-	n := mustOpenNode(t, t.TempDir())
-	other := t.TempDir()
-	st, _ := release.OpenStore(other)
+	st := otherStore(t)
 	m := build(t, st, orchard.Site{Host: "b.test"}, siteFiles())
-	if _, _, err := n.Stage(m); err != nil {
-		t.Fatal(err)
-	}
+	n := openWaiting(t, m)
 	resp, _ := get(t, n.Addr(), "b.test", "/")
 	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("status %d Retry-After %q, want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 	// Activation refuses while blobs are missing; the site stays 503.
-	if err := n.Activate("b.test", m); !errors.Is(err, node.ErrBlobsMissing) {
+	if err := activate(n, m); !errors.Is(err, release.ErrBlobsMissing) {
 		t.Fatalf("Activate without blobs: %v, want ErrBlobsMissing", err)
 	}
-	if st := n.Status(); len(st.Staged["b.test"]) != 1 || len(st.Waiting) != 1 {
-		t.Fatalf("status: %+v", st)
+	if resp, _ := get(t, n.Addr(), "b.test", "/"); resp.StatusCode != 503 {
+		t.Fatalf("after the refused activation: %d, want 503", resp.StatusCode)
 	}
-	// Stage the blobs, then activate.
+	// Store the blobs, then activate.
 	for _, sha := range n.Blobs().Missing(m) {
 		data, _ := st.Blobs().Get(sha)
 		if err := n.Blobs().PutVerified(sha, bytes.NewReader(data), 1<<20); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := n.Activate("b.test", m); err != nil {
+	if err := activate(n, m); err != nil {
 		t.Fatal(err)
 	}
 	if resp, _ := get(t, n.Addr(), "b.test", "/"); resp.StatusCode != 200 {
@@ -267,13 +304,13 @@ func TestNode_Restart(t *testing.T) {
 		t.Fatal(err)
 	}
 	m1 := build(t, n.Store(), testSite, siteFiles())
-	if err := n.Activate(m1.Site, m1); err != nil {
+	if err := activate(n, m1); err != nil {
 		t.Fatal(err)
 	}
 	fs2 := siteFiles()
 	fs2["/"] = [2]string{"text/html; charset=utf-8", "<p>second</p>"}
 	m2 := build(t, n.Store(), testSite, fs2)
-	if err := n.Activate(m2.Site, m2); err != nil {
+	if err := activate(n, m2); err != nil {
 		t.Fatal(err)
 	}
 	_, before := get(t, n.Addr(), "a.test", "/")
@@ -292,7 +329,7 @@ func TestNode_Restart(t *testing.T) {
 		t.Fatalf("after restart: release %q body %q", resp.Header.Get("X-Orchard-Release"), after)
 	}
 	// Rolling back is activating the older release.
-	if err := n2.ActivateID("a.test", m1.ID()); err != nil {
+	if err := activate(n2, m1); err != nil {
 		t.Fatal(err)
 	}
 	if _, body := get(t, n2.Addr(), "a.test", "/"); string(body) != bigHTML {
@@ -310,7 +347,7 @@ func TestServe_CraftedHosts(t *testing.T) {
 	}
 	n := mustOpenNode(t, dir)
 	m := build(t, n.Store(), testSite, siteFiles())
-	if err := n.Activate(m.Site, m); err != nil {
+	if err := activate(n, m); err != nil {
 		t.Fatal(err)
 	}
 	hosts := []string{"..", "%2e%2e", "a/../b", "a.test/../..", "../a.test", strings.Repeat("a", 10<<10), "a.test\x00", "a\x00.test", "sites", "a.test%00", ".", "a.test/", "blobs"}
@@ -347,17 +384,8 @@ func TestControl(t *testing.T) {
 	if !h.OK || h.Role != "node" || h.Name != "node0" || h.Releases["a.test"] != m.ID() {
 		t.Fatalf("health = %+v", h)
 	}
-	resp, err = http.Get("http://" + n.ControlAddr() + node.StatusPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st node.Status
-	json.NewDecoder(resp.Body).Decode(&st)
-	resp.Body.Close()
-	if st.Releases["a.test"] != m.ID() || st.Version != "test" || st.Role != "node" {
-		t.Fatalf("status = %+v", st)
-	}
-	for _, p := range []string{"/", "/_orchard/v1/releases/a.test", "/index.html"} {
+	// Without a publish handler nothing under /_orchard/v1/ is served.
+	for _, p := range []string{"/", "/_orchard/v1/status", "/_orchard/v1/releases/a.test", "/index.html"} {
 		resp, err := http.Get("http://" + n.ControlAddr() + p)
 		if err != nil {
 			t.Fatal(err)
@@ -369,16 +397,14 @@ func TestControl(t *testing.T) {
 	}
 }
 
-// TestControl_Handler: /_orchard/v1/ goes to the handler publish provides.
+// TestControl_Handler: /_orchard/v1/ goes to the handler publish provides,
+// also when it is given after Open.
 func TestControl_Handler(t *testing.T) {
-	n := node.New(node.Config{Dir: t.TempDir(), Control: "127.0.0.1:0", ControlHandler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	n := mustOpenNode(t, t.TempDir())
+	n.SetControlHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusTeapot)
-	})})
-	if err := n.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
-	resp, err := http.Get("http://" + n.ControlAddr() + node.StatusPath)
+	}))
+	resp, err := http.Get("http://" + n.ControlAddr() + "/_orchard/v1/status")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -403,7 +429,7 @@ func TestServe_Cache(t *testing.T) {
 	}
 	fs["/big.bin"] = [2]string{"application/octet-stream", strings.Repeat("b", 10000)}
 	m := build(t, n.Store(), testSite, fs)
-	if err := n.Activate(m.Site, m); err != nil {
+	if err := activate(n, m); err != nil {
 		t.Fatal(err)
 	}
 	for round := 0; round < 3; round++ {
@@ -418,8 +444,8 @@ func TestServe_Cache(t *testing.T) {
 			t.Fatalf("range of an uncached blob: %d %q", resp.StatusCode, body)
 		}
 	}
-	if st := n.Status(); st.CacheBytes > 4096 {
-		t.Fatalf("cache holds %d bytes, over its 4096 bound", st.CacheBytes)
+	if held := gauge(t, n, "orchard_node_cache_bytes"); held > 4096 {
+		t.Fatalf("cache holds %v bytes, over its 4096 bound", held)
 	}
 }
 
@@ -432,7 +458,7 @@ func TestNode_RestartBroken(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := build(t, n.Store(), testSite, siteFiles())
-	if err := n.Activate(good.Site, good); err != nil {
+	if err := activate(n, good); err != nil {
 		t.Fatal(err)
 	}
 	// The broken site's release is active on disk, but its blobs were
@@ -471,7 +497,7 @@ func TestNode_RestartPacked(t *testing.T) {
 	fs := siteFiles()
 	fs["/big.bin"] = [2]string{"application/octet-stream", strings.Repeat("0123456789", 4000)} // over CacheBytes/8
 	m := build(t, n.Store(), testSite, fs)
-	if err := n.Activate(m.Site, m); err != nil {
+	if err := activate(n, m); err != nil {
 		t.Fatal(err)
 	}
 	before := map[string]string{}
@@ -508,4 +534,22 @@ func TestNode_RestartPacked(t *testing.T) {
 	if resp.StatusCode != 206 || string(body) != "0123456789" {
 		t.Fatalf("range of the streamed blob: %d %q", resp.StatusCode, body)
 	}
+}
+
+// gauge returns the value of the node's metric name (one without labels).
+func gauge(t *testing.T, n *node.Node, name string) float64 {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(n.Collector())
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }

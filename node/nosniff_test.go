@@ -12,10 +12,7 @@ import (
 // traffic and the control listener, carries X-Content-Type-Options:
 // nosniff, so no browser runs an upload as another type than its own.
 func TestServe_NoSniff(t *testing.T) {
-	n, _ := openActive(t)
-	if _, _, err := n.Stage(build(t, n.Store(), orchard.Site{Host: "empty.test"}, siteFiles())); err != nil {
-		t.Fatal(err)
-	}
+	n, _ := openActive(t, build(t, otherStore(t), orchard.Site{Host: "empty.test"}, siteFiles()))
 	for _, tc := range []struct {
 		name, request string
 		status        int

@@ -49,11 +49,11 @@ func TestActivate_SizeClaims(t *testing.T) {
 	// Site b claims 5 bytes for the shared blob before site a, with the
 	// true size, is activated.
 	b := build(t, n.Store(), orchard.Site{Host: "b.test"}, fs)
-	if err := n.Activate(b.Site, withSize(b, "/small.txt", 5)); orchard.ErrorCode(err) != orchard.EINVALID {
+	if err := activate(n, withSize(b, "/small.txt", 5)); orchard.ErrorCode(err) != orchard.EINVALID {
 		t.Fatalf("Activate(b.test claiming 5 bytes) = %v, want EINVALID", err)
 	}
 	a := build(t, n.Store(), testSite, fs)
-	if err := n.Activate(a.Site, a); err != nil {
+	if err := activate(n, a); err != nil {
 		t.Fatal(err)
 	}
 	wantSmall(t, n, "a.test")
@@ -63,7 +63,7 @@ func TestActivate_SizeClaims(t *testing.T) {
 		size int64
 	}{{"Huge", 1 << 62}, {"Short", 5}, {"OneMore", 35}} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := n.Activate(a.Site, withSize(a, "/small.txt", tc.size))
+			err := activate(n, withSize(a, "/small.txt", tc.size))
 			if orchard.ErrorCode(err) != orchard.EINVALID {
 				t.Fatalf("Activate(claiming %d bytes) = %v, want EINVALID", tc.size, err)
 			}
@@ -81,7 +81,7 @@ func TestActivate_SizeClaims(t *testing.T) {
 		c := withSize(a, "/index.html", e.Size)
 		e.GzipSize++
 		c.Files["/index.html"] = e
-		if err := n.Activate(a.Site, c); orchard.ErrorCode(err) != orchard.EINVALID {
+		if err := activate(n, c); orchard.ErrorCode(err) != orchard.EINVALID {
 			t.Fatalf("Activate(gzip size off by one) = %v, want EINVALID", err)
 		}
 	})

@@ -317,14 +317,11 @@ func (b *verifiedBody) Read(p []byte) (int, error) {
 
 func (b *verifiedBody) Close() error { return b.r.Close() }
 
-// DefaultMaxBody is the body limit of RequireSignature, in bytes.
-const DefaultMaxBody = 64 << 20
-
 // RequireSignature wraps next so it only sees requests signed with secret
-// for the target self, with bodies of at most DefaultMaxBody bytes: others
-// get 401 (or 413).
+// for the target self, with bodies of at most 64 MiB: others get 401 (or
+// 413). The balancer's control listener uses it.
 func RequireSignature(secret []byte, self string, next http.Handler) http.Handler {
-	return requireVerified(NewVerifier(secret, self, DefaultMaxBody), next)
+	return requireVerified(NewVerifier(secret, self, 64<<20), next)
 }
 
 func requireVerified(v *Verifier, next http.Handler) http.Handler {

@@ -19,14 +19,16 @@ import (
 	"github.com/orchardhq/orchard/release"
 )
 
-// signedType sends one signed request with a Content-Type.
+// signedType sends one signed request with a Content-Type ("" for none).
 func signedType(t *testing.T, method, url, contentType string, body []byte, secret []byte) *http.Response {
 	t.Helper()
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", contentType)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
 	publish.Sign(req, secret, "node0", body) // every test node these helpers address is node0
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -2,46 +2,16 @@ package publish_test
 
 import (
 	"context"
-	"errors"
 	"io/fs"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/publish"
 	"github.com/orchardhq/orchard/release"
 )
-
-// diskState is a node's active releases over a real blob store.
-type diskState struct {
-	mu     sync.Mutex
-	blobs  *release.Blobs
-	active map[string]string
-}
-
-func (s *diskState) Activate(site string, m *orchard.Manifest) error {
-	if miss := s.blobs.Missing(m); len(miss) > 0 {
-		return errors.New("blobs missing")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.active[site] = m.ID()
-	return nil
-}
-
-func (s *diskState) Releases() map[string]string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := map[string]string{}
-	for k, v := range s.active {
-		out[k] = v
-	}
-	return out
-}
 
 // With release.Blobs (which writes batches without fsync), a tampered batch
 // is refused and no blob of a batch counts as stored before the activation
@@ -52,7 +22,7 @@ func TestPublishDiskBlobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &diskState{blobs: b, active: map[string]string{}}
+	st := newMemState(b)
 	n := publish.NewNode(publish.NodeConfig{Name: "node0", Secret: testSecret, Blobs: b, State: st, MaxBatchBytes: 1 << 20})
 	srv := httptest.NewServer(n.Handler())
 	t.Cleanup(srv.Close)

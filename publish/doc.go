@@ -50,17 +50,18 @@
 //
 // Errors between master and nodes are sentinels mapped to one status each on
 // both sides: ErrUnauthorized 401, ErrTooLarge 413, ErrHashMismatch 422,
-// ErrBlobsMissing 409, ErrInvalid 400, ErrNotFound 404, ErrStorage 507,
+// release.ErrBlobsMissing 409, ErrInvalid 400, ErrNotFound 404, ErrStorage 507,
 // ErrStale 412.
 //
 // The package takes plain values and small interfaces (Blobs, State,
 // Catalog, BlobSource) that cmd/orchard wires to the release and node
-// packages. A Blobs that also implements UnsyncedBlobs gets batches written
-// without a fsync per blob (and hashed once), made durable with one Sync
-// just before activation, which refuses a release until that Sync has put
-// every blob in place; without it every blob costs two fsyncs, which
-// dominates a first publish. A State that implements ActivateChecked
-// (node.Node) is not made to validate and hash the staged manifest again;
-// one that implements ActivateEncoded (node.Node) saves the binary manifest
-// it was sent as it is.
+// packages. On a node, Node is the one owner of the protocol's side: it
+// stages manifests (validated and hashed once, kept with the binary
+// encoding they came in), orders activations, and hands a complete release
+// to State.Activate (node.Node), which saves it and serves it. A Blobs that
+// also implements UnsyncedBlobs gets batches written without a fsync per
+// blob (and hashed once), made durable with one Sync just before
+// activation, which refuses a release until that Sync has put every blob in
+// place; without it every blob costs two fsyncs, which dominates a first
+// publish.
 package publish

@@ -7,10 +7,15 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/orchardhq/orchard/release"
 )
 
 // Sentinel errors of the protocol. Each has one HTTP status, used by the
 // server to answer and by the client to turn an answer back into the error.
+// An activation asked before every blob is present is the store's own
+// release.ErrBlobsMissing (409), so a node's refusal and the master's read
+// of it are the same error.
 var (
 	// ErrUnauthorized: a missing, malformed, wrong, stale or replayed signature (401).
 	ErrUnauthorized = errors.New("unauthorized")
@@ -18,8 +23,6 @@ var (
 	ErrTooLarge = errors.New("body too large")
 	// ErrHashMismatch: a blob whose content does not hash to its name (422).
 	ErrHashMismatch = errors.New("blob content does not match its hash")
-	// ErrBlobsMissing: activation asked before every blob is present (409).
-	ErrBlobsMissing = errors.New("blobs missing")
 	// ErrInvalid: a malformed manifest, hash, site or request (400).
 	ErrInvalid = errors.New("invalid request")
 	// ErrNotFound: an unknown release, site or blob (404).
@@ -39,7 +42,7 @@ var statusOf = []struct {
 	{ErrUnauthorized, http.StatusUnauthorized},
 	{ErrTooLarge, http.StatusRequestEntityTooLarge},
 	{ErrHashMismatch, http.StatusUnprocessableEntity},
-	{ErrBlobsMissing, http.StatusConflict},
+	{release.ErrBlobsMissing, http.StatusConflict}, // activation asked before every blob is present
 	{ErrInvalid, http.StatusBadRequest},
 	{ErrNotFound, http.StatusNotFound},
 	{ErrStorage, http.StatusInsufficientStorage},

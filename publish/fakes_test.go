@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"sync"
+	"time"
 
 	"github.com/orchardhq/orchard"
 )
@@ -82,15 +83,20 @@ func (b *memBlobs) len() int {
 // memState is a node's active releases, refusing incomplete ones.
 type memState struct {
 	mu     sync.Mutex
-	blobs  *memBlobs
-	active map[string]*orchard.Manifest
+	blobs  interface{ Has(sha string) bool } // *memBlobs or *release.Blobs
+	active map[string]memActive              // site -> its active release
 }
 
-func newMemState(b *memBlobs) *memState {
-	return &memState{blobs: b, active: map[string]*orchard.Manifest{}}
+type memActive struct {
+	id string
+	m  *orchard.Manifest
 }
 
-func (s *memState) Activate(site string, m *orchard.Manifest) error {
+func newMemState(b interface{ Has(sha string) bool }) *memState {
+	return &memState{blobs: b, active: map[string]memActive{}}
+}
+
+func (s *memState) Activate(site, id string, m *orchard.Manifest, encoded []byte) error {
 	for _, e := range m.Files {
 		if !s.blobs.Has(e.SHA256) || (e.Gzip != "" && !s.blobs.Has(e.Gzip)) {
 			return errors.New("blobs missing")
@@ -98,7 +104,7 @@ func (s *memState) Activate(site string, m *orchard.Manifest) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.active[site] = m
+	s.active[site] = memActive{id: id, m: m}
 	return nil
 }
 
@@ -106,10 +112,20 @@ func (s *memState) Releases() map[string]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[string]string{}
-	for site, m := range s.active {
-		out[site] = m.ID()
+	for site, a := range s.active {
+		out[site] = a.id
 	}
 	return out
+}
+
+func (s *memState) ActiveCreated(site string) (string, time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.active[site]
+	if !ok {
+		return "", time.Time{}, false
+	}
+	return a.id, a.m.Created, true
 }
 
 // memCatalog is the master's record of releases.

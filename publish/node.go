@@ -15,8 +15,10 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/orchardhq/orchard"
@@ -32,13 +34,22 @@ type Blobs interface {
 	PutVerified(sha string, r io.Reader, maxBytes int64) error
 }
 
-// State is a node's set of active releases (node.Node satisfies it).
+// State is a node's set of active releases (node.Node satisfies it). The
+// receiver (Node) owns everything before activation: staged manifests,
+// their ids and encodings, and the order of activations.
 type State interface {
-	// Activate makes m the active release of site, in memory and on disk, or
-	// refuses (changing nothing) when a blob of m is missing.
-	Activate(site string, m *orchard.Manifest) error
+	// Activate makes m, release id of site, the active release, in memory
+	// and on disk, or refuses (changing nothing) when a blob of m is
+	// missing. m has passed m.Validate and id is m.ID(); encoded, when not
+	// nil, is m in the binary encoding it arrived in (release.EncodeManifest
+	// of m), to be saved as it is.
+	Activate(site, id string, m *orchard.Manifest, encoded []byte) error
 	// Releases returns the active release id of every site.
 	Releases() map[string]string
+	// ActiveCreated returns the active release of site and when it was
+	// created; ok is false when the site has none. It orders activations
+	// after a restart too, when the receiver has staged nothing yet.
+	ActiveCreated(site string) (id string, created time.Time, ok bool)
 }
 
 // Limits of the node side, in bytes.
@@ -80,9 +91,10 @@ type Node struct {
 	started time.Time
 	verify  *Verifier
 
-	mu     sync.Mutex                           // serialises activations and guards staged and active
-	staged map[string]map[string]*stagedRelease // site -> id -> manifest
-	active map[string]*stagedRelease            // site -> the release this node last activated
+	mu      sync.Mutex                           // serialises activations and guards staged and active
+	staged  map[string]map[string]*stagedRelease // site -> id -> manifest
+	nStaged atomic.Int64                         // releases in staged, for /metrics without waiting on mu
+	active  map[string]*stagedRelease            // site -> the release this node last activated
 
 	syncMu    sync.Mutex
 	lastSync  NodeSync
@@ -94,20 +106,6 @@ type stagedRelease struct {
 	id      string // m.ID()
 	encoded []byte // m as received in the binary encoding, or nil
 	when    time.Time
-}
-
-// checkedActivator is optionally implemented by a State that can skip
-// validating and hashing a manifest again (node.Node does): staging has
-// done both.
-type checkedActivator interface {
-	ActivateChecked(site, id string, m *orchard.Manifest) error
-}
-
-// encodedActivator is optionally implemented by a State that can also save
-// the manifest as the binary encoding it arrived in (release.EncodeManifest
-// of m) instead of encoding it again (node.Node does).
-type encodedActivator interface {
-	ActivateEncoded(site, id string, m *orchard.Manifest, encoded []byte) error
 }
 
 // NodeSync describes the last catch-up round.
@@ -338,6 +336,7 @@ func (n *Node) stage(m *orchard.Manifest, id string, encoded []byte) {
 		}
 		delete(s, oldest)
 	}
+	n.countStagedLocked()
 }
 
 func (n *Node) handlePutBlob(w http.ResponseWriter, r *http.Request) {
@@ -531,25 +530,14 @@ type activation struct {
 	replaces string
 }
 
-// createdOf is optionally implemented by a State that knows when its
-// active releases were created (node.Node does), so that an activation
-// can be compared with the active release after a restart too.
-type createdOf interface {
-	// ActiveCreated returns the active release of site and its creation
-	// time; ok is false when the site has none.
-	ActiveCreated(site string) (id string, created time.Time, ok bool)
-}
-
 // activeCreated returns when the active release cur of site was created;
 // ok is false when that is not known.
 func (n *Node) activeCreated(site, cur string) (time.Time, bool) {
 	if a := n.active[site]; a != nil && a.id == cur {
 		return a.m.Created, true
 	}
-	if co, ok := n.cfg.State.(createdOf); ok {
-		if id, created, ok := co.ActiveCreated(site); ok && id == cur {
-			return created, true
-		}
+	if id, created, ok := n.cfg.State.ActiveCreated(site); ok && id == cur {
+		return created, true
 	}
 	return time.Time{}, false
 }
@@ -576,7 +564,7 @@ func (n *Node) checkOrder(site, cur string, st *stagedRelease, how activation) e
 }
 
 // activate makes the staged release id of site active, as how says. It
-// returns the missing blobs with ErrBlobsMissing.
+// returns the missing blobs with release.ErrBlobsMissing.
 func (n *Node) activate(site, id string, how activation) ([]string, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -591,6 +579,7 @@ func (n *Node) activate(site, id string, how activation) ([]string, error) {
 	case how.catchUp:
 	case cur == id: // already active (catch-up got there first): nothing to do
 		delete(n.staged[site], id)
+		n.countStagedLocked()
 		n.active[site] = st // same files as the active release, so stageMissing may trust it
 		return nil, nil
 	default:
@@ -605,21 +594,15 @@ func (n *Node) activate(site, id string, how activation) ([]string, error) {
 			return nil, fmt.Errorf("%w: activate %s: %v", ErrStorage, id, err)
 		}
 	}
-	activate := n.cfg.State.Activate
-	if ca, ok := n.cfg.State.(checkedActivator); ok {
-		activate = func(site string, m *orchard.Manifest) error { return ca.ActivateChecked(site, st.id, m) }
-	}
-	if ea, ok := n.cfg.State.(encodedActivator); ok && st.encoded != nil {
-		activate = func(site string, m *orchard.Manifest) error { return ea.ActivateEncoded(site, st.id, m, st.encoded) }
-	}
-	if err := activate(site, st.m); err != nil {
+	if err := n.cfg.State.Activate(site, st.id, st.m, st.encoded); err != nil {
 		delete(n.active, site)
 		if missing := n.missing(st.m); len(missing) > 0 {
-			return missing, fmt.Errorf("%w: %d blobs of release %s", ErrBlobsMissing, len(missing), id)
+			return missing, fmt.Errorf("%w: %d blobs of release %s", release.ErrBlobsMissing, len(missing), id)
 		}
 		return nil, fmt.Errorf("%w: activate %s: %v", ErrStorage, id, err)
 	}
 	delete(n.staged[site], id)
+	n.countStagedLocked()
 	n.active[site] = st
 	n.syncMu.Lock()
 	n.activated = true
@@ -660,6 +643,24 @@ func (n *Node) Status() NodeStatus {
 	st.Sync = n.lastSync
 	n.syncMu.Unlock()
 	return st
+}
+
+// Collector returns the receiver's metric for a node's /metrics:
+// orchard_node_staged_releases, the releases staged here and not active.
+func (n *Node) Collector() prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "orchard_node_staged_releases",
+		Help: "Releases staged and not active.",
+	}, func() float64 { return float64(n.nStaged.Load()) })
+}
+
+// countStagedLocked updates nStaged after staged changed; n.mu is held.
+func (n *Node) countStagedLocked() {
+	total := 0
+	for _, ids := range n.staged {
+		total += len(ids)
+	}
+	n.nStaged.Store(int64(total))
 }
 
 func (n *Node) handleStatus(w http.ResponseWriter, r *http.Request) {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/testnet"
 	"github.com/orchardhq/orchard/publish"
 )
 
@@ -169,7 +170,7 @@ func TestPublishNodeDownCatchesUp(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- late.node.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	waitFor(t, 10*time.Second, func() bool { return late.state.Releases()["a.test"] == m.ID() })
+	testnet.WaitFor(t, "the late node to catch up", func() bool { return late.state.Releases()["a.test"] == m.ID() })
 	if st := late.node.Status(); st.Sync.Error != "" {
 		t.Errorf("sync error: %s", st.Sync.Error)
 	}
@@ -258,31 +259,10 @@ func TestPublishOrder(t *testing.T) {
 	})
 }
 
-func waitFor(t *testing.T, d time.Duration, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v", d)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// signed sends one signed request to url's server.
+// signed sends one signed request without a Content-Type.
 func signed(t *testing.T, method, url string, body []byte, secret []byte) *http.Response {
 	t.Helper()
-	req, err := http.NewRequest(method, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	publish.Sign(req, secret, "node0", body) // every test node these helpers address is node0
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { resp.Body.Close() })
-	return resp
+	return signedType(t, method, url, "", body, secret)
 }
 
 // TestNodeRejects checks that every bad request gets its status and leaves

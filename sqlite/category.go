@@ -100,7 +100,7 @@ func (db *DB) Categories(ctx context.Context, host string) ([]*orchard.Category,
 	var cs []*orchard.Category
 	err := db.readSite(ctx, host, nil, func(q querier, _ string, t tables) error {
 		var err error
-		cs, err = queryCategories(ctx, q, t)
+		cs, err = listCategories(ctx, q, t)
 		return err
 	})
 	if err != nil {
@@ -109,7 +109,7 @@ func (db *DB) Categories(ctx context.Context, host string) ([]*orchard.Category,
 	return cs, nil
 }
 
-func queryCategories(ctx context.Context, q querier, t tables) ([]*orchard.Category, error) {
+func listCategories(ctx context.Context, q querier, t tables) ([]*orchard.Category, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+categoryColumns+` FROM `+t.categories+` ORDER BY path`)
 	if err != nil {
 		return nil, err

@@ -28,13 +28,13 @@ func (db *DB) loadSite(ctx context.Context, host string, index bool) (*orchard.S
 	}
 	var c orchard.SiteContent
 	err = db.view(ctx, func(tx *sql.Tx) error {
-		s, err := loadSite(ctx, tx, h)
+		s, err := getSite(ctx, tx, h)
 		if err != nil {
 			return err
 		}
 		c.Site = *s
 		t := tablesFor(h)
-		cs, err := queryCategories(ctx, tx, t)
+		cs, err := listCategories(ctx, tx, t)
 		if err != nil {
 			return err
 		}
@@ -64,14 +64,14 @@ func (db *DB) loadSite(ctx context.Context, host string, index bool) (*orchard.S
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		ts, err := queryTemplates(ctx, tx, t)
+		ts, err := listTemplates(ctx, tx, t)
 		if err != nil {
 			return err
 		}
 		for _, x := range ts {
 			c.Templates = append(c.Templates, *x)
 		}
-		us, err := queryUsers(ctx, tx, h)
+		us, err := listUsers(ctx, tx, h)
 		if err != nil {
 			return err
 		}

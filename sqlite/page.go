@@ -242,7 +242,7 @@ func (db *DB) Page(ctx context.Context, host, path string) (*orchard.Page, error
 func (db *DB) Pages(ctx context.Context, host string, f orchard.PageFilter) ([]*orchard.Page, error) {
 	var ps []*orchard.Page
 	err := db.readSite(ctx, host, nil, func(q querier, _ string, t tables) (err error) {
-		ps, err = queryPages(ctx, q, t, f)
+		ps, err = listPages(ctx, q, t, f)
 		return err
 	})
 	if err != nil {
@@ -251,7 +251,7 @@ func (db *DB) Pages(ctx context.Context, host string, f orchard.PageFilter) ([]*
 	return ps, nil
 }
 
-func queryPages(ctx context.Context, q querier, t tables, f orchard.PageFilter) ([]*orchard.Page, error) {
+func listPages(ctx context.Context, q querier, t tables, f orchard.PageFilter) ([]*orchard.Page, error) {
 	query := `SELECT ` + pageColumns + ` FROM ` + t.pages + ` WHERE 1 = 1`
 	var args []any
 	if f.Category != "" {

@@ -177,8 +177,8 @@ func scanSite(sc interface{ Scan(...any) error }) (*orchard.Site, error) {
 	return &s, nil
 }
 
-// loadSite reads one registered site with its aliases.
-func loadSite(ctx context.Context, q querier, host string) (*orchard.Site, error) {
+// getSite reads one registered site with its aliases.
+func getSite(ctx context.Context, q querier, host string) (*orchard.Site, error) {
 	s, err := scanSite(q.QueryRowContext(ctx, `SELECT `+siteColumns+` FROM orchard_sites WHERE host = ?`, host))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, siteNotFound(host)
@@ -211,7 +211,7 @@ func (db *DB) Site(ctx context.Context, host string) (*orchard.Site, error) {
 	}
 	var s *orchard.Site
 	err = db.view(ctx, func(tx *sql.Tx) error {
-		s, err = loadSite(ctx, tx, h)
+		s, err = getSite(ctx, tx, h)
 		return err
 	})
 	return s, err
@@ -232,7 +232,7 @@ func (db *DB) LookupHost(ctx context.Context, host string) (*orchard.Site, error
 		} else if err != nil {
 			return fmt.Errorf("sqlite: lookup host %s: %w", h, err)
 		}
-		s, err = loadSite(ctx, tx, site)
+		s, err = getSite(ctx, tx, site)
 		return err
 	})
 	return s, err

@@ -53,7 +53,7 @@ func (db *DB) Template(ctx context.Context, host, name string) (*orchard.Templat
 func (db *DB) Templates(ctx context.Context, host string) ([]*orchard.Template, error) {
 	var ts []*orchard.Template
 	err := db.readSite(ctx, host, nil, func(q querier, _ string, t tables) (err error) {
-		ts, err = queryTemplates(ctx, q, t)
+		ts, err = listTemplates(ctx, q, t)
 		return err
 	})
 	if err != nil {
@@ -62,7 +62,7 @@ func (db *DB) Templates(ctx context.Context, host string) ([]*orchard.Template, 
 	return ts, nil
 }
 
-func queryTemplates(ctx context.Context, q querier, t tables) ([]*orchard.Template, error) {
+func listTemplates(ctx context.Context, q querier, t tables) ([]*orchard.Template, error) {
 	rows, err := q.QueryContext(ctx, `SELECT name, body, updated FROM `+t.templates+` ORDER BY name`)
 	if err != nil {
 		return nil, err

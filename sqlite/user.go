@@ -92,7 +92,7 @@ func (db *DB) Users(ctx context.Context, site string) ([]*orchard.User, error) {
 		if err != nil {
 			return err
 		}
-		us, err = queryUsers(ctx, tx, h)
+		us, err = listUsers(ctx, tx, h)
 		return err
 	})
 	if err != nil {
@@ -101,7 +101,7 @@ func (db *DB) Users(ctx context.Context, site string) ([]*orchard.User, error) {
 	return us, nil
 }
 
-func queryUsers(ctx context.Context, q querier, site string) ([]*orchard.User, error) {
+func listUsers(ctx context.Context, q querier, site string) ([]*orchard.User, error) {
 	rows, err := q.QueryContext(ctx, `SELECT site, name, password_hash, created FROM orchard_users WHERE site = ? ORDER BY name`, site)
 	if err != nil {
 		return nil, err

@@ -39,7 +39,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 echo "building orchard and generating $PAGES pages..." >&2
-(cd "$ROOT" && go build -o "$W/orchard" ./cmd/orchard && go build -o "$W/gensite" ./bench/gensite)
+(cd "$ROOT" && go build -o "$W/orchard" ./cmd/orchard && go build -o "$W/gensite" ./cmd/gensite)
 mkdir -p "$W/data"
 "$W/gensite" -pages "$PAGES" -host "$SITE" -hugo "$W/hugo" -orchard "$W/data/orchard.db"
 NODE_PORT=$(free_port)

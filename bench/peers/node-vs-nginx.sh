@@ -47,7 +47,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 wait_up() { for _ in $(seq 100); do curl -sf -o /dev/null -H "Host: $SITE" "http://127.0.0.1:$1/" && return 0; sleep 0.1; done; echo "server on $1 did not come up" >&2; exit 1; }
 
 echo "building orchard and generating $PAGES pages..." >&2
-(cd "$ROOT" && go build -o "$W/orchard" ./cmd/orchard && go build -o "$W/gensite" ./bench/gensite)
+(cd "$ROOT" && go build -o "$W/orchard" ./cmd/orchard && go build -o "$W/gensite" ./cmd/gensite)
 "$W/gensite" -pages "$PAGES" -host "$SITE" -html "$W/www" -node "$W/node0" -urls "$W/urls.txt" >&2
 chmod -R a+rX "$W/www"
 

@@ -12,18 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// freeAddr returns a loopback address nothing listens on right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+	"github.com/orchardhq/orchard/internal/testnet"
+)
 
 // managerStatus GETs the manager's JSON from the client address from.
 func managerStatus(t *testing.T, addr, from string) int {
@@ -44,7 +35,7 @@ func managerStatus(t *testing.T, addr, from string) int {
 // and the new listen address is named as needing a restart.
 func TestBalancerReload(t *testing.T) {
 	dir := t.TempDir()
-	addr, nodeAddr, nodeCtl := freeAddr(t), freeAddr(t), freeAddr(t)
+	addr, nodeAddr, nodeCtl := testnet.FreeAddr(t), testnet.FreeAddr(t), testnet.FreeAddr(t)
 	clusterFile := func(listen, allow string) string {
 		return fmt.Sprintf(`[[node]]
 name = "node0"
@@ -98,7 +89,7 @@ pool = "web"
 		t.Fatalf("manager from 127.0.0.2 before the reload: %d, want 200", got)
 	}
 
-	if err := os.WriteFile(cfg, []byte(clusterFile(freeAddr(t), "127.0.0.1/32")), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(clusterFile(testnet.FreeAddr(t), "127.0.0.1/32")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	out := mustCLI(t, cfg, "", "balancer", "reload")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/balancer"
+	"github.com/orchardhq/orchard/internal/testnet"
 )
 
 // startTierBalancer runs the balancer called name of the cluster file
@@ -95,8 +96,8 @@ members = ["node0"]
 [[balancer.vhost]]
 hosts = ["*"]
 pool = "web"
-`, filepath.Join(dir, "secret"), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), filepath.Join(dir, "balancer"),
-		freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t))
+`, filepath.Join(dir, "secret"), testnet.FreeAddr(t), testnet.FreeAddr(t), testnet.FreeAddr(t), testnet.FreeAddr(t), filepath.Join(dir, "balancer"),
+		testnet.FreeAddr(t), testnet.FreeAddr(t), testnet.FreeAddr(t), testnet.FreeAddr(t))
 	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -58,15 +57,7 @@ func startAdminClusterWith(t *testing.T, masterKeys string) *adminCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sync atomic.Pointer[nodeSync]
-	nd := node.New(node.Config{Name: "node0", Dir: nodeDir, Store: nstore, Listen: "127.0.0.1:0", Control: "127.0.0.1:0",
-		ControlHandler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if ns := sync.Load(); ns != nil {
-				ns.Handler().ServeHTTP(w, r)
-				return
-			}
-			http.Error(w, "starting", http.StatusServiceUnavailable)
-		}), Logger: quiet})
+	nd := node.New(node.Config{Name: "node0", Dir: nodeDir, Store: nstore, Listen: "127.0.0.1:0", Control: "127.0.0.1:0", Logger: quiet})
 	if err := nd.Open(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +91,7 @@ data = "node0"
 	if err != nil {
 		t.Fatal(err)
 	}
-	sync.Store(newNodeSync(cfg, ncfg, nstore, nd, quiet))
+	nd.SetControlHandler(newNodeSync(cfg, ncfg, nstore, nd, quiet).Handler())
 
 	if err := os.MkdirAll(filepath.Dir(cfg.Database.Path), 0o700); err != nil {
 		t.Fatal(err)

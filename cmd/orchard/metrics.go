@@ -17,6 +17,7 @@ import (
 	"github.com/orchardhq/orchard/config"
 	"github.com/orchardhq/orchard/monitor"
 	"github.com/orchardhq/orchard/node"
+	"github.com/orchardhq/orchard/publish"
 )
 
 // lateHandler serves through *h, which is set after the server that holds
@@ -32,10 +33,10 @@ func lateHandler(h *http.Handler) http.Handler {
 }
 
 // nodeMetrics is the /metrics handler of a web node: host, Go runtime,
-// process, requests, cache and active releases.
-func nodeMetrics(nd *node.Node, name, dataDir string, logger *slog.Logger) http.Handler {
+// process, requests, cache, active releases (nd) and staged ones (recv).
+func nodeMetrics(nd *node.Node, recv *publish.Node, name, dataDir string, logger *slog.Logger) http.Handler {
 	reg := monitor.NewRegistry(monitor.ProcessInfo{Role: "node", Name: name, Version: versionString()}, logger,
-		[]string{dataDir}, nd.Collector(), monitor.NewReleaseCollector(nd.Releases))
+		[]string{dataDir}, nd.Collector(), recv.Collector(), monitor.NewReleaseCollector(nd.Releases))
 	return monitor.Handler(reg, logger)
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/orchardhq/orchard/config"
 	"github.com/orchardhq/orchard/monitor"
 	"github.com/orchardhq/orchard/node"
+	"github.com/orchardhq/orchard/publish"
 	"github.com/orchardhq/orchard/release"
 )
 
@@ -49,7 +50,7 @@ func TestControlMetrics(t *testing.T) {
 	dir := t.TempDir()
 	var nh http.Handler
 	nd := node.New(node.Config{Name: "node0", Dir: filepath.Join(dir, "node0"), Control: "127.0.0.1:0", Metrics: lateHandler(&nh), Logger: logger})
-	nh = nodeMetrics(nd, "node0", dir, logger)
+	nh = nodeMetrics(nd, publish.NewNode(publish.NodeConfig{Name: "node0", State: nd, Logger: logger}), "node0", dir, logger)
 	if err := nd.Open(ctx); err != nil {
 		t.Fatal(err)
 	}

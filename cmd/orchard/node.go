@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/orchardhq/orchard/config"
 	"github.com/orchardhq/orchard/node"
 	"github.com/orchardhq/orchard/release"
 )
@@ -43,49 +46,71 @@ site from its data directory on its listen address, and the control API
 				// GOGC keeps the process near its live size instead of 2x.
 				debug.SetGCPercent(25)
 			}
-			store, err := release.OpenStore(ncfg.Data)
+			ctx := cmd.Context()
+			wn, err := openWebNode(ctx, cfg, ncfg, logger)
 			if err != nil {
 				return err
 			}
-			var ns *nodeSync
-			var metrics http.Handler // set once the node exists (metrics.go)
-			nd := node.New(node.Config{
-				Name:    ncfg.Name,
-				Dir:     ncfg.Data,
-				Store:   store,
-				Listen:  ncfg.Listen,
-				Control: ncfg.Control,
-				ControlHandler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					ns.Handler().ServeHTTP(w, r)
-				}),
-				Metrics:           lateHandler(&metrics),
-				MaxConns:          ncfg.MaxConns,
-				KeepAlive:         ncfg.KeepAlive.Duration,
-				ReadHeaderTimeout: ncfg.ReadHeaderTimeout.Duration,
-				MaxHeaderBytes:    ncfg.MaxHeaderBytes,
-				CacheBytes:        ncfg.CacheBytes,
-				Version:           versionString(),
-				Logger:            logger,
-			})
-			ns = newNodeSync(cfg, ncfg, store, nd, logger)
-			metrics = nodeMetrics(nd, ncfg.Name, ncfg.Data, logger)
-			ctx := cmd.Context()
-			if err := nd.Open(ctx); err != nil {
-				nd.Close()
-				return fmt.Errorf("node %s: %w", ncfg.Name, err)
-			}
-			ns.Start(ctx)
 			fmt.Fprintf(cmd.OutOrStdout(), "node %s serving on http://%s (control %s), %d sites\n",
-				ncfg.Name, nd.Addr(), nd.ControlAddr(), len(nd.Releases()))
+				ncfg.Name, wn.nd.Addr(), wn.nd.ControlAddr(), len(wn.nd.Releases()))
 			<-ctx.Done()
-			serr := ns.Close()
-			if err := nd.Close(); err != nil {
-				return err
-			}
-			if err := store.Close(); err != nil && serr == nil {
-				serr = fmt.Errorf("close release store: %w", err)
-			}
-			return serr
+			return wn.Close()
 		},
 	}
+}
+
+// webNode is a running web node: the server of its sites, the publish
+// protocol's receiver with its catch-up loop, and the store they share.
+type webNode struct {
+	store *release.Store
+	nd    *node.Node
+	sync  *nodeSync
+}
+
+// openWebNode opens the node ncfg of the cluster cfg: its release store,
+// the node serving it, the signed publish API and /metrics on its control
+// listener, and the catch-up loop (until ctx ends or Close).
+func openWebNode(ctx context.Context, cfg *config.Config, ncfg *config.Node, logger *slog.Logger) (*webNode, error) {
+	store, err := release.OpenStore(ncfg.Data)
+	if err != nil {
+		return nil, err
+	}
+	var metrics http.Handler // set once the node exists (metrics.go)
+	nd := node.New(node.Config{
+		Name:              ncfg.Name,
+		Dir:               ncfg.Data,
+		Store:             store,
+		Listen:            ncfg.Listen,
+		Control:           ncfg.Control,
+		MaxConns:          ncfg.MaxConns,
+		KeepAlive:         ncfg.KeepAlive.Duration,
+		ReadHeaderTimeout: ncfg.ReadHeaderTimeout.Duration,
+		MaxHeaderBytes:    ncfg.MaxHeaderBytes,
+		CacheBytes:        ncfg.CacheBytes,
+		Version:           versionString(),
+		Logger:            logger,
+		Metrics:           lateHandler(&metrics),
+	})
+	ns := newNodeSync(cfg, ncfg, store, nd, logger)
+	nd.SetControlHandler(ns.Handler())
+	metrics = nodeMetrics(nd, ns.n, ncfg.Name, ncfg.Data, logger)
+	if err := nd.Open(ctx); err != nil {
+		nd.Close()
+		return nil, errors.Join(fmt.Errorf("node %s: %w", ncfg.Name, err), store.Close())
+	}
+	ns.Start(ctx)
+	return &webNode{store: store, nd: nd, sync: ns}, nil
+}
+
+// Close stops the catch-up loop, then the node, then closes the store,
+// returning the first error.
+func (w *webNode) Close() error {
+	err := w.sync.Close()
+	if cerr := w.nd.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if cerr := w.store.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("close release store: %w", cerr)
+	}
+	return err
 }

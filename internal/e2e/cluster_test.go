@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/testnet"
 	"github.com/orchardhq/orchard/node"
 	"github.com/orchardhq/orchard/publish"
 	"github.com/orchardhq/orchard/release"
@@ -135,13 +136,12 @@ func startNodeKey(t *testing.T, name, dir, masterAddr, listen, ctl string, secre
 	if listen == "" {
 		listen, ctl = "127.0.0.1:0", "127.0.0.1:0"
 	}
-	var state lateState
+	w.nd = node.New(node.Config{Name: name, Dir: dir, Listen: listen, Control: ctl, Logger: quietLog()})
 	w.sync = publish.NewNode(publish.NodeConfig{
-		Name: name, Secret: secret, Blobs: st.Blobs(), State: &state, Master: masterAddr,
+		Name: name, Secret: secret, Blobs: st.Blobs(), State: w.nd, Master: masterAddr,
 		CatchUp: 200 * time.Millisecond, Logger: quietLog(),
 	})
-	w.nd = node.New(node.Config{Name: name, Dir: dir, Listen: listen, Control: ctl, ControlHandler: w.sync.Handler(), Logger: quietLog()})
-	state.n = w.nd
+	w.nd.SetControlHandler(w.sync.Handler())
 	if err := w.nd.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -151,17 +151,6 @@ func startNodeKey(t *testing.T, name, dir, masterAddr, listen, ctl string, secre
 	go func() { defer close(w.done); w.sync.Run(ctx) }()
 	t.Cleanup(w.stop)
 	return w
-}
-
-// lateState lets the publish side be built before the node it drives.
-type lateState struct{ n *node.Node }
-
-func (s *lateState) Activate(site string, m *orchard.Manifest) error { return s.n.Activate(site, m) }
-func (s *lateState) Releases() map[string]string                     { return s.n.Releases() }
-
-// ActiveCreated lets the publish side order activations as with a node.Node.
-func (s *lateState) ActiveCreated(site string) (string, time.Time, bool) {
-	return s.n.ActiveCreated(site)
 }
 
 func (w *webNode) stop() {
@@ -177,17 +166,6 @@ func quietLog() *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	return slog.New(slog.DiscardHandler)
-}
-
-func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, d)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func targets(nodes ...*webNode) []publish.Target {
@@ -280,7 +258,7 @@ func TestPublishUnderLoad(t *testing.T) {
 			}
 		}
 	}
-	waitFor(t, 10*time.Second, "some load", func() bool { return requests.Load() > 500 })
+	testnet.WaitFor(t, "some load", func() bool { return requests.Load() > 500 })
 	cancel()
 	wg.Wait()
 	t.Logf("%d requests during 4 publishes, %d failures", requests.Load(), failures.Load())
@@ -315,7 +293,7 @@ func TestDownNodeCatchesUp(t *testing.T) {
 	if got := again.active(); got != v1.ID() {
 		t.Fatalf("restarted node serves %q, want the old %s until it catches up", got, v1.ID())
 	}
-	waitFor(t, 10*time.Second, "catch-up", func() bool { return again.active() == v2.ID() })
+	testnet.WaitFor(t, "catch-up", func() bool { return again.active() == v2.ID() })
 	t.Logf("caught up %v after restart", time.Since(back).Round(time.Millisecond))
 }
 

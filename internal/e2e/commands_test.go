@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/orchardhq/orchard/internal/testnet"
 )
 
 // TestCommands runs orchard publish, status and rollback against nodes
@@ -36,7 +38,7 @@ func TestCommands(t *testing.T) {
 
 	n2 := c.nodes[2]
 	late := startNodeKey(t, n2.name, n2.data, c.master, n2.listen, n2.control, c.secret)
-	waitFor(t, 10*time.Second, "node2 catches up", func() bool { return late.active() == v1.ID() })
+	testnet.WaitFor(t, "node2 catches up", func() bool { return late.active() == v1.ID() })
 	nodes = append(nodes, late)
 	out, code = run(t, "status", "--config", c.file)
 	t.Logf("status:\n%s", out)

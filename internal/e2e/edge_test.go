@@ -5,10 +5,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/internal/sample"
+	"github.com/orchardhq/orchard/internal/testnet"
 )
 
 // TestPublishVisibleAtEdge publishes with the CLI as a user does and reads
@@ -49,7 +49,7 @@ func TestPublishVisibleAtEdge(t *testing.T) {
 	d.run(t, "", "publish", "-s", host, "--build", "-q")
 	r1 := activeOn(t, cfg.Nodes[0].Control, host)
 	// Warm the edge cache with release 1's page.
-	waitFor(t, 10*time.Second, "the edge serves release 1", func() bool {
+	testnet.WaitFor(t, "the edge serves release 1", func() bool {
 		_, rels, _ := readAll(page, 1)
 		return rels[r1] == 1
 	})

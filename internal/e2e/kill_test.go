@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/testnet"
 	"github.com/orchardhq/orchard/publish"
 )
 
@@ -42,7 +43,7 @@ func startNodeProc(t, owner *testing.T, c *cluster, i int) *nodeProc {
 	p := &nodeProc{cmd: cmd, addr: c.nodes[i], done: make(chan struct{})}
 	go func() { cmd.Wait(); close(p.done) }()
 	owner.Cleanup(p.kill) // every process stopped, even when the test fails
-	waitFor(t, 10*time.Second, p.addr.name+" up", func() bool { return p.health() != nil })
+	testnet.WaitFor(t, p.addr.name+" up", func() bool { return p.health() != nil })
 	return p
 }
 
@@ -163,7 +164,7 @@ func TestKillNode(t *testing.T) {
 			if got != prev && got != next.ID() {
 				t.Fatalf("restarted node serves %s, want the old %s or the new %s", got, prev, next.ID())
 			}
-			waitFor(t, 10*time.Second, "catch-up after restart", func() bool { return procs[1].active() == next.ID() })
+			testnet.WaitFor(t, "catch-up after restart", func() bool { return procs[1].active() == next.ID() })
 			if got := checkComplete(t, procs[1], m, pages, true); got != next.ID() {
 				t.Fatalf("after catch-up node1 serves %s, want %s", got, next.ID())
 			}

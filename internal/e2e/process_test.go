@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/orchardhq/orchard/internal/testnet"
 )
 
 var (
@@ -52,17 +53,6 @@ func orchardBin(t *testing.T) string {
 	return binPath
 }
 
-// freeAddr returns a loopback address nothing listens on right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // cluster is a cluster file in a temporary directory.
 type cluster struct {
 	dir    string
@@ -76,11 +66,11 @@ type nodeAddrs struct{ name, listen, control, data string }
 
 func newCluster(t *testing.T, nodes int) *cluster {
 	t.Helper()
-	c := &cluster{dir: t.TempDir(), master: freeAddr(t)}
+	c := &cluster{dir: t.TempDir(), master: testnet.FreeAddr(t)}
 	var b strings.Builder
 	fmt.Fprintf(&b, "secret_file = \"secret.key\"\n[master]\ncontrol = %q\ndata = \"master\"\nkeep_releases = 3\n", c.master)
 	for i := range nodes {
-		n := nodeAddrs{name: fmt.Sprintf("node%d", i), listen: freeAddr(t), control: freeAddr(t)}
+		n := nodeAddrs{name: fmt.Sprintf("node%d", i), listen: testnet.FreeAddr(t), control: testnet.FreeAddr(t)}
 		n.data = filepath.Join(c.dir, n.name)
 		c.nodes = append(c.nodes, n)
 		fmt.Fprintf(&b, "[[node]]\nname = %q\nlisten = %q\ncontrol = %q\ndata = %q\ncatch_up = \"300ms\"\n", n.name, n.listen, n.control, n.name)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/testnet"
 	"github.com/orchardhq/orchard/publish"
 	"github.com/orchardhq/orchard/release"
 )
@@ -190,7 +191,7 @@ func TestCapturedRequestsReplay(t *testing.T) {
 		// The restarted node must start in a later second than the
 		// capture: that is the rule that replaces the lost replay cache.
 		last := capturedTime(t, capturedA[len(capturedA)-1])
-		waitFor(t, 5*time.Second, "the clock passes the captured second", func() bool { return time.Now().Unix() > last })
+		testnet.WaitFor(t, "the clock passes the captured second", func() bool { return time.Now().Unix() > last })
 		procs[0].kill()
 		procs[0] = startNodeProc(t, owner, c, 0)
 		mustAllRefused(t, "replayed to node0 after its restart", replay(t, capturedA, c.nodes[0].control))

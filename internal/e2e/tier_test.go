@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/orchardhq/orchard/internal/testnet"
 )
 
 // tierNet is a LAN made for one test: a bridge in this namespace (which
@@ -236,8 +238,8 @@ priority = 100
 				"-p", filepath.Join(run, lb+".pid"), "-r", filepath.Join(run, lb+"-vrrp.pid"), "-c", filepath.Join(run, lb+"-check.pid"))
 			t.Cleanup(func() { kp.signal(syscall.SIGTERM); kp.wait(t, 10*time.Second) })
 		}
-		waitFor(t, 30*time.Second, "lba holds the virtual address", func() bool { return n.holds(n.nsA) && !n.holds(n.nsB) })
-		waitFor(t, 30*time.Second, "the virtual address serves the site", func() bool {
+		testnet.WaitFor(t, "lba holds the virtual address", func() bool { return n.holds(n.nsA) && !n.holds(n.nsB) })
+		testnet.WaitFor(t, "the virtual address serves the site", func() bool {
 			r := bench(t, "-c", "1", "-r", "3")
 			return r.Codes["200"] == 3
 		})
@@ -255,7 +257,7 @@ priority = 100
 		stopped := time.Now()
 		stop(lba)
 		var moved time.Duration
-		waitFor(t, 30*time.Second, "lbb takes the virtual address", func() bool {
+		testnet.WaitFor(t, "lbb takes the virtual address", func() bool {
 			if n.holds(n.nsB) {
 				moved = time.Since(stopped)
 				return true

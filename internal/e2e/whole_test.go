@@ -23,6 +23,7 @@ import (
 	"github.com/orchardhq/orchard/bench"
 	"github.com/orchardhq/orchard/config"
 	"github.com/orchardhq/orchard/internal/sample"
+	"github.com/orchardhq/orchard/internal/testnet"
 )
 
 // TestWholeCluster runs `orchard demo` (master, three nodes and the balancer
@@ -97,27 +98,27 @@ func testWholeCluster(t *testing.T, mysql bool) {
 	}()
 	mix := startMixChecker(cfg.Balancer.Listen, host, page)
 	defer mix.stop()
-	waitFor(t, 10*time.Second, "checker sees version-1", func() bool { return mix.seen("version-1") })
+	testnet.WaitFor(t, "checker sees version-1", func() bool { return mix.seen("version-1") })
 
 	// Kill node1 under load, then bring it back: it catches up and rejoins.
 	node1 := d.pid(t, "node", "node1")
 	if err := syscall.Kill(node1, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "node1 is gone", func() bool { return syscall.Kill(node1, 0) != nil })
+	testnet.WaitFor(t, "node1 is gone", func() bool { return syscall.Kill(node1, 0) != nil })
 	time.Sleep(2 * time.Second) // load runs against the cluster with a member down
 	restarted := d.start(t, "node", "node1")
 	n1, _ := cfg.Node("node1")
-	waitFor(t, 15*time.Second, "node1 serves again", func() bool { return healthy(n1.Control) })
+	testnet.WaitFor(t, "node1 serves again", func() bool { return healthy(n1.Control) })
 
 	// Publish again under load.
 	edit(2)
 	newest := activeOn(t, cfg.Nodes[0].Control, host)
-	waitFor(t, 10*time.Second, "restarted node1 has the newest release", func() bool {
+	testnet.WaitFor(t, "restarted node1 has the newest release", func() bool {
 		h := health(n1.Control)
 		return h != nil && h.Releases[host] == newest
 	})
-	waitFor(t, 10*time.Second, "checker sees version-2", func() bool { return mix.seen("version-2") })
+	testnet.WaitFor(t, "checker sees version-2", func() bool { return mix.seen("version-2") })
 
 	// A broken cluster file and SIGHUP under load: refused, old one kept.
 	good, err := os.ReadFile(d.file)
@@ -130,7 +131,7 @@ func testWholeCluster(t *testing.T, mysql bool) {
 	if err := syscall.Kill(d.pid(t, "balancer"), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the balancer refuses the broken file", func() bool {
+	testnet.WaitFor(t, "the balancer refuses the broken file", func() bool {
 		b, _ := os.ReadFile(filepath.Join(d.dir, "logs", "balancer.log"))
 		return bytes.Contains(b, []byte("reload refused"))
 	})
@@ -189,7 +190,7 @@ func startDemo(t *testing.T, bin string, mysql bool) *demoProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"demo", "--dir", filepath.Join(dir, "demo"), "--listen", freeAddr(t)}
+	args := []string{"demo", "--dir", filepath.Join(dir, "demo"), "--listen", testnet.FreeAddr(t)}
 	if mysql {
 		args = append(args, "--mysql")
 	}

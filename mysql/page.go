@@ -21,7 +21,7 @@ func (d *DB) PutPage(ctx context.Context, host string, p *orchard.Page) error {
 	if err != nil {
 		return err
 	}
-	return d.writeContent(ctx, h, func(tx *sql.Tx) error {
+	return d.updateContent(ctx, h, func(tx *sql.Tx) error {
 		if p.Category != "" {
 			if err := mustExist(ctx, tx, "SELECT 1 FROM "+t.categories+" WHERE path = ? LOCK IN SHARE MODE", p.Category); err != nil {
 				if orchard.ErrorCode(err) == orchard.ENOTFOUND {
@@ -40,7 +40,7 @@ func (d *DB) PutPage(ctx context.Context, host string, p *orchard.Page) error {
 		}
 		// Upsert first, then read Created back (see PutCategory); when the
 		// page existed, its kept Created changes the digest.
-		if err := insertPage(ctx, tx, t, p, true, setDate); err != nil {
+		if err := putPage(ctx, tx, t, p, true, setDate); err != nil {
 			return err
 		}
 		var created time.Time
@@ -57,9 +57,9 @@ func (d *DB) PutPage(ctx context.Context, host string, p *orchard.Page) error {
 	})
 }
 
-// insertPage writes p; with upsert an existing row is replaced, keeping its
+// putPage writes p; with upsert an existing row is replaced, keeping its
 // created unless setCreated.
-func insertPage(ctx context.Context, tx *sql.Tx, t tables, p *orchard.Page, upsert, setCreated bool) error {
+func putPage(ctx context.Context, tx *sql.Tx, t tables, p *orchard.Page, upsert, setCreated bool) error {
 	q := "INSERT INTO " + t.pages + " (path, title, category, layout, format, body, description, published, created, updated, digest)" +
 		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	if upsert {
@@ -123,7 +123,7 @@ func (d *DB) Pages(ctx context.Context, host string, f orchard.PageFilter) ([]*o
 	return out, err
 }
 
-func listPages(ctx context.Context, q queryer, t tables, f orchard.PageFilter) ([]*orchard.Page, error) {
+func listPages(ctx context.Context, q querier, t tables, f orchard.PageFilter) ([]*orchard.Page, error) {
 	query := "SELECT " + pageColumns + " FROM " + t.pages + " WHERE 1 = 1"
 	var args []any
 	if f.Category != "" {
@@ -155,7 +155,7 @@ func (d *DB) DeletePage(ctx context.Context, host, path string) error {
 	if err != nil {
 		return err
 	}
-	return d.writeContent(ctx, h, func(tx *sql.Tx) error {
+	return d.updateContent(ctx, h, func(tx *sql.Tx) error {
 		return deleteRow(ctx, tx, "DELETE FROM "+t.pages+" WHERE path = ?", path, "Page %q not found.")
 	})
 }
@@ -182,7 +182,7 @@ const indexColumns = "path, title, category, layout, format, description, publis
 // listPageIndex lists every page sorted by path without bodies, Digest set
 // (computed from the full row, read in the same transaction, for a page
 // written without one).
-func listPageIndex(ctx context.Context, q queryer, t tables) ([]orchard.Page, error) {
+func listPageIndex(ctx context.Context, q querier, t tables) ([]orchard.Page, error) {
 	rows, err := q.QueryContext(ctx, "SELECT "+indexColumns+" FROM "+t.pages+" ORDER BY path")
 	if err != nil {
 		return nil, mapReadError(err)
@@ -244,7 +244,7 @@ func (d *DB) PageBodies(ctx context.Context, host string, paths []string) (map[s
 
 // pageBodies reads the body and digest of the pages at paths, computing the
 // digest of a row that has none.
-func pageBodies(ctx context.Context, q queryer, t tables, paths []string) (map[string]orchard.PageBody, error) {
+func pageBodies(ctx context.Context, q querier, t tables, paths []string) (map[string]orchard.PageBody, error) {
 	out := make(map[string]orchard.PageBody, len(paths))
 	const chunk = 500 // parameters per query
 	for rest := paths; len(rest) > 0; {

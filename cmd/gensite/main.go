@@ -9,7 +9,7 @@
 //	            (cluster file: build it with orchard build)
 //	-urls FILE  every page path, one a line (for wrk's random mix)
 //
-// Usage: go run ./bench/gensite -pages 10000 -host bench.test -html www -node node0 -urls urls.txt
+// Usage: go run ./cmd/gensite -pages 10000 -host bench.test -html www -node node0 -urls urls.txt
 package main
 
 import (

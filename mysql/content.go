@@ -94,7 +94,7 @@ func (d *DB) ReplaceSite(ctx context.Context, in *orchard.SiteContent, replace b
 		return err
 	}
 	s := &c.Site
-	t, err := siteTables(s.Host)
+	t, err := tablesFor(s.Host)
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func (d *DB) ReplaceSite(ctx context.Context, in *orchard.SiteContent, replace b
 			if err := d.checkHostsFree(ctx, conn, s, ""); err != nil {
 				return err
 			}
-			if err := d.createTables(ctx, conn, t); err != nil {
+			if err := d.createSiteTables(ctx, conn, t); err != nil {
 				return err
 			}
 		}
@@ -135,7 +135,7 @@ func (d *DB) ReplaceSite(ctx context.Context, in *orchard.SiteContent, replace b
 			return insertContent(ctx, tx, t, c)
 		})
 		if err != nil && !exists {
-			d.dropTables(conn, t)
+			d.dropSiteTables(conn, t)
 		}
 		return mapSiteConflict(err, s)
 	})
@@ -228,28 +228,28 @@ func insertContent(ctx context.Context, tx *sql.Tx, t tables, c *orchard.SiteCon
 	sort.Slice(cats, func(i, j int) bool { return cats[i].Path < cats[j].Path })
 	for _, x := range cats {
 		x.Created, x.Updated = stamp(x.Created), stamp(x.Updated)
-		if err := insertCategory(ctx, tx, t, x, false); err != nil {
+		if err := putCategory(ctx, tx, t, x, false); err != nil {
 			return dupIs(err, "Category %q is given twice.", x.Path)
 		}
 	}
 	for i := range c.Pages {
 		x := &c.Pages[i]
 		x.Created, x.Updated = stamp(x.Created), stamp(x.Updated)
-		if err := insertPage(ctx, tx, t, x, false, false); err != nil {
+		if err := putPage(ctx, tx, t, x, false, false); err != nil {
 			return dupIs(err, "Page %q is given twice.", x.Path)
 		}
 	}
 	for i := range c.Assets {
 		x := &c.Assets[i]
 		x.Updated = stamp(x.Updated)
-		if err := insertAsset(ctx, tx, t, x, false); err != nil {
+		if err := putAsset(ctx, tx, t, x, false); err != nil {
 			return dupIs(err, "Asset %q is given twice.", x.Path)
 		}
 	}
 	for i := range c.Templates {
 		x := &c.Templates[i]
 		x.Updated = stamp(x.Updated)
-		if err := insertTemplate(ctx, tx, t, x, false); err != nil {
+		if err := putTemplate(ctx, tx, t, x, false); err != nil {
 			return dupIs(err, "Template %q is given twice.", x.Name)
 		}
 	}
@@ -257,7 +257,7 @@ func insertContent(ctx context.Context, tx *sql.Tx, t tables, c *orchard.SiteCon
 		x := &c.Users[i]
 		x.Site = c.Site.Host
 		x.Created = stamp(x.Created)
-		if err := insertUser(ctx, tx, x, false); err != nil {
+		if err := putUser(ctx, tx, x, false); err != nil {
 			return dupIs(err, "User %q is given twice.", x.Name)
 		}
 	}

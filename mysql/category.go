@@ -21,7 +21,7 @@ func (d *DB) PutCategory(ctx context.Context, host string, c *orchard.Category) 
 	if err != nil {
 		return err
 	}
-	return d.writeContent(ctx, h, func(tx *sql.Tx) error {
+	return d.updateContent(ctx, h, func(tx *sql.Tx) error {
 		if p := c.Parent(); p != "" {
 			if err := mustExist(ctx, tx, "SELECT 1 FROM "+t.categories+" WHERE path = ? LOCK IN SHARE MODE", p); err != nil {
 				if orchard.ErrorCode(err) == orchard.ENOTFOUND {
@@ -40,14 +40,14 @@ func (d *DB) PutCategory(ctx context.Context, host string, c *orchard.Category) 
 		// Upsert first, then read Created back: a SELECT ... FOR UPDATE of
 		// a missing row would take a gap lock that deadlocks concurrent
 		// inserts.
-		if err := insertCategory(ctx, tx, t, c, true); err != nil {
+		if err := putCategory(ctx, tx, t, c, true); err != nil {
 			return err
 		}
 		return tx.QueryRowContext(ctx, "SELECT created FROM "+t.categories+" WHERE path = ?", c.Path).Scan(&c.Created)
 	})
 }
 
-func insertCategory(ctx context.Context, tx *sql.Tx, t tables, c *orchard.Category, upsert bool) error {
+func putCategory(ctx context.Context, tx *sql.Tx, t tables, c *orchard.Category, upsert bool) error {
 	q := "INSERT INTO " + t.categories + " (path, parent, title, description, sort, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?)"
 	if upsert {
 		q += " ON DUPLICATE KEY UPDATE title = VALUES(title), description = VALUES(description), sort = VALUES(sort), updated = VALUES(updated)"
@@ -61,7 +61,7 @@ func insertCategory(ctx context.Context, tx *sql.Tx, t tables, c *orchard.Catego
 
 // mustExist returns ENOTFOUND unless the query selects a row; a missing
 // site table is ENOTFOUND too.
-func mustExist(ctx context.Context, q queryer, query string, args ...any) error {
+func mustExist(ctx context.Context, q querier, query string, args ...any) error {
 	var one int
 	err := q.QueryRowContext(ctx, query, args...).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -71,7 +71,7 @@ func mustExist(ctx context.Context, q queryer, query string, args ...any) error 
 }
 
 // mustBeFree returns an error when the query selects a row.
-func mustBeFree(ctx context.Context, q queryer, query string, args ...any) error {
+func mustBeFree(ctx context.Context, q querier, query string, args ...any) error {
 	var one int
 	err := q.QueryRowContext(ctx, query, args...).Scan(&one)
 	switch {
@@ -123,7 +123,7 @@ func (d *DB) Categories(ctx context.Context, host string) ([]*orchard.Category, 
 	return out, err
 }
 
-func listCategories(ctx context.Context, q queryer, t tables) ([]*orchard.Category, error) {
+func listCategories(ctx context.Context, q querier, t tables) ([]*orchard.Category, error) {
 	rows, err := q.QueryContext(ctx, "SELECT "+categoryColumns+" FROM "+t.categories+" ORDER BY path")
 	if err != nil {
 		return nil, mapReadError(err)
@@ -146,7 +146,7 @@ func (d *DB) DeleteCategory(ctx context.Context, host, path string) error {
 	if err != nil {
 		return err
 	}
-	return d.writeContent(ctx, h, func(tx *sql.Tx) error {
+	return d.updateContent(ctx, h, func(tx *sql.Tx) error {
 		if err := mustExist(ctx, tx, "SELECT 1 FROM "+t.categories+" WHERE path = ? FOR UPDATE", path); err != nil {
 			if orchard.ErrorCode(err) == orchard.ENOTFOUND {
 				return orchard.Errorf(orchard.ENOTFOUND, "Category %q not found.", path)

@@ -75,7 +75,7 @@ func addPageDigests(ctx context.Context, conn *sql.Conn) error {
 		return err
 	}
 	for _, h := range hosts {
-		t, err := siteTables(h)
+		t, err := tablesFor(h)
 		if err != nil {
 			return err
 		}
@@ -160,10 +160,10 @@ type tables struct {
 	categories, pages, assets, templates string
 }
 
-// siteTables returns the tables of a canonical host. The names come only
+// tablesFor returns the tables of a canonical host. The names come only
 // from orchard.TablePrefix and fixed suffixes; the check below is a second
 // fence in case TablePrefix ever changed.
-func siteTables(host string) (tables, error) {
+func tablesFor(host string) (tables, error) {
 	p := orchard.TablePrefix(host)
 	for i := 0; i < len(p); i++ {
 		if c := p[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {

@@ -16,7 +16,7 @@ func canonical(host string) (string, tables, error) {
 	if err != nil {
 		return "", tables{}, siteNotFound(host)
 	}
-	t, err := siteTables(h)
+	t, err := tablesFor(h)
 	if err != nil {
 		return "", tables{}, siteNotFound(host)
 	}
@@ -32,7 +32,7 @@ func (d *DB) CreateSite(ctx context.Context, s *orchard.Site) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	t, err := siteTables(s.Host)
+	t, err := tablesFor(s.Host)
 	if err != nil {
 		return err
 	}
@@ -42,12 +42,12 @@ func (d *DB) CreateSite(ctx context.Context, s *orchard.Site) error {
 		if err := d.checkHostsFree(ctx, conn, s, ""); err != nil {
 			return err
 		}
-		if err := d.createTables(ctx, conn, t); err != nil {
+		if err := d.createSiteTables(ctx, conn, t); err != nil {
 			return err
 		}
 		err := d.writeVia(ctx, conn, func(tx *sql.Tx) error { return insertSite(ctx, tx, s) })
 		if err != nil {
-			d.dropTables(conn, t)
+			d.dropSiteTables(conn, t)
 			return mapSiteConflict(err, s)
 		}
 		return nil
@@ -56,7 +56,7 @@ func (d *DB) CreateSite(ctx context.Context, s *orchard.Site) error {
 
 // checkHostsFree returns ECONFLICT when the host, an alias or the table
 // prefix of s belongs to a site other than except.
-func (d *DB) checkHostsFree(ctx context.Context, q queryer, s *orchard.Site, except string) error {
+func (d *DB) checkHostsFree(ctx context.Context, q querier, s *orchard.Site, except string) error {
 	for _, h := range append([]string{s.Host}, s.Aliases...) {
 		var owner string
 		err := q.QueryRowContext(ctx, "SELECT site FROM orchard_hosts WHERE host = ?", h).Scan(&owner)
@@ -91,10 +91,10 @@ func mapSiteConflict(err error, s *orchard.Site) error {
 	return err
 }
 
-// createTables drops what a crashed earlier attempt may have left (the
+// createSiteTables drops what a crashed earlier attempt may have left (the
 // caller holds the site lock and has checked the registry) and creates the
 // site's tables.
-func (d *DB) createTables(ctx context.Context, conn *sql.Conn, t tables) error {
+func (d *DB) createSiteTables(ctx context.Context, conn *sql.Conn, t tables) error {
 	var left int
 	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?, ?, ?, ?)",
 		t.prefix+"_categories", t.prefix+"_pages", t.prefix+"_assets", t.prefix+"_templates").Scan(&left); err != nil {
@@ -106,7 +106,7 @@ func (d *DB) createTables(ctx context.Context, conn *sql.Conn, t tables) error {
 	}
 	for _, q := range stmts {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
-			d.dropTables(conn, t)
+			d.dropSiteTables(conn, t)
 			return fmt.Errorf("create tables %s_*: %w", t.prefix, explainDDL(err))
 		}
 	}
@@ -114,8 +114,8 @@ func (d *DB) createTables(ctx context.Context, conn *sql.Conn, t tables) error {
 	return nil
 }
 
-// dropTables removes a site's tables, even when ctx has ended.
-func (d *DB) dropTables(conn *sql.Conn, t tables) {
+// dropSiteTables removes a site's tables, even when ctx has ended.
+func (d *DB) dropSiteTables(conn *sql.Conn, t tables) {
 	ctx := context.Background()
 	for _, q := range t.drop() {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
@@ -132,10 +132,10 @@ func insertSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
 		s.Host, s.Prefix, s.Title, s.Description, s.Scheme, s.CacheControl, s.FeedSize, s.Created, s.Updated, firstVersion()); err != nil {
 		return err
 	}
-	return insertHosts(ctx, tx, s)
+	return claimHosts(ctx, tx, s)
 }
 
-func insertHosts(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
+func claimHosts(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
 	for i, h := range append([]string{s.Host}, s.Aliases...) {
 		if _, err := tx.ExecContext(ctx, "INSERT INTO orchard_hosts (host, site, pos) VALUES (?, ?, ?)", h, s.Host, i); err != nil {
 			if mysqlErrno(err) == errDupEntry {
@@ -188,7 +188,7 @@ func (d *DB) UpdateSite(ctx context.Context, s *orchard.Site) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	if _, err := siteTables(s.Host); err != nil {
+	if _, err := tablesFor(s.Host); err != nil {
 		return err
 	}
 	return d.write(ctx, func(tx *sql.Tx) error { return updateSite(ctx, tx, s) })
@@ -223,11 +223,11 @@ func updateSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
 	if _, err := tx.ExecContext(ctx, "DELETE FROM orchard_hosts WHERE site = ?", s.Host); err != nil {
 		return err
 	}
-	return insertHosts(ctx, tx, s)
+	return claimHosts(ctx, tx, s)
 }
 
-// queryer is what both *sql.DB and *sql.Tx offer for reads.
-type queryer interface {
+// querier is what both *sql.DB and *sql.Tx offer for reads.
+type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
@@ -255,7 +255,7 @@ func (d *DB) Site(ctx context.Context, host string) (*orchard.Site, error) {
 	return s, err
 }
 
-func getSite(ctx context.Context, q queryer, host string) (*orchard.Site, error) {
+func getSite(ctx context.Context, q querier, host string) (*orchard.Site, error) {
 	s, err := scanSite(q.QueryRowContext(ctx, "SELECT "+siteColumns+" FROM orchard_sites WHERE host = ?", host))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, siteNotFound(host)

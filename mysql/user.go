@@ -20,7 +20,7 @@ func userSite(site string) (string, error) {
 }
 
 // siteMustExist returns ENOTFOUND unless site is "" or registered.
-func siteMustExist(ctx context.Context, q queryer, site, lock string) error {
+func siteMustExist(ctx context.Context, q querier, site, lock string) error {
 	if site == "" {
 		return nil
 	}
@@ -48,14 +48,14 @@ func (d *DB) PutUser(ctx context.Context, u *orchard.User) error {
 		}
 		u.Created = stamp(u.Created)
 		// Upsert first, then read Created back (see PutCategory).
-		if err := insertUser(ctx, tx, u, true); err != nil {
+		if err := putUser(ctx, tx, u, true); err != nil {
 			return err
 		}
 		return tx.QueryRowContext(ctx, "SELECT created FROM orchard_users WHERE site = ? AND name = ?", site, u.Name).Scan(&u.Created)
 	})
 }
 
-func insertUser(ctx context.Context, tx *sql.Tx, u *orchard.User, upsert bool) error {
+func putUser(ctx context.Context, tx *sql.Tx, u *orchard.User, upsert bool) error {
 	q := "INSERT INTO orchard_users (site, name, password_hash, created) VALUES (?, ?, ?, ?)"
 	if upsert {
 		q += " ON DUPLICATE KEY UPDATE password_hash = VALUES(password_hash)"
@@ -103,7 +103,7 @@ func (d *DB) Users(ctx context.Context, site string) ([]*orchard.User, error) {
 	return out, err
 }
 
-func listUsers(ctx context.Context, q queryer, site string) ([]*orchard.User, error) {
+func listUsers(ctx context.Context, q querier, site string) ([]*orchard.User, error) {
 	rows, err := q.QueryContext(ctx, "SELECT site, name, password_hash, created FROM orchard_users WHERE site = ? ORDER BY name", site)
 	if err != nil {
 		return nil, fmt.Errorf("users: %w", err)

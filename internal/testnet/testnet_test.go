@@ -1,0 +1,26 @@
+package testnet_test
+
+import (
+	"net"
+	"sync/atomic"
+	"testing"
+
+	"github.com/orchardhq/orchard/internal/testnet"
+)
+
+func TestFreeAddr(t *testing.T) {
+	addr := testnet.FreeAddr(t)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("listen on FreeAddr's %s: %v", addr, err)
+	}
+	ln.Close()
+}
+
+func TestWaitFor(t *testing.T) {
+	var calls atomic.Int32
+	testnet.WaitFor(t, "the third call", func() bool { return calls.Add(1) >= 3 })
+	if got := calls.Load(); got != 3 {
+		t.Fatalf("cond called %d times, want 3 (it stops polling once cond holds)", got)
+	}
+}
