@@ -1,0 +1,85 @@
+package orchard_test
+
+import (
+	"testing"
+
+	"github.com/orchardhq/orchard"
+)
+
+func TestRedirectValidate(t *testing.T) {
+	tests := []struct {
+		name     string
+		from, to string
+		wantFrom string // "" when the redirect must be refused
+	}{
+		{"OK/Path", "/old/", "/new/", "/old/"},
+		{"OK/File", "/old.html", "/new/", "/old.html"},
+		{"OK/AbsoluteURL", "/old/", "https://example.org/new/?a=1#x", "/old/"},
+		{"OK/Cleaned", "/a//b/./c/", "/c/", "/a/b/c/"},
+		{"OK/Escaped", "/caf%C3%A9/", "/cafe/", "/café/"},
+		{"OK/ToWithQuery", "/old/", "/search/?q=x", "/old/"},
+		{"ErrFromEmpty", "", "/x/", ""},
+		{"ErrFromRelative", "old/", "/x/", ""},
+		{"ErrFromURL", "http://example.com/old/", "/x/", ""},
+		{"ErrFromSchemeRelative", "//example.com/old/", "/x/", ""},
+		{"ErrFromDotDot", "/a/../etc/", "/x/", ""},
+		{"ErrFromEscapedDotDot", "/a/%2e%2e/etc/", "/x/", ""},
+		{"ErrFromControl", "/a\nb/", "/x/", ""},
+		{"ErrFromQuery", "/?p=12", "/x/", ""},
+		{"ErrFromEncodedSlash", "/a%2fb/", "/x/", ""},
+		{"ErrToEmpty", "/old/", "", ""},
+		{"ErrToSelf", "/old/", "/old/", ""},
+		{"ErrToCRLF", "/old/", "/x/\r\nSet-Cookie: a=b", ""},
+		{"ErrToSpace", "/old/", "/x y/", ""},
+		{"ErrToDotDot", "/old/", "/a/../b/", ""},
+		{"ErrToSchemeRelative", "/old/", "//evil.example/", ""},
+		{"ErrToJavascript", "/old/", "javascript:alert(1)", ""},
+		{"ErrToFTP", "/old/", "ftp://example.com/", ""},
+		{"ErrToNoHost", "/old/", "https:///x", ""},
+		{"ErrToUserinfo", "/old/", "https://u:p@example.com/", ""},
+		{"ErrToRelative", "/old/", "new/", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := orchard.Redirect{From: tt.from, To: tt.to}
+			err := r.Validate()
+			if tt.wantFrom == "" {
+				if orchard.ErrorCode(err) != orchard.EINVALID {
+					t.Fatalf("Validate(%q -> %q) = %v, want EINVALID", tt.from, tt.to, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Validate(%q -> %q): %v", tt.from, tt.to, err)
+			}
+			if r.From != tt.wantFrom {
+				t.Errorf("From = %q, want %q", r.From, tt.wantFrom)
+			}
+		})
+	}
+}
+
+func TestValidateRedirects(t *testing.T) {
+	t.Run("OK/Sorted", func(t *testing.T) {
+		rs := []orchard.Redirect{{From: "/b/", To: "/x/"}, {From: "/a/", To: "/x/"}}
+		if err := orchard.ValidateRedirects(rs); err != nil {
+			t.Fatal(err)
+		}
+		if rs[0].From != "/a/" || rs[1].From != "/b/" {
+			t.Errorf("not sorted by From: %v", rs)
+		}
+	})
+	t.Run("ErrDuplicate", func(t *testing.T) {
+		// Equal once cleaned.
+		rs := []orchard.Redirect{{From: "/a/", To: "/x/"}, {From: "/a//", To: "/y/"}}
+		if err := orchard.ValidateRedirects(rs); orchard.ErrorCode(err) != orchard.EINVALID {
+			t.Errorf("ValidateRedirects(duplicate) = %v, want EINVALID", err)
+		}
+	})
+	t.Run("ErrSiteValidate", func(t *testing.T) {
+		s := orchard.Site{Host: "example.com", Redirects: []orchard.Redirect{{From: "http://example.com/a/", To: "/b/"}}}
+		if err := s.Validate(); orchard.ErrorCode(err) != orchard.EINVALID {
+			t.Errorf("Site.Validate with a bad redirect = %v, want EINVALID", err)
+		}
+	})
+}
