@@ -36,7 +36,8 @@ transaction: posts and pages (drafts kept unpublished) as HTML pages, nested
 categories, dates and excerpts. Posts go into their first category; tags,
 further categories and authors have no place in an orchard page and are
 listed. [caption] shortcodes become figures, other shortcodes are listed.
-Links to the old site's posts, pages and categories are rewritten.
+Links to the old site's posts, pages and categories are rewritten, and every
+old URL whose path changed redirects (301) to the new one.
 
 Attachments are read from --uploads DIR (a copy of wp-content/uploads) and
 never downloaded; without it they are listed as missing with their URLs.
@@ -171,7 +172,7 @@ func printImportReport(out io.Writer, rep *wordpress.Report) {
 		fmt.Fprintf(out, "Links to the old site left as they were: %s\n", oneLine(list(rep.Unmapped)))
 	}
 	if len(rep.Moved) > 0 {
-		fmt.Fprintf(out, "%d old URLs have new paths (orchard has no redirects yet: point the old URLs at them yourself):\n", len(rep.Moved))
+		fmt.Fprintf(out, "%d old URLs have new paths; %d redirect there (301, list them with orchard redirect -s HOST ls):\n", len(rep.Moved), rep.Redirects)
 		for i, old := range slices.Sorted(maps.Keys(rep.Moved)) {
 			if i == importListed {
 				fmt.Fprintf(out, "  ... and %d more\n", len(rep.Moved)-i)

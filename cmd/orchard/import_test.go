@@ -25,6 +25,7 @@ func TestImportWordPress(t *testing.T) {
 		"  https://hill.example.org/wp-content/uploads/2024/03/pear.jpg\n",
 		"Links to the old site left as they were: https://hill.example.org/feed/\n",
 		"  /2024/03/harvest-starts/ -> /news/harvest/harvest-starts/\n",
+		"redirect there (301",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("import printed:\n%s\nwant the line %q", out, want)
@@ -38,6 +39,13 @@ func TestImportWordPress(t *testing.T) {
 	}
 	if build := mustCLI(t, cfg, "", "build", "-s", "hill.example.com"); !strings.Contains(build, "(new)") || strings.Contains(build, "point at nothing") {
 		t.Errorf("build of the imported site printed:\n%s", build)
+	}
+	// Every old URL that moved redirects to its new path.
+	redirects := mustCLI(t, cfg, "", "redirect", "-s", "hill.example.com", "ls")
+	for _, want := range []string{"/2024/03/harvest-starts/  /news/harvest/harvest-starts/", "/category/news/harvest/   /news/harvest/"} {
+		if !strings.Contains(redirects, want) {
+			t.Errorf("redirect ls has no %q:\n%s", want, redirects)
+		}
 	}
 
 	t.Run("ErrExists", func(t *testing.T) {
