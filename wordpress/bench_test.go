@@ -108,7 +108,7 @@ func BenchmarkImport10000(b *testing.B) {
 		for b.Loop() {
 			convert(b)
 		}
-		b.ReportMetric((cpuTime(b) - cpu).Seconds()/float64(b.N), "cpu-s/op")
+		b.ReportMetric((cpuTime(b)-cpu).Seconds()/float64(b.N), "cpu-s/op")
 	})
 	b.Run("SQLite", func(b *testing.B) {
 		b.SetBytes(int64(len(data)))
@@ -136,7 +136,7 @@ func BenchmarkImport10000(b *testing.B) {
 			db.Close()
 			b.StartTimer()
 		}
-		b.ReportMetric((cpuTime(b) - cpu).Seconds()/float64(b.N), "cpu-s/op")
+		b.ReportMetric((cpuTime(b)-cpu).Seconds()/float64(b.N), "cpu-s/op")
 	})
 }
 
