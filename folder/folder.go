@@ -341,7 +341,8 @@ func (im *importer) scanShortcodes(pagePath, body string) {
 	for _, m := range shortcodeRE.FindAllStringSubmatch(body, -1) {
 		switch {
 		case m[1] != "" && m[2] == "" && !strings.HasPrefix(m[3], "/*"):
-			im.rep.Shortcodes["{{"+m[1]+" "+m[3]+" "+m[1]+"}}"]++
+			closer := map[string]string{"<": ">", "%": "%"}[m[1]]
+			im.rep.Shortcodes["{{"+m[1]+" "+m[3]+" "+closer+"}}"]++
 			found = true
 		case m[4] != "" && !strings.HasPrefix(m[4], "end"):
 			im.rep.Shortcodes["{% "+m[4]+" %}"]++

@@ -154,7 +154,7 @@ func TestReadHugo(t *testing.T) {
 		}
 	})
 	t.Run("Shortcodes", func(t *testing.T) {
-		if rep.Shortcodes["{{< figure <}}"] != 1 || rep.Shortcodes["{{% note %}}"] != 1 || !slices.Equal(rep.ShortcodePages, []string{"/posts/first-apples/"}) {
+		if rep.Shortcodes["{{< figure >}}"] != 1 || rep.Shortcodes["{{% note %}}"] != 1 || !slices.Equal(rep.ShortcodePages, []string{"/posts/first-apples/"}) {
 			t.Errorf("shortcodes %v on %v", rep.Shortcodes, rep.ShortcodePages)
 		}
 		if p := pageAt(t, c, "/posts/first-apples/"); !strings.Contains(p.Body, `{{< figure src="/img/apple.png" title="An apple" >}}`) {

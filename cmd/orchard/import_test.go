@@ -60,3 +60,17 @@ func TestImportWordPress(t *testing.T) {
 		}
 	})
 }
+
+// TestImportWordPressDocsExample: the export the README's demo walk-through
+// imports does import, and its old post URL redirects.
+func TestImportWordPressDocsExample(t *testing.T) {
+	cfg := testCluster(t)
+	out := mustCLI(t, cfg, "", "import", "wordpress", "-s", "hill.localhost",
+		"../../docs/examples/wordpress-export.xml", "--uploads", "../../docs/examples/wordpress-uploads")
+	if !strings.Contains(out, "2 posts, 2 pages (1 unpublished), 3 categories, 1 attachments") {
+		t.Errorf("import printed:\n%s", out)
+	}
+	if ls := mustCLI(t, cfg, "", "redirect", "-s", "hill.localhost", "ls"); !strings.Contains(ls, "/2024/03/harvest-starts/  /news/harvest/harvest-starts/") {
+		t.Errorf("no redirect for the README's old URL:\n%s", ls)
+	}
+}
