@@ -11,8 +11,10 @@ import (
 // into every release and answered by the nodes; a page, listing or asset
 // the release serves at From wins over the redirect.
 type Redirect struct {
-	// From is the old path, as CleanRequestPath gives it ("/2019/01/hello/",
-	// "/old.html"); never a URL with a scheme or host, never a query.
+	// From is the old path as a link writes it, percent-escaped where a
+	// URL must be ("/2019/01/hello/", "/caf%C3%A9.html"); never a URL with a
+	// scheme or host, never a query. Validate gives it one canonical form;
+	// a request matches it when CleanRequestPath of both agree.
 	From string `json:"from"`
 	// To is where the visitor goes: a path of the site ("/news/hello/") or
 	// an absolute http or https URL. It is sent as the Location header as
@@ -26,8 +28,10 @@ const MaxRedirects = 50000
 // maxRedirectTo is the longest To accepted, in bytes.
 const maxRedirectTo = 2048
 
-// Validate normalises From (see CleanRequestPath) in place and checks both
-// ends, returning an EINVALID *Error that names what is wrong.
+// Validate puts From in its canonical form in place (cleaned as
+// CleanRequestPath cleans a request, then escaped again segment by
+// segment, so validating twice changes nothing) and checks both ends,
+// returning an EINVALID *Error that names what is wrong.
 func (r *Redirect) Validate() error {
 	from := r.From
 	if from == "" || from[0] != '/' || strings.HasPrefix(from, "//") {
@@ -46,7 +50,7 @@ func (r *Redirect) Validate() error {
 	if err != nil {
 		return Errorf(EINVALID, "Redirect from %q: %s", from, ErrorMessage(err))
 	}
-	r.From = clean
+	r.From = escapePath(clean)
 	if err := validateRedirectTo(r.To); err != nil {
 		return Errorf(EINVALID, "Redirect from %q: %s", r.From, ErrorMessage(err))
 	}
@@ -87,6 +91,16 @@ func validateRedirectTo(to string) error {
 		return Errorf(EINVALID, "The target %q must be a path starting with '/' or an http(s) URL with a host.", to)
 	}
 	return nil
+}
+
+// escapePath escapes each segment of a clean, decoded path as a URL path
+// segment: CleanRequestPath(escapePath(p)) == p.
+func escapePath(p string) string {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/")
 }
 
 // hasDotDot reports whether path p has a ".." segment, also when escaped.

@@ -1,6 +1,7 @@
 package orchard_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/orchardhq/orchard"
@@ -16,7 +17,10 @@ func TestRedirectValidate(t *testing.T) {
 		{"OK/File", "/old.html", "/new/", "/old.html"},
 		{"OK/AbsoluteURL", "/old/", "https://example.org/new/?a=1#x", "/old/"},
 		{"OK/Cleaned", "/a//b/./c/", "/c/", "/a/b/c/"},
-		{"OK/Escaped", "/caf%C3%A9/", "/cafe/", "/café/"},
+		{"OK/Escaped", "/caf%C3%A9/", "/cafe/", "/caf%C3%A9/"},
+		{"OK/Unescaped", "/café/", "/cafe/", "/caf%C3%A9/"},
+		{"OK/Percent", "/100%25/", "/x/", "/100%25/"},
+		{"OK/Space", "/a b/", "/x/", "/a%20b/"},
 		{"OK/ToWithQuery", "/old/", "/search/?q=x", "/old/"},
 		{"ErrFromEmpty", "", "/x/", ""},
 		{"ErrFromRelative", "old/", "/x/", ""},
@@ -80,6 +84,35 @@ func TestValidateRedirects(t *testing.T) {
 		s := orchard.Site{Host: "example.com", Redirects: []orchard.Redirect{{From: "http://example.com/a/", To: "/b/"}}}
 		if err := s.Validate(); orchard.ErrorCode(err) != orchard.EINVALID {
 			t.Errorf("Site.Validate with a bad redirect = %v, want EINVALID", err)
+		}
+	})
+}
+
+// FuzzRedirectValidate: a redirect that validates is safe to send (a To
+// with no control character or space, not scheme-relative), its From is a
+// path a request cleans to, and validating it again changes nothing (a
+// node validates what the master validated and stored).
+func FuzzRedirectValidate(f *testing.F) {
+	for _, s := range [][2]string{
+		{"/old/", "/new/"}, {"/a//b/./c", "https://example.org/x?y#z"}, {"/caf%C3%A9/", "/"},
+		{"//evil/", "/x"}, {"/a/%2e%2e/", "/x"}, {"/x", "/y\r\nA: b"}, {"/x", "javascript:alert(1)"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, from, to string) {
+		r := orchard.Redirect{From: from, To: to}
+		if r.Validate() != nil {
+			return
+		}
+		if strings.HasPrefix(r.To, "//") || strings.ContainsAny(r.To, " \r\n\t\x00\\") {
+			t.Fatalf("unsafe To %q accepted", r.To)
+		}
+		if _, err := orchard.CleanRequestPath(r.From); err != nil || strings.HasPrefix(r.From, "//") {
+			t.Fatalf("From %q is not a path a request can clean to: %v", r.From, err)
+		}
+		again := r
+		if err := again.Validate(); err != nil || again != r {
+			t.Fatalf("validating %+v again: %+v, %v", r, again, err)
 		}
 	})
 }

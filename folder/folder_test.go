@@ -136,7 +136,7 @@ func TestReadHugo(t *testing.T) {
 		for from, to := range map[string]string{
 			"/2024/03/first-apples/":      "/posts/first-apples/", // alias
 			"/posts/old-first-apples":     "/posts/first-apples/", // relative alias
-			"/img/Logo Big.PNG":           "/img/logo-big.png",    // a name orchard cannot hold
+			"/img/Logo%20Big.PNG":         "/img/logo-big.png",    // a name orchard cannot hold
 			"/index.xml":                  "/feed.xml",
 			"/posts/cider-plans-2024/":    "", // served: no redirect
 			"/posts/cider_plans/":         "",

@@ -16,16 +16,21 @@ import (
 // "/old/" and "/old/index.html".
 func (st *site) addRedirects(rs []orchard.Redirect) {
 	for _, r := range rs {
+		// Routes are keyed by the decoded path a request cleans to.
+		from, err := orchard.CleanRequestPath(r.From)
+		if err != nil {
+			continue // ParseSettings refused such a release already
+		}
 		loc := []byte(r.To)
 		add := func(k string) {
 			if _, exists := st.routes[k]; !exists {
 				st.routes[k] = route{location: loc}
 			}
 		}
-		dir := strings.TrimSuffix(r.From, "/")
+		dir := strings.TrimSuffix(from, "/")
 		last := dir[strings.LastIndexByte(dir, '/')+1:]
-		if dir == "" || (!strings.HasSuffix(r.From, "/") && strings.Contains(last, ".")) {
-			add(r.From)
+		if dir == "" || (!strings.HasSuffix(from, "/") && strings.Contains(last, ".")) {
+			add(from)
 			continue
 		}
 		add(dir)

@@ -18,6 +18,7 @@ func TestServeRedirects(t *testing.T) {
 		{From: "/feed.rss", To: "https://feeds.example.org/a?x=1"},
 		{From: "/news/hello/", To: "/elsewhere/"}, // the page wins
 		{From: "/old-slug", To: "/news/"},
+		{From: "/100%25/", To: "/news/"},
 	}
 	m := build(t, n.Store(), site, siteFiles())
 	if err := n.Activate(m.Site, m); err != nil {
@@ -36,6 +37,8 @@ func TestServeRedirects(t *testing.T) {
 		{"Head", "HEAD", "/2019/01/hello/", "a.test", 301, "/news/hello/"},
 		{"Alias", "GET", "/2019/01/hello/", "www.a.test", 301, "/news/hello/"},
 		{"Escaped", "GET", "/caf%C3%A9/", "a.test", 301, "/news/"},
+		{"EscapedLowerHex", "GET", "/caf%c3%a9/", "a.test", 301, "/news/"},
+		{"Percent", "GET", "/100%25/", "a.test", 301, "/news/"},
 		{"File", "GET", "/feed.rss", "a.test", 301, "https://feeds.example.org/a?x=1"},
 		{"FileNoDirForm", "GET", "/feed.rss/", "a.test", 404, ""},
 		{"SlugSlash", "GET", "/old-slug/", "a.test", 301, "/news/"},

@@ -34,7 +34,7 @@ func fixture() *orchard.SiteContent {
 			Scheme: "https", CacheControl: "public, max-age=300", FeedSize: 10,
 			Redirects: []orchard.Redirect{
 				{From: "/old.html", To: "https://example.org/new?a=1&b=\"2\""},
-				{From: "/2019/01/café/", To: "/news/"},
+				{From: "/2019/01/caf%C3%A9/", To: "/news/"},
 			},
 			Created: t0, Updated: t1,
 		},

@@ -19,12 +19,12 @@ func testRedirects(t *testing.T, open Opener) {
 			Redirects: []orchard.Redirect{
 				{From: "/z/", To: "https://example.org/z"},
 				{From: "/a//b/", To: "/new/b/"},
-				{From: "/caf%C3%A9.html", To: "/cafe/"},
+				{From: "/café.html", To: "/cafe/"},
 			}}
 		wantOK(t, "CreateSite", s.CreateSite(ctx, in))
 		want := []orchard.Redirect{
 			{From: "/a/b/", To: "/new/b/"},
-			{From: "/café.html", To: "/cafe/"},
+			{From: "/caf%C3%A9.html", To: "/cafe/"},
 			{From: "/z/", To: "https://example.org/z"},
 		}
 		same(t, "CreateSite left Redirects", in.Redirects, want)
@@ -104,7 +104,7 @@ func testRedirects(t *testing.T, open Opener) {
 		for i := range 1200 {
 			rs = append(rs, orchard.Redirect{From: fmt.Sprintf("/%04d/", i), To: "/new/"})
 		}
-		long := orchard.Redirect{From: "/" + strings.Repeat("é", 300) + "/", To: "https://example.org/" + strings.Repeat("x", 2000)}
+		long := orchard.Redirect{From: "/" + strings.Repeat("%C3%A9", 160) + "/", To: "https://example.org/" + strings.Repeat("x", 2000)}
 		rs = append(rs, long)
 		site := &orchard.Site{Host: "example.com", Title: "Example", Redirects: rs}
 		wantOK(t, "CreateSite", s.CreateSite(ctx, site))
