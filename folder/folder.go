@@ -185,7 +185,7 @@ func (im *importer) read(name string) ([]byte, error) {
 		return nil, errSkip{fmt.Sprintf("larger than %d MiB", orchard.MaxAssetLen>>20)}
 	}
 	if im.bytes += int64(len(data)); im.bytes > im.opt.MaxBytes {
-		return nil, orchard.Errorf(orchard.EINVALID, "The folder holds more than %d MiB.", im.opt.MaxBytes>>20)
+		return nil, orchard.Errorf(orchard.EINVALID, "The folder holds more than %d bytes.", im.opt.MaxBytes)
 	}
 	return data, nil
 }

@@ -277,7 +277,7 @@ func TestReadRefuses(t *testing.T) {
 	})
 	t.Run("ErrTooManyBytes", func(t *testing.T) {
 		err := read(copyTree(t, "hugo"), folder.Options{MaxBytes: 100})
-		if orchard.ErrorCode(err) != orchard.EINVALID || !strings.Contains(err.Error(), "MiB") {
+		if orchard.ErrorCode(err) != orchard.EINVALID || !strings.Contains(err.Error(), "more than 100 bytes") {
 			t.Errorf("Read past MaxBytes = %v", err)
 		}
 	})
