@@ -125,9 +125,10 @@ func (im *importer) skip(name, format string, args ...any) {
 }
 
 // walk calls fn for every regular file under dir (slash-separated, "."
-// for the top), refusing symbolic links and skipping hidden names, within
-// the file count limit. A missing dir walks nothing.
-func (im *importer) walk(dir string, fn func(name string) error) error {
+// for the top), refusing symbolic links and skipping hidden names and the
+// directories skipDir (if not nil) names, within the file count limit. A
+// missing dir walks nothing.
+func (im *importer) walk(dir string, skipDir func(name string) bool, fn func(name string) error) error {
 	if !im.isDir(dir) {
 		return nil
 	}
@@ -150,6 +151,8 @@ func (im *importer) walk(dir string, fn func(name string) error) error {
 		switch {
 		case d.Type()&fs.ModeSymlink != 0:
 			im.skip(name, "a symbolic link (refused)")
+		case d.IsDir() && name != dir && skipDir != nil && skipDir(name):
+			return fs.SkipDir
 		case d.IsDir():
 		case !d.Type().IsRegular():
 			im.skip(name, "not a regular file")

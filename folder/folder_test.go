@@ -1,6 +1,7 @@
 package folder_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -279,6 +280,18 @@ func TestReadRefuses(t *testing.T) {
 		err := read(copyTree(t, "hugo"), folder.Options{MaxBytes: 100})
 		if orchard.ErrorCode(err) != orchard.EINVALID || !strings.Contains(err.Error(), "more than 100 bytes") {
 			t.Errorf("Read past MaxBytes = %v", err)
+		}
+	})
+	t.Run("JekyllSiteNotWalked", func(t *testing.T) {
+		// _site is Jekyll's output: a copy of the site not to import, nor
+		// to count against the limit.
+		dir := copyTree(t, "jekyll")
+		os.MkdirAll(filepath.Join(dir, "_site"), 0o755)
+		for i := range 50 {
+			os.WriteFile(filepath.Join(dir, "_site", fmt.Sprintf("p%d.html", i)), []byte("x"), 0o600)
+		}
+		if err := read(dir, folder.Options{MaxFiles: 40}); err != nil {
+			t.Errorf("Read with a big _site: %v", err)
 		}
 	})
 	t.Run("SymlinkedDirectory", func(t *testing.T) {

@@ -20,7 +20,7 @@ func (im *importer) hugo() error {
 	im.ignoreTop(func(n string) bool { return n == "content" || n == "static" })
 	// Hugo's RSS feed of the home page; orchard's is /feed.xml.
 	im.redirect("/index.xml", "/feed.xml")
-	err := im.walk("content", func(name string) error {
+	err := im.walk("content", nil, func(name string) error {
 		rel := strings.TrimPrefix(name, "content/")
 		ext := strings.ToLower(path.Ext(rel))
 		data, err := im.readOrSkip(name)
@@ -51,7 +51,7 @@ func (im *importer) hugo() error {
 	if err != nil {
 		return err
 	}
-	return im.walk("static", func(name string) error {
+	return im.walk("static", nil, func(name string) error {
 		data, err := im.readOrSkip(name)
 		if err != nil || data == nil {
 			return err

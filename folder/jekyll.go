@@ -30,7 +30,15 @@ func (im *importer) jekyll() error {
 	im.ignoreTop(func(n string) bool {
 		return n == "_posts" || n == "_drafts" || (!strings.HasPrefix(n, "_") && !jekyllExcluded[n])
 	})
-	return im.walk(".", func(name string) error {
+	// Directories Jekyll leaves out (_layouts, _includes, _site, ...;
+	// node_modules, vendor) are not walked: _site alone may hold a copy of
+	// the whole site.
+	skipDir := func(name string) bool {
+		base := path.Base(name)
+		return (strings.HasPrefix(base, "_") && base != "_posts" && base != "_drafts") ||
+			(!strings.Contains(name, "/") && jekyllExcluded[name])
+	}
+	return im.walk(".", skipDir, func(name string) error {
 		segs := strings.Split(name, "/")
 		if jekyllExcluded[segs[0]] {
 			return nil
