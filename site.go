@@ -24,8 +24,12 @@ type Site struct {
 	CacheControl string
 	// FeedSize is how many of the newest posts the RSS feed holds (default 20).
 	FeedSize int
-	Created  time.Time
-	Updated  time.Time
+	// Redirects are the site's old paths and where each now lives, sorted
+	// by From (Validate sorts them); the stores save them with the
+	// settings, so UpdateSite replaces the whole list.
+	Redirects []Redirect
+	Created   time.Time
+	Updated   time.Time
 }
 
 // Defaults for Site fields left empty.
@@ -80,7 +84,7 @@ func (s *Site) Validate() error {
 	if s.FeedSize < 1 || s.FeedSize > 1000 {
 		return Errorf(EINVALID, "Feed size must be between 1 and 1000.")
 	}
-	return nil
+	return ValidateRedirects(s.Redirects)
 }
 
 func containsControl(s string) bool {

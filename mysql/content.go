@@ -146,6 +146,7 @@ func (d *DB) ReplaceSite(ctx context.Context, in *orchard.SiteContent, replace b
 func copyContent(c *orchard.SiteContent) *orchard.SiteContent {
 	out := *c
 	out.Site.Aliases = append([]string(nil), c.Site.Aliases...)
+	out.Site.Redirects = append([]orchard.Redirect(nil), c.Site.Redirects...)
 	out.Categories = append([]orchard.Category(nil), c.Categories...)
 	out.Pages = append([]orchard.Page(nil), c.Pages...)
 	out.Assets = append([]orchard.Asset(nil), c.Assets...)

@@ -44,6 +44,17 @@ var migrations = []string{
 	)` + tableOptions,
 	4: `-- every site's pages get a digest column (addPageDigests)`,
 	5: `-- orchard_sites gets the content version column (addSiteVersion)`,
+	// orchard.Site.Redirects, in the registry beside the aliases (part of
+	// the settings), so the per-site tables keep their schema. from_path
+	// is hashed for the key: a path may be longer than an index allows.
+	6: `CREATE TABLE IF NOT EXISTS orchard_redirects (
+		site      VARCHAR(253)  NOT NULL,
+		from_hash BINARY(32)    NOT NULL,
+		from_path VARCHAR(1024) NOT NULL,
+		to_url    VARCHAR(2048) NOT NULL,
+		PRIMARY KEY (site, from_hash),
+		CONSTRAINT orchard_redirects_site_fk FOREIGN KEY (site) REFERENCES orchard_sites (host) ON DELETE CASCADE
+	)` + tableOptions,
 }
 
 // goMigrations are the migrations done in Go rather than one statement.

@@ -2,9 +2,11 @@ package mysql
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	orchard "github.com/orchardhq/orchard"
 )
@@ -132,7 +134,10 @@ func insertSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
 		s.Host, s.Prefix, s.Title, s.Description, s.Scheme, s.CacheControl, s.FeedSize, s.Created, s.Updated, firstVersion()); err != nil {
 		return err
 	}
-	return claimHosts(ctx, tx, s)
+	if err := claimHosts(ctx, tx, s); err != nil {
+		return err
+	}
+	return insertRedirects(ctx, tx, s)
 }
 
 func claimHosts(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
@@ -162,8 +167,10 @@ func (d *DB) DropSite(ctx context.Context, host string) error {
 			if n, _ := res.RowsAffected(); n == 0 {
 				return siteNotFound(h)
 			}
-			if _, err := tx.ExecContext(ctx, "DELETE FROM orchard_hosts WHERE site = ?", h); err != nil {
-				return err
+			for _, q := range []string{"DELETE FROM orchard_hosts WHERE site = ?", "DELETE FROM orchard_redirects WHERE site = ?"} {
+				if _, err := tx.ExecContext(ctx, q, h); err != nil {
+					return err
+				}
 			}
 			_, err = tx.ExecContext(ctx, "DELETE FROM orchard_users WHERE site = ?", h)
 			return err
@@ -223,7 +230,56 @@ func updateSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
 	if _, err := tx.ExecContext(ctx, "DELETE FROM orchard_hosts WHERE site = ?", s.Host); err != nil {
 		return err
 	}
-	return claimHosts(ctx, tx, s)
+	if err := claimHosts(ctx, tx, s); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM orchard_redirects WHERE site = ?", s.Host); err != nil {
+		return err
+	}
+	return insertRedirects(ctx, tx, s)
+}
+
+// insertRedirects writes s.Redirects (validated: sorted, unique), many
+// rows a statement.
+func insertRedirects(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
+	const batch = 500
+	for start := 0; start < len(s.Redirects); start += batch {
+		rs := s.Redirects[start:min(start+batch, len(s.Redirects))]
+		var q strings.Builder
+		q.WriteString("INSERT INTO orchard_redirects (site, from_hash, from_path, to_url) VALUES ")
+		args := make([]any, 0, 4*len(rs))
+		for i, r := range rs {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?)")
+			h := sha256.Sum256([]byte(r.From))
+			args = append(args, s.Host, h[:], r.From, r.To)
+		}
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("redirects of %s: %w", s.Host, err)
+		}
+	}
+	return nil
+}
+
+// eachRedirect runs query (which selects site, from_path, to_url) and calls
+// fn for each row.
+func eachRedirect(ctx context.Context, q querier, query string, args []any, fn func(site string, r orchard.Redirect)) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var site string
+		var r orchard.Redirect
+		if err := rows.Scan(&site, &r.From, &r.To); err != nil {
+			return err
+		}
+		fn(site, r)
+	}
+	return rows.Err()
 }
 
 // querier is what both *sql.DB and *sql.Tx offer for reads.
@@ -275,7 +331,16 @@ func getSite(ctx context.Context, q querier, host string) (*orchard.Site, error)
 		}
 		s.Aliases = append(s.Aliases, a)
 	}
-	return s, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// Sorted by From as Validate sorts them: utf8mb4_bin compares bytes.
+	err = eachRedirect(ctx, q, "SELECT site, from_path, to_url FROM orchard_redirects WHERE site = ? ORDER BY from_path",
+		[]any{host}, func(_ string, r orchard.Redirect) { s.Redirects = append(s.Redirects, r) })
+	if err != nil {
+		return nil, fmt.Errorf("redirects of %s: %w", host, err)
+	}
+	return s, nil
 }
 
 // LookupHost returns the site whose host or alias is host.
@@ -336,7 +401,15 @@ func (d *DB) Sites(ctx context.Context) ([]*orchard.Site, error) {
 				s.Aliases = append(s.Aliases, a)
 			}
 		}
-		return arows.Err()
+		if err := arows.Err(); err != nil {
+			return err
+		}
+		return eachRedirect(ctx, db, "SELECT site, from_path, to_url FROM orchard_redirects ORDER BY site, from_path", nil,
+			func(site string, r orchard.Redirect) {
+				if s := byHost[site]; s != nil {
+					s.Redirects = append(s.Redirects, r)
+				}
+			})
 	})
 	return out, err
 }

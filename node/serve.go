@@ -77,6 +77,8 @@ func (n *Node) serve(ctx *fasthttp.RequestCtx) {
 		plain(ctx, fasthttp.StatusBadRequest, "Bad Request\n")
 	case !found:
 		n.notFound(ctx, s)
+	case r.location != nil:
+		siteRedirect(ctx, s, r.location)
 	case r.redirect:
 		loc := make([]byte, 0, len(clean)+1+len(uri))
 		loc = append(append(loc, clean...), '/')

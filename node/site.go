@@ -28,11 +28,13 @@ type site struct {
 	stats        *siteStats // request counters of the host, shared by its releases (metrics_site.go)
 }
 
-// route is what a clean request path leads to: a file, or a redirect to
-// the directory form of the path.
+// route is what a clean request path leads to: a file, a redirect to
+// the directory form of the path, or a redirect of the site's own
+// (location set, see redirect.go).
 type route struct {
 	e        *entry
 	redirect bool
+	location []byte // Location of a site redirect (301)
 }
 
 // entry is one servable file of a release.
@@ -146,6 +148,7 @@ func newSite(m *orchard.Manifest, id string, s *release.Settings, reg func(sha s
 			st.routes[dir] = route{redirect: true}
 		}
 	}
+	st.addRedirects(s.Redirects)
 	return st, nil
 }
 

@@ -119,6 +119,12 @@ func (b *Builder) Build(ctx context.Context, site *orchard.Site, r Renderer) (*R
 	if err := checkSite(site.Host); err != nil {
 		return nil, err
 	}
+	so := SettingsOf(site)
+	// The store gives validated redirects; a Site made elsewhere gets them
+	// cleaned and sorted here, as a node requires them.
+	if err := orchard.ValidateRedirects(so.Redirects); err != nil {
+		return nil, err
+	}
 	now := time.Now
 	if b.Now != nil {
 		now = b.Now
@@ -200,7 +206,7 @@ func (b *Builder) Build(ctx context.Context, site *orchard.Site, r Renderer) (*R
 			res.Reused++
 		}
 	}
-	settings, err := SettingsOf(site).encode()
+	settings, err := so.encode()
 	if err != nil {
 		return nil, err
 	}

@@ -260,3 +260,37 @@ func TestBuild_UndoMakesEarlierReleaseNewest(t *testing.T) {
 		t.Errorf("pruning removed the newest release: %v", err)
 	}
 }
+
+// TestBuild_Redirects: a site's redirects travel in the release's settings
+// blob, so adding one makes a new release (with no page rendered again)
+// whose settings a node reads back.
+func TestBuild_Redirects(t *testing.T) {
+	st := mustOpenStore(t)
+	f := newFakeSite(5)
+	b := &release.Builder{Store: st}
+	plain, err := b.Build(context.Background(), testSite, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := *testSite
+	site.Redirects = []orchard.Redirect{{From: "/2019/01/old/", To: "/news/p1/"}}
+	res, err := b.Build(context.Background(), &site, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Release.ID == plain.Release.ID || !res.New || res.Rendered != 0 {
+		t.Fatalf("build with a redirect: id %s (without: %s), new=%v, rendered %d; want a new release, nothing rendered",
+			res.Release.ID, plain.Release.ID, res.New, res.Rendered)
+	}
+	data, err := st.Blobs().Get(res.Manifest.Files[release.SettingsKey].SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := release.ParseSettings(site.Host, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Redirects) != 1 || got.Redirects[0] != site.Redirects[0] {
+		t.Fatalf("settings redirects = %v, want %v", got.Redirects, site.Redirects)
+	}
+}

@@ -26,12 +26,16 @@ const DefaultNotFound = "/404.html"
 func IsReserved(key string) bool { return strings.HasPrefix(key, ReservedPrefix) }
 
 // Settings is how a node serves a release: which hosts reach it, the
-// Cache-Control it sends and which file is its 404 page.
+// Cache-Control it sends, which file is its 404 page and which old paths
+// answer 301. Being a blob of the release, the redirects are as immutable
+// and content-addressed as the pages; a site without any has the same
+// settings blob (and release id) as before redirects existed.
 type Settings struct {
-	Host         string   `json:"host"`
-	Aliases      []string `json:"aliases,omitempty"`
-	CacheControl string   `json:"cache_control"`
-	NotFound     string   `json:"not_found,omitempty"` // manifest key; default DefaultNotFound
+	Host         string             `json:"host"`
+	Aliases      []string           `json:"aliases,omitempty"`
+	CacheControl string             `json:"cache_control"`
+	NotFound     string             `json:"not_found,omitempty"` // manifest key; default DefaultNotFound
+	Redirects    []orchard.Redirect `json:"redirects,omitempty"` // sorted by From
 }
 
 // SettingsOf returns the serving settings of a site.
@@ -40,13 +44,14 @@ func SettingsOf(s *orchard.Site) Settings {
 	if cc == "" {
 		cc = orchard.DefaultCacheControl
 	}
-	return Settings{Host: s.Host, Aliases: append([]string(nil), s.Aliases...), CacheControl: cc, NotFound: DefaultNotFound}
+	return Settings{Host: s.Host, Aliases: append([]string(nil), s.Aliases...), CacheControl: cc, NotFound: DefaultNotFound,
+		Redirects: append([]orchard.Redirect(nil), s.Redirects...)}
 }
 
 // ParseSettings decodes and checks a settings blob that came with a release
 // of site: the host must be site, aliases canonical host names, the
-// Cache-Control short and free of control characters. It returns an
-// EINVALID *Error.
+// Cache-Control short and free of control characters, every redirect valid
+// and already in its clean form. It returns an EINVALID *Error.
 func ParseSettings(site string, data []byte) (*Settings, error) {
 	var s Settings
 	if err := json.Unmarshal(data, &s); err != nil {
@@ -71,6 +76,18 @@ func ParseSettings(site string, data []byte) (*Settings, error) {
 	}
 	if c, err := orchard.CleanRequestPath(s.NotFound); err != nil || c != s.NotFound || IsReserved(c) {
 		return nil, orchard.Errorf(orchard.EINVALID, "Release settings have an invalid 404 page %q.", s.NotFound)
+	}
+	froms := make([]string, len(s.Redirects))
+	for i, r := range s.Redirects {
+		froms[i] = r.From
+	}
+	if err := orchard.ValidateRedirects(s.Redirects); err != nil {
+		return nil, orchard.Errorf(orchard.EINVALID, "Release settings: %s", orchard.ErrorMessage(err))
+	}
+	for i, r := range s.Redirects {
+		if r.From != froms[i] {
+			return nil, orchard.Errorf(orchard.EINVALID, "Release settings have a redirect from %q, which is not a clean path or not in order.", froms[i])
+		}
 	}
 	return &s, nil
 }

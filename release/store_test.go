@@ -171,6 +171,12 @@ func TestParseSettings(t *testing.T) {
 		{"Bad404", `{"host":"a.test","not_found":"/../etc/passwd"}`, false},
 		{"Reserved404", `{"host":"a.test","not_found":"/_orchard/site.json"}`, false},
 		{"NotJSON", `{`, false},
+		{"Redirects", `{"host":"a.test","redirects":[{"from":"/a/","to":"/b/"},{"from":"/c.html","to":"https://x.test/"}]}`, true},
+		{"RedirectCRLF", `{"host":"a.test","redirects":[{"from":"/a/","to":"/b/\r\nSet-Cookie: a"}]}`, false},
+		{"RedirectFromURL", `{"host":"a.test","redirects":[{"from":"http://x.test/a/","to":"/b/"}]}`, false},
+		{"RedirectNotClean", `{"host":"a.test","redirects":[{"from":"/a//b/","to":"/b/"}]}`, false},
+		{"RedirectsOutOfOrder", `{"host":"a.test","redirects":[{"from":"/c/","to":"/b/"},{"from":"/a/","to":"/b/"}]}`, false},
+		{"RedirectTwice", `{"host":"a.test","redirects":[{"from":"/a/","to":"/b/"},{"from":"/a/","to":"/c/"}]}`, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

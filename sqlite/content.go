@@ -172,6 +172,7 @@ func (db *DB) ReplaceSite(ctx context.Context, c *orchard.SiteContent, replace b
 func validateContent(c *orchard.SiteContent) (*orchard.SiteContent, error) {
 	in := &orchard.SiteContent{Site: c.Site}
 	in.Site.Aliases = append([]string(nil), c.Site.Aliases...)
+	in.Site.Redirects = append([]orchard.Redirect(nil), c.Site.Redirects...)
 	if err := in.Site.Validate(); err != nil {
 		return nil, err
 	}

@@ -45,6 +45,16 @@ CREATE TABLE orchard_users (
 );`},
 	// version: see DB.SiteVersion; a site made before counts from 0.
 	{"site version", `ALTER TABLE orchard_sites ADD COLUMN version INTEGER NOT NULL DEFAULT 0;`},
+	// redirects: orchard.Site.Redirects, in the registry beside the
+	// aliases (part of the settings, few per site), so the per-site
+	// tables keep their schema.
+	{"redirects", `
+CREATE TABLE orchard_redirects (
+	site      TEXT NOT NULL REFERENCES orchard_sites(host) ON DELETE CASCADE,
+	from_path TEXT NOT NULL,
+	to_url    TEXT NOT NULL,
+	PRIMARY KEY (site, from_path)
+);`},
 }
 
 // siteSchema is the version of the per-site tables createSiteTables makes:

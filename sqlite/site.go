@@ -80,6 +80,9 @@ func (db *DB) createSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) error
 	if err := claimHosts(ctx, tx, s); err != nil {
 		return err
 	}
+	if err := saveRedirects(ctx, tx, s); err != nil {
+		return err
+	}
 	return createSiteTables(ctx, tx, t)
 }
 
@@ -121,6 +124,7 @@ func (db *DB) DropSite(ctx context.Context, host string) error {
 		for _, q := range []string{
 			`DELETE FROM orchard_users WHERE site = ?`,
 			`DELETE FROM orchard_hosts WHERE site = ?`,
+			`DELETE FROM orchard_redirects WHERE site = ?`,
 			`DELETE FROM orchard_sites WHERE host = ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, h); err != nil {
@@ -159,6 +163,9 @@ func (db *DB) updateSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) error
 		return fmt.Errorf("sqlite: update site %s: %w", h, err)
 	}
 	if err := claimHosts(ctx, tx, s); err != nil {
+		return err
+	}
+	if err := saveRedirects(ctx, tx, s); err != nil {
 		return err
 	}
 	return bumpVersion(ctx, tx, h)
@@ -200,7 +207,53 @@ func getSite(ctx context.Context, q querier, host string) (*orchard.Site, error)
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: site %s: aliases: %w", host, err)
 	}
+	err = eachRedirect(ctx, q, `SELECT site, from_path, to_url FROM orchard_redirects WHERE site = ? ORDER BY from_path`,
+		[]any{host}, func(_ string, r orchard.Redirect) { s.Redirects = append(s.Redirects, r) })
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: site %s: redirects: %w", host, err)
+	}
 	return s, nil
+}
+
+// saveRedirects replaces the site's redirects with s.Redirects (validated,
+// so sorted and unique).
+func saveRedirects(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM orchard_redirects WHERE site = ?`, s.Host); err != nil {
+		return fmt.Errorf("sqlite: site %s: redirects: %w", s.Host, err)
+	}
+	if len(s.Redirects) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO orchard_redirects (site, from_path, to_url) VALUES (?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("sqlite: site %s: redirects: %w", s.Host, err)
+	}
+	defer stmt.Close()
+	for _, r := range s.Redirects {
+		if _, err := stmt.ExecContext(ctx, s.Host, r.From, r.To); err != nil {
+			return fmt.Errorf("sqlite: site %s: redirect from %s: %w", s.Host, r.From, err)
+		}
+	}
+	return nil
+}
+
+// eachRedirect runs query (which selects site, from_path, to_url) and calls
+// fn for each row.
+func eachRedirect(ctx context.Context, q querier, query string, args []any, fn func(site string, r orchard.Redirect)) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var site string
+		var r orchard.Redirect
+		if err := rows.Scan(&site, &r.From, &r.To); err != nil {
+			return err
+		}
+		fn(site, r)
+	}
+	return rows.Err()
 }
 
 // Site returns the site whose canonical host is host.
@@ -273,7 +326,15 @@ func (db *DB) Sites(ctx context.Context) ([]*orchard.Site, error) {
 				s.Aliases = append(s.Aliases, name)
 			}
 		}
-		return arows.Err()
+		if err := arows.Err(); err != nil {
+			return err
+		}
+		return eachRedirect(ctx, tx, `SELECT site, from_path, to_url FROM orchard_redirects ORDER BY site, from_path`, nil,
+			func(site string, r orchard.Redirect) {
+				if s := byHost[site]; s != nil {
+					s.Redirects = append(s.Redirects, r)
+				}
+			})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: sites: %w", err)

@@ -3,6 +3,7 @@ package wordpress
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -44,9 +45,13 @@ type Report struct {
 	Missing []string
 	// Unmapped lists links to the old site that match no imported item.
 	Unmapped []string
-	// Moved maps old URL paths to new ones where they differ: they would
-	// need redirects, which orchard does not have yet.
+	// Moved maps old URL paths to new ones where they differ. Each
+	// becomes a redirect of the site (orchard.Site.Redirects) unless
+	// Skipped says why not (an old URL with a query, such as /?p=12,
+	// cannot be one: nodes match the path only).
 	Moved map[string]string
+	// Redirects is how many redirects the site got.
+	Redirects int
 }
 
 // Convert maps ex onto a new orchard site. The result has no templates or
@@ -67,6 +72,7 @@ func Convert(ex *Export, opt Options) (*orchard.SiteContent, *Report, error) {
 	cv.items()
 	cv.attachments()
 	cv.bodies()
+	cv.redirects()
 	slices.SortFunc(c.Categories, func(a, b orchard.Category) int { return strings.Compare(a.Path, b.Path) })
 	slices.SortFunc(c.Pages, func(a, b orchard.Page) int { return strings.Compare(a.Path, b.Path) })
 	slices.SortFunc(c.Assets, func(a, b orchard.Asset) int { return strings.Compare(a.Path, b.Path) })
@@ -156,6 +162,26 @@ func (cv *converter) link(old, new string) {
 	if strings.TrimSuffix(old, "/") != strings.TrimSuffix(new, "/") && !strings.HasPrefix(old, "?") {
 		cv.rep.Moved[old] = new
 	}
+}
+
+// redirects gives every old URL that moved a redirect to its new path,
+// except where the site now serves the old path itself, and reports the
+// old URLs a redirect cannot carry.
+func (cv *converter) redirects() {
+	seen := map[string]bool{}
+	for _, old := range slices.Sorted(maps.Keys(cv.rep.Moved)) {
+		r := orchard.Redirect{From: old, To: cv.rep.Moved[old]}
+		if err := r.Validate(); err != nil {
+			cv.rep.Skipped = append(cv.rep.Skipped, fmt.Sprintf("redirect from %s: %s", old, orchard.ErrorMessage(err)))
+			continue
+		}
+		if cv.used[r.From] || cv.used[strings.TrimSuffix(r.From, "/")+"/"] || seen[r.From] {
+			continue // the site serves the old path (or it was given already)
+		}
+		seen[r.From] = true
+		cv.c.Site.Redirects = append(cv.c.Site.Redirects, r)
+	}
+	cv.rep.Redirects = len(cv.c.Site.Redirects)
 }
 
 // items makes a page of every post and page worth importing.

@@ -21,6 +21,9 @@
 //     their orchard paths; links to uploads to the imported asset (when the
 //     uploads directory is given) and other links to the old site are
 //     reported.
+//   - Every old URL whose path changed becomes a redirect of the site
+//     (orchard.Site.Redirects, a 301 on the nodes); an old URL with a query
+//     (/?p=12) cannot be one and is reported.
 //   - Attachments are read from the uploads directory the caller gives (an
 //     fs.FS of wp-content/uploads), never fetched; without it they are
 //     reported as missing with their URLs.

@@ -141,6 +141,8 @@ func (b *builder) site(t xml.StartElement) error {
 			return b.settingsElem(t)
 		case "alias":
 			return b.alias(t)
+		case "redirect":
+			return b.redirect(t)
 		case "category":
 			return b.category(t)
 		case "page":
@@ -214,6 +216,26 @@ func (b *builder) alias(t xml.StartElement) error {
 		return err
 	}
 	b.c.Site.Aliases = append(b.c.Site.Aliases, h)
+	return r.empty()
+}
+
+func (b *builder) redirect(t xml.StartElement) error {
+	r, f := b.r, b.r.top()
+	a, err := r.attrs(t, "from", "to")
+	if err != nil {
+		return err
+	}
+	rd := orchard.Redirect{From: a["from"], To: a["to"]}
+	if err := rd.Validate(); err != nil {
+		return invalid(f, err)
+	}
+	if err := b.seen("redirect:"+rd.From, f); err != nil {
+		return err
+	}
+	if len(b.c.Site.Redirects) >= orchard.MaxRedirects {
+		return r.elemErr("more than %d redirects", orchard.MaxRedirects)
+	}
+	b.c.Site.Redirects = append(b.c.Site.Redirects, rd)
 	return r.empty()
 }
 

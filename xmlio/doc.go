@@ -11,7 +11,7 @@
 //
 // The file is UTF-8 XML 1.0 without a DTD. The root element names the format
 // version and the site's host; its children come in this order, each group
-// sorted (aliases by host, categories, pages and assets by path, templates
+// sorted (aliases by host, redirects by from, categories, pages and assets by path, templates
 // and users by name), so the same content always gives the same bytes:
 //
 //	<?xml version="1.0" encoding="UTF-8"?>
@@ -22,6 +22,7 @@
 //	    <cache-control>public, max-age=60</cache-control>
 //	  </settings>
 //	  <alias host="www.example.com"/>
+//	  <redirect from="/2019/01/hello/" to="/news/hello/"/>
 //	  <category path="/news/" sort="1" created="..." updated="...">
 //	    <title>News</title>
 //	    <description>What is new.</description>
@@ -47,6 +48,8 @@
 //   - version must be "1"; a file of another version is refused.
 //   - host is the site's host name (RFC 1123, normalised as by
 //     orchard.NormalizeHost); each alias likewise.
+//   - A redirect (orchard.Redirect) has a from path and a to path or http(s)
+//     URL; from is given at most once.
 //   - settings appears exactly once. Its children, and the title, description
 //     and body of categories, pages and templates, are text elements: their
 //     content is the value exactly, whitespace and line ends included (a

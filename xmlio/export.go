@@ -151,6 +151,15 @@ func (e *exporter) site(ctx context.Context, c *orchard.SiteContent, opts Export
 		e.str("/>\n")
 	}
 
+	redirects := sortedBy(s.Redirects, func(r orchard.Redirect) string { return r.From })
+	for _, r := range redirects {
+		e.str("  <redirect")
+		if err := e.attrs("from", r.From, "to", r.To); err != nil {
+			return fmt.Errorf("redirect from %q: %w", r.From, err)
+		}
+		e.str("/>\n")
+	}
+
 	cats := sortedBy(c.Categories, func(c orchard.Category) string { return c.Path })
 	for _, cat := range cats {
 		e.str("  <category")

@@ -32,6 +32,10 @@ func fixture() *orchard.SiteContent {
 			Host: "example.com", Aliases: []string{"www.example.com", "alt.example.com"},
 			Title: `Quotes "and" <markup> & ampersands`, Description: "Ünïcødé — 日本語 🍎",
 			Scheme: "https", CacheControl: "public, max-age=300", FeedSize: 10,
+			Redirects: []orchard.Redirect{
+				{From: "/old.html", To: "https://example.org/new?a=1&b=\"2\""},
+				{From: "/2019/01/caf%C3%A9/", To: "/news/"},
+			},
 			Created: t0, Updated: t1,
 		},
 		Categories: []orchard.Category{
@@ -135,6 +139,7 @@ func want(c *orchard.SiteContent, secrets bool) *orchard.SiteContent {
 	w := *c
 	w.Site.Aliases = append([]string(nil), c.Site.Aliases...)
 	slices.Sort(w.Site.Aliases)
+	w.Site.Redirects = sorted(c.Site.Redirects, func(x orchard.Redirect) string { return x.From })
 	w.Categories = sorted(c.Categories, func(x orchard.Category) string { return x.Path })
 	w.Pages = sorted(c.Pages, func(x orchard.Page) string { return x.Path })
 	w.Templates = sorted(c.Templates, func(x orchard.Template) string { return x.Name })

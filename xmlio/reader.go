@@ -310,7 +310,7 @@ func (r *reader) token() (xml.Token, error) {
 // describe names an element for error messages by its name and its key
 // attribute, e.g. `page path="/news/"`.
 func describe(t xml.StartElement) string {
-	for _, key := range []string{"path", "name", "host"} {
+	for _, key := range []string{"path", "name", "host", "from"} {
 		for _, a := range t.Attr {
 			if a.Name.Space == "" && a.Name.Local == key {
 				v := a.Value

@@ -58,7 +58,7 @@ func (r RehostReport) Summary() string {
 // Rehost moves decoded content to the host to, as when a site exported from
 // one host is imported under another: absolute links to the old host or any
 // of its aliases (http://, https:// or scheme-relative, in titles,
-// descriptions, bodies, templates and text assets) are rewritten to point
+// descriptions, bodies, templates, text assets and redirect targets) are rewritten to point
 // at to, a site title equal to the old host becomes to, users move with the
 // site, and the aliases are dropped unless keepAliases (they would clash
 // with the site they came from). The sitemap and feed follow the host by
@@ -93,6 +93,9 @@ func Rehost(c *orchard.SiteContent, to string, keepAliases bool) RehostReport {
 	fix("settings", &s.Description)
 	if titleRenamed && rep.Items["settings"] == 0 {
 		rep.Items["settings"]++
+	}
+	for i := range s.Redirects {
+		fix("redirect", &s.Redirects[i].To)
 	}
 	for i := range c.Categories {
 		cat := &c.Categories[i]

@@ -129,3 +129,23 @@ func FuzzRehost(f *testing.F) {
 		}
 	})
 }
+
+// TestRehostRedirects: a redirect's absolute target on the old host (or an
+// alias) follows the new host; paths and other hosts stay.
+func TestRehostRedirects(t *testing.T) {
+	c := &orchard.SiteContent{Site: orchard.Site{Host: "example.com", Aliases: []string{"www.example.com"}, Redirects: []orchard.Redirect{
+		{From: "/a/", To: "https://www.example.com/new/"},
+		{From: "/b/", To: "/new/"},
+		{From: "/c/", To: "https://example.org/x"},
+	}}}
+	rep := xmlio.Rehost(c, "staging.example.com", false)
+	want := []string{"https://staging.example.com/new/", "/new/", "https://example.org/x"}
+	for i, r := range c.Site.Redirects {
+		if r.To != want[i] {
+			t.Errorf("redirect from %s goes to %q, want %q", r.From, r.To, want[i])
+		}
+	}
+	if rep.Items["redirect"] != 1 {
+		t.Errorf("report counts %d redirects, want 1", rep.Items["redirect"])
+	}
+}

@@ -14,15 +14,16 @@ import (
 
 	orchard "github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/config"
+	"github.com/orchardhq/orchard/folder"
 	"github.com/orchardhq/orchard/wordpress"
 )
 
 func newImportCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "import",
-		Short: "Import a site from another system (WordPress)",
+		Short: "Import a site from another system (WordPress, a Hugo or Jekyll folder)",
 	}
-	cmd.AddCommand(newImportWordPressCmd())
+	cmd.AddCommand(newImportWordPressCmd(), newImportFolderCmd())
 	return cmd
 }
 
@@ -36,7 +37,8 @@ transaction: posts and pages (drafts kept unpublished) as HTML pages, nested
 categories, dates and excerpts. Posts go into their first category; tags,
 further categories and authors have no place in an orchard page and are
 listed. [caption] shortcodes become figures, other shortcodes are listed.
-Links to the old site's posts, pages and categories are rewritten.
+Links to the old site's posts, pages and categories are rewritten, and every
+old URL whose path changed redirects (301) to the new one.
 
 Attachments are read from --uploads DIR (a copy of wp-content/uploads) and
 never downloaded; without it they are listed as missing with their URLs.
@@ -171,7 +173,7 @@ func printImportReport(out io.Writer, rep *wordpress.Report) {
 		fmt.Fprintf(out, "Links to the old site left as they were: %s\n", oneLine(list(rep.Unmapped)))
 	}
 	if len(rep.Moved) > 0 {
-		fmt.Fprintf(out, "%d old URLs have new paths (orchard has no redirects yet: point the old URLs at them yourself):\n", len(rep.Moved))
+		fmt.Fprintf(out, "%d old URLs have new paths; %d redirect there (301, list them with orchard redirect -s HOST ls):\n", len(rep.Moved), rep.Redirects)
 		for i, old := range slices.Sorted(maps.Keys(rep.Moved)) {
 			if i == importListed {
 				fmt.Fprintf(out, "  ... and %d more\n", len(rep.Moved)-i)
@@ -179,5 +181,100 @@ func printImportReport(out io.Writer, rep *wordpress.Report) {
 			}
 			fmt.Fprintf(out, "  %s -> %s\n", oneLine(old), rep.Moved[old])
 		}
+	}
+}
+
+func newImportFolderCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "folder -s HOST DIR",
+		Short: "Create a site from a Hugo or Jekyll folder",
+		Long: `Create the site HOST from a Hugo site (DIR/content, DIR/static) or a Jekyll
+site (DIR/_posts, _drafts, pages and assets), in one transaction. Front
+matter in YAML, TOML or JSON gives each page its title, date, draft state
+(unpublished), slug, URL and description; aliases become redirects. Markdown
+stays Markdown. Hugo's content directories become categories; a Jekyll post
+goes into its first category. static/ (Hugo) and the other files (Jekyll)
+become assets. Every old URL orchard cannot keep redirects (301) to the new
+path. Shortcodes and Liquid tags are left in place and listed; tags and
+further categories are listed. Templates, layouts and data files are not
+imported: the site gets the default templates and theme.
+
+DIR is read through a root that no path leaves; symbolic links are refused.`,
+		Example: "  orchard import folder -s example.com ./my-hugo-site",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("give one folder DIR")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			host, err := hostArg(cmd)
+			if err != nil {
+				return err
+			}
+			return withStore(cmd, func(ctx context.Context, _ *config.Config, st orchard.Store) error {
+				return runImportFolder(ctx, st, host, args[0], cmd.OutOrStdout())
+			})
+		},
+	}
+	cmd.Flags().StringP("site", "s", "", "the new site's `HOST` name")
+	return cmd
+}
+
+// runImportFolder creates the site host from the Hugo or Jekyll folder dir.
+func runImportFolder(ctx context.Context, st orchard.Store, host, dir string, out io.Writer) error {
+	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
+	start := time.Now()
+	if _, err := st.Site(ctx, host); err == nil {
+		return usagef("import %s: the site already exists; drop it first or import under another name", host)
+	} else if orchard.ErrorCode(err) != orchard.ENOTFOUND {
+		return xmlShownError("import "+host, err)
+	}
+	// os.Root keeps every read inside DIR.
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return usagef("import %s: %v", dir, err)
+	}
+	defer root.Close()
+	c, rep, err := folder.Read(ctx, root, folder.Options{Host: host})
+	if err != nil {
+		return xmlShownError("import "+dir, err)
+	}
+	c.Templates, c.Assets = defaultSiteFilesWith(c.Assets)
+	say("Read %s (%s): %d pages (%d unpublished), %d categories, %d assets, %d redirects", dir, rep.Kind, rep.Pages, rep.Drafts, rep.Categories, rep.Assets, rep.Redirects)
+	say("Creating tables for %s (one transaction)", host)
+	if err := st.ReplaceSite(ctx, c, false); err != nil {
+		return xmlShownError("import "+host, err)
+	}
+	say("Committed tables (%s)", time.Since(start).Round(time.Millisecond))
+	printFolderReport(out, rep)
+	return nil
+}
+
+// printFolderReport says what the folder import did not carry over as it was.
+func printFolderReport(out io.Writer, rep *folder.Report) {
+	if len(rep.Shortcodes) > 0 {
+		var names []string
+		for _, n := range slices.Sorted(maps.Keys(rep.Shortcodes)) {
+			names = append(names, fmt.Sprintf("%s x%d", n, rep.Shortcodes[n]))
+		}
+		list := rep.ShortcodePages
+		more := ""
+		if len(list) > importListed {
+			list, more = list[:importListed], fmt.Sprintf(" and %d more", len(list)-importListed)
+		}
+		fmt.Fprintf(out, "Left in place (orchard renders no shortcodes or Liquid): %s, on %s%s\n", oneLine(strings.Join(names, ", ")), strings.Join(list, ", "), more)
+	}
+	if len(rep.Tags) > 0 {
+		fmt.Fprintf(out, "Tags and further categories (a page has one category; not imported) on %d pages:\n", len(rep.Tags))
+		for _, p := range slices.Sorted(maps.Keys(rep.Tags)) {
+			fmt.Fprintf(out, "  %s: %s\n", p, oneLine(strings.Join(rep.Tags[p], ", ")))
+		}
+	}
+	if len(rep.Ignored) > 0 {
+		fmt.Fprintf(out, "Not imported (templates, configuration, data): %s\n", oneLine(strings.Join(rep.Ignored, ", ")))
+	}
+	for _, s := range rep.Skipped {
+		fmt.Fprintf(out, "Skipped %s\n", oneLine(s))
 	}
 }

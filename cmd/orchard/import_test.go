@@ -25,6 +25,7 @@ func TestImportWordPress(t *testing.T) {
 		"  https://hill.example.org/wp-content/uploads/2024/03/pear.jpg\n",
 		"Links to the old site left as they were: https://hill.example.org/feed/\n",
 		"  /2024/03/harvest-starts/ -> /news/harvest/harvest-starts/\n",
+		"redirect there (301",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("import printed:\n%s\nwant the line %q", out, want)
@@ -39,6 +40,13 @@ func TestImportWordPress(t *testing.T) {
 	if build := mustCLI(t, cfg, "", "build", "-s", "hill.example.com"); !strings.Contains(build, "(new)") || strings.Contains(build, "point at nothing") {
 		t.Errorf("build of the imported site printed:\n%s", build)
 	}
+	// Every old URL that moved redirects to its new path.
+	redirects := mustCLI(t, cfg, "", "redirect", "-s", "hill.example.com", "ls")
+	for _, want := range []string{"/2024/03/harvest-starts/  /news/harvest/harvest-starts/", "/category/news/harvest/   /news/harvest/"} {
+		if !strings.Contains(redirects, want) {
+			t.Errorf("redirect ls has no %q:\n%s", want, redirects)
+		}
+	}
 
 	t.Run("ErrExists", func(t *testing.T) {
 		wantExit(t, runCLI(t, cfg, "", "import", "wordpress", "-s", "hill.example.com", file), 2, "the site already exists")
@@ -51,4 +59,18 @@ func TestImportWordPress(t *testing.T) {
 			t.Errorf("a refused import created the site:\n%s", list)
 		}
 	})
+}
+
+// TestImportWordPressDocsExample: the export the README's demo walk-through
+// imports does import, and its old post URL redirects.
+func TestImportWordPressDocsExample(t *testing.T) {
+	cfg := testCluster(t)
+	out := mustCLI(t, cfg, "", "import", "wordpress", "-s", "hill.localhost",
+		"../../docs/examples/wordpress-export.xml", "--uploads", "../../docs/examples/wordpress-uploads")
+	if !strings.Contains(out, "2 posts, 2 pages (1 unpublished), 3 categories, 1 attachments") {
+		t.Errorf("import printed:\n%s", out)
+	}
+	if ls := mustCLI(t, cfg, "", "redirect", "-s", "hill.localhost", "ls"); !strings.Contains(ls, "/2024/03/harvest-starts/  /news/harvest/harvest-starts/") {
+		t.Errorf("no redirect for the README's old URL:\n%s", ls)
+	}
 }

@@ -11,7 +11,8 @@ import (
 func sampleContent(host string) *orchard.SiteContent {
 	return &orchard.SiteContent{
 		Site: orchard.Site{Host: host, Aliases: []string{"www." + host}, Title: "Sample", Description: "A sample.",
-			Scheme: "https", CacheControl: "public, max-age=10", FeedSize: 5, Created: at(1), Updated: at(2)},
+			Scheme: "https", CacheControl: "public, max-age=10", FeedSize: 5, Created: at(1), Updated: at(2),
+			Redirects: []orchard.Redirect{{From: "/2019/01/a/", To: "/news/a/"}, {From: "/old.html", To: "https://example.org/x?y=1"}}},
 		Categories: []orchard.Category{
 			{Path: "/news/tech/", Title: "Tech", Sort: 1, Created: at(3), Updated: at(3)},
 			{Path: "/news/", Title: "News", Description: "All news", Created: at(3), Updated: at(4)},

@@ -27,6 +27,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Index", func(t *testing.T) { testIndex(t, open) })
 	t.Run("SiteVersion", func(t *testing.T) { testSiteVersion(t, open) })
 	t.Run("Hostile", func(t *testing.T) { testHostile(t, open) })
+	t.Run("Redirects", func(t *testing.T) { testRedirects(t, open) })
 }
 
 // mustOpen opens a store and closes it when the test ends.
