@@ -212,7 +212,7 @@ func eventLines(progress func(string)) func(publish.Event) {
 			if e.Done == 0 {
 				progress(fmt.Sprintf("%s: needs %d blobs", e.Node, e.Total))
 			} else if e.Done == e.Total {
-				progress(fmt.Sprintf("%s: sent %d blobs, %s", e.Node, e.Done, humanBytes(e.Bytes)))
+				progress(fmt.Sprintf("%s: sent %d blobs, %s", e.Node, e.Done, orchard.FormatBytes(e.Bytes)))
 			}
 		case publish.PhaseDown, publish.PhaseFailed:
 			progress(fmt.Sprintf("%s: %s: %v", e.Node, e.Phase, e.Err))

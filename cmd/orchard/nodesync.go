@@ -24,7 +24,7 @@ type nodeSync struct {
 // newNodeSync wires the publish protocol to a node: store is the node's
 // release store opened on the node's data dir (blobs, manifests, pointers),
 // state its active releases (*node.Node). It does no I/O. Give Handler() to
-// the node's control listener for /_orchard/v1/ (node.Config.ControlHandler),
+// the node's control listener for /_orchard/v1/ (node.Node.SetControlHandler),
 // call Start once the node is open (catch-up activates releases) and Close on
 // the way out. From orchard node:
 //

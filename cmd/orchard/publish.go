@@ -243,7 +243,7 @@ func progressPrinter(w io.Writer) func(publish.Event) {
 			}
 			if tty && (time.Since(last[e.Node]) > 200*time.Millisecond || e.Done == e.Total) {
 				last[e.Node] = time.Now()
-				fmt.Fprintf(w, "\r  %-10s %d/%d blobs, %s", e.Node, e.Done, e.Total, humanBytes(e.Bytes))
+				fmt.Fprintf(w, "\r  %-10s %d/%d blobs, %s", e.Node, e.Done, e.Total, orchard.FormatBytes(e.Bytes))
 				if e.Done == e.Total {
 					fmt.Fprintln(w)
 				}
@@ -278,7 +278,7 @@ func printResult(w io.Writer, res *publish.Result, quiet bool) {
 		case publish.PhaseFailed:
 			note = fmt.Sprint(n.Err)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", n.Name, n.State, n.Missing, humanBytes(n.Sent), n.Duration.Round(time.Millisecond), note)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", n.Name, n.State, n.Missing, orchard.FormatBytes(n.Sent), n.Duration.Round(time.Millisecond), note)
 	}
 	tw.Flush()
 	if down := res.Down(); len(down) > 0 {
@@ -294,18 +294,6 @@ func printResult(w io.Writer, res *publish.Result, quiet bool) {
 			fmt.Fprintf(w, "%s: still routes %s to release %q (a node that activated it is not up there yet)\n", e.Name, res.Site, e.Release)
 		}
 	}
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // confirmUndoRollback asks before a publish of release id replaces the
