@@ -40,31 +40,6 @@ func TestMatchPattern(t *testing.T) {
 	}
 }
 
-func TestNormHost(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"a.test", "a.test"},
-		{"a.test:8080", "a.test"},
-		{"A.Test.", "a.test"},
-		{"a.test.:80", "a.test"},
-		{"127.0.0.1:8000", "127.0.0.1"},
-		{"[::1]:8000", "[::1]"},
-		{"bücher.test", "xn--bcher-kva.test"},
-		{"a..test", ""},
-		{"-a.test", ""},
-		{"a.test:", ""},
-		{"a.test:x", ""},
-		{"a b", ""},
-		{"[::1", ""},
-		{"", ""},
-	}
-	for _, tt := range tests {
-		got, ok := normHost([]byte(tt.in))
-		if string(got) != tt.want || ok != (tt.want != "") {
-			t.Errorf("normHost(%q) = %q, %v; want %q", tt.in, got, ok, tt.want)
-		}
-	}
-}
-
 func FuzzParseTarget(f *testing.F) {
 	for _, s := range []string{
 		"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n",
@@ -110,21 +85,6 @@ func FuzzMatchPattern(f *testing.F) {
 			return
 		}
 		matchPattern(strings.ToLower(pat), []byte(path))
-	})
-}
-
-func FuzzNormHost(f *testing.F) {
-	for _, s := range []string{"a.test", "A.test:80", "[::1]:1", "bücher.test", "a..b"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, h string) {
-		got, ok := normHost([]byte(h))
-		if !ok {
-			return
-		}
-		if bytes.ContainsAny(got, " /\\@?#") || len(got) == 0 {
-			t.Fatalf("normHost(%q) = %q", h, got)
-		}
 	})
 }
 

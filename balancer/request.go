@@ -57,8 +57,8 @@ func parseTarget(r *fasthttp.Request) (target, *rejection) {
 		if !ok {
 			return t, rejBadRequest
 		}
-		ah, ok1 := normHost(auth)
-		hh, ok2 := normHost(hostHdr)
+		ah, ok1 := orchard.HostKey(auth)
+		hh, ok2 := orchard.HostKey(hostHdr)
 		if !ok1 || !ok2 {
 			return t, rejBadRequest
 		}
@@ -72,7 +72,7 @@ func parseTarget(r *fasthttp.Request) (target, *rejection) {
 		r.SetRequestURIBytes(rest)
 		uri = req.RequestURI()
 	}
-	h, ok := normHost(hostHdr)
+	h, ok := orchard.HostKey(hostHdr)
 	if !ok {
 		return t, rejBadRequest
 	}

@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"github.com/valyala/fasthttp"
-
-	"github.com/orchardhq/orchard"
 )
 
 // table is the routing of one configuration: host names to vhosts, vhosts
@@ -157,61 +155,4 @@ func hasReservedPrefix[S string | []byte](p S) bool {
 		}
 	}
 	return len(p) == len(r) || p[len(r)] == '/'
-}
-
-// normHost turns a Host header into the name vhosts and sites are keyed
-// by. The common case (lower-case name, optional numeric port) returns a
-// sub-slice and allocates nothing; anything else goes through
-// orchard.NormalizeHost. ok is false for a malformed host.
-func normHost(h []byte) (host []byte, ok bool) {
-	if len(h) == 0 || len(h) > orchard.MaxHostLen+7 {
-		return nil, false
-	}
-	end := len(h)
-	simple := h[0] != '.' && h[0] != '-'
-	for i := 0; i < len(h) && simple; i++ {
-		c := h[i]
-		switch {
-		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-':
-		case c == '.':
-			simple = i+1 < len(h) && h[i+1] != '.'
-		case c == ':':
-			end = i
-			simple = i > 0 && i+1 < len(h) && isDigits(h[i+1:]) && len(h)-i-1 <= 5
-			i = len(h)
-		default:
-			simple = false
-		}
-	}
-	if simple && end > 0 {
-		if h[end-1] == '.' {
-			end--
-		}
-		return h[:end], end > 0
-	}
-	if h[0] == '[' { // IPv6 literal, with or without a port
-		j := strings.IndexByte(string(h), ']')
-		if j < 0 {
-			return nil, false
-		}
-		a, err := netip.ParseAddr(string(h[1:j]))
-		if err != nil || (j+1 < len(h) && (h[j+1] != ':' || !isDigits(h[j+2:]) || j+2 == len(h))) {
-			return nil, false
-		}
-		return []byte("[" + a.String() + "]"), true
-	}
-	n, err := orchard.NormalizeHost(string(h))
-	if err != nil {
-		return nil, false
-	}
-	return []byte(n), true
-}
-
-func isDigits(b []byte) bool {
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return len(b) > 0
 }

@@ -109,36 +109,15 @@ func serveError(ctx *fasthttp.RequestCtx, err error) {
 	ctx.Response.Header.SetCanonical(hNoSniff, vNoSniff)
 }
 
-// lookupHost finds the site of a Host header: an exact match first (no
-// allocation), then without a numeric port, then through
-// orchard.NormalizeHost. A host is only ever a map key, never a file name.
+// lookupHost finds the site of a Host header through orchard.HostKey, the
+// balancer's rule too (no allocation for a lower-case name with an
+// optional port). A host is only ever a map key, never a file name.
 func (n *Node) lookupHost(h []byte) *site {
-	hosts := *n.hosts.Load()
-	if s, ok := hosts[string(h)]; ok {
-		return s
-	}
-	if i := bytes.LastIndexByte(h, ':'); i > 0 && i < len(h)-1 && isDigits(h[i+1:]) {
-		if s, ok := hosts[string(h[:i])]; ok {
-			return s
-		}
-	}
-	if len(h) == 0 || len(h) > orchard.MaxHostLen+7 {
+	key, ok := orchard.HostKey(h)
+	if !ok {
 		return nil
 	}
-	norm, err := orchard.NormalizeHost(string(h))
-	if err != nil {
-		return nil
-	}
-	return hosts[norm]
-}
-
-func isDigits(b []byte) bool {
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
+	return (*n.hosts.Load())[string(key)]
 }
 
 // file serves entry e of site s with status 200: conditional requests,
