@@ -55,7 +55,7 @@ type MasterStatus struct {
 // GET /_orchard/v1/releases, /releases/{site}, /blobs/{sha256}, /status.
 func NewMasterHandler(cfg MasterConfig) http.Handler {
 	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	log := cfg.Logger.With("component", "publish", "role", "master")
 	started := time.Now()

@@ -69,7 +69,7 @@ type NodeConfig struct {
 	Master  string        // the master's control address for catch-up ("" = none)
 	CatchUp time.Duration // how often to ask the master (default 5s)
 	Version string        // reported by status
-	Logger  *slog.Logger  // default slog.Default()
+	Logger  *slog.Logger  // nil discards, as everywhere
 	Client  *http.Client  // for catch-up (default NewHTTPClient(8))
 
 	MaxManifestBytes int64 // default DefaultMaxManifestBytes
@@ -120,7 +120,7 @@ func NewNode(cfg NodeConfig) *Node {
 		cfg.CatchUp = 5 * time.Second
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Client == nil {
 		cfg.Client = NewHTTPClient(8)

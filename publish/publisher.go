@@ -35,7 +35,7 @@ type Publisher struct {
 	Blobs     BlobSource   // the master's blobs
 	Catalog   Catalog      // records the active release for catch-up (nil: not recorded)
 	Client    *http.Client // default NewHTTPClient(Concurrency)
-	Logger    *slog.Logger // default slog.Default()
+	Logger    *slog.Logger // nil discards, as everywhere
 
 	// Concurrency is how many blob requests are in flight per node (default 4).
 	Concurrency int
@@ -120,7 +120,7 @@ func (p *Publisher) defaults() (*http.Client, *slog.Logger, int, int) {
 	}
 	log := p.Logger
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(slog.DiscardHandler)
 	}
 	batch := p.BatchBytes
 	if batch <= 0 {
