@@ -1,57 +1,55 @@
 package main
 
 import (
-	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
+	"os/exec"
+	"path"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
 
-// writeBenchHugo writes the Hugo site bench/gensite -hugo writes (for
-// bench/peers/build-vs-hugo.sh), with pages pages in cats categories, and
-// returns every URL Hugo serves for it.
+// writeBenchHugo runs the generator of bench/peers/build-vs-hugo.sh
+// (cmd/gensite -hugo) for pages pages in cats categories, and returns
+// every URL Hugo serves for the site it writes: the home page, each
+// section and page, the static files, 404.html, the sitemap and the feed.
 func writeBenchHugo(t *testing.T, dir, host string, pages, cats int) []string {
 	t.Helper()
-	files := map[string]string{
-		"hugo.toml": fmt.Sprintf("baseURL = \"http://%s/\"\ntitle = \"%s\"\ndisableKinds = [\"taxonomy\", \"term\"]\n", host, host),
-		"layouts/_default/baseof.html": `<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>{{ .Title }}</title><link rel="stylesheet" href="/theme/style.css"></head><body>
-{{ partial "banner.html" . }}{{ partial "navbar.html" . }}
-<main><h1>{{ .Title }}</h1>
-{{ block "main" . }}{{ end }}
-</main>
-{{ partial "footer.html" . }}</body></html>
-`,
-		"layouts/_default/single.html": `{{ define "main" }}{{ .Content }}{{ end }}`,
-		"layouts/_default/list.html":   `{{ define "main" }}<ul>{{ range .Pages }}<li><a href="{{ .RelPermalink }}">{{ .Title }}</a></li>{{ end }}</ul>{{ end }}`,
-		"layouts/partials/banner.html": `<header>{{ .Site.Title }}</header>`,
-		"layouts/partials/navbar.html": `<nav>{{ range .Site.Sections }}<a href="{{ .RelPermalink }}">{{ .Title }}</a>{{ end }}</nav>`,
-		"layouts/partials/footer.html": `<footer>generated</footer>`,
-		"layouts/404.html":             `{{ define "main" }}<p>No such page.</p>{{ end }}`,
-		"static/theme/style.css":       "body{font-family:sans-serif;max-width:50em;margin:auto}nav a{margin-right:1em}" + strings.Repeat("\n", 10),
+	bin := filepath.Join(t.TempDir(), "gensite")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/orchardhq/orchard/cmd/gensite").CombinedOutput(); err != nil {
+		t.Fatalf("build gensite: %v\n%s", err, out)
 	}
-	urls := []string{"/", "/theme/style.css", "/404.html", "/sitemap.xml", "/index.xml"}
-	for c := 0; c < cats; c++ {
-		cat := fmt.Sprintf("/c%02d/", c)
-		files["content"+cat+"_index.md"] = fmt.Sprintf("---\ntitle: %q\n---\n", strings.Trim(cat, "/"))
-		urls = append(urls, cat)
+	if out, err := exec.Command(bin, "-pages", strconv.Itoa(pages), "-categories", strconv.Itoa(cats), "-host", host, "-hugo", dir).CombinedOutput(); err != nil {
+		t.Fatalf("gensite -hugo: %v\n%s", err, out)
 	}
-	for i := 0; i < pages; i++ {
-		p := fmt.Sprintf("/c%02d/p%05d/", i%cats, i)
-		body := strings.Repeat(fmt.Sprintf("orchard apple pear %d cherry plum.\n\n", i), 20)
-		files["content"+strings.TrimSuffix(p, "/")+".md"] = fmt.Sprintf("---\ntitle: %q\ndate: 2026-01-01\n---\n%s", fmt.Sprintf("Page %d about apples", i), body)
-		urls = append(urls, p)
-	}
-	for rel, data := range files {
-		p := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	urls := []string{"/", "/404.html", "/sitemap.xml", "/index.xml"}
+	for _, root := range []string{"content", "static"} {
+		err := filepath.WalkDir(filepath.Join(dir, root), func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, _ := filepath.Rel(filepath.Join(dir, root), p)
+			rel = "/" + filepath.ToSlash(rel)
+			switch {
+			case root == "static":
+				urls = append(urls, rel)
+			case path.Base(rel) == "_index.md":
+				urls = append(urls, path.Dir(rel)+"/")
+			default:
+				urls = append(urls, strings.TrimSuffix(rel, ".md")+"/")
+			}
+			return nil
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	}
+	if want := 4 + 1 + cats + pages; len(urls) != want {
+		t.Fatalf("gensite wrote %d URLs, want %d: %q", len(urls), want, urls)
 	}
 	return urls
 }
@@ -80,9 +78,17 @@ func TestImportFolderBenchHugo(t *testing.T) {
 			t.Errorf("Hugo URL %s answers %d on the node (Location %q), want 200", u, code, loc)
 		}
 	}
-	// The pages are the Hugo site's, not empty shells.
-	if _, body := fetch(t, node+"/c01/p00006/", host); !strings.Contains(body, "Page 6 about apples") || !strings.Contains(body, "orchard apple pear 6 cherry plum.") {
-		t.Errorf("/c01/p00006/ does not show the page:\n%.500s", body)
+	// The pages are the Hugo site's, not empty shells: the title and the
+	// last paragraph of the Markdown file show on the page.
+	md, err := os.ReadFile(filepath.Join(dir, "content", "c01", "p00006.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	title := regexp.MustCompile(`(?m)^title: "(.*)"$`).FindSubmatch(md)
+	paras := strings.Split(strings.TrimSpace(string(md)), "\n\n")
+	last := strings.Fields(paras[len(paras)-1])
+	if _, body := fetch(t, node+"/c01/p00006/", host); title == nil || !strings.Contains(body, string(title[1])) || !strings.Contains(body, strings.Join(last[:3], " ")) {
+		t.Errorf("/c01/p00006/ does not show the page titled %q:\n%.500s", title, body)
 	}
 	if _, body := fetch(t, node+"/c02/", host); !strings.Contains(body, "/c02/p00007/") {
 		t.Errorf("the section listing /c02/ does not list its pages:\n%.500s", body)
