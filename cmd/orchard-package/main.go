@@ -31,15 +31,19 @@ type options struct {
 	arches     string    // comma-separated target names; "" = all
 	describe   string    // the version stamped in the binaries; "" = git describe
 	mtime      time.Time // file times; zero = SOURCE_DATE_EPOCH, else the commit's time
+	commit     time.Time // the commit's time, for the version; zero = from git
 	maintainer string
 }
 
 // artifact is what one target produced.
 type artifact struct {
-	target  target
-	binary  string // path of the orchard binary
-	deb     string // path of the package
-	version string // the package's Debian version
+	target   target
+	binary   string    // path of the orchard binary
+	deb      string    // path of the package
+	version  string    // the package's Debian version
+	describe string    // the version stamped in the binary
+	mtime    time.Time // the time of every file in the package
+	commit   time.Time // the commit's time
 }
 
 func main() {
@@ -79,11 +83,12 @@ func run(ctx context.Context, o options, w io.Writer) ([]artifact, error) {
 			return nil, err
 		}
 	}
-	commit, err := commitTime(ctx, o.repo)
-	if err != nil {
-		return nil, err
+	if o.commit.IsZero() {
+		if o.commit, err = commitTime(ctx, o.repo); err != nil {
+			return nil, err
+		}
 	}
-	version, err := debVersion(o.describe, commit)
+	version, err := debVersion(o.describe, o.commit)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +98,7 @@ func run(ctx context.Context, o options, w io.Writer) ([]artifact, error) {
 	fmt.Fprintf(w, "orchard %s (package version %s, files dated %s)\n", o.describe, version, o.mtime.Format(time.RFC3339))
 	var arts []artifact
 	for _, t := range ts {
-		a := artifact{target: t, version: version,
+		a := artifact{target: t, version: version, describe: o.describe, mtime: o.mtime, commit: o.commit,
 			binary: filepath.Join(o.outDir, fmt.Sprintf("orchard_%s_linux_%s", version, t.name))}
 		if err := buildBinary(ctx, o.repo, t, o.describe, a.binary); err != nil {
 			return nil, err
