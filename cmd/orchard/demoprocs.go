@@ -24,7 +24,25 @@ type child struct {
 	err  error
 }
 
-// startChild runs `EXE ARGS...` with its output in logDir/NAME.log.
+// execPrefixEnv names the variable that holds a command the demo runs its
+// roles through, such as qemu-arm: under user-mode emulation without
+// binfmt_misc the kernel cannot exec an ARM binary itself, so the demo's
+// re-execution of its own binary needs the emulator named.
+const execPrefixEnv = "ORCHARD_EXEC_PREFIX"
+
+// roleCommand is the command that runs `EXE ARGS...` through prefix (words
+// separated by spaces, such as "qemu-arm -cpu cortex-a7"; "" runs EXE
+// itself).
+func roleCommand(prefix, exe string, args ...string) *exec.Cmd {
+	words := strings.Fields(prefix)
+	if len(words) == 0 {
+		return exec.Command(exe, args...)
+	}
+	return exec.Command(words[0], append(append(words[1:], exe), args...)...)
+}
+
+// startChild runs `EXE ARGS...` (through $ORCHARD_EXEC_PREFIX when set)
+// with its output in logDir/NAME.log.
 func startChild(exe, name, logDir string, args ...string) (*child, error) {
 	if err := os.MkdirAll(logDir, 0o750); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
@@ -33,7 +51,7 @@ func startChild(exe, name, logDir string, args ...string) (*child, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	cmd := exec.Command(exe, args...)
+	cmd := roleCommand(os.Getenv(execPrefixEnv), exe, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own process group: Ctrl-C reaches the demo, which stops the
 	// children in order instead of all of them at once.

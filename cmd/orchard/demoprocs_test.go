@@ -56,3 +56,55 @@ func TestDemoBinaryInstalled(t *testing.T) {
 		t.Errorf("demoBinary(%q) = %q, %v; want it unchanged", exe, got, err)
 	}
 }
+
+// TestRoleCommand: with an exec prefix the demo runs a role as
+// `PREFIX... EXE ARGS...` (how it starts ARM roles under qemu-user), and
+// the restart hint it prints says the same.
+func TestRoleCommand(t *testing.T) {
+	for _, tc := range []struct {
+		name, prefix string
+		want         []string
+	}{
+		{"NoPrefix", "", []string{"/opt/orchard", "node", "node0"}},
+		{"Blank", "  ", []string{"/opt/orchard", "node", "node0"}},
+		{"Emulator", "qemu-arm", []string{"qemu-arm", "/opt/orchard", "node", "node0"}},
+		{"EmulatorFlags", "qemu-arm -cpu  cortex-a7", []string{"qemu-arm", "-cpu", "cortex-a7", "/opt/orchard", "node", "node0"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := roleCommand(tc.prefix, "/opt/orchard", "node", "node0")
+			if got := cmd.Args; strings.Join(got, "|") != strings.Join(tc.want, "|") {
+				t.Errorf("roleCommand(%q) runs %q, want %q", tc.prefix, got, tc.want)
+			}
+			c := &child{cmd: cmd}
+			if got, want := c.restartHint(), strings.Join(tc.want, " "); !strings.HasSuffix(got, strings.TrimPrefix(want, tc.want[0])) {
+				t.Errorf("restart hint %q, want it to end like %q", got, want)
+			}
+		})
+	}
+}
+
+// TestStartChildExecPrefix starts a child through $ORCHARD_EXEC_PREFIX: a
+// stand-in interpreter that logs what it was asked to run.
+func TestStartChildExecPrefix(t *testing.T) {
+	dir := t.TempDir()
+	interp := filepath.Join(dir, "interp")
+	if err := os.WriteFile(interp, []byte("#!/bin/sh\necho \"interp $*\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(execPrefixEnv, interp+" -x")
+	c, err := startChild("/opt/orchard", "node0", dir, "node", "node0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-c.done
+	if c.err != nil {
+		t.Fatalf("child: %v", c.err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "node0.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.TrimSpace(string(b)), "interp -x /opt/orchard node node0"; got != want {
+		t.Errorf("the child ran %q, want %q", got, want)
+	}
+}

@@ -1,0 +1,295 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// emulator runs one target's binary under qemu-user on this machine.
+type emulator struct {
+	qemu string
+	a    artifact
+}
+
+func newEmulator(t *testing.T, a artifact) *emulator {
+	t.Helper()
+	return &emulator{qemu: need(t, a.target.qemu), a: a}
+}
+
+// prefix is the command line before the orchard arguments: the
+// emulator, held to the target's oldest CPU, and the binary.
+func (e *emulator) prefix() []string {
+	p := []string{e.qemu}
+	if e.a.target.qemuCPU != "" {
+		p = append(p, "-cpu", e.a.target.qemuCPU)
+	}
+	return p
+}
+
+func (e *emulator) command(args ...string) *exec.Cmd {
+	p := e.prefix()
+	return exec.Command(p[0], append(append(p[1:], e.a.binary), args...)...)
+}
+
+// run runs orchard ARGS under emulation with stdin and returns its output.
+func (e *emulator) run(t *testing.T, stdin string, args ...string) string {
+	t.Helper()
+	cmd := e.command(args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s orchard %s: %v\n%s", e.a.target.name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// report collects the numbers the emulated tests measure and leaves them
+// in $ORCHARD_TEST_OUT/packages.txt (scripts/test prints it) and the test
+// log.
+type report struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (r *report) add(t *testing.T, format string, args ...any) {
+	t.Helper()
+	line := fmt.Sprintf(format, args...)
+	t.Log(line)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lines = append(r.lines, line)
+	if dir := os.Getenv("ORCHARD_TEST_OUT"); dir != "" {
+		_ = os.WriteFile(filepath.Join(dir, "packages.txt"), []byte(strings.Join(r.lines, "\n")+"\n"), 0o644)
+	}
+}
+
+var numbers report
+
+// TestEmulatedCluster runs the ARM binaries under qemu-user: each prints
+// its stamped version; the arm64 and ARMv7 ones also create a site in
+// SQLite, add a page, start a node, build and publish to it, and the node
+// serves the page.
+func TestEmulatedCluster(t *testing.T) {
+	_, arts := mustPackages(t)
+	for _, a := range arts {
+		if st, err := os.Stat(a.binary); err == nil {
+			numbers.add(t, "binary size %-12s %5.1f MiB (%d bytes); package %5.1f MiB", a.target.name, float64(st.Size())/(1<<20), st.Size(), mib(a.deb))
+		}
+	}
+	for _, name := range []string{"arm64", "armhf"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := newEmulator(t, artifactFor(t, arts, name))
+			start := time.Now()
+			if got, want := strings.TrimSpace(e.run(t, "", "version")), "orchard "+e.a.describe; got != want {
+				t.Fatalf("version under %s: %q, want %q", e.qemu, got, want)
+			}
+			dir := t.TempDir()
+			listen, control := freeAddr(t), freeAddr(t)
+			cfg := filepath.Join(dir, "orchard.toml")
+			if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`secret_file = "secret.key"
+[database]
+driver = "sqlite"
+path = "orchard.db"
+[master]
+listen = %q
+admin = %q
+control = %q
+data = "master"
+[[node]]
+name = "node0"
+listen = %q
+control = %q
+data = "node0"
+`, freeAddr(t), freeAddr(t), freeAddr(t), listen, control)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			e.run(t, "", "site", "--config", cfg, "-s", "example.test", "-c", "-i", "-p")
+			e.run(t, "Hello from "+name+".\n", "page", "--config", cfg, "-s", "example.test", "put", "/hello/", "--title", "Hello")
+
+			node := e.command("node", "node0", "--config", cfg)
+			var nodeLog bytes.Buffer
+			node.Stdout, node.Stderr = &nodeLog, &nodeLog
+			if err := node.Start(); err != nil {
+				t.Fatal(err)
+			}
+			nodeDone := make(chan error, 1)
+			go func() { nodeDone <- node.Wait() }()
+			t.Cleanup(func() {
+				_ = node.Process.Signal(syscall.SIGTERM)
+				select {
+				case <-nodeDone:
+				case <-time.After(30 * time.Second):
+					_ = node.Process.Kill()
+					<-nodeDone
+				}
+			})
+			waitFor(t, 90*time.Second, name+" node answers its health check", func() bool {
+				code, _ := get("http://"+control+"/_orchard/health", "")
+				return code == 200
+			})
+			e.run(t, "", "publish", "--config", cfg, "-s", "example.test", "--build", "-q")
+			code, body := get("http://"+listen+"/hello/", "example.test")
+			if code != 200 || !strings.Contains(body, "Hello from "+name+".") {
+				t.Fatalf("the %s node serves /hello/: %d\n%s\nnode log:\n%s", name, code, body, nodeLog.String())
+			}
+			rss, err := rssKiB(node.Process.Pid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			numbers.add(t, "%s: version, site, page, node, build, publish and the page served under %s in %s; node RSS %d KiB (qemu included)",
+				name, strings.Join(e.prefix(), " "), time.Since(start).Round(time.Millisecond), rss)
+		})
+	}
+}
+
+// TestDemoEmulated runs `orchard demo` of the ARMv7 package under qemu-arm,
+// its roles through ORCHARD_EXEC_PREFIX, until both sample sites serve
+// through the balancer; it measures how long that took and the nodes'
+// RSS, then stops the demo with Ctrl-C (SIGINT), which must end every role.
+func TestDemoEmulated(t *testing.T) {
+	_, arts := mustPackages(t)
+	e := newEmulator(t, artifactFor(t, arts, "armhf"))
+	dir := t.TempDir()
+	listen := freeAddr(t)
+	demo := e.command("demo", "--dir", dir, "--listen", listen)
+	demo.Env = append(os.Environ(), "ORCHARD_EXEC_PREFIX="+strings.Join(e.prefix(), " "))
+	var out syncBuffer
+	demo.Stdout, demo.Stderr = &out, &out
+	demo.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	start := time.Now()
+	if err := demo.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- demo.Wait() }()
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped { // a failed test: leave nothing running
+			_ = syscall.Kill(-demo.Process.Pid, syscall.SIGKILL)
+			<-done
+			for _, pid := range rolePIDs(dir) {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+
+	sites := []string{"alpha.localhost", "blog.localhost"}
+	waitFor(t, 5*time.Minute, "the demo's sites serve through the balancer under qemu-arm", func() bool {
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("the demo exited: %v\n%s", err, out.String())
+		default:
+		}
+		for _, h := range sites {
+			if code, _ := get("http://"+listen+"/", h); code != 200 {
+				return false
+			}
+		}
+		// The balancer serves a moment before the demo says so.
+		return strings.Contains(out.String(), "Ready in")
+	})
+	ready := time.Since(start)
+	roles := rolePIDs(dir)
+	if len(roles) < 5 { // master, balancer, 3 nodes
+		t.Errorf("%d roles run under qemu, want master, balancer and 3 nodes:\n%s", len(roles), out.String())
+	}
+	var rss []string
+	for _, pid := range roles {
+		kib, err := rssKiB(pid)
+		if err != nil {
+			continue
+		}
+		rss = append(rss, fmt.Sprintf("%s %d KiB", roleOf(pid), kib))
+	}
+	numbers.add(t, "demo under %s: both sites served through the balancer %s after start; RSS after publish (qemu included): %s",
+		strings.Join(e.prefix(), " "), ready.Round(time.Millisecond), strings.Join(rss, ", "))
+
+	stopStart := time.Now()
+	if err := demo.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("the demo exited with %v after Ctrl-C\n%s", err, out.String())
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("the demo did not stop within 2 minutes of Ctrl-C\n%s", out.String())
+	}
+	stopped = true
+	if left := rolePIDs(dir); len(left) > 0 {
+		t.Errorf("roles %v still run after the demo stopped", left)
+	}
+	numbers.add(t, "demo under qemu-arm stopped by Ctrl-C in %s", time.Since(stopStart).Round(time.Millisecond))
+}
+
+// rolePIDs lists the processes whose command line names the demo's
+// cluster file in dir: its roles, each a qemu-arm process.
+func rolePIDs(dir string) []int {
+	ents, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, ent := range ents {
+		pid, err := strconv.Atoi(ent.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", ent.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(b), "\x00")
+		for _, arg := range args {
+			if arg == filepath.Join(dir, "orchard.toml") {
+				pids = append(pids, pid)
+				break
+			}
+		}
+	}
+	return pids
+}
+
+// roleOf names the role a process runs ("node node0", "balancer").
+func roleOf(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	args := strings.Split(string(b), "\x00")
+	for i, a := range args {
+		switch a {
+		case "master", "balancer":
+			return a
+		case "node":
+			if i+1 < len(args) {
+				return "node " + args[i+1]
+			}
+		}
+	}
+	return strconv.Itoa(pid)
+}
+
+// syncBuffer is a bytes.Buffer that a child's output and the test share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
