@@ -41,7 +41,10 @@ func TestAdminPublishCollectsLikeCLI(t *testing.T) {
 	}
 	cliBytes, admBytes := blobBytes(t, cli), blobBytes(t, adm)
 	t.Logf("blob bytes after %d publishes: CLI %d, admin UI %d", publishes, cliBytes, admBytes)
-	if admBytes > cliBytes {
+	// The two clusters render their own dates (when each page was put),
+	// so their gzip copies may differ by a few bytes: allow 2 %. Without
+	// the admin path's GC it kept over three times the CLI's bytes.
+	if admBytes > cliBytes+cliBytes/50 {
 		t.Errorf("after %d publishes the admin UI path leaves %d blob bytes on the master, the CLI path %d", publishes, admBytes, cliBytes)
 	}
 	// Not vacuous: the CLI path did collect (each page version is 128 KiB
