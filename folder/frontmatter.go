@@ -3,7 +3,6 @@ package folder
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
 
@@ -120,15 +119,15 @@ func (fm *frontMatter) fill(raw map[string]any) error {
 		var err error
 		switch strings.ToLower(k) {
 		case "title":
-			fm.Title, err = scalar(k, v)
+			fm.Title, err = render.FrontMatterText(k, v)
 		case "description":
-			fm.Description, err = scalar(k, v)
+			fm.Description, err = render.FrontMatterText(k, v)
 		case "summary", "excerpt":
-			summary, err = scalar(k, v)
+			summary, err = render.FrontMatterText(k, v)
 		case "slug":
-			fm.Slug, err = scalar(k, v)
+			fm.Slug, err = render.FrontMatterText(k, v)
 		case "url", "permalink":
-			fm.URL, err = scalar(k, v)
+			fm.URL, err = render.FrontMatterText(k, v)
 		case "date":
 			fm.Date, err = date(k, v)
 		case "publishdate":
@@ -139,7 +138,7 @@ func (fm *frontMatter) fill(raw map[string]any) error {
 			fm.Lastmod, err = date(k, v)
 		case "draft", "published":
 			var b bool
-			b, err = boolean(k, v)
+			b, err = render.FrontMatterBool(k, v)
 			if strings.EqualFold(k, "published") {
 				b = !b
 			}
@@ -163,26 +162,12 @@ func (fm *frontMatter) fill(raw map[string]any) error {
 	return nil
 }
 
-// scalar turns a string, number or boolean into its text; lists and maps
-// are refused.
-func scalar(key string, v any) (string, error) {
-	switch v := v.(type) {
-	case nil:
-		return "", nil
-	case string:
-		return strings.TrimSpace(v), nil
-	case bool, int, int64, uint64, float64, json.Number:
-		return fmt.Sprint(v), nil
-	}
-	return "", orchard.Errorf(orchard.EINVALID, "Front matter: %s must be text.", key)
-}
-
 // list reads a list of scalars, or one scalar; with words, a scalar is
 // split at spaces (as Jekyll reads "categories: a b").
 func list(key string, v any, words bool) ([]string, error) {
 	var out []string
 	add := func(x any) error {
-		s, err := scalar(key, x)
+		s, err := render.FrontMatterText(key, x)
 		if err != nil {
 			return err
 		}
@@ -218,37 +203,16 @@ func list(key string, v any, words bool) ([]string, error) {
 	return out, nil
 }
 
-func boolean(key string, v any) (bool, error) {
-	switch v := v.(type) {
-	case bool:
-		return v, nil
-	case string:
-		switch strings.ToLower(strings.TrimSpace(v)) {
-		case "true", "yes":
-			return true, nil
-		case "false", "no":
-			return false, nil
-		}
-	}
-	return false, orchard.Errorf(orchard.EINVALID, "Front matter: %s must be true or false.", key)
-}
-
 func date(key string, v any) (time.Time, error) {
-	switch v := v.(type) {
-	case time.Time:
-		return v.UTC(), nil
-	case toml.LocalDate:
-		return v.AsTime(time.UTC), nil
-	case toml.LocalDateTime:
-		return v.AsTime(time.UTC), nil
-	case string:
-		if t, err := render.ParseDate(v); err == nil {
-			return t, nil
-		}
+	if text, ok := v.(string); ok {
 		// Jekyll writes "2024-03-01 10:00:00 +0100".
-		if t, err := time.Parse("2006-01-02 15:04:05 -0700", strings.TrimSpace(v)); err == nil {
+		if t, err := time.Parse("2006-01-02 15:04:05 -0700", strings.TrimSpace(text)); err == nil {
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, orchard.Errorf(orchard.EINVALID, "Front matter: %s must be a date such as 2024-05-01.", key)
+	t, err := render.FrontMatterDate(v)
+	if err != nil {
+		return time.Time{}, orchard.Errorf(orchard.EINVALID, "Front matter: %s must be a date such as 2024-05-01.", key)
+	}
+	return t, nil
 }

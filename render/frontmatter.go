@@ -1,6 +1,7 @@
 package render
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -128,22 +129,22 @@ func (fm *FrontMatter) fill(raw map[string]any) error {
 		var err error
 		switch strings.ToLower(k) {
 		case "title":
-			fm.Title, err = scalar(k, v)
+			fm.Title, err = FrontMatterText(k, v)
 		case "description", "summary":
 			if fm.Description == "" || strings.EqualFold(k, "description") {
-				fm.Description, err = scalar(k, v)
+				fm.Description, err = FrontMatterText(k, v)
 			}
 		case "category":
-			fm.Category, err = scalar(k, v)
+			fm.Category, err = FrontMatterText(k, v)
 		case "path", "permalink":
-			fm.Path, err = scalar(k, v)
+			fm.Path, err = FrontMatterText(k, v)
 		case "layout":
-			fm.Layout, err = scalar(k, v)
+			fm.Layout, err = FrontMatterText(k, v)
 		case "date":
-			fm.Date, err = frontMatterDate(v)
+			fm.Date, err = FrontMatterDate(v)
 		case "draft", "published":
 			var b bool
-			b, err = frontMatterBool(k, v)
+			b, err = FrontMatterBool(k, v)
 			if strings.EqualFold(k, "published") {
 				b = !b
 			}
@@ -156,21 +157,23 @@ func (fm *FrontMatter) fill(raw map[string]any) error {
 	return nil
 }
 
-// scalar turns a string, number or boolean into its text; lists and maps
-// are refused.
-func scalar(key string, v any) (string, error) {
+// FrontMatterText turns a decoded front matter value (YAML, TOML or JSON)
+// that is a string, number or boolean into its text; lists and maps are
+// refused with an EINVALID *Error naming key.
+func FrontMatterText(key string, v any) (string, error) {
 	switch v := v.(type) {
 	case nil:
 		return "", nil
 	case string:
 		return strings.TrimSpace(v), nil
-	case bool, int, int64, uint64, float64:
+	case bool, int, int64, uint64, float64, json.Number:
 		return fmt.Sprint(v), nil
 	}
 	return "", orchard.Errorf(orchard.EINVALID, "Front matter: %s must be text.", key)
 }
 
-func frontMatterBool(key string, v any) (bool, error) {
+// FrontMatterBool reads true/false (or yes/no, in any case) as a boolean.
+func FrontMatterBool(key string, v any) (bool, error) {
 	switch v := v.(type) {
 	case bool:
 		return v, nil
@@ -189,7 +192,9 @@ func frontMatterBool(key string, v any) (bool, error) {
 // are UTC.
 var dateLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02"}
 
-func frontMatterDate(v any) (time.Time, error) {
+// FrontMatterDate reads a decoded date: YAML and TOML dates, or text that
+// ParseDate reads (its error, for text).
+func FrontMatterDate(v any) (time.Time, error) {
 	switch v := v.(type) {
 	case time.Time:
 		return v.UTC(), nil
