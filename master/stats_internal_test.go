@@ -2,8 +2,6 @@ package master
 
 import (
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,37 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
+	"github.com/orchardhq/orchard/internal/promtest"
 	"github.com/orchardhq/orchard/publish"
 )
-
-// scrapeCollectors registers cs on a pedantic registry and returns its
-// text exposition.
-func scrapeCollectors(t testing.TB, cs ...prometheus.Collector) string {
-	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	for _, c := range cs {
-		if err := reg.Register(c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	rec := httptest.NewRecorder()
-	promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.PanicOnError}).
-		ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	return rec.Body.String()
-}
-
-func grepLines(s, substr string) string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, substr) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
-}
 
 // TestRecordPublish records publishes of every outcome, some concurrently,
 // and reads them back through the collector.
@@ -70,7 +40,7 @@ func TestRecordPublish(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := NewStatsCollector(dir, nil)
-	body := scrapeCollectors(t, c)
+	body := promtest.Scrape(t, c)
 	for _, w := range []string{
 		`orchard_publish_total{result="ok",site="a.test"} 8`,
 		`orchard_publish_total{result="failed",site="a.test"} 1`,
@@ -92,7 +62,7 @@ func TestRecordPublish(t *testing.T) {
 		}
 	}
 	if strings.Contains(body, `orchard_publish_last_node_state{node="n1",site="a.test",state="activated"}`) {
-		t.Errorf("last node state kept from an older publish:\n%s", grepLines(body, "last_node_state"))
+		t.Errorf("last node state kept from an older publish:\n%s", promtest.GrepLines(body, "last_node_state"))
 	}
 	if matches, _ := filepath.Glob(filepath.Join(dir, "*.tmp*")); len(matches) > 0 {
 		t.Errorf("temporary files left: %v", matches)
@@ -122,7 +92,7 @@ func TestPublishStatsDamaged(t *testing.T) {
 			if _, err := readPublishStats(filepath.Join(dir, publishMetricsFile)); err == nil {
 				t.Error("damaged file read without error")
 			}
-			if body := scrapeCollectors(t, NewStatsCollector(dir, nil)); !strings.Contains(body, "orchard_publish_failed_total 0") {
+			if body := promtest.Scrape(t, NewStatsCollector(dir, nil)); !strings.Contains(body, "orchard_publish_failed_total 0") {
 				t.Errorf("collector on a damaged file:\n%s", body)
 			}
 			if err := recordPublish(dir, "a.test", nil, errors.New("refused"), time.Now()); err != nil {
@@ -153,6 +123,6 @@ func FuzzParsePublishStats(f *testing.F) {
 		if err := os.WriteFile(filepath.Join(dir, publishMetricsFile), b, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		scrapeCollectors(t, NewStatsCollector(dir, nil))
+		promtest.Scrape(t, NewStatsCollector(dir, nil))
 	})
 }

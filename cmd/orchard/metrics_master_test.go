@@ -13,12 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/orchardhq/orchard/config"
 	"github.com/orchardhq/orchard/dbcluster"
 	"github.com/orchardhq/orchard/internal/mariadbtest"
+	"github.com/orchardhq/orchard/internal/promtest"
 	"github.com/orchardhq/orchard/internal/sample"
 	"github.com/orchardhq/orchard/monitor"
 	"github.com/orchardhq/orchard/mysql"
@@ -50,7 +48,7 @@ func TestMasterMetrics(t *testing.T) {
 		`go_sql_open_connections{db_name="sqlite-read"}`,
 	)
 	if !strings.Contains(body, `orchard_http_response_bytes_total{role="master"}`) || strings.Contains(body, `orchard_http_response_bytes_total{role="master"} 0`) {
-		t.Errorf("master response bytes missing or zero:\n%s", grepLines(body, "response_bytes"))
+		t.Errorf("master response bytes missing or zero:\n%s", promtest.GrepLines(body, "response_bytes"))
 	}
 
 	// A second publish with the node gone: a failure, counted on top.
@@ -94,7 +92,7 @@ func TestHTTPMetrics(t *testing.T) {
 			resp.Body.Close()
 		}
 	}
-	body := scrapeCollectors(t, hm)
+	body := promtest.Scrape(t, hm)
 	for _, w := range []string{
 		`orchard_http_requests_total{class="2xx",role="master"} 4`, // ok, ok, hint (204), empty (200)
 		`orchard_http_requests_total{class="4xx",role="master"} 1`,
@@ -133,7 +131,7 @@ func TestMySQLMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	cs := append(dbPoolCollectors("mysql", db), monitor.NewDBCollector(dbStatusFunc(cl)))
-	body := scrapeCollectors(t, cs...)
+	body := promtest.Scrape(t, cs...)
 	replica := c.Replicas()[0].Addr()
 	for _, w := range []string{
 		`go_sql_max_open_connections{db_name="mysql-primary"}`,
@@ -142,14 +140,14 @@ func TestMySQLMetrics(t *testing.T) {
 		`orchard_db_server_healthy{addr="` + replica + `"} 1`,
 	} {
 		if !strings.Contains(body, w) {
-			t.Errorf("metrics lack %q:\n%s", w, grepLines(body, "orchard_db_"))
+			t.Errorf("metrics lack %q:\n%s", w, promtest.GrepLines(body, "orchard_db_"))
 		}
 	}
 	// The lag is known (not -1) and small; Seconds_Behind_Master may read 1
 	// for a moment after the replica applied the migrations.
 	lagRe := regexp.MustCompile(`(?m)^orchard_db_replica_lag_seconds\{addr="` + regexp.QuoteMeta(replica) + `"\} ([0-9.]+)$`)
 	if m := lagRe.FindStringSubmatch(body); m == nil {
-		t.Errorf("metrics lack a known replica lag for %s:\n%s", replica, grepLines(body, "orchard_db_"))
+		t.Errorf("metrics lack a known replica lag for %s:\n%s", replica, promtest.GrepLines(body, "orchard_db_"))
 	} else if lag, _ := strconv.ParseFloat(m[1], 64); lag > 5 {
 		t.Errorf("replica lag %v s on an idle cluster", lag)
 	}
@@ -167,30 +165,4 @@ func TestMySQLMetrics(t *testing.T) {
 func dbStatusServer(t *testing.T, addr string) dbcluster.Server {
 	t.Helper()
 	return dbcluster.Server{Addr: addr, DSN: "root@tcp(" + addr + ")/x?timeout=2s"}
-}
-
-// scrapeCollectors registers cs on a pedantic registry and returns its
-// text exposition.
-func scrapeCollectors(t testing.TB, cs ...prometheus.Collector) string {
-	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	for _, c := range cs {
-		if err := reg.Register(c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	rec := httptest.NewRecorder()
-	promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.PanicOnError}).
-		ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	return rec.Body.String()
-}
-
-func grepLines(s, substr string) string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, substr) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
 }
