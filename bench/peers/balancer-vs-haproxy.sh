@@ -48,25 +48,13 @@ SIEGE=${SIEGE:-1}
 SIEGE_TIME=${SIEGE_TIME:-15S}
 SITE=bench.test
 REL=0123456789abcdef
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-W=$(mktemp -d /tmp/orchard-balancer-bench.XXXXXX)
-PIDS=()
+. "$(dirname "$0")/lib.sh"
+workdir orchard-balancer-bench
 
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$W"
-}
-trap cleanup EXIT
+require haproxy nginx wrk siege python3 curl
 
-for tool in haproxy nginx wrk siege python3 curl; do
-	command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install haproxy nginx wrk siege curl)" >&2; exit 2; }
-done
+build_orchard
 
-echo "building orchard..." >&2
-(cd "$ROOT" && go build -o "$W/orchard" ./cmd/orchard)
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_http() { # URL HOST
 	for _ in $(seq 1 100); do
 		if curl -fsS -o /dev/null -H "Host: $2" "$1" 2>/dev/null; then return 0; fi
@@ -296,7 +284,7 @@ EOF
 # its cache (strace -c -f attached to each for one wrk run of STRACE_DUR;
 # strace slows both, so only the counts mean something, not the speed).
 if [ "${STRACE:-0}" != 0 ]; then
-	command -v strace >/dev/null || { echo "missing strace (apt-get install strace)" >&2; exit 2; }
+	require strace
 	declare -A SPID=([haproxy]=$HAPROXY_PID [orchard]=$ORCHARD_PID)
 	echo
 	echo "system calls per request (strace -c -f, wrk -t$THREADS -c$CONNS -d${STRACE_DUR:-3s})"

@@ -16,73 +16,15 @@ set -euo pipefail
 
 PORT=${PORT:-18472}
 KEEPALIVE=${KEEPALIVE:-1}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/lib.sh"
 if [ $# -eq 0 ]; then set -- -c 350 -d 1 -t 10S; fi
-
-for tool in siege nginx; do
-	if ! command -v "$tool" >/dev/null && ! [ -x "/usr/sbin/$tool" ]; then
-		echo "installing $tool with apt-get" >&2
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$tool" >/dev/null
-	fi
-done
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-
-T=$(mktemp -d /tmp/bench-vs-siege.XXXXXX)
-NGINX_PID=
-cleanup() {
-	if [ -n "$NGINX_PID" ]; then kill "$NGINX_PID" 2>/dev/null || true; wait "$NGINX_PID" 2>/dev/null || true; fi
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-ORCHARD=${ORCHARD:-}
-if [ -z "$ORCHARD" ]; then
-	(cd "$ROOT" && go build -o "$T/orchard" ./cmd/orchard)
-	ORCHARD=$T/orchard
-fi
-
-mkdir -p "$T/www"
-{
-	echo '<!doctype html><html><head><title>bench</title></head><body>'
-	for i in $(seq 1 135); do echo "<p>orchard page line $i: pear apple branch leaf root blossom</p>"; done
-	echo '</body></html>'
-} >"$T/www/index.html"
-chmod -R a+rX "$T"
-cat >"$T/nginx.conf" <<CONF
-worker_processes 2;
-user www-data;
-pid $T/nginx.pid;
-error_log $T/error.log;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  sendfile on;
-  open_file_cache max=100;
-  keepalive_requests 100000000;
-  client_body_temp_path $T/body;
-  proxy_temp_path $T/proxy;
-  fastcgi_temp_path $T/fcgi;
-  uwsgi_temp_path $T/uwsgi;
-  scgi_temp_path $T/scgi;
-  server { listen 127.0.0.1:$PORT; root $T/www; }
-}
-CONF
-if curl -s -o /dev/null "http://127.0.0.1:$PORT/" 2>/dev/null; then
-	echo "port $PORT is already in use: set PORT" >&2
-	exit 1
-fi
-"$NGINX" -c "$T/nginx.conf" -g 'daemon off;' &
-NGINX_PID=$!
-URL=http://127.0.0.1:$PORT/
-for _ in $(seq 1 50); do
-	curl -fs -o /dev/null "$URL" 2>/dev/null && break
-	sleep 0.1
-done
-if ! kill -0 "$NGINX_PID" 2>/dev/null || ! curl -fs -o /dev/null "$URL"; then
-	echo "nginx did not start" >&2
-	cat "$T/error.log" >&2
-	exit 1
-fi
+need siege
+need nginx
+workdir bench-vs-siege
+T=$W
+build_orchard
+ORCHARD=$W/orchard
+nginx_page "$PORT"
 
 conn=keep-alive
 extra=()

@@ -18,28 +18,16 @@ set -euo pipefail
 PAGES=${1:-${PAGES:-10000}}
 RUNS=${RUNS:-3}
 SITE=bench.test
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-W=$(mktemp -d /tmp/orchard-build-bench.XXXXXX)
-PIDS=()
+. "$(dirname "$0")/lib.sh"
+workdir orchard-build-bench
 
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$W"
-}
-trap cleanup EXIT
-
-need() { command -v "$1" >/dev/null || { echo "installing $2" >&2; apt-get install -y -q "$2" >/dev/null; }; }
-need hugo hugo
-need wrk wrk
-need curl curl
+need hugo
+need wrk
+need curl
 [ -x /usr/bin/time ] || { echo "installing time" >&2; apt-get install -y -q time >/dev/null; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-echo "building orchard and generating $PAGES pages..." >&2
-(cd "$ROOT" && go build -o "$W/orchard" ./cmd/orchard && go build -o "$W/gensite" ./cmd/gensite)
+build_orchard gensite
 mkdir -p "$W/data"
 "$W/gensite" -pages "$PAGES" -host "$SITE" -hugo "$W/hugo" -orchard "$W/data/orchard.db"
 NODE_PORT=$(free_port)

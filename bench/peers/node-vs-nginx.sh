@@ -26,28 +26,15 @@ CONNS=${CONNS:-64}
 NGINX_WORKERS=${NGINX_WORKERS:-2}
 NODE_WORKERS=${NODE_WORKERS:-1}
 SITE=bench.test
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-W=$(mktemp -d /tmp/orchard-node-bench.XXXXXX)
-chmod 755 "$W"
-PIDS=()
+. "$(dirname "$0")/lib.sh"
+workdir orchard-node-bench
 
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$W"
-}
-trap cleanup EXIT
+need nginx
+need wrk
+need curl
 
-need() { command -v "$1" >/dev/null || { echo "installing $2" >&2; apt-get install -y -q "$2" >/dev/null; }; }
-need nginx nginx
-need wrk wrk
-need curl curl
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_up() { for _ in $(seq 100); do curl -sf -o /dev/null -H "Host: $SITE" "http://127.0.0.1:$1/" && return 0; sleep 0.1; done; echo "server on $1 did not come up" >&2; exit 1; }
-
-echo "building orchard and generating $PAGES pages..." >&2
-(cd "$ROOT" && go build -o "$W/orchard" ./cmd/orchard && go build -o "$W/gensite" ./cmd/gensite)
+build_orchard gensite
 "$W/gensite" -pages "$PAGES" -host "$SITE" -html "$W/www" -node "$W/node0" -urls "$W/urls.txt" >&2
 chmod -R a+rX "$W/www"
 
@@ -117,7 +104,6 @@ rps() { # PORT MODE
 	if grep -q "Non-2xx" <<<"$out"; then echo "warning: errors on port $1 ($2): $(grep Non-2xx <<<"$out")" >&2; fi
 	awk '/Requests\/sec/ {print $2}' <<<"$out"
 }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 echo "nginx worker_processes $NGINX_WORKERS, node workers $NODE_WORKERS (0 = every CPU), $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)"
 printf '%-10s %12s %12s %8s\n' case nginx_rps node_rps ratio

@@ -17,24 +17,15 @@ set -euo pipefail
 PAGES=${1:-${PAGES:-10000}}
 RUNS=${RUNS:-3}
 SITE=bench.test
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-W=$(mktemp -d /tmp/orchard-publish-bench.XXXXXX)
-PIDS=()
+. "$(dirname "$0")/lib.sh"
+workdir orchard-publish-bench
 
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$W"
-}
-trap cleanup EXIT
-
-command -v rsync >/dev/null || { echo "installing rsync" >&2; apt-get install -y -q rsync >/dev/null; }
-command -v curl >/dev/null || { echo "installing curl" >&2; apt-get install -y -q curl >/dev/null; }
+need rsync
+need curl
 
 echo "building orchard and the generator..." >&2
 (cd "$ROOT" && go build -o "$W/orchard" ./cmd/orchard && go test -c -o "$W/e2e.test" ./internal/e2e)
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 {
 	echo 'secret_file = "secret.key"'
@@ -84,7 +75,6 @@ now() { date +%s.%N; }
 timeit() { local t0; t0=$(now); "$@" >/dev/null; echo "$(now) - $t0" | bc; }
 rsync3() { for i in 0 1 2; do rsync -a --delete "$W/tree/" "$W/rsync$i/"; done; }
 publish() { "$W/orchard" publish --config "$W/orchard.toml" -s "$SITE" -q; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 start_nodes
 printf '%-28s %10s %10s %8s\n' case rsync_s publish_s ratio

@@ -19,26 +19,12 @@ RUNS=${RUNS:-20}
 TIME=${TIME:-2S}
 CONN=${CONN:-close}
 SITE=alpha.localhost
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-W=$(mktemp -d /tmp/orchard-siege-hangs.XXXXXX)
-chmod 755 "$W"
-PIDS=()
+. "$(dirname "$0")/lib.sh"
+workdir orchard-siege-hangs
 
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$W"
-}
-trap cleanup EXIT
+require siege nginx haproxy curl python3
 
-for tool in siege nginx haproxy curl python3; do
-	command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install siege nginx haproxy curl python3)" >&2; exit 2; }
-done
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_up() { for _ in $(seq 200); do curl -sf -o /dev/null -H "Host: $SITE" "http://127.0.0.1:$1/" && return 0; sleep 0.1; done; echo "server on $1 did not come up" >&2; exit 1; }
-
-echo "building orchard..." >&2
-(cd "$ROOT" && go build -o "$W/orchard" ./cmd/orchard)
+build_orchard
 BAL_PORT=$(free_port)
 "$W/orchard" demo --dir "$W/demo" --listen "127.0.0.1:$BAL_PORT" >"$W/demo.log" 2>&1 &
 PIDS+=($!)

@@ -1,0 +1,118 @@
+# lib.sh: what the peer scripts share. Source it right after
+# `set -euo pipefail`:
+#
+#   . "$(dirname "$0")/lib.sh"
+#   workdir orchard-NAME-bench      # W: a fresh directory, removed on exit
+#
+# Processes a script starts in the background go into PIDS; on exit each is
+# stopped and waited for, then W is removed.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+PIDS=()
+
+# workdir NAME: makes W=/tmp/NAME.XXXXXX (readable by nginx's www-data) and
+# sets the exit trap.
+workdir() {
+	W=$(mktemp -d "/tmp/$1.XXXXXX")
+	chmod 755 "$W"
+	trap peers_cleanup EXIT
+}
+
+peers_cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$W"
+}
+
+# need TOOL [PACKAGE]: installs the Debian package (default: TOOL) when TOOL
+# is missing (needs root).
+need() {
+	command -v "$1" >/dev/null || [ -x "/usr/sbin/$1" ] && return 0
+	echo "installing ${2:-$1} with apt-get" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${2:-$1}" >/dev/null
+}
+
+# require TOOL...: stops the script when a tool is missing.
+require() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null || { echo "missing $t (apt-get install $*)" >&2; exit 2; }
+	done
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# wait_up PORT [HOST]: waits up to 20 s for a 2xx answer on 127.0.0.1:PORT.
+wait_up() {
+	local _
+	for _ in $(seq 200); do
+		curl -sf -o /dev/null -H "Host: ${2:-${SITE:-localhost}}" "http://127.0.0.1:$1/" && return 0
+		sleep 0.1
+	done
+	echo "server on $1 did not come up" >&2
+	exit 1
+}
+
+# median: the median of the numbers on stdin, one a line.
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+# build_orchard [PACKAGE...]: builds ./cmd/orchard into $W/orchard (unless
+# ORCHARD names a built binary) and each further ./cmd/NAME into $W/NAME.
+build_orchard() {
+	local p
+	echo "building orchard $*..." >&2
+	if [ -n "${ORCHARD:-}" ]; then
+		cp "$ORCHARD" "$W/orchard"
+	else
+		(cd "$ROOT" && go build -o "$W/orchard" ./cmd/orchard)
+	fi
+	for p in "$@"; do (cd "$ROOT" && go build -o "$W/$p" "./cmd/$p"); done
+}
+
+# nginx_page PORT: Debian's nginx (2 workers, sendfile) serving one ~8.9 KB
+# page, like the seed's pages, on 127.0.0.1:PORT; sets URL.
+nginx_page() {
+	local i nginx
+	nginx=$(command -v nginx || echo /usr/sbin/nginx)
+	mkdir -p "$W/www"
+	{
+		echo '<!doctype html><html><head><title>bench</title></head><body>'
+		for i in $(seq 1 135); do echo "<p>orchard page line $i: pear apple branch leaf root blossom</p>"; done
+		echo '</body></html>'
+	} >"$W/www/index.html"
+	chmod -R a+rX "$W"
+	cat >"$W/nginx.conf" <<CONF
+worker_processes 2;
+user www-data;
+pid $W/nginx.pid;
+error_log $W/error.log;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  sendfile on;
+  open_file_cache max=100;
+  keepalive_requests 100000000;
+  client_body_temp_path $W/body;
+  proxy_temp_path $W/proxy;
+  fastcgi_temp_path $W/fcgi;
+  uwsgi_temp_path $W/uwsgi;
+  scgi_temp_path $W/scgi;
+  server { listen 127.0.0.1:$1; root $W/www; }
+}
+CONF
+	if curl -s -o /dev/null "http://127.0.0.1:$1/" 2>/dev/null; then
+		echo "port $1 is already in use: set PORT" >&2
+		exit 1
+	fi
+	"$nginx" -c "$W/nginx.conf" -g 'daemon off;' &
+	PIDS+=($!)
+	URL=http://127.0.0.1:$1/
+	for i in $(seq 1 50); do
+		curl -fs -o /dev/null "$URL" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "nginx did not start" >&2
+	cat "$W/error.log" >&2
+	exit 1
+}
