@@ -75,22 +75,14 @@ func (m *Manifest) Validate() error {
 }
 
 // ValidSHA256 reports whether s is 64 lower-case hex digits.
-func ValidSHA256(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
+func ValidSHA256(s string) bool { return lowerHex(s, 64) }
 
 // ValidReleaseID reports whether s has the shape of a release id.
-func ValidReleaseID(s string) bool {
-	if len(s) != 16 {
+func ValidReleaseID(s string) bool { return lowerHex(s, 16) }
+
+// lowerHex reports whether s is n lower-case hex digits.
+func lowerHex(s string, n int) bool {
+	if len(s) != n {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

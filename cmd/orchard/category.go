@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"text/tabwriter"
 
 	orchard "github.com/orchardhq/orchard"
-	"github.com/orchardhq/orchard/config"
 	"github.com/spf13/cobra"
 )
 
@@ -38,17 +36,13 @@ func newCategoryPutCmd() *cobra.Command {
 		Short: "Create or replace a category",
 		Args:  exactArgs(1, "PATH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			host, err := hostArg(cmd)
-			if err != nil {
-				return err
-			}
 			path, err := categoryArg(args[0])
 			if err != nil {
 				return err
 			} else if path == "" {
 				return usagef("a category cannot be the top of the site, /")
 			}
-			return withStore(cmd, func(ctx context.Context, _ *config.Config, st orchard.Store) error {
+			return withSite(cmd, func(ctx context.Context, host string, st orchard.Store) error {
 				old, err := st.Category(ctx, host, path)
 				if err != nil && orchard.ErrorCode(err) != orchard.ENOTFOUND {
 					return storeError(err)
@@ -92,11 +86,7 @@ func newCategoryLsCmd() *cobra.Command {
 		Short: "List categories: path, title, pages",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			host, err := hostArg(cmd)
-			if err != nil {
-				return err
-			}
-			return withStore(cmd, func(ctx context.Context, _ *config.Config, st orchard.Store) error {
+			return withSite(cmd, func(ctx context.Context, host string, st orchard.Store) error {
 				cats, err := st.Categories(ctx, host)
 				if err != nil {
 					return storeError(err)
@@ -109,8 +99,7 @@ func newCategoryLsCmd() *cobra.Command {
 				for _, p := range pages {
 					count[p.Category]++
 				}
-				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "PATH\tTITLE\tPAGES\tSORT")
+				w := newTable(cmd.OutOrStdout(), "PATH\tTITLE\tPAGES\tSORT")
 				for _, c := range cats {
 					fmt.Fprintf(w, "%s\t%s\t%d\t%d\n", c.Path, oneLine(c.Title), count[c.Path], c.Sort)
 				}
@@ -126,15 +115,11 @@ func newCategoryRmCmd() *cobra.Command {
 		Short: "Remove an empty category",
 		Args:  exactArgs(1, "PATH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			host, err := hostArg(cmd)
-			if err != nil {
-				return err
-			}
 			path, err := categoryArg(args[0])
 			if err != nil {
 				return err
 			}
-			return withStore(cmd, func(ctx context.Context, _ *config.Config, st orchard.Store) error {
+			return withSite(cmd, func(ctx context.Context, host string, st orchard.Store) error {
 				if err := st.DeleteCategory(ctx, host, path); err != nil {
 					return storeError(err)
 				}

@@ -121,8 +121,7 @@ func newDBStatusCmd() *cobra.Command {
 					return err
 				}
 			} else {
-				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "SERVER\tROLE\tREAD_ONLY\tIO\tSQL\tLAG\tGTID\tSOURCE\tERROR")
+				tw := newTable(out, "SERVER\tROLE\tREAD_ONLY\tIO\tSQL\tLAG\tGTID\tSOURCE\tERROR")
 				for _, s := range st {
 					role := s.Role
 					if s.Role != s.Expected {
@@ -151,10 +150,12 @@ func newDBStatusCmd() *cobra.Command {
 	}
 }
 
-func newDBAddCmd() *cobra.Command {
+// dbServerVerb is a db command on one server, HOST[:PORT], of the cluster
+// file's database.
+func dbServerVerb(use, short string, run func(cmd *cobra.Command, c *dbClusterWithSettings, d *dbSettings, addr string) error) *cobra.Command {
 	return &cobra.Command{
-		Use:   "add HOST[:PORT]",
-		Short: "Make a server a read-only replica of the primary (then add it to the cluster file)",
+		Use:   use,
+		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, d, err := loadDBCluster(cmd)
@@ -165,81 +166,61 @@ func newDBAddCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			for _, s := range c.Replicas {
-				if s.Addr == addr {
-					return usagef("%s is already a replica in the cluster file; `orchard db init` repairs its replication", addr)
-				}
-			}
-			r, err := c.Add(cmd.Context(), c.serverFor(addr))
-			if err := printReport(cmd, r, err); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "\nAdd it to the cluster file's [database] replicas:\n  %q\n", d.dsnFor(addr))
-			return nil
+			return run(cmd, c, d, addr)
 		},
 	}
+}
+
+func newDBAddCmd() *cobra.Command {
+	return dbServerVerb("add HOST[:PORT]", "Make a server a read-only replica of the primary (then add it to the cluster file)", func(cmd *cobra.Command, c *dbClusterWithSettings, d *dbSettings, addr string) error {
+		for _, s := range c.Replicas {
+			if s.Addr == addr {
+				return usagef("%s is already a replica in the cluster file; `orchard db init` repairs its replication", addr)
+			}
+		}
+		r, err := c.Add(cmd.Context(), c.serverFor(addr))
+		if err := printReport(cmd, r, err); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "\nAdd it to the cluster file's [database] replicas:\n  %q\n", d.dsnFor(addr))
+		return nil
+	})
 }
 
 func newDBRemoveCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "remove HOST[:PORT]",
-		Short: "Stop a replica replicating (it stays read-only; then remove it from the cluster file)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, _, err := loadDBCluster(cmd)
-			if err != nil {
-				return err
-			}
-			addr, err := serverAddr(args[0])
-			if err != nil {
-				return err
-			}
-			r, err := c.Remove(cmd.Context(), c.serverFor(addr))
-			return printReport(cmd, r, err)
-		},
-	}
+	return dbServerVerb("remove HOST[:PORT]", "Stop a replica replicating (it stays read-only; then remove it from the cluster file)", func(cmd *cobra.Command, c *dbClusterWithSettings, _ *dbSettings, addr string) error {
+		r, err := c.Remove(cmd.Context(), c.serverFor(addr))
+		return printReport(cmd, r, err)
+	})
 }
 
 func newDBPromoteCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "promote HOST[:PORT]",
-		Short: "Make a replica the primary with no lost write, and repoint the others",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, d, err := loadDBCluster(cmd)
-			if err != nil {
-				return err
-			}
-			addr, err := serverAddr(args[0])
-			if err != nil {
-				return err
-			}
-			known := addr == c.Primary.Addr
-			for _, s := range c.Replicas {
-				known = known || s.Addr == addr
-			}
-			if !known {
-				return usagef("%s is not in the cluster file's [database] section", addr)
-			}
-			r, next, err := c.Promote(cmd.Context(), addr)
-			if err := printReport(cmd, r, err); err != nil {
-				return err
-			}
-			if next != nil && next.Primary.Addr != c.Primary.Addr {
-				out := cmd.OutOrStdout()
-				fmt.Fprintf(out, "\n%s is the primary now. Set the cluster file's [database] to:\n", next.Primary.Addr)
-				fmt.Fprintf(out, "  primary = %q\n  replicas = [", d.dsnFor(next.Primary.Addr))
-				for i, s := range next.Replicas {
-					if i > 0 {
-						fmt.Fprint(out, ", ")
-					}
-					fmt.Fprintf(out, "%q", d.dsnFor(s.Addr))
+	return dbServerVerb("promote HOST[:PORT]", "Make a replica the primary with no lost write, and repoint the others", func(cmd *cobra.Command, c *dbClusterWithSettings, d *dbSettings, addr string) error {
+		known := addr == c.Primary.Addr
+		for _, s := range c.Replicas {
+			known = known || s.Addr == addr
+		}
+		if !known {
+			return usagef("%s is not in the cluster file's [database] section", addr)
+		}
+		r, next, err := c.Promote(cmd.Context(), addr)
+		if err := printReport(cmd, r, err); err != nil {
+			return err
+		}
+		if next != nil && next.Primary.Addr != c.Primary.Addr {
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "\n%s is the primary now. Set the cluster file's [database] to:\n", next.Primary.Addr)
+			fmt.Fprintf(out, "  primary = %q\n  replicas = [", d.dsnFor(next.Primary.Addr))
+			for i, s := range next.Replicas {
+				if i > 0 {
+					fmt.Fprint(out, ", ")
 				}
-				fmt.Fprintln(out, "]")
+				fmt.Fprintf(out, "%q", d.dsnFor(s.Addr))
 			}
-			return nil
-		},
-	}
+			fmt.Fprintln(out, "]")
+		}
+		return nil
+	})
 }
 
 func newDBWipeCmd() *cobra.Command {

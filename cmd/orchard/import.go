@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	orchard "github.com/orchardhq/orchard"
-	"github.com/orchardhq/orchard/config"
 	"github.com/orchardhq/orchard/folder"
 	"github.com/orchardhq/orchard/wordpress"
 )
@@ -45,18 +44,9 @@ never downloaded; without it they are listed as missing with their URLs.
 Comments, menus, custom post types, post meta, widgets, themes and plugins
 are not imported. The site gets the default templates and theme.`,
 		Example: "  orchard import wordpress -s example.com export.xml --uploads ./uploads",
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usagef("give one WordPress export FILE.xml")
-			}
-			return nil
-		},
+		Args:    oneArg("give one WordPress export FILE.xml"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			host, err := hostArg(cmd)
-			if err != nil {
-				return err
-			}
-			return withStore(cmd, func(ctx context.Context, _ *config.Config, st orchard.Store) error {
+			return withSite(cmd, func(ctx context.Context, host string, st orchard.Store) error {
 				return runImportWordPress(ctx, st, host, args[0], uploads, cmd.OutOrStdout())
 			})
 		},
@@ -64,6 +54,16 @@ are not imported. The site gets the default templates and theme.`,
 	cmd.Flags().StringP("site", "s", "", "the new site's `HOST` name")
 	cmd.Flags().StringVar(&uploads, "uploads", "", "a copy of the old site's wp-content/uploads `DIR` to read attachments from")
 	return cmd
+}
+
+// oneArg accepts exactly one argument, or says what to give.
+func oneArg(what string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return usagef("%s", what)
+		}
+		return nil
+	}
 }
 
 // importListed is how many names a report line lists before "and N more".
@@ -201,18 +201,9 @@ imported: the site gets the default templates and theme.
 
 DIR is read through a root that no path leaves; symbolic links are refused.`,
 		Example: "  orchard import folder -s example.com ./my-hugo-site",
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usagef("give one folder DIR")
-			}
-			return nil
-		},
+		Args:    oneArg("give one folder DIR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			host, err := hostArg(cmd)
-			if err != nil {
-				return err
-			}
-			return withStore(cmd, func(ctx context.Context, _ *config.Config, st orchard.Store) error {
+			return withSite(cmd, func(ctx context.Context, host string, st orchard.Store) error {
 				return runImportFolder(ctx, st, host, args[0], cmd.OutOrStdout())
 			})
 		},

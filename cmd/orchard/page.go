@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"golang.org/x/term"
@@ -213,15 +212,11 @@ func newPageGetCmd() *cobra.Command {
 		Short: "Print a page's body (or, with --json, the whole page)",
 		Args:  exactArgs(1, "PATH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			host, err := hostArg(cmd)
-			if err != nil {
-				return err
-			}
 			path, err := contentPath(args[0], "")
 			if err != nil {
 				return err
 			}
-			return withStore(cmd, func(ctx context.Context, _ *config.Config, st orchard.Store) error {
+			return withSite(cmd, func(ctx context.Context, host string, st orchard.Store) error {
 				p, err := st.Page(ctx, host, path)
 				if err != nil {
 					return storeError(err)
@@ -249,21 +244,16 @@ func newPageLsCmd() *cobra.Command {
 		Short: "List pages: path, title, published, updated",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			host, err := hostArg(cmd)
-			if err != nil {
-				return err
-			}
 			cat, err := categoryArg(category)
 			if err != nil {
 				return err
 			}
-			return withStore(cmd, func(ctx context.Context, _ *config.Config, st orchard.Store) error {
+			return withSite(cmd, func(ctx context.Context, host string, st orchard.Store) error {
 				pages, err := st.Pages(ctx, host, orchard.PageFilter{Category: cat, PublishedOnly: published})
 				if err != nil {
 					return storeError(err)
 				}
-				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "PATH\tTITLE\tPUBLISHED\tUPDATED")
+				w := newTable(cmd.OutOrStdout(), "PATH\tTITLE\tPUBLISHED\tUPDATED")
 				for _, p := range pages {
 					state := "yes"
 					if !p.Published {
@@ -286,15 +276,11 @@ func newPageRmCmd() *cobra.Command {
 		Short: "Remove a page",
 		Args:  exactArgs(1, "PATH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			host, err := hostArg(cmd)
-			if err != nil {
-				return err
-			}
 			path, err := contentPath(args[0], "")
 			if err != nil {
 				return err
 			}
-			return withStore(cmd, func(ctx context.Context, _ *config.Config, st orchard.Store) error {
+			return withSite(cmd, func(ctx context.Context, host string, st orchard.Store) error {
 				if err := st.DeletePage(ctx, host, path); err != nil {
 					return storeError(err)
 				}

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -268,8 +267,7 @@ func printResult(w io.Writer, res *publish.Result, quiet bool) {
 		}
 		return
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tSTATE\tBLOBS SENT\tBYTES\tTIME\tNOTE")
+	tw := newTable(w, "NODE\tSTATE\tBLOBS SENT\tBYTES\tTIME\tNOTE")
 	for _, n := range res.Nodes {
 		note := ""
 		switch n.State {

@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"text/tabwriter"
 
 	orchard "github.com/orchardhq/orchard"
-	"github.com/orchardhq/orchard/config"
 	"github.com/spf13/cobra"
 )
 
@@ -36,11 +34,7 @@ and publish for the nodes to answer them. A page at the old path wins.
 // editRedirects loads the site, lets edit change its redirects, saves them
 // with the site's settings and then prints done.
 func editRedirects(cmd *cobra.Command, done string, edit func(rs []orchard.Redirect) ([]orchard.Redirect, error)) error {
-	host, err := hostArg(cmd)
-	if err != nil {
-		return err
-	}
-	return withStore(cmd, func(ctx context.Context, _ *config.Config, st orchard.Store) error {
+	return withSite(cmd, func(ctx context.Context, host string, st orchard.Store) error {
 		s, err := st.Site(ctx, host)
 		if err != nil {
 			return storeError(err)
@@ -80,17 +74,12 @@ func newRedirectLsCmd() *cobra.Command {
 		Short: "List redirects: from, to",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			host, err := hostArg(cmd)
-			if err != nil {
-				return err
-			}
-			return withStore(cmd, func(ctx context.Context, _ *config.Config, st orchard.Store) error {
+			return withSite(cmd, func(ctx context.Context, host string, st orchard.Store) error {
 				s, err := st.Site(ctx, host)
 				if err != nil {
 					return storeError(err)
 				}
-				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "FROM\tTO")
+				w := newTable(cmd.OutOrStdout(), "FROM\tTO")
 				for _, r := range s.Redirects {
 					fmt.Fprintf(w, "%s\t%s\n", r.From, r.To)
 				}

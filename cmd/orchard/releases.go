@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -54,8 +53,7 @@ second).`,
 			for id, nodes := range activeOnNodes(cmd.Context(), cfg, host) {
 				where[id] = append(where[id], nodes...)
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tCREATED\tFILES\tBYTES\tPARENT\tACTIVE")
+			tw := newTable(cmd.OutOrStdout(), "ID\tCREATED\tFILES\tBYTES\tPARENT\tACTIVE")
 			for _, r := range rels {
 				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", r.ID, r.Created.Local().Format("2006-01-02 15:04:05"),
 					r.Files, r.Bytes, dash(r.Parent), dash(strings.Join(where[r.ID], ",")))

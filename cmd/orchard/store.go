@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"text/tabwriter"
 
 	orchard "github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/config"
@@ -72,6 +74,26 @@ func withStore(cmd *cobra.Command, fn func(ctx context.Context, cfg *config.Conf
 		}
 	}()
 	return fn(ctx, cfg, st)
+}
+
+// withSite is withStore for a command on one site: it reads -s/--site
+// first, so a missing or bad host is a usage error before anything opens.
+func withSite(cmd *cobra.Command, fn func(ctx context.Context, host string, st orchard.Store) error) error {
+	host, err := hostArg(cmd)
+	if err != nil {
+		return err
+	}
+	return withStore(cmd, func(ctx context.Context, _ *config.Config, st orchard.Store) error {
+		return fn(ctx, host, st)
+	})
+}
+
+// newTable starts a table for the terminal: columns of tab-separated
+// cells, header is the first line.
+func newTable(w io.Writer, header string) *tabwriter.Writer {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	return tw
 }
 
 // storeError turns a store error into what the user sees: the message of an
