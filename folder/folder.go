@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"mime"
 	"net/http"
-	"net/url"
 	"os"
 	"path"
 	"regexp"
@@ -460,7 +459,7 @@ func pagePath(u string) string {
 	}
 	var out []string
 	for _, s := range segs {
-		if s = slug(s); s != "" {
+		if s = orchard.FileSlug(s); s != "" {
 			out = append(out, s)
 		}
 	}
@@ -476,11 +475,11 @@ func assetPath(u string) string {
 	var out []string
 	for _, s := range segments(cleanURL(u)) {
 		ext := strings.ToLower(path.Ext(s))
-		base := slug(strings.TrimSuffix(s, path.Ext(s)))
+		base := orchard.FileSlug(strings.TrimSuffix(s, path.Ext(s)))
 		if base == "" {
 			base = "file"
 		}
-		out = append(out, base+slug(ext))
+		out = append(out, base+orchard.FileSlug(ext))
 	}
 	return "/" + strings.Join(out, "/")
 }
@@ -495,42 +494,3 @@ func segments(p string) []string {
 	return out
 }
 
-// slug lower-cases s and replaces each run of characters an orchard path
-// cannot hold with one '-': "My Post!" -> "my-post".
-func slug(s string) string {
-	if u, err := url.PathUnescape(s); err == nil {
-		s = u
-	}
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(s) {
-		switch {
-		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '.':
-			if r == '.' && b.Len() == 0 {
-				b.WriteByte('.') // an extension such as ".css"
-				continue
-			}
-			b.WriteRune(r)
-			dash = false
-		case r == '-':
-			if !dash && b.Len() > 0 {
-				b.WriteByte('-')
-				dash = true
-			}
-		case r == '\'' || r == '\u2019':
-		default:
-			if !dash && b.Len() > 0 {
-				b.WriteByte('-')
-				dash = true
-			}
-		}
-	}
-	out := strings.Trim(b.String(), "-")
-	if len(out) > 100 {
-		out = strings.TrimSuffix(out[:100], "-")
-	}
-	if out == "." || out == ".." {
-		return ""
-	}
-	return out
-}

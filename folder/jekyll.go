@@ -129,7 +129,7 @@ func (im *importer) jekyllPost(name string, dirCats []string, draft bool, data [
 	}
 	category := "/posts/"
 	if len(cats) > 0 {
-		if s := slug(cats[0]); s != "" {
+		if s := orchard.FileSlug(cats[0]); s != "" {
 			category = "/" + s + "/"
 		}
 	}
@@ -144,7 +144,7 @@ func (im *importer) jekyllPost(name string, dirCats []string, draft bool, data [
 	if e := strings.ToLower(path.Ext(file)); e == ".html" {
 		format = orchard.FormatHTML
 	}
-	im.addPage(page{src: name, oldURL: oldURL, path: "/" + slug(title) + "/", category: category,
+	im.addPage(page{src: name, oldURL: oldURL, path: "/" + orchard.FileSlug(title) + "/", category: category,
 		fm: fm, body: body, format: format, extra: extra})
 }
 

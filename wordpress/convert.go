@@ -374,34 +374,11 @@ func wpTime(gmt, local, rfc string) time.Time {
 	return time.Time{}
 }
 
-// cleanSlug makes s a path segment orchard accepts (lower-case letters,
-// digits, '-', '_'), or returns fallback when nothing is left. WordPress
+// cleanSlug is orchard.Slug, or fallback when nothing is left: WordPress
 // slugs may be percent-encoded UTF-8, which orchard paths cannot hold.
 func cleanSlug(s, fallback string) string {
-	if u, err := url.PathUnescape(s); err == nil {
-		s = u
+	if out := orchard.Slug(s); out != "" {
+		return out
 	}
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(s) {
-		switch {
-		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_':
-			b.WriteRune(r)
-			dash = false
-		case r == '\'' || r == '\u2019':
-		default:
-			if !dash && b.Len() > 0 {
-				b.WriteByte('-')
-				dash = true
-			}
-		}
-	}
-	out := strings.TrimSuffix(b.String(), "-")
-	if len(out) > 100 {
-		out = strings.TrimSuffix(out[:100], "-")
-	}
-	if out == "" {
-		return fallback
-	}
-	return out
+	return fallback
 }

@@ -69,14 +69,23 @@ func oneArg(what string) cobra.PositionalArgs {
 // importListed is how many names a report line lists before "and N more".
 const importListed = 10
 
-// runImportWordPress creates the site host from the WXR file at path.
-func runImportWordPress(ctx context.Context, st orchard.Store, host, path, uploads string, out io.Writer) error {
-	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
-	start := time.Now()
+// importTargetFree says why host cannot be imported into: an import makes
+// a new site and never writes over one.
+func importTargetFree(ctx context.Context, st orchard.Store, host string) error {
 	if _, err := st.Site(ctx, host); err == nil {
 		return usagef("import %s: the site already exists; drop it first or import under another name", host)
 	} else if orchard.ErrorCode(err) != orchard.ENOTFOUND {
 		return xmlShownError("import "+host, err)
+	}
+	return nil
+}
+
+// runImportWordPress creates the site host from the WXR file at path.
+func runImportWordPress(ctx context.Context, st orchard.Store, host, path, uploads string, out io.Writer) error {
+	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
+	start := time.Now()
+	if err := importTargetFree(ctx, st, host); err != nil {
+		return err
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -216,10 +225,8 @@ DIR is read through a root that no path leaves; symbolic links are refused.`,
 func runImportFolder(ctx context.Context, st orchard.Store, host, dir string, out io.Writer) error {
 	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 	start := time.Now()
-	if _, err := st.Site(ctx, host); err == nil {
-		return usagef("import %s: the site already exists; drop it first or import under another name", host)
-	} else if orchard.ErrorCode(err) != orchard.ENOTFOUND {
-		return xmlShownError("import "+host, err)
+	if err := importTargetFree(ctx, st, host); err != nil {
+		return err
 	}
 	// os.Root keeps every read inside DIR.
 	root, err := os.OpenRoot(dir)

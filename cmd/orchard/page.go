@@ -212,11 +212,7 @@ func newPageGetCmd() *cobra.Command {
 		Short: "Print a page's body (or, with --json, the whole page)",
 		Args:  exactArgs(1, "PATH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path, err := contentPath(args[0], "")
-			if err != nil {
-				return err
-			}
-			return withSite(cmd, func(ctx context.Context, host string, st orchard.Store) error {
+			return withPage(cmd, args[0], func(ctx context.Context, host, path string, st orchard.Store) error {
 				p, err := st.Page(ctx, host, path)
 				if err != nil {
 					return storeError(err)
@@ -276,11 +272,7 @@ func newPageRmCmd() *cobra.Command {
 		Short: "Remove a page",
 		Args:  exactArgs(1, "PATH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path, err := contentPath(args[0], "")
-			if err != nil {
-				return err
-			}
-			return withSite(cmd, func(ctx context.Context, host string, st orchard.Store) error {
+			return withPage(cmd, args[0], func(ctx context.Context, host, path string, st orchard.Store) error {
 				if err := st.DeletePage(ctx, host, path); err != nil {
 					return storeError(err)
 				}
@@ -289,6 +281,17 @@ func newPageRmCmd() *cobra.Command {
 			})
 		},
 	}
+}
+
+// withPage is withSite for a command on the page at path arg.
+func withPage(cmd *cobra.Command, arg string, fn func(ctx context.Context, host, path string, st orchard.Store) error) error {
+	path, err := contentPath(arg, "")
+	if err != nil {
+		return err
+	}
+	return withSite(cmd, func(ctx context.Context, host string, st orchard.Store) error {
+		return fn(ctx, host, path, st)
+	})
 }
 
 // exactArgs is cobra.ExactArgs as a usage error that names the argument.

@@ -14,7 +14,6 @@ import (
 
 	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/config"
-	"github.com/orchardhq/orchard/release"
 )
 
 func newReleasesCmd() *cobra.Command {
@@ -31,11 +30,7 @@ second).`,
 			if err != nil {
 				return err
 			}
-			cfg, err := loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			store, err := release.OpenStore(cfg.Master.Data)
+			cfg, store, err := loadReleases(cmd)
 			if err != nil {
 				return err
 			}

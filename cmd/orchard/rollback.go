@@ -6,8 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/orchardhq/orchard"
-	"github.com/orchardhq/orchard/config"
-	"github.com/orchardhq/orchard/release"
 )
 
 func newRollbackCmd() *cobra.Command {
@@ -31,11 +29,7 @@ Same output and exit status as orchard publish.`,
 			if err != nil {
 				return usagef("-s %q: %s", site, orchard.ErrorMessage(err))
 			}
-			cfg, err := config.Load(configPath(cmd))
-			if err != nil {
-				return usageError{err}
-			}
-			store, err := release.OpenStore(cfg.Master.Data)
+			cfg, store, err := loadReleases(cmd)
 			if err != nil {
 				return err
 			}

@@ -12,10 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/orchardhq/orchard"
-	"github.com/orchardhq/orchard/config"
 	"github.com/orchardhq/orchard/master"
 	"github.com/orchardhq/orchard/publish"
-	"github.com/orchardhq/orchard/release"
 )
 
 func newStatusCmd() *cobra.Command {
@@ -36,11 +34,7 @@ Exits 1 when a node is down or lags.`,
 			if err != nil {
 				return usagef("--filter: %s", orchard.ErrorMessage(err))
 			}
-			cfg, err := config.Load(configPath(cmd))
-			if err != nil {
-				return usageError{err}
-			}
-			store, err := release.OpenStore(cfg.Master.Data)
+			cfg, store, err := loadReleases(cmd)
 			if err != nil {
 				return err
 			}

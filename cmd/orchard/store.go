@@ -11,6 +11,7 @@ import (
 
 	orchard "github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/config"
+	"github.com/orchardhq/orchard/release"
 	"github.com/orchardhq/orchard/sqlite"
 	"github.com/spf13/cobra"
 )
@@ -27,6 +28,20 @@ func loadConfig(cmd *cobra.Command) (*config.Config, error) {
 		return nil, usageError{err}
 	}
 	return cfg, nil
+}
+
+// loadReleases loads the cluster file and opens the master's release
+// store.
+func loadReleases(cmd *cobra.Command) (*config.Config, *release.Store, error) {
+	cfg, err := loadConfig(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	rs, err := release.OpenStore(cfg.Master.Data)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, rs, nil
 }
 
 // openStore opens the database the cluster file names: the SQLite file
