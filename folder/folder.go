@@ -493,4 +493,3 @@ func segments(p string) []string {
 	}
 	return out
 }
-
