@@ -9,6 +9,10 @@
 //	            (cluster file: build it with orchard build)
 //	-urls FILE  every page path, one a line (for wrk's random mix)
 //
+// -sites N makes N such sites, s00001.HOST to sNNNNN.HOST, the same pages
+// under each host (for -orchard and -node: how costs grow with the number
+// of sites); -urls then lists http://HOST/PATH lines over every site.
+//
 // Usage: go run ./cmd/gensite -pages 10000 -host bench.test -html www -node node0 -urls urls.txt
 package main
 
@@ -36,9 +40,16 @@ func main() {
 	orchardDB := flag.String("orchard", "", "write the equivalent site into this orchard SQLite database")
 	urls := flag.String("urls", "", "write every page path to this file")
 	edit := flag.Int("edit", -1, "with -orchard: change the body of this page only")
+	sites := flag.Int("sites", 1, "with -orchard, -node or -urls: this many sites, s00001.HOST ...")
 	flag.Parse()
 	s := newSite(*host, *pages, *cats)
-	if err := run(s, *htmlDir, *nodeDir, *hugoDir, *orchardDB, *urls, *edit); err != nil {
+	var err error
+	if *sites > 1 {
+		err = runMany(s, *sites, *nodeDir, *orchardDB, *urls)
+	} else {
+		err = run(s, *htmlDir, *nodeDir, *hugoDir, *orchardDB, *urls, *edit)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "gensite:", err)
 		os.Exit(1)
 	}
