@@ -99,13 +99,26 @@ only then drains and stops: a planned restart fails no request.`,
 				return err
 			}
 			defer os.Remove(filepath.Join(dir, balancerPIDFile))
+			var watch *deathWatch
+			track := trackFile(dir)
+			if name != "" && cfg.Balancer.VRRP.Address != "" {
+				if err := setTrack(track, true); err != nil {
+					logger.Warn("keepalived sees this balancer only through its health check", "err", err)
+				} else if watch, err = startDeathWatch(track); err != nil {
+					logger.Warn("no watcher: if this process dies, keepalived notices at its next health check", "err", err)
+				}
+			}
 			for seq := 1; ; seq++ {
 				select {
 				case <-ctx.Done():
 					if name != "" {
-						leaveTier(b, cfg.Balancer.VRRP.Grace.Duration, logger)
+						leaveTier(b, track, cfg.Balancer.VRRP.Grace.Duration, logger)
 					}
-					return b.Close()
+					err := b.Close()
+					if watch != nil {
+						watch.stop()
+					}
+					return err
 				case <-hup:
 					rep := reloadBalancer(b, path, name, cfg, logger)
 					rep.Seq = seq
@@ -116,7 +129,7 @@ only then drains and stops: a planned restart fails no request.`,
 			}
 		},
 	}
-	cmd.AddCommand(newBalancerReloadCmd(), newKeepalivedConfigCmd(), newBalancerCheckCmd())
+	cmd.AddCommand(newBalancerReloadCmd(), newKeepalivedConfigCmd(), newBalancerCheckCmd(), newBalancerWatchCmd())
 	return cmd
 }
 
@@ -138,8 +151,11 @@ func loadBalancerConfig(path, name string) (*config.Config, error) {
 // check fails, so keepalived gives the virtual address to another
 // balancer, and this one keeps serving for grace, until clients' packets
 // go to the new holder. Close then drains what is still in flight.
-func leaveTier(b *balancer.Balancer, grace time.Duration, logger *slog.Logger) {
+func leaveTier(b *balancer.Balancer, track string, grace time.Duration, logger *slog.Logger) {
 	b.Leave()
+	if err := setTrack(track, false); err != nil { // at once, not at the next check
+		logger.Warn("stopping", "err", err)
+	}
 	logger.Info("stopping: health check fails now; serving on while the virtual address moves", "grace", grace)
 	time.Sleep(grace) // the address moves on keepalived's clock, not on an event this process sees
 	logger.Info("stopping: draining")

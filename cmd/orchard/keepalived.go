@@ -48,6 +48,14 @@ vrrp_script orchard_health {
     rise 2
 }
 
+# 0 while the balancer serves, 1 from the moment it stops or dies
+# (written by the balancer and its watcher): no wait for the next check.
+track_file orchard_serving {
+    file "{{.TrackFile}}"
+    weight 0
+    init_file 0
+}
+
 vrrp_instance orchard_balancer {
     state BACKUP
     interface {{.Interface}}
@@ -64,6 +72,9 @@ vrrp_instance orchard_balancer {
     track_script {
         orchard_health
     }
+    track_file {
+        orchard_serving
+    }
 }
 `))
 
@@ -71,6 +82,7 @@ vrrp_instance orchard_balancer {
 type keepalivedParams struct {
 	Name, ConfigPath, Orchard, ScriptUser string
 	Control, Interface, Address, AuthPass string
+	TrackFile                             string
 	Timeout                               string // Go duration for 'orchard balancer check'
 	ScriptTimeout, Interval, Advert       int    // seconds
 	RouterID, Priority                    int
@@ -100,6 +112,7 @@ func writeKeepalivedConf(w io.Writer, cfg *config.Config, name, orchardBin strin
 		Interface:  b.VRRP.Interface,
 		Address:    b.VRRP.Address,
 		AuthPass:   keepalivedAuthPass(cfg.Secret, b.VRRP.RouterID),
+		TrackFile:  trackFile(b.Data),
 		Timeout:    timeout.String(),
 		// keepalived kills a check that outlives its own timeout; leave
 		// the check's timeout room to report first.

@@ -59,8 +59,9 @@ func TestKeepalivedConfig(t *testing.T) {
 	pass := keepalivedAuthPass(cfg.Secret, 51)
 	for name, want := range map[string][]string{
 		"lb1": {"interface eth0\n", "virtual_router_id 51\n", "priority 150\n", "advert_int 1\n", "10.0.0.100/24 dev eth0\n",
-			`script "/usr/bin/orchard balancer check --timeout 1.5s 10.0.0.1:8100"`, "timeout 2\n", "fall 1\n", "auth_pass " + pass + "\n", "track_script {\n        orchard_health"},
-		"lb2": {"interface eth1\n", "priority 100\n", "10.0.0.100/24 dev eth1\n", "10.0.0.2:8100", "auth_pass " + pass + "\n"},
+			`script "/usr/bin/orchard balancer check --timeout 1.5s 10.0.0.1:8100"`, "timeout 2\n", "fall 1\n", "auth_pass " + pass + "\n", "track_script {\n        orchard_health",
+			"track_file {\n        orchard_serving", "weight 0\n"},
+		"lb2": {"/lb2/keepalived-track\"\n", "interface eth1\n", "priority 100\n", "10.0.0.100/24 dev eth1\n", "10.0.0.2:8100", "auth_pass " + pass + "\n"},
 	} {
 		for _, w := range want {
 			if !strings.Contains(confs[name], w) {
