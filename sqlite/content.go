@@ -128,10 +128,7 @@ func (db *DB) ReplaceSite(ctx context.Context, c *orchard.SiteContent, replace b
 				return fmt.Errorf("sqlite: replace site %s: %w", site.Host, err)
 			}
 		default:
-			if err := db.createSite(ctx, tx, site); err != nil {
-				return err
-			}
-			if _, id, err = siteID(ctx, tx, site.Host); err != nil {
+			if id, err = db.createSite(ctx, tx, site); err != nil {
 				return err
 			}
 		}

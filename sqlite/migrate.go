@@ -118,6 +118,11 @@ CREATE TABLE orchard_templates (
 	updated INTEGER NOT NULL,
 	PRIMARY KEY (site_id, name)
 );`},
+	// moveSites looks for legacy sites on every Open: without an index
+	// that read every row of orchard_sites (17 ms at 10,000 sites). The
+	// index holds only the sites not yet moved, so it is empty after.
+	{"legacy sites index", `
+CREATE INDEX orchard_sites_legacy ON orchard_sites(host) WHERE schema < 4;`},
 }
 
 // siteSchema is orchard_sites.schema of a site whose content is in the
@@ -166,13 +171,19 @@ func (db *DB) migrate(ctx context.Context) error {
 	return db.moveSites(ctx)
 }
 
+// legacySitesQuery lists the sites moveSites moves. Its condition is
+// orchard_sites_legacy's, literally (SQLite uses a partial index only for
+// a query whose WHERE implies the index's), and siteSchema's (a test
+// checks both).
+const legacySitesQuery = `SELECT host FROM orchard_sites WHERE schema < 4 ORDER BY host`
+
 // moveSites moves the content of every site made by an older orchard from
 // its own tables into the shared ones, one site per transaction that
 // copies its rows, drops its tables and marks it moved: a crash between
 // two sites leaves each either moved or untouched, and the next Open
 // carries on.
 func (db *DB) moveSites(ctx context.Context) error {
-	rows, err := db.write.QueryContext(ctx, `SELECT host FROM orchard_sites WHERE schema < ? ORDER BY host`, siteSchema)
+	rows, err := db.write.QueryContext(ctx, legacySitesQuery)
 	if err != nil {
 		return fmt.Errorf("read site schema versions: %w", err)
 	}

@@ -45,16 +45,18 @@ func (db *DB) CreateSite(ctx context.Context, s *orchard.Site) error {
 		return err
 	}
 	return db.update(ctx, func(tx *sql.Tx) error {
-		return db.createSite(ctx, tx, s)
+		_, err := db.createSite(ctx, tx, s)
+		return err
 	})
 }
 
-func (db *DB) createSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
+// createSite registers s and returns its new id.
+func (db *DB) createSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) (int64, error) {
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM orchard_sites WHERE host = ?`, s.Host).Scan(&n); err != nil {
-		return fmt.Errorf("sqlite: create site %s: %w", s.Host, err)
+		return 0, fmt.Errorf("sqlite: create site %s: %w", s.Host, err)
 	} else if n > 0 {
-		return orchard.Errorf(orchard.ECONFLICT, "Site %q already exists.", s.Host)
+		return 0, orchard.Errorf(orchard.ECONFLICT, "Site %q already exists.", s.Host)
 	}
 	// The prefix no longer names tables, but it is still the site's
 	// unique name (orchard_sites.prefix is UNIQUE) and what Site.Prefix
@@ -63,13 +65,13 @@ func (db *DB) createSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) error
 	var other string
 	err := tx.QueryRowContext(ctx, `SELECT host FROM orchard_sites WHERE prefix = ?`, prefix).Scan(&other)
 	if err == nil {
-		return orchard.Errorf(orchard.ECONFLICT, "Site %q would share its prefix with %q.", s.Host, other)
+		return 0, orchard.Errorf(orchard.ECONFLICT, "Site %q would share its prefix with %q.", s.Host, other)
 	} else if !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("sqlite: create site %s: %w", s.Host, err)
+		return 0, fmt.Errorf("sqlite: create site %s: %w", s.Host, err)
 	}
 	id, err := newSiteID(ctx, tx)
 	if err != nil {
-		return fmt.Errorf("sqlite: create site %s: %w", s.Host, err)
+		return 0, fmt.Errorf("sqlite: create site %s: %w", s.Host, err)
 	}
 	s.Prefix = prefix
 	db.stamp2(&s.Created, &s.Updated)
@@ -78,12 +80,12 @@ func (db *DB) createSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) error
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		id, s.Host, s.Prefix, s.Title, s.Description, s.Scheme, s.CacheControl, s.FeedSize, siteSchema,
 		timeToDB(s.Created), timeToDB(s.Updated), firstVersion()); err != nil {
-		return fmt.Errorf("sqlite: create site %s: %w", s.Host, err)
+		return 0, fmt.Errorf("sqlite: create site %s: %w", s.Host, err)
 	}
 	if err := claimHosts(ctx, tx, s); err != nil {
-		return err
+		return 0, err
 	}
-	return saveRedirects(ctx, tx, s)
+	return id, saveRedirects(ctx, tx, s)
 }
 
 // newSiteID returns a site id never handed out before in this database
