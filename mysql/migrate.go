@@ -296,7 +296,12 @@ func (d *DB) moveSites(ctx context.Context, conn *sql.Conn) error {
 		layout int
 	}
 	var sites []site
-	rows, err = conn.QueryContext(ctx, "SELECT host, id, layout FROM orchard_sites ORDER BY host")
+	// Only sites not yet moved, unless a crash left moved sites' tables.
+	q := "SELECT host, id, layout FROM orchard_sites WHERE layout = 0 ORDER BY host"
+	if len(present) > 0 {
+		q = "SELECT host, id, layout FROM orchard_sites ORDER BY host"
+	}
+	rows, err = conn.QueryContext(ctx, q)
 	if err != nil {
 		return err
 	}
