@@ -14,10 +14,11 @@ type PageFilter struct {
 // ENOTFOUND *Error when the site or item is missing, EINVALID when a value
 // fails Validate, and ECONFLICT when a create meets an existing item.
 type Store interface {
-	// CreateSite creates the site's tables and registers it (ECONFLICT if
-	// the host or an alias is already taken). It sets s.Prefix.
+	// CreateSite registers the site (ECONFLICT if the host or an alias is
+	// already taken). It sets s.Prefix.
 	CreateSite(ctx context.Context, s *Site) error
-	// DropSite drops the site's tables and unregisters it (ENOTFOUND).
+	// DropSite deletes all of the site's content and users and unregisters
+	// it (ENOTFOUND).
 	DropSite(ctx context.Context, host string) error
 	// UpdateSite saves the site's settings and aliases (ENOTFOUND, ECONFLICT).
 	UpdateSite(ctx context.Context, s *Site) error

@@ -126,3 +126,18 @@ func BenchmarkReplaceSite(b *testing.B) {
 	}
 	report(b, db, 1000*b.N)
 }
+
+// BenchmarkCreateSite creates one site per iteration on the primary, as
+// `orchard site -c` does (issue 23: with tables per site this was four
+// CREATE TABLEs, and grew with the number of tables).
+func BenchmarkCreateSite(b *testing.B) {
+	db, _, _ := MustOpenDB(b, false)
+	ctx := b.Context()
+	i := 0
+	for b.Loop() {
+		if err := db.CreateSite(ctx, &orchard.Site{Host: fmt.Sprintf("site%05d.example", i)}); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

@@ -17,13 +17,13 @@ func (d *DB) PutCategory(ctx context.Context, host string, c *orchard.Category) 
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	h, t, err := canonical(host)
+	h, err := canonical(host)
 	if err != nil {
 		return err
 	}
-	return d.updateContent(ctx, h, func(tx *sql.Tx) error {
+	return d.updateContent(ctx, h, func(tx *sql.Tx, id int64) error {
 		if p := c.Parent(); p != "" {
-			if err := mustExist(ctx, tx, "SELECT 1 FROM "+t.categories+" WHERE path = ? LOCK IN SHARE MODE", p); err != nil {
+			if err := mustExist(ctx, tx, "SELECT 1 FROM orchard_categories WHERE site_id = ? AND path = ? LOCK IN SHARE MODE", id, p); err != nil {
 				if orchard.ErrorCode(err) == orchard.ENOTFOUND {
 					return orchard.Errorf(orchard.ENOTFOUND, "Parent category %q not found.", p)
 				}
@@ -31,7 +31,7 @@ func (d *DB) PutCategory(ctx context.Context, host string, c *orchard.Category) 
 			}
 		}
 		c.Created, c.Updated = stamp(c.Created), stamp(c.Updated)
-		if err := mustBeFree(ctx, tx, "SELECT 1 FROM "+t.pages+" WHERE path = ? LOCK IN SHARE MODE", c.Path); err != nil {
+		if err := mustBeFree(ctx, tx, "SELECT 1 FROM orchard_pages WHERE site_id = ? AND path = ? LOCK IN SHARE MODE", id, c.Path); err != nil {
 			if orchard.ErrorCode(err) == orchard.ECONFLICT {
 				return orchard.Errorf(orchard.ECONFLICT, "A page already has the path %q.", c.Path)
 			}
@@ -40,27 +40,26 @@ func (d *DB) PutCategory(ctx context.Context, host string, c *orchard.Category) 
 		// Upsert first, then read Created back: a SELECT ... FOR UPDATE of
 		// a missing row would take a gap lock that deadlocks concurrent
 		// inserts.
-		if err := putCategory(ctx, tx, t, c, true); err != nil {
+		if err := putCategory(ctx, tx, id, c, true); err != nil {
 			return err
 		}
-		return tx.QueryRowContext(ctx, "SELECT created FROM "+t.categories+" WHERE path = ?", c.Path).Scan(&c.Created)
+		return tx.QueryRowContext(ctx, "SELECT created FROM orchard_categories WHERE site_id = ? AND path = ?", id, c.Path).Scan(&c.Created)
 	})
 }
 
-func putCategory(ctx context.Context, tx *sql.Tx, t tables, c *orchard.Category, upsert bool) error {
-	q := "INSERT INTO " + t.categories + " (path, parent, title, description, sort, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?)"
+func putCategory(ctx context.Context, tx *sql.Tx, id int64, c *orchard.Category, upsert bool) error {
+	q := "INSERT INTO orchard_categories (site_id, path, parent, title, description, sort, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 	if upsert {
 		q += " ON DUPLICATE KEY UPDATE title = VALUES(title), description = VALUES(description), sort = VALUES(sort), updated = VALUES(updated)"
 	}
-	_, err := tx.ExecContext(ctx, q, c.Path, nullable(c.Parent()), c.Title, c.Description, c.Sort, c.Created, c.Updated)
+	_, err := tx.ExecContext(ctx, q, id, c.Path, nullable(c.Parent()), c.Title, c.Description, c.Sort, c.Created, c.Updated)
 	if mysqlErrno(err) == errNoReferencedRow {
 		return orchard.Errorf(orchard.ENOTFOUND, "Parent category %q not found.", c.Parent())
 	}
 	return err
 }
 
-// mustExist returns ENOTFOUND unless the query selects a row; a missing
-// site table is ENOTFOUND too.
+// mustExist returns ENOTFOUND unless the query selects a row.
 func mustExist(ctx context.Context, q querier, query string, args ...any) error {
 	var one int
 	err := q.QueryRowContext(ctx, query, args...).Scan(&one)
@@ -92,15 +91,18 @@ func scanCategory(sc interface{ Scan(...any) error }) (*orchard.Category, error)
 
 // Category returns one category.
 func (d *DB) Category(ctx context.Context, host, path string) (*orchard.Category, error) {
-	_, t, err := canonical(host)
+	h, err := canonical(host)
 	if err != nil {
 		return nil, err
 	}
 	var c *orchard.Category
 	err = d.read(ctx, func(db *sql.DB) error {
 		var err error
-		c, err = scanCategory(db.QueryRowContext(ctx, "SELECT "+categoryColumns+" FROM "+t.categories+" WHERE path = ?", path))
+		c, err = scanCategory(db.QueryRowContext(ctx, "SELECT "+categoryColumns+" FROM orchard_categories WHERE "+siteIs+" AND path = ?", h, path))
 		if errors.Is(err, sql.ErrNoRows) {
+			if err := siteGone(ctx, db, h); err != nil {
+				return err
+			}
 			return orchard.Errorf(orchard.ENOTFOUND, "Category %q not found.", path)
 		}
 		return mapReadError(err)
@@ -110,21 +112,24 @@ func (d *DB) Category(ctx context.Context, host, path string) (*orchard.Category
 
 // Categories returns every category of a site, sorted by path.
 func (d *DB) Categories(ctx context.Context, host string) ([]*orchard.Category, error) {
-	_, t, err := canonical(host)
+	h, err := canonical(host)
 	if err != nil {
 		return nil, err
 	}
 	var out []*orchard.Category
 	err = d.read(ctx, func(db *sql.DB) error {
 		var err error
-		out, err = listCategories(ctx, db, t)
+		if out, err = listCategories(ctx, db, h); err == nil && len(out) == 0 {
+			err = siteGone(ctx, db, h)
+		}
 		return err
 	})
 	return out, err
 }
 
-func listCategories(ctx context.Context, q querier, t tables) ([]*orchard.Category, error) {
-	rows, err := q.QueryContext(ctx, "SELECT "+categoryColumns+" FROM "+t.categories+" ORDER BY path")
+// listCategories lists the categories of site h, sorted by path.
+func listCategories(ctx context.Context, q querier, h string) ([]*orchard.Category, error) {
+	rows, err := q.QueryContext(ctx, "SELECT "+categoryColumns+" FROM orchard_categories WHERE "+siteIs+" ORDER BY path", h)
 	if err != nil {
 		return nil, mapReadError(err)
 	}
@@ -142,31 +147,31 @@ func listCategories(ctx context.Context, q querier, t tables) ([]*orchard.Catego
 
 // DeleteCategory removes an empty category.
 func (d *DB) DeleteCategory(ctx context.Context, host, path string) error {
-	h, t, err := canonical(host)
+	h, err := canonical(host)
 	if err != nil {
 		return err
 	}
-	return d.updateContent(ctx, h, func(tx *sql.Tx) error {
-		if err := mustExist(ctx, tx, "SELECT 1 FROM "+t.categories+" WHERE path = ? FOR UPDATE", path); err != nil {
+	return d.updateContent(ctx, h, func(tx *sql.Tx, id int64) error {
+		if err := mustExist(ctx, tx, "SELECT 1 FROM orchard_categories WHERE site_id = ? AND path = ? FOR UPDATE", id, path); err != nil {
 			if orchard.ErrorCode(err) == orchard.ENOTFOUND {
 				return orchard.Errorf(orchard.ENOTFOUND, "Category %q not found.", path)
 			}
 			return err
 		}
 		var n int
-		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+t.categories+" WHERE parent = ?", path).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM orchard_categories WHERE site_id = ? AND parent = ?", id, path).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {
 			return orchard.Errorf(orchard.ECONFLICT, "Category %q still has %d child categories.", path, n)
 		}
-		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+t.pages+" WHERE category = ?", path).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM orchard_pages WHERE site_id = ? AND category = ?", id, path).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {
 			return orchard.Errorf(orchard.ECONFLICT, "Category %q still has %d pages.", path, n)
 		}
-		_, err := tx.ExecContext(ctx, "DELETE FROM "+t.categories+" WHERE path = ?", path)
+		_, err := tx.ExecContext(ctx, "DELETE FROM orchard_categories WHERE site_id = ? AND path = ?", id, path)
 		if mysqlErrno(err) == errRowIsReferenced {
 			return orchard.Errorf(orchard.ECONFLICT, "Category %q is not empty.", path)
 		}

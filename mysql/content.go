@@ -23,7 +23,7 @@ func (d *DB) LoadSiteIndex(ctx context.Context, host string) (*orchard.SiteConte
 }
 
 func (d *DB) loadSite(ctx context.Context, host string, index bool) (*orchard.SiteContent, error) {
-	h, t, err := canonical(host)
+	h, err := canonical(host)
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +35,7 @@ func (d *DB) loadSite(ctx context.Context, host string, index bool) (*orchard.Si
 			return err
 		}
 		c.Site = *s
-		cats, err := listCategories(ctx, tx, t)
+		cats, err := listCategories(ctx, tx, h)
 		if err != nil {
 			return err
 		}
@@ -43,11 +43,11 @@ func (d *DB) loadSite(ctx context.Context, host string, index bool) (*orchard.Si
 			c.Categories = append(c.Categories, *x)
 		}
 		if index {
-			if c.Pages, err = listPageIndex(ctx, tx, t); err != nil {
+			if c.Pages, err = listPageIndex(ctx, tx, h); err != nil {
 				return err
 			}
 		} else {
-			pages, err := listPages(ctx, tx, t, orchard.PageFilter{})
+			pages, err := listPages(ctx, tx, h, orchard.PageFilter{})
 			if err != nil {
 				return err
 			}
@@ -55,14 +55,14 @@ func (d *DB) loadSite(ctx context.Context, host string, index bool) (*orchard.Si
 				c.Pages = append(c.Pages, *x)
 			}
 		}
-		assets, err := listAssets(ctx, tx, t, true)
+		assets, err := listAssets(ctx, tx, h, true)
 		if err != nil {
 			return err
 		}
 		for _, x := range assets {
 			c.Assets = append(c.Assets, *x)
 		}
-		tpls, err := listTemplates(ctx, tx, t)
+		tpls, err := listTemplates(ctx, tx, h)
 		if err != nil {
 			return err
 		}
@@ -86,20 +86,15 @@ func (d *DB) loadSite(ctx context.Context, host string, index bool) (*orchard.Si
 
 // ReplaceSite writes all of c: it creates the site when missing or, with
 // replace, replaces all its content. Every value is validated first; rows
-// are written in one transaction; tables it had to create are dropped
-// again if anything fails, so on any error nothing is changed.
+// are written in one transaction, so on any error nothing is changed.
 func (d *DB) ReplaceSite(ctx context.Context, in *orchard.SiteContent, replace bool) error {
 	c := copyContent(in) // the caller's value is left as it was
 	if err := validateContent(c); err != nil {
 		return err
 	}
 	s := &c.Site
-	t, err := tablesFor(s.Host)
-	if err != nil {
-		return err
-	}
-	s.Prefix = t.prefix
-	return d.withSiteLock(ctx, t, func(conn *sql.Conn) error {
+	s.Prefix = orchard.TablePrefix(s.Host)
+	return d.withSiteLock(ctx, s.Host, func(conn *sql.Conn) error {
 		var exists bool
 		var one int
 		err := conn.QueryRowContext(ctx, "SELECT 1 FROM orchard_sites WHERE host = ?", s.Host).Scan(&one)
@@ -116,27 +111,22 @@ func (d *DB) ReplaceSite(ctx context.Context, in *orchard.SiteContent, replace b
 			if err := d.checkHostsFree(ctx, conn, s, ""); err != nil {
 				return err
 			}
-			if err := d.createSiteTables(ctx, conn, t); err != nil {
-				return err
-			}
 		}
 		err = d.writeVia(ctx, conn, func(tx *sql.Tx) error {
+			var id int64
+			var err error
 			if exists {
-				if err := clearSite(ctx, tx, t, s); err != nil {
-					return err
-				}
+				id, err = clearSite(ctx, tx, s)
 			} else {
 				s.Created = stamp(s.Created)
 				s.Updated = stamp(s.Updated)
-				if err := insertSite(ctx, tx, s); err != nil {
-					return err
-				}
+				id, err = insertSite(ctx, tx, s)
 			}
-			return insertContent(ctx, tx, t, c)
+			if err != nil {
+				return err
+			}
+			return insertContent(ctx, tx, id, c)
 		})
-		if err != nil && !exists {
-			d.dropSiteTables(conn, t)
-		}
 		return mapSiteConflict(err, s)
 	})
 }
@@ -200,28 +190,22 @@ func validateContent(c *orchard.SiteContent) error {
 }
 
 // clearSite updates the site's settings and aliases and deletes its
-// content, inside the replacing transaction.
-func clearSite(ctx context.Context, tx *sql.Tx, t tables, s *orchard.Site) error {
-	if err := updateSite(ctx, tx, s); err != nil {
-		return err
+// content, inside the replacing transaction, and returns the site's id.
+func clearSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) (int64, error) {
+	id, err := updateSite(ctx, tx, s)
+	if err != nil {
+		return 0, err
 	}
-	for _, q := range []string{
-		"DELETE FROM " + t.pages,
-		"DELETE FROM " + t.assets,
-		"DELETE FROM " + t.templates,
-		// Children before parents: a child's path is longer.
-		"DELETE FROM " + t.categories + " ORDER BY CHAR_LENGTH(path) DESC",
-	} {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return err
-		}
+	if err := deleteContent(ctx, tx, id); err != nil {
+		return 0, err
 	}
-	_, err := tx.ExecContext(ctx, "DELETE FROM orchard_users WHERE site = ?", s.Host)
-	return err
+	_, err = tx.ExecContext(ctx, "DELETE FROM orchard_users WHERE site = ?", s.Host)
+	return id, err
 }
 
-// insertContent writes c's rows; categories sorted so parents come first.
-func insertContent(ctx context.Context, tx *sql.Tx, t tables, c *orchard.SiteContent) error {
+// insertContent writes c's rows under site id; categories sorted so
+// parents come first.
+func insertContent(ctx context.Context, tx *sql.Tx, id int64, c *orchard.SiteContent) error {
 	cats := make([]*orchard.Category, len(c.Categories))
 	for i := range c.Categories {
 		cats[i] = &c.Categories[i]
@@ -229,28 +213,28 @@ func insertContent(ctx context.Context, tx *sql.Tx, t tables, c *orchard.SiteCon
 	sort.Slice(cats, func(i, j int) bool { return cats[i].Path < cats[j].Path })
 	for _, x := range cats {
 		x.Created, x.Updated = stamp(x.Created), stamp(x.Updated)
-		if err := putCategory(ctx, tx, t, x, false); err != nil {
+		if err := putCategory(ctx, tx, id, x, false); err != nil {
 			return dupIs(err, "Category %q is given twice.", x.Path)
 		}
 	}
 	for i := range c.Pages {
 		x := &c.Pages[i]
 		x.Created, x.Updated = stamp(x.Created), stamp(x.Updated)
-		if err := putPage(ctx, tx, t, x, false, false); err != nil {
+		if err := putPage(ctx, tx, id, x, false, false); err != nil {
 			return dupIs(err, "Page %q is given twice.", x.Path)
 		}
 	}
 	for i := range c.Assets {
 		x := &c.Assets[i]
 		x.Updated = stamp(x.Updated)
-		if err := putAsset(ctx, tx, t, x, false); err != nil {
+		if err := putAsset(ctx, tx, id, x, false); err != nil {
 			return dupIs(err, "Asset %q is given twice.", x.Path)
 		}
 	}
 	for i := range c.Templates {
 		x := &c.Templates[i]
 		x.Updated = stamp(x.Updated)
-		if err := putTemplate(ctx, tx, t, x, false); err != nil {
+		if err := putTemplate(ctx, tx, id, x, false); err != nil {
 			return dupIs(err, "Template %q is given twice.", x.Name)
 		}
 	}

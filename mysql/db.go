@@ -101,6 +101,11 @@ type DB struct {
 	// position could not be read.
 	primaryUntil time.Time
 
+	// afterMove, when set, runs in each transaction of moveSites after the
+	// site's rows are copied, before the commit; an error rolls the site
+	// back and fails Open. Tests use it to stop an upgrade half-way.
+	afterMove func(host string) error
+
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -116,8 +121,13 @@ var _ orchard.Store = (*DB)(nil)
 // strict SQL on them. A replica that cannot be reached is not an error: it
 // is skipped until it answers.
 func Open(ctx context.Context, primary string, replicas []string, opts Options) (*DB, error) {
+	return open(ctx, primary, replicas, opts, nil)
+}
+
+// open is Open with a hook for moveSites (see DB.afterMove).
+func open(ctx context.Context, primary string, replicas []string, opts Options, afterMove func(host string) error) (*DB, error) {
 	opts.setDefaults()
-	d := &DB{opts: opts, logger: opts.Logger.With("component", "mysql")}
+	d := &DB{opts: opts, logger: opts.Logger.With("component", "mysql"), afterMove: afterMove}
 	pcfg, err := d.config(primary)
 	if err != nil {
 		return nil, fmt.Errorf("mysql primary: %w", err)

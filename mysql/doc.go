@@ -1,8 +1,11 @@
 // Package mysql implements orchard.Store on MySQL or MariaDB with
 // github.com/go-sql-driver/mysql: one database holding a registry of sites
-// (orchard_sites, orchard_hosts), the users (orchard_users) and a set of
-// tables per site named from orchard.TablePrefix, exactly as the sqlite
-// store lays them out.
+// (orchard_sites, orchard_hosts, orchard_redirects), the users
+// (orchard_users) and one set of content tables for every site
+// (orchard_categories, orchard_pages, orchard_assets, orchard_templates)
+// whose primary keys start with site_id, the site's id in orchard_sites,
+// as the sqlite store lays them out. The schema does not grow with the
+// sites (issue 23).
 //
 // Writes go to the primary. Reads go round robin to the replicas that are
 // replicating and lag less than Options.MaxLag; after a write, a replica is
@@ -11,10 +14,14 @@
 // that fails a read is taken out until its next health check passes, and
 // the read is retried on the primary.
 //
-// MySQL DDL is not transactional, so operations that create tables
-// (CreateSite, ReplaceSite) create them first, write every row in one
-// transaction, and drop the tables they created if anything fails; they
-// hold a named lock (GET_LOCK) per site meanwhile.
+// CreateSite, ReplaceSite and DropSite each write in one transaction and
+// hold a named lock (GET_LOCK) per site meanwhile, so they take turns on
+// one host.
+//
+// Sites made by an older orchard had tables of their own, named
+// orchard.TablePrefix(host) + "_pages" and so on (orchard_sites.layout 0);
+// Open moves their rows into the shared tables, one transaction per site,
+// and then drops them (moveSites).
 //
 // Each page row keeps its orchard.Page.ContentDigest, computed when the page
 // is written (migration 4 computed it for pages written before), so that

@@ -63,7 +63,8 @@ func mapWriteError(err error) error {
 	return err
 }
 
-// mapReadError turns a missing per-site table into ENOTFOUND.
+// mapReadError turns a missing table into ENOTFOUND (a site's own table,
+// before the shared tables; now only a database not yet migrated).
 func mapReadError(err error) error {
 	if err == nil || orchard.ErrorCode(err) != orchard.EINTERNAL {
 		return err

@@ -55,12 +55,16 @@ var migrations = []string{
 		PRIMARY KEY (site, from_hash),
 		CONSTRAINT orchard_redirects_site_fk FOREIGN KEY (site) REFERENCES orchard_sites (host) ON DELETE CASCADE
 	)` + tableOptions,
+	7: `-- orchard_sites gets id and layout (addSiteIDs)`,
+	8: `-- the content tables shared by every site (createContentTables)`,
 }
 
 // goMigrations are the migrations done in Go rather than one statement.
 var goMigrations = map[int]func(ctx context.Context, conn *sql.Conn) error{
 	4: addPageDigests,
 	5: addSiteVersion,
+	7: addSiteIDs,
+	8: createContentTables,
 }
 
 // addPageDigests adds the digest column (orchard.Page.ContentDigest) to the
@@ -86,10 +90,7 @@ func addPageDigests(ctx context.Context, conn *sql.Conn) error {
 		return err
 	}
 	for _, h := range hosts {
-		t, err := tablesFor(h)
-		if err != nil {
-			return err
-		}
+		t := legacyTablesFor(h)
 		var n int
 		if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.COLUMNS"+
 			" WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'digest'", t.prefix+"_pages").Scan(&n); err != nil {
@@ -100,7 +101,7 @@ func addPageDigests(ctx context.Context, conn *sql.Conn) error {
 				return fmt.Errorf("site %s: %w", h, err)
 			}
 		}
-		ps, err := listPages(ctx, conn, t, orchard.PageFilter{})
+		ps, err := legacyPages(ctx, conn, t)
 		if err != nil {
 			return fmt.Errorf("site %s: %w", h, err)
 		}
@@ -152,6 +153,9 @@ func (d *DB) migrate(ctx context.Context) error {
 		}
 		d.logger.Info("migrated", "version", v)
 	}
+	if err := d.moveSites(ctx, conn); err != nil {
+		return fmt.Errorf("mysql migrate: %w", explainDDL(err))
+	}
 	if int(have.Int64) < len(migrations)-1 {
 		d.noteWrite(ctx)
 	}
@@ -165,33 +169,47 @@ func explainDDL(err error) error {
 	return err
 }
 
-// tables are the quoted names of one site's tables.
-type tables struct {
-	prefix                               string
-	categories, pages, assets, templates string
+// now is the store's clock: UTC, at the microsecond precision DATETIME(6)
+// keeps, so a value read back equals the value written.
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// stamp normalises a given time the same way, or returns now for zero.
+func stamp(t time.Time) time.Time {
+	if t.IsZero() {
+		return now()
+	}
+	return t.UTC().Truncate(time.Microsecond)
 }
 
-// tablesFor returns the tables of a canonical host. The names come only
-// from orchard.TablePrefix and fixed suffixes; the check below is a second
-// fence in case TablePrefix ever changed.
-func tablesFor(host string) (tables, error) {
-	p := orchard.TablePrefix(host)
-	for i := 0; i < len(p); i++ {
-		if c := p[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return tables{}, orchard.Errorf(orchard.EINVALID, "Host %q gives an unusable table prefix.", host)
-		}
+// addSiteIDs gives every site an id, the key of the shared content tables
+// (AUTO_INCREMENT: InnoDB keeps its counter across restarts from MariaDB
+// 10.2.4 and MySQL 8.0, so a dropped site's id is not handed out again),
+// and the layout column: 0 for a site whose content is still in its own
+// tables (moveSites moves it), 1 for one in the shared tables. It can run
+// again after a crash: a column already there is kept.
+func addSiteIDs(ctx context.Context, conn *sql.Conn) error {
+	var n int
+	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.COLUMNS"+
+		" WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'orchard_sites' AND COLUMN_NAME = 'id'").Scan(&n); err != nil {
+		return err
 	}
-	if len(p)+len("_categories") > 64 {
-		return tables{}, orchard.Errorf(orchard.EINVALID, "Host %q gives a table prefix that is too long.", host)
+	if n > 0 {
+		return nil
 	}
-	q := func(suffix string) string { return "`" + p + suffix + "`" }
-	return tables{prefix: p, categories: q("_categories"), pages: q("_pages"), assets: q("_assets"), templates: q("_templates")}, nil
+	_, err := conn.ExecContext(ctx, "ALTER TABLE orchard_sites ADD COLUMN id BIGINT NOT NULL AUTO_INCREMENT,"+
+		" ADD UNIQUE KEY orchard_sites_id (id), ADD COLUMN layout TINYINT NOT NULL DEFAULT 0")
+	return err
 }
 
-// create returns the DDL of a site's tables, parents first.
-func (t tables) create() []string {
-	return []string{
-		`CREATE TABLE ` + t.categories + ` (
+// createContentTables creates the tables that hold every site's content,
+// keyed by site id (issue 23: tables per site made the schema, and every
+// CREATE and open, grow with the sites). Deleting a site deletes its rows
+// (DropSite deletes them first, children before parents, as InnoDB checks
+// each row's foreign keys at once).
+func createContentTables(ctx context.Context, conn *sql.Conn) error {
+	for _, q := range []string{
+		`CREATE TABLE IF NOT EXISTS orchard_categories (
+			site_id     BIGINT       NOT NULL,
 			path        VARCHAR(512) NOT NULL,
 			parent      VARCHAR(512) NULL,
 			title       VARCHAR(200) NOT NULL,
@@ -199,11 +217,13 @@ func (t tables) create() []string {
 			sort        INT          NOT NULL,
 			created     DATETIME(6)  NOT NULL,
 			updated     DATETIME(6)  NOT NULL,
-			PRIMARY KEY (path),
-			KEY parent (parent),
-			FOREIGN KEY (parent) REFERENCES ` + t.categories + ` (path)
+			PRIMARY KEY (site_id, path),
+			KEY orchard_categories_parent (site_id, parent),
+			CONSTRAINT orchard_categories_site_fk FOREIGN KEY (site_id) REFERENCES orchard_sites (id) ON DELETE CASCADE,
+			CONSTRAINT orchard_categories_parent_fk FOREIGN KEY (site_id, parent) REFERENCES orchard_categories (site_id, path)
 		)` + tableOptions,
-		`CREATE TABLE ` + t.pages + ` (
+		`CREATE TABLE IF NOT EXISTS orchard_pages (
+			site_id     BIGINT       NOT NULL,
 			path        VARCHAR(512) NOT NULL,
 			title       VARCHAR(200) NOT NULL,
 			category    VARCHAR(512) NULL,
@@ -215,28 +235,174 @@ func (t tables) create() []string {
 			created     DATETIME(6)  NOT NULL,
 			updated     DATETIME(6)  NOT NULL,
 			digest      CHAR(64)     NOT NULL DEFAULT '',
-			PRIMARY KEY (path),
-			KEY category (category),
-			FOREIGN KEY (category) REFERENCES ` + t.categories + ` (path)
+			PRIMARY KEY (site_id, path),
+			KEY orchard_pages_category (site_id, category),
+			CONSTRAINT orchard_pages_site_fk FOREIGN KEY (site_id) REFERENCES orchard_sites (id) ON DELETE CASCADE,
+			CONSTRAINT orchard_pages_category_fk FOREIGN KEY (site_id, category) REFERENCES orchard_categories (site_id, path)
 		)` + tableOptions,
-		`CREATE TABLE ` + t.assets + ` (
+		`CREATE TABLE IF NOT EXISTS orchard_assets (
+			site_id      BIGINT       NOT NULL,
 			path         VARCHAR(512) NOT NULL,
 			content_type VARCHAR(100) NOT NULL,
 			data         LONGBLOB     NOT NULL,
 			updated      DATETIME(6)  NOT NULL,
-			PRIMARY KEY (path)
+			PRIMARY KEY (site_id, path),
+			CONSTRAINT orchard_assets_site_fk FOREIGN KEY (site_id) REFERENCES orchard_sites (id) ON DELETE CASCADE
 		)` + tableOptions,
-		`CREATE TABLE ` + t.templates + ` (
+		`CREATE TABLE IF NOT EXISTS orchard_templates (
+			site_id BIGINT       NOT NULL,
 			name    VARCHAR(128) NOT NULL,
 			body    MEDIUMTEXT   NOT NULL,
 			updated DATETIME(6)  NOT NULL,
-			PRIMARY KEY (name)
+			PRIMARY KEY (site_id, name),
+			CONSTRAINT orchard_templates_site_fk FOREIGN KEY (site_id) REFERENCES orchard_sites (id) ON DELETE CASCADE
 		)` + tableOptions,
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
-// drop returns the DDL that removes a site's tables, children first.
-func (t tables) drop() []string {
+// moveSites moves the content of every site still in its own tables
+// (layout 0) into the shared tables, on every Open (so an Open that
+// stopped half-way is finished by the next). Per site, one transaction
+// copies the rows and sets layout 1; the site's tables are dropped after
+// the commit (DDL commits by itself in MySQL), and tables a crash left
+// behind after a commit are dropped by the next run.
+func (d *DB) moveSites(ctx context.Context, conn *sql.Conn) error {
+	present := map[string]bool{}
+	rows, err := conn.QueryContext(ctx, `SELECT TABLE_NAME FROM information_schema.TABLES
+		WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 's\\_%'`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return err
+		}
+		present[name] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	type site struct {
+		host   string
+		id     int64
+		layout int
+	}
+	var sites []site
+	// Only sites not yet moved, unless a crash left moved sites' tables.
+	q := "SELECT host, id, layout FROM orchard_sites WHERE layout = 0 ORDER BY host"
+	if len(present) > 0 {
+		q = "SELECT host, id, layout FROM orchard_sites ORDER BY host"
+	}
+	rows, err = conn.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var s site
+		if err := rows.Scan(&s.host, &s.id, &s.layout); err != nil {
+			rows.Close()
+			return err
+		}
+		sites = append(sites, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, s := range sites {
+		t := legacyTablesFor(s.host)
+		n := 0
+		for _, suffix := range []string{"_categories", "_pages", "_assets", "_templates"} {
+			if present[t.prefix+suffix] {
+				n++
+			}
+		}
+		if s.layout == 0 {
+			if n != 4 && n != 0 {
+				return fmt.Errorf("site %s has %d of its 4 tables (%s_*)", s.host, n, t.prefix)
+			}
+			err := d.writeVia(ctx, conn, func(tx *sql.Tx) error {
+				var layout int
+				if err := tx.QueryRowContext(ctx, "SELECT layout FROM orchard_sites WHERE id = ? FOR UPDATE", s.id).Scan(&layout); err != nil {
+					return err
+				}
+				if layout != 0 {
+					return nil // moved by another process meanwhile
+				}
+				if n == 4 {
+					if err := copyLegacyTables(ctx, tx, t, s.id); err != nil {
+						return err
+					}
+				}
+				if _, err := tx.ExecContext(ctx, "UPDATE orchard_sites SET layout = 1 WHERE id = ?", s.id); err != nil {
+					return err
+				}
+				if d.afterMove != nil {
+					return d.afterMove(s.host)
+				}
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("move the tables of site %s into the shared tables: %w", s.host, err)
+			}
+		}
+		if n > 0 {
+			for _, q := range t.drop() {
+				if _, err := conn.ExecContext(ctx, q); err != nil {
+					return fmt.Errorf("drop the moved tables of site %s: %w", s.host, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// copyLegacyTables copies the rows of one site's own tables into the
+// shared ones under id; parent categories first (a parent's path is
+// shorter), as InnoDB checks each row's foreign keys at once.
+func copyLegacyTables(ctx context.Context, tx *sql.Tx, t legacyTables, id int64) error {
+	for _, q := range []string{
+		"INSERT INTO orchard_categories (site_id, path, parent, title, description, sort, created, updated)" +
+			" SELECT ?, path, parent, title, description, sort, created, updated FROM " + t.categories + " ORDER BY CHAR_LENGTH(path), path",
+		"INSERT INTO orchard_pages (site_id, path, title, category, layout, format, body, description, published, created, updated, digest)" +
+			" SELECT ?, path, title, category, layout, format, body, description, published, created, updated, digest FROM " + t.pages,
+		"INSERT INTO orchard_assets (site_id, path, content_type, data, updated)" +
+			" SELECT ?, path, content_type, data, updated FROM " + t.assets,
+		"INSERT INTO orchard_templates (site_id, name, body, updated)" +
+			" SELECT ?, name, body, updated FROM " + t.templates,
+	} {
+		if _, err := tx.ExecContext(ctx, q, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// legacyTables are the quoted names of one site's own tables, as orchard
+// made them before the shared tables; only the upgrade reads them.
+type legacyTables struct {
+	prefix                               string
+	categories, pages, assets, templates string
+}
+
+// legacyTablesFor returns the legacy tables of a registered host. The names
+// come only from orchard.TablePrefix and fixed suffixes.
+func legacyTablesFor(host string) legacyTables {
+	p := orchard.TablePrefix(host)
+	q := func(suffix string) string { return "`" + p + suffix + "`" }
+	return legacyTables{prefix: p, categories: q("_categories"), pages: q("_pages"), assets: q("_assets"), templates: q("_templates")}
+}
+
+// drop returns the DDL that removes a site's own tables, children first.
+func (t legacyTables) drop() []string {
 	return []string{
 		"DROP TABLE IF EXISTS " + t.pages,
 		"DROP TABLE IF EXISTS " + t.assets,
@@ -245,14 +411,21 @@ func (t tables) drop() []string {
 	}
 }
 
-// now is the store's clock: UTC, at the microsecond precision DATETIME(6)
-// keeps, so a value read back equals the value written.
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-
-// stamp normalises a given time the same way, or returns now for zero.
-func stamp(t time.Time) time.Time {
-	if t.IsZero() {
-		return now()
+// legacyPages reads every page of a site's own pages table (for
+// addPageDigests, before the shared tables exist).
+func legacyPages(ctx context.Context, q querier, t legacyTables) ([]*orchard.Page, error) {
+	rows, err := q.QueryContext(ctx, "SELECT "+pageColumns+" FROM "+t.pages)
+	if err != nil {
+		return nil, err
 	}
-	return t.UTC().Truncate(time.Microsecond)
+	defer rows.Close()
+	var out []*orchard.Page
+	for rows.Next() {
+		p, err := scanPage(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
 }

@@ -17,13 +17,13 @@ func (d *DB) PutPage(ctx context.Context, host string, p *orchard.Page) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
-	h, t, err := canonical(host)
+	h, err := canonical(host)
 	if err != nil {
 		return err
 	}
-	return d.updateContent(ctx, h, func(tx *sql.Tx) error {
+	return d.updateContent(ctx, h, func(tx *sql.Tx, id int64) error {
 		if p.Category != "" {
-			if err := mustExist(ctx, tx, "SELECT 1 FROM "+t.categories+" WHERE path = ? LOCK IN SHARE MODE", p.Category); err != nil {
+			if err := mustExist(ctx, tx, "SELECT 1 FROM orchard_categories WHERE site_id = ? AND path = ? LOCK IN SHARE MODE", id, p.Category); err != nil {
 				if orchard.ErrorCode(err) == orchard.ENOTFOUND {
 					return orchard.Errorf(orchard.ENOTFOUND, "Category %q not found.", p.Category)
 				}
@@ -32,7 +32,7 @@ func (d *DB) PutPage(ctx context.Context, host string, p *orchard.Page) error {
 		}
 		setDate := !p.Created.IsZero()
 		p.Created, p.Updated = stamp(p.Created), stamp(p.Updated)
-		if err := mustBeFree(ctx, tx, "SELECT 1 FROM "+t.categories+" WHERE path = ? LOCK IN SHARE MODE", p.Path); err != nil {
+		if err := mustBeFree(ctx, tx, "SELECT 1 FROM orchard_categories WHERE site_id = ? AND path = ? LOCK IN SHARE MODE", id, p.Path); err != nil {
 			if orchard.ErrorCode(err) == orchard.ECONFLICT {
 				return orchard.Errorf(orchard.ECONFLICT, "A category already has the path %q.", p.Path)
 			}
@@ -40,11 +40,11 @@ func (d *DB) PutPage(ctx context.Context, host string, p *orchard.Page) error {
 		}
 		// Upsert first, then read Created back (see PutCategory); when the
 		// page existed, its kept Created changes the digest.
-		if err := putPage(ctx, tx, t, p, true, setDate); err != nil {
+		if err := putPage(ctx, tx, id, p, true, setDate); err != nil {
 			return err
 		}
 		var created time.Time
-		if err := tx.QueryRowContext(ctx, "SELECT created FROM "+t.pages+" WHERE path = ?", p.Path).Scan(&created); err != nil {
+		if err := tx.QueryRowContext(ctx, "SELECT created FROM orchard_pages WHERE site_id = ? AND path = ?", id, p.Path).Scan(&created); err != nil {
 			return err
 		}
 		if created.Equal(p.Created) {
@@ -52,16 +52,16 @@ func (d *DB) PutPage(ctx context.Context, host string, p *orchard.Page) error {
 			return nil
 		}
 		p.Created = created
-		_, err := tx.ExecContext(ctx, "UPDATE "+t.pages+" SET digest = ? WHERE path = ?", p.ContentDigest(), p.Path)
+		_, err := tx.ExecContext(ctx, "UPDATE orchard_pages SET digest = ? WHERE site_id = ? AND path = ?", p.ContentDigest(), id, p.Path)
 		return err
 	})
 }
 
 // putPage writes p; with upsert an existing row is replaced, keeping its
 // created unless setCreated.
-func putPage(ctx context.Context, tx *sql.Tx, t tables, p *orchard.Page, upsert, setCreated bool) error {
-	q := "INSERT INTO " + t.pages + " (path, title, category, layout, format, body, description, published, created, updated, digest)" +
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+func putPage(ctx context.Context, tx *sql.Tx, id int64, p *orchard.Page, upsert, setCreated bool) error {
+	q := "INSERT INTO orchard_pages (site_id, path, title, category, layout, format, body, description, published, created, updated, digest)" +
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	if upsert {
 		q += " ON DUPLICATE KEY UPDATE title = VALUES(title), category = VALUES(category), layout = VALUES(layout)," +
 			" format = VALUES(format), body = VALUES(body), description = VALUES(description)," +
@@ -72,7 +72,7 @@ func putPage(ctx context.Context, tx *sql.Tx, t tables, p *orchard.Page, upsert,
 	}
 	// p's times are stamped (microseconds, as DATETIME(6) keeps them), so
 	// the digest is that of the page as it reads back.
-	_, err := tx.ExecContext(ctx, q, p.Path, p.Title, nullable(p.Category), p.Layout, p.Format, p.Body, p.Description,
+	_, err := tx.ExecContext(ctx, q, id, p.Path, p.Title, nullable(p.Category), p.Layout, p.Format, p.Body, p.Description,
 		p.Published, p.Created, p.Updated, p.ContentDigest())
 	if mysqlErrno(err) == errNoReferencedRow {
 		return orchard.Errorf(orchard.ENOTFOUND, "Category %q not found.", p.Category)
@@ -92,15 +92,18 @@ func scanPage(sc interface{ Scan(...any) error }) (*orchard.Page, error) {
 
 // Page returns one page.
 func (d *DB) Page(ctx context.Context, host, path string) (*orchard.Page, error) {
-	_, t, err := canonical(host)
+	h, err := canonical(host)
 	if err != nil {
 		return nil, err
 	}
 	var p *orchard.Page
 	err = d.read(ctx, func(db *sql.DB) error {
 		var err error
-		p, err = scanPage(db.QueryRowContext(ctx, "SELECT "+pageColumns+" FROM "+t.pages+" WHERE path = ?", path))
+		p, err = scanPage(db.QueryRowContext(ctx, "SELECT "+pageColumns+" FROM orchard_pages WHERE "+siteIs+" AND path = ?", h, path))
 		if errors.Is(err, sql.ErrNoRows) {
+			if err := siteGone(ctx, db, h); err != nil {
+				return err
+			}
 			return orchard.Errorf(orchard.ENOTFOUND, "Page %q not found.", path)
 		}
 		return mapReadError(err)
@@ -110,22 +113,25 @@ func (d *DB) Page(ctx context.Context, host, path string) (*orchard.Page, error)
 
 // Pages returns the pages f selects, sorted by path.
 func (d *DB) Pages(ctx context.Context, host string, f orchard.PageFilter) ([]*orchard.Page, error) {
-	_, t, err := canonical(host)
+	h, err := canonical(host)
 	if err != nil {
 		return nil, err
 	}
 	var out []*orchard.Page
 	err = d.read(ctx, func(db *sql.DB) error {
 		var err error
-		out, err = listPages(ctx, db, t, f)
+		if out, err = listPages(ctx, db, h, f); err == nil && len(out) == 0 {
+			err = siteGone(ctx, db, h)
+		}
 		return err
 	})
 	return out, err
 }
 
-func listPages(ctx context.Context, q querier, t tables, f orchard.PageFilter) ([]*orchard.Page, error) {
-	query := "SELECT " + pageColumns + " FROM " + t.pages + " WHERE 1 = 1"
-	var args []any
+// listPages lists the pages of site h that f selects, sorted by path.
+func listPages(ctx context.Context, q querier, h string, f orchard.PageFilter) ([]*orchard.Page, error) {
+	query := "SELECT " + pageColumns + " FROM orchard_pages WHERE " + siteIs
+	args := []any{h}
 	if f.Category != "" {
 		query += " AND category = ?"
 		args = append(args, f.Category)
@@ -151,19 +157,19 @@ func listPages(ctx context.Context, q querier, t tables, f orchard.PageFilter) (
 
 // DeletePage removes a page.
 func (d *DB) DeletePage(ctx context.Context, host, path string) error {
-	h, t, err := canonical(host)
+	h, err := canonical(host)
 	if err != nil {
 		return err
 	}
-	return d.updateContent(ctx, h, func(tx *sql.Tx) error {
-		return deleteRow(ctx, tx, "DELETE FROM "+t.pages+" WHERE path = ?", path, "Page %q not found.")
+	return d.updateContent(ctx, h, func(tx *sql.Tx, id int64) error {
+		return deleteRow(ctx, tx, "DELETE FROM orchard_pages WHERE site_id = ? AND path = ?", id, path, "Page %q not found.")
 	})
 }
 
-// deleteRow deletes by key and returns ENOTFOUND (with msg) when nothing was
-// there.
-func deleteRow(ctx context.Context, tx *sql.Tx, query, key, msg string) error {
-	res, err := tx.ExecContext(ctx, query, key)
+// deleteRow deletes the row of site id by key and returns ENOTFOUND (with
+// msg) when nothing was there.
+func deleteRow(ctx context.Context, tx *sql.Tx, query string, id int64, key, msg string) error {
+	res, err := tx.ExecContext(ctx, query, id, key)
 	if err != nil {
 		return mapReadError(err)
 	}
@@ -179,11 +185,11 @@ func deleteRow(ctx context.Context, tx *sql.Tx, query, key, msg string) error {
 // that InnoDB never reads the (off-page) bodies.
 const indexColumns = "path, title, category, layout, format, description, published, created, updated, digest"
 
-// listPageIndex lists every page sorted by path without bodies, Digest set
+// listPageIndex lists every page of site h sorted by path without bodies, Digest set
 // (computed from the full row, read in the same transaction, for a page
 // written without one).
-func listPageIndex(ctx context.Context, q querier, t tables) ([]orchard.Page, error) {
-	rows, err := q.QueryContext(ctx, "SELECT "+indexColumns+" FROM "+t.pages+" ORDER BY path")
+func listPageIndex(ctx context.Context, q querier, h string) ([]orchard.Page, error) {
+	rows, err := q.QueryContext(ctx, "SELECT "+indexColumns+" FROM orchard_pages WHERE "+siteIs+" ORDER BY path", h)
 	if err != nil {
 		return nil, mapReadError(err)
 	}
@@ -208,7 +214,7 @@ func listPageIndex(ctx context.Context, q querier, t tables) ([]orchard.Page, er
 	}
 	rows.Close()
 	if len(unknown) > 0 {
-		full, err := pageBodies(ctx, q, t, unknown)
+		full, err := pageBodies(ctx, q, h, unknown)
 		if err != nil {
 			return nil, err
 		}
@@ -224,7 +230,7 @@ func listPageIndex(ctx context.Context, q querier, t tables) ([]orchard.Page, er
 // PageBodies returns the body and digest of each page at paths that exists,
 // read in one transaction.
 func (d *DB) PageBodies(ctx context.Context, host string, paths []string) (map[string]orchard.PageBody, error) {
-	h, t, err := canonical(host)
+	h, err := canonical(host)
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +239,7 @@ func (d *DB) PageBodies(ctx context.Context, host string, paths []string) (map[s
 		if _, err := getSite(ctx, tx, h); err != nil {
 			return err
 		}
-		out, err = pageBodies(ctx, tx, t, paths)
+		out, err = pageBodies(ctx, tx, h, paths)
 		return err
 	})
 	if err != nil {
@@ -242,20 +248,21 @@ func (d *DB) PageBodies(ctx context.Context, host string, paths []string) (map[s
 	return out, nil
 }
 
-// pageBodies reads the body and digest of the pages at paths, computing the
+// pageBodies reads the body and digest of the pages of site h at paths, computing the
 // digest of a row that has none.
-func pageBodies(ctx context.Context, q querier, t tables, paths []string) (map[string]orchard.PageBody, error) {
+func pageBodies(ctx context.Context, q querier, h string, paths []string) (map[string]orchard.PageBody, error) {
 	out := make(map[string]orchard.PageBody, len(paths))
 	const chunk = 500 // parameters per query
 	for rest := paths; len(rest) > 0; {
 		n := min(chunk, len(rest))
-		args := make([]any, n)
-		for i, p := range rest[:n] {
-			args[i] = p
+		args := make([]any, 1, n+1)
+		args[0] = h
+		for _, p := range rest[:n] {
+			args = append(args, p)
 		}
 		rest = rest[n:]
-		rows, err := q.QueryContext(ctx, "SELECT "+pageColumns+", digest FROM "+t.pages+
-			" WHERE path IN (?"+strings.Repeat(", ?", n-1)+")", args...)
+		rows, err := q.QueryContext(ctx, "SELECT "+pageColumns+", digest FROM orchard_pages WHERE "+siteIs+
+			" AND path IN (?"+strings.Repeat(", ?", n-1)+")", args...)
 		if err != nil {
 			return nil, mapReadError(err)
 		}

@@ -13,51 +13,56 @@ import (
 
 // canonical normalises a host argument. A host that is not even valid
 // names no site: ENOTFOUND.
-func canonical(host string) (string, tables, error) {
+func canonical(host string) (string, error) {
 	h, err := orchard.NormalizeHost(host)
 	if err != nil {
-		return "", tables{}, siteNotFound(host)
+		return "", siteNotFound(host)
 	}
-	t, err := tablesFor(h)
-	if err != nil {
-		return "", tables{}, siteNotFound(host)
-	}
-	return h, t, nil
+	return h, nil
 }
 
 func siteNotFound(host string) error {
 	return orchard.Errorf(orchard.ENOTFOUND, "Site %q not found.", host)
 }
 
-// CreateSite creates the site's tables and registers it.
+// siteIs is the condition that selects the rows of one site of the shared
+// content tables by its host, the query argument: reads need no second
+// query for the site id. The primary keys start with site_id.
+const siteIs = "site_id = (SELECT id FROM orchard_sites WHERE host = ?)"
+
+// siteGone returns ENOTFOUND for the site when h names none; reads call
+// it when they found nothing, to tell a missing site from a missing item
+// or an empty list.
+func siteGone(ctx context.Context, q querier, h string) error {
+	var one int
+	err := q.QueryRowContext(ctx, "SELECT 1 FROM orchard_sites WHERE host = ?", h).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return siteNotFound(h)
+	}
+	return err
+}
+
+// CreateSite registers the site under a new site id.
 func (d *DB) CreateSite(ctx context.Context, s *orchard.Site) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	t, err := tablesFor(s.Host)
-	if err != nil {
-		return err
-	}
-	s.Prefix = t.prefix
+	s.Prefix = orchard.TablePrefix(s.Host)
 	s.Created, s.Updated = stamp(s.Created), stamp(s.Updated)
-	return d.withSiteLock(ctx, t, func(conn *sql.Conn) error {
+	return d.withSiteLock(ctx, s.Host, func(conn *sql.Conn) error {
 		if err := d.checkHostsFree(ctx, conn, s, ""); err != nil {
 			return err
 		}
-		if err := d.createSiteTables(ctx, conn, t); err != nil {
+		err := d.writeVia(ctx, conn, func(tx *sql.Tx) error {
+			_, err := insertSite(ctx, tx, s)
 			return err
-		}
-		err := d.writeVia(ctx, conn, func(tx *sql.Tx) error { return insertSite(ctx, tx, s) })
-		if err != nil {
-			d.dropSiteTables(conn, t)
-			return mapSiteConflict(err, s)
-		}
-		return nil
+		})
+		return mapSiteConflict(err, s)
 	})
 }
 
-// checkHostsFree returns ECONFLICT when the host, an alias or the table
-// prefix of s belongs to a site other than except.
+// checkHostsFree returns ECONFLICT when the host, an alias or the prefix
+// of s belongs to a site other than except.
 func (d *DB) checkHostsFree(ctx context.Context, q querier, s *orchard.Site, except string) error {
 	for _, h := range append([]string{s.Host}, s.Aliases...) {
 		var owner string
@@ -73,10 +78,12 @@ func (d *DB) checkHostsFree(ctx context.Context, q querier, s *orchard.Site, exc
 		}
 	}
 	if except == "" {
+		// The prefix no longer names tables, but it is still unique
+		// (orchard_sites_prefix) and what Site.Prefix reports.
 		var owner string
 		err := q.QueryRowContext(ctx, "SELECT host FROM orchard_sites WHERE prefix = ?", s.Prefix).Scan(&owner)
 		if err == nil {
-			return orchard.Errorf(orchard.ECONFLICT, "Site %q already uses the tables of %q.", owner, s.Host)
+			return orchard.Errorf(orchard.ECONFLICT, "Site %q would share its prefix with %q.", s.Host, owner)
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("check prefix: %w", err)
@@ -93,51 +100,23 @@ func mapSiteConflict(err error, s *orchard.Site) error {
 	return err
 }
 
-// createSiteTables drops what a crashed earlier attempt may have left (the
-// caller holds the site lock and has checked the registry) and creates the
-// site's tables.
-func (d *DB) createSiteTables(ctx context.Context, conn *sql.Conn, t tables) error {
-	var left int
-	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?, ?, ?, ?)",
-		t.prefix+"_categories", t.prefix+"_pages", t.prefix+"_assets", t.prefix+"_templates").Scan(&left); err != nil {
-		return fmt.Errorf("create tables %s_*: %w", t.prefix, err)
+// insertSite registers s with its hosts and redirects and returns its new id.
+func insertSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) (int64, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO orchard_sites
+		(host, prefix, title, description, scheme, cache_control, feed_size, created, updated, version, layout)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+		s.Host, s.Prefix, s.Title, s.Description, s.Scheme, s.CacheControl, s.FeedSize, s.Created, s.Updated, firstVersion())
+	if err != nil {
+		return 0, err
 	}
-	stmts := t.create()
-	if left > 0 {
-		stmts = append(t.drop(), stmts...)
-	}
-	for _, q := range stmts {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			d.dropSiteTables(conn, t)
-			return fmt.Errorf("create tables %s_*: %w", t.prefix, explainDDL(err))
-		}
-	}
-	d.noteWrite(ctx)
-	return nil
-}
-
-// dropSiteTables removes a site's tables, even when ctx has ended.
-func (d *DB) dropSiteTables(conn *sql.Conn, t tables) {
-	ctx := context.Background()
-	for _, q := range t.drop() {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			d.logger.Error("drop table", "prefix", t.prefix, "err", err)
-		}
-	}
-	d.noteWrite(ctx)
-}
-
-func insertSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO orchard_sites
-		(host, prefix, title, description, scheme, cache_control, feed_size, created, updated, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.Host, s.Prefix, s.Title, s.Description, s.Scheme, s.CacheControl, s.FeedSize, s.Created, s.Updated, firstVersion()); err != nil {
-		return err
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
 	}
 	if err := claimHosts(ctx, tx, s); err != nil {
-		return err
+		return 0, err
 	}
-	return insertRedirects(ctx, tx, s)
+	return id, insertRedirects(ctx, tx, s)
 }
 
 func claimHosts(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
@@ -152,42 +131,56 @@ func claimHosts(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
 	return nil
 }
 
-// DropSite unregisters the site and drops its tables and users.
+// DropSite deletes the site's content, users and registration.
 func (d *DB) DropSite(ctx context.Context, host string) error {
-	h, t, err := canonical(host)
+	h, err := canonical(host)
 	if err != nil {
 		return err
 	}
-	return d.withSiteLock(ctx, t, func(conn *sql.Conn) error {
-		err := d.writeVia(ctx, conn, func(tx *sql.Tx) error {
-			res, err := tx.ExecContext(ctx, "DELETE FROM orchard_sites WHERE host = ?", h)
-			if err != nil {
+	return d.withSiteLock(ctx, h, func(conn *sql.Conn) error {
+		return d.writeVia(ctx, conn, func(tx *sql.Tx) error {
+			var id int64
+			err := tx.QueryRowContext(ctx, "SELECT id FROM orchard_sites WHERE host = ? FOR UPDATE", h).Scan(&id)
+			if errors.Is(err, sql.ErrNoRows) {
+				return siteNotFound(h)
+			} else if err != nil {
 				return err
 			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return siteNotFound(h)
+			if err := deleteContent(ctx, tx, id); err != nil {
+				return err
 			}
-			for _, q := range []string{"DELETE FROM orchard_hosts WHERE site = ?", "DELETE FROM orchard_redirects WHERE site = ?"} {
+			for _, q := range []string{
+				"DELETE FROM orchard_hosts WHERE site = ?",
+				"DELETE FROM orchard_redirects WHERE site = ?",
+				"DELETE FROM orchard_users WHERE site = ?",
+				"DELETE FROM orchard_sites WHERE host = ?",
+			} {
 				if _, err := tx.ExecContext(ctx, q, h); err != nil {
 					return err
 				}
 			}
-			_, err = tx.ExecContext(ctx, "DELETE FROM orchard_users WHERE site = ?", h)
-			return err
+			return nil
 		})
-		if err != nil {
+	})
+}
+
+// deleteContent deletes every page, asset, template and category of site
+// id. The site row's ON DELETE CASCADE would too, but InnoDB checks each
+// deleted row's foreign keys at once, so pages must go before their
+// categories and children before parents.
+func deleteContent(ctx context.Context, tx *sql.Tx, id int64) error {
+	for _, q := range []string{
+		"DELETE FROM orchard_pages WHERE site_id = ?",
+		"DELETE FROM orchard_assets WHERE site_id = ?",
+		"DELETE FROM orchard_templates WHERE site_id = ?",
+		// Children before parents: a child's path is longer.
+		"DELETE FROM orchard_categories WHERE site_id = ? ORDER BY CHAR_LENGTH(path) DESC",
+	} {
+		if _, err := tx.ExecContext(ctx, q, id); err != nil {
 			return err
 		}
-		// The registry no longer names the site; its tables go now, or,
-		// if this fails, at the next CreateSite of the same host.
-		for _, q := range t.drop() {
-			if _, err := conn.ExecContext(ctx, q); err != nil {
-				return fmt.Errorf("drop tables %s_*: %w", t.prefix, err)
-			}
-		}
-		d.noteWrite(ctx)
-		return nil
-	})
+	}
+	return nil
 }
 
 // UpdateSite saves the site's settings and aliases.
@@ -195,20 +188,41 @@ func (d *DB) UpdateSite(ctx context.Context, s *orchard.Site) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	if _, err := tablesFor(s.Host); err != nil {
+	return d.write(ctx, func(tx *sql.Tx) error {
+		_, err := updateSite(ctx, tx, s)
 		return err
-	}
-	return d.write(ctx, func(tx *sql.Tx) error { return updateSite(ctx, tx, s) })
+	})
 }
 
-func updateSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
+// updateSite saves s's settings, aliases and redirects and returns its id.
+func updateSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) (int64, error) {
+	id, err := updateSiteRow(ctx, tx, s)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM orchard_hosts WHERE site = ?", s.Host); err != nil {
+		return 0, err
+	}
+	if err := claimHosts(ctx, tx, s); err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM orchard_redirects WHERE site = ?", s.Host); err != nil {
+		return 0, err
+	}
+	return id, insertRedirects(ctx, tx, s)
+}
+
+// updateSiteRow saves s's settings in its orchard_sites row (after checking
+// its aliases are free) and returns its id.
+func updateSiteRow(ctx context.Context, tx *sql.Tx, s *orchard.Site) (int64, error) {
 	var prefix string
-	err := tx.QueryRowContext(ctx, "SELECT prefix, created FROM orchard_sites WHERE host = ? FOR UPDATE", s.Host).Scan(&prefix, &s.Created)
+	var id int64
+	err := tx.QueryRowContext(ctx, "SELECT id, prefix, created FROM orchard_sites WHERE host = ? FOR UPDATE", s.Host).Scan(&id, &prefix, &s.Created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return siteNotFound(s.Host)
+		return 0, siteNotFound(s.Host)
 	}
 	if err != nil {
-		return err
+		return 0, err
 	}
 	s.Prefix = prefix
 	s.Updated = stamp(s.Updated)
@@ -216,27 +230,18 @@ func updateSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
 		var owner string
 		err := tx.QueryRowContext(ctx, "SELECT site FROM orchard_hosts WHERE host = ? FOR UPDATE", a).Scan(&owner)
 		if err == nil && owner != s.Host {
-			return orchard.Errorf(orchard.ECONFLICT, "Host %q is already used by site %q.", a, owner)
+			return 0, orchard.Errorf(orchard.ECONFLICT, "Host %q is already used by site %q.", a, owner)
 		}
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
+			return 0, err
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE orchard_sites SET title = ?, description = ?, scheme = ?,
 		cache_control = ?, feed_size = ?, updated = ?, version = version + 1 WHERE host = ?`,
 		s.Title, s.Description, s.Scheme, s.CacheControl, s.FeedSize, s.Updated, s.Host); err != nil {
-		return err
+		return 0, err
 	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM orchard_hosts WHERE site = ?", s.Host); err != nil {
-		return err
-	}
-	if err := claimHosts(ctx, tx, s); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM orchard_redirects WHERE site = ?", s.Host); err != nil {
-		return err
-	}
-	return insertRedirects(ctx, tx, s)
+	return id, nil
 }
 
 // insertRedirects writes s.Redirects (validated: sorted, unique), many
@@ -298,7 +303,7 @@ func scanSite(sc interface{ Scan(...any) error }) (*orchard.Site, error) {
 
 // Site returns a site by its host.
 func (d *DB) Site(ctx context.Context, host string) (*orchard.Site, error) {
-	h, _, err := canonical(host)
+	h, err := canonical(host)
 	if err != nil {
 		return nil, err
 	}

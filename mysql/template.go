@@ -14,34 +14,37 @@ func (d *DB) PutTemplate(ctx context.Context, host string, tp *orchard.Template)
 	if err := tp.Validate(); err != nil {
 		return err
 	}
-	h, t, err := canonical(host)
+	h, err := canonical(host)
 	if err != nil {
 		return err
 	}
 	tp.Updated = stamp(tp.Updated)
-	return d.updateContent(ctx, h, func(tx *sql.Tx) error { return putTemplate(ctx, tx, t, tp, true) })
+	return d.updateContent(ctx, h, func(tx *sql.Tx, id int64) error { return putTemplate(ctx, tx, id, tp, true) })
 }
 
-func putTemplate(ctx context.Context, tx *sql.Tx, t tables, tp *orchard.Template, upsert bool) error {
-	q := "INSERT INTO " + t.templates + " (name, body, updated) VALUES (?, ?, ?)"
+func putTemplate(ctx context.Context, tx *sql.Tx, id int64, tp *orchard.Template, upsert bool) error {
+	q := "INSERT INTO orchard_templates (site_id, name, body, updated) VALUES (?, ?, ?, ?)"
 	if upsert {
 		q += " ON DUPLICATE KEY UPDATE body = VALUES(body), updated = VALUES(updated)"
 	}
-	_, err := tx.ExecContext(ctx, q, tp.Name, tp.Body, tp.Updated)
+	_, err := tx.ExecContext(ctx, q, id, tp.Name, tp.Body, tp.Updated)
 	return err
 }
 
 // Template returns one template.
 func (d *DB) Template(ctx context.Context, host, name string) (*orchard.Template, error) {
-	_, t, err := canonical(host)
+	h, err := canonical(host)
 	if err != nil {
 		return nil, err
 	}
 	tp := &orchard.Template{}
 	err = d.read(ctx, func(db *sql.DB) error {
-		err := db.QueryRowContext(ctx, "SELECT name, body, updated FROM "+t.templates+" WHERE name = ?", name).
+		err := db.QueryRowContext(ctx, "SELECT name, body, updated FROM orchard_templates WHERE "+siteIs+" AND name = ?", h, name).
 			Scan(&tp.Name, &tp.Body, &tp.Updated)
 		if errors.Is(err, sql.ErrNoRows) {
+			if err := siteGone(ctx, db, h); err != nil {
+				return err
+			}
 			return orchard.Errorf(orchard.ENOTFOUND, "Template %q not found.", name)
 		}
 		return mapReadError(err)
@@ -54,21 +57,24 @@ func (d *DB) Template(ctx context.Context, host, name string) (*orchard.Template
 
 // Templates returns a site's templates, sorted by name.
 func (d *DB) Templates(ctx context.Context, host string) ([]*orchard.Template, error) {
-	_, t, err := canonical(host)
+	h, err := canonical(host)
 	if err != nil {
 		return nil, err
 	}
 	var out []*orchard.Template
 	err = d.read(ctx, func(db *sql.DB) error {
 		var err error
-		out, err = listTemplates(ctx, db, t)
+		if out, err = listTemplates(ctx, db, h); err == nil && len(out) == 0 {
+			err = siteGone(ctx, db, h)
+		}
 		return err
 	})
 	return out, err
 }
 
-func listTemplates(ctx context.Context, q querier, t tables) ([]*orchard.Template, error) {
-	rows, err := q.QueryContext(ctx, "SELECT name, body, updated FROM "+t.templates+" ORDER BY name")
+// listTemplates lists the templates of site h, sorted by name.
+func listTemplates(ctx context.Context, q querier, h string) ([]*orchard.Template, error) {
+	rows, err := q.QueryContext(ctx, "SELECT name, body, updated FROM orchard_templates WHERE "+siteIs+" ORDER BY name", h)
 	if err != nil {
 		return nil, mapReadError(err)
 	}
@@ -86,11 +92,11 @@ func listTemplates(ctx context.Context, q querier, t tables) ([]*orchard.Templat
 
 // DeleteTemplate removes a template.
 func (d *DB) DeleteTemplate(ctx context.Context, host, name string) error {
-	h, t, err := canonical(host)
+	h, err := canonical(host)
 	if err != nil {
 		return err
 	}
-	return d.updateContent(ctx, h, func(tx *sql.Tx) error {
-		return deleteRow(ctx, tx, "DELETE FROM "+t.templates+" WHERE name = ?", name, "Template %q not found.")
+	return d.updateContent(ctx, h, func(tx *sql.Tx, id int64) error {
+		return deleteRow(ctx, tx, "DELETE FROM orchard_templates WHERE site_id = ? AND name = ?", id, name, "Template %q not found.")
 	})
 }

@@ -15,8 +15,7 @@ func userSite(site string) (string, error) {
 	if site == "" {
 		return "", nil
 	}
-	h, _, err := canonical(site)
-	return h, err
+	return canonical(site)
 }
 
 // siteMustExist returns ENOTFOUND unless site is "" or registered.

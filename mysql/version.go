@@ -37,17 +37,24 @@ func (d *DB) SiteVersion(ctx context.Context, host string) (string, int64, error
 	return site, v, nil
 }
 
-// updateContent is write for a change to the content of site h: the same
-// transaction changes the site's content version (see SiteVersion). It
-// does so first, so that every content write locks the site's registry row
-// before its content rows, in the order UpdateSite and ReplaceSite take
-// them.
-func (d *DB) updateContent(ctx context.Context, h string, fn func(*sql.Tx) error) error {
+// updateContent is write for a change to the content of site h (fn gets
+// its id; ENOTFOUND when h names no site): the same transaction changes
+// the site's content version (see SiteVersion). It does so first, so that
+// every content write locks the site's registry row before its content
+// rows, in the order UpdateSite and ReplaceSite take them.
+func (d *DB) updateContent(ctx context.Context, h string, fn func(tx *sql.Tx, id int64) error) error {
 	return d.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "UPDATE orchard_sites SET version = version + 1 WHERE host = ?", h); err != nil {
+		var id int64
+		err := tx.QueryRowContext(ctx, "SELECT id FROM orchard_sites WHERE host = ? FOR UPDATE", h).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return siteNotFound(h)
+		} else if err != nil {
 			return err
 		}
-		return fn(tx)
+		if _, err := tx.ExecContext(ctx, "UPDATE orchard_sites SET version = version + 1 WHERE id = ?", id); err != nil {
+			return err
+		}
+		return fn(tx, id)
 	})
 }
 

@@ -18,29 +18,29 @@ func (db *DB) PutCategory(ctx context.Context, host string, c *orchard.Category)
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	return db.updateContent(ctx, host, func(tx *sql.Tx, t tables) error {
-		return db.putCategory(ctx, tx, t, c, true)
+	return db.updateContent(ctx, host, func(tx *sql.Tx, id int64) error {
+		return db.putCategory(ctx, tx, id, c, true)
 	})
 }
 
 // putCategory writes c; keep says whether an existing category's Created
 // wins over c's.
-func (db *DB) putCategory(ctx context.Context, tx *sql.Tx, t tables, c *orchard.Category, keep bool) error {
+func (db *DB) putCategory(ctx context.Context, tx *sql.Tx, id int64, c *orchard.Category, keep bool) error {
 	if parent := c.Parent(); parent != "" {
-		if ok, err := exists(ctx, tx, `SELECT COUNT(*) FROM `+t.categories+` WHERE path = ?`, parent); err != nil {
+		if ok, err := exists(ctx, tx, `SELECT COUNT(*) FROM orchard_categories WHERE site_id = ? AND path = ?`, id, parent); err != nil {
 			return fmt.Errorf("sqlite: put category %s: %w", c.Path, err)
 		} else if !ok {
 			return orchard.Errorf(orchard.ENOTFOUND, "Parent category %q of %q not found.", parent, c.Path)
 		}
 	}
-	if ok, err := exists(ctx, tx, `SELECT COUNT(*) FROM `+t.pages+` WHERE path = ?`, c.Path); err != nil {
+	if ok, err := exists(ctx, tx, `SELECT COUNT(*) FROM orchard_pages WHERE site_id = ? AND path = ?`, id, c.Path); err != nil {
 		return fmt.Errorf("sqlite: put category %s: %w", c.Path, err)
 	} else if ok {
 		return orchard.Errorf(orchard.ECONFLICT, "A page already has the path %q.", c.Path)
 	}
 	if keep {
 		var created int64
-		err := tx.QueryRowContext(ctx, `SELECT created FROM `+t.categories+` WHERE path = ?`, c.Path).Scan(&created)
+		err := tx.QueryRowContext(ctx, `SELECT created FROM orchard_categories WHERE site_id = ? AND path = ?`, id, c.Path).Scan(&created)
 		if err == nil {
 			c.Created = timeFromDB(created)
 		} else if !errors.Is(err, sql.ErrNoRows) {
@@ -48,11 +48,11 @@ func (db *DB) putCategory(ctx context.Context, tx *sql.Tx, t tables, c *orchard.
 		}
 	}
 	db.stamp2(&c.Created, &c.Updated)
-	_, err := tx.ExecContext(ctx, `INSERT INTO `+t.categories+` (path, parent, title, description, sort, created, updated)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (path) DO UPDATE SET title = excluded.title, description = excluded.description,
+	_, err := tx.ExecContext(ctx, `INSERT INTO orchard_categories (site_id, path, parent, title, description, sort, created, updated)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (site_id, path) DO UPDATE SET title = excluded.title, description = excluded.description,
 			sort = excluded.sort, created = excluded.created, updated = excluded.updated`,
-		c.Path, nullString(c.Parent()), c.Title, c.Description, c.Sort, timeToDB(c.Created), timeToDB(c.Updated))
+		id, c.Path, nullString(c.Parent()), c.Title, c.Description, c.Sort, timeToDB(c.Created), timeToDB(c.Updated))
 	if err != nil {
 		return fmt.Errorf("sqlite: put category %s: %w", c.Path, err)
 	}
@@ -85,8 +85,8 @@ func (db *DB) Category(ctx context.Context, host, path string) (*orchard.Categor
 		key = "" // matches nothing; a missing site is still reported first
 	}
 	var c *orchard.Category
-	err := db.readSite(ctx, host, categoryNotFound(path), func(q querier, _ string, t tables) (err error) {
-		c, err = scanCategory(q.QueryRowContext(ctx, `SELECT `+categoryColumns+` FROM `+t.categories+` WHERE path = ?`, key))
+	err := db.readSite(ctx, host, categoryNotFound(path), func(q querier, h string) (err error) {
+		c, err = scanCategory(q.QueryRowContext(ctx, `SELECT `+categoryColumns+` FROM orchard_categories WHERE `+siteIs+` AND path = ?`, h, key))
 		return err
 	})
 	if err != nil {
@@ -98,9 +98,11 @@ func (db *DB) Category(ctx context.Context, host, path string) (*orchard.Categor
 // Categories returns every category of the site, sorted by path.
 func (db *DB) Categories(ctx context.Context, host string) ([]*orchard.Category, error) {
 	var cs []*orchard.Category
-	err := db.readSite(ctx, host, nil, func(q querier, _ string, t tables) error {
+	err := db.readSite(ctx, host, nil, func(q querier, h string) error {
 		var err error
-		cs, err = listCategories(ctx, q, t)
+		if cs, err = listCategories(ctx, q, h); err == nil && len(cs) == 0 {
+			return sql.ErrNoRows // see readSite
+		}
 		return err
 	})
 	if err != nil {
@@ -109,8 +111,9 @@ func (db *DB) Categories(ctx context.Context, host string) ([]*orchard.Category,
 	return cs, nil
 }
 
-func listCategories(ctx context.Context, q querier, t tables) ([]*orchard.Category, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+categoryColumns+` FROM `+t.categories+` ORDER BY path`)
+// listCategories lists the categories of site h, sorted by path.
+func listCategories(ctx context.Context, q querier, h string) ([]*orchard.Category, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+categoryColumns+` FROM orchard_categories WHERE `+siteIs+` ORDER BY path`, h)
 	if err != nil {
 		return nil, err
 	}
@@ -128,21 +131,21 @@ func listCategories(ctx context.Context, q querier, t tables) ([]*orchard.Catego
 
 // DeleteCategory removes a category that holds no pages and no children.
 func (db *DB) DeleteCategory(ctx context.Context, host, path string) error {
-	return db.updateContent(ctx, host, func(tx *sql.Tx, t tables) error {
+	return db.updateContent(ctx, host, func(tx *sql.Tx, id int64) error {
 		if orchard.ValidateContentPath(path, true) != nil {
 			return categoryNotFound(path)
 		}
-		if ok, err := exists(ctx, tx, `SELECT COUNT(*) FROM `+t.categories+` WHERE parent = ?`, path); err != nil {
+		if ok, err := exists(ctx, tx, `SELECT COUNT(*) FROM orchard_categories WHERE site_id = ? AND parent = ?`, id, path); err != nil {
 			return fmt.Errorf("sqlite: delete category %s: %w", path, err)
 		} else if ok {
 			return orchard.Errorf(orchard.ECONFLICT, "Category %q still has child categories.", path)
 		}
-		if ok, err := exists(ctx, tx, `SELECT COUNT(*) FROM `+t.pages+` WHERE category = ?`, path); err != nil {
+		if ok, err := exists(ctx, tx, `SELECT COUNT(*) FROM orchard_pages WHERE site_id = ? AND category = ?`, id, path); err != nil {
 			return fmt.Errorf("sqlite: delete category %s: %w", path, err)
 		} else if ok {
 			return orchard.Errorf(orchard.ECONFLICT, "Category %q still has pages.", path)
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM `+t.categories+` WHERE path = ?`, path)
+		res, err := tx.ExecContext(ctx, `DELETE FROM orchard_categories WHERE site_id = ? AND path = ?`, id, path)
 		if err != nil {
 			return fmt.Errorf("sqlite: delete category %s: %w", path, err)
 		}

@@ -33,18 +33,17 @@ func (db *DB) loadSite(ctx context.Context, host string, index bool) (*orchard.S
 			return err
 		}
 		c.Site = *s
-		t := tablesFor(h)
-		cs, err := listCategories(ctx, tx, t)
+		cs, err := listCategories(ctx, tx, h)
 		if err != nil {
 			return err
 		}
 		for _, x := range cs {
 			c.Categories = append(c.Categories, *x)
 		}
-		if c.Pages, err = loadPages(ctx, tx, t, index); err != nil {
+		if c.Pages, err = loadPages(ctx, tx, h, index); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT path, content_type, data, updated FROM `+t.assets+` ORDER BY path`)
+		rows, err := tx.QueryContext(ctx, `SELECT path, content_type, data, updated FROM orchard_assets WHERE `+siteIs+` ORDER BY path`, h)
 		if err != nil {
 			return err
 		}
@@ -64,7 +63,7 @@ func (db *DB) loadSite(ctx context.Context, host string, index bool) (*orchard.S
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		ts, err := listTemplates(ctx, tx, t)
+		ts, err := listTemplates(ctx, tx, h)
 		if err != nil {
 			return err
 		}
@@ -103,7 +102,7 @@ func (db *DB) ReplaceSite(ctx context.Context, c *orchard.SiteContent, replace b
 		if err != nil {
 			return fmt.Errorf("sqlite: replace site %s: %w", site.Host, err)
 		}
-		t := tablesFor(site.Host)
+		var id int64
 		switch {
 		case ok && !replace:
 			return orchard.Errorf(orchard.ECONFLICT, "Site %q already exists.", site.Host)
@@ -119,41 +118,37 @@ func (db *DB) ReplaceSite(ctx context.Context, c *orchard.SiteContent, replace b
 					return fmt.Errorf("sqlite: replace site %s: %w", site.Host, err)
 				}
 			}
-			for _, q := range []string{
-				`DELETE FROM ` + t.pages,
-				`DELETE FROM ` + t.categories,
-				`DELETE FROM ` + t.assets,
-				`DELETE FROM ` + t.templates,
-			} {
-				if _, err := tx.ExecContext(ctx, q); err != nil {
-					return fmt.Errorf("sqlite: replace site %s: %w", site.Host, err)
-				}
+			if _, id, err = siteID(ctx, tx, site.Host); err != nil {
+				return err
+			}
+			if err := deleteContent(ctx, tx, id); err != nil {
+				return fmt.Errorf("sqlite: replace site %s: %w", site.Host, err)
 			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM orchard_users WHERE site = ?`, site.Host); err != nil {
 				return fmt.Errorf("sqlite: replace site %s: %w", site.Host, err)
 			}
 		default:
-			if err := db.createSite(ctx, tx, site); err != nil {
+			if id, err = db.createSite(ctx, tx, site); err != nil {
 				return err
 			}
 		}
 		for i := range in.Categories {
-			if err := db.putCategory(ctx, tx, t, &in.Categories[i], false); err != nil {
+			if err := db.putCategory(ctx, tx, id, &in.Categories[i], false); err != nil {
 				return err
 			}
 		}
 		for i := range in.Pages {
-			if err := db.putPage(ctx, tx, t, &in.Pages[i], false); err != nil {
+			if err := db.putPage(ctx, tx, id, &in.Pages[i], false); err != nil {
 				return err
 			}
 		}
 		for i := range in.Assets {
-			if err := db.putAsset(ctx, tx, t, &in.Assets[i]); err != nil {
+			if err := db.putAsset(ctx, tx, id, &in.Assets[i]); err != nil {
 				return err
 			}
 		}
 		for i := range in.Templates {
-			if err := db.putTemplate(ctx, tx, t, &in.Templates[i]); err != nil {
+			if err := db.putTemplate(ctx, tx, id, &in.Templates[i]); err != nil {
 				return err
 			}
 		}

@@ -36,6 +36,11 @@ type DB struct {
 
 	now func() time.Time
 
+	// afterMove, when set, runs in each transaction of moveSites after the
+	// site's content is moved, before the commit; an error rolls the site
+	// back and fails Open. Tests use it to stop an upgrade half-way.
+	afterMove func(host string) error
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -45,10 +50,15 @@ var _ orchard.Store = (*DB)(nil)
 // Open opens (creating if needed) the SQLite database at path and brings its
 // schema up to date. The directory must exist.
 func Open(ctx context.Context, path string) (*DB, error) {
+	return open(ctx, path, nil)
+}
+
+// open is Open with a hook for moveSites (see DB.afterMove).
+func open(ctx context.Context, path string, afterMove func(host string) error) (*DB, error) {
 	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") || path == ":memory:" {
 		return nil, fmt.Errorf("sqlite: invalid database path %q (a plain file name without '?' or '#')", path)
 	}
-	db := &DB{path: path, now: time.Now}
+	db := &DB{path: path, now: time.Now, afterMove: afterMove}
 	// The file holds password hashes: create it for its owner only (SQLite
 	// gives its -wal and -shm files the same mode).
 	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {

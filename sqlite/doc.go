@@ -6,18 +6,25 @@
 // connection that begins transactions IMMEDIATE, so writers queue instead of
 // failing; reads use a separate pool of query-only connections.
 //
-// A registry (orchard_sites, orchard_hosts, orchard_users) lists the sites,
-// their aliases and admin users; each site's content lives in its own
-// tables named orchard.TablePrefix(host) + "_categories", "_pages",
-// "_assets" and "_templates". Table names are built only from a validated
-// host and that fixed list, never from other input; every value is bound as
-// a query parameter.
+// A registry (orchard_sites, orchard_hosts, orchard_users,
+// orchard_redirects) lists the sites, their aliases, redirects and users.
+// Every site's content lives in one set of tables (orchard_categories,
+// orchard_pages, orchard_assets, orchard_templates) whose primary keys
+// start with site_id, the site's id in orchard_sites: the schema is the
+// same size for ten sites or ten thousand, so opening the store and
+// creating a site cost the same at any count (issue 23). Ids are never
+// handed out twice (orchard_site_ids). Every value is bound as a query
+// parameter.
 //
 // Each page row keeps its orchard.Page.ContentDigest (computed when the page
 // is written), and its body is the last column, with a covering index on
-// every other column: LoadSiteIndex reads that index alone, not the bodies.
-// orchard_sites.schema is the version of a site's tables; Open upgrades
-// older sites (version 2: the digest column, 3: the covering index).
+// (site_id and) every other column: LoadSiteIndex reads that index alone,
+// not the bodies.
+//
+// Sites made by an older orchard had tables of their own, named
+// orchard.TablePrefix(host) + "_pages" and so on; orchard_sites.schema
+// below 4 marks them, and Open moves their rows into the shared tables and
+// drops them, one site per transaction (moveSites).
 //
 // orchard_sites.version is each site's content version (SiteVersion): it
 // starts at a random number and every write of the site's content adds one

@@ -55,12 +55,81 @@ CREATE TABLE orchard_redirects (
 	to_url    TEXT NOT NULL,
 	PRIMARY KEY (site, from_path)
 );`},
+	// site ids: the key of the shared content tables. A site made before
+	// gets its rowid. New ids come from orchard_site_ids, whose
+	// AUTOINCREMENT never hands out an id twice, so a site created after
+	// another was dropped can never meet rows the drop left behind.
+	{"site ids", `
+ALTER TABLE orchard_sites ADD COLUMN id INTEGER;
+UPDATE orchard_sites SET id = rowid;
+CREATE UNIQUE INDEX orchard_sites_id ON orchard_sites(id);
+CREATE TABLE orchard_site_ids (id INTEGER PRIMARY KEY AUTOINCREMENT);
+INSERT INTO orchard_site_ids (id) SELECT COALESCE(MAX(id), 0) FROM orchard_sites;
+DELETE FROM orchard_site_ids;`},
+	// content: one set of tables for every site, keyed by site id (issue
+	// 23: per-site tables made every open parse 10 schema objects per site
+	// and every CREATE TABLE rescan them). moveSites moves the content of
+	// sites made before into them. pages keeps its body last and a covering
+	// index for LoadSiteIndex (see loadPages).
+	{"content tables", `
+CREATE TABLE orchard_categories (
+	site_id     INTEGER NOT NULL REFERENCES orchard_sites(id) ON DELETE CASCADE,
+	path        TEXT NOT NULL,
+	parent      TEXT,
+	title       TEXT NOT NULL,
+	description TEXT NOT NULL,
+	sort        INTEGER NOT NULL,
+	created     INTEGER NOT NULL,
+	updated     INTEGER NOT NULL,
+	PRIMARY KEY (site_id, path),
+	FOREIGN KEY (site_id, parent) REFERENCES orchard_categories(site_id, path)
+);
+CREATE INDEX orchard_categories_parent ON orchard_categories(site_id, parent);
+CREATE TABLE orchard_pages (
+	site_id     INTEGER NOT NULL REFERENCES orchard_sites(id) ON DELETE CASCADE,
+	path        TEXT NOT NULL,
+	category    TEXT,
+	title       TEXT NOT NULL,
+	layout      TEXT NOT NULL,
+	format      TEXT NOT NULL,
+	description TEXT NOT NULL,
+	published   INTEGER NOT NULL,
+	created     INTEGER NOT NULL,
+	updated     INTEGER NOT NULL,
+	digest      TEXT NOT NULL DEFAULT '', -- orchard.Page.ContentDigest, '' = unknown
+	body        TEXT NOT NULL,            -- last: see loadPages
+	PRIMARY KEY (site_id, path),
+	FOREIGN KEY (site_id, category) REFERENCES orchard_categories(site_id, path)
+);
+CREATE INDEX orchard_pages_category ON orchard_pages(site_id, category);
+CREATE INDEX orchard_pages_index ON orchard_pages(site_id, ` + indexColumns + `);
+CREATE TABLE orchard_assets (
+	site_id      INTEGER NOT NULL REFERENCES orchard_sites(id) ON DELETE CASCADE,
+	path         TEXT NOT NULL,
+	content_type TEXT NOT NULL,
+	data         BLOB NOT NULL,
+	updated      INTEGER NOT NULL,
+	PRIMARY KEY (site_id, path)
+);
+CREATE TABLE orchard_templates (
+	site_id INTEGER NOT NULL REFERENCES orchard_sites(id) ON DELETE CASCADE,
+	name    TEXT NOT NULL,
+	body    TEXT NOT NULL,
+	updated INTEGER NOT NULL,
+	PRIMARY KEY (site_id, name)
+);`},
+	// moveSites looks for legacy sites on every Open: without an index
+	// that read every row of orchard_sites (17 ms at 10,000 sites). The
+	// index holds only the sites not yet moved, so it is empty after.
+	{"legacy sites index", `
+CREATE INDEX orchard_sites_legacy ON orchard_sites(host) WHERE schema < 4;`},
 }
 
-// siteSchema is the version of the per-site tables createSiteTables makes:
-// 2 added the pages' digest column, 3 the pages' covering index for
-// LoadSiteIndex (upgradeSites brings older sites up).
-const siteSchema = 3
+// siteSchema is orchard_sites.schema of a site whose content is in the
+// shared tables. Sites made by an older orchard had tables of their own
+// (see legacyTables): 1 without the pages' digest column, 2 with it, 3
+// with the pages' covering index. moveSites moves them to version 4.
+const siteSchema = 4
 
 // migrate brings the registry schema up to date.
 func (db *DB) migrate(ctx context.Context) error {
@@ -99,14 +168,22 @@ func (db *DB) migrate(ctx context.Context) error {
 	if newest > len(migrations) {
 		return fmt.Errorf("database schema version %d is newer than this orchard (%d); upgrade orchard", newest, len(migrations))
 	}
-	return db.upgradeSites(ctx)
+	return db.moveSites(ctx)
 }
 
-// upgradeSites brings the tables of every site made by an older orchard up
-// to siteSchema, one site per transaction: version 2 makes the pages table
-// again with a digest column (see pagesTable) and computes every page's.
-func (db *DB) upgradeSites(ctx context.Context) error {
-	rows, err := db.write.QueryContext(ctx, `SELECT host FROM orchard_sites WHERE schema < ? ORDER BY host`, siteSchema)
+// legacySitesQuery lists the sites moveSites moves. Its condition is
+// orchard_sites_legacy's, literally (SQLite uses a partial index only for
+// a query whose WHERE implies the index's), and siteSchema's (a test
+// checks both).
+const legacySitesQuery = `SELECT host FROM orchard_sites WHERE schema < 4 ORDER BY host`
+
+// moveSites moves the content of every site made by an older orchard from
+// its own tables into the shared ones, one site per transaction that
+// copies its rows, drops its tables and marks it moved: a crash between
+// two sites leaves each either moved or untouched, and the next Open
+// carries on.
+func (db *DB) moveSites(ctx context.Context) error {
+	rows, err := db.write.QueryContext(ctx, legacySitesQuery)
 	if err != nil {
 		return fmt.Errorf("read site schema versions: %w", err)
 	}
@@ -125,52 +202,74 @@ func (db *DB) upgradeSites(ctx context.Context) error {
 	}
 	for _, h := range hosts {
 		err := db.update(ctx, func(tx *sql.Tx) error {
-			var v int
-			if err := tx.QueryRowContext(ctx, `SELECT schema FROM orchard_sites WHERE host = ?`, h).Scan(&v); err != nil {
+			if err := moveSite(ctx, tx, h); err != nil {
 				return err
 			}
-			if v < 2 {
-				if err := upgradePages2(ctx, tx, h); err != nil {
-					return err
-				}
+			if db.afterMove != nil {
+				return db.afterMove(h)
 			}
-			if _, err := tx.ExecContext(ctx, pagesIndex(tablesFor(h))); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, `UPDATE orchard_sites SET schema = ? WHERE host = ?`, siteSchema, h)
-			return err
+			return nil
 		})
 		if err != nil {
-			return fmt.Errorf("upgrade the tables of site %s to version %d: %w", h, siteSchema, err)
+			return fmt.Errorf("move the tables of site %s into the shared tables: %w", h, err)
 		}
 	}
 	return nil
 }
 
-// upgradePages2 brings the pages table of site h to version 2.
-func upgradePages2(ctx context.Context, tx *sql.Tx, h string) error {
-	// The table is made again with the digest column and the body last
-	// (see pagesTable), as SQLite's ALTER TABLE cannot reorder columns.
-	t := tablesFor(h)
-	tmp := quoteIdent(t.prefix + "_pages_v2")
-	const cols = `path, category, title, layout, format, description, published, created, updated, body`
+// moveSite moves the content of site h from its own tables into the shared
+// ones and drops its tables, in tx.
+func moveSite(ctx context.Context, tx *sql.Tx, h string) error {
+	var id int64
+	var v int
+	if err := tx.QueryRowContext(ctx, `SELECT id, schema FROM orchard_sites WHERE host = ?`, h).Scan(&id, &v); err != nil {
+		return err
+	}
+	if v >= siteSchema {
+		return nil // another process moved it since moveSites looked
+	}
+	t := legacyTablesFor(h)
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN (?, ?, ?, ?)`,
+		t.prefix+"_categories", t.prefix+"_pages", t.prefix+"_assets", t.prefix+"_templates").Scan(&n); err != nil {
+		return err
+	}
+	if n != 4 {
+		return fmt.Errorf("the site has %d of its 4 tables (%s_*)", n, t.prefix)
+	}
+	digest := "digest"
+	if v < 2 {
+		digest = "''" // no digest column yet: fillDigests computes them
+	}
 	for _, q := range []string{
-		pagesTable(tmp, t),
-		`INSERT INTO ` + tmp + ` (` + cols + `) SELECT ` + cols + ` FROM ` + t.pages,
-		`DROP TABLE ` + t.pages,
-		`ALTER TABLE ` + tmp + ` RENAME TO ` + t.pages,
-		`CREATE INDEX ` + indexName(t.pages, "category") + ` ON ` + t.pages + `(category)`,
+		`INSERT INTO orchard_categories (site_id, path, parent, title, description, sort, created, updated)
+			SELECT ?, path, parent, title, description, sort, created, updated FROM ` + t.categories,
+		`INSERT INTO orchard_pages (site_id, path, category, title, layout, format, description, published, created, updated, digest, body)
+			SELECT ?, path, category, title, layout, format, description, published, created, updated, ` + digest + `, body FROM ` + t.pages,
+		`INSERT INTO orchard_assets (site_id, path, content_type, data, updated)
+			SELECT ?, path, content_type, data, updated FROM ` + t.assets,
+		`INSERT INTO orchard_templates (site_id, name, body, updated)
+			SELECT ?, name, body, updated FROM ` + t.templates,
 	} {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
+		if _, err := tx.ExecContext(ctx, q, id); err != nil {
 			return err
 		}
 	}
-	return fillDigests(ctx, tx, t)
+	if err := fillDigests(ctx, tx, id); err != nil {
+		return err
+	}
+	for _, name := range []string{t.pages, t.categories, t.assets, t.templates} {
+		if _, err := tx.ExecContext(ctx, `DROP TABLE `+name); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE orchard_sites SET schema = ? WHERE id = ?`, siteSchema, id)
+	return err
 }
 
-// fillDigests computes the digest of every page of t that has none.
-func fillDigests(ctx context.Context, tx *sql.Tx, t tables) error {
-	rows, err := tx.QueryContext(ctx, `SELECT `+pageColumns+` FROM `+t.pages+` WHERE digest = ''`)
+// fillDigests computes the digest of every page of site id that has none.
+func fillDigests(ctx context.Context, tx *sql.Tx, id int64) error {
+	rows, err := tx.QueryContext(ctx, `SELECT `+pageColumns+` FROM orchard_pages WHERE site_id = ? AND digest = ''`, id)
 	if err != nil {
 		return err
 	}
@@ -188,109 +287,23 @@ func fillDigests(ctx context.Context, tx *sql.Tx, t tables) error {
 		return err
 	}
 	for path, sum := range sums {
-		if _, err := tx.ExecContext(ctx, `UPDATE `+t.pages+` SET digest = ? WHERE path = ?`, sum, path); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE orchard_pages SET digest = ? WHERE site_id = ? AND path = ?`, sum, id, path); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// tables names the tables of one site. Names are built only from
-// orchard.TablePrefix of a normalised host and fixed suffixes.
-type tables struct {
+// legacyTables names the tables of one site as orchard made them before
+// the shared tables (siteSchema 1 to 3); only moveSite reads them. Names
+// are built only from orchard.TablePrefix of a registered host and fixed
+// suffixes.
+type legacyTables struct {
 	prefix, categories, pages, assets, templates string
 }
 
-func tablesFor(host string) tables {
+func legacyTablesFor(host string) legacyTables {
 	p := orchard.TablePrefix(host)
-	return tables{
-		prefix:     p,
-		categories: quoteIdent(p + "_categories"),
-		pages:      quoteIdent(p + "_pages"),
-		assets:     quoteIdent(p + "_assets"),
-		templates:  quoteIdent(p + "_templates"),
-	}
-}
-
-// quoteIdent quotes a table name made of [a-z0-9_] (TablePrefix guarantees it).
-func quoteIdent(s string) string { return `"` + s + `"` }
-
-// createSiteTables creates the tables of the site with the given tables.
-func createSiteTables(ctx context.Context, tx *sql.Tx, t tables) error {
-	stmts := []string{
-		`CREATE TABLE ` + t.categories + ` (
-			path        TEXT PRIMARY KEY,
-			parent      TEXT REFERENCES ` + t.categories + `(path),
-			title       TEXT NOT NULL,
-			description TEXT NOT NULL,
-			sort        INTEGER NOT NULL,
-			created     INTEGER NOT NULL,
-			updated     INTEGER NOT NULL
-		)`,
-		pagesTable(t.pages, t),
-		`CREATE INDEX ` + indexName(t.pages, "category") + ` ON ` + t.pages + `(category)`,
-		pagesIndex(t),
-		`CREATE TABLE ` + t.assets + ` (
-			path         TEXT PRIMARY KEY,
-			content_type TEXT NOT NULL,
-			data         BLOB NOT NULL,
-			updated      INTEGER NOT NULL
-		)`,
-		`CREATE TABLE ` + t.templates + ` (
-			name    TEXT PRIMARY KEY,
-			body    TEXT NOT NULL,
-			updated INTEGER NOT NULL
-		)`,
-	}
-	for _, s := range stmts {
-		if _, err := tx.ExecContext(ctx, s); err != nil {
-			return fmt.Errorf("create site tables: %w", err)
-		}
-	}
-	return nil
-}
-
-// pagesTable is the CREATE TABLE of a site's pages under the given name.
-// The body comes last: a row's columns after a body that overflows its
-// B-tree page are read only by following the overflow chain, which
-// LoadSiteIndex, reading everything but bodies, must not have to do.
-func pagesTable(name string, t tables) string {
-	return `CREATE TABLE ` + name + ` (
-			path        TEXT PRIMARY KEY,
-			category    TEXT REFERENCES ` + t.categories + `(path),
-			title       TEXT NOT NULL,
-			layout      TEXT NOT NULL,
-			format      TEXT NOT NULL,
-			description TEXT NOT NULL,
-			published   INTEGER NOT NULL,
-			created     INTEGER NOT NULL,
-			updated     INTEGER NOT NULL,
-			digest      TEXT NOT NULL DEFAULT '', -- orchard.Page.ContentDigest, '' = unknown
-			body        TEXT NOT NULL
-		)`
-}
-
-// indexColumns are the columns LoadSiteIndex reads, in the pages' covering
-// index (pagesIndex), so that it reads that small B-tree in path order
-// rather than every table row (and, a body being large, the row's overflow).
-const indexColumns = `path, category, title, layout, format, description, published, created, updated, digest`
-
-// pagesIndex is the CREATE INDEX of the pages' covering index.
-func pagesIndex(t tables) string {
-	return `CREATE INDEX IF NOT EXISTS ` + indexName(t.pages, "index") + ` ON ` + t.pages + `(` + indexColumns + `)`
-}
-
-// indexName derives an index name from a quoted table name.
-func indexName(quotedTable, col string) string {
-	return quotedTable[:len(quotedTable)-1] + "_" + col + `"`
-}
-
-// dropSiteTables drops the tables of one site, pages before categories.
-func dropSiteTables(ctx context.Context, tx *sql.Tx, t tables) error {
-	for _, name := range []string{t.pages, t.categories, t.assets, t.templates} {
-		if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS `+name); err != nil {
-			return fmt.Errorf("drop site tables: %w", err)
-		}
-	}
-	return nil
+	q := func(suffix string) string { return `"` + p + suffix + `"` }
+	return legacyTables{prefix: p, categories: q("_categories"), pages: q("_pages"), assets: q("_assets"), templates: q("_templates")}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -173,37 +174,88 @@ func TestConcurrentProcesses(t *testing.T) {
 	}
 }
 
-// TestTableNames checks that the tables a site gets are exactly the prefix
-// plus the fixed suffixes, and that dropping the site removes them all.
-func TestTableNames(t *testing.T) {
+// TestSchemaFlat checks that creating sites adds no schema objects (the
+// per-site tables that made every open slower, issue 23) and that
+// dropping a site leaves none of its rows in the shared tables.
+func TestSchemaFlat(t *testing.T) {
 	db := mustOpen(t, filepath.Join(t.TempDir(), "orchard.db"))
 	ctx := t.Context()
-	list := func() []string {
-		rows, err := db.read.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 's\_%' ESCAPE '\' ORDER BY name`)
-		if err != nil {
+	count := func(q string) int {
+		t.Helper()
+		var n int
+		if err := db.read.QueryRowContext(ctx, q).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		defer rows.Close()
-		var names []string
-		for rows.Next() {
-			var n string
-			rows.Scan(&n)
-			names = append(names, n)
+		return n
+	}
+	const objects = `SELECT COUNT(*) FROM sqlite_master`
+	before := count(objects)
+	for _, h := range []string{"a-b.example", "a.b.example"} {
+		c := &orchard.SiteContent{Site: orchard.Site{Host: h},
+			Categories: []orchard.Category{{Path: "/news/", Title: "N"}},
+			Pages:      []orchard.Page{{Path: "/news/x/", Category: "/news/", Title: "X"}},
+			Assets:     []orchard.Asset{{Path: "/a.css", ContentType: "text/css", Data: []byte("x")}},
+			Templates:  []orchard.Template{{Name: "layouts/post.html", Body: "x"}}}
+		if err := db.ReplaceSite(ctx, c, false); err != nil {
+			t.Fatal(err)
 		}
-		return names
 	}
-	if err := db.CreateSite(ctx, &orchard.Site{Host: "a-b.example"}); err != nil {
-		t.Fatal(err)
-	}
-	got := fmt.Sprint(list())
-	want := "[s_a__b_example_assets s_a__b_example_categories s_a__b_example_pages s_a__b_example_templates]"
-	if got != want {
-		t.Errorf("tables %s, want %s", got, want)
+	if after := count(objects); after != before {
+		t.Errorf("%d schema objects after creating two sites, %d before", after, before)
 	}
 	if err := db.DropSite(ctx, "a-b.example"); err != nil {
 		t.Fatal(err)
 	}
-	if got := list(); len(got) != 0 {
-		t.Errorf("tables left after drop: %v", got)
+	for _, table := range []string{"orchard_categories", "orchard_pages", "orchard_assets", "orchard_templates"} {
+		if n := count(`SELECT COUNT(*) FROM ` + table); n != 1 {
+			t.Errorf("%s has %d rows after dropping one of two sites, want 1 (the other's)", table, n)
+		}
+	}
+}
+
+// TestQueryPlans checks that the reads of one site search the shared
+// tables' indexes by site rather than scan them, that LoadSiteIndex's
+// page query reads the covering index alone, and that Open's look for
+// legacy sites reads only the (then empty) partial index.
+func TestQueryPlans(t *testing.T) {
+	db := mustOpen(t, filepath.Join(t.TempDir(), "orchard.db"))
+	ctx := t.Context()
+	for _, tc := range []struct {
+		query, want string
+	}{
+		{`SELECT ` + indexColumns + ` FROM orchard_pages WHERE ` + siteIs + ` ORDER BY path`, "USING COVERING INDEX orchard_pages_index"},
+		{`SELECT ` + pageColumns + ` FROM orchard_pages WHERE ` + siteIs + ` AND path = ?`, "USING INDEX sqlite_autoindex_orchard_pages_1"},
+		{`SELECT ` + categoryColumns + ` FROM orchard_categories WHERE ` + siteIs + ` ORDER BY path`, "USING INDEX sqlite_autoindex_orchard_categories_1"},
+		{`SELECT path, content_type, updated FROM orchard_assets WHERE ` + siteIs + ` ORDER BY path`, "USING INDEX sqlite_autoindex_orchard_assets_1"},
+		{legacySitesQuery, "USING INDEX orchard_sites_legacy"},
+	} {
+		args := []any{"x", "y"}[:strings.Count(tc.query, "?")]
+		rows, err := db.read.QueryContext(ctx, `EXPLAIN QUERY PLAN `+tc.query, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		s := fmt.Sprint(plan)
+		if !strings.Contains(s, tc.want) {
+			t.Errorf("plan of %s\n is %s\nwant %s", tc.query, s, tc.want)
+		}
+		for _, step := range plan {
+			// A scan of a (partial) index is fine; of a table it is not.
+			if strings.HasPrefix(step, "SCAN ") && !strings.Contains(step, " USING ") {
+				t.Errorf("plan of %s scans a table: %s", tc.query, s)
+			}
+		}
+	}
+	if want := fmt.Sprintf("schema < %d", siteSchema); !strings.Contains(legacySitesQuery, want) {
+		t.Errorf("legacySitesQuery %q does not select %q: update it and orchard_sites_legacy", legacySitesQuery, want)
 	}
 }

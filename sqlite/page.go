@@ -21,27 +21,27 @@ func (db *DB) PutPage(ctx context.Context, host string, p *orchard.Page) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
-	return db.updateContent(ctx, host, func(tx *sql.Tx, t tables) error {
-		return db.putPage(ctx, tx, t, p, true)
+	return db.updateContent(ctx, host, func(tx *sql.Tx, id int64) error {
+		return db.putPage(ctx, tx, id, p, true)
 	})
 }
 
-func (db *DB) putPage(ctx context.Context, tx *sql.Tx, t tables, p *orchard.Page, keep bool) error {
+func (db *DB) putPage(ctx context.Context, tx *sql.Tx, id int64, p *orchard.Page, keep bool) error {
 	if p.Category != "" {
-		if ok, err := exists(ctx, tx, `SELECT COUNT(*) FROM `+t.categories+` WHERE path = ?`, p.Category); err != nil {
+		if ok, err := exists(ctx, tx, `SELECT COUNT(*) FROM orchard_categories WHERE site_id = ? AND path = ?`, id, p.Category); err != nil {
 			return fmt.Errorf("sqlite: put page %s: %w", p.Path, err)
 		} else if !ok {
 			return orchard.Errorf(orchard.ENOTFOUND, "Category %q of page %q not found.", p.Category, p.Path)
 		}
 	}
-	if ok, err := exists(ctx, tx, `SELECT COUNT(*) FROM `+t.categories+` WHERE path = ?`, p.Path); err != nil {
+	if ok, err := exists(ctx, tx, `SELECT COUNT(*) FROM orchard_categories WHERE site_id = ? AND path = ?`, id, p.Path); err != nil {
 		return fmt.Errorf("sqlite: put page %s: %w", p.Path, err)
 	} else if ok {
 		return orchard.Errorf(orchard.ECONFLICT, "A category already has the path %q.", p.Path)
 	}
 	if keep && p.Created.IsZero() {
 		var created int64
-		err := tx.QueryRowContext(ctx, `SELECT created FROM `+t.pages+` WHERE path = ?`, p.Path).Scan(&created)
+		err := tx.QueryRowContext(ctx, `SELECT created FROM orchard_pages WHERE site_id = ? AND path = ?`, id, p.Path).Scan(&created)
 		if err == nil {
 			p.Created = timeFromDB(created)
 		} else if !errors.Is(err, sql.ErrNoRows) {
@@ -49,14 +49,14 @@ func (db *DB) putPage(ctx context.Context, tx *sql.Tx, t tables, p *orchard.Page
 		}
 	}
 	db.stamp2(&p.Created, &p.Updated)
-	_, err := tx.ExecContext(ctx, `INSERT INTO `+t.pages+`
-		(path, category, title, layout, format, body, description, published, created, updated, digest)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (path) DO UPDATE SET category = excluded.category, title = excluded.title,
+	_, err := tx.ExecContext(ctx, `INSERT INTO orchard_pages
+		(site_id, path, category, title, layout, format, body, description, published, created, updated, digest)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (site_id, path) DO UPDATE SET category = excluded.category, title = excluded.title,
 			layout = excluded.layout, format = excluded.format, body = excluded.body,
 			description = excluded.description, published = excluded.published,
 			created = excluded.created, updated = excluded.updated, digest = excluded.digest`,
-		p.Path, nullString(p.Category), p.Title, p.Layout, p.Format, p.Body, p.Description, p.Published,
+		id, p.Path, nullString(p.Category), p.Title, p.Layout, p.Format, p.Body, p.Description, p.Published,
 		timeToDB(p.Created), timeToDB(p.Updated), storedDigest(p))
 	if err != nil {
 		return fmt.Errorf("sqlite: put page %s: %w", p.Path, err)
@@ -72,6 +72,12 @@ func storedDigest(p *orchard.Page) string {
 	q.Created, q.Updated = timeFromDB(timeToDB(p.Created)), timeFromDB(timeToDB(p.Updated))
 	return q.ContentDigest()
 }
+
+// indexColumns are the columns LoadSiteIndex reads, in the pages' covering
+// index (orchard_pages_index, after site_id), so that it reads that small
+// B-tree in path order rather than every table row (and, a body being
+// large, the row's overflow).
+const indexColumns = `path, category, title, layout, format, description, published, created, updated, digest`
 
 const pageColumns = `path, COALESCE(category, ''), title, layout, format, body, description, published, created, updated`
 
@@ -94,13 +100,13 @@ func scanPageInto(sc scanner, p *orchard.Page) error {
 	return nil
 }
 
-// loadPages reads every page of t sorted by path, scanned straight into the
+// loadPages reads every page of site h sorted by path, scanned straight into the
 // slice LoadSite returns (no per-page allocation and copy). The slice is
 // sized by a COUNT in the same transaction. With index, bodies are left out
 // and Digest is set.
-func loadPages(ctx context.Context, q querier, t tables, index bool) ([]orchard.Page, error) {
+func loadPages(ctx context.Context, q querier, h string, index bool) ([]orchard.Page, error) {
 	var n int
-	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+t.pages).Scan(&n); err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM orchard_pages WHERE `+siteIs, h).Scan(&n); err != nil {
 		return nil, err
 	}
 	cols := pageColumns
@@ -109,7 +115,7 @@ func loadPages(ctx context.Context, q querier, t tables, index bool) ([]orchard.
 		// category is scanned as a NullString instead.
 		cols = indexColumns
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+cols+` FROM `+t.pages+` ORDER BY path`)
+	rows, err := q.QueryContext(ctx, `SELECT `+cols+` FROM orchard_pages WHERE `+siteIs+` ORDER BY path`, h)
 	if err != nil {
 		return nil, err
 	}
@@ -144,9 +150,9 @@ func loadPages(ctx context.Context, q querier, t tables, index bool) ([]orchard.
 		return nil, err
 	}
 	if len(unknown) > 0 {
-		// Rows written without a digest (none after upgradeSites): it is
+		// Rows written without a digest (none after moveSites): it is
 		// computed from the full row, read in the same transaction.
-		full, err := pageBodies(ctx, q, t, unknown)
+		full, err := pageBodies(ctx, q, h, unknown)
 		if err != nil {
 			return nil, err
 		}
@@ -173,7 +179,7 @@ func (db *DB) PageBodies(ctx context.Context, host string, paths []string) (map[
 		} else if !ok {
 			return siteNotFound(h)
 		}
-		out, err = pageBodies(ctx, tx, tablesFor(h), paths)
+		out, err = pageBodies(ctx, tx, h, paths)
 		return err
 	})
 	if err != nil {
@@ -182,20 +188,21 @@ func (db *DB) PageBodies(ctx context.Context, host string, paths []string) (map[
 	return out, nil
 }
 
-// pageBodies reads the body and digest of the pages at paths, computing the
+// pageBodies reads the body and digest of the pages of site h at paths, computing the
 // digest of a row that has none.
-func pageBodies(ctx context.Context, q querier, t tables, paths []string) (map[string]orchard.PageBody, error) {
+func pageBodies(ctx context.Context, q querier, h string, paths []string) (map[string]orchard.PageBody, error) {
 	out := make(map[string]orchard.PageBody, len(paths))
 	const chunk = 500 // bound parameters per query
 	for len(paths) > 0 {
 		n := min(chunk, len(paths))
-		args := make([]any, n)
-		for i, p := range paths[:n] {
-			args[i] = p
+		args := make([]any, 1, n+1)
+		args[0] = h
+		for _, p := range paths[:n] {
+			args = append(args, p)
 		}
 		paths = paths[n:]
-		rows, err := q.QueryContext(ctx, `SELECT `+pageColumns+`, digest FROM `+t.pages+
-			` WHERE path IN (?`+strings.Repeat(`, ?`, n-1)+`)`, args...)
+		rows, err := q.QueryContext(ctx, `SELECT `+pageColumns+`, digest FROM orchard_pages WHERE `+siteIs+
+			` AND path IN (?`+strings.Repeat(`, ?`, n-1)+`)`, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -228,8 +235,8 @@ func (db *DB) Page(ctx context.Context, host, path string) (*orchard.Page, error
 		key = ""
 	}
 	var p *orchard.Page
-	err := db.readSite(ctx, host, pageNotFound(path), func(q querier, _ string, t tables) (err error) {
-		p, err = scanPage(q.QueryRowContext(ctx, `SELECT `+pageColumns+` FROM `+t.pages+` WHERE path = ?`, key))
+	err := db.readSite(ctx, host, pageNotFound(path), func(q querier, h string) (err error) {
+		p, err = scanPage(q.QueryRowContext(ctx, `SELECT `+pageColumns+` FROM orchard_pages WHERE `+siteIs+` AND path = ?`, h, key))
 		return err
 	})
 	if err != nil {
@@ -241,8 +248,10 @@ func (db *DB) Page(ctx context.Context, host, path string) (*orchard.Page, error
 // Pages returns the pages f selects, sorted by path.
 func (db *DB) Pages(ctx context.Context, host string, f orchard.PageFilter) ([]*orchard.Page, error) {
 	var ps []*orchard.Page
-	err := db.readSite(ctx, host, nil, func(q querier, _ string, t tables) (err error) {
-		ps, err = listPages(ctx, q, t, f)
+	err := db.readSite(ctx, host, nil, func(q querier, h string) (err error) {
+		if ps, err = listPages(ctx, q, h, f); err == nil && len(ps) == 0 {
+			return sql.ErrNoRows // see readSite
+		}
 		return err
 	})
 	if err != nil {
@@ -251,9 +260,9 @@ func (db *DB) Pages(ctx context.Context, host string, f orchard.PageFilter) ([]*
 	return ps, nil
 }
 
-func listPages(ctx context.Context, q querier, t tables, f orchard.PageFilter) ([]*orchard.Page, error) {
-	query := `SELECT ` + pageColumns + ` FROM ` + t.pages + ` WHERE 1 = 1`
-	var args []any
+func listPages(ctx context.Context, q querier, h string, f orchard.PageFilter) ([]*orchard.Page, error) {
+	query := `SELECT ` + pageColumns + ` FROM orchard_pages WHERE ` + siteIs
+	args := []any{h}
 	if f.Category != "" {
 		query += ` AND category = ?`
 		args = append(args, f.Category)
@@ -279,8 +288,8 @@ func listPages(ctx context.Context, q querier, t tables, f orchard.PageFilter) (
 
 // DeletePage removes the page at path.
 func (db *DB) DeletePage(ctx context.Context, host, path string) error {
-	return db.updateContent(ctx, host, func(tx *sql.Tx, t tables) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM `+t.pages+` WHERE path = ?`, path)
+	return db.updateContent(ctx, host, func(tx *sql.Tx, id int64) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM orchard_pages WHERE site_id = ? AND path = ?`, id, path)
 		if err != nil {
 			return fmt.Errorf("sqlite: delete page %s: %w", path, err)
 		}

@@ -14,25 +14,21 @@ func siteNotFound(host string) error {
 	return orchard.Errorf(orchard.ENOTFOUND, "Site %q not found.", host)
 }
 
-// siteTables resolves a host argument to its canonical form and its tables,
-// or ENOTFOUND when it is invalid or names no site.
-func siteTables(ctx context.Context, q querier, host string) (string, tables, error) {
+// siteID resolves a host argument to its canonical form and the site's
+// id, or ENOTFOUND when it is invalid or names no site.
+func siteID(ctx context.Context, q querier, host string) (string, int64, error) {
 	h, err := orchard.NormalizeHost(host)
 	if err != nil {
-		return "", tables{}, siteNotFound(host)
+		return "", 0, siteNotFound(host)
 	}
-	var prefix string
-	err = q.QueryRowContext(ctx, `SELECT prefix FROM orchard_sites WHERE host = ?`, h).Scan(&prefix)
+	var id int64
+	err = q.QueryRowContext(ctx, `SELECT id FROM orchard_sites WHERE host = ?`, h).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", tables{}, siteNotFound(h)
+		return "", 0, siteNotFound(h)
 	} else if err != nil {
-		return "", tables{}, fmt.Errorf("sqlite: site %s: %w", h, err)
+		return "", 0, fmt.Errorf("sqlite: site %s: %w", h, err)
 	}
-	t := tablesFor(h)
-	if t.prefix != prefix {
-		return "", tables{}, fmt.Errorf("sqlite: site %s: registered prefix %q differs from %q", h, prefix, t.prefix)
-	}
-	return h, t, nil
+	return h, id, nil
 }
 
 // siteExists reports whether host names a site; reads use it to tell a
@@ -43,47 +39,68 @@ func siteExists(ctx context.Context, q querier, host string) (bool, error) {
 	return n > 0, err
 }
 
-// CreateSite creates the site's tables and registers it with its aliases.
+// CreateSite registers the site with its aliases under a new site id.
 func (db *DB) CreateSite(ctx context.Context, s *orchard.Site) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
 	return db.update(ctx, func(tx *sql.Tx) error {
-		return db.createSite(ctx, tx, s)
+		_, err := db.createSite(ctx, tx, s)
+		return err
 	})
 }
 
-func (db *DB) createSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
+// createSite registers s and returns its new id.
+func (db *DB) createSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) (int64, error) {
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM orchard_sites WHERE host = ?`, s.Host).Scan(&n); err != nil {
-		return fmt.Errorf("sqlite: create site %s: %w", s.Host, err)
+		return 0, fmt.Errorf("sqlite: create site %s: %w", s.Host, err)
 	} else if n > 0 {
-		return orchard.Errorf(orchard.ECONFLICT, "Site %q already exists.", s.Host)
+		return 0, orchard.Errorf(orchard.ECONFLICT, "Site %q already exists.", s.Host)
 	}
-	t := tablesFor(s.Host)
+	// The prefix no longer names tables, but it is still the site's
+	// unique name (orchard_sites.prefix is UNIQUE) and what Site.Prefix
+	// reports, so two hosts that map to one prefix still conflict.
+	prefix := orchard.TablePrefix(s.Host)
 	var other string
-	err := tx.QueryRowContext(ctx, `SELECT host FROM orchard_sites WHERE prefix = ?`, t.prefix).Scan(&other)
+	err := tx.QueryRowContext(ctx, `SELECT host FROM orchard_sites WHERE prefix = ?`, prefix).Scan(&other)
 	if err == nil {
-		return orchard.Errorf(orchard.ECONFLICT, "Site %q would share its tables with %q.", s.Host, other)
+		return 0, orchard.Errorf(orchard.ECONFLICT, "Site %q would share its prefix with %q.", s.Host, other)
 	} else if !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("sqlite: create site %s: %w", s.Host, err)
+		return 0, fmt.Errorf("sqlite: create site %s: %w", s.Host, err)
 	}
-	s.Prefix = t.prefix
+	id, err := newSiteID(ctx, tx)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: create site %s: %w", s.Host, err)
+	}
+	s.Prefix = prefix
 	db.stamp2(&s.Created, &s.Updated)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO orchard_sites
-		(host, prefix, title, description, scheme, cache_control, feed_size, schema, created, updated, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.Host, s.Prefix, s.Title, s.Description, s.Scheme, s.CacheControl, s.FeedSize, siteSchema,
+		(id, host, prefix, title, description, scheme, cache_control, feed_size, schema, created, updated, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, s.Host, s.Prefix, s.Title, s.Description, s.Scheme, s.CacheControl, s.FeedSize, siteSchema,
 		timeToDB(s.Created), timeToDB(s.Updated), firstVersion()); err != nil {
-		return fmt.Errorf("sqlite: create site %s: %w", s.Host, err)
+		return 0, fmt.Errorf("sqlite: create site %s: %w", s.Host, err)
 	}
 	if err := claimHosts(ctx, tx, s); err != nil {
-		return err
+		return 0, err
 	}
-	if err := saveRedirects(ctx, tx, s); err != nil {
-		return err
+	return id, saveRedirects(ctx, tx, s)
+}
+
+// newSiteID returns a site id never handed out before in this database
+// (orchard_site_ids is AUTOINCREMENT and kept empty).
+func newSiteID(ctx context.Context, tx *sql.Tx) (int64, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO orchard_site_ids DEFAULT VALUES`)
+	if err != nil {
+		return 0, err
 	}
-	return createSiteTables(ctx, tx, t)
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM orchard_site_ids`)
+	return id, err
 }
 
 // claimHosts records the site's host and aliases in orchard_hosts, after
@@ -111,15 +128,18 @@ func claimHosts(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
 	return nil
 }
 
-// DropSite drops the site's tables, its users and its registration.
+// DropSite deletes the site's content, its users and its registration.
 func (db *DB) DropSite(ctx context.Context, host string) error {
 	return db.update(ctx, func(tx *sql.Tx) error {
-		h, t, err := siteTables(ctx, tx, host)
+		h, id, err := siteID(ctx, tx, host)
 		if err != nil {
 			return err
 		}
-		if err := dropSiteTables(ctx, tx, t); err != nil {
-			return err
+		// The content would go with the site row (ON DELETE CASCADE);
+		// deleting it first, pages before their categories, does not
+		// depend on that.
+		if err := deleteContent(ctx, tx, id); err != nil {
+			return fmt.Errorf("sqlite: drop site %s: %w", h, err)
 		}
 		for _, q := range []string{
 			`DELETE FROM orchard_users WHERE site = ?`,
@@ -135,6 +155,21 @@ func (db *DB) DropSite(ctx context.Context, host string) error {
 	})
 }
 
+// deleteContent deletes every category, page, asset and template of site id.
+func deleteContent(ctx context.Context, tx *sql.Tx, id int64) error {
+	for _, q := range []string{
+		`DELETE FROM orchard_pages WHERE site_id = ?`,
+		`DELETE FROM orchard_categories WHERE site_id = ?`,
+		`DELETE FROM orchard_assets WHERE site_id = ?`,
+		`DELETE FROM orchard_templates WHERE site_id = ?`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // UpdateSite saves the site's settings and aliases. Created is kept.
 func (db *DB) UpdateSite(ctx context.Context, s *orchard.Site) error {
 	if err := s.Validate(); err != nil {
@@ -146,11 +181,11 @@ func (db *DB) UpdateSite(ctx context.Context, s *orchard.Site) error {
 }
 
 func (db *DB) updateSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
-	h, t, err := siteTables(ctx, tx, s.Host)
+	h, _, err := siteID(ctx, tx, s.Host)
 	if err != nil {
 		return err
 	}
-	s.Host, s.Prefix = h, t.prefix
+	s.Host, s.Prefix = h, orchard.TablePrefix(h)
 	var created int64
 	if err := tx.QueryRowContext(ctx, `SELECT created FROM orchard_sites WHERE host = ?`, h).Scan(&created); err != nil {
 		return fmt.Errorf("sqlite: update site %s: %w", h, err)

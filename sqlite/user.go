@@ -22,7 +22,7 @@ func userSite(ctx context.Context, q querier, site string) (string, error) {
 	if site == "" {
 		return "", nil
 	}
-	h, _, err := siteTables(ctx, q, site)
+	h, _, err := siteID(ctx, q, site)
 	return h, err
 }
 

@@ -32,16 +32,16 @@ func (db *DB) SiteVersion(ctx context.Context, host string) (string, int64, erro
 const siteVersionQuery = `SELECT s.host, s.version FROM orchard_hosts h
 	JOIN orchard_sites s ON s.host = h.site WHERE h.name = ?`
 
-// updateContent runs fn in a write transaction on the tables of site host
-// and, when fn succeeds, changes the site's content version in the same
+// updateContent runs fn in a write transaction on the content of site host
+// (fn gets its id) and, when fn succeeds, changes the site's content version in the same
 // transaction, so that a reader of SiteVersion sees the change with it.
-func (db *DB) updateContent(ctx context.Context, host string, fn func(tx *sql.Tx, t tables) error) error {
+func (db *DB) updateContent(ctx context.Context, host string, fn func(tx *sql.Tx, id int64) error) error {
 	return db.update(ctx, func(tx *sql.Tx) error {
-		h, t, err := siteTables(ctx, tx, host)
+		h, id, err := siteID(ctx, tx, host)
 		if err != nil {
 			return err
 		}
-		if err := fn(tx, t); err != nil {
+		if err := fn(tx, id); err != nil {
 			return err
 		}
 		return bumpVersion(ctx, tx, h)

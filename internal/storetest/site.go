@@ -252,6 +252,7 @@ func testPrefix(t *testing.T, open Opener) {
 		a, b string
 	}{
 		{"DashDot", "a-b.test", "a.b-test"},
+		{"DashOrDot", "a-b.example", "a.b.example"},
 		{"DoubleDash", "a--b.test", "a.b.test"},
 		{"Punycode", "xn--bcher-kva.example", "xn-bcher-kva.example"},
 		{"Long", long("a"), long("b")},

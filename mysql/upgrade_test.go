@@ -1,0 +1,383 @@
+package mysql
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/mariadbtest"
+)
+
+// legacySiteDDL is the DDL of one site's own tables as orchard made them
+// before the shared content tables (copied from the old tables.create,
+// prefix P). Before migration 4 the pages table had no digest column.
+var legacySiteDDL = []string{
+	"CREATE TABLE `P_categories` (" + `
+			path        VARCHAR(512) NOT NULL,
+			parent      VARCHAR(512) NULL,
+			title       VARCHAR(200) NOT NULL,
+			description MEDIUMTEXT   NOT NULL,
+			sort        INT          NOT NULL,
+			created     DATETIME(6)  NOT NULL,
+			updated     DATETIME(6)  NOT NULL,
+			PRIMARY KEY (path),
+			KEY parent (parent),
+			FOREIGN KEY (parent) REFERENCES ` + "`P_categories`" + ` (path)
+		)` + tableOptions,
+	"CREATE TABLE `P_pages` (" + `
+			path        VARCHAR(512) NOT NULL,
+			title       VARCHAR(200) NOT NULL,
+			category    VARCHAR(512) NULL,
+			layout      VARCHAR(64)  NOT NULL,
+			format      VARCHAR(16)  NOT NULL,
+			body        LONGTEXT     NOT NULL,
+			description TEXT         NOT NULL,
+			published   TINYINT(1)   NOT NULL,
+			created     DATETIME(6)  NOT NULL,
+			updated     DATETIME(6)  NOT NULL,
+			digest      CHAR(64)     NOT NULL DEFAULT '',
+			PRIMARY KEY (path),
+			KEY category (category),
+			FOREIGN KEY (category) REFERENCES ` + "`P_categories`" + ` (path)
+		)` + tableOptions,
+	"CREATE TABLE `P_assets` (" + `
+			path         VARCHAR(512) NOT NULL,
+			content_type VARCHAR(100) NOT NULL,
+			data         LONGBLOB     NOT NULL,
+			updated      DATETIME(6)  NOT NULL,
+			PRIMARY KEY (path)
+		)` + tableOptions,
+	"CREATE TABLE `P_templates` (" + `
+			name    VARCHAR(128) NOT NULL,
+			body    MEDIUMTEXT   NOT NULL,
+			updated DATETIME(6)  NOT NULL,
+			PRIMARY KEY (name)
+		)` + tableOptions,
+}
+
+// legacySite is one site of a legacy fixture with its content version.
+type legacySite struct {
+	c       orchard.SiteContent
+	version int64
+}
+
+// legacyFixture returns the sites of the upgrade tests: two hosts that
+// differ only in '-' and '.', with the same paths holding different
+// content, and a third. Before migration 6 there were no redirects and
+// before 5 no versions (a site made then counts from 0).
+func legacyFixture(schema int) []legacySite {
+	at := func(s int) time.Time { return time.Unix(1_700_000_000+int64(s), 123_456_000).UTC() }
+	site := func(host string, n int) legacySite {
+		tag := " of " + host
+		ls := legacySite{version: int64(1000 + n), c: orchard.SiteContent{
+			Site: orchard.Site{Host: host, Prefix: orchard.TablePrefix(host), Title: "Title" + tag, Description: "D" + tag,
+				Scheme: "https", CacheControl: "no-cache", FeedSize: 10 + n, Created: at(n), Updated: at(n + 1),
+				Aliases:   []string{"www." + host},
+				Redirects: []orchard.Redirect{{From: "/old/", To: "/news/"}}},
+			Categories: []orchard.Category{
+				{Path: "/news/", Title: "News" + tag, Description: "N", Sort: n, Created: at(2), Updated: at(3)},
+				{Path: "/news/tech/", Title: "Tech" + tag, Sort: 1, Created: at(4), Updated: at(5)},
+			},
+			Pages: []orchard.Page{
+				{Path: "/about/", Title: "About" + tag, Layout: "page", Format: orchard.FormatHTML, Body: "<p>about" + tag + "</p>",
+					Published: true, Created: at(6), Updated: at(7)},
+				{Path: "/news/a/", Category: "/news/", Title: "A" + tag, Layout: "post", Format: orchard.FormatMarkdown,
+					Body: "# A" + tag, Description: "first", Created: at(8), Updated: at(9)},
+				{Path: "/news/tech/b/", Category: "/news/tech/", Title: "B" + tag, Layout: "post", Format: orchard.FormatMarkdown,
+					Body: "b" + tag, Published: true, Created: at(10), Updated: at(11)},
+			},
+			Assets: []orchard.Asset{
+				{Path: "/theme/logo.png", ContentType: "image/png", Data: []byte{0, 1, 2, 0xff, byte(n)}, Updated: at(12)},
+				{Path: "/theme/style.css", ContentType: "text/css; charset=utf-8", Data: []byte("body{}" + tag), Updated: at(13)},
+			},
+			Templates: []orchard.Template{
+				{Name: "layouts/post.html", Body: "{{.Title}}" + tag, Updated: at(14)},
+				{Name: "partials/footer.html", Body: "footer" + tag, Updated: at(15)},
+			},
+			Users: []orchard.User{{Site: host, Name: "editor", PasswordHash: "hash" + tag, Created: at(16)}},
+		}}
+		if schema < 6 {
+			ls.c.Site.Redirects = nil
+		}
+		if schema < 5 {
+			ls.version = 0
+		}
+		return ls
+	}
+	return []legacySite{site("a-b.example", 1), site("a.b.example", 2), site("old.example", 3)}
+}
+
+// makeLegacyDB fills the empty database of raw as orchard made it before
+// the shared content tables, at registry schema version schema (3: before
+// page digests, 6: the last one): the registry migrations up to schema,
+// run as then (migrations are never edited), and each site's own tables
+// and rows written with plain SQL.
+func makeLegacyDB(t *testing.T, raw *sql.DB, schema int, sites []legacySite) {
+	t.Helper()
+	ctx := t.Context()
+	conn, err := raw.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := conn.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`CREATE TABLE orchard_migrations (version INT NOT NULL PRIMARY KEY, applied DATETIME(6) NOT NULL)` + tableOptions)
+	for v := 1; v <= schema; v++ {
+		if step := goMigrations[v]; step != nil {
+			if err := step(ctx, conn); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			exec(migrations[v])
+		}
+		exec(`INSERT INTO orchard_migrations (version, applied) VALUES (?, ?)`, v, now())
+	}
+	for _, ls := range sites {
+		s := ls.c.Site
+		p := s.Prefix
+		for _, q := range legacySiteDDL {
+			if schema < 4 {
+				q = strings.Replace(q, "digest      CHAR(64)     NOT NULL DEFAULT '',", "", 1)
+			}
+			exec(strings.ReplaceAll(q, "`P_", "`"+p+"_"))
+		}
+		exec(`INSERT INTO orchard_sites (host, prefix, title, description, scheme, cache_control, feed_size, created, updated)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.Host, p, s.Title, s.Description, s.Scheme, s.CacheControl, s.FeedSize, s.Created, s.Updated)
+		if schema >= 5 {
+			exec(`UPDATE orchard_sites SET version = ? WHERE host = ?`, ls.version, s.Host)
+		}
+		for pos, name := range append([]string{s.Host}, s.Aliases...) {
+			exec(`INSERT INTO orchard_hosts (host, site, pos) VALUES (?, ?, ?)`, name, s.Host, pos)
+		}
+		if err := insertRedirectsFor(t, conn, s); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range ls.c.Categories {
+			exec("INSERT INTO `"+p+"_categories` (path, parent, title, description, sort, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?)",
+				c.Path, nullable(c.Parent()), c.Title, c.Description, c.Sort, c.Created, c.Updated)
+		}
+		for _, pg := range ls.c.Pages {
+			cols, vals := "path, title, category, layout, format, body, description, published, created, updated", "?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+			args := []any{pg.Path, pg.Title, nullable(pg.Category), pg.Layout, pg.Format, pg.Body, pg.Description, pg.Published, pg.Created, pg.Updated}
+			if schema >= 4 {
+				cols, vals, args = cols+", digest", vals+", ?", append(args, pg.ContentDigest())
+			}
+			exec("INSERT INTO `"+p+"_pages` ("+cols+") VALUES ("+vals+")", args...)
+		}
+		for _, a := range ls.c.Assets {
+			exec("INSERT INTO `"+p+"_assets` (path, content_type, data, updated) VALUES (?, ?, ?, ?)", a.Path, a.ContentType, a.Data, a.Updated)
+		}
+		for _, tm := range ls.c.Templates {
+			exec("INSERT INTO `"+p+"_templates` (name, body, updated) VALUES (?, ?, ?)", tm.Name, tm.Body, tm.Updated)
+		}
+		for _, u := range ls.c.Users {
+			exec(`INSERT INTO orchard_users (site, name, password_hash, created) VALUES (?, ?, ?, ?)`, u.Site, u.Name, u.PasswordHash, u.Created)
+		}
+	}
+}
+
+// insertRedirectsFor writes s.Redirects as the old insertRedirects did.
+func insertRedirectsFor(t *testing.T, conn *sql.Conn, s orchard.Site) error {
+	t.Helper()
+	if len(s.Redirects) == 0 {
+		return nil
+	}
+	tx, err := conn.BeginTx(t.Context(), nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := insertRedirects(t.Context(), tx, &s); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// wantMoved checks that db holds exactly the fixture's sites, each read
+// back whole through the Store API, and no legacy tables or extra rows.
+func wantMoved(t *testing.T, db *DB, raw *sql.DB, sites []legacySite) {
+	t.Helper()
+	ctx := t.Context()
+	all, err := db.Sites(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != len(sites) {
+		t.Errorf("%d sites after the upgrade, want %d", len(all), len(sites))
+	}
+	for _, ls := range sites {
+		h := ls.c.Site.Host
+		got, err := db.LoadSite(ctx, h)
+		if err != nil {
+			t.Fatalf("LoadSite(%s): %v", h, err)
+		}
+		want := ls.c
+		if !reflect.DeepEqual(got.Site, want.Site) {
+			t.Errorf("%s: site\n got %+v\nwant %+v", h, got.Site, want.Site)
+		}
+		for _, x := range []struct {
+			what      string
+			got, want any
+		}{
+			{"categories", got.Categories, want.Categories},
+			{"pages", got.Pages, want.Pages},
+			{"assets", got.Assets, want.Assets},
+			{"templates", got.Templates, want.Templates},
+			{"users", got.Users, want.Users},
+		} {
+			if !reflect.DeepEqual(x.got, x.want) {
+				t.Errorf("%s: %s\n got %+v\nwant %+v", h, x.what, x.got, x.want)
+			}
+		}
+		idx, err := db.LoadSiteIndex(ctx, h)
+		if err != nil {
+			t.Fatalf("LoadSiteIndex(%s): %v", h, err)
+		}
+		for i, p := range want.Pages {
+			if i >= len(idx.Pages) || idx.Pages[i].Digest != p.ContentDigest() {
+				t.Errorf("%s: page %s has no digest or a wrong one after the upgrade", h, p.Path)
+			}
+		}
+		if _, v, err := db.SiteVersion(ctx, h); err != nil || v != ls.version {
+			t.Errorf("%s: SiteVersion = %d, %v; want the version from before, %d", h, v, err, ls.version)
+		}
+	}
+	var legacy, empty int
+	if err := raw.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.TABLES
+		WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 's\\_%'`).Scan(&legacy); err != nil || legacy != 0 {
+		t.Errorf("%d legacy tables left (%v)", legacy, err)
+	}
+	if err := raw.QueryRowContext(ctx, `SELECT COUNT(*) FROM orchard_pages WHERE digest = ''`).Scan(&empty); err != nil || empty != 0 {
+		t.Errorf("%d pages without a digest after the upgrade (%v)", empty, err)
+	}
+	// Nothing was copied twice or under another site's id.
+	for _, x := range []struct {
+		table string
+		count func(c orchard.SiteContent) int
+	}{
+		{"orchard_categories", func(c orchard.SiteContent) int { return len(c.Categories) }},
+		{"orchard_pages", func(c orchard.SiteContent) int { return len(c.Pages) }},
+		{"orchard_assets", func(c orchard.SiteContent) int { return len(c.Assets) }},
+		{"orchard_templates", func(c orchard.SiteContent) int { return len(c.Templates) }},
+	} {
+		want := 0
+		for _, ls := range sites {
+			want += x.count(ls.c)
+		}
+		var n int
+		if err := raw.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+x.table).Scan(&n); err != nil || n != want {
+			t.Errorf("%s has %d rows (%v), want %d", x.table, n, err, want)
+		}
+	}
+}
+
+// TestUpgradeLegacyTables opens databases made with per-site tables: Open
+// moves every site's content into the shared tables and loses nothing, a
+// second Open changes nothing, an Open stopped after the first site is
+// finished by the next, and the moved sites are ordinary sites.
+func TestUpgradeLegacyTables(t *testing.T) {
+	c := mariadbtest.Start(t, 1)
+	setup := func(t *testing.T, schema int) (dsn string, raw *sql.DB, sites []legacySite) {
+		t.Helper()
+		name := c.NewDatabase(t)
+		raw = c.Open(t, c.Primary(), name)
+		sites = legacyFixture(schema)
+		makeLegacyDB(t, raw, schema, sites)
+		return c.Primary().DSN("root", "", name), raw, sites
+	}
+	openDB := func(t *testing.T, dsn string) *DB {
+		t.Helper()
+		db, err := Open(t.Context(), dsn, nil, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	for _, schema := range []int{6, 3} {
+		t.Run(fmt.Sprintf("Schema%d", schema), func(t *testing.T) {
+			dsn, raw, sites := setup(t, schema)
+			db := openDB(t, dsn)
+			wantMoved(t, db, raw, sites)
+			db.Close()
+			db = openDB(t, dsn) // idempotent
+			wantMoved(t, db, raw, sites)
+		})
+	}
+	t.Run("Resumes", func(t *testing.T) {
+		dsn, raw, sites := setup(t, 6)
+		crash := errors.New("crash")
+		moved := 0
+		_, err := open(t.Context(), dsn, nil, Options{}, func(host string) error {
+			if moved++; moved == 2 {
+				return crash
+			}
+			return nil
+		})
+		if !errors.Is(err, crash) {
+			t.Fatalf("Open with a crash in the second site: %v, want the crash", err)
+		}
+		var done int
+		if err := raw.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM orchard_sites WHERE layout = 1`).Scan(&done); err != nil || done != 1 {
+			t.Errorf("%d sites moved before the crash (%v), want 1", done, err)
+		}
+		// A crash after a site's commit, before its tables were dropped,
+		// leaves them behind: the next Open drops them without copying.
+		if _, err := raw.ExecContext(t.Context(), "CREATE TABLE `"+orchard.TablePrefix("a-b.example")+"_templates` (x INT)"); err != nil {
+			t.Fatal(err)
+		}
+		wantMoved(t, openDB(t, dsn), raw, sites)
+	})
+	t.Run("Moved", func(t *testing.T) {
+		dsn, raw, _ := setup(t, 6)
+		db := openDB(t, dsn)
+		ctx := t.Context()
+		if err := db.PutPage(ctx, "a-b.example", &orchard.Page{Path: "/news/c/", Category: "/news/", Title: "C"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Page(ctx, "a.b.example", "/news/c/"); orchard.ErrorCode(err) != orchard.ENOTFOUND {
+			t.Errorf("a page put on a-b.example reads on a.b.example: %v", err)
+		}
+		if err := db.DropSite(ctx, "a-b.example"); err != nil {
+			t.Fatal(err)
+		}
+		if c, err := db.LoadSite(ctx, "a.b.example"); err != nil || len(c.Pages) != 3 || len(c.Categories) != 2 {
+			t.Errorf("dropping a-b.example touched a.b.example: %v", err)
+		}
+		// A site created now gets an id no site ever had, even after the
+		// site with the highest id (old.example, 3) was dropped.
+		if err := db.DropSite(ctx, "old.example"); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.CreateSite(ctx, &orchard.Site{Host: "new.example"}); err != nil {
+			t.Fatal(err)
+		}
+		ids := map[string]int64{}
+		rows, err := raw.QueryContext(ctx, `SELECT host, id FROM orchard_sites`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var h string
+			var id int64
+			if err := rows.Scan(&h, &id); err != nil {
+				t.Fatal(err)
+			}
+			ids[h] = id
+		}
+		if want := map[string]int64{"a.b.example": 2, "new.example": 4}; !reflect.DeepEqual(ids, want) {
+			t.Errorf("site ids %v, want %v (the moved site keeps its id; a new one is never reused)", ids, want)
+		}
+	})
+}
