@@ -11,6 +11,7 @@ import (
 
 	orchard "github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/internal/mariadbtest"
+	"github.com/orchardhq/orchard/internal/storetest"
 )
 
 // legacySiteDDL is the DDL of one site's own tables as orchard made them
@@ -207,51 +208,15 @@ func insertRedirectsFor(t *testing.T, conn *sql.Conn, s orchard.Site) error {
 // back whole through the Store API, and no legacy tables or extra rows.
 func wantMoved(t *testing.T, db *DB, raw *sql.DB, sites []legacySite) {
 	t.Helper()
+	kept := make([]storetest.Kept, len(sites))
+	for i, ls := range sites {
+		kept[i] = storetest.Kept{Content: ls.c, Version: ls.version}
+	}
+	storetest.CheckKept(t, db, kept, func(table string) (n int, err error) {
+		err = raw.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM `+table).Scan(&n)
+		return n, err
+	})
 	ctx := t.Context()
-	all, err := db.Sites(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(all) != len(sites) {
-		t.Errorf("%d sites after the upgrade, want %d", len(all), len(sites))
-	}
-	for _, ls := range sites {
-		h := ls.c.Site.Host
-		got, err := db.LoadSite(ctx, h)
-		if err != nil {
-			t.Fatalf("LoadSite(%s): %v", h, err)
-		}
-		want := ls.c
-		if !reflect.DeepEqual(got.Site, want.Site) {
-			t.Errorf("%s: site\n got %+v\nwant %+v", h, got.Site, want.Site)
-		}
-		for _, x := range []struct {
-			what      string
-			got, want any
-		}{
-			{"categories", got.Categories, want.Categories},
-			{"pages", got.Pages, want.Pages},
-			{"assets", got.Assets, want.Assets},
-			{"templates", got.Templates, want.Templates},
-			{"users", got.Users, want.Users},
-		} {
-			if !reflect.DeepEqual(x.got, x.want) {
-				t.Errorf("%s: %s\n got %+v\nwant %+v", h, x.what, x.got, x.want)
-			}
-		}
-		idx, err := db.LoadSiteIndex(ctx, h)
-		if err != nil {
-			t.Fatalf("LoadSiteIndex(%s): %v", h, err)
-		}
-		for i, p := range want.Pages {
-			if i >= len(idx.Pages) || idx.Pages[i].Digest != p.ContentDigest() {
-				t.Errorf("%s: page %s has no digest or a wrong one after the upgrade", h, p.Path)
-			}
-		}
-		if _, v, err := db.SiteVersion(ctx, h); err != nil || v != ls.version {
-			t.Errorf("%s: SiteVersion = %d, %v; want the version from before, %d", h, v, err, ls.version)
-		}
-	}
 	var legacy, empty int
 	if err := raw.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.TABLES
 		WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 's\\_%'`).Scan(&legacy); err != nil || legacy != 0 {
@@ -259,25 +224,6 @@ func wantMoved(t *testing.T, db *DB, raw *sql.DB, sites []legacySite) {
 	}
 	if err := raw.QueryRowContext(ctx, `SELECT COUNT(*) FROM orchard_pages WHERE digest = ''`).Scan(&empty); err != nil || empty != 0 {
 		t.Errorf("%d pages without a digest after the upgrade (%v)", empty, err)
-	}
-	// Nothing was copied twice or under another site's id.
-	for _, x := range []struct {
-		table string
-		count func(c orchard.SiteContent) int
-	}{
-		{"orchard_categories", func(c orchard.SiteContent) int { return len(c.Categories) }},
-		{"orchard_pages", func(c orchard.SiteContent) int { return len(c.Pages) }},
-		{"orchard_assets", func(c orchard.SiteContent) int { return len(c.Assets) }},
-		{"orchard_templates", func(c orchard.SiteContent) int { return len(c.Templates) }},
-	} {
-		want := 0
-		for _, ls := range sites {
-			want += x.count(ls.c)
-		}
-		var n int
-		if err := raw.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+x.table).Scan(&n); err != nil || n != want {
-			t.Errorf("%s has %d rows (%v), want %d", x.table, n, err, want)
-		}
 	}
 }
 

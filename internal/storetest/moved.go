@@ -1,0 +1,87 @@
+package storetest
+
+import (
+	"reflect"
+	"testing"
+
+	orchard "github.com/orchardhq/orchard"
+)
+
+// Kept is a site as a store upgrade must keep it: its whole content and
+// its version (orchard.Store.SiteVersion).
+type Kept struct {
+	Content orchard.SiteContent
+	Version int64
+}
+
+// CheckKept checks that st holds exactly these sites, each read back
+// whole through the Store API with its page digests and version, and,
+// through rows (the row count of a shared content table), that nothing
+// was copied twice or under another site: each of orchard_categories,
+// orchard_pages, orchard_assets and orchard_templates holds as many rows
+// as the sites have of them.
+func CheckKept(t *testing.T, st orchard.Store, sites []Kept, rows func(table string) (int, error)) {
+	t.Helper()
+	ctx := t.Context()
+	all, err := st.Sites(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != len(sites) {
+		t.Errorf("%d sites after the upgrade, want %d", len(all), len(sites))
+	}
+	for _, k := range sites {
+		h := k.Content.Site.Host
+		got, err := st.LoadSite(ctx, h)
+		if err != nil {
+			t.Fatalf("LoadSite(%s): %v", h, err)
+		}
+		want := k.Content
+		if !reflect.DeepEqual(got.Site, want.Site) {
+			t.Errorf("%s: site\n got %+v\nwant %+v", h, got.Site, want.Site)
+		}
+		for _, x := range []struct {
+			what      string
+			got, want any
+		}{
+			{"categories", got.Categories, want.Categories},
+			{"pages", got.Pages, want.Pages},
+			{"assets", got.Assets, want.Assets},
+			{"templates", got.Templates, want.Templates},
+			{"users", got.Users, want.Users},
+		} {
+			if !reflect.DeepEqual(x.got, x.want) {
+				t.Errorf("%s: %s\n got %+v\nwant %+v", h, x.what, x.got, x.want)
+			}
+		}
+		idx, err := st.LoadSiteIndex(ctx, h)
+		if err != nil {
+			t.Fatalf("LoadSiteIndex(%s): %v", h, err)
+		}
+		for i, p := range want.Pages {
+			if i >= len(idx.Pages) || idx.Pages[i].Digest != p.ContentDigest() {
+				t.Errorf("%s: page %s has no digest or a wrong one after the upgrade", h, p.Path)
+			}
+		}
+		if _, v, err := st.SiteVersion(ctx, h); err != nil || v != k.Version {
+			t.Errorf("%s: SiteVersion = %d, %v; want the version from before, %d", h, v, err, k.Version)
+		}
+	}
+	for _, x := range []struct {
+		table string
+		count func(c orchard.SiteContent) int
+	}{
+		{"orchard_categories", func(c orchard.SiteContent) int { return len(c.Categories) }},
+		{"orchard_pages", func(c orchard.SiteContent) int { return len(c.Pages) }},
+		{"orchard_assets", func(c orchard.SiteContent) int { return len(c.Assets) }},
+		{"orchard_templates", func(c orchard.SiteContent) int { return len(c.Templates) }},
+	} {
+		want := 0
+		for _, k := range sites {
+			want += x.count(k.Content)
+		}
+		if n, err := rows(x.table); err != nil || n != want {
+			t.Errorf("%s has %d rows (%v), want %d", x.table, n, err, want)
+		}
+	}
+}
