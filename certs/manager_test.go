@@ -2,13 +2,20 @@ package certs_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -383,4 +390,132 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// TestSiteSettings checks the per-site HTTPS settings: a site with its own
+// certificate files (a wildcard) is served with them and never ordered, a
+// site that opted out gets nothing, redirect and HSTS reach the balancer,
+// and the settings file round-trips.
+func TestSiteSettings(t *testing.T) {
+	c := newCluster(t, 1, 0)
+	own := selfSigned(t, c.dir, "own.test", "*.own.test")
+	settings := map[string]orchard.HTTPSSettings{
+		"own.test":  {CertFile: own.certFile, KeyFile: own.keyFile, Redirect: true, HSTSSeconds: 600},
+		"off.test":  {Off: true},
+		"auto.test": {},
+	}
+	if err := certs.SaveSettings(c.settings, settings); err != nil {
+		t.Fatal(err)
+	}
+	got, err := certs.LoadSettings(c.settings)
+	if err != nil || len(got) != 2 || got["own.test"].HSTSSeconds != 600 || !got["off.test"].Off {
+		t.Fatalf("settings round trip = %+v, %v", got, err)
+	}
+	c.sites.put("own.test", "www.own.test")
+	c.sites.put("off.test")
+	c.sites.put("auto.test")
+	c.check()
+
+	if st := c.status("own.test"); st.Source != certs.SourceFile || st.Issuer != "own.test" {
+		t.Errorf("own.test: %+v, want its own file", st)
+	}
+	if st := c.status("www.own.test"); st.Host != "" {
+		t.Errorf("an alias of a site with its own certificate was ordered: %+v", st)
+	}
+	if st := c.status("off.test"); st.Host != "" {
+		t.Errorf("a site that opted out has a certificate: %+v", st)
+	}
+	if st := c.status("auto.test"); st.NotAfter.IsZero() {
+		t.Errorf("auto.test: %+v, want an ACME certificate", st)
+	}
+	b := c.bals[0]
+	for _, host := range []string{"own.test", "www.own.test"} {
+		body, leaf, err := get(b, own.pool, host)
+		if err != nil || body != "page of "+host || leaf.Subject.CommonName != "own.test" {
+			t.Errorf("%s: %q, %v", host, body, err)
+		}
+	}
+	if _, _, err := get(b, c.ca.Roots(), "off.test"); err == nil {
+		t.Error("off.test is served over HTTPS")
+	}
+
+	resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{ServerName: "own.test", RootCAs: own.pool}}}).
+		Do(&http.Request{Method: "GET", URL: mustURL(t, "https://"+b.TLSAddr()+"/"), Host: "own.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Strict-Transport-Security"); got != "max-age=600" {
+		t.Errorf("HSTS %q, want max-age=600", got)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = noRedirect.Do(&http.Request{Method: "GET", URL: mustURL(t, "http://"+b.Addr()+"/x"), Host: "own.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMovedPermanently || !strings.HasPrefix(resp.Header.Get("Location"), "https://own.test:") {
+		t.Errorf("plain HTTP to own.test: %d %q, want 301 to https://own.test", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+type ownFiles struct {
+	certFile, keyFile string
+	pool              *x509.CertPool
+}
+
+// selfSigned writes a certificate for names (the first is its common
+// name) and its key into dir.
+func selfSigned(t *testing.T, dir string, names ...string) ownFiles {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: names[0]}, Issuer: pkix.Name{CommonName: names[0]},
+		DNSNames: names, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalECPrivateKey(key)
+	f := ownFiles{certFile: filepath.Join(dir, "own.crt"), keyFile: filepath.Join(dir, "own.key"), pool: x509.NewCertPool()}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	f.pool.AppendCertsFromPEM(certPEM)
+	if os.WriteFile(f.certFile, certPEM, 0o644) != nil ||
+		os.WriteFile(f.keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600) != nil {
+		t.Fatal("write own certificate")
+	}
+	return f
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// FuzzLoadSettings feeds the settings file to its reader: no panic, and
+// what it accepts validates.
+func FuzzLoadSettings(f *testing.F) {
+	f.Add([]byte(`{"a.test":{"off":true},"b.test":{"cert_file":"c","key_file":"k","redirect":true,"hsts_seconds":60}}`))
+	f.Add([]byte(`{"a.test":{"hsts_seconds":-5}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), "https.json")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := certs.LoadSettings(path)
+		if err != nil {
+			return
+		}
+		for host, s := range got {
+			if s.Validate() != nil {
+				t.Errorf("%s: accepted invalid settings %+v", host, s)
+			}
+		}
+	})
 }
