@@ -69,11 +69,7 @@ func ReadState(dir string) ([]Status, error) {
 	return list, nil
 }
 
-func (f *files) saveState(status map[string]*Status) error {
-	list := make([]*Status, 0, len(status))
-	for _, st := range status {
-		list = append(list, st)
-	}
+func (f *files) saveState(list []Status) error {
 	data, err := json.MarshalIndent(list, "", "  ")
 	if err != nil {
 		return err

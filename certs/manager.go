@@ -304,9 +304,9 @@ func (m *Manager) Check(ctx context.Context) error {
 		}
 	}
 	m.mu.Lock()
-	err = m.files.saveState(m.status)
+	list := m.statusLocked()
 	m.mu.Unlock()
-	return err
+	return m.files.saveState(list)
 }
 
 // isDue reports whether host needs a certificate: it has none, or the
@@ -427,6 +427,10 @@ func (m *Manager) Set() *orchard.CertSet {
 func (m *Manager) Status() []Status {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.statusLocked()
+}
+
+func (m *Manager) statusLocked() []Status {
 	out := make([]Status, 0, len(m.status)+len(m.own))
 	for _, st := range m.status {
 		out = append(out, *st)
