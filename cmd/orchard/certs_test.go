@@ -215,4 +215,3 @@ func TestSiteHTTPSCommand(t *testing.T) {
 		}
 	})
 }
-
