@@ -26,6 +26,8 @@ const (
 	obtainTimeout = 3 * time.Minute
 	// balancerTimeout bounds one call to one balancer.
 	balancerTimeout = 10 * time.Second
+	// waitForBalancer is the loop's interval while no balancer answers.
+	waitForBalancer = 2 * time.Second
 )
 
 // SiteLister is the part of orchard.Store the manager reads.
@@ -107,9 +109,12 @@ type Manager struct {
 	synced   map[string]string // balancer -> digest it was last seen or made to hold
 
 	errorsTotal atomic.Uint64
-	checking    sync.Mutex // one Check at a time: orders of a name never overlap
-	acct        *account   // the ACME account, registered at the first order; under checking
-	wake        chan struct{}
+	// noBalancer is set while orders wait for a balancer to answer
+	// challenges: the loop then looks again every few seconds.
+	noBalancer atomic.Bool
+	checking   sync.Mutex // one Check at a time: orders of a name never overlap
+	acct       *account   // the ACME account, registered at the first order; under checking
+	wake       chan struct{}
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -206,17 +211,24 @@ func (m *Manager) Wake() {
 }
 
 func (m *Manager) loop(ctx context.Context) {
-	t := time.NewTicker(m.opts.Interval)
-	defer t.Stop()
 	for {
 		if err := m.Check(ctx); err != nil && ctx.Err() == nil {
 			m.log.Warn("certificate check", "err", err)
 		}
+		wait := m.opts.Interval
+		if m.noBalancer.Load() {
+			// A master usually starts before its balancers: order as
+			// soon as one answers.
+			wait = min(wait, waitForBalancer)
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-t.C:
 		case <-m.wake:
+			t.Stop()
 		}
 	}
 }
@@ -293,7 +305,17 @@ func (m *Manager) Check(ctx context.Context) error {
 		}
 	}
 	m.mu.Unlock()
-	m.syncBalancers(ctx, false)
+	reached := m.syncBalancers(ctx, false)
+	if len(due) > 0 && reached == 0 {
+		// No balancer would answer the challenges: an order would only
+		// fail and spend the CA's rate limit. Not a failure of the names.
+		if !m.noBalancer.Swap(true) {
+			m.log.Warn("no balancer answers: certificate orders wait", "due", len(due))
+		}
+		due = nil
+	} else {
+		m.noBalancer.Store(false)
+	}
 
 	for _, host := range due {
 		if ctx.Err() != nil {
@@ -386,12 +408,14 @@ func (m *Manager) rebuildLocked() {
 // syncBalancers brings every balancer's set up to the manager's: with
 // force it sends the set to each; otherwise it asks each for its digest
 // and sends only where it differs (a balancer that started or was down).
-func (m *Manager) syncBalancers(ctx context.Context, force bool) {
+// It returns how many balancers hold the set.
+func (m *Manager) syncBalancers(ctx context.Context, force bool) int {
 	m.mu.Lock()
 	set := m.set
 	m.mu.Unlock()
 	digest := set.Digest()
 	var wg sync.WaitGroup
+	var holding atomic.Int64
 	for _, b := range m.opts.Balancers {
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(ctx, balancerTimeout)
@@ -403,6 +427,7 @@ func (m *Manager) syncBalancers(ctx context.Context, force bool) {
 					return
 				}
 				if d.Digest == digest {
+					holding.Add(1)
 					return
 				}
 			}
@@ -410,10 +435,12 @@ func (m *Manager) syncBalancers(ctx context.Context, force bool) {
 				m.log.Warn("certificates not sent", "balancer", b.Name, "err", err)
 				return
 			}
+			holding.Add(1)
 			m.log.Info("certificates sent", "balancer", b.Name, "certs", len(set.Certs))
 		})
 	}
 	wg.Wait()
+	return int(holding.Load())
 }
 
 // Set returns the certificate set the balancers should hold.

@@ -519,3 +519,21 @@ func FuzzLoadSettings(f *testing.F) {
 		}
 	})
 }
+
+// TestWaitsForBalancer checks that while no balancer answers, a due name
+// is not ordered (it would fail validation and spend the CA's rate limit)
+// and no failure is counted against it; once a balancer is up the next
+// round obtains the certificate.
+func TestWaitsForBalancer(t *testing.T) {
+	c := newCluster(t, 1, 0)
+	listen, control := c.bals[0].Addr(), c.bals[0].ControlAddr()
+	c.bals[0].Close()
+	c.sites.put("delta.test")
+	c.check()
+	if st := c.status("delta.test"); st.Failures != 0 || st.LastError != "" || !st.NotAfter.IsZero() || c.mgr.RenewalErrors() != 0 {
+		t.Fatalf("with no balancer: %+v, errors %d; want no order and no failure", st, c.mgr.RenewalErrors())
+	}
+	b := c.startBalancer(listen, control)
+	c.check()
+	c.mustGet(b, c.ca.Roots(), "delta.test")
+}
