@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mholt/acmez/v3/acme"
+
 	"github.com/orchardhq/orchard"
 )
 
@@ -22,6 +24,8 @@ const (
 	DefaultRenewWindow = 1.0 / 3
 	DefaultRetryMin    = time.Minute
 	DefaultRetryMax    = 24 * time.Hour
+	// DefaultOrdersPerRound is Options.OrdersPerRound's default.
+	DefaultOrdersPerRound = 10
 	// obtainTimeout bounds one order, challenges and polling included.
 	obtainTimeout = 3 * time.Minute
 	// balancerTimeout bounds one call to one balancer.
@@ -64,8 +68,14 @@ type Options struct {
 	Interval    time.Duration // how often sites are checked and balancers reconciled; default 15s
 	RetryMin    time.Duration // first wait after a failed order of a name; default 1m, doubling
 	RetryMax    time.Duration // longest wait between orders of a failing name; default 24h
-	Clock       func() time.Time
-	Logger      *slog.Logger
+	// OrdersPerRound bounds the orders of one Check (default 10): a
+	// thousand new sites are ordered over minutes, not in one burst.
+	OrdersPerRound int
+	// NoLoop makes Open start no background loop: the caller runs Check
+	// when it wants (tests that step the clock).
+	NoLoop bool
+	Clock  func() time.Time
+	Logger *slog.Logger
 }
 
 // Status is the state of one host's certificate, as `orchard certs` lists
@@ -113,8 +123,12 @@ type Manager struct {
 	// challenges: the loop then looks again every few seconds.
 	noBalancer atomic.Bool
 	checking   sync.Mutex // one Check at a time: orders of a name never overlap
-	acct       *account   // the ACME account, registered at the first order; under checking
-	wake       chan struct{}
+	// pausedUntil stops every order after the CA said rateLimited, for
+	// RetryMin doubling with each such answer (pauses); under checking.
+	pausedUntil time.Time
+	pauses      int
+	acct        *account // the ACME account, registered at the first order; under checking
+	wake        chan struct{}
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -142,6 +156,9 @@ func New(opts Options) *Manager {
 	}
 	if opts.RetryMax <= 0 {
 		opts.RetryMax = DefaultRetryMax
+	}
+	if opts.OrdersPerRound <= 0 {
+		opts.OrdersPerRound = DefaultOrdersPerRound
 	}
 	if opts.Clock == nil {
 		opts.Clock = time.Now
@@ -183,6 +200,9 @@ func (m *Manager) Open(ctx context.Context) error {
 	m.rebuildLocked()
 	m.mu.Unlock()
 	m.log.Info("certificate manager started", "ca", m.opts.Directory, "certs", len(pairs), "balancers", len(m.opts.Balancers))
+	if m.opts.NoLoop {
+		return nil
+	}
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
@@ -316,6 +336,12 @@ func (m *Manager) Check(ctx context.Context) error {
 	} else {
 		m.noBalancer.Store(false)
 	}
+	if now.Before(m.pausedUntil) {
+		due = nil // the CA asked us to slow down
+	}
+	if len(due) > m.opts.OrdersPerRound {
+		due = due[:m.opts.OrdersPerRound]
+	}
 
 	for _, host := range due {
 		if ctx.Err() != nil {
@@ -348,12 +374,15 @@ func (m *Manager) obtainOne(ctx context.Context, host string) bool {
 	ctx, cancel := context.WithTimeout(ctx, obtainTimeout)
 	defer cancel()
 	pair, leaf, err := m.obtain(ctx, host)
+	now := m.opts.Clock()
 	if err != nil {
 		// Registered again at the next order: a CA that lost its
 		// state (or a test CA restarted) forgets accounts.
 		m.acct = nil
+		m.noteRateLimit(err, now)
+	} else {
+		m.pauses = 0
 	}
-	now := m.opts.Clock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	st := m.status[host]
@@ -385,6 +414,24 @@ func (m *Manager) obtainOne(ctx context.Context, host string) bool {
 	m.rebuildLocked()
 	m.log.Info("certificate obtained", "host", host, "renewal", renewal, "issuer", st.Issuer, "not_after", st.NotAfter)
 	return true
+}
+
+// noteRateLimit pauses every order when the CA answered rateLimited: one
+// name's back-off would not stop the next names from spending the same
+// limit. The pause doubles with each such answer, from RetryMin to
+// RetryMax. Called under checking.
+func (m *Manager) noteRateLimit(err error, now time.Time) {
+	var p acme.Problem
+	if !errors.As(err, &p) || p.Type != acme.ProblemTypeRateLimited {
+		return
+	}
+	wait := m.opts.RetryMin << min(m.pauses, 30)
+	if wait <= 0 || wait > m.opts.RetryMax {
+		wait = m.opts.RetryMax
+	}
+	m.pauses++
+	m.pausedUntil = now.Add(wait)
+	m.log.Warn("the CA limits our rate: every order waits", "for", wait, "err", err)
 }
 
 // rebuildLocked makes the set the balancers should hold from the ACME

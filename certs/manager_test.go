@@ -98,6 +98,7 @@ type cluster struct {
 	ctlAddrs []string // control address of each balancer, also those not started
 	mgr      *certs.Manager
 	member   orchard.Member
+	perRound int // Options.OrdersPerRound of the next newManager
 }
 
 // newCluster starts n balancers (the last one's plain port is where the
@@ -174,18 +175,19 @@ func (c *cluster) newManager() *certs.Manager {
 		})
 	}
 	m := certs.New(certs.Options{
-		Sites:        c.sites,
-		Dir:          filepath.Join(c.dir, "certs"),
-		SettingsFile: c.settings,
-		Directory:    c.ca.Directory,
-		Email:        "ops@example.com",
-		AgreeTerms:   true,
-		HTTPClient:   c.ca.Client,
-		Balancers:    bs,
-		Interval:     time.Hour, // the tests call Check
-		RetryMin:     time.Minute,
-		Clock:        c.clock.now,
-		Logger:       testLogger(c.t),
+		Sites:          c.sites,
+		Dir:            filepath.Join(c.dir, "certs"),
+		SettingsFile:   c.settings,
+		Directory:      c.ca.Directory,
+		Email:          "ops@example.com",
+		AgreeTerms:     true,
+		HTTPClient:     c.ca.Client,
+		Balancers:      bs,
+		NoLoop:         true, // the tests call Check
+		RetryMin:       time.Minute,
+		Clock:          c.clock.now,
+		OrdersPerRound: c.perRound,
+		Logger:         testLogger(c.t),
 	})
 	if err := m.Open(context.Background()); err != nil {
 		c.t.Fatal(err)
@@ -536,4 +538,31 @@ func TestWaitsForBalancer(t *testing.T) {
 	b := c.startBalancer(listen, control)
 	c.check()
 	c.mustGet(b, c.ca.Roots(), "delta.test")
+}
+
+// TestOrdersPerRound checks that one round orders at most OrdersPerRound
+// certificates and the next round the rest: many new sites do not become
+// one burst of orders.
+func TestOrdersPerRound(t *testing.T) {
+	c := newCluster(t, 1, 0)
+	c.mgr.Close()
+	c.perRound = 2
+	c.mgr = c.newManager()
+	c.sites.put("one.test")
+	c.sites.put("two.test")
+	c.sites.put("three.test")
+	c.check()
+	issued := 0
+	for _, st := range c.mgr.Status() {
+		if !st.NotAfter.IsZero() {
+			issued++
+		}
+	}
+	if issued != 2 {
+		t.Fatalf("%d certificates after one round, want 2: %+v", issued, c.mgr.Status())
+	}
+	c.check()
+	for _, host := range []string{"one.test", "two.test", "three.test"} {
+		c.mustGet(c.bals[0], c.ca.Roots(), host)
+	}
 }
