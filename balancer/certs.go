@@ -117,6 +117,7 @@ func (b *Balancer) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate,
 func (b *Balancer) servePlain(ctx *fasthttp.RequestCtx) {
 	if path := ctx.Path(); bytes.HasPrefix(path, acmeChallengePrefix) {
 		b.serveChallenge(ctx, string(path[len(acmeChallengePrefix):]))
+		b.logPlain(ctx)
 		return
 	}
 	if t := b.acme.table.Load(); t != nil && t.redirects {
@@ -128,6 +129,7 @@ func (b *Balancer) servePlain(ctx *fasthttp.RequestCtx) {
 			}
 			ctx.Response.Header.Set("Location", loc+string(ctx.Request.Header.RequestURI()))
 			plain(ctx, fasthttp.StatusMovedPermanently, "Moved to HTTPS\n")
+			b.logPlain(ctx)
 			return
 		}
 	}
@@ -135,6 +137,14 @@ func (b *Balancer) servePlain(ctx *fasthttp.RequestCtx) {
 }
 
 var acmeChallengePrefix = []byte(orchard.ACMEChallengePrefix)
+
+// logPlain writes an answer of servePlain's own to the access log, as
+// handle does for the others.
+func (b *Balancer) logPlain(ctx *fasthttp.RequestCtx) {
+	if b.alog != nil {
+		b.alog.write(ctx, clientAddr(ctx), b.now())
+	}
+}
 
 // serveChallenge answers an HTTP-01 challenge for any host, from the table
 // the master filled; it is never proxied to a node.

@@ -26,7 +26,7 @@ const certsSecret = "certs-test-secret-0123456789abcdef"
 
 // pushedCertsBalancer starts a balancer whose TLS listener has no
 // certificate file: every certificate comes over the signed control API.
-func pushedCertsBalancer(t *testing.T) (*balancer.Balancer, *backend) {
+func pushedCertsBalancer(t *testing.T, opts ...func(*balancer.Options)) (*balancer.Balancer, *backend) {
 	t.Helper()
 	be := newBackend(t, "n0", rel1)
 	o := onePool("", be.member(1))
@@ -35,6 +35,9 @@ func pushedCertsBalancer(t *testing.T) (*balancer.Balancer, *backend) {
 	o.Control = "127.0.0.1:0"
 	o.ControlAuth = func(h http.Handler) http.Handler {
 		return publish.RequireSignature([]byte(certsSecret), publish.BalancerTarget, h)
+	}
+	for _, f := range opts {
+		f(&o)
 	}
 	return mustOpen(t, o), be
 }
@@ -277,4 +280,25 @@ func FuzzCertsControl(f *testing.F) {
 		}
 		b.DeleteChallenge(token)
 	})
+}
+
+// TestChallengeAccessLog checks that the balancer's own answers on the
+// plain listener (a challenge, a redirect to HTTPS) reach the access log
+// like every other request.
+func TestChallengeAccessLog(t *testing.T) {
+	var buf syncBuf
+	b, _ := pushedCertsBalancer(t, func(o *balancer.Options) { o.AccessLog = &buf })
+	putCerts(t, b, orchard.CertSet{Policies: map[string]orchard.HostPolicy{siteHost: {Redirect: true}}})
+	raw(t, b.Addr(), nilAddr, "GET "+orchard.ACMEChallengePrefix+"tok HTTP/1.1\r\nHost: x.test\r\nConnection: close\r\n\r\n")
+	raw(t, b.Addr(), nilAddr, "GET /page HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+	b.Close()
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "/.well-known/acme-challenge/tok HTTP/1.1\" 404") || !strings.Contains(lines[1], "/page HTTP/1.1\" 301") {
+		t.Errorf("access log:\n%s\nwant the challenge (404) and the redirect (301)", buf.String())
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "127.0.0.1 - - [") || !strings.HasSuffix(l, `"-" "-"`) {
+			t.Errorf("log line %q is not in combined format", l)
+		}
+	}
 }
