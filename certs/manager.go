@@ -343,13 +343,17 @@ func (m *Manager) Check(ctx context.Context) error {
 		due = due[:m.opts.OrdersPerRound]
 	}
 
+	obtained := false
 	for _, host := range due {
 		if ctx.Err() != nil {
 			break
 		}
-		if m.obtainOne(ctx, host) {
-			m.syncBalancers(ctx, true)
-		}
+		obtained = m.obtainOne(ctx, host) || obtained
+	}
+	if obtained {
+		// Once per round: the whole set goes to every balancer, so a
+		// push per certificate would send it OrdersPerRound times.
+		m.syncBalancers(ctx, true)
 	}
 	m.mu.Lock()
 	list := m.statusLocked()
