@@ -27,6 +27,7 @@ type Balancer struct {
 	targets atomic.Pointer[map[string]string] // site -> newest release, copy on write
 	cache   *edgeCache                        // the current edge cache (nil = none), under mu; requests read table.cache
 	cert    atomic.Pointer[tls.Certificate]   // served by the TLS listener; Reload reloads it
+	acme    pushedCerts                       // certificates and ACME challenges from the master (certs.go)
 	alog    *accessLog
 	stats   stats
 	csrfKey []byte
@@ -109,7 +110,7 @@ func (b *Balancer) Listen(ctx context.Context) error {
 		return fmt.Errorf("balancer: listen: %w", err)
 	}
 	b.srv = &fasthttp.Server{
-		Handler:               b.serve,
+		Handler:               b.servePlain,
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
 		Concurrency:           b.opts.MaxConns,

@@ -48,6 +48,7 @@ func (b *Balancer) listenControl() error {
 			writeControlJSON(w, http.StatusOK, b.Members())
 		})))
 		mux.Handle("POST "+orchard.MembersPath+"/{pool}/{member}", auth(http.HandlerFunc(b.controlSetMember)))
+		b.controlCerts(mux, auth)
 	}
 	if b.opts.Metrics != nil {
 		mux.Handle("GET /metrics", b.opts.Metrics)

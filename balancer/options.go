@@ -54,7 +54,11 @@ type Options struct {
 	TLSCert       string // PEM certificate chain file, with TLSKey
 	TLSKey        string // PEM private key file
 	RedirectHTTPS bool   // plain-HTTP requests get 308 to https:// (needs TLSListen)
-	Control       string // /metrics and /_orchard/health; "" = none
+	// PushedCerts lets the TLS listener start without TLSCert: the master
+	// pushes certificates over the control listener (orchard.CertsPath),
+	// which needs Control and ControlAuth.
+	PushedCerts bool
+	Control     string // /metrics and /_orchard/health; "" = none
 
 	// Metrics, when set, serves /metrics on Control instead of the
 	// built-in text (cmd/orchard adds host statistics this way).
@@ -220,8 +224,11 @@ func (o *Options) validate() error {
 			return orchard.Errorf(orchard.EINVALID, "Manager path %q must not be / or under /_orchard/.", o.ManagerPath)
 		}
 	}
-	if (o.TLSCert == "") != (o.TLSKey == "") || (o.TLSListen != "" && o.TLSCert == "") {
+	if (o.TLSCert == "") != (o.TLSKey == "") || (o.TLSListen != "" && o.TLSCert == "" && !o.PushedCerts) {
 		return orchard.Errorf(orchard.EINVALID, "TLS needs a listen address, a certificate and a key.")
+	}
+	if o.PushedCerts && (o.Control == "" || o.ControlAuth == nil) {
+		return orchard.Errorf(orchard.EINVALID, "Certificates pushed by the master need a signed control listener.")
 	}
 	if o.RedirectHTTPS && o.TLSListen == "" {
 		return orchard.Errorf(orchard.EINVALID, "Redirecting to HTTPS needs a TLS listener.")

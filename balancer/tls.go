@@ -21,21 +21,24 @@ import (
 
 // listenTLS starts the HTTPS listener (HTTP/1.1 and HTTP/2).
 func (b *Balancer) listenTLS() error {
-	cert, err := tls.LoadX509KeyPair(b.opts.TLSCert, b.opts.TLSKey)
-	if err != nil {
-		return fmt.Errorf("balancer: TLS certificate: %w", err)
+	if b.opts.TLSCert != "" { // else only certificates pushed by the master
+		cert, err := tls.LoadX509KeyPair(b.opts.TLSCert, b.opts.TLSKey)
+		if err != nil {
+			return fmt.Errorf("balancer: TLS certificate: %w", err)
+		}
+		b.cert.Store(&cert)
 	}
 	ln, err := net.Listen("tcp", b.opts.TLSListen)
 	if err != nil {
 		return fmt.Errorf("balancer: TLS listen: %w", err)
 	}
 	b.tlsLn = ln
-	b.cert.Store(&cert)
 	b.tlsSrv = &http.Server{
-		Handler: http.HandlerFunc(b.serveTLS),
+		Handler: b.hsts(http.HandlerFunc(b.serveTLS)),
 		TLSConfig: &tls.Config{
-			// Reload may replace the certificate (a renewal) without a restart.
-			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return b.cert.Load(), nil },
+			// By SNI from the master's certificates, else the file's, which
+			// Reload may replace (a renewal) without a restart.
+			GetCertificate: b.getCertificate,
 			MinVersion:     tls.VersionTLS12, // Go's default cipher suites: AEAD with forward secrecy only
 			NextProtos:     []string{"h2", "http/1.1"},
 		},

@@ -17,6 +17,8 @@ type Config struct {
 	Master     Master   `toml:"master"`
 	Nodes      []Node   `toml:"node"`
 	Balancer   Balancer `toml:"balancer"`
+	// ACME is the [acme] table; nil (automatic HTTPS off) without one.
+	ACME *ACME `toml:"acme,omitempty"`
 }
 
 // Database says where the CMS keeps its content.

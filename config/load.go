@@ -118,7 +118,9 @@ func Parse(path string, data []byte) (*Config, error) {
 	lines := keyLines(data)
 	v := &validator{file: path, lines: lines}
 	c.setDefaults()
+	c.setACMEDefaults()
 	v.validate(c)
+	v.validateACME(c)
 	if len(v.errs) > 0 {
 		return nil, v.errs
 	}

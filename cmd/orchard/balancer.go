@@ -266,6 +266,7 @@ func balancerOptions(cfg *config.Config, logger *slog.Logger) (balancer.Options,
 		TLSCert:       bc.TLSCert,
 		TLSKey:        bc.TLSKey,
 		RedirectHTTPS: bc.RedirectHTTPS,
+		PushedCerts:   cfg.ACME != nil, // the master sends them
 		Control:       bc.Control,
 		ControlAuth: func(h http.Handler) http.Handler {
 			return publish.RequireSignature(cfg.Secret, publish.BalancerTarget, h)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,6 +50,7 @@ catches up.`,
 	f.StringVar(&d.listen, "listen", "127.0.0.1:8000", "address where the sample sites are served")
 	f.IntVar(&d.nodes, "nodes", 3, "number of web nodes")
 	f.BoolVar(&d.mysql, "mysql", false, "keep the CMS on a private MariaDB primary and two replicas (needs mariadb-server)")
+	f.BoolVar(&d.https, "https", false, "serve the sites over HTTPS too, with certificates from a local test ACME CA (Pebble)")
 	f.DurationVar(&d.load, "load", 0, "after start, load the balancer with orchard bench for this long (e.g. 30s) and print the summary")
 	return cmd
 }
@@ -59,6 +61,7 @@ type demo struct {
 	exe         string // the binary each role runs (demoBinary)
 	nodes       int
 	mysql       bool
+	https       bool
 	load        time.Duration
 	out         io.Writer
 
@@ -67,6 +70,7 @@ type demo struct {
 	password string
 	children []*child
 	db       *demoDatabase
+	ca       *demoCA // Pebble, with --https
 }
 
 func (d *demo) run(ctx context.Context) (err error) {
@@ -77,12 +81,14 @@ func (d *demo) run(ctx context.Context) (err error) {
 	defer d.stopAll()
 	for _, step := range []func(context.Context) error{
 		d.initDir,
+		d.startCA,
 		d.initSites,
 		d.buildSites,
 		d.startMaster,
 		d.startNodes,
 		d.publishSites,
 		d.startBalancer,
+		d.waitHTTPS,
 	} {
 		if err := step(ctx); err != nil {
 			if ctx.Err() != nil {
@@ -127,6 +133,11 @@ func (d *demo) initDir(ctx context.Context) error {
 			return err
 		}
 		d.layout.MySQL = d.db
+	}
+	if d.https {
+		if err := planHTTPS(d.layout, d.dir); err != nil {
+			return err
+		}
 	}
 	path, err := writeDemoConfig(d.dir, d.layout)
 	if err != nil {
@@ -292,6 +303,14 @@ func (d *demo) printWelcome(took time.Duration) {
 	for _, h := range []string{sample.AlphaHost, sample.BlogHost} {
 		fmt.Fprintf(d.out, "  http://%s:%s/\n", h, port)
 	}
+	if h := d.layout.HTTPS; h != nil {
+		_, tlsPort, _ := net.SplitHostPort(h.TLSListen)
+		for _, host := range []string{sample.AlphaHost, sample.BlogHost} {
+			fmt.Fprintf(d.out, "  https://%s:%s/\n", host, tlsPort)
+		}
+		fmt.Fprintf(d.out, "HTTPS certificates come from a local test CA: trust %s\n", d.caFile())
+		fmt.Fprintf(d.out, "  (curl --cacert %s https://%s:%s/; orchard certs --config %s)\n", d.caFile(), sample.AlphaHost, tlsPort, d.cfg.Path)
+	}
 	fmt.Fprintf(d.out, "\nBalancer manager: http://127.0.0.1:%s%s\n", port, d.cfg.Balancer.Manager)
 	fmt.Fprintf(d.out, "Master (dynamic render, not in the pool): http://%s/ with Host: %s\n", d.cfg.Master.Listen, sample.AlphaHost)
 	for _, n := range d.cfg.Nodes {
@@ -341,6 +360,8 @@ func (d *demo) stopAll() {
 	d.children = nil
 	d.db.Close()
 	d.db = nil
+	d.ca.Close()
+	d.ca = nil
 }
 
 // runLoad runs orchard bench against the balancer, spreading requests over

@@ -20,6 +20,8 @@ type demoLayout struct {
 	Nodes         []demoNode
 	// MySQL, when set, puts the CMS on the demo's MariaDB cluster.
 	MySQL *demoDatabase
+	// HTTPS, when set, adds the balancer's TLS listener and [acme].
+	HTTPS *demoHTTPS
 }
 
 type demoNode struct{ Name, Listen, Control string }
@@ -128,6 +130,9 @@ manager = "/orchard-manager"
 manager_allow = ["127.0.0.0/8", "::1/128"]
 access_log = "logs/access.log"
 data = "data/balancer"
+{{- if .L.HTTPS}}
+tls_listen = "{{.L.HTTPS.TLSListen}}"
+{{- end}}
 
 [[balancer.pool]]
 name = "web"
@@ -138,6 +143,16 @@ members = [{{range $i, $n := .L.Nodes}}{{if $i}}, {{end}}"{{$n.Name}}"{{end}}]
 hosts = ["*"]
 pool = "web"
 deny = ["/admin/*"]
+{{- if .L.HTTPS}}
+
+# Automatic HTTPS from the demo's local test CA (Pebble); for Let's
+# Encrypt, see docs/https.md.
+[acme]
+directory = "https://{{.L.HTTPS.Pebble}}/dir"
+email = "demo@example.com"
+agree_terms = true
+ca_root = "{{.L.HTTPS.CARoot}}"
+{{- end}}
 `))
 
 // writeDemoConfig writes DIR/orchard.toml for the layout, atomically.

@@ -81,6 +81,7 @@ given by --config, else $ORCHARD_CONFIG, else ./orchard.toml.`,
 		newProbeCmd(),
 		newDemoCmd(),
 		newConfigCmd(),
+		newCertsCmd(),
 		newVersionCmd(),
 	)
 	root.AddCommand(newMemberActionCmds()...)

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/certs"
 	"github.com/orchardhq/orchard/config"
 	"github.com/orchardhq/orchard/master"
 	"github.com/orchardhq/orchard/monitor"
@@ -75,6 +76,7 @@ type masterServer struct {
 	admin    *masterAdmin
 	svc      *master.Service  // builds and publishes for the admin UI; nil without it
 	scraper  *monitor.Scraper // feeds the dashboard; nil without an admin listener
+	certs    *certs.Manager   // automatic HTTPS; nil without [acme]
 
 	siteMetrics *httpMetrics // requests of the site listener (metrics_master.go)
 }
@@ -88,6 +90,7 @@ func openMaster(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*
 		m.initStore,
 		m.initSiteServer,
 		m.initControl,
+		m.initCerts,
 		m.initMetrics,
 		m.initAdmin,
 	} {
@@ -181,6 +184,10 @@ func (m *masterServer) Close() error {
 		}
 	}
 	keep(m.admin.Close())
+	if m.certs != nil {
+		keep(m.certs.Close())
+		m.certs = nil
+	}
 	if m.scraper != nil {
 		keep(m.scraper.Close())
 		m.scraper = nil

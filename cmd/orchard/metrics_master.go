@@ -33,6 +33,9 @@ func (m *masterServer) initMetrics(context.Context) error {
 		cs = append(cs, m.siteMetrics)
 	}
 	cs = append(cs, dbPoolCollectors(m.cfg.Database.Driver, m.store)...)
+	if m.certs != nil {
+		cs = append(cs, newCertsCollector(m.certs))
+	}
 	if m.cfg.Database.Driver == "mysql" {
 		c, err := dbStatusCluster(m.cfg)
 		if err != nil {

@@ -73,7 +73,7 @@ func newSiteCmd() *cobra.Command {
 	fl.BoolVar(&f.replace, "replace", false, "with --import: replace all content of an existing site")
 	fl.BoolVar(&f.keepAliases, "keep-aliases", false, "with --import of a file of another host: keep the file's aliases")
 	fl.BoolVar(&f.withSecrets, "with-secrets", false, "with --export: include password hashes")
-	cmd.AddCommand(newSiteListCmd(), newClusterAdminCmd())
+	cmd.AddCommand(newSiteListCmd(), newClusterAdminCmd(), newSiteHTTPSCmd())
 	return cmd
 }
 

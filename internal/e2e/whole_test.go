@@ -185,15 +185,22 @@ type demoProc struct {
 
 func startDemo(t *testing.T, bin string, mysql bool) *demoProc {
 	t.Helper()
+	if mysql {
+		return startDemoWith(t, bin, "--mysql")
+	}
+	return startDemoWith(t, bin)
+}
+
+// startDemoWith starts `orchard demo` with extra flags and waits until it
+// is ready.
+func startDemoWith(t *testing.T, bin string, flags ...string) *demoProc {
+	t.Helper()
 	dir := t.TempDir()
 	out, err := os.Create(filepath.Join(dir, "demo.out"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"demo", "--dir", filepath.Join(dir, "demo"), "--listen", testnet.FreeAddr(t)}
-	if mysql {
-		args = append(args, "--mysql")
-	}
+	args := append([]string{"demo", "--dir", filepath.Join(dir, "demo"), "--listen", testnet.FreeAddr(t)}, flags...)
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
