@@ -4,12 +4,12 @@ import (
 	"time"
 )
 
-// Site is one website, named by its host name. Its content lives in tables
-// whose names start with Prefix.
+// Site is one website, named by its host name. Its content lives in the
+// store's shared tables under the site's id.
 type Site struct {
 	Host    string   // canonical host name, see NormalizeHost
 	Aliases []string // other host names that serve the same site
-	Prefix  string   // table prefix, see TablePrefix; set by the store
+	Prefix  string   // the seed's table prefix of the host (TablePrefix), set by the store; unique, though no table is named by it since the shared tables
 	Title   string
 	// Description is used by the home page, the RSS channel and meta tags.
 	Description string

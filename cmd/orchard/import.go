@@ -112,11 +112,11 @@ func runImportWordPress(ctx context.Context, st orchard.Store, host, path, uploa
 	}
 	c.Templates, c.Assets = defaultSiteFilesWith(c.Assets)
 	say("Read %s: %d posts, %d pages (%d unpublished), %d categories, %d attachments", path, rep.Posts, rep.Pages, rep.Drafts, rep.Categories, rep.Assets)
-	say("Creating tables for %s (one transaction)", host)
+	say("Creating site %s (one transaction)", host)
 	if err := st.ReplaceSite(ctx, c, false); err != nil {
 		return xmlShownError("import "+host, err)
 	}
-	say("Committed tables (%s)", time.Since(start).Round(time.Millisecond))
+	say("Committed site (%s)", time.Since(start).Round(time.Millisecond))
 	printImportReport(out, rep)
 	return nil
 }
@@ -240,11 +240,11 @@ func runImportFolder(ctx context.Context, st orchard.Store, host, dir string, ou
 	}
 	c.Templates, c.Assets = defaultSiteFilesWith(c.Assets)
 	say("Read %s (%s): %d pages (%d unpublished), %d categories, %d assets, %d redirects", dir, rep.Kind, rep.Pages, rep.Drafts, rep.Categories, rep.Assets, rep.Redirects)
-	say("Creating tables for %s (one transaction)", host)
+	say("Creating site %s (one transaction)", host)
 	if err := st.ReplaceSite(ctx, c, false); err != nil {
 		return xmlShownError("import "+host, err)
 	}
-	say("Committed tables (%s)", time.Since(start).Round(time.Millisecond))
+	say("Committed site (%s)", time.Since(start).Round(time.Millisecond))
 	printFolderReport(out, rep)
 	return nil
 }

@@ -16,7 +16,7 @@ func TestImportWordPress(t *testing.T) {
 	out := mustCLI(t, cfg, "", "import", "wordpress", "-s", "hill.example.com", file, "--uploads", "../../wordpress/testdata/uploads")
 	for _, want := range []string{
 		"Read " + file + ": 2 posts, 2 pages (1 unpublished), 3 categories, 1 attachments\n",
-		"Creating tables for hill.example.com (one transaction)\n",
+		"Creating site hill.example.com (one transaction)\n",
 		"Converted 1 [caption] shortcodes to figures\n",
 		"Left in place (orchard has no shortcodes): [gallery] x1, on /news/harvest/harvest-starts/\n",
 		"Authors (orchard pages have none; not imported): Ann Appleby (3), Bob Pear (1)\n",

@@ -104,7 +104,7 @@ func TestImportFolderJekyll(t *testing.T) {
 	out := mustCLI(t, cfg, "", "import", "folder", "-s", host, "../../folder/testdata/jekyll")
 	for _, want := range []string{
 		"(Jekyll): 7 pages (1 unpublished), 3 categories, 1 assets, 4 redirects\n",
-		"Creating tables for jekyll.test (one transaction)\n",
+		"Creating site jekyll.test (one transaction)\n",
 		"Left in place (orchard renders no shortcodes or Liquid): {% highlight %} x1, on /jekyll/welcome-to-jekyll/\n",
 		"Not imported (templates, configuration, data): Gemfile, _config.yml, _layouts/\n",
 		"Skipped _posts/not-a-post.md: a post's file name must be YYYY-MM-DD-title.md\n",

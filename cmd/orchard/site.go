@@ -42,7 +42,7 @@ func newSiteCmd() *cobra.Command {
 
   orchard site -s example.com -c -i -p     create, initialise, set a password
   orchard site -s example.com -c --alias www.example.com --title "Example"
-  orchard site -s example.com -d --yes     drop the site's tables
+  orchard site -s example.com -d --yes     drop the site and all of its content
   orchard site -s example.com --export site.xml [--with-secrets]
   orchard site -s example.com --import site.xml -c | --replace
   orchard site -s staging.example.com --import site.xml -c [--keep-aliases]
@@ -61,8 +61,8 @@ func newSiteCmd() *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringP("site", "s", "", "the site's `HOST` name")
-	fl.BoolVarP(&f.create, "create", "c", false, "create the site's tables and register it")
-	fl.BoolVarP(&f.drop, "drop", "d", false, "drop the site's tables (asks unless --yes)")
+	fl.BoolVarP(&f.create, "create", "c", false, "create the site (its settings, then its content)")
+	fl.BoolVarP(&f.drop, "drop", "d", false, "drop the site and all of its content (asks unless --yes)")
 	fl.BoolVarP(&f.init, "init", "i", false, "create the site's directories and copy the default templates and theme")
 	fl.BoolVarP(&f.password, "password", "p", false, "set a random password for the site's user admin and print it once")
 	fl.BoolVar(&f.yes, "yes", false, "do not ask before dropping")
@@ -106,11 +106,11 @@ func runSite(cmd *cobra.Command, f *siteFlags) error {
 	out := cmd.OutOrStdout()
 	return withStore(cmd, func(ctx context.Context, cfg *config.Config, st orchard.Store) error {
 		if f.drop {
-			fmt.Fprintf(out, "Dropping tables for %s\n", host)
+			fmt.Fprintf(out, "Dropping site %s and all of its content\n", host)
 			if err := st.DropSite(ctx, host); err != nil {
 				return storeError(err)
 			}
-			fmt.Fprintln(out, "Dropped tables")
+			fmt.Fprintln(out, "Dropped site")
 			return nil
 		}
 		switch {
@@ -123,11 +123,11 @@ func runSite(cmd *cobra.Command, f *siteFlags) error {
 			if site.Title == "" {
 				site.Title = host
 			}
-			fmt.Fprintf(out, "Creating tables for %s\n", host)
+			fmt.Fprintf(out, "Creating site %s\n", host)
 			if err := st.CreateSite(ctx, site); err != nil {
 				return storeError(err)
 			}
-			fmt.Fprintf(out, "Created tables (prefix %s)\n", site.Prefix)
+			fmt.Fprintln(out, "Created site")
 		}
 		if f.init {
 			if err := initSite(ctx, st, host, cfg.Master.Data, out); err != nil {

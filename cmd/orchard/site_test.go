@@ -20,7 +20,7 @@ func TestSiteCommand(t *testing.T) {
 
 	t.Run("CreateInitPassword", func(t *testing.T) {
 		out := mustCLI(t, cfg, "", "site", "-s", "Example.COM", "-c", "-i", "-p", "--alias", "www.example.com", "--title", "Example")
-		lines := []string{"Creating tables for example.com", "Created tables", "Creating directories in", "Copied", "Password for admin: "}
+		lines := []string{"Creating site example.com", "Created site", "Creating directories in", "Copied", "Password for admin: "}
 		at := 0
 		for _, l := range lines {
 			i := strings.Index(out[at:], l)
@@ -162,7 +162,7 @@ func TestSiteCommand(t *testing.T) {
 			t.Fatal("a refused drop dropped the site")
 		}
 		out := mustCLI(t, cfg, "", "site", "-s", "other.org", "-d", "--yes")
-		if !strings.Contains(out, "Dropping tables for other.org") || !strings.Contains(out, "Dropped tables") {
+		if !strings.Contains(out, "Dropping site other.org") || !strings.Contains(out, "Dropped site") {
 			t.Errorf("drop printed %q", out)
 		}
 		if out := mustCLI(t, cfg, "", "site", "list"); strings.Contains(out, "other.org") {

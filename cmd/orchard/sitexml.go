@@ -109,16 +109,16 @@ func runSiteImport(ctx context.Context, st orchard.Store, host, path string, mod
 	if exists {
 		say("Replacing all content of %s (one transaction)", host)
 	} else {
-		say("Creating tables for %s (one transaction)", host)
+		say("Creating site %s (one transaction)", host)
 	}
 	say("importing data")
 	if err := st.ReplaceSite(ctx, c, mode.replace); err != nil {
 		return xmlShownError("import "+host, err)
 	}
 	if !exists {
-		say("Created tables")
+		say("Created site")
 	}
-	say("Committed tables")
+	say("Committed site")
 	say("done importing data")
 	for _, u := range c.Users {
 		if u.PasswordHash == xmlio.LockedPasswordHash {

@@ -91,7 +91,7 @@ func TestSiteExportImport(t *testing.T) {
 		if !strings.HasPrefix(progress.String(), want) {
 			t.Errorf("import printed:\n%s\nwant it to start with:\n%s", progress.String(), want)
 		}
-		for _, step := range []string{"Creating tables for " + host, "importing data", "Created tables", "Committed tables", "done importing data"} {
+		for _, step := range []string{"Creating site " + host, "importing data", "Created site", "Committed site", "done importing data"} {
 			if !strings.Contains(progress.String(), step+"\n") && !strings.Contains(progress.String(), step+" ") {
 				t.Errorf("import did not print %q:\n%s", step, progress.String())
 			}
