@@ -40,6 +40,7 @@ type Balancer struct {
 	ln       net.Listener
 	tlsSrv   *http.Server
 	tlsLn    net.Listener
+	tlsFast  *fasthttp.Server // HTTP/1.1 over TLS (tlsconn.go)
 	ctlSrv   *http.Server
 	ctlLn    net.Listener
 	ctx      context.Context // ends at Close: health loops, queued requests
@@ -109,24 +110,7 @@ func (b *Balancer) Listen(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("balancer: listen: %w", err)
 	}
-	b.srv = &fasthttp.Server{
-		Handler:               b.servePlain,
-		NoDefaultServerHeader: true,
-		NoDefaultContentType:  true,
-		Concurrency:           b.opts.MaxConns,
-		ReadBufferSize:        b.opts.MaxHeaderBytes,
-		// A page of the seed's size (~8 KB) and its header leave in one
-		// write instead of three through the default 4 KiB buffer.
-		WriteBufferSize:              32 << 10,
-		ReadTimeout:                  b.opts.ReadHeaderTimeout,
-		WriteTimeout:                 b.opts.WriteTimeout,
-		IdleTimeout:                  b.opts.IdleTimeout,
-		MaxRequestBodySize:           b.opts.MaxRequestBytes,
-		DisablePreParseMultipartForm: true,
-		CloseOnShutdown:              true,
-		SecureErrorLogMessage:        true,
-		Logger:                       fasthttpLogger{b.log},
-	}
+	b.srv = b.fastServer(b.servePlain)
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
@@ -185,6 +169,29 @@ func addrOf(ln net.Listener) string {
 	return ln.Addr().String()
 }
 
+// fastServer is the HTTP/1.1 server of the plain listener, and of the TLS
+// listener's HTTP/1.1 connections, with handler.
+func (b *Balancer) fastServer(handler fasthttp.RequestHandler) *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:               handler,
+		NoDefaultServerHeader: true,
+		NoDefaultContentType:  true,
+		Concurrency:           b.opts.MaxConns,
+		ReadBufferSize:        b.opts.MaxHeaderBytes,
+		// A page of the seed's size (~8 KB) and its header leave in one
+		// write instead of three through the default 4 KiB buffer.
+		WriteBufferSize:              32 << 10,
+		ReadTimeout:                  b.opts.ReadHeaderTimeout,
+		WriteTimeout:                 b.opts.WriteTimeout,
+		IdleTimeout:                  b.opts.IdleTimeout,
+		MaxRequestBodySize:           b.opts.MaxRequestBytes,
+		DisablePreParseMultipartForm: true,
+		CloseOnShutdown:              true,
+		SecureErrorLogMessage:        true,
+		Logger:                       fasthttpLogger{b.log},
+	}
+}
+
 // Close stops accepting connections, lets requests in flight finish (up
 // to DrainTimeout), stops the health checks, flushes the access log and
 // waits for every goroutine. It is idempotent.
@@ -197,9 +204,11 @@ func (b *Balancer) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), drain)
 		defer cancel()
 		if b.tlsSrv != nil {
+			b.tlsLn.Close() // the accept loop's (tlsconn.go); net/http serves a queue
 			if err := b.tlsSrv.Shutdown(ctx); err != nil {
 				b.tlsSrv.Close()
 			}
+			b.tlsFast.ShutdownWithContext(ctx)
 		}
 		if b.srv != nil {
 			if err := b.srv.ShutdownWithContext(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {

@@ -262,6 +262,9 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
 	return certFile, keyFile
 }
 
+// TestTLS serves HTTPS over HTTP/2 (net/http) and over HTTP/1.1 (fasthttp,
+// after the balancer's own handshake): both reach the member, keep every
+// rule and say https to it.
 func TestTLS(t *testing.T) {
 	be := newBackend(t, "n0", rel1)
 	o := onePool("", be.member(1))
@@ -269,30 +272,38 @@ func TestTLS(t *testing.T) {
 	o.TLSListen = "127.0.0.1:0"
 	o.RedirectHTTPS = true
 	b := mustOpen(t, o)
-	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		TLSClientConfig:    &tls.Config{InsecureSkipVerify: true},
-		ForceAttemptHTTP2:  true,
-		DisableCompression: true, // the fake member's "gzip" is not gzip
-	}}
-	req, _ := http.NewRequest(http.MethodGet, "https://"+b.TLSAddr()+"/x", nil)
-	req.Host = siteHost
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.ProtoMajor != 2 || resp.StatusCode != 200 || string(body) != "n0 "+rel1+" a.test /x" {
-		t.Errorf("HTTPS: %s %d %q", resp.Proto, resp.StatusCode, body)
-	}
-	if got := be.header().Get("X-Forwarded-Proto"); got != "https" {
-		t.Errorf("X-Forwarded-Proto %q", got)
-	}
-	// Rules hold on TLS too.
-	req, _ = http.NewRequest(http.MethodGet, "https://"+b.TLSAddr()+"/admin/x", nil)
-	req.Host = siteHost
-	if resp, err := c.Do(req); err != nil || resp.StatusCode != 403 {
-		t.Errorf("HTTPS /admin/: %v %v", resp.StatusCode, err)
+	for _, proto := range []int{2, 1} {
+		tr := &http.Transport{
+			TLSClientConfig:    &tls.Config{InsecureSkipVerify: true},
+			ForceAttemptHTTP2:  proto == 2,
+			DisableCompression: true, // the fake member's "gzip" is not gzip
+		}
+		if proto == 1 {
+			tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{} // HTTP/1.1 only
+		}
+		c := &http.Client{Timeout: 5 * time.Second, Transport: tr}
+		for i := range 2 { // the second on the same connection
+			req, _ := http.NewRequest(http.MethodGet, "https://"+b.TLSAddr()+"/x", nil)
+			req.Host = siteHost
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatalf("HTTP/%d: %v", proto, err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.ProtoMajor != proto || resp.StatusCode != 200 || string(body) != "n0 "+rel1+" a.test /x" {
+				t.Errorf("HTTPS over HTTP/%d, request %d: %s %d %q", proto, i+1, resp.Proto, resp.StatusCode, body)
+			}
+			if got := be.header().Get("X-Forwarded-Proto"); got != "https" {
+				t.Errorf("HTTP/%d: X-Forwarded-Proto %q", proto, got)
+			}
+		}
+		// Rules hold on TLS too.
+		req, _ := http.NewRequest(http.MethodGet, "https://"+b.TLSAddr()+"/admin/x", nil)
+		req.Host = siteHost
+		if resp, err := c.Do(req); err != nil || resp.StatusCode != 403 {
+			t.Errorf("HTTPS over HTTP/%d /admin/: %v %v", proto, resp.StatusCode, err)
+		}
 	}
 	// Plain HTTP redirects.
 	hr, _ := get(t, newClient(), b.Addr(), "/y?z")

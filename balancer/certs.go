@@ -166,15 +166,26 @@ func (b *Balancer) serveChallenge(ctx *fasthttp.RequestCtx, token string) {
 // whose policy asks for it.
 func (b *Balancer) hsts(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if t := b.acme.table.Load(); t != nil && len(t.hsts) > 0 {
-			if host, err := orchard.NormalizeHost(r.Host); err == nil {
-				if v, ok := t.hsts[host]; ok {
-					w.Header().Set("Strict-Transport-Security", v)
-				}
-			}
+		if v, ok := b.hstsFor([]byte(r.Host)); ok {
+			w.Header().Set("Strict-Transport-Security", v)
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// hstsFor returns the Strict-Transport-Security value of host, if its
+// site sends one.
+func (b *Balancer) hstsFor(host []byte) (string, bool) {
+	t := b.acme.table.Load()
+	if t == nil || len(t.hsts) == 0 {
+		return "", false
+	}
+	h, err := orchard.NormalizeHost(string(host))
+	if err != nil {
+		return "", false
+	}
+	v, ok := t.hsts[h]
+	return v, ok
 }
 
 // controlCerts adds the signed certificate and challenge endpoints to the

@@ -14,10 +14,11 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// TLS termination runs on net/http, because fasthttp has no HTTP/2: each
-// request is copied into a fasthttp.RequestCtx and handled exactly like a
-// plain one (every rule applies), then the response is copied back. It is
-// slower than the plain listener; the edge cache is what makes it fast.
+// TLS termination: after the handshake, a connection that chose HTTP/1.1
+// is served by fasthttp exactly as a plain one (tlsconn.go); one that chose
+// HTTP/2 goes to net/http, because fasthttp has no HTTP/2, where each
+// request is copied into a fasthttp.RequestCtx, handled like a plain one
+// (every rule applies), and the response is copied back.
 
 // listenTLS starts the HTTPS listener (HTTP/1.1 and HTTP/2).
 func (b *Balancer) listenTLS() error {
@@ -50,12 +51,19 @@ func (b *Balancer) listenTLS() error {
 		ErrorLog:          slog.NewLogLogger(b.log.Handler(), slog.LevelDebug),
 		ConnState:         b.tlsConnState(),
 	}
-	b.wg.Add(1)
+	b.tlsFast = b.fastServer(b.serveTLSFast)
+	h2 := newConnQueue(ln.Addr())
+	b.wg.Add(2)
 	go func() {
 		defer b.wg.Done()
-		if err := b.tlsSrv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			b.log.Error("TLS listener", "err", err)
+		// The queue closes with the listener, before or after Shutdown.
+		if err := b.tlsSrv.Serve(h2); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+			b.log.Error("TLS listener (HTTP/2)", "err", err)
 		}
+	}()
+	go func() {
+		defer b.wg.Done()
+		b.acceptTLS(ln, h2)
 	}()
 	return nil
 }
