@@ -46,6 +46,14 @@ type Publisher interface {
 	Nodes(ctx context.Context) []NodeInfo
 }
 
+// HTTPSSettings keeps each site's HTTPS settings (automatic certificates,
+// redirect to HTTPS, HSTS), which live beside the certificates on the
+// master, not in the store.
+type HTTPSSettings interface {
+	Get(host string) (orchard.HTTPSSettings, error)
+	Set(host string, s orchard.HTTPSSettings) error
+}
+
 // PublishResult is how a publish or rollback went.
 type PublishResult struct {
 	Release string
@@ -83,9 +91,10 @@ type NodeInfo struct {
 // Options are the dependencies of the admin UI.
 type Options struct {
 	Store     orchard.Store
-	Builder   Builder      // nil: the build buttons are hidden
-	Publisher Publisher    // nil: publish, releases and nodes are hidden
-	Logger    *slog.Logger // used as given (add "component" or "listener" before); default discards
+	Builder   Builder       // nil: the build buttons are hidden
+	Publisher Publisher     // nil: publish, releases and nodes are hidden
+	HTTPS     HTTPSSettings // nil (no [acme] in the cluster file): the HTTPS tab is hidden
+	Logger    *slog.Logger  // used as given (add "component" or "listener" before); default discards
 	// Secure marks the session cookie Secure (set it when served over TLS).
 	Secure bool
 	// Dashboard, when non-nil, is served at /dashboard/ to cluster admins,
@@ -230,6 +239,10 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /sites/{host}/redirects", h.site(h.redirects))
 	m.HandleFunc("POST /sites/{host}/redirects", h.site(h.saveRedirect))
 	m.HandleFunc("POST /sites/{host}/redirects/delete", h.site(h.deleteRedirect))
+	if h.opt.HTTPS != nil {
+		m.HandleFunc("GET /sites/{host}/https", h.site(h.https))
+		m.HandleFunc("POST /sites/{host}/https", h.site(h.saveHTTPS))
+	}
 	m.HandleFunc("GET /sites/{host}/releases", h.site(h.releases))
 	m.HandleFunc("POST /sites/{host}/build", h.site(h.startJob(jobBuild)))
 	m.HandleFunc("POST /sites/{host}/publish", h.site(h.startJob(jobPublish)))

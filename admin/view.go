@@ -23,6 +23,8 @@ type view struct {
 	Data  any
 	// Dashboard is whether /dashboard/ is served.
 	Dashboard bool
+	// HTTPS is whether the sites' HTTPS settings are shown.
+	HTTPS bool
 }
 
 // User returns the logged-in user, for templates.
@@ -153,6 +155,7 @@ func parsePages() map[string]*template.Template {
 // page writes a page with status.
 func (h *Handler) page(w http.ResponseWriter, r *http.Request, status int, name string, v *view) {
 	v.Dashboard = h.opt.Dashboard != nil
+	v.HTTPS = h.opt.HTTPS != nil
 	if v.Flash == "" {
 		v.Flash = flashes[r.URL.Query().Get("ok")]
 	}

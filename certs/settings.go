@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/orchardhq/orchard"
 )
@@ -96,4 +97,35 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 		d.Close()
 	}
 	return nil
+}
+
+// SettingsFile reads and changes one site's settings in the file at Path,
+// for the admin UI; the mutex keeps two of its saves from losing each other.
+type SettingsFile struct {
+	Path string
+	mu   sync.Mutex
+}
+
+// Get returns host's settings (the defaults when it has none).
+func (f *SettingsFile) Get(host string) (orchard.HTTPSSettings, error) {
+	all, err := LoadSettings(f.Path)
+	if err != nil {
+		return orchard.HTTPSSettings{}, err
+	}
+	return all[host], nil
+}
+
+// Set validates and saves host's settings, keeping every other site's.
+func (f *SettingsFile) Set(host string, s orchard.HTTPSSettings) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	all, err := LoadSettings(f.Path)
+	if err != nil {
+		return err
+	}
+	all[host] = s
+	return SaveSettings(f.Path, all)
 }

@@ -12,6 +12,7 @@ import (
 
 	orchard "github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/admin"
+	"github.com/orchardhq/orchard/certs"
 	"github.com/orchardhq/orchard/config"
 	"github.com/orchardhq/orchard/master"
 	"github.com/orchardhq/orchard/publish"
@@ -82,6 +83,9 @@ func startAdmin(ctx context.Context, cfg *config.Config, st orchard.Store, svc *
 	opt := admin.Options{Store: st, Builder: be, Logger: logger, Dashboard: dashboard}
 	if svc.Publisher != nil {
 		opt.Publisher = be
+	}
+	if cfg.ACME != nil {
+		opt.HTTPS = &certs.SettingsFile{Path: httpsSettingsFile(cfg)}
 	}
 	ln, err := net.Listen("tcp", cfg.Master.Admin)
 	if err != nil {
