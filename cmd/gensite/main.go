@@ -41,8 +41,9 @@ func main() {
 	urls := flag.String("urls", "", "write every page path to this file")
 	edit := flag.Int("edit", -1, "with -orchard: change the body of this page only")
 	sites := flag.Int("sites", 1, "with -orchard, -node or -urls: this many sites, s00001.HOST ...")
+	body := flag.Int("body", 7100, "bytes of text per page (~8 KB pages by default, like the seed's)")
 	flag.Parse()
-	s := newSite(*host, *pages, *cats)
+	s := newSite(*host, *pages, *cats, *body)
 	var err error
 	if *sites > 1 {
 		err = runMany(s, *sites, *nodeDir, *orchardDB, *urls)
@@ -119,7 +120,7 @@ type site struct {
 var words = strings.Fields(`orchard apple pear cherry plum branch root leaf blossom harvest basket ladder
 cider press season frost grafting pruning soil water sun rain bee pollen fruit tree grove farmer market`)
 
-func newSite(host string, pages, cats int) *site {
+func newSite(host string, pages, cats, body int) *site {
 	rng := rand.New(rand.NewPCG(42, uint64(pages)))
 	s := &site{host: host, titles: map[string]string{}, bodies: map[string]string{}, files: map[string]file{}}
 	for c := 0; c < cats; c++ {
@@ -130,7 +131,7 @@ func newSite(host string, pages, cats int) *site {
 		p := fmt.Sprintf("%sp%05d/", cat, i)
 		s.pagePaths = append(s.pagePaths, p)
 		s.titles[p] = fmt.Sprintf("Page %d about %s", i, words[rng.IntN(len(words))])
-		s.bodies[p] = paragraphs(rng, 7100)
+		s.bodies[p] = paragraphs(rng, body)
 	}
 	css := "body{font-family:sans-serif;max-width:50em;margin:auto}nav a{margin-right:1em}" + strings.Repeat("\n", 10)
 	s.files["/theme/style.css"] = file{"text/css; charset=utf-8", css}

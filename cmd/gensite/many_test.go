@@ -15,7 +15,7 @@ import (
 func TestRunManyWritesEverySite(t *testing.T) {
 	dir := t.TempDir()
 	db, node, urls := filepath.Join(dir, "o.db"), filepath.Join(dir, "node0"), filepath.Join(dir, "urls.txt")
-	s := newSite("bench.test", 5, 2)
+	s := newSite("bench.test", 5, 2, 500)
 	if err := runMany(s, 3, node, db, urls); err != nil {
 		t.Fatal(err)
 	}
