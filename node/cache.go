@@ -17,7 +17,7 @@ type blob struct {
 	data atomic.Pointer[[]byte]
 	ref  atomic.Bool // used since the clock hand last passed
 	slot int         // index in cache.ring, -1 when not resident; guarded by cache.mu
-	mark uint64      // Node.epoch when last found in use; guarded by Node.mu
+	refs int         // entries of active releases that serve it; guarded by Node.mu
 }
 
 // cache bounds the bytes of blobs held in memory, evicting with the CLOCK

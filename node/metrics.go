@@ -36,7 +36,6 @@ type requestShard struct {
 // allocation, a few uncontended atomic adds per request.
 type requestMetrics struct {
 	shards [metricShards]requestShard
-	sites  atomic.Pointer[map[string]*siteStats] // host -> its counters (metrics_site.go)
 }
 
 // shardOf picks the shard of ctx's connection.
@@ -130,7 +129,7 @@ func (c nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	cum += counts[len(durationBounds)]
 	ch <- prometheus.MustNewConstHistogram(descDuration, cum, float64(sumUS)/1e6, buckets, "node")
 	ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, float64(bytes), "node")
-	m.collectSites(ch)
+	n.collectSites(ch)
 	if n.srv != nil {
 		ch <- prometheus.MustNewConstMetric(descConns, prometheus.GaugeValue, float64(n.srv.GetOpenConnectionsCount()))
 	}

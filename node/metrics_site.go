@@ -68,27 +68,6 @@ func bodyBytes(ctx *fasthttp.RequestCtx) int {
 	return len(ctx.Response.Body())
 }
 
-// attachLocked gives every site in sites the counters of its host (new
-// ones for a new host) and drops the counters of hosts no longer held. It
-// runs under n.mu before the host table is published, so a site is never
-// changed after requests can see it.
-func (m *requestMetrics) attachLocked(sites map[string]*site) {
-	var old map[string]*siteStats
-	if p := m.sites.Load(); p != nil {
-		old = *p
-	}
-	cur := make(map[string]*siteStats, len(sites))
-	for host, s := range sites {
-		if s.stats == nil {
-			if s.stats = old[host]; s.stats == nil {
-				s.stats = new(siteStats)
-			}
-		}
-		cur[host] = s.stats
-	}
-	m.sites.Store(&cur)
-}
-
 var (
 	descSiteRequests = prometheus.NewDesc("orchard_site_requests_total", "Requests answered per site, by status class.",
 		[]string{"role", "site", "class"}, nil)
@@ -98,12 +77,14 @@ var (
 
 // collectSites sends the per-site counters: six classes and the bytes of
 // every site the node holds.
-func (m *requestMetrics) collectSites(ch chan<- prometheus.Metric) {
-	p := m.sites.Load()
-	if p == nil {
-		return
+func (n *Node) collectSites(ch chan<- prometheus.Metric) {
+	n.mu.Lock()
+	stats := make(map[string]*siteStats, len(n.sites))
+	for host, sl := range n.sites {
+		stats[host] = sl.stats
 	}
-	for host, s := range *p {
+	n.mu.Unlock()
+	for host, s := range stats {
 		class, bytes := s.totals()
 		for i, name := range classNames {
 			ch <- prometheus.MustNewConstMetric(descSiteRequests, prometheus.CounterValue, float64(class[i]), "node", host, name)

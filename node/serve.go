@@ -117,7 +117,11 @@ func (n *Node) lookupHost(h []byte) *site {
 	if !ok {
 		return nil
 	}
-	return (*n.hosts.Load())[string(key)]
+	sl := (*n.hosts.Load())[string(key)]
+	if sl == nil {
+		return nil
+	}
+	return sl.site.Load()
 }
 
 // file serves entry e of site s with status 200: conditional requests,

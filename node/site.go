@@ -4,11 +4,20 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/release"
 )
+
+// slot is a host's place in the host table: the table maps the host and
+// its aliases to the slot, and activating a release swaps the slot's site,
+// so the table itself changes only when hosts or aliases come or go.
+type slot struct {
+	site  atomic.Pointer[site] // never nil once installed
+	stats *siteStats           // request counters of the host, shared by its releases
+}
 
 // site is the serving state of one site's active release, built once at
 // activation with every header value precomputed. It is never modified
