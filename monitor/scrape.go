@@ -67,6 +67,8 @@ type targetState struct {
 	lastErr  string
 	scrapes  int
 	releases map[string]string
+	rcount   int    // sites with an active release, when reported as a count (MaxReleaseSeries)
+	rdigest  uint64 // their ReleasesDigest
 	version  string
 	member   string // state the balancer reports for a member of this name
 }
@@ -254,6 +256,7 @@ func (s *Scraper) ScrapeOnce(ctx context.Context) {
 			}
 		}
 		t.releases, t.version = r.releases, r.version
+		t.rcount, t.rdigest = r.releaseCount, r.releaseDigest
 		v := derive(t.prev, r)
 		t.prev = r
 		if v == nil {
@@ -327,6 +330,8 @@ type raw struct {
 	netRx, netTx      float64
 	hasNet            bool
 	releases          map[string]string
+	releaseCount      int    // MetricReleasesActive, reported instead of releases
+	releaseDigest     uint64 // MetricReleasesDigest
 	version           string
 	members           map[string]memberRaw
 }
@@ -379,6 +384,10 @@ func extract(samples []Sample) *raw {
 			if site := s.Label("site"); site != "" {
 				r.releases[site] = s.Label("release")
 			}
+		case MetricReleasesActive:
+			r.releaseCount = int(s.Value)
+		case MetricReleasesDigest:
+			r.releaseDigest = uint64(s.Value)
 		case MetricProcessInfo:
 			r.version = s.Label("version")
 		case "orchard_balancer_member_requests_total", "orchard_balancer_member_errors_total",

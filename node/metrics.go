@@ -109,7 +109,7 @@ var classNames = [6]string{"other", "1xx", "2xx", "3xx", "4xx", "5xx"}
 
 func (c nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRequests, descDuration, descBytes, descConns, descCacheBytes,
-		descCacheBlobs, descCacheMax, descSites, descUptime, descSiteRequests, descSiteBytes} {
+		descCacheBlobs, descCacheMax, descSites, descUptime, descSiteRequests, descSiteBytes, descSitesOmitted} {
 		ch <- d
 	}
 }
@@ -129,7 +129,7 @@ func (c nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	cum += counts[len(durationBounds)]
 	ch <- prometheus.MustNewConstHistogram(descDuration, cum, float64(sumUS)/1e6, buckets, "node")
 	ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, float64(bytes), "node")
-	n.collectSites(ch)
+	n.collectSites(ch, n.cfg.SiteMetrics)
 	if n.srv != nil {
 		ch <- prometheus.MustNewConstMetric(descConns, prometheus.GaugeValue, float64(n.srv.GetOpenConnectionsCount()))
 	}

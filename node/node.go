@@ -26,6 +26,7 @@ const (
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultMaxHeaderBytes    = 16 << 10
 	DefaultCacheBytes        = 128 << 20
+	DefaultSiteMetrics       = 20
 	// RetryAfter is the Retry-After, in seconds, of a 503 for a site with
 	// no active release.
 	RetryAfter = "10"
@@ -46,8 +47,13 @@ type Config struct {
 	ReadHeaderTimeout time.Duration // time to read a request; default 10s
 	MaxHeaderBytes    int           // request line and headers; default 16 KiB
 	CacheBytes        int64         // hot blobs kept in memory; default 128 MiB
-	Version           string
-	Logger            *slog.Logger
+	// SiteMetrics is how many sites, the busiest, get series of their own
+	// in /metrics; default DefaultSiteMetrics, -1 for none, a number at
+	// least the node's sites for every site. The node's totals always
+	// count every request.
+	SiteMetrics int
+	Version     string
+	Logger      *slog.Logger
 }
 
 // Node serves the active release of every site it holds. Activate swaps a
@@ -96,6 +102,9 @@ func New(cfg Config) *Node {
 	}
 	if cfg.CacheBytes <= 0 {
 		cfg.CacheBytes = DefaultCacheBytes
+	}
+	if cfg.SiteMetrics == 0 {
+		cfg.SiteMetrics = DefaultSiteMetrics
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
