@@ -304,8 +304,14 @@ func (s *Scraper) fetch(ctx context.Context, url string) (*raw, error) {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return nil, fmt.Errorf("status %d", resp.StatusCode)
 	}
-	lr := &io.LimitedReader{R: resp.Body, N: maxScrapeBytes + 1}
-	samples, err := ParseText(lr)
+	return parseScrape(resp.Body)
+}
+
+// parseScrape reads a /metrics body (at most maxScrapeBytes) into what
+// the dashboard keeps.
+func parseScrape(body io.Reader) (*raw, error) {
+	lr := &io.LimitedReader{R: body, N: maxScrapeBytes + 1}
+	samples, err := ParseTextNames(lr, extracted)
 	if err != nil {
 		return nil, fmt.Errorf("parse: %w", err)
 	}
@@ -341,7 +347,22 @@ type memberRaw struct {
 	state           string
 }
 
-// extract reads the metrics the dashboard graphs out of one scrape.
+// extracted reports whether extract reads the metric name: the scraper
+// parses nothing else (per-site series, Go runtime details, ...).
+func extracted(name []byte) bool {
+	switch string(name) {
+	case MetricRequests, MetricBalancerReqs, MetricBalancerFail, MetricDuration + "_bucket",
+		MetricCPUSeconds, MetricLoad1, MetricMemTotal, MetricMemAvailable, MetricNetRx, MetricNetTx,
+		MetricReleaseInfo, MetricReleasesActive, MetricReleasesDigest, MetricProcessInfo,
+		"orchard_balancer_member_requests_total", "orchard_balancer_member_errors_total",
+		"orchard_balancer_member_latency_p99_seconds", "orchard_balancer_member_state":
+		return true
+	}
+	return false
+}
+
+// extract reads the metrics the dashboard graphs out of one scrape (the
+// names extracted accepts).
 func extract(samples []Sample) *raw {
 	r := &raw{hist: map[float64]float64{}, releases: map[string]string{}, members: map[string]memberRaw{}, p99Gauge: math.NaN()}
 	var balReqs, balFail float64
