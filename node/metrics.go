@@ -62,8 +62,8 @@ func (m *requestMetrics) observe(ctx *fasthttp.RequestCtx, site *site) {
 	if d > 0 {
 		sh.sumUS.Add(uint64(d / time.Microsecond))
 	}
-	if site != nil {
-		site.stats.add(i, c, n)
+	if site != nil && site.slot != nil {
+		site.slot.counters().add(i, c, n)
 	}
 }
 

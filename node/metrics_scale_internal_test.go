@@ -34,7 +34,7 @@ func TestMetrics_TenThousandSites(t *testing.T) {
 		// Site i has i%1000+1 requests of 2xx: the busiest are the
 		// sites ending in 999, 998, ... and a tie breaks by host.
 		for range i%1000 + 1 {
-			s.stats.add(uint64(i), 2, 10)
+			s.slot.counters().add(uint64(i), 2, 10)
 			n.metrics.shards[i%metricShards].class[2].Add(1)
 			total++
 		}

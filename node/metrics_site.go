@@ -96,8 +96,10 @@ func (n *Node) collectSites(ch chan<- prometheus.Metric, limit int) {
 	stats := make([]*siteStats, 0, len(n.sites))
 	hosts := make([]string, 0, len(n.sites))
 	for host, sl := range n.sites {
-		stats = append(stats, sl.stats)
-		hosts = append(hosts, host)
+		if s := sl.stats.Load(); s != nil { // else no request yet
+			stats = append(stats, s)
+			hosts = append(hosts, host)
+		}
 	}
 	n.mu.Unlock()
 	top, busy := busiest(hosts, stats, max(limit, 0))

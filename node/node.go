@@ -376,10 +376,10 @@ func (n *Node) blobLocked(sha string, fresh map[string]*blob) (*blob, error) {
 func (n *Node) installLocked(host string, st *site) (rebuild bool) {
 	sl := n.sites[host]
 	if sl == nil {
-		sl = &slot{stats: new(siteStats)}
+		sl = &slot{}
 		n.sites[host] = sl
 	}
-	st.stats = sl.stats
+	st.slot = sl
 	old := sl.site.Load()
 	n.refLocked(st, 1)
 	sl.site.Store(st)

@@ -23,7 +23,7 @@ func (st *site) addRedirects(rs []orchard.Redirect) {
 		}
 		loc := []byte(r.To)
 		add := func(k string) {
-			if _, exists := st.routes[k]; !exists {
+			if _, exists := st.find([]byte(k)); !exists {
 				st.routes[k] = route{location: loc}
 			}
 		}
