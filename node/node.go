@@ -70,9 +70,9 @@ type Node struct {
 	metrics requestMetrics                   // request counters (metrics.go)
 	control atomic.Pointer[http.Handler]     // /_orchard/v1/ on the control listener (SetControlHandler)
 
-	mu    sync.Mutex       // serialises state changes below
-	sites map[string]*slot // host -> its slot (one per site known, active release or not)
-	blobs map[string]*blob // sha -> blob, for every blob an active release uses (blob.refs > 0)
+	mu    sync.Mutex         // serialises state changes below
+	sites map[string]*slot   // host -> its slot (one per site known, active release or not)
+	blobs map[[32]byte]*blob // blob.key -> blob, for every blob an active release uses (blob.refs > 0)
 
 	srv     *fasthttp.Server
 	ln      net.Listener
@@ -114,7 +114,7 @@ func New(cfg Config) *Node {
 		log:   cfg.Logger.With("component", "node", "node", cfg.Name),
 		cache: &cache{max: cfg.CacheBytes},
 		sites: map[string]*slot{},
-		blobs: map[string]*blob{},
+		blobs: map[[32]byte]*blob{},
 	}
 	empty := map[string]*slot{}
 	n.hosts.Store(&empty)
@@ -132,6 +132,7 @@ func (n *Node) Open(ctx context.Context) error {
 		}
 		n.store = st
 	}
+	n.cache.src = n.store.Blobs()
 	n.started = time.Now()
 	if err := n.load(ctx); err != nil {
 		return err
@@ -349,7 +350,11 @@ func (n *Node) newSiteLocked(m *orchard.Manifest, id string) (*site, error) {
 // another site serves from the same blob). It fails when the blob is not
 // stored.
 func (n *Node) blobLocked(sha string, fresh map[string]*blob) (*blob, error) {
-	if b, ok := n.blobs[sha]; ok {
+	k, ok := blobKey(sha)
+	if !ok {
+		return nil, fmt.Errorf("blob %q: %w", sha, release.ErrInvalidHash)
+	}
+	if b, ok := n.blobs[k]; ok {
 		return b, nil
 	}
 	if b, ok := fresh[sha]; ok {
@@ -361,7 +366,7 @@ func (n *Node) blobLocked(sha string, fresh map[string]*blob) (*blob, error) {
 	}
 	size := r.Size()
 	r.Close()
-	b := &blob{sha: sha, src: n.store.Blobs(), size: size, slot: -1}
+	b := newBlob(sha, size)
 	fresh[sha] = b
 	return b, nil
 }
@@ -392,7 +397,7 @@ func (n *Node) installLocked(host string, st *site) (rebuild bool) {
 
 // refLocked adds d to the references of every blob s serves; a blob
 // whose count reaches zero leaves n.blobs and the cache.
-func (n *Node) refLocked(s *site, d int) {
+func (n *Node) refLocked(s *site, d int32) {
 	for i := range s.entries {
 		e := &s.entries[i]
 		n.refBlobLocked(e.body, d)
@@ -402,13 +407,13 @@ func (n *Node) refLocked(s *site, d int) {
 	}
 }
 
-func (n *Node) refBlobLocked(b *blob, d int) {
+func (n *Node) refBlobLocked(b *blob, d int32) {
 	if b.refs == 0 && d > 0 {
-		n.blobs[b.sha] = b
+		n.blobs[b.key()] = b
 	}
 	b.refs += d
 	if b.refs == 0 {
-		delete(n.blobs, b.sha)
+		delete(n.blobs, b.key())
 		n.cache.drop(b)
 	}
 }

@@ -210,6 +210,15 @@ func BenchmarkActivate(b *testing.B) {
 	}
 }
 
+// held returns the node's blob named sha, nil when it holds none.
+func held(n *Node, sha string) *blob {
+	k, ok := blobKey(sha)
+	if !ok {
+		return nil
+	}
+	return n.blobs[k]
+}
+
 // TestActivate_BlobRefs: the node holds exactly the blobs its active
 // releases serve: a new release of a site drops the blobs only its old
 // one served, keeps those another site still serves, and a refused
@@ -221,9 +230,9 @@ func TestActivate_BlobRefs(t *testing.T) {
 		used := map[string]bool{}
 		for _, sl := range n.sites {
 			for _, e := range sl.site.Load().entries {
-				used[e.body.sha] = true
+				used[e.body.sha()] = true
 				if e.gz != nil {
-					used[e.gz.sha] = true
+					used[e.gz.sha()] = true
 				}
 			}
 		}
@@ -231,13 +240,13 @@ func TestActivate_BlobRefs(t *testing.T) {
 			t.Fatalf("node holds %d blobs, its active releases serve %d", len(n.blobs), len(used))
 		}
 		for sha := range used {
-			if n.blobs[sha] == nil {
+			if held(n, sha) == nil {
 				t.Fatalf("blob %s served but not held", sha)
 			}
 		}
 	}
 	want(t)
-	old := n.blobs[siteRelease(t, n.Store(), siteHost(0), 0, testPosts).Files["/index.html"].SHA256]
+	old := held(n, siteRelease(t, n.Store(), siteHost(0), 0, testPosts).Files["/index.html"].SHA256)
 	activateTwo(t, n)()
 	want(t)
 	if old.refs != 0 || old.slot != -2 {
@@ -248,8 +257,8 @@ func TestActivate_BlobRefs(t *testing.T) {
 	// blob stays for site 1.
 	shared := syncedRelease(t, n.Store(), siteHost(1), 7)
 	e := shared.Files["/index.html"]
-	e.SHA256 = n.sites[siteHost(2)].site.Load().routes["/index.html"].e.body.sha
-	e.Size = n.blobs[e.SHA256].size
+	e.SHA256 = n.sites[siteHost(2)].site.Load().routes["/index.html"].e.body.sha()
+	e.Size = held(n, e.SHA256).size
 	shared.Files["/index.html"] = e
 	if err := n.Activate(siteHost(1), shared.ID(), shared, nil); err != nil {
 		t.Fatal(err)
@@ -259,7 +268,7 @@ func TestActivate_BlobRefs(t *testing.T) {
 		t.Fatal(err)
 	}
 	want(t)
-	if n.blobs[e.SHA256] == nil {
+	if held(n, e.SHA256) == nil {
 		t.Fatal("a blob site 1 serves was dropped when site 2 stopped serving it")
 	}
 

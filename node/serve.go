@@ -136,9 +136,9 @@ func (n *Node) file(ctx *fasthttp.RequestCtx, s *site, e *entry) {
 		rangeHdr = req.PeekBytes(hRange)
 	}
 	gz := e.gz != nil && len(rangeHdr) == 0 && orchard.AcceptsGzip(req.PeekBytes(hAcceptEncoding))
-	etag := e.etag
+	etag := e.body.etag[:]
 	if gz {
-		etag = e.gzEtag
+		etag = e.gz.etag[:]
 	}
 	resp.SetCanonical(hETag, etag)
 	if notModified(req, etag, s) {
@@ -150,7 +150,7 @@ func (n *Node) file(ctx *fasthttp.RequestCtx, s *site, e *entry) {
 		n.body(ctx, e.gz, 0, -1)
 		return
 	}
-	if len(rangeHdr) > 0 && ifRangeHolds(req.PeekBytes(hIfRange), e.etag, s) {
+	if len(rangeHdr) > 0 && ifRangeHolds(req.PeekBytes(hIfRange), e.body.etag[:], s) {
 		start, end, ok, unsat := parseRange(rangeHdr, e.body.size)
 		if unsat {
 			resp.SetCanonical(hContentRange, []byte("bytes */"+strconv.FormatInt(e.body.size, 10)))
@@ -205,7 +205,7 @@ func (n *Node) body(ctx *fasthttp.RequestCtx, b *blob, start, end int64) {
 	}
 	data, err := n.cache.get(b)
 	if err != nil {
-		n.log.Error("read blob", "sha", b.sha, "err", err)
+		n.log.Error("read blob", "sha", b.sha(), "err", err)
 		ctx.Response.Header.Del("Content-Encoding")
 		plain(ctx, fasthttp.StatusInternalServerError, "Internal Server Error\n")
 		return
@@ -217,9 +217,9 @@ func (n *Node) body(ctx *fasthttp.RequestCtx, b *blob, start, end int64) {
 		ctx.Response.SetBodyRaw(data[start:end])
 		return
 	}
-	r, err := b.src.Open(b.sha)
+	r, err := n.cache.src.Open(b.sha())
 	if err != nil {
-		n.log.Error("open blob", "sha", b.sha, "err", err)
+		n.log.Error("open blob", "sha", b.sha(), "err", err)
 		ctx.Response.Header.Del("Content-Encoding")
 		plain(ctx, fasthttp.StatusInternalServerError, "Internal Server Error\n")
 		return

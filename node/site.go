@@ -63,11 +63,9 @@ type route struct {
 
 // entry is one servable file of a release.
 type entry struct {
-	body, gz    *blob
+	body, gz    *blob // their ETags are the blobs' (blob.etag)
 	contentType []byte
-	etag        []byte // "<sha256>" of the body
-	gzEtag      []byte // "<sha256>" of the gzip variant
-	ranges      bool   // Range is honoured (not for HTML)
+	ranges      bool // Range is honoured (not for HTML)
 }
 
 // newSite builds the serving state of release m with settings s, taking
@@ -98,20 +96,6 @@ func newSite(m *orchard.Manifest, id string, s *release.Settings, reg func(sha s
 	types := map[string]typeInfo{}
 	entries := make([]entry, 0, len(m.Files))
 	keys := make([]string, 0, len(m.Files))
-	nTags := 0
-	for _, fe := range m.Files {
-		if nTags++; fe.Gzip != "" {
-			nTags++
-		}
-	}
-	tags := make([]byte, 0, nTags*(64+2))
-	tag := func(sha string) []byte {
-		start := len(tags)
-		tags = append(tags, '"')
-		tags = append(tags, sha...)
-		tags = append(tags, '"')
-		return tags[start:len(tags):len(tags)]
-	}
 	for k, fe := range m.Files {
 		if release.IsReserved(k) {
 			continue
@@ -125,12 +109,11 @@ func newSite(m *orchard.Manifest, id string, s *release.Settings, reg func(sha s
 		if err != nil {
 			return nil, err
 		}
-		e := entry{body: body, contentType: ti.value, etag: tag(fe.SHA256), ranges: ti.ranges}
+		e := entry{body: body, contentType: ti.value, ranges: ti.ranges}
 		if fe.Gzip != "" {
 			if e.gz, err = sizedBlob(reg, m, id, k, fe.Gzip, fe.GzipSize); err != nil {
 				return nil, err
 			}
-			e.gzEtag = tag(fe.Gzip)
 		}
 		entries = append(entries, e)
 		keys = append(keys, k)
