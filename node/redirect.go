@@ -24,7 +24,10 @@ func (st *site) addRedirects(rs []orchard.Redirect) {
 		loc := []byte(r.To)
 		add := func(k string) {
 			if _, exists := st.find([]byte(k)); !exists {
-				st.routes[k] = route{location: loc}
+				if st.redirects == nil {
+					st.redirects = map[string][]byte{}
+				}
+				st.redirects[k] = loc
 			}
 		}
 		dir := strings.TrimSuffix(from, "/")

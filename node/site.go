@@ -45,9 +45,10 @@ type site struct {
 	idHeader     []byte
 	cacheControl []byte
 	lastModified []byte
-	modified     time.Time        // creation time of the release, whole seconds
-	routes       map[string]route // manifest key -> file, and site redirects (see find)
-	entries      []entry          // every file of the release, once (routes point into it)
+	modified     time.Time         // creation time of the release, whole seconds
+	routes       map[string]*entry // manifest key -> file (see find)
+	redirects    map[string][]byte // clean path -> Location of a site redirect; nil when none (redirect.go)
+	entries      []entry           // every file of the release, once (routes point into it)
 	notFound     *entry
 	slot         *slot // the host's place in the host table, holding its request counters (metrics_site.go)
 }
@@ -126,10 +127,10 @@ func newSite(m *orchard.Manifest, id string, s *release.Settings, reg func(sha s
 	// from "/x/index.html" at lookup (find), so a site of n pages holds n
 	// routes, not 3n (at 10,000 sites the routes were the node's largest
 	// per-site cost).
-	st.routes = make(map[string]route, len(entries)+3*len(s.Redirects))
+	st.routes = make(map[string]*entry, len(entries))
 	for i, k := range keys {
 		e := &entries[i]
-		st.routes[k] = route{e: e}
+		st.routes[k] = e
 		if k == s.NotFound {
 			st.notFound = e
 		}
@@ -180,13 +181,16 @@ func (s *site) lookup(uri []byte) (r route, clean string, found, bad bool) {
 }
 
 // find maps the clean path p to its route: the file or site redirect
-// keyed p; else, for "/x/", the file "/x/index.html"; else, for "/x",
+// of p; else, for "/x/", the file "/x/index.html"; else, for "/x",
 // a redirect to "/x/" when the file "/x/index.html" exists. Keys are
 // made in a buffer on the stack: a lookup allocates nothing for paths
 // up to maxStackKey bytes.
 func (s *site) find(p []byte) (route, bool) {
-	if r, ok := s.routes[string(p)]; ok {
-		return r, true
+	if e, ok := s.routes[string(p)]; ok {
+		return route{e: e}, true
+	}
+	if loc, ok := s.redirects[string(p)]; ok {
+		return route{location: loc}, true
 	}
 	if len(p) == 0 {
 		return route{}, false
@@ -200,13 +204,13 @@ func (s *site) find(p []byte) (route, bool) {
 	k = append(k, p...)
 	if p[len(p)-1] == '/' {
 		k = append(k, index[1:]...)
-		if r, ok := s.routes[string(k)]; ok && r.e != nil {
-			return r, true
+		if e, ok := s.routes[string(k)]; ok {
+			return route{e: e}, true
 		}
 		return route{}, false
 	}
 	k = append(k, index...)
-	if r, ok := s.routes[string(k)]; ok && r.e != nil {
+	if _, ok := s.routes[string(k)]; ok {
 		return route{redirect: true}, true
 	}
 	return route{}, false
