@@ -131,7 +131,7 @@ func (n *Node) file(ctx *fasthttp.RequestCtx, s *site, e *entry) {
 	resp := &ctx.Response.Header
 	n.commonHeaders(resp, s, e)
 	rangeHdr := []byte(nil)
-	if e.ranges {
+	if e.kind.ranges {
 		resp.SetCanonical(hAcceptRanges, vBytes)
 		rangeHdr = req.PeekBytes(hRange)
 	}
@@ -171,7 +171,7 @@ func (n *Node) file(ctx *fasthttp.RequestCtx, s *site, e *entry) {
 
 // commonHeaders sets what every response for a file carries.
 func (n *Node) commonHeaders(resp *fasthttp.ResponseHeader, s *site, e *entry) {
-	resp.SetCanonical(hContentType, e.contentType)
+	resp.SetCanonical(hContentType, e.kind.contentType)
 	resp.SetCanonical(hCacheControl, s.cacheControl)
 	resp.SetCanonical(hLastModified, s.lastModified)
 	if e.gz != nil {

@@ -64,7 +64,12 @@ type route struct {
 
 // entry is one servable file of a release.
 type entry struct {
-	body, gz    *blob // their ETags are the blobs' (blob.etag)
+	body, gz *blob // their ETags are the blobs' (blob.etag)
+	kind     *kind // shared by the site's entries of one content type: 24 bytes an entry, not 48
+}
+
+// kind is what a release's files of one content type share.
+type kind struct {
 	contentType []byte
 	ranges      bool // Range is honoured (not for HTML)
 }
@@ -90,11 +95,7 @@ func newSite(m *orchard.Manifest, id string, s *release.Settings, reg func(sha s
 		modified:     m.Created.UTC().Truncate(time.Second),
 	}
 	st.lastModified = []byte(st.modified.Format(http.TimeFormat))
-	type typeInfo struct {
-		value  []byte
-		ranges bool
-	}
-	types := map[string]typeInfo{}
+	types := map[string]*kind{}
 	entries := make([]entry, 0, len(m.Files))
 	keys := make([]string, 0, len(m.Files))
 	for k, fe := range m.Files {
@@ -103,14 +104,14 @@ func newSite(m *orchard.Manifest, id string, s *release.Settings, reg func(sha s
 		}
 		ti, ok := types[fe.ContentType]
 		if !ok {
-			ti = typeInfo{value: []byte(fe.ContentType), ranges: !strings.HasPrefix(strings.ToLower(fe.ContentType), "text/html")}
+			ti = &kind{contentType: []byte(fe.ContentType), ranges: !strings.HasPrefix(strings.ToLower(fe.ContentType), "text/html")}
 			types[fe.ContentType] = ti
 		}
 		body, err := sizedBlob(reg, m, id, k, fe.SHA256, fe.Size)
 		if err != nil {
 			return nil, err
 		}
-		e := entry{body: body, contentType: ti.value, ranges: ti.ranges}
+		e := entry{body: body, kind: ti}
 		if fe.Gzip != "" {
 			if e.gz, err = sizedBlob(reg, m, id, k, fe.Gzip, fe.GzipSize); err != nil {
 				return nil, err
