@@ -70,9 +70,9 @@ type Node struct {
 	metrics requestMetrics                   // request counters (metrics.go)
 	control atomic.Pointer[http.Handler]     // /_orchard/v1/ on the control listener (SetControlHandler)
 
-	mu    sync.Mutex         // serialises state changes below
-	sites map[string]*slot   // host -> its slot (one per site known, active release or not)
-	blobs map[[32]byte]*blob // blob.key -> blob, for every blob an active release uses (blob.refs > 0)
+	mu    sync.Mutex       // serialises state changes below
+	sites map[string]*slot // host -> its slot (one per site known, active release or not)
+	blobs map[uint64]*blob // blob.key -> blob, for every blob an active release uses (blob.refs > 0; see blobKey)
 
 	srv     *fasthttp.Server
 	ln      net.Listener
@@ -114,7 +114,7 @@ func New(cfg Config) *Node {
 		log:   cfg.Logger.With("component", "node", "node", cfg.Name),
 		cache: &cache{max: cfg.CacheBytes},
 		sites: map[string]*slot{},
-		blobs: map[[32]byte]*blob{},
+		blobs: map[uint64]*blob{},
 	}
 	empty := map[string]*slot{}
 	n.hosts.Store(&empty)
@@ -354,7 +354,7 @@ func (n *Node) blobLocked(sha string, fresh map[string]*blob) (*blob, error) {
 	if !ok {
 		return nil, fmt.Errorf("blob %q: %w", sha, release.ErrInvalidHash)
 	}
-	if b, ok := n.blobs[k]; ok {
+	if b := n.blobs[k]; b != nil && b.is(sha) {
 		return b, nil
 	}
 	if b, ok := fresh[sha]; ok {
@@ -408,12 +408,19 @@ func (n *Node) refLocked(s *site, d int32) {
 }
 
 func (n *Node) refBlobLocked(b *blob, d int32) {
+	k := b.key()
 	if b.refs == 0 && d > 0 {
-		n.blobs[b.key()] = b
+		// A blob whose key another holds (two names sharing 64 bits)
+		// is served all the same, just not shared with other sites.
+		if _, taken := n.blobs[k]; !taken {
+			n.blobs[k] = b
+		}
 	}
 	b.refs += d
 	if b.refs == 0 {
-		delete(n.blobs, b.key())
+		if n.blobs[k] == b {
+			delete(n.blobs, k)
+		}
 		n.cache.drop(b)
 	}
 }
