@@ -35,9 +35,12 @@ func newBlob(sha string, size int64) *blob {
 // which a cache hit never makes).
 func (b *blob) sha() string { return string(b.etag[1:65]) }
 
-// key returns the blob's key in Node.blobs (see blobKey).
-func (b *blob) key() uint64 {
-	k, _ := blobKey(string(b.etag[1:65]))
+// key returns the blob's key in Node.blobs (see blobKey): its name was
+// checked when the blob was made, so only the first 16 digits are read.
+func (b *blob) key() (k uint64) {
+	for _, c := range b.etag[1:17] {
+		k = k<<4 | uint64(hexDigit(c))
+	}
 	return k
 }
 

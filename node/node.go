@@ -360,12 +360,10 @@ func (n *Node) blobLocked(sha string, fresh map[string]*blob) (*blob, error) {
 	if b, ok := fresh[sha]; ok {
 		return b, nil
 	}
-	r, err := n.store.Blobs().Open(sha)
+	size, err := n.store.Blobs().Size(sha)
 	if err != nil {
 		return nil, fmt.Errorf("blob %s: %w", sha, err)
 	}
-	size := r.Size()
-	r.Close()
 	b := newBlob(sha, size)
 	fresh[sha] = b
 	return b, nil
