@@ -56,6 +56,7 @@ type Node struct {
 	CacheBytes        int64    `toml:"cache_bytes"`         // hot blobs kept in memory (default 128 MiB)
 	CatchUp           Duration `toml:"catch_up"`            // how often to ask the master for missed releases (default 5s)
 	Workers           int      `toml:"workers"`             // CPUs that serve (like nginx worker_processes); 0 = every CPU
+	SiteMetrics       int      `toml:"site_metrics"`        // sites, the busiest, with their own /metrics series (default 20; -1 none)
 }
 
 // Balancer is the reverse proxy in front of the nodes.

@@ -15,19 +15,29 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/publish"
 )
 
 // publishMetricsFile, in the master's data dir, holds what every publish
 // did, whether `orchard publish` or the admin UI (inside the master) ran it:
-// counts per site and node, a duration histogram and the last result per
-// site. Each publish rewrites it atomically (temporary file, rename) under
-// an exclusive lock on publishMetricsLock; the master's /metrics reads it on
-// each scrape, so counts survive restarts of the master. Its size is bounded
-// by the number of sites and nodes (about 300 bytes a site).
+// counts per node, a duration histogram, and the counts and last result of
+// the recentPublishSites sites published last. Each publish rewrites it
+// atomically (temporary file, rename) under an exclusive lock on
+// publishMetricsLock; the master's /metrics reads it on each scrape, so
+// counts survive restarts of the master. Its size is bounded by the
+// number of nodes and recentPublishSites (about 300 bytes a site), not by
+// the number of sites: a site that leaves the recent ones has its record
+// written to publishSitesDir/HOST.json, read back when it is published
+// again. So a publish reads and writes a few kilobytes whatever the
+// number of sites (it was 220 KB at 1,000 sites, every site in the file).
 const (
 	publishMetricsFile = "publish-metrics.json"
 	publishMetricsLock = "publish-metrics.lock"
+	publishSitesDir    = "publish-sites"
+	// recentPublishSites is how many sites, the last published, the file
+	// and the master's /metrics hold per-site records of.
+	recentPublishSites = 20
 	// maxPublishMetricsBytes bounds what a scrape reads; a larger file is
 	// treated as damaged.
 	maxPublishMetricsBytes = 8 << 20
@@ -80,12 +90,33 @@ func recordPublish(dataDir, site string, res *publish.Result, perr error, now ti
 
 	path := filepath.Join(dataDir, publishMetricsFile)
 	st, _ := readPublishStats(path) // a damaged file starts again
+	if st.Sites[site] == nil {
+		// Back from the older sites: its counts go on from its own file.
+		if s, err := readSiteStats(dataDir, site); err == nil && s != nil {
+			st.Sites[site] = s
+		}
+	}
 	st.add(site, res, perr, now)
+	// Only the recent sites stay; the others keep their records in files
+	// of their own (written once, when they leave; a file an older
+	// version left with every site is split up here, once).
+	for _, old := range st.oldSites(recentPublishSites) {
+		if err := writeSiteStats(dataDir, old, st.Sites[old]); err != nil {
+			return err
+		}
+		delete(st.Sites, old)
+	}
 	b, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dataDir, publishMetricsFile+".tmp*")
+	return writeReplace(dataDir, path, b)
+}
+
+// writeReplace writes b to path through a temporary file in dir, renamed
+// into place: a reader sees the old content or the new, never a mix.
+func writeReplace(dir, path string, b []byte) error {
+	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err
 	}
@@ -103,6 +134,73 @@ func recordPublish(dataDir, site string, res *publish.Result, perr error, now ti
 		return err
 	}
 	return nil
+}
+
+// oldSites returns the sites of st beyond the keep published last (by
+// the end of their last publish, then name), to be moved out of the file.
+func (st *publishStats) oldSites(keep int) []string {
+	if len(st.Sites) <= keep {
+		return nil
+	}
+	names := make([]string, 0, len(st.Sites))
+	for name := range st.Sites {
+		names = append(names, name)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		a, b := st.Sites[names[i]], st.Sites[names[j]]
+		if !a.Last.Equal(b.Last) {
+			return a.Last.After(b.Last)
+		}
+		return names[i] < names[j]
+	})
+	return names[keep:]
+}
+
+// siteStatsPath is the file of site's record in publishSitesDir; ok is
+// false for a name that is not a canonical host (never joined onto a path).
+func siteStatsPath(dataDir, site string) (string, bool) {
+	if h, err := orchard.NormalizeHost(site); err != nil || h != site {
+		return "", false
+	}
+	return filepath.Join(dataDir, publishSitesDir, site+".json"), true
+}
+
+// readSiteStats reads the record of site kept in its own file; nil when
+// there is none.
+func readSiteStats(dataDir, site string) (*publishSiteStats, error) {
+	p, ok := siteStatsPath(dataDir, site)
+	if !ok {
+		return nil, nil
+	}
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	s := &publishSiteStats{}
+	if err := json.Unmarshal(b, s); err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return s, nil
+}
+
+// writeSiteStats keeps the record of a site that leaves the recent ones in
+// its own file; a site whose name is not a host is dropped.
+func writeSiteStats(dataDir, site string, s *publishSiteStats) error {
+	p, ok := siteStatsPath(dataDir, site)
+	if !ok {
+		return nil
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(p)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return writeReplace(dir, p, b)
 }
 
 // add counts one publish.
@@ -213,7 +311,7 @@ func NewStatsCollector(dataDir string, logger *slog.Logger) prometheus.Collector
 }
 
 var (
-	descPublishes = prometheus.NewDesc("orchard_publish_total", "Publishes per site, by result (ok: activated on every node that is up).",
+	descPublishes = prometheus.NewDesc("orchard_publish_total", "Publishes per site, by result (ok: activated on every node that is up); the 20 sites published last.",
 		[]string{"site", "result"}, nil)
 	descPublishFailed = prometheus.NewDesc("orchard_publish_failed_total", "Publishes that failed, all sites.", nil, nil)
 	descPublishNodes  = prometheus.NewDesc("orchard_publish_node_results_total", "Node results of publishes, by node and state.",

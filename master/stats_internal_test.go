@@ -2,6 +2,7 @@ package master
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,4 +126,89 @@ func FuzzParsePublishStats(f *testing.F) {
 		}
 		promtest.Scrape(t, NewStatsCollector(dir, nil))
 	})
+}
+
+// snapshot reads every file under dir (path -> content).
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		out[p] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestRecordPublish_BytesIndependentOfSites: after publishes of 100 or
+// 1,000 sites, one more publish writes the same bytes (files new or
+// changed), and the master's /metrics holds per-site series of the sites
+// published last only. Before, every publish rewrote a file of every
+// site: 10x the sites, 10x the bytes.
+func TestRecordPublish_BytesIndependentOfSites(t *testing.T) {
+	res := &publish.Result{Release: "r1", Duration: time.Second, Nodes: []publish.NodeResult{
+		{Name: "n1", State: publish.PhaseActivated}, {Name: "n2", State: publish.PhaseActivated}}}
+	now := time.Unix(1.7e9, 0)
+	written := map[int]int{}
+	for _, sites := range []int{100, 1000} {
+		dir := t.TempDir()
+		for i := range sites {
+			if err := recordPublish(dir, fmt.Sprintf("s%05d.test", i), res, nil, now.Add(time.Duration(i)*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := snapshot(t, dir)
+		if err := recordPublish(dir, "new.test", res, nil, now.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		for p, data := range snapshot(t, dir) {
+			if before[p] != data {
+				written[sites] += len(data)
+			}
+		}
+		t.Logf("%d sites: one publish writes %d bytes", sites, written[sites])
+		body := promtest.Scrape(t, NewStatsCollector(dir, nil))
+		if got := strings.Count(body, `orchard_publish_total{result="ok"`); got != recentPublishSites {
+			t.Errorf("%d sites: /metrics has %d per-site publish counters, want %d", sites, got, recentPublishSites)
+		}
+		if !strings.Contains(body, fmt.Sprintf("orchard_publish_duration_seconds_count %d", sites+1)) {
+			t.Errorf("%d sites: the publish total is not %d:\n%s", sites, sites+1, promtest.GrepLines(body, "duration_seconds_count"))
+		}
+	}
+	if written[1000] > written[100]*11/10 {
+		t.Fatalf("one publish writes %d bytes after 1,000 sites, %d after 100: want the same", written[1000], written[100])
+	}
+}
+
+// TestRecordPublish_SiteComesBack: a site's counts survive its leaving
+// the recent sites and go on when it is published again.
+func TestRecordPublish_SiteComesBack(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Unix(1.7e9, 0)
+	ok := &publish.Result{Release: "r1", Duration: time.Second}
+	for i := range 3 {
+		if err := recordPublish(dir, "back.test", ok, nil, now.Add(time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range recentPublishSites {
+		if err := recordPublish(dir, fmt.Sprintf("s%02d.test", i), ok, nil, now.Add(time.Minute+time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if body := promtest.Scrape(t, NewStatsCollector(dir, nil)); strings.Contains(body, `site="back.test"`) {
+		t.Fatalf("a site published before %d others is still in /metrics", recentPublishSites)
+	}
+	if err := recordPublish(dir, "back.test", ok, nil, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if body := promtest.Scrape(t, NewStatsCollector(dir, nil)); !strings.Contains(body, `orchard_publish_total{result="ok",site="back.test"} 4`) {
+		t.Fatalf("back.test's count did not go on from 3:\n%s", promtest.GrepLines(body, "back.test"))
+	}
 }

@@ -180,6 +180,9 @@ func (d *Dashboard) render(rg Range) ([]byte, error) {
 			sites = append(sites, site+" "+shortID(id))
 		}
 		sort.Strings(sites)
+		if len(sites) == 0 && m.Sites > 0 {
+			sites = []string{fmt.Sprintf("%d sites, digest %012x", m.Sites, m.Digest)}
+		}
 		mr.Releases = sites
 		if m.LastOK.IsZero() {
 			mr.Seen = "never scraped"

@@ -18,12 +18,15 @@ const MetricsPath = "/metrics"
 
 // Metric names every process shares; the dashboard reads these.
 const (
-	MetricRequests     = "orchard_http_requests_total"           // counter, labels role, class ("2xx".."5xx")
-	MetricDuration     = "orchard_http_request_duration_seconds" // histogram, label role
-	MetricReleaseInfo  = "orchard_release_info"                  // gauge 1, labels site, release
-	MetricProcessInfo  = "orchard_process_info"                  // gauge 1, labels role, name, version
-	MetricBalancerReqs = "orchard_balancer_requests_total"
-	MetricBalancerFail = "orchard_balancer_failed_total"
+	MetricRequests    = "orchard_http_requests_total"           // counter, labels role, class ("2xx".."5xx")
+	MetricDuration    = "orchard_http_request_duration_seconds" // histogram, label role
+	MetricReleaseInfo = "orchard_release_info"                  // gauge 1, labels site, release
+	// With more than MaxReleaseSeries sites, these two instead:
+	MetricReleasesActive = "orchard_releases_active" // gauge, sites with an active release
+	MetricReleasesDigest = "orchard_releases_digest" // gauge, ReleasesDigest of them
+	MetricProcessInfo    = "orchard_process_info"    // gauge 1, labels role, name, version
+	MetricBalancerReqs   = "orchard_balancer_requests_total"
+	MetricBalancerFail   = "orchard_balancer_failed_total"
 )
 
 // ProcessInfo names the process in its metrics.
@@ -71,25 +74,45 @@ func Handler(reg *prometheus.Registry, logger *slog.Logger) http.Handler {
 	})
 }
 
+// MaxReleaseSeries bounds the orchard_release_info series a process
+// reports: with more sites than this it reports orchard_releases_active
+// (how many) and orchard_releases_digest (ReleasesDigest) instead, so
+// /metrics stays small at thousands of sites (10,000 would be ~650 KB
+// per scrape) and two processes can still be seen to hold the same
+// releases. The sites' releases themselves are in /_orchard/health.
+const MaxReleaseSeries = 100
+
 // releaseCollector reports the active release of every site.
 type releaseCollector struct {
-	desc     *prometheus.Desc
-	releases func() map[string]string
+	desc, active, digest *prometheus.Desc
+	releases             func() map[string]string
 }
 
 // NewReleaseCollector reports orchard_release_info{site, release} = 1 for
-// every site in releases() (site -> active release id), read on each scrape.
+// every site in releases() (site -> active release id), read on each
+// scrape, or the count and digest of them past MaxReleaseSeries sites.
 func NewReleaseCollector(releases func() map[string]string) prometheus.Collector {
 	return &releaseCollector{
 		desc:     prometheus.NewDesc(MetricReleaseInfo, "Always 1; the active release of each site.", []string{"site", "release"}, nil),
+		active:   prometheus.NewDesc(MetricReleasesActive, "Sites with an active release (reported instead of orchard_release_info past a hundred sites).", nil, nil),
+		digest:   prometheus.NewDesc(MetricReleasesDigest, "A 48-bit digest of every site's active release: equal on processes holding the same releases.", nil, nil),
 		releases: releases,
 	}
 }
 
-func (c *releaseCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c *releaseCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.desc
+	ch <- c.active
+	ch <- c.digest
+}
 
 func (c *releaseCollector) Collect(ch chan<- prometheus.Metric) {
 	rels := c.releases()
+	if len(rels) > MaxReleaseSeries {
+		ch <- prometheus.MustNewConstMetric(c.active, prometheus.GaugeValue, float64(len(rels)))
+		ch <- prometheus.MustNewConstMetric(c.digest, prometheus.GaugeValue, float64(ReleasesDigest(rels)))
+		return
+	}
 	sites := make([]string, 0, len(rels))
 	for s := range rels {
 		sites = append(sites, s)
@@ -98,4 +121,24 @@ func (c *releaseCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range sites {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, 1, s, rels[s])
 	}
+}
+
+// ReleasesDigest is a 48-bit digest of a set of active releases (site ->
+// id), independent of order: the sum of each pair's FNV-1a hash. 48 bits
+// fit a float64 sample exactly.
+func ReleasesDigest(rels map[string]string) uint64 {
+	const offset, prime = 14695981039346656037, 1099511628211
+	var sum uint64
+	for site, id := range rels {
+		h := uint64(offset)
+		for i := range len(site) {
+			h = (h ^ uint64(site[i])) * prime
+		}
+		h *= prime // a 0 byte between the two
+		for i := range len(id) {
+			h = (h ^ uint64(id[i])) * prime
+		}
+		sum += h
+	}
+	return sum & (1<<48 - 1)
 }

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -39,21 +40,38 @@ const (
 // ParseText reads the Prometheus text exposition format (version 0.0.4):
 // comments and blank lines are skipped, timestamps ignored. It accepts only
 // what the format allows and stops with an error naming the line.
-func ParseText(r io.Reader) ([]Sample, error) {
+func ParseText(r io.Reader) ([]Sample, error) { return ParseTextNames(r, nil) }
+
+// ParseTextNames is ParseText keeping only the samples whose metric name
+// keep accepts (nil: all). A line of another metric is skipped after its
+// name, its labels and value neither parsed nor checked nor counted
+// against the limit on samples: a scraper pays for the series it reads,
+// not for every series a process exposes (a node's per-site series were
+// 60,000 allocations per scrape at 1,000 sites).
+func ParseTextNames(r io.Reader, keep func(name []byte) bool) ([]Sample, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), maxSampleLine)
 	var out []Sample
 	line := 0
 	for sc.Scan() {
 		line++
-		t := strings.TrimSpace(sc.Text())
-		if t == "" || t[0] == '#' {
+		t := bytes.TrimSpace(sc.Bytes())
+		if len(t) == 0 || t[0] == '#' {
 			continue
+		}
+		if keep != nil {
+			i := 0
+			for i < len(t) && isNameChar(t[i], i == 0) {
+				i++
+			}
+			if !keep(t[:i]) {
+				continue
+			}
 		}
 		if len(out) >= maxSamples {
 			return nil, fmt.Errorf("more than %d samples", maxSamples)
 		}
-		s, err := parseSampleLine(t)
+		s, err := parseSampleLine(string(t))
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %w", line, err)
 		}

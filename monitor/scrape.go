@@ -67,6 +67,8 @@ type targetState struct {
 	lastErr  string
 	scrapes  int
 	releases map[string]string
+	rcount   int    // sites with an active release, when reported as a count (MaxReleaseSeries)
+	rdigest  uint64 // their ReleasesDigest
 	version  string
 	member   string // state the balancer reports for a member of this name
 }
@@ -254,6 +256,7 @@ func (s *Scraper) ScrapeOnce(ctx context.Context) {
 			}
 		}
 		t.releases, t.version = r.releases, r.version
+		t.rcount, t.rdigest = r.releaseCount, r.releaseDigest
 		v := derive(t.prev, r)
 		t.prev = r
 		if v == nil {
@@ -301,8 +304,14 @@ func (s *Scraper) fetch(ctx context.Context, url string) (*raw, error) {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return nil, fmt.Errorf("status %d", resp.StatusCode)
 	}
-	lr := &io.LimitedReader{R: resp.Body, N: maxScrapeBytes + 1}
-	samples, err := ParseText(lr)
+	return parseScrape(resp.Body)
+}
+
+// parseScrape reads a /metrics body (at most maxScrapeBytes) into what
+// the dashboard keeps.
+func parseScrape(body io.Reader) (*raw, error) {
+	lr := &io.LimitedReader{R: body, N: maxScrapeBytes + 1}
+	samples, err := ParseTextNames(lr, extracted)
 	if err != nil {
 		return nil, fmt.Errorf("parse: %w", err)
 	}
@@ -327,6 +336,8 @@ type raw struct {
 	netRx, netTx      float64
 	hasNet            bool
 	releases          map[string]string
+	releaseCount      int    // MetricReleasesActive, reported instead of releases
+	releaseDigest     uint64 // MetricReleasesDigest
 	version           string
 	members           map[string]memberRaw
 }
@@ -336,7 +347,22 @@ type memberRaw struct {
 	state           string
 }
 
-// extract reads the metrics the dashboard graphs out of one scrape.
+// extracted reports whether extract reads the metric name: the scraper
+// parses nothing else (per-site series, Go runtime details, ...).
+func extracted(name []byte) bool {
+	switch string(name) {
+	case MetricRequests, MetricBalancerReqs, MetricBalancerFail, MetricDuration + "_bucket",
+		MetricCPUSeconds, MetricLoad1, MetricMemTotal, MetricMemAvailable, MetricNetRx, MetricNetTx,
+		MetricReleaseInfo, MetricReleasesActive, MetricReleasesDigest, MetricProcessInfo,
+		"orchard_balancer_member_requests_total", "orchard_balancer_member_errors_total",
+		"orchard_balancer_member_latency_p99_seconds", "orchard_balancer_member_state":
+		return true
+	}
+	return false
+}
+
+// extract reads the metrics the dashboard graphs out of one scrape (the
+// names extracted accepts).
 func extract(samples []Sample) *raw {
 	r := &raw{hist: map[float64]float64{}, releases: map[string]string{}, members: map[string]memberRaw{}, p99Gauge: math.NaN()}
 	var balReqs, balFail float64
@@ -379,6 +405,10 @@ func extract(samples []Sample) *raw {
 			if site := s.Label("site"); site != "" {
 				r.releases[site] = s.Label("release")
 			}
+		case MetricReleasesActive:
+			r.releaseCount = int(s.Value)
+		case MetricReleasesDigest:
+			r.releaseDigest = uint64(s.Value)
 		case MetricProcessInfo:
 			r.version = s.Label("version")
 		case "orchard_balancer_member_requests_total", "orchard_balancer_member_errors_total",

@@ -30,7 +30,11 @@ type Machine struct {
 	LastErr  string            // why the last scrape failed
 	LastOK   time.Time         // last successful scrape
 	Releases map[string]string // site -> active release
-	Version  string
+	// Sites and Digest stand for Releases when the target reports more
+	// than MaxReleaseSeries sites: how many, and their ReleasesDigest.
+	Sites   int
+	Digest  uint64
+	Version string
 }
 
 // Machines returns every target's state, in the order given.
@@ -40,7 +44,7 @@ func (s *Scraper) Machines() []Machine {
 	out := make([]Machine, 0, len(s.targets))
 	for _, t := range s.targets {
 		m := Machine{Target: t.Target, Member: t.member, LastErr: t.lastErr, LastOK: t.lastOK,
-			Releases: maps.Clone(t.releases), Version: t.version}
+			Releases: maps.Clone(t.releases), Sites: t.rcount, Digest: t.rdigest, Version: t.version}
 		switch {
 		case t.lastErr != "":
 			m.State = "down"

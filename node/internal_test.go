@@ -20,7 +20,7 @@ func testSiteState(tb testing.TB, keys ...string) *site {
 		m.Files[k] = orchard.ManifestEntry{SHA256: strings.Repeat("a", 64), Size: 1, ContentType: "text/html"}
 	}
 	s, err := newSite(m, m.ID(), &release.Settings{Host: "a.test", CacheControl: "public", NotFound: "/404.html"},
-		func(sha string) (*blob, error) { return &blob{sha: sha, size: 1, slot: -1}, nil })
+		func(sha string) (*blob, error) { return newBlob(sha, 1), nil })
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func FuzzLookup(f *testing.F) {
 		if bad != wbad || found != wfound || (found && r.redirect != wredir) {
 			t.Fatalf("lookup(%q) = found %v redirect %v bad %v; reference found %v redirect %v bad %v", raw, found, r.redirect, bad, wfound, wredir, wbad)
 		}
-		if found && !r.redirect && r.e != s.routes[wkey].e {
+		if found && !r.redirect && r.e != s.routes[wkey] {
 			t.Fatalf("lookup(%q) serves another entry than %s", raw, wkey)
 		}
 		if found && r.redirect && files[orchard.ManifestKey(clean+"/")] == false {

@@ -36,7 +36,6 @@ type requestShard struct {
 // allocation, a few uncontended atomic adds per request.
 type requestMetrics struct {
 	shards [metricShards]requestShard
-	sites  atomic.Pointer[map[string]*siteStats] // host -> its counters (metrics_site.go)
 }
 
 // shardOf picks the shard of ctx's connection.
@@ -63,8 +62,8 @@ func (m *requestMetrics) observe(ctx *fasthttp.RequestCtx, site *site) {
 	if d > 0 {
 		sh.sumUS.Add(uint64(d / time.Microsecond))
 	}
-	if site != nil {
-		site.stats.add(i, c, n)
+	if site != nil && site.slot != nil {
+		site.slot.counters().add(i, c, n)
 	}
 }
 
@@ -110,7 +109,7 @@ var classNames = [6]string{"other", "1xx", "2xx", "3xx", "4xx", "5xx"}
 
 func (c nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRequests, descDuration, descBytes, descConns, descCacheBytes,
-		descCacheBlobs, descCacheMax, descSites, descUptime, descSiteRequests, descSiteBytes} {
+		descCacheBlobs, descCacheMax, descSites, descUptime, descSiteRequests, descSiteBytes, descSitesOmitted} {
 		ch <- d
 	}
 }
@@ -130,7 +129,7 @@ func (c nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	cum += counts[len(durationBounds)]
 	ch <- prometheus.MustNewConstHistogram(descDuration, cum, float64(sumUS)/1e6, buckets, "node")
 	ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, float64(bytes), "node")
-	m.collectSites(ch)
+	n.collectSites(ch, n.cfg.SiteMetrics)
 	if n.srv != nil {
 		ch <- prometheus.MustNewConstMetric(descConns, prometheus.GaugeValue, float64(n.srv.GetOpenConnectionsCount()))
 	}

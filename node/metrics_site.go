@@ -1,6 +1,7 @@
 package node
 
 import (
+	"sort"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -68,46 +69,91 @@ func bodyBytes(ctx *fasthttp.RequestCtx) int {
 	return len(ctx.Response.Body())
 }
 
-// attachLocked gives every site in sites the counters of its host (new
-// ones for a new host) and drops the counters of hosts no longer held. It
-// runs under n.mu before the host table is published, so a site is never
-// changed after requests can see it.
-func (m *requestMetrics) attachLocked(sites map[string]*site) {
-	var old map[string]*siteStats
-	if p := m.sites.Load(); p != nil {
-		old = *p
-	}
-	cur := make(map[string]*siteStats, len(sites))
-	for host, s := range sites {
-		if s.stats == nil {
-			if s.stats = old[host]; s.stats == nil {
-				s.stats = new(siteStats)
-			}
-		}
-		cur[host] = s.stats
-	}
-	m.sites.Store(&cur)
-}
-
 var (
-	descSiteRequests = prometheus.NewDesc("orchard_site_requests_total", "Requests answered per site, by status class.",
+	descSiteRequests = prometheus.NewDesc("orchard_site_requests_total", "Requests answered per site, by status class (the busiest sites; see Config.SiteMetrics).",
 		[]string{"role", "site", "class"}, nil)
-	descSiteBytes = prometheus.NewDesc("orchard_site_response_bytes_total", "Response body bytes sent per site.",
+	descSiteBytes = prometheus.NewDesc("orchard_site_response_bytes_total", "Response body bytes sent per site (the busiest sites; see Config.SiteMetrics).",
 		[]string{"role", "site"}, nil)
+	descSitesOmitted = prometheus.NewDesc("orchard_node_site_metrics_omitted", "Sites with requests whose per-site series are left out (Config.SiteMetrics).", nil, nil)
 )
 
-// collectSites sends the per-site counters: six classes and the bytes of
-// every site the node holds.
-func (m *requestMetrics) collectSites(ch chan<- prometheus.Metric) {
-	p := m.sites.Load()
-	if p == nil {
-		return
-	}
-	for host, s := range *p {
-		class, bytes := s.totals()
-		for i, name := range classNames {
-			ch <- prometheus.MustNewConstMetric(descSiteRequests, prometheus.CounterValue, float64(class[i]), "node", host, name)
+// siteTotal is one site's counters, summed over the shards, at a scrape.
+type siteTotal struct {
+	host  string
+	class [6]uint64
+	bytes uint64
+	reqs  uint64
+}
+
+// collectSites sends the per-site counters of the limit busiest sites
+// (most requests since the node started; limit < 0: none): a class with
+// no request is left out, as is a site without requests. Which sites are
+// in changes as traffic does, so a series may pause; the node's totals
+// (orchard_http_*) always count every request. At 10,000 sites every
+// site's series would be ~80,000 lines and half a megabyte per scrape.
+func (n *Node) collectSites(ch chan<- prometheus.Metric, limit int) {
+	n.mu.Lock()
+	stats := make([]*siteStats, 0, len(n.sites))
+	hosts := make([]string, 0, len(n.sites))
+	for host, sl := range n.sites {
+		if s := sl.stats.Load(); s != nil { // else no request yet
+			stats = append(stats, s)
+			hosts = append(hosts, host)
 		}
-		ch <- prometheus.MustNewConstMetric(descSiteBytes, prometheus.CounterValue, float64(bytes), "node", host)
 	}
+	n.mu.Unlock()
+	top, busy := busiest(hosts, stats, max(limit, 0))
+	for _, t := range top {
+		for i, name := range classNames {
+			if t.class[i] > 0 {
+				ch <- prometheus.MustNewConstMetric(descSiteRequests, prometheus.CounterValue, float64(t.class[i]), "node", t.host, name)
+			}
+		}
+		ch <- prometheus.MustNewConstMetric(descSiteBytes, prometheus.CounterValue, float64(t.bytes), "node", t.host)
+	}
+	ch <- prometheus.MustNewConstMetric(descSitesOmitted, prometheus.GaugeValue, float64(busy-len(top)))
+}
+
+// busiest returns the totals of the (at most) k sites with the most
+// requests, busiest first (ties by host), and how many sites had any. It
+// keeps k totals at a time, whatever the number of sites.
+func busiest(hosts []string, stats []*siteStats, k int) (top []siteTotal, busy int) {
+	less := func(a, b *siteTotal) bool { // a is less busy than b
+		if a.reqs != b.reqs {
+			return a.reqs < b.reqs
+		}
+		return a.host > b.host
+	}
+	top = make([]siteTotal, 0, min(k, len(stats)))
+	for i, s := range stats {
+		t := siteTotal{host: hosts[i]}
+		t.class, t.bytes = s.totals()
+		for _, c := range t.class {
+			t.reqs += c
+		}
+		if t.reqs == 0 {
+			continue
+		}
+		busy++
+		if k == 0 {
+			continue
+		}
+		if len(top) < k {
+			top = append(top, t)
+			continue
+		}
+		// top is full: replace its least busy when t beats it (k is
+		// small, a scan is as good as a heap).
+		low := 0
+		for j := range top {
+			if less(&top[j], &top[low]) {
+				low = j
+			}
+		}
+		if less(&top[low], &t) {
+			top[low] = t
+		}
+	}
+	sort.Slice(top, func(i, j int) bool { return less(&top[j], &top[i]) })
+	return top, busy
 }

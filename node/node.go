@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,7 @@ const (
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultMaxHeaderBytes    = 16 << 10
 	DefaultCacheBytes        = 128 << 20
+	DefaultSiteMetrics       = 20
 	// RetryAfter is the Retry-After, in seconds, of a 503 for a site with
 	// no active release.
 	RetryAfter = "10"
@@ -45,8 +47,13 @@ type Config struct {
 	ReadHeaderTimeout time.Duration // time to read a request; default 10s
 	MaxHeaderBytes    int           // request line and headers; default 16 KiB
 	CacheBytes        int64         // hot blobs kept in memory; default 128 MiB
-	Version           string
-	Logger            *slog.Logger
+	// SiteMetrics is how many sites, the busiest, get series of their own
+	// in /metrics; default DefaultSiteMetrics, -1 for none, a number at
+	// least the node's sites for every site. The node's totals always
+	// count every request.
+	SiteMetrics int
+	Version     string
+	Logger      *slog.Logger
 }
 
 // Node serves the active release of every site it holds. Activate swaps a
@@ -59,14 +66,13 @@ type Node struct {
 	cache   *cache
 	started time.Time
 
-	hosts   atomic.Pointer[map[string]*site] // host or alias -> site; read by every request
+	hosts   atomic.Pointer[map[string]*slot] // host or alias -> its site's slot; read by every request
 	metrics requestMetrics                   // request counters (metrics.go)
 	control atomic.Pointer[http.Handler]     // /_orchard/v1/ on the control listener (SetControlHandler)
 
-	mu    sync.Mutex // serialises state changes below
-	sites map[string]*site
-	blobs map[string]*blob
-	epoch uint64 // marks the blobs in use in publishLocked
+	mu    sync.Mutex       // serialises state changes below
+	sites map[string]*slot // host -> its slot (one per site known, active release or not)
+	blobs map[uint64]*blob // blob.key -> blob, for every blob an active release uses (blob.refs > 0; see blobKey)
 
 	srv     *fasthttp.Server
 	ln      net.Listener
@@ -97,6 +103,9 @@ func New(cfg Config) *Node {
 	if cfg.CacheBytes <= 0 {
 		cfg.CacheBytes = DefaultCacheBytes
 	}
+	if cfg.SiteMetrics == 0 {
+		cfg.SiteMetrics = DefaultSiteMetrics
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -104,10 +113,10 @@ func New(cfg Config) *Node {
 		cfg:   cfg,
 		log:   cfg.Logger.With("component", "node", "node", cfg.Name),
 		cache: &cache{max: cfg.CacheBytes},
-		sites: map[string]*site{},
-		blobs: map[string]*blob{},
+		sites: map[string]*slot{},
+		blobs: map[uint64]*blob{},
 	}
-	empty := map[string]*site{}
+	empty := map[string]*slot{}
 	n.hosts.Store(&empty)
 	return n
 }
@@ -123,6 +132,7 @@ func (n *Node) Open(ctx context.Context) error {
 		}
 		n.store = st
 	}
+	n.cache.src = n.store.Blobs()
 	n.started = time.Now()
 	if err := n.load(ctx); err != nil {
 		return err
@@ -214,6 +224,10 @@ func (n *Node) Close() error {
 			if err := n.srv.Shutdown(); err != nil {
 				n.closeEr = err
 			}
+			// Shutdown closes only the listeners Serve has started on:
+			// closed right after Open, Serve could start afterwards
+			// and wait in Accept forever.
+			n.ln.Close()
 		}
 		if n.ctl != nil {
 			if err := n.ctl.Close(); err != nil && n.closeEr == nil {
@@ -243,7 +257,7 @@ func (n *Node) load(ctx context.Context) error {
 			return err
 		}
 		if id == "" {
-			n.sites[host] = &site{host: host}
+			n.installLocked(host, &site{host: host})
 			continue
 		}
 		// A site whose release cannot be loaded answers 503 (and is
@@ -257,9 +271,9 @@ func (n *Node) load(ctx context.Context) error {
 			n.log.Error("cannot load active release", "site", host, "release", id, "err", err)
 			st = &site{host: host}
 		}
-		n.sites[host] = st
+		n.installLocked(host, st)
 	}
-	n.publishLocked()
+	n.rebuildHostsLocked()
 	return nil
 }
 
@@ -302,14 +316,17 @@ func (n *Node) activate(site, id string, m *orchard.Manifest) error {
 	if err := n.store.SetActiveManifest(m, id); err != nil {
 		return err
 	}
-	n.sites[site] = st
-	n.publishLocked()
+	if n.installLocked(site, st) {
+		n.rebuildHostsLocked()
+	}
 	n.log.Info("activated release", "site", site, "release", id)
 	return nil
 }
 
 // newSiteLocked builds the serving state of m (release id), reading its
-// settings blob.
+// settings blob. The blobs it takes that no active release uses yet join
+// n.blobs only when the site is installed (installLocked), so a release
+// refused here leaves nothing behind.
 func (n *Node) newSiteLocked(m *orchard.Manifest, id string) (*site, error) {
 	se, ok := m.Files[release.SettingsKey]
 	if !ok {
@@ -323,68 +340,114 @@ func (n *Node) newSiteLocked(m *orchard.Manifest, id string) (*site, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newSite(m, id, s, n.blobLocked)
+	fresh := map[string]*blob{}
+	return newSite(m, id, s, func(sha string) (*blob, error) { return n.blobLocked(sha, fresh) })
 }
 
-// blobLocked returns the node's one *blob for sha, creating it with the
-// size of the stored blob (a manifest's claim never sets it, so one
-// site's claim cannot change what another site serves from the same
-// blob). It fails when the blob is not stored.
-func (n *Node) blobLocked(sha string) (*blob, error) {
-	if b, ok := n.blobs[sha]; ok {
+// blobLocked returns the node's one *blob for sha (from n.blobs, else
+// from fresh, else new in fresh), with the size of the stored blob (a
+// manifest's claim never sets it, so one site's claim cannot change what
+// another site serves from the same blob). It fails when the blob is not
+// stored.
+func (n *Node) blobLocked(sha string, fresh map[string]*blob) (*blob, error) {
+	k, ok := blobKey(sha)
+	if !ok {
+		return nil, fmt.Errorf("blob %q: %w", sha, release.ErrInvalidHash)
+	}
+	if b := n.blobs[k]; b != nil && b.is(sha) {
 		return b, nil
 	}
-	r, err := n.store.Blobs().Open(sha)
+	if b, ok := fresh[sha]; ok {
+		return b, nil
+	}
+	size, err := n.store.Blobs().Size(sha)
 	if err != nil {
 		return nil, fmt.Errorf("blob %s: %w", sha, err)
 	}
-	size := r.Size()
-	r.Close()
-	b := &blob{sha: sha, src: n.store.Blobs(), size: size, slot: -1}
-	n.blobs[sha] = b
+	b := newBlob(sha, size)
+	fresh[sha] = b
 	return b, nil
 }
 
-// publishLocked rebuilds the host table from n.sites and drops blobs no
-// active release uses. Hosts win over aliases; between two sites claiming
+// installLocked makes st the serving state of host: it swaps the pointer
+// in the host's slot (creating the slot for a new host), counts the
+// references of st's blobs and releases those of the state it replaces,
+// dropping blobs no active release uses any more. The work is that of
+// the two releases of host, whatever the number of other sites. It
+// reports whether the host table must be rebuilt (rebuildHostsLocked):
+// the host is new or its aliases changed.
+func (n *Node) installLocked(host string, st *site) (rebuild bool) {
+	sl := n.sites[host]
+	if sl == nil {
+		sl = &slot{}
+		n.sites[host] = sl
+	}
+	st.slot = sl
+	old := sl.site.Load()
+	n.refLocked(st, 1)
+	sl.site.Store(st)
+	if old == nil {
+		return true
+	}
+	n.refLocked(old, -1)
+	return !slices.Equal(old.aliases, st.aliases)
+}
+
+// refLocked adds d to the references of every blob s serves; a blob
+// whose count reaches zero leaves n.blobs and the cache.
+func (n *Node) refLocked(s *site, d int32) {
+	for i := range s.entries {
+		e := &s.entries[i]
+		n.refBlobLocked(e.body, d)
+		if e.gz != nil {
+			n.refBlobLocked(e.gz, d)
+		}
+	}
+}
+
+func (n *Node) refBlobLocked(b *blob, d int32) {
+	k := b.key()
+	if b.refs == 0 && d > 0 {
+		// A blob whose key another holds (two names sharing 64 bits)
+		// is served all the same, just not shared with other sites.
+		if _, taken := n.blobs[k]; !taken {
+			n.blobs[k] = b
+		}
+	}
+	b.refs += d
+	if b.refs == 0 {
+		if n.blobs[k] == b {
+			delete(n.blobs, k)
+		}
+		n.cache.drop(b)
+	}
+}
+
+// rebuildHostsLocked builds the host table from n.sites: it runs when a
+// host or an alias comes or goes, never for a new release of a site
+// whose aliases stay. Hosts win over aliases; between two sites claiming
 // the same alias the first by host name wins.
-func (n *Node) publishLocked() {
-	n.metrics.attachLocked(n.sites)
-	hosts := make(map[string]*site, len(n.sites)*2)
+func (n *Node) rebuildHostsLocked() {
+	hosts := make(map[string]*slot, len(n.sites)*2)
 	names := make([]string, 0, len(n.sites))
-	for h := range n.sites {
+	for h, sl := range n.sites {
 		names = append(names, h)
-		hosts[h] = n.sites[h]
+		hosts[h] = sl
 	}
 	sort.Strings(names)
 	for _, h := range names {
-		for _, a := range n.sites[h].aliases {
+		sl := n.sites[h]
+		for _, a := range sl.site.Load().aliases {
 			if other, taken := hosts[a]; taken {
-				if other != n.sites[h] {
-					n.log.Warn("alias claimed twice", "alias", a, "site", h, "kept", other.host)
+				if other != sl {
+					n.log.Warn("alias claimed twice", "alias", a, "site", h, "kept", other.site.Load().host)
 				}
 				continue
 			}
-			hosts[a] = n.sites[h]
+			hosts[a] = sl
 		}
 	}
 	n.hosts.Store(&hosts)
-	n.epoch++
-	for _, s := range n.sites {
-		for i := range s.entries {
-			e := &s.entries[i]
-			e.body.mark = n.epoch
-			if e.gz != nil {
-				e.gz.mark = n.epoch
-			}
-		}
-	}
-	for sha, b := range n.blobs {
-		if b.mark != n.epoch {
-			delete(n.blobs, sha)
-			n.cache.drop(b)
-		}
-	}
 }
 
 // Releases returns the active release id of every site that has one.
@@ -392,9 +455,9 @@ func (n *Node) Releases() map[string]string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	out := make(map[string]string, len(n.sites))
-	for h, s := range n.sites {
-		if s.id != "" {
-			out[h] = s.id
+	for h, sl := range n.sites {
+		if id := sl.site.Load().id; id != "" {
+			out[h] = id
 		}
 	}
 	return out
@@ -407,10 +470,11 @@ func (n *Node) Releases() map[string]string {
 func (n *Node) ActiveCreated(site string) (id string, created time.Time, ok bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	s := n.sites[site]
-	if s == nil || s.id == "" {
+	sl := n.sites[site]
+	if sl == nil || sl.site.Load().id == "" {
 		return "", time.Time{}, false
 	}
+	s := sl.site.Load()
 	return s.id, s.modified, true
 }
 

@@ -23,8 +23,11 @@ func (st *site) addRedirects(rs []orchard.Redirect) {
 		}
 		loc := []byte(r.To)
 		add := func(k string) {
-			if _, exists := st.routes[k]; !exists {
-				st.routes[k] = route{location: loc}
+			if _, exists := st.find([]byte(k)); !exists {
+				if st.redirects == nil {
+					st.redirects = map[string][]byte{}
+				}
+				st.redirects[k] = loc
 			}
 		}
 		dir := strings.TrimSuffix(from, "/")

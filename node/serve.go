@@ -117,7 +117,11 @@ func (n *Node) lookupHost(h []byte) *site {
 	if !ok {
 		return nil
 	}
-	return (*n.hosts.Load())[string(key)]
+	sl := (*n.hosts.Load())[string(key)]
+	if sl == nil {
+		return nil
+	}
+	return sl.site.Load()
 }
 
 // file serves entry e of site s with status 200: conditional requests,
@@ -127,14 +131,14 @@ func (n *Node) file(ctx *fasthttp.RequestCtx, s *site, e *entry) {
 	resp := &ctx.Response.Header
 	n.commonHeaders(resp, s, e)
 	rangeHdr := []byte(nil)
-	if e.ranges {
+	if e.kind.ranges {
 		resp.SetCanonical(hAcceptRanges, vBytes)
 		rangeHdr = req.PeekBytes(hRange)
 	}
 	gz := e.gz != nil && len(rangeHdr) == 0 && orchard.AcceptsGzip(req.PeekBytes(hAcceptEncoding))
-	etag := e.etag
+	etag := e.body.etag[:]
 	if gz {
-		etag = e.gzEtag
+		etag = e.gz.etag[:]
 	}
 	resp.SetCanonical(hETag, etag)
 	if notModified(req, etag, s) {
@@ -146,7 +150,7 @@ func (n *Node) file(ctx *fasthttp.RequestCtx, s *site, e *entry) {
 		n.body(ctx, e.gz, 0, -1)
 		return
 	}
-	if len(rangeHdr) > 0 && ifRangeHolds(req.PeekBytes(hIfRange), e.etag, s) {
+	if len(rangeHdr) > 0 && ifRangeHolds(req.PeekBytes(hIfRange), e.body.etag[:], s) {
 		start, end, ok, unsat := parseRange(rangeHdr, e.body.size)
 		if unsat {
 			resp.SetCanonical(hContentRange, []byte("bytes */"+strconv.FormatInt(e.body.size, 10)))
@@ -167,7 +171,7 @@ func (n *Node) file(ctx *fasthttp.RequestCtx, s *site, e *entry) {
 
 // commonHeaders sets what every response for a file carries.
 func (n *Node) commonHeaders(resp *fasthttp.ResponseHeader, s *site, e *entry) {
-	resp.SetCanonical(hContentType, e.contentType)
+	resp.SetCanonical(hContentType, e.kind.contentType)
 	resp.SetCanonical(hCacheControl, s.cacheControl)
 	resp.SetCanonical(hLastModified, s.lastModified)
 	if e.gz != nil {
@@ -201,7 +205,7 @@ func (n *Node) body(ctx *fasthttp.RequestCtx, b *blob, start, end int64) {
 	}
 	data, err := n.cache.get(b)
 	if err != nil {
-		n.log.Error("read blob", "sha", b.sha, "err", err)
+		n.log.Error("read blob", "sha", b.sha(), "err", err)
 		ctx.Response.Header.Del("Content-Encoding")
 		plain(ctx, fasthttp.StatusInternalServerError, "Internal Server Error\n")
 		return
@@ -213,9 +217,9 @@ func (n *Node) body(ctx *fasthttp.RequestCtx, b *blob, start, end int64) {
 		ctx.Response.SetBodyRaw(data[start:end])
 		return
 	}
-	r, err := b.src.Open(b.sha)
+	r, err := n.cache.src.Open(b.sha())
 	if err != nil {
-		n.log.Error("open blob", "sha", b.sha, "err", err)
+		n.log.Error("open blob", "sha", b.sha(), "err", err)
 		ctx.Response.Header.Del("Content-Encoding")
 		plain(ctx, fasthttp.StatusInternalServerError, "Internal Server Error\n")
 		return

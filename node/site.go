@@ -4,11 +4,35 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/release"
 )
+
+// slot is a host's place in the host table: the table maps the host and
+// its aliases to the slot, and activating a release swaps the slot's site,
+// so the table itself changes only when hosts or aliases come or go.
+type slot struct {
+	site atomic.Pointer[site] // never nil once installed
+	// stats counts the host's requests, for all its releases; nil until
+	// its first request (1 KiB each: idle sites, the many on a mass
+	// hosting node, cost nothing).
+	stats atomic.Pointer[siteStats]
+}
+
+// counters returns the slot's request counters, made on first use.
+func (sl *slot) counters() *siteStats {
+	if s := sl.stats.Load(); s != nil {
+		return s
+	}
+	s := new(siteStats)
+	if !sl.stats.CompareAndSwap(nil, s) {
+		return sl.stats.Load()
+	}
+	return s
+}
 
 // site is the serving state of one site's active release, built once at
 // activation with every header value precomputed. It is never modified
@@ -21,11 +45,12 @@ type site struct {
 	idHeader     []byte
 	cacheControl []byte
 	lastModified []byte
-	modified     time.Time // creation time of the release, whole seconds
-	routes       map[string]route
-	entries      []entry // every file of the release, once (routes point into it)
+	modified     time.Time         // creation time of the release, whole seconds
+	routes       map[string]*entry // manifest key -> file (see find)
+	redirects    map[string][]byte // clean path -> Location of a site redirect; nil when none (redirect.go)
+	entries      []entry           // every file of the release, once (routes point into it)
 	notFound     *entry
-	stats        *siteStats // request counters of the host, shared by its releases (metrics_site.go)
+	slot         *slot // the host's place in the host table, holding its request counters (metrics_site.go)
 }
 
 // route is what a clean request path leads to: a file, a redirect to
@@ -39,11 +64,14 @@ type route struct {
 
 // entry is one servable file of a release.
 type entry struct {
-	body, gz    *blob
+	body, gz *blob // their ETags are the blobs' (blob.etag)
+	kind     *kind // shared by the site's entries of one content type: 24 bytes an entry, not 48
+}
+
+// kind is what a release's files of one content type share.
+type kind struct {
 	contentType []byte
-	etag        []byte // "<sha256>" of the body
-	gzEtag      []byte // "<sha256>" of the gzip variant
-	ranges      bool   // Range is honoured (not for HTML)
+	ranges      bool // Range is honoured (not for HTML)
 }
 
 // newSite builds the serving state of release m with settings s, taking
@@ -67,85 +95,45 @@ func newSite(m *orchard.Manifest, id string, s *release.Settings, reg func(sha s
 		modified:     m.Created.UTC().Truncate(time.Second),
 	}
 	st.lastModified = []byte(st.modified.Format(http.TimeFormat))
-	type typeInfo struct {
-		value  []byte
-		ranges bool
-	}
-	types := map[string]typeInfo{}
+	types := map[string]*kind{}
 	entries := make([]entry, 0, len(m.Files))
 	keys := make([]string, 0, len(m.Files))
-	tags := make([]byte, 0, len(m.Files)*2*(64+2))
-	tag := func(sha string) []byte {
-		start := len(tags)
-		tags = append(tags, '"')
-		tags = append(tags, sha...)
-		tags = append(tags, '"')
-		return tags[start:len(tags):len(tags)]
-	}
-	dirs, nDirs := 0, 0 // bytes and number of the "dir/" routes
 	for k, fe := range m.Files {
 		if release.IsReserved(k) {
 			continue
 		}
 		ti, ok := types[fe.ContentType]
 		if !ok {
-			ti = typeInfo{value: []byte(fe.ContentType), ranges: !strings.HasPrefix(strings.ToLower(fe.ContentType), "text/html")}
+			ti = &kind{contentType: []byte(fe.ContentType), ranges: !strings.HasPrefix(strings.ToLower(fe.ContentType), "text/html")}
 			types[fe.ContentType] = ti
 		}
 		body, err := sizedBlob(reg, m, id, k, fe.SHA256, fe.Size)
 		if err != nil {
 			return nil, err
 		}
-		e := entry{body: body, contentType: ti.value, etag: tag(fe.SHA256), ranges: ti.ranges}
+		e := entry{body: body, kind: ti}
 		if fe.Gzip != "" {
 			if e.gz, err = sizedBlob(reg, m, id, k, fe.Gzip, fe.GzipSize); err != nil {
 				return nil, err
 			}
-			e.gzEtag = tag(fe.Gzip)
 		}
 		entries = append(entries, e)
 		keys = append(keys, k)
-		if dir, ok := strings.CutSuffix(k, "/index.html"); ok {
-			dirs += len(dir) + 1
-			nDirs++
-		}
 	}
 	if len(entries) == 0 {
 		return nil, fmt.Errorf("release %s of %s serves no files", id, m.Site)
 	}
 	st.entries = entries
-	// Every "dir/" key is a slice of one string.
-	dirBuf := make([]byte, 0, dirs)
-	for _, k := range keys {
-		if dir, ok := strings.CutSuffix(k, "/index.html"); ok {
-			dirBuf = append(append(dirBuf, dir...), '/')
-		}
-	}
-	dirKeys := string(dirBuf)
-	st.routes = make(map[string]route, len(entries)+2*nDirs)
+	// Only the manifest keys: "/x/" and the redirect of "/x" are found
+	// from "/x/index.html" at lookup (find), so a site of n pages holds n
+	// routes, not 3n (at 10,000 sites the routes were the node's largest
+	// per-site cost).
+	st.routes = make(map[string]*entry, len(entries))
 	for i, k := range keys {
 		e := &entries[i]
-		st.routes[k] = route{e: e}
+		st.routes[k] = e
 		if k == s.NotFound {
 			st.notFound = e
-		}
-	}
-	off := 0
-	for i, k := range keys {
-		dir, ok := strings.CutSuffix(k, "/index.html")
-		if !ok {
-			continue
-		}
-		st.routes[dirKeys[off:off+len(dir)+1]] = route{e: &entries[i]}
-		off += len(dir) + 1
-	}
-	for _, k := range keys {
-		dir, ok := strings.CutSuffix(k, "/index.html")
-		if !ok || dir == "" {
-			continue
-		}
-		if _, exists := st.routes[dir]; !exists {
-			st.routes[dir] = route{redirect: true}
 		}
 	}
 	st.addRedirects(s.Redirects)
@@ -179,7 +167,7 @@ func (s *site) lookup(uri []byte) (r route, clean string, found, bad bool) {
 		}
 	}
 	if orchard.IsPlainPath(p) {
-		r, found = s.routes[string(p)]
+		r, found = s.find(p)
 		if found && r.redirect {
 			clean = string(p)
 		}
@@ -189,6 +177,45 @@ func (s *site) lookup(uri []byte) (r route, clean string, found, bad bool) {
 	if err != nil {
 		return route{}, "", false, true
 	}
-	r, found = s.routes[c]
+	r, found = s.find([]byte(c))
 	return r, c, found, false
 }
+
+// find maps the clean path p to its route: the file or site redirect
+// of p; else, for "/x/", the file "/x/index.html"; else, for "/x",
+// a redirect to "/x/" when the file "/x/index.html" exists. Keys are
+// made in a buffer on the stack: a lookup allocates nothing for paths
+// up to maxStackKey bytes.
+func (s *site) find(p []byte) (route, bool) {
+	if e, ok := s.routes[string(p)]; ok {
+		return route{e: e}, true
+	}
+	if loc, ok := s.redirects[string(p)]; ok {
+		return route{location: loc}, true
+	}
+	if len(p) == 0 {
+		return route{}, false
+	}
+	const index = "/index.html"
+	var buf [maxStackKey]byte
+	k := buf[:0]
+	if len(p)+len(index) > len(buf) {
+		k = make([]byte, 0, len(p)+len(index))
+	}
+	k = append(k, p...)
+	if p[len(p)-1] == '/' {
+		k = append(k, index[1:]...)
+		if e, ok := s.routes[string(k)]; ok {
+			return route{e: e}, true
+		}
+		return route{}, false
+	}
+	k = append(k, index...)
+	if _, ok := s.routes[string(k)]; ok {
+		return route{redirect: true}, true
+	}
+	return route{}, false
+}
+
+// maxStackKey bounds the paths find looks up without allocating.
+const maxStackKey = 512

@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/orchardhq/orchard"
@@ -85,6 +86,7 @@ type memState struct {
 	mu     sync.Mutex
 	blobs  interface{ Has(sha string) bool } // *memBlobs or *release.Blobs
 	active map[string]memActive              // site -> its active release
+	listed atomic.Int64                      // calls of Releases (a listing of every site)
 }
 
 type memActive struct {
@@ -109,6 +111,7 @@ func (s *memState) Activate(site, id string, m *orchard.Manifest, encoded []byte
 }
 
 func (s *memState) Releases() map[string]string {
+	s.listed.Add(1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[string]string{}

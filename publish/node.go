@@ -196,7 +196,7 @@ func (n *Node) handleStage(w http.ResponseWriter, r *http.Request) {
 	missing := n.stageMissing(m)
 	n.stage(m, id, encoded)
 	n.log.Debug("staged", "site", m.Site, "release", id, "missing", len(missing))
-	active := n.cfg.State.Releases()[m.Site]
+	active := n.activeID(m.Site)
 	writeSignedJSON(w, r, n.cfg.Secret, http.StatusOK, StageAnswer{ID: id, Missing: missing, Active: active})
 }
 
@@ -281,7 +281,7 @@ func (n *Node) stageMissing(m *orchard.Manifest) []string {
 	n.mu.Lock()
 	prev := n.active[m.Site]
 	n.mu.Unlock()
-	if prev == nil || n.cfg.State.Releases()[m.Site] != prev.id {
+	if prev == nil || n.activeID(m.Site) != prev.id {
 		return n.missing(m)
 	}
 	var shas []string // missingOf takes duplicates
@@ -563,6 +563,14 @@ func (n *Node) checkOrder(site, cur string, st *stagedRelease, how activation) e
 	return nil
 }
 
+// activeID returns the active release of site ("" for none), asking
+// for that site alone: State.Releases lists every site the node holds,
+// which a stage or an activation of one site must not pay for.
+func (n *Node) activeID(site string) string {
+	id, _, _ := n.cfg.State.ActiveCreated(site)
+	return id
+}
+
 // activate makes the staged release id of site active, as how says. It
 // returns the missing blobs with release.ErrBlobsMissing.
 func (n *Node) activate(site, id string, how activation) ([]string, error) {
@@ -572,7 +580,7 @@ func (n *Node) activate(site, id string, how activation) ([]string, error) {
 	if st == nil {
 		return nil, fmt.Errorf("%w: release %s of %s is not staged here", ErrNotFound, id, site)
 	}
-	cur := n.cfg.State.Releases()[site]
+	cur := n.activeID(site)
 	switch {
 	case how.catchUp && cur != how.prev:
 		return nil, nil

@@ -383,3 +383,25 @@ func TestNodeReplayAndTamper(t *testing.T) {
 		}
 	})
 }
+
+// TestPublish_OneSiteListsNoSites: staging and activating a release of
+// one site never asks the node's state for every site's release (a map
+// of all the sites the node holds, built per call): the receiver asks
+// for the one site it handles.
+func TestPublish_OneSiteListsNoSites(t *testing.T) {
+	master, cat := newMemBlobs(), newMemCatalog()
+	n := startNode(t, "node0", "")
+	p := newPublisher(master, cat, n)
+	m1 := makeRelease(master, "a.test", 3, "v1")
+	m2 := makeRelease(master, "a.test", 3, "v2")
+	m2.Created = m1.Created.Add(time.Minute)
+	for _, m := range []*orchard.Manifest{m1, m2} {
+		res, err := p.Publish(context.Background(), "a.test", m, nil)
+		if err != nil || !res.OK() {
+			t.Fatalf("publish %s: %v %+v", m.ID(), err, res)
+		}
+	}
+	if got := n.state.listed.Load(); got != 0 {
+		t.Fatalf("two publishes listed every site's release %d times, want 0", got)
+	}
+}

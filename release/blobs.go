@@ -283,6 +283,29 @@ func (b *Blobs) Open(sha string) (*BlobReader, error) {
 	}
 }
 
+// Size returns the size of the blob sha as stored (an error wrapping
+// fs.ErrNotExist when it is missing), as Open would read it, without
+// opening it: one index lookup for a packed blob, one stat for a loose
+// one. A node checks the size of every blob of every release it loads.
+func (b *Blobs) Size(sha string) (int64, error) {
+	k, ok := keyOf(sha)
+	if !ok {
+		return 0, ErrInvalidHash
+	}
+	for try := 0; ; try++ {
+		if l, ok := b.packed(k, true); ok {
+			return l.size, nil
+		}
+		st, err := os.Stat(b.Path(sha))
+		if err == nil {
+			return st.Size(), nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) || try > 0 || !b.refresh() {
+			return 0, err
+		}
+	}
+}
+
 // acquire finds the packed blob k and keeps its pack open until released.
 func (b *Blobs) acquire(k [32]byte) (packLoc, bool) {
 	b.mu.RLock()

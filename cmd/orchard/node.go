@@ -87,6 +87,7 @@ func openWebNode(ctx context.Context, cfg *config.Config, ncfg *config.Node, log
 		ReadHeaderTimeout: ncfg.ReadHeaderTimeout.Duration,
 		MaxHeaderBytes:    ncfg.MaxHeaderBytes,
 		CacheBytes:        ncfg.CacheBytes,
+		SiteMetrics:       ncfg.SiteMetrics,
 		Version:           versionString(),
 		Logger:            logger,
 		Metrics:           lateHandler(&metrics),

@@ -1,0 +1,97 @@
+package monitor_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/orchardhq/orchard/monitor"
+)
+
+// releases returns n sites' active releases.
+func releases(n int) map[string]string {
+	rels := make(map[string]string, n)
+	for i := range n {
+		rels[fmt.Sprintf("s%05d.test", i)] = fmt.Sprintf("%016x", i*7919)
+	}
+	return rels
+}
+
+// TestReleaseCollector: up to MaxReleaseSeries sites each get an
+// orchard_release_info series; past it, a process reports how many sites
+// and a digest of their releases (10,000 sites' series were ~650 KB a
+// scrape), which the scraper keeps for the dashboard.
+func TestReleaseCollector(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		sites  int
+		series int // orchard_release_info lines
+	}{
+		{"Few", 3, 3},
+		{"Limit", monitor.MaxReleaseSeries, monitor.MaxReleaseSeries},
+		{"Many", 10000, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rels := releases(tc.sites)
+			reg := prometheus.NewPedanticRegistry()
+			reg.MustRegister(monitor.NewReleaseCollector(func() map[string]string { return rels }))
+			srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.PanicOnError}))
+			defer srv.Close()
+			resp, err := http.Get(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body bytes.Buffer
+			_, err = body.ReadFrom(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Count(body.String(), monitor.MetricReleaseInfo+"{"); got != tc.series {
+				t.Fatalf("%d orchard_release_info series for %d sites, want %d", got, tc.sites, tc.series)
+			}
+			if body.Len() > 8<<10 && tc.series == 0 {
+				t.Fatalf("release metrics of %d sites take %d bytes", tc.sites, body.Len())
+			}
+
+			s := MustOpenScraper(t, monitor.ScraperOptions{Targets: []monitor.Target{{Name: "node0", URL: srv.URL}}, Every: time.Hour})
+			s.ScrapeOnce(context.Background())
+			m := s.Machines()[0]
+			if tc.series > 0 {
+				if len(m.Releases) != tc.sites || m.Releases["s00001.test"] != rels["s00001.test"] {
+					t.Fatalf("scraper holds %d releases, want %d", len(m.Releases), tc.sites)
+				}
+				return
+			}
+			if m.Sites != tc.sites || m.Digest != monitor.ReleasesDigest(rels) || len(m.Releases) != 0 {
+				t.Fatalf("scraper holds %d sites, digest %x, %d releases; want %d, %x, 0",
+					m.Sites, m.Digest, len(m.Releases), tc.sites, monitor.ReleasesDigest(rels))
+			}
+		})
+	}
+}
+
+// TestReleasesDigest: the digest depends on every pair and on nothing
+// else (not the order of a map).
+func TestReleasesDigest(t *testing.T) {
+	a := releases(500)
+	b := releases(500)
+	if monitor.ReleasesDigest(a) != monitor.ReleasesDigest(b) {
+		t.Fatal("equal releases, different digests")
+	}
+	b["s00007.test"] = "ffffffffffffffff"
+	if monitor.ReleasesDigest(a) == monitor.ReleasesDigest(b) {
+		t.Fatal("a changed release leaves the digest as it was")
+	}
+	if got := monitor.ReleasesDigest(a); got >= 1<<48 {
+		t.Fatalf("digest %x has more than 48 bits", got)
+	}
+}

@@ -1,0 +1,403 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/release"
+)
+
+// pages is a renderer over fixed outputs (path -> body, all HTML).
+type pages map[string]string
+
+func (p pages) Outputs() []release.Output {
+	out := make([]release.Output, 0, len(p))
+	for k := range p {
+		out = append(out, release.Output{Path: k, ContentType: "text/html; charset=utf-8", Deps: []string{k}})
+	}
+	return out
+}
+func (p pages) Render(k string) ([]byte, error) { return []byte(p[k]), nil }
+func (p pages) Inputs() map[string]string       { return map[string]string(p) }
+
+// smallSite returns the pages of a small site (a front page, a 404 page
+// and posts posts) whose every page names host, so no two sites share a
+// blob; version changes the front page.
+func smallSite(host string, version, posts int) pages {
+	p := pages{
+		"/":         fmt.Sprintf("<h1>%s</h1><p>version %d</p>", host, version),
+		"/404.html": "<p>not found on " + host + "</p>",
+	}
+	for i := range posts {
+		p[fmt.Sprintf("/post/%d/", i)] = fmt.Sprintf("<p>%s post %d</p>", host, i) + strings.Repeat(" orchard", 40)
+	}
+	return p
+}
+
+// testPosts is the posts of a site in tests: 6 files, 4 with a gzip
+// variant, 11 blobs (BenchmarkNodeOpen uses 20 posts, as issue 23's
+// target does).
+const testPosts = 4
+
+// siteHost is the host of fixture site i.
+func siteHost(i int) string { return fmt.Sprintf("s%05d.test", i) }
+
+// siteRelease writes the blobs of site host (version) into st without
+// fsync and returns its manifest, unsaved. The caller syncs the blobs.
+func siteRelease(tb testing.TB, st *release.Store, host string, version, posts int) *orchard.Manifest {
+	tb.Helper()
+	m := &orchard.Manifest{Site: host, Created: time.Unix(1.7e9+int64(version), 0).UTC(), Files: map[string]orchard.ManifestEntry{}}
+	blob := func(data []byte) string {
+		sum := sha256.Sum256(data)
+		sha := hex.EncodeToString(sum[:])
+		if err := st.Blobs().PutVerifiedNoSync(sha, bytes.NewReader(data), int64(len(data))); err != nil {
+			tb.Fatal(err)
+		}
+		return sha
+	}
+	put := func(key, contentType string, data []byte) {
+		e := orchard.ManifestEntry{SHA256: blob(data), Size: int64(len(data)), ContentType: contentType}
+		if len(data) >= 256 { // a gzip variant, as the builder makes (its bytes do not matter here)
+			gz := append([]byte("gzip of "), data...)
+			e.Gzip, e.GzipSize = blob(gz), int64(len(gz))
+		}
+		m.Files[key] = e
+	}
+	settings, err := json.Marshal(release.SettingsOf(&orchard.Site{Host: host}))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	put(release.SettingsKey, "application/json", settings)
+	for path, body := range smallSite(host, version, posts) {
+		put(orchard.ManifestKey(path), "text/html; charset=utf-8", []byte(body))
+	}
+	return m
+}
+
+// syncedRelease is siteRelease with the blobs made durable, ready to
+// activate.
+func syncedRelease(tb testing.TB, st *release.Store, host string, version int) *orchard.Manifest {
+	tb.Helper()
+	m := siteRelease(tb, st, host, version, testPosts)
+	if err := st.Blobs().Sync(); err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
+// buildSites writes a release of each of sites 0..n-1 into a store under
+// dir and makes it active on disk, as a node that held them would have
+// left it. Nothing is fsynced but the blobs, once: a fixture, not a
+// publish (building them with release.Builder costs three fsyncs a site).
+func buildSites(tb testing.TB, dir string, n, posts int) {
+	tb.Helper()
+	st, err := release.OpenStore(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer st.Close()
+	for i := range n {
+		h := siteHost(i)
+		m := siteRelease(tb, st, h, 0, posts)
+		data, id, err := release.EncodeManifest(m)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		rels := filepath.Join(dir, "sites", h, "releases")
+		if err := os.MkdirAll(rels, 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(rels, id+".manifest"), data, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "sites", h, "active"), []byte(id+"\n"), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := st.Blobs().Sync(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// openScaleNode opens a node over a store with n sites active, the fixture
+// cached per n under the test binary's temporary directory.
+func openScaleNode(tb testing.TB, n int) *Node {
+	tb.Helper()
+	dir := tb.TempDir()
+	buildSites(tb, dir, n, testPosts)
+	nd := New(Config{Dir: dir})
+	if err := nd.Open(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { nd.Close() })
+	return nd
+}
+
+// activateTwo returns a function that activates, in turn, two releases of
+// site 0 of n (saved beforehand): what publishing one edit does on a node.
+func activateTwo(tb testing.TB, n *Node) func() {
+	tb.Helper()
+	h := siteHost(0)
+	var ms [2]*orchard.Manifest
+	for v := range ms {
+		ms[v] = syncedRelease(tb, n.Store(), h, v+1)
+		if _, err := n.Store().SaveManifest(ms[v]); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	i := 0
+	return func() {
+		m := ms[i%2]
+		i++
+		if err := n.Activate(h, m.ID(), m, nil); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// allocBytesPer returns the bytes f allocates per call, averaged over runs.
+func allocBytesPer(runs int, f func()) uint64 {
+	f()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range runs {
+		f()
+	}
+	runtime.ReadMemStats(&after)
+	return (after.TotalAlloc - before.TotalAlloc) / uint64(runs)
+}
+
+// TestActivate_IndependentOfSites: activating a release of one site
+// allocates (and so builds and marks) the same with 10 other sites on the
+// node as with 1,000. Before, activation rebuilt the host table and the
+// per-site counter map and re-marked every blob of every site: 1,000 sites
+// made each activation allocate 6x what 10 did.
+func TestActivate_IndependentOfSites(t *testing.T) {
+	per := map[int]uint64{}
+	for _, sites := range []int{10, 1000} {
+		n := openScaleNode(t, sites)
+		per[sites] = allocBytesPer(20, activateTwo(t, n))
+		t.Logf("%d sites: %d bytes allocated per activation", sites, per[sites])
+	}
+	if per[1000] > per[10]*5/4 {
+		t.Fatalf("an activation allocates %d bytes with 1,000 sites, %d with 10: want the same (within 25%%)", per[1000], per[10])
+	}
+}
+
+// BenchmarkActivate activates one site's release on a node holding
+// sites sites: the node side of publishing one edit.
+func BenchmarkActivate(b *testing.B) {
+	for _, sites := range []int{10, 1000} {
+		b.Run(fmt.Sprintf("sites=%d", sites), func(b *testing.B) {
+			n := openScaleNode(b, sites)
+			f := activateTwo(b, n)
+			b.ReportAllocs()
+			for b.Loop() {
+				f()
+			}
+		})
+	}
+}
+
+// held returns the node's blob named sha, nil when it holds none.
+func held(n *Node, sha string) *blob {
+	k, ok := blobKey(sha)
+	if b := n.blobs[k]; ok && b != nil && b.is(sha) {
+		return b
+	}
+	return nil
+}
+
+// TestBlobKeyShared: two blobs whose names share the 64 bits of their
+// key are both served; neither is taken for the other, and releasing one
+// leaves the other held.
+func TestBlobKeyShared(t *testing.T) {
+	n := New(Config{})
+	a := newBlob(strings.Repeat("ab", 32), 1)
+	b := newBlob(strings.Repeat("ab", 8)+strings.Repeat("cd", 24), 2)
+	if a.key() != b.key() {
+		t.Fatal("the two names do not share a key")
+	}
+	n.refBlobLocked(a, 1)
+	n.refBlobLocked(b, 1)
+	if held(n, a.sha()) != a || held(n, b.sha()) != nil {
+		t.Fatal("the first blob is not the one held under the key, or the second is taken for it")
+	}
+	n.refBlobLocked(b, -1)
+	if held(n, a.sha()) != a {
+		t.Fatal("releasing the second blob dropped the first")
+	}
+	n.refBlobLocked(a, -1)
+	if len(n.blobs) != 0 {
+		t.Fatalf("%d blobs held after both were released", len(n.blobs))
+	}
+}
+
+// TestActivate_BlobRefs: the node holds exactly the blobs its active
+// releases serve: a new release of a site drops the blobs only its old
+// one served, keeps those another site still serves, and a refused
+// activation adds none.
+func TestActivate_BlobRefs(t *testing.T) {
+	n := openScaleNode(t, 3)
+	want := func(t *testing.T) {
+		t.Helper()
+		used := map[string]bool{}
+		for _, sl := range n.sites {
+			for _, e := range sl.site.Load().entries {
+				used[e.body.sha()] = true
+				if e.gz != nil {
+					used[e.gz.sha()] = true
+				}
+			}
+		}
+		if len(n.blobs) != len(used) {
+			t.Fatalf("node holds %d blobs, its active releases serve %d", len(n.blobs), len(used))
+		}
+		for sha := range used {
+			if held(n, sha) == nil {
+				t.Fatalf("blob %s served but not held", sha)
+			}
+		}
+	}
+	want(t)
+	old := held(n, siteRelease(t, n.Store(), siteHost(0), 0, testPosts).Files["/index.html"].SHA256)
+	activateTwo(t, n)()
+	want(t)
+	if old.refs != 0 || old.slot != -2 {
+		t.Fatalf("the replaced front page has %d references, cache slot %d; want 0 and dropped", old.refs, old.slot)
+	}
+
+	// Site 1 takes site 2's page as its own: when site 2 moves on, the
+	// blob stays for site 1.
+	shared := syncedRelease(t, n.Store(), siteHost(1), 7)
+	e := shared.Files["/index.html"]
+	e.SHA256 = n.sites[siteHost(2)].site.Load().routes["/index.html"].body.sha()
+	e.Size = held(n, e.SHA256).size
+	shared.Files["/index.html"] = e
+	if err := n.Activate(siteHost(1), shared.ID(), shared, nil); err != nil {
+		t.Fatal(err)
+	}
+	m2 := syncedRelease(t, n.Store(), siteHost(2), 8)
+	if err := n.Activate(siteHost(2), m2.ID(), m2, nil); err != nil {
+		t.Fatal(err)
+	}
+	want(t)
+	if held(n, e.SHA256) == nil {
+		t.Fatal("a blob site 1 serves was dropped when site 2 stopped serving it")
+	}
+
+	// A release naming a blob the node lacks is refused and adds nothing.
+	bad := syncedRelease(t, n.Store(), siteHost(0), 9)
+	bad.Files["/gone.html"] = orchard.ManifestEntry{SHA256: strings.Repeat("ab", 32), Size: 1, ContentType: "text/html"}
+	before := len(n.blobs)
+	if err := n.Activate(siteHost(0), bad.ID(), bad, nil); err == nil {
+		t.Fatal("activating a release with a missing blob succeeded")
+	}
+	if len(n.blobs) != before {
+		t.Fatalf("a refused activation left %d blobs held, want %d", len(n.blobs), before)
+	}
+	want(t)
+}
+
+// TestClose_RightAfterOpen: Close right after Open returns, although
+// the traffic listener's Serve may not have started yet (fasthttp's
+// Shutdown then closed nothing and Close waited forever).
+func TestClose_RightAfterOpen(t *testing.T) {
+	for range 200 {
+		n := New(Config{Dir: t.TempDir()})
+		if err := n.Open(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- n.Close() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Close did not return within 10 s")
+		}
+	}
+}
+
+// heapAfterGC returns the bytes of live heap after a collection.
+func heapAfterGC() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// BenchmarkNodeOpen opens (restarts) a node holding sites small sites
+// (22 files each, 20 with a gzip variant: 43 blobs, none shared): ns/op
+// is the time Open takes (the store opened, every active release loaded,
+// listening), heap-B/site the live heap the node holds per site (no blob
+// cached yet, the store's index included).
+func BenchmarkNodeOpen(b *testing.B) {
+	for _, sites := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("sites=%d", sites), func(b *testing.B) {
+			dir := b.TempDir()
+			buildSites(b, dir, sites, 20)
+			var perSite float64
+			for b.Loop() {
+				b.StopTimer()
+				before := heapAfterGC()
+				b.StartTimer()
+				n := New(Config{Dir: dir})
+				if err := n.Open(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				perSite = (float64(heapAfterGC()) - float64(before)) / float64(sites)
+				n.Close()
+				n.Store().Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(perSite, "heap-B/site")
+		})
+	}
+}
+
+// TestNodeHeapPerSite: a node holding 500 small sites (22 files, 43
+// blobs each) holds at most 16 KiB of heap per site (issue 23's target)
+// before any blob is cached, the release store's index included, and
+// serves every site. Before the route, ETag, blob and counter changes it
+// held 30 KiB a site.
+func TestNodeHeapPerSite(t *testing.T) {
+	const sites = 500
+	dir := t.TempDir()
+	buildSites(t, dir, sites, 20)
+	before := heapAfterGC()
+	n := New(Config{Dir: dir})
+	if err := n.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	perSite := (float64(heapAfterGC()) - float64(before)) / sites
+	t.Logf("%.0f heap bytes per site", perSite)
+	if perSite > 16<<10 {
+		t.Errorf("the node holds %.0f heap bytes per site, want at most 16 KiB", perSite)
+	}
+	if got := len(n.Releases()); got != sites {
+		t.Fatalf("%d sites with an active release, want %d", got, sites)
+	}
+	for _, i := range []int{0, sites - 1} {
+		r, _, found, _ := n.lookupHost([]byte(siteHost(i))).lookup([]byte("/post/19/"))
+		if !found || r.e == nil {
+			t.Fatalf("%s does not serve /post/19/", siteHost(i))
+		}
+	}
+}
