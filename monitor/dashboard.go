@@ -53,6 +53,7 @@ type machineRow struct {
 	StateClass string
 	Releases   []string
 	Seen       string
+	Cert       string // the certificate that expires first, and when
 	Graphs     []template.HTML
 }
 
@@ -76,7 +77,7 @@ var dashboardTmpl = template.Must(template.New("content").Parse(`<div class="das
 <table id="machines">{{range .Machines}}<tr class="machine" data-state="{{.State}}">
 <td><b>{{.Name}}</b><br>{{.Group}}</td>
 <td><span class="{{.StateClass}}">{{.State}}</span>{{if .Member}}<br>balancer: {{.Member}}{{end}}{{if .LastErr}}<br><small>{{.LastErr}}</small>{{end}}<br><small>{{.Seen}}</small></td>
-<td class="rel">{{range .Releases}}{{.}}<br>{{else}}no release{{end}}{{if .Version}}<small>version {{.Version}}</small>{{end}}</td>
+<td class="rel">{{range .Releases}}{{.}}<br>{{else}}no release{{end}}{{if .Version}}<small>version {{.Version}}</small>{{end}}{{with .Cert}}<br><small class="cert">{{.}}</small>{{end}}</td>
 <td><div class="row">{{range .Graphs}}{{.}}{{end}}</div></td></tr>{{end}}</table>
 </div>`))
 
@@ -184,6 +185,9 @@ func (d *Dashboard) render(rg Range) ([]byte, error) {
 			sites = []string{fmt.Sprintf("%d sites, digest %012x", m.Sites, m.Digest)}
 		}
 		mr.Releases = sites
+		if m.CertHost != "" {
+			mr.Cert = "soonest certificate expiry: " + m.CertHost + " in " + roundDays(m.CertLeft)
+		}
 		if m.LastOK.IsZero() {
 			mr.Seen = "never scraped"
 		} else {
@@ -202,6 +206,14 @@ func (d *Dashboard) render(rg Range) ([]byte, error) {
 		"Every": s.opts.Every.String(), "Refresh": DashboardRefresh, "Rows": rows, "Machines": machines,
 	})
 	return buf.Bytes(), err
+}
+
+// roundDays says how long d is in days, or hours under two days.
+func roundDays(d time.Duration) string {
+	if d < 48*time.Hour {
+		return fmt.Sprintf("%.0f h", d.Hours())
+	}
+	return fmt.Sprintf("%.0f days", d.Hours()/24)
 }
 
 func shortID(id string) string {

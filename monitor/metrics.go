@@ -27,6 +27,7 @@ const (
 	MetricProcessInfo    = "orchard_process_info"    // gauge 1, labels role, name, version
 	MetricBalancerReqs   = "orchard_balancer_requests_total"
 	MetricBalancerFail   = "orchard_balancer_failed_total"
+	MetricCertExpiry     = "orchard_cert_expiry_seconds" // gauge, label host: the master's certificates (automatic HTTPS)
 )
 
 // ProcessInfo names the process in its metrics.

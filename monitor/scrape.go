@@ -67,8 +67,10 @@ type targetState struct {
 	lastErr  string
 	scrapes  int
 	releases map[string]string
-	rcount   int    // sites with an active release, when reported as a count (MaxReleaseSeries)
-	rdigest  uint64 // their ReleasesDigest
+	rcount   int     // sites with an active release, when reported as a count (MaxReleaseSeries)
+	rdigest  uint64  // their ReleasesDigest
+	certHost string  // the certificate that expires first, if the target has any
+	certLeft float64 // its seconds left at the last scrape
 	version  string
 	member   string // state the balancer reports for a member of this name
 }
@@ -257,6 +259,7 @@ func (s *Scraper) ScrapeOnce(ctx context.Context) {
 		}
 		t.releases, t.version = r.releases, r.version
 		t.rcount, t.rdigest = r.releaseCount, r.releaseDigest
+		t.certHost, t.certLeft = r.certHost, r.certLeft
 		v := derive(t.prev, r)
 		t.prev = r
 		if v == nil {
@@ -336,8 +339,10 @@ type raw struct {
 	netRx, netTx      float64
 	hasNet            bool
 	releases          map[string]string
-	releaseCount      int    // MetricReleasesActive, reported instead of releases
-	releaseDigest     uint64 // MetricReleasesDigest
+	releaseCount      int     // MetricReleasesActive, reported instead of releases
+	releaseDigest     uint64  // MetricReleasesDigest
+	certHost          string  // the host whose certificate expires first (MetricCertExpiry), "" for none
+	certLeft          float64 // and its seconds left
 	version           string
 	members           map[string]memberRaw
 }
@@ -353,7 +358,7 @@ func extracted(name []byte) bool {
 	switch string(name) {
 	case MetricRequests, MetricBalancerReqs, MetricBalancerFail, MetricDuration + "_bucket",
 		MetricCPUSeconds, MetricLoad1, MetricMemTotal, MetricMemAvailable, MetricNetRx, MetricNetTx,
-		MetricReleaseInfo, MetricReleasesActive, MetricReleasesDigest, MetricProcessInfo,
+		MetricReleaseInfo, MetricReleasesActive, MetricReleasesDigest, MetricProcessInfo, MetricCertExpiry,
 		"orchard_balancer_member_requests_total", "orchard_balancer_member_errors_total",
 		"orchard_balancer_member_latency_p99_seconds", "orchard_balancer_member_state":
 		return true
@@ -409,6 +414,10 @@ func extract(samples []Sample) *raw {
 			r.releaseCount = int(s.Value)
 		case MetricReleasesDigest:
 			r.releaseDigest = uint64(s.Value)
+		case MetricCertExpiry:
+			if h := s.Label("host"); h != "" && (r.certHost == "" || s.Value < r.certLeft) {
+				r.certHost, r.certLeft = h, s.Value
+			}
 		case MetricProcessInfo:
 			r.version = s.Label("version")
 		case "orchard_balancer_member_requests_total", "orchard_balancer_member_errors_total",

@@ -394,3 +394,32 @@ func TestScraperHostTrafficOnce(t *testing.T) {
 		t.Errorf("one process's machine = %v bytes/s, want 1000", v)
 	}
 }
+
+// TestDashboardCertExpiry: the master's certificate that expires first
+// shows on its row of the dashboard.
+func TestDashboardCertExpiry(t *testing.T) {
+	expiry := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: monitor.MetricCertExpiry, Help: "e"}, []string{"host"})
+	expiry.WithLabelValues("a.example").Set(90 * 24 * 3600)
+	expiry.WithLabelValues("b.example").Set(20 * 24 * 3600)
+	expiry.WithLabelValues("c.example").Set(45 * 24 * 3600)
+	master := newFakeProcess(t, "master", expiry)
+	s := MustOpenScraper(t, monitor.ScraperOptions{
+		Targets: []monitor.Target{{Name: "master", Group: "master", URL: master.srv.URL}},
+		Every:   time.Hour, Now: newClock().Now,
+	})
+	s.ScrapeOnce(context.Background())
+	if m := s.Machines()[0]; m.CertHost != "b.example" || m.CertLeft != 20*24*time.Hour {
+		t.Errorf("soonest certificate %q in %v, want b.example in 480h", m.CertHost, m.CertLeft)
+	}
+	srv := httptest.NewServer(monitor.NewDashboard(s))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := "soonest certificate expiry: b.example in 20 days"; !strings.Contains(string(body), want) {
+		t.Errorf("dashboard lacks %q", want)
+	}
+}

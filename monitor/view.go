@@ -35,6 +35,10 @@ type Machine struct {
 	Sites   int
 	Digest  uint64
 	Version string
+	// CertHost's certificate expires first of the target's (the master's,
+	// with automatic HTTPS), in CertLeft; "" when it has none.
+	CertHost string
+	CertLeft time.Duration
 }
 
 // Machines returns every target's state, in the order given.
@@ -44,7 +48,8 @@ func (s *Scraper) Machines() []Machine {
 	out := make([]Machine, 0, len(s.targets))
 	for _, t := range s.targets {
 		m := Machine{Target: t.Target, Member: t.member, LastErr: t.lastErr, LastOK: t.lastOK,
-			Releases: maps.Clone(t.releases), Sites: t.rcount, Digest: t.rdigest, Version: t.version}
+			Releases: maps.Clone(t.releases), Sites: t.rcount, Digest: t.rdigest, Version: t.version,
+			CertHost: t.certHost, CertLeft: time.Duration(t.certLeft * float64(time.Second))}
 		switch {
 		case t.lastErr != "":
 			m.State = "down"
