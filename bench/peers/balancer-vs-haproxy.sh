@@ -34,6 +34,7 @@
 #
 # Usage: bench/peers/balancer-vs-haproxy.sh     env: MODE DUR ROUNDS CONNS THREADS SIEGE SIEGE_TIME
 #                                                    BALANCER_WORKERS NODE_WORKERS STRACE STRACE_DUR
+#                                                    PERF PERF_DUR PERF_TOP PERF_KEEP
 # Needs haproxy, nginx, wrk, siege (Debian packages), python3 and go.
 set -euo pipefail
 
@@ -321,6 +322,26 @@ rows.sort(reverse=True)
 top = ", ".join(f"{name} {c / n:.2f}" for c, name in rows[:5])
 print(f"  {t:10s} {total / n:6.2f} calls/request over {n} requests ({top})")
 PY
+	done
+fi
+
+# PERF=1: where the balancer's CPU goes, by function (perf record over one
+# wrk run of PERF_DUR against orchard without its cache, then against the
+# cache), the top of perf report for each. Needs perf (linux-perf).
+if [ "${PERF:-0}" != 0 ]; then
+	command -v perf >/dev/null || { echo "missing perf (apt-get install linux-perf)" >&2; exit 2; }
+	for t in orchard orchard-cache; do
+		echo
+		echo "perf: $t, wrk -t$THREADS -c$CONNS -d${PERF_DUR:-5s}"
+		perf record -q -F 999 -g -o "$W/perf.$t" -p "${PID[$t]}" 2>/dev/null &
+		pp=$!
+		sleep 0.5
+		wrk -t"$THREADS" -c"$CONNS" -d"${PERF_DUR:-5s}" -H "Host: $SITE" "http://127.0.0.1:${PORT[$t]}$URLPATH" | grep -E 'Requests/sec'
+		kill -INT "$pp"
+		wait "$pp" 2>/dev/null || true
+		perf report -i "$W/perf.$t" --no-children --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -4 || true
+		perf report -i "$W/perf.$t" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -"${PERF_TOP:-40}" || true
+		[ -z "${PERF_KEEP:-}" ] || cp "$W/perf.$t" "$W/orchard" "$PERF_KEEP/"
 	done
 fi
 
