@@ -34,7 +34,7 @@
 #
 # Usage: bench/peers/balancer-vs-haproxy.sh     env: MODE DUR ROUNDS CONNS THREADS SIEGE SIEGE_TIME
 #                                                    BALANCER_WORKERS NODE_WORKERS STRACE STRACE_DUR
-#                                                    PERF PERF_DUR PERF_TOP PERF_KEEP
+#                                                    PERF PERF_DUR PERF_TOP PERF_KEEP BASE
 # Needs haproxy, nginx, wrk, siege (Debian packages), python3 and go.
 set -euo pipefail
 
@@ -237,10 +237,21 @@ PIDS+=($!)
 "$W/orchard" balancer --config "$W/orchard-cache.toml" >"$W/logs/orchard-cache.log" 2>&1 &
 CACHE_PID=$!
 PIDS+=($!)
+# BASE=BINARY: a second orchard balancer without its cache, run from another
+# build (e.g. the main branch's), measured interleaved with the others: an
+# A/B of a change on a machine too noisy for two separate runs.
+BASE_PORT=
+if [ -n "${BASE:-}" ]; then
+	BASE_PORT=$(free_port)
+	cluster_file "$W/orchard-base.toml" "$BASE_PORT" -1
+	"$BASE" balancer --config "$W/orchard-base.toml" >"$W/logs/orchard-base.log" 2>&1 &
+	BASE_PID=$!
+	PIDS+=($!)
+fi
 
-for p in "$HAPROXY_PORT" "$ORCHARD_PORT" "$CACHE_PORT"; do wait_http "http://127.0.0.1:$p$URLPATH" "$SITE"; done
+for p in "$HAPROXY_PORT" "$ORCHARD_PORT" "$CACHE_PORT" $BASE_PORT; do wait_http "http://127.0.0.1:$p$URLPATH" "$SITE"; done
 sleep 3 # the balancers' first health checks: which release each member holds
-for p in "$HAPROXY_PORT" "$ORCHARD_PORT" "$CACHE_PORT"; do curl -fsS -o /dev/null -H "Host: $SITE" "http://127.0.0.1:$p$URLPATH"; done
+for p in "$HAPROXY_PORT" "$ORCHARD_PORT" "$CACHE_PORT" $BASE_PORT; do curl -fsS -o /dev/null -H "Host: $SITE" "http://127.0.0.1:$p$URLPATH"; done
 curl -fsS -D - -o /dev/null -H "Host: $SITE" "http://127.0.0.1:$CACHE_PORT$URLPATH" | grep -i '^x-orchard-cache' >&2 || true
 
 declare -A PORT=([haproxy]=$HAPROXY_PORT [orchard]=$ORCHARD_PORT [orchard-cache]=$CACHE_PORT)
@@ -254,6 +265,10 @@ usage() {
 }
 HZ=$(getconf CLK_TCK)
 TARGETS=(haproxy orchard orchard-cache)
+if [ -n "$BASE_PORT" ]; then
+	PORT[orchard-base]=$BASE_PORT PID[orchard-base]=$BASE_PID
+	TARGETS+=(orchard-base)
+fi
 RESULTS=$W/results.tsv
 : >"$RESULTS"
 echo "mode $MODE: wrk -t$THREADS -c$CONNS -d$DUR, $ROUNDS interleaved rounds, $(nproc) cores"
