@@ -31,6 +31,11 @@
 #
 # STRACE=1 then counts the system calls per proxied request of HAProxy and of
 # orchard without its cache (strace -c -f over one wrk run of STRACE_DUR).
+# PERF=1 shows where each orchard balancer's CPU goes (perf record, top of
+# perf report; PERF_KEEP=DIR keeps the recordings and the binary).
+# BASE=BINARY adds orchard-base: another build's balancer without its cache,
+# interleaved with the rest, for an A/B of a change on a noisy machine
+# (compare the cpu us/req columns round by round).
 #
 # Usage: bench/peers/balancer-vs-haproxy.sh     env: MODE DUR ROUNDS CONNS THREADS SIEGE SIEGE_TIME
 #                                                    BALANCER_WORKERS NODE_WORKERS STRACE STRACE_DUR
