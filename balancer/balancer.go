@@ -180,7 +180,12 @@ func (b *Balancer) fastServer(handler fasthttp.RequestHandler) *fasthttp.Server 
 		ReadBufferSize:        b.opts.MaxHeaderBytes,
 		// A page of the seed's size (~8 KB) and its header leave in one
 		// write instead of three through the default 4 KiB buffer.
-		WriteBufferSize:              32 << 10,
+		WriteBufferSize: 32 << 10,
+		// The buffers and the request context go back to fasthttp's pools
+		// between requests, so an idle keep-alive client costs no buffer
+		// (issue 23); deferConn reads the lone first byte this makes
+		// fasthttp read through a pooled buffer, with no extra read.
+		ReduceMemoryUsage:            true,
 		ReadTimeout:                  b.opts.ReadHeaderTimeout,
 		WriteTimeout:                 b.opts.WriteTimeout,
 		IdleTimeout:                  b.opts.IdleTimeout,

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // A proxied request costs the balancer a read and a write on each of its
@@ -41,7 +42,21 @@ const (
 	memberIdle  = time.Second
 )
 
-var deferBufs = sync.Pool{New: func() any { b := make([]byte, 0, deferMax); return &b }}
+// An idle connection holds no buffer (issue 23: memory per idle client):
+// a held write's buffer goes back to deferBufs as soon as the write is
+// sent, before the wait for the answer, and a short read (fasthttp reads
+// the first byte of a request alone, with Server.ReduceMemoryUsage, so
+// its own buffers are pooled while idle) reads ahead into a readBufs
+// buffer, kept only until the caller has taken what it read.
+var (
+	deferBufs = sync.Pool{New: func() any { b := make([]byte, 0, deferMax); return &b }}
+	readBufs  = sync.Pool{New: func() any { b := make([]byte, readAhead); return &b }}
+)
+
+const (
+	readAhead = 8 << 10 // read-ahead buffer: a request's head, usually
+	shortRead = 512     // reads shorter than this read ahead
+)
 
 // deferConn is a TCP connection whose writes wait for its next read (or
 // Close), see above. Reads and writes come from one goroutine at a time,
@@ -55,6 +70,9 @@ type deferConn struct {
 	idleFlush    time.Duration      // after this long without a read, write at once; 0 = never
 	lastRead     time.Time          // when a Read last returned (kept only with idleFlush)
 
+	ahead   *[]byte // read ahead, not yet returned: (*ahead)[aheadAt:]; nil = none
+	aheadAt int
+
 	mu      sync.Mutex
 	pending *[]byte // held bytes; nil = none
 	closed  bool
@@ -62,8 +80,11 @@ type deferConn struct {
 	rdl      time.Time // the read deadline the caller set
 	rdlStale bool      // rdl is not yet set on the socket
 
-	// read's state for stepFD: what to send, where to read, the outcome.
+	// read's state for stepFD: what to send (from held), where to read
+	// (p, or a pooled buffer when nil), the outcome.
+	held  *[]byte
 	out   []byte
+	got   *[]byte // with p nil: the readBufs buffer read into
 	p     []byte
 	sent  bool
 	n     int
@@ -158,19 +179,62 @@ func (c *deferConn) SetDeadline(t time.Time) error {
 }
 
 func (c *deferConn) Read(p []byte) (int, error) {
-	n, err := c.read(p)
+	if c.ahead != nil {
+		n := copy(p, (*c.ahead)[c.aheadAt:])
+		if c.aheadAt += n; c.aheadAt == len(*c.ahead) {
+			readBufs.Put(c.ahead)
+			c.ahead = nil
+		}
+		return n, nil
+	}
+	var n int
+	var err error
+	if len(p) > 0 && len(p) < shortRead {
+		n, err = c.readAhead(p)
+	} else {
+		n, err = c.read(p)
+	}
 	if c.idleFlush > 0 {
 		c.lastRead = time.Now()
 	}
 	return n, err
 }
 
+// readAhead reads into a pooled buffer, taken only once data is there,
+// and keeps what p cannot take for the next reads, so a short read costs
+// no extra system call and a connection waiting for it holds no buffer.
+func (c *deferConn) readAhead(p []byte) (int, error) {
+	n, err := c.read(nil)
+	b := c.got
+	c.got = nil
+	if n == 0 {
+		if b != nil {
+			readBufs.Put(b)
+		}
+		return 0, err
+	}
+	*b = (*b)[:n]
+	k := copy(p, *b)
+	if k == n {
+		readBufs.Put(b)
+	} else {
+		c.ahead, c.aheadAt = b, k
+	}
+	return k, nil
+}
+
 func (c *deferConn) read(p []byte) (int, error) {
 	held := c.take()
 	if held == nil {
-		return c.TCPConn.Read(p)
+		return c.plainRead(p)
 	}
-	defer deferBufs.Put(held)
+	c.held = held
+	defer func() {
+		if c.held != nil {
+			deferBufs.Put(c.held)
+			c.held = nil
+		}
+	}()
 	var probe time.Time
 	if c.probe > 0 {
 		probe = time.Now().Add(c.probe)
@@ -200,20 +264,40 @@ func (c *deferConn) read(p []byte) (int, error) {
 	case err != nil && probing && len(out) == 0 && errors.Is(err, os.ErrDeadlineExceeded):
 		// The probe ran out: nothing came yet, or it came before the wait
 		// was armed. Read as net.Conn does, trying first.
-		return c.TCPConn.Read(p)
+		return c.plainRead(p)
 	case err == nil && errno == syscall.EAGAIN && len(out) > 0:
 		// The socket's send buffer was full: send the rest as a write does.
 		if _, err := c.TCPConn.Write(out); err != nil {
 			return 0, err
 		}
-		return c.TCPConn.Read(p)
+		return c.plainRead(p)
 	case err == nil && len(out) > 0:
 		return 0, c.opError("write", os.NewSyscallError("write", errno))
 	case err != nil:
 		return 0, c.opError("read", err)
 	case errno != nil:
 		return 0, c.opError("read", os.NewSyscallError("read", errno))
-	case n == 0 && len(p) > 0:
+	case n == 0 && (p == nil || len(p) > 0):
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// plainRead reads as net.Conn does, trying the socket first; p nil reads
+// into c.got as read does.
+func (c *deferConn) plainRead(p []byte) (int, error) {
+	if p != nil {
+		return c.TCPConn.Read(p)
+	}
+	c.p, c.sent, c.n, c.errno = nil, true, 0, nil
+	err := c.rc.Read(c.step)
+	n, errno := c.n, c.errno
+	switch {
+	case err != nil:
+		return 0, c.opError("read", err)
+	case errno != nil:
+		return 0, c.opError("read", os.NewSyscallError("read", errno))
+	case n == 0:
 		return 0, io.EOF
 	}
 	return n, nil
@@ -227,26 +311,75 @@ func (c *deferConn) stepFD(fd uintptr) bool {
 	if !c.sent {
 		c.sent = true
 		for len(c.out) > 0 {
-			w, e := syscall.Write(int(fd), c.out)
+			w, e := rawWrite(fd, c.out)
 			if e == syscall.EINTR {
 				continue
 			}
-			if e != nil {
+			if e != 0 {
 				c.errno = e
 				return true // EAGAIN: the rest goes out as a write does
 			}
 			c.out = c.out[w:]
 		}
-		return false // sent: wait for the answer without trying first
+		// Sent: the buffer is free while the connection waits, which
+		// may be long (an idle client).
+		deferBufs.Put(c.held)
+		c.held, c.out = nil, nil
+		return false // wait for the answer without trying first
 	}
 	for {
-		n, e := syscall.Read(int(fd), c.p)
-		if e == syscall.EINTR {
-			continue
+		p := c.p
+		if p == nil {
+			if c.got == nil {
+				c.got = readBufs.Get().(*[]byte)
+			}
+			p = (*c.got)[:cap(*c.got)]
 		}
-		c.n, c.errno = max(n, 0), e
-		return e != syscall.EAGAIN
+		n, e := rawRead(fd, p)
+		switch e {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			if c.p == nil {
+				readBufs.Put(c.got) // not while waiting
+				c.got = nil
+			}
+			return false
+		case 0:
+		default:
+			c.errno = e
+		}
+		c.n = n
+		return true
 	}
+}
+
+// rawWrite and rawRead are write(2) and read(2) on a non-blocking socket
+// without telling the scheduler: they never block, and a loopback write
+// (which runs the receiver's TCP stack too) often outlasts sysmon's 20 µs
+// tick, after which an announced system call loses its P to another
+// thread (a futex wake-up, a handoff, a park on return). That churn was
+// a sixth of the balancer's CPU per proxied request.
+func rawWrite(fd uintptr, p []byte) (int, syscall.Errno) {
+	if len(p) == 0 {
+		return 0, 0
+	}
+	n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), 0
+}
+
+func rawRead(fd uintptr, p []byte) (int, syscall.Errno) {
+	if len(p) == 0 {
+		return 0, 0
+	}
+	n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), 0
 }
 
 func (c *deferConn) opError(op string, err error) error {

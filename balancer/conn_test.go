@@ -126,6 +126,38 @@ func TestDeferConn(t *testing.T) {
 			t.Fatalf("read after the member closed: %v, want an error before the deadline", err)
 		}
 	})
+	t.Run("ShortReads", func(t *testing.T) {
+		// fasthttp reads a request's first byte alone (ReduceMemoryUsage):
+		// it reads ahead into a pooled buffer, the rest follows from it,
+		// and a connection waiting for a request holds no buffer.
+		d, peer := deferPair(t, newClientConn)
+		dc := d.(*deferConn)
+		d.SetReadDeadline(time.Now().Add(10 * time.Second))
+		peer.SetDeadline(time.Now().Add(10 * time.Second))
+		for _, req := range []string{"GET / HTTP/1.1\r\n\r\n", "GET /two HTTP/1.1\r\n\r\n"} {
+			io.WriteString(peer, req)
+			var got []byte
+			one := make([]byte, 1)
+			for len(got) < len(req) {
+				n, err := d.Read(one)
+				if err != nil {
+					t.Fatalf("read after %q: %v", got, err)
+				}
+				got = append(got, one[:n]...)
+			}
+			if string(got) != req {
+				t.Fatalf("read %q, want %q", got, req)
+			}
+			if dc.ahead != nil || dc.got != nil || dc.held != nil {
+				t.Fatalf("buffers held after the request was read: ahead %v, got %v, held %v", dc.ahead != nil, dc.got != nil, dc.held != nil)
+			}
+			io.WriteString(d, "ok\n") // held until the next read
+		}
+		peer.(*net.TCPConn).CloseWrite()
+		if n, err := d.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+			t.Fatalf("read after the client closed: %d, %v; want 0, EOF", n, err)
+		}
+	})
 	t.Run("ErrDeadline", func(t *testing.T) {
 		d, _ := deferPair(t, newMemberConn)
 		d.SetReadDeadline(time.Now().Add(50 * time.Millisecond))

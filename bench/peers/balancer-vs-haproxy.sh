@@ -31,9 +31,15 @@
 #
 # STRACE=1 then counts the system calls per proxied request of HAProxy and of
 # orchard without its cache (strace -c -f over one wrk run of STRACE_DUR).
+# PERF=1 shows where each orchard balancer's CPU goes (perf record, top of
+# perf report; PERF_KEEP=DIR keeps the recordings and the binary).
+# BASE=BINARY adds orchard-base: another build's balancer without its cache,
+# interleaved with the rest, for an A/B of a change on a noisy machine
+# (compare the cpu us/req columns round by round).
 #
 # Usage: bench/peers/balancer-vs-haproxy.sh     env: MODE DUR ROUNDS CONNS THREADS SIEGE SIEGE_TIME
 #                                                    BALANCER_WORKERS NODE_WORKERS STRACE STRACE_DUR
+#                                                    PERF PERF_DUR PERF_TOP PERF_KEEP BASE
 # Needs haproxy, nginx, wrk, siege (Debian packages), python3 and go.
 set -euo pipefail
 
@@ -224,10 +230,21 @@ PIDS+=($!)
 "$W/orchard" balancer --config "$W/orchard-cache.toml" >"$W/logs/orchard-cache.log" 2>&1 &
 CACHE_PID=$!
 PIDS+=($!)
+# BASE=BINARY: a second orchard balancer without its cache, run from another
+# build (e.g. the main branch's), measured interleaved with the others: an
+# A/B of a change on a machine too noisy for two separate runs.
+BASE_PORT=
+if [ -n "${BASE:-}" ]; then
+	BASE_PORT=$(free_port)
+	cluster_file "$W/orchard-base.toml" "$BASE_PORT" -1
+	"$BASE" balancer --config "$W/orchard-base.toml" >"$W/logs/orchard-base.log" 2>&1 &
+	BASE_PID=$!
+	PIDS+=($!)
+fi
 
-for p in "$HAPROXY_PORT" "$ORCHARD_PORT" "$CACHE_PORT"; do wait_http "http://127.0.0.1:$p$URLPATH" "$SITE"; done
+for p in "$HAPROXY_PORT" "$ORCHARD_PORT" "$CACHE_PORT" $BASE_PORT; do wait_http "http://127.0.0.1:$p$URLPATH" "$SITE"; done
 sleep 3 # the balancers' first health checks: which release each member holds
-for p in "$HAPROXY_PORT" "$ORCHARD_PORT" "$CACHE_PORT"; do curl -fsS -o /dev/null -H "Host: $SITE" "http://127.0.0.1:$p$URLPATH"; done
+for p in "$HAPROXY_PORT" "$ORCHARD_PORT" "$CACHE_PORT" $BASE_PORT; do curl -fsS -o /dev/null -H "Host: $SITE" "http://127.0.0.1:$p$URLPATH"; done
 curl -fsS -D - -o /dev/null -H "Host: $SITE" "http://127.0.0.1:$CACHE_PORT$URLPATH" | grep -i '^x-orchard-cache' >&2 || true
 
 declare -A PORT=([haproxy]=$HAPROXY_PORT [orchard]=$ORCHARD_PORT [orchard-cache]=$CACHE_PORT)
@@ -241,6 +258,10 @@ usage() {
 }
 HZ=$(getconf CLK_TCK)
 TARGETS=(haproxy orchard orchard-cache)
+if [ -n "$BASE_PORT" ]; then
+	PORT[orchard-base]=$BASE_PORT PID[orchard-base]=$BASE_PID
+	TARGETS+=(orchard-base)
+fi
 RESULTS=$W/results.tsv
 : >"$RESULTS"
 echo "mode $MODE: wrk -t$THREADS -c$CONNS -d$DUR, $ROUNDS interleaved rounds, $(nproc) cores"
@@ -309,6 +330,26 @@ rows.sort(reverse=True)
 top = ", ".join(f"{name} {c / n:.2f}" for c, name in rows[:5])
 print(f"  {t:10s} {total / n:6.2f} calls/request over {n} requests ({top})")
 PY
+	done
+fi
+
+# PERF=1: where the balancer's CPU goes, by function (perf record over one
+# wrk run of PERF_DUR against orchard without its cache, then against the
+# cache), the top of perf report for each. Needs perf (linux-perf).
+if [ "${PERF:-0}" != 0 ]; then
+	command -v perf >/dev/null || { echo "missing perf (apt-get install linux-perf)" >&2; exit 2; }
+	for t in orchard orchard-cache; do
+		echo
+		echo "perf: $t, wrk -t$THREADS -c$CONNS -d${PERF_DUR:-5s}"
+		perf record -q -F 999 -g -o "$W/perf.$t" -p "${PID[$t]}" 2>/dev/null &
+		pp=$!
+		sleep 0.5
+		wrk -t"$THREADS" -c"$CONNS" -d"${PERF_DUR:-5s}" -H "Host: $SITE" "http://127.0.0.1:${PORT[$t]}$URLPATH" | grep -E 'Requests/sec'
+		kill -INT "$pp"
+		wait "$pp" 2>/dev/null || true
+		perf report -i "$W/perf.$t" --no-children --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -4 || true
+		perf report -i "$W/perf.$t" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -"${PERF_TOP:-40}" || true
+		[ -z "${PERF_KEEP:-}" ] || cp "$W/perf.$t" "$W/orchard" "$PERF_KEEP/"
 	done
 fi
 
