@@ -273,23 +273,7 @@ func (s *Service) PreviousRelease(site string) (string, error) {
 type Catalog struct{ Store *release.Store }
 
 // Active returns the active release of every site that has one.
-func (c Catalog) Active() (map[string]string, error) {
-	sites, err := c.Store.Sites()
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]string, len(sites))
-	for _, site := range sites {
-		id, err := c.Store.Active(site)
-		if err != nil {
-			return nil, err
-		}
-		if id != "" {
-			out[site] = id
-		}
-	}
-	return out, nil
-}
+func (c Catalog) Active() (map[string]string, error) { return c.Store.ActiveAll() }
 
 // Manifest loads release id of site.
 func (c Catalog) Manifest(site, id string) (*orchard.Manifest, error) {

@@ -41,6 +41,9 @@ type Store struct {
 	blobs *Blobs
 	mu    sync.Mutex // serialises writers of the active pointers
 
+	activeMu sync.Mutex
+	active   *activeCache // ActiveAll's last answer (activeall.go)
+
 	lastMu sync.Mutex
 	last   *orchard.Manifest // the manifest last loaded or saved (they are immutable)
 	lastID string
@@ -445,6 +448,9 @@ func (s *Store) setActive(m *orchard.Manifest, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := writeFileAtomic(filepath.Join(s.dir, "sites", m.Site, "active"), []byte(id+"\n")); err != nil {
+		return fmt.Errorf("activate %s/%s: %w", m.Site, id, err)
+	}
+	if err := s.bumpActiveGen(); err != nil {
 		return fmt.Errorf("activate %s/%s: %w", m.Site, id, err)
 	}
 	return nil

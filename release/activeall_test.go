@@ -1,0 +1,76 @@
+package release_test
+
+import (
+	"context"
+	"maps"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/release"
+)
+
+// TestActiveAll: every site's active release; a second call answers from
+// what the first read (a pointer changed behind the store's back is not
+// seen), and a pointer moved by another Store on the same directory (the
+// CLI's publish while the master runs) is seen at the next call.
+func TestActiveAll(t *testing.T) {
+	dir := t.TempDir()
+	st, err := release.OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	save := func(st *release.Store, site, body string) string {
+		t.Helper()
+		sha, err := st.Blobs().Put(ctx, []byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := st.SaveManifest(&orchard.Manifest{Site: site, Created: time.Unix(1000, 0).UTC(),
+			Files: map[string]orchard.ManifestEntry{"/index.html": {SHA256: sha, Size: int64(len(body)), ContentType: "text/html"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.SetActive(site, id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	want := map[string]string{"a.test": save(st, "a.test", "a1"), "b.test": save(st, "b.test", "b1")}
+	save(st, "c.test", "c1")
+	// A site with releases and no active one is left out.
+	if err := os.Remove(filepath.Join(dir, "sites", "c.test", "active")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.ActiveAll()
+	if err != nil || !maps.Equal(got, want) {
+		t.Fatalf("ActiveAll = %v, %v; want %v", got, err, want)
+	}
+
+	// Behind the store's back: no generation change, so the answer is the
+	// one read before.
+	if err := os.WriteFile(filepath.Join(dir, "sites", "b.test", "active"), []byte(want["a.test"]+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = st.ActiveAll()
+	if !maps.Equal(got, want) {
+		t.Errorf("ActiveAll read the pointers again without a change: %v", got)
+	}
+	got["a.test"] = "mine" // the caller's map
+	if again, _ := st.ActiveAll(); again["a.test"] != want["a.test"] {
+		t.Error("a caller's change to the returned map reached the store's")
+	}
+
+	other, err := release.OpenStore(dir) // another process's store
+	if err != nil {
+		t.Fatal(err)
+	}
+	want["b.test"] = save(other, "b.test", "b2")
+	got, err = st.ActiveAll()
+	if err != nil || !maps.Equal(got, want) {
+		t.Fatalf("after another store moved b.test: ActiveAll = %v, %v; want %v", got, err, want)
+	}
+}
