@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"log"
 	"math/big"
@@ -24,8 +23,8 @@ import (
 	pebbledb "github.com/letsencrypt/pebble/v2/db"
 	"github.com/letsencrypt/pebble/v2/va"
 	"github.com/letsencrypt/pebble/v2/wfe"
-	"github.com/miekg/dns"
 
+	"github.com/orchardhq/orchard/internal/loopdns"
 	"github.com/orchardhq/orchard/internal/sample"
 )
 
@@ -76,7 +75,7 @@ func freeAddr(host string) (string, error) {
 // demoCA is Pebble and its DNS server, running in the demo process.
 type demoCA struct {
 	srv     *http.Server
-	dns     []*dns.Server
+	dns     *loopdns.Server
 	rootPEM []byte
 }
 
@@ -104,10 +103,11 @@ func (d *demo) startCA(context.Context) error {
 	for k, v := range map[string]string{"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PEBBLE_AUTHZREUSE": "0"} {
 		os.Setenv(k, v)
 	}
-	resolver, servers, err := startLoopbackDNS()
+	dnsSrv, err := loopdns.Start()
 	if err != nil {
 		return err
 	}
+	resolver := dnsSrv.Addr
 	_, plainPort, _ := net.SplitHostPort(d.layout.Listen)
 	httpPort, _ := strconv.Atoi(plainPort)
 	db := pebbledb.NewMemoryStore()
@@ -124,7 +124,7 @@ func (d *demo) startCA(context.Context) error {
 	if err != nil {
 		return fmt.Errorf("pebble: %w", err)
 	}
-	c := &demoCA{dns: servers, rootPEM: authority.GetRootCert(0).PEM()}
+	c := &demoCA{dns: dnsSrv, rootPEM: authority.GetRootCert(0).PEM()}
 	c.srv = &http.Server{Handler: front.Handler(), ErrorLog: logger, ReadHeaderTimeout: 10 * time.Second,
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}
 	go c.srv.ServeTLS(ln, "", "")
@@ -177,45 +177,7 @@ func (c *demoCA) Close() {
 		return
 	}
 	c.srv.Close()
-	for _, s := range c.dns {
-		s.Shutdown()
-	}
-}
-
-// startLoopbackDNS serves DNS on a loopback port over UDP and TCP,
-// answering every A question with 127.0.0.1, for Pebble's validation.
-func startLoopbackDNS() (string, []*dns.Server, error) {
-	handler := dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(r)
-		for _, q := range r.Question {
-			if q.Qtype == dns.TypeA {
-				m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET}, A: net.IPv4(127, 0, 0, 1)})
-			}
-		}
-		w.WriteMsg(m)
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	pc, err := net.ListenPacket("udp", ln.Addr().String())
-	if err != nil {
-		ln.Close()
-		return "", nil, err
-	}
-	servers := []*dns.Server{{Listener: ln, Handler: handler}, {PacketConn: pc, Handler: handler}}
-	for _, s := range servers {
-		started := make(chan struct{})
-		s.NotifyStartedFunc = func() { close(started) }
-		go s.ActivateAndServe()
-		select {
-		case <-started:
-		case <-time.After(10 * time.Second):
-			return "", nil, errors.New("the demo's DNS server did not start")
-		}
-	}
-	return ln.Addr().String(), servers, nil
+	c.dns.Close()
 }
 
 // writeListenerCert makes the certificate of Pebble's HTTPS listener,

@@ -6,7 +6,6 @@
 package pebbletest
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -28,8 +27,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
-
+	"github.com/orchardhq/orchard/internal/loopdns"
 	"github.com/orchardhq/orchard/internal/testnet"
 )
 
@@ -283,46 +281,12 @@ func (c *CA) writeListenerCert() (certFile, keyFile string) {
 	return certFile, keyFile
 }
 
-// startDNS serves DNS on a loopback port, over UDP and TCP (Pebble asks
-// over TCP), answering every A question with 127.0.0.1 and every other
-// with nothing.
+// startDNS serves DNS on a loopback port (internal/loopdns) for the test.
 func startDNS(tb testing.TB) (string, func()) {
 	tb.Helper()
-	handler := dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(r)
-		for _, q := range r.Question {
-			if q.Qtype == dns.TypeA {
-				m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET}, A: net.IPv4(127, 0, 0, 1)})
-			}
-		}
-		w.WriteMsg(m)
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	s, err := loopdns.Start()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	pc, err := net.ListenPacket("udp", ln.Addr().String())
-	if err != nil {
-		ln.Close()
-		tb.Fatal(err)
-	}
-	servers := []*dns.Server{{Listener: ln, Handler: handler}, {PacketConn: pc, Handler: handler}}
-	for _, srv := range servers {
-		started := make(chan struct{})
-		srv.NotifyStartedFunc = func() { close(started) }
-		go srv.ActivateAndServe()
-		select {
-		case <-started:
-		case <-time.After(testnet.Deadline):
-			tb.Fatal("DNS server did not start")
-		}
-	}
-	return ln.Addr().String(), func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		for _, srv := range servers {
-			srv.ShutdownContext(ctx)
-		}
-	}
+	return s.Addr, s.Close
 }
