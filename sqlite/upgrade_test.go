@@ -4,12 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	orchard "github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/internal/storetest"
@@ -83,36 +81,9 @@ type legacySite struct {
 // differ only in '-' and '.', with the same paths holding different
 // content, and a site of schema 1 (pages without digests).
 func legacyFixture() []legacySite {
-	at := func(s int) time.Time { return time.Unix(1_700_000_000+int64(s), 123_456_000).UTC() }
 	site := func(host string, n int) legacySite {
-		tag := fmt.Sprintf(" of %s", host)
-		return legacySite{schema: 3, version: int64(1000 + n), c: orchard.SiteContent{
-			Site: orchard.Site{Host: host, Prefix: orchard.TablePrefix(host), Title: "Title" + tag, Description: "D" + tag,
-				Scheme: "https", CacheControl: "no-cache", FeedSize: 10 + n, Created: at(n), Updated: at(n + 1),
-				Aliases:   []string{"www." + host},
-				Redirects: []orchard.Redirect{{From: "/old/", To: "/news/"}}},
-			Categories: []orchard.Category{
-				{Path: "/news/", Title: "News" + tag, Description: "N", Sort: n, Created: at(2), Updated: at(3)},
-				{Path: "/news/tech/", Title: "Tech" + tag, Sort: 1, Created: at(4), Updated: at(5)},
-			},
-			Pages: []orchard.Page{
-				{Path: "/about/", Title: "About" + tag, Layout: "page", Format: orchard.FormatHTML, Body: "<p>about" + tag + "</p>",
-					Published: true, Created: at(6), Updated: at(7)},
-				{Path: "/news/a/", Category: "/news/", Title: "A" + tag, Layout: "post", Format: orchard.FormatMarkdown,
-					Body: "# A" + tag, Description: "first", Created: at(8), Updated: at(9)},
-				{Path: "/news/tech/b/", Category: "/news/tech/", Title: "B" + tag, Layout: "post", Format: orchard.FormatMarkdown,
-					Body: "b" + tag, Published: true, Created: at(10), Updated: at(11)},
-			},
-			Assets: []orchard.Asset{
-				{Path: "/theme/logo.png", ContentType: "image/png", Data: []byte{0, 1, 2, 0xff, byte(n)}, Updated: at(12)},
-				{Path: "/theme/style.css", ContentType: "text/css; charset=utf-8", Data: []byte("body{}" + tag), Updated: at(13)},
-			},
-			Templates: []orchard.Template{
-				{Name: "layouts/post.html", Body: "{{.Title}}" + tag, Updated: at(14)},
-				{Name: "partials/footer.html", Body: "footer" + tag, Updated: at(15)},
-			},
-			Users: []orchard.User{{Site: host, Name: "editor", PasswordHash: "hash" + tag, Created: at(16)}},
-		}}
+		k := storetest.KeptSite(host, n)
+		return legacySite{c: k.Content, schema: 3, version: k.Version}
 	}
 	old := site("old.example", 3)
 	old.schema = 1

@@ -3,6 +3,7 @@ package storetest
 import (
 	"reflect"
 	"testing"
+	"time"
 
 	orchard "github.com/orchardhq/orchard"
 )
@@ -84,4 +85,40 @@ func CheckKept(t *testing.T, st orchard.Store, sites []Kept, rows func(table str
 			t.Errorf("%s has %d rows (%v), want %d", x.table, n, err, want)
 		}
 	}
+}
+
+// KeptSite is the n-th site of an upgrade fixture: a bit of every kind of
+// content (two categories, three pages, two assets, two templates, a user,
+// an alias and a redirect), each text naming host, so that two sites'
+// rows cannot be mistaken for each other, and version 1000+n.
+func KeptSite(host string, n int) Kept {
+	at := func(s int) time.Time { return time.Unix(1_700_000_000+int64(s), 123_456_000).UTC() }
+	tag := " of " + host
+	return Kept{Version: int64(1000 + n), Content: orchard.SiteContent{
+		Site: orchard.Site{Host: host, Prefix: orchard.TablePrefix(host), Title: "Title" + tag, Description: "D" + tag,
+			Scheme: "https", CacheControl: "no-cache", FeedSize: 10 + n, Created: at(n), Updated: at(n + 1),
+			Aliases:   []string{"www." + host},
+			Redirects: []orchard.Redirect{{From: "/old/", To: "/news/"}}},
+		Categories: []orchard.Category{
+			{Path: "/news/", Title: "News" + tag, Description: "N", Sort: n, Created: at(2), Updated: at(3)},
+			{Path: "/news/tech/", Title: "Tech" + tag, Sort: 1, Created: at(4), Updated: at(5)},
+		},
+		Pages: []orchard.Page{
+			{Path: "/about/", Title: "About" + tag, Layout: "page", Format: orchard.FormatHTML, Body: "<p>about" + tag + "</p>",
+				Published: true, Created: at(6), Updated: at(7)},
+			{Path: "/news/a/", Category: "/news/", Title: "A" + tag, Layout: "post", Format: orchard.FormatMarkdown,
+				Body: "# A" + tag, Description: "first", Created: at(8), Updated: at(9)},
+			{Path: "/news/tech/b/", Category: "/news/tech/", Title: "B" + tag, Layout: "post", Format: orchard.FormatMarkdown,
+				Body: "b" + tag, Published: true, Created: at(10), Updated: at(11)},
+		},
+		Assets: []orchard.Asset{
+			{Path: "/theme/logo.png", ContentType: "image/png", Data: []byte{0, 1, 2, 0xff, byte(n)}, Updated: at(12)},
+			{Path: "/theme/style.css", ContentType: "text/css; charset=utf-8", Data: []byte("body{}" + tag), Updated: at(13)},
+		},
+		Templates: []orchard.Template{
+			{Name: "layouts/post.html", Body: "{{.Title}}" + tag, Updated: at(14)},
+			{Name: "partials/footer.html", Body: "footer" + tag, Updated: at(15)},
+		},
+		Users: []orchard.User{{Site: host, Name: "editor", PasswordHash: "hash" + tag, Created: at(16)}},
+	}}
 }
