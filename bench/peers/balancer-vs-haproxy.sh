@@ -180,13 +180,7 @@ http {
 		add_header X-Orchard-Release $REL;
 		add_header Cache-Control "public, max-age=60";
 	}
-	server {
-		listen 127.0.0.1:${CTL_PORTS[$i]};
-		location = /_orchard/health {
-			default_type application/json;
-			return 200 '{"ok":true,"role":"node","name":"nginx$i","releases":{"$SITE":"$REL"}}';
-		}
-	}
+	$(health_server "${CTL_PORTS[$i]}" "nginx$i" "{\"$SITE\":\"$REL\"}")
 }
 EOF
 	nginx -c "$W/nginx$i.conf" -g 'daemon off;' &

@@ -70,8 +70,24 @@ build_orchard() {
 	for p in "$@"; do (cd "$ROOT" && go build -o "$W/$p" "./cmd/$p"); done
 }
 
-# nginx_page PORT: Debian's nginx (2 workers, sendfile) serving one ~8.9 KB
-# page, like the seed's pages, on 127.0.0.1:PORT; sets URL.
+# health_server PORT NAME RELEASES: an nginx server block answering
+# /_orchard/health on 127.0.0.1:PORT as node NAME holding RELEASES (a JSON
+# object, site -> release) would, so that a balancer routes to it.
+health_server() {
+	cat <<CONF
+server {
+	listen 127.0.0.1:$1;
+	location = /_orchard/health {
+		default_type application/json;
+		return 200 '{"ok":true,"role":"node","name":"$2","releases":$3}';
+	}
+}
+CONF
+}
+
+# nginx_page PORT [HEALTH_PORT]: Debian's nginx (2 workers, sendfile)
+# serving one ~8.9 KB page, like the seed's pages, on 127.0.0.1:PORT, and
+# with HEALTH_PORT a node's health check there (health_server); sets URL.
 nginx_page() {
 	local i nginx
 	nginx=$(command -v nginx || echo /usr/sbin/nginx)
@@ -99,6 +115,7 @@ http {
   uwsgi_temp_path $W/uwsgi;
   scgi_temp_path $W/scgi;
   server { listen 127.0.0.1:$1; root $W/www; }
+  ${2:+$(health_server "$2" nginx '{}')}
 }
 CONF
 	if curl -s -o /dev/null "http://127.0.0.1:$1/" 2>/dev/null; then

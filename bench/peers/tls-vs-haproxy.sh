@@ -30,29 +30,10 @@ workdir orchard-tls-bench
 build_orchard
 
 NGINX_PORT=$(free_port)
-nginx_page "$NGINX_PORT"
 CTL_PORT=$(free_port)
-# The balancer routes a site to members that report it: a control server
+# The balancer routes a site to members that report it: the same nginx
 # answers the health check as a node would.
-cat >"$W/nginx-ctl.conf" <<CONF
-user www-data;
-worker_processes 1;
-pid $W/nginx-ctl.pid;
-error_log $W/nginx-ctl.err;
-events { worker_connections 64; }
-http {
-	access_log off;
-	server {
-		listen 127.0.0.1:$CTL_PORT;
-		location = /_orchard/health {
-			default_type application/json;
-			return 200 '{"ok":true,"role":"node","name":"nginx","releases":{}}';
-		}
-	}
-}
-CONF
-nginx -c "$W/nginx-ctl.conf" -g 'daemon off;' &
-PIDS+=($!)
+nginx_page "$NGINX_PORT" "$CTL_PORT"
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
 	-subj "/CN=$SITE" -addext "subjectAltName=DNS:$SITE" \
