@@ -192,8 +192,27 @@ func startDemo(t *testing.T, bin string, mysql bool) *demoProc {
 }
 
 // startDemoWith starts `orchard demo` with extra flags and waits until it
-// is ready.
+// is ready. The demo picks free ports and its roles bind them a moment
+// later; another test's connection can take one in between (CI runs
+// packages side by side), so a start whose role found its address in use
+// is made again, once.
 func startDemoWith(t *testing.T, bin string, flags ...string) *demoProc {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		d, clash := launchDemo(t, bin, flags...)
+		if !clash {
+			return d
+		}
+		if attempt == 2 {
+			t.Fatal("orchard demo: a role's port was taken before it bound it, twice")
+		}
+		t.Log("orchard demo: a role's port was taken before it bound it (another test's connection); starting again")
+	}
+}
+
+// launchDemo is one start of startDemoWith; clash reports a demo that
+// exited because a role's address was in use.
+func launchDemo(t *testing.T, bin string, flags ...string) (d *demoProc, clash bool) {
 	t.Helper()
 	dir := t.TempDir()
 	out, err := os.Create(filepath.Join(dir, "demo.out"))
@@ -206,7 +225,7 @@ func startDemoWith(t *testing.T, bin string, flags ...string) *demoProc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	d := &demoProc{bin: bin, dir: filepath.Join(dir, "demo"), file: filepath.Join(dir, "demo", "orchard.toml"), cmd: cmd, out: out}
+	d = &demoProc{bin: bin, dir: filepath.Join(dir, "demo"), file: filepath.Join(dir, "demo", "orchard.toml"), cmd: cmd, out: out}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
@@ -232,10 +251,16 @@ func startDemoWith(t *testing.T, bin string, flags ...string) *demoProc {
 	for {
 		b, _ := os.ReadFile(out.Name())
 		if bytes.Contains(b, []byte("Ready in")) {
-			return d
+			return d, false
 		}
 		select {
 		case <-exited:
+			logs, _ := filepath.Glob(filepath.Join(d.dir, "logs", "*.log"))
+			for _, f := range logs {
+				if l, _ := os.ReadFile(f); bytes.Contains(l, []byte("address already in use")) {
+					return nil, true
+				}
+			}
 			t.Fatalf("orchard demo exited before it was ready:\n%s", b)
 		default:
 		}
