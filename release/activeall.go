@@ -25,6 +25,7 @@ const activeGenFile = "active-gen"
 type activeCache struct {
 	gen   genStamp
 	sites map[string]string
+	ptrs  map[string]pointer // the pointers read, for the next read (see pointers)
 }
 
 // genStamp identifies one write of activeGenFile: each is a new file
@@ -70,25 +71,29 @@ func (s *Store) ActiveAll() (map[string]string, error) {
 	if ok && c != nil && c.gen == gen {
 		return maps.Clone(c.sites), nil
 	}
-	sites, err := s.Sites()
+	// A stat per pointer, reading only those that moved since the last
+	// read (or since the active index was written: activeindex.go).
+	var known map[string]pointer
+	if c != nil {
+		known = c.ptrs
+	} else {
+		known = s.readActiveIndex()
+	}
+	ptrs, err := s.pointers(known)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]string, len(sites))
-	for _, site := range sites {
-		id, err := s.Active(site)
-		if err != nil {
-			return nil, err
-		}
-		if id != "" {
-			out[site] = id
+	out := make(map[string]string, len(ptrs))
+	for site, p := range ptrs {
+		if p.id != "" {
+			out[site] = p.id
 		}
 	}
 	if ok {
 		// Stamped with the generation seen before reading: a pointer that
 		// moved meanwhile changed the file, so the next call reads again.
 		s.activeMu.Lock()
-		s.active = &activeCache{gen: gen, sites: maps.Clone(out)}
+		s.active = &activeCache{gen: gen, sites: maps.Clone(out), ptrs: ptrs}
 		s.activeMu.Unlock()
 	}
 	return out, nil
