@@ -73,6 +73,17 @@ type Node struct {
 	mu    sync.Mutex       // serialises state changes below
 	sites map[string]*slot // host -> its slot (one per site known, active release or not)
 	blobs map[uint64]*blob // blob.key -> blob, for every blob an active release uses (blob.refs > 0; see blobKey)
+	// unknownAliases counts the lazy sites whose aliases are not known
+	// (see warm.go); hostsReady is closed when it reaches zero, or the
+	// warm-up ends: until then a host not in the table may be one of
+	// their aliases.
+	unknownAliases int
+	hostsReady     chan struct{}
+	hostsReadyOnce sync.Once
+
+	warmers  int                // goroutines of the warm-up (warmWorkers; tests set 0 for none)
+	warmStop context.CancelFunc // stops the warm-up (Close)
+	warmDone chan struct{}      // closed when the warm-up has ended
 
 	srv     *fasthttp.Server
 	ln      net.Listener
@@ -110,19 +121,24 @@ func New(cfg Config) *Node {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	n := &Node{
-		cfg:   cfg,
-		log:   cfg.Logger.With("component", "node", "node", cfg.Name),
-		cache: &cache{max: cfg.CacheBytes},
-		sites: map[string]*slot{},
-		blobs: map[uint64]*blob{},
+		cfg:        cfg,
+		log:        cfg.Logger.With("component", "node", "node", cfg.Name),
+		cache:      &cache{max: cfg.CacheBytes},
+		sites:      map[string]*slot{},
+		blobs:      map[uint64]*blob{},
+		hostsReady: make(chan struct{}),
+		warmDone:   make(chan struct{}),
+		warmers:    warmWorkers(),
 	}
 	empty := map[string]*slot{}
 	n.hosts.Store(&empty)
 	return n
 }
 
-// Open opens the data directory, loads the active release of every site
-// from it and starts the listeners. It fails synchronously.
+// Open opens the data directory, learns the active release of every site
+// from it and starts the listeners. It fails synchronously. It does not
+// wait for every release to be loaded (see warm.go): a site's first
+// request loads its release if the warm-up in the background has not.
 func (n *Node) Open(ctx context.Context) error {
 	n.store = n.cfg.Store
 	if n.store == nil {
@@ -234,46 +250,38 @@ func (n *Node) Close() error {
 				n.closeEr = err
 			}
 		}
+		if n.warmStop != nil {
+			n.warmStop()
+		}
 		n.wg.Wait()
 	})
 	return n.closeEr
 }
 
-// load reads the active release of every site in the store. A site with
-// releases but no active one is known, and answers 503 until activated.
+// load learns the active release of every site in the store, installs
+// each as a lazy state (warm.go) and starts the warm-up that loads them. A
+// site with releases but no active one is known, and answers 503 until
+// activated.
 func (n *Node) load(ctx context.Context) error {
-	sites, err := n.store.Sites()
+	sites, ids, err := n.store.ActiveSites()
 	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	for _, host := range sites {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		id, err := n.store.Active(host)
-		if err != nil {
-			return err
-		}
-		if id == "" {
+	for i, host := range sites {
+		if ids[i] == "" {
 			n.installLocked(host, &site{host: host})
 			continue
 		}
-		// A site whose release cannot be loaded answers 503 (and is
-		// logged) rather than keeping every other site down.
-		m, err := n.store.Manifest(host, id)
-		var st *site
-		if err == nil {
-			st, err = n.newSiteLocked(m, id)
-		}
-		if err != nil {
-			n.log.Error("cannot load active release", "site", host, "release", id, "err", err)
-			st = &site{host: host}
-		}
-		n.installLocked(host, st)
+		n.installLocked(host, lazySite(host, ids[i]))
+		n.unknownAliases++
 	}
 	n.rebuildHostsLocked()
+	n.startWarmLocked(sites)
 	return nil
 }
 
@@ -328,6 +336,15 @@ func (n *Node) activate(site, id string, m *orchard.Manifest) error {
 // n.blobs only when the site is installed (installLocked), so a release
 // refused here leaves nothing behind.
 func (n *Node) newSiteLocked(m *orchard.Manifest, id string) (*site, error) {
+	s, err := n.settings(m)
+	if err != nil {
+		return nil, err
+	}
+	return n.newSiteWithLocked(m, id, s)
+}
+
+// settings reads the settings of release m.
+func (n *Node) settings(m *orchard.Manifest) (*release.Settings, error) {
 	se, ok := m.Files[release.SettingsKey]
 	if !ok {
 		return nil, orchard.Errorf(orchard.EINVALID, "Release of %s has no %s.", m.Site, release.SettingsKey)
@@ -336,10 +353,11 @@ func (n *Node) newSiteLocked(m *orchard.Manifest, id string) (*site, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read settings of %s: %w", m.Site, err)
 	}
-	s, err := release.ParseSettings(m.Site, data)
-	if err != nil {
-		return nil, err
-	}
+	return release.ParseSettings(m.Site, data)
+}
+
+// newSiteWithLocked is newSiteLocked for settings s already read.
+func (n *Node) newSiteWithLocked(m *orchard.Manifest, id string, s *release.Settings) (*site, error) {
 	fresh := map[string]*blob{}
 	return newSite(m, id, s, func(sha string) (*blob, error) { return n.blobLocked(sha, fresh) })
 }
@@ -390,6 +408,16 @@ func (n *Node) installLocked(host string, st *site) (rebuild bool) {
 		return true
 	}
 	n.refLocked(old, -1)
+	if old.lazy && !old.aliasesKnown {
+		// Its aliases join the table when the last such site is
+		// loaded, in one rebuild (not one per site of the warm-up).
+		n.unknownAliases--
+		if n.unknownAliases == 0 {
+			n.rebuildHostsLocked()
+			n.hostsReadyOnce.Do(func() { close(n.hostsReady) })
+		}
+		return false
+	}
 	return !slices.Equal(old.aliases, st.aliases)
 }
 
@@ -469,12 +497,18 @@ func (n *Node) Releases() map[string]string {
 // explicit rollback, also after a restart.
 func (n *Node) ActiveCreated(site string) (id string, created time.Time, ok bool) {
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	sl := n.sites[site]
-	if sl == nil || sl.site.Load().id == "" {
+	n.mu.Unlock()
+	if sl == nil {
 		return "", time.Time{}, false
 	}
 	s := sl.site.Load()
+	if s.lazy {
+		s = n.loaded(s)
+	}
+	if s.id == "" {
+		return "", time.Time{}, false
+	}
 	return s.id, s.modified, true
 }
 

@@ -7,6 +7,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -55,7 +58,7 @@ func siteHost(i int) string { return fmt.Sprintf("s%05d.test", i) }
 
 // siteRelease writes the blobs of site host (version) into st without
 // fsync and returns its manifest, unsaved. The caller syncs the blobs.
-func siteRelease(tb testing.TB, st *release.Store, host string, version, posts int) *orchard.Manifest {
+func siteRelease(tb testing.TB, st *release.Store, host string, version, posts int, aliases ...string) *orchard.Manifest {
 	tb.Helper()
 	m := &orchard.Manifest{Site: host, Created: time.Unix(1.7e9+int64(version), 0).UTC(), Files: map[string]orchard.ManifestEntry{}}
 	blob := func(data []byte) string {
@@ -74,7 +77,7 @@ func siteRelease(tb testing.TB, st *release.Store, host string, version, posts i
 		}
 		m.Files[key] = e
 	}
-	settings, err := json.Marshal(release.SettingsOf(&orchard.Site{Host: host}))
+	settings, err := json.Marshal(release.SettingsOf(&orchard.Site{Host: host, Aliases: aliases}))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -98,15 +101,17 @@ func syncedRelease(tb testing.TB, st *release.Store, host string, version int) *
 
 // buildSites writes a release of each of sites 0..n-1 into a store under
 // dir and makes it active on disk, as a node that held them would have
-// left it. Nothing is fsynced but the blobs, once: a fixture, not a
-// publish (building them with release.Builder costs three fsyncs a site).
-func buildSites(tb testing.TB, dir string, n, posts int) {
+// left it, and returns each site's release id. Nothing is fsynced but the
+// blobs, once: a fixture, not a publish (building them with
+// release.Builder costs three fsyncs a site).
+func buildSites(tb testing.TB, dir string, n, posts int) map[string]string {
 	tb.Helper()
 	st, err := release.OpenStore(dir)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer st.Close()
+	ids := make(map[string]string, n)
 	for i := range n {
 		h := siteHost(i)
 		m := siteRelease(tb, st, h, 0, posts)
@@ -124,10 +129,12 @@ func buildSites(tb testing.TB, dir string, n, posts int) {
 		if err := os.WriteFile(filepath.Join(dir, "sites", h, "active"), []byte(id+"\n"), 0o644); err != nil {
 			tb.Fatal(err)
 		}
+		ids[h] = id
 	}
 	if err := st.Blobs().Sync(); err != nil {
 		tb.Fatal(err)
 	}
+	return ids
 }
 
 // openScaleNode opens a node over a store with n sites active, the fixture
@@ -141,7 +148,18 @@ func openScaleNode(tb testing.TB, n int) *Node {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { nd.Close() })
+	waitWarm(tb, nd)
 	return nd
+}
+
+// waitWarm waits until n's warm-up has loaded every site.
+func waitWarm(tb testing.TB, n *Node) {
+	tb.Helper()
+	select {
+	case <-n.warmDone:
+	case <-time.After(2 * time.Minute):
+		tb.Fatal("the warm-up did not end within 2 minutes")
+	}
 }
 
 // activateTwo returns a function that activates, in turn, two releases of
@@ -342,31 +360,47 @@ func heapAfterGC() uint64 {
 }
 
 // BenchmarkNodeOpen opens (restarts) a node holding sites small sites
-// (22 files each, 20 with a gzip variant: 43 blobs, none shared): ns/op
-// is the time Open takes (the store opened, every active release loaded,
-// listening), heap-B/site the live heap the node holds per site (no blob
-// cached yet, the store's index included).
+// (22 files each, 20 with a gzip variant: 43 blobs, none shared), as it
+// left them when it last ran: ns/op is the time Open takes (the store
+// opened, every site's active release known, listening: every site
+// serves), warm-ms the time until the warm-up has loaded every release,
+// heap-B/site the live heap the node then holds per site (no blob cached
+// yet, the store's index included).
 func BenchmarkNodeOpen(b *testing.B) {
 	for _, sites := range []int{1000, 10000} {
 		b.Run(fmt.Sprintf("sites=%d", sites), func(b *testing.B) {
 			dir := b.TempDir()
 			buildSites(b, dir, sites, 20)
-			var perSite float64
-			for b.Loop() {
-				b.StopTimer()
-				before := heapAfterGC()
-				b.StartTimer()
+			open := func() *Node {
 				n := New(Config{Dir: dir})
 				if err := n.Open(context.Background()); err != nil {
 					b.Fatal(err)
 				}
+				return n
+			}
+			// The node's previous run, which wrote what it keeps across
+			// restarts (the active index).
+			prev := open()
+			waitWarm(b, prev)
+			prev.Close()
+			prev.Store().Close()
+			var perSite, warm float64
+			for b.Loop() {
 				b.StopTimer()
+				before := heapAfterGC()
+				b.StartTimer()
+				start := time.Now()
+				n := open()
+				b.StopTimer()
+				waitWarm(b, n)
+				warm += float64(time.Since(start).Milliseconds())
 				perSite = (float64(heapAfterGC()) - float64(before)) / float64(sites)
 				n.Close()
 				n.Store().Close()
 				b.StartTimer()
 			}
 			b.ReportMetric(perSite, "heap-B/site")
+			b.ReportMetric(warm/float64(b.N), "warm-ms")
 		})
 	}
 }
@@ -386,6 +420,7 @@ func TestNodeHeapPerSite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Close()
+	waitWarm(t, n)
 	perSite := (float64(heapAfterGC()) - float64(before)) / sites
 	t.Logf("%.0f heap bytes per site", perSite)
 	if perSite > 16<<10 {
@@ -399,5 +434,251 @@ func TestNodeHeapPerSite(t *testing.T) {
 		if !found || r.e == nil {
 			t.Fatalf("%s does not serve /post/19/", siteHost(i))
 		}
+	}
+}
+
+// restartSites is a node's data directory holding sites sites (version 0
+// active), the active release id of each and the version it serves.
+type restartSites struct {
+	tb       testing.TB
+	dir      string
+	ids      map[string]string
+	versions map[string]int
+}
+
+// newRestartSites builds the sites, gives site 1 an alias (www.HOST),
+// makes every pointer an hour old, as on a node that ran a while, and
+// runs a node over them once, which writes what a restart reads.
+func newRestartSites(tb testing.TB, sites int) *restartSites {
+	tb.Helper()
+	r := &restartSites{tb: tb, dir: tb.TempDir(), versions: map[string]int{}}
+	r.ids = buildSites(tb, r.dir, sites, testPosts)
+	for h := range r.ids {
+		r.versions[h] = 0
+	}
+	r.publish(5, siteHost(1))
+	old := time.Now().Add(-time.Hour)
+	for h := range r.ids {
+		if err := os.Chtimes(filepath.Join(r.dir, "sites", h, "active"), old, old); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	n := New(Config{Dir: r.dir})
+	if err := n.Open(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	waitWarm(tb, n)
+	n.Close()
+	n.Store().Close()
+	return r
+}
+
+// publish activates release version of each host through the store, as
+// a publish that reached the node's store while the node was down (site
+// 1's releases keep its alias).
+func (r *restartSites) publish(version int, hosts ...string) {
+	r.tb.Helper()
+	st, err := release.OpenStore(r.dir)
+	if err != nil {
+		r.tb.Fatal(err)
+	}
+	defer st.Close()
+	for _, h := range hosts {
+		var aliases []string
+		if h == siteHost(1) {
+			aliases = []string{"www." + h}
+		}
+		m := siteRelease(r.tb, st, h, version, testPosts, aliases...)
+		if err := st.Blobs().Sync(); err != nil {
+			r.tb.Fatal(err)
+		}
+		id, err := st.SaveManifest(m)
+		if err != nil {
+			r.tb.Fatal(err)
+		}
+		if _, err := st.SetActive(h, id); err != nil {
+			r.tb.Fatal(err)
+		}
+		r.ids[h], r.versions[h] = id, version
+	}
+}
+
+func (r *restartSites) index() string { return filepath.Join(r.dir, "active.idx") }
+
+// get requests / of host from n and checks it is the front page of the
+// release the site has active, with its release id.
+func (r *restartSites) get(n *Node, host, site string) {
+	r.tb.Helper()
+	req, err := http.NewRequest("GET", "http://"+n.Addr()+"/", nil)
+	if err != nil {
+		r.tb.Fatal(err)
+	}
+	req.Host = host
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		r.tb.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		r.tb.Fatal(err)
+	}
+	want := fmt.Sprintf("<h1>%s</h1><p>version %d</p>", site, r.versions[site])
+	if resp.StatusCode != http.StatusOK || string(body) != want || resp.Header.Get(orchard.ReleaseHeader) != r.ids[site] {
+		r.tb.Fatalf("GET / of %s: %d %q (release %s); want 200 %q (release %s)",
+			host, resp.StatusCode, body, resp.Header.Get(orchard.ReleaseHeader), want, r.ids[site])
+	}
+}
+
+// TestRestart_ServesEverySite: a node restarted over many sites serves
+// each site's active release from the moment Open returns, through its
+// host and its alias, and reports it (Releases), whatever became of what
+// the previous run left: pointers moved by a publish while the node was
+// down, the active index stale (put back from before those moves),
+// damaged, or missing.
+func TestRestart_ServesEverySite(t *testing.T) {
+	const sites = 120
+	moved := []string{siteHost(0), siteHost(1), siteHost(7), siteHost(sites - 1)}
+	tests := []struct {
+		name   string
+		change func(r *restartSites)
+	}{
+		{"Unchanged", func(r *restartSites) {}},
+		{"MovedWhileDown", func(r *restartSites) { r.publish(1, moved...) }},
+		{"StaleIndex", func(r *restartSites) {
+			old, err := os.ReadFile(r.index())
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.publish(1, moved...)
+			n := New(Config{Dir: r.dir}) // a run that rewrote the index...
+			if err := n.Open(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			n.Close()
+			n.Store().Close()
+			r.publish(2, moved[1:]...)
+			if err := os.WriteFile(r.index(), old, 0o644); err != nil { // ...and one that lost it
+				t.Fatal(err)
+			}
+		}},
+		{"DamagedIndex", func(r *restartSites) {
+			r.publish(1, moved...)
+			data, err := os.ReadFile(r.index())
+			if err != nil {
+				t.Fatal(err)
+			}
+			data[len(data)/2] ^= 1
+			if err := os.WriteFile(r.index(), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"NoIndex", func(r *restartSites) {
+			r.publish(1, moved...)
+			if err := os.Remove(r.index()); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRestartSites(t, sites)
+			tt.change(r)
+			n := New(Config{Dir: r.dir})
+			if err := n.Open(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			defer n.Close()
+			if got := n.Releases(); !maps.Equal(got, r.ids) {
+				t.Fatalf("Releases right after Open differ from the active releases:\n got %v\nwant %v", got, r.ids)
+			}
+			r.get(n, "www."+siteHost(1), siteHost(1))
+			for i := range sites {
+				r.get(n, siteHost(i), siteHost(i))
+			}
+		})
+	}
+}
+
+// TestRestart_LoadsOnDemand: with no warm-up at all, every site's first
+// request loads its release and serves it; the publish protocol's view
+// (ActiveCreated) loads it too. Before, a node loaded every release
+// before serving any.
+func TestRestart_LoadsOnDemand(t *testing.T) {
+	r := newRestartSites(t, 20)
+	r.publish(3, siteHost(2))
+	n := New(Config{Dir: r.dir})
+	n.warmers = 0
+	if err := n.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	lazy := func(h string) bool { return n.sites[h].site.Load().lazy }
+	if !lazy(siteHost(2)) || !lazy(siteHost(3)) {
+		t.Fatal("sites loaded without a warm-up or a request")
+	}
+	for i := range 20 {
+		if i != 3 {
+			r.get(n, siteHost(i), siteHost(i))
+		}
+	}
+	if lazy(siteHost(2)) || !lazy(siteHost(3)) {
+		t.Fatal("a request did not load its site, or loaded another")
+	}
+	id, created, ok := n.ActiveCreated(siteHost(3))
+	if !ok || id != r.ids[siteHost(3)] || created.IsZero() || lazy(siteHost(3)) {
+		t.Fatalf("ActiveCreated of a site not loaded = %s, %v, %v; want %s and its creation time", id, created, ok, r.ids[siteHost(3)])
+	}
+}
+
+// TestRestart_AcrossActivations: the releases a node activates and rolls
+// back while it runs are the ones it serves after each restart, the
+// active index and the pointers agreeing every time.
+func TestRestart_AcrossActivations(t *testing.T) {
+	r := newRestartSites(t, 10)
+	h := siteHost(4)
+	var ms []*orchard.Manifest
+	var st *release.Store
+	open := func() *Node {
+		t.Helper()
+		n := New(Config{Dir: r.dir})
+		if err := n.Open(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		st = n.Store()
+		t.Cleanup(func() { n.Close(); n.Store().Close() })
+		return n
+	}
+	n := open()
+	for v := range 3 {
+		ms = append(ms, syncedRelease(t, st, h, 10+v))
+	}
+	steps := []struct {
+		name string
+		m    *orchard.Manifest
+		v    int
+	}{{"Activate", ms[0], 10}, {"ActivateNext", ms[1], 11}, {"Rollback", ms[0], 10}, {"Forward", ms[2], 12}, {"RollbackTwice", ms[1], 11}}
+	for _, step := range steps {
+		if err := n.Activate(h, step.m.ID(), step.m, nil); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		r.ids[h], r.versions[h] = step.m.ID(), step.v
+		r.get(n, h, h)
+		n.Close()
+		st.Close()
+		n = open()
+		if got := n.Releases(); !maps.Equal(got, r.ids) {
+			t.Fatalf("%s, restarted: Releases = %v, want %v", step.name, got, r.ids)
+		}
+		sites, ids, err := st.ActiveSites()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, s := range sites {
+			if ids[i] != r.ids[s] {
+				t.Fatalf("%s, restarted: the store has %s active for %s, want %s", step.name, ids[i], s, r.ids[s])
+			}
+		}
+		r.get(n, h, h)
 	}
 }

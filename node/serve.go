@@ -52,7 +52,7 @@ func (n *Node) serve(ctx *fasthttp.RequestCtx) {
 	// Every response: a browser must never guess another type than the
 	// one the release names (an upload sniffed as HTML would run script).
 	resp.SetCanonical(hNoSniff, vNoSniff)
-	s := n.lookupHost(req.Host())
+	s := n.lookupHostWaiting(req.Host())
 	defer n.metrics.observe(ctx, s)
 	if s == nil {
 		plain(ctx, fasthttp.StatusNotFound, "Not Found\n")

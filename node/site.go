@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,6 +17,9 @@ import (
 // so the table itself changes only when hosts or aliases come or go.
 type slot struct {
 	site atomic.Pointer[site] // never nil once installed
+	// loading serialises loading the slot's lazy state (Node.loaded): the
+	// first requests of a site after a restart decode its manifest once.
+	loading sync.Mutex
 	// stats counts the host's requests, for all its releases; nil until
 	// its first request (1 KiB each: idle sites, the many on a mass
 	// hosting node, cost nothing).
@@ -51,6 +55,16 @@ type site struct {
 	entries      []entry           // every file of the release, once (routes point into it)
 	notFound     *entry
 	slot         *slot // the host's place in the host table, holding its request counters (metrics_site.go)
+	// lazy is set on the state a restart gives a site with an active
+	// release: only host and id are known (and aliases when
+	// aliasesKnown), the manifest is not decoded yet; Node.loaded
+	// replaces it by the full state before it serves anything.
+	lazy, aliasesKnown bool
+}
+
+// lazySite returns the state of host whose active release id is not loaded.
+func lazySite(host, id string) *site {
+	return &site{host: host, id: id, idHeader: []byte(id), lazy: true}
 }
 
 // route is what a clean request path leads to: a file, a redirect to
