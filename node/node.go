@@ -80,6 +80,9 @@ type Node struct {
 	unknownAliases int
 	hostsReady     chan struct{}
 	hostsReadyOnce sync.Once
+	// aliasesDirty is set when the aliases file (aliases.go) lacks a
+	// release the node serves or holds one it does not.
+	aliasesDirty bool
 
 	warmers  int                // goroutines of the warm-up (warmWorkers; tests set 0 for none)
 	warmStop context.CancelFunc // stops the warm-up (Close)
@@ -254,6 +257,13 @@ func (n *Node) Close() error {
 			n.warmStop()
 		}
 		n.wg.Wait()
+		if n.warmStop != nil {
+			n.mu.Lock()
+			if n.aliasesDirty {
+				n.saveAliasesLocked()
+			}
+			n.mu.Unlock()
+		}
 	})
 	return n.closeEr
 }
@@ -270,16 +280,25 @@ func (n *Node) load(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	known := n.readAliases()
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	used := 0
 	for i, host := range sites {
 		if ids[i] == "" {
 			n.installLocked(host, &site{host: host})
 			continue
 		}
-		n.installLocked(host, lazySite(host, ids[i]))
-		n.unknownAliases++
+		st := lazySite(host, ids[i])
+		if al, ok := known[ids[i]]; ok {
+			st.aliases, st.aliasesKnown = al, true
+			used++
+		} else {
+			n.unknownAliases++
+		}
+		n.installLocked(host, st)
 	}
+	n.aliasesDirty = n.unknownAliases > 0 || used < len(known)
 	n.rebuildHostsLocked()
 	n.startWarmLocked(sites)
 	return nil
@@ -327,6 +346,7 @@ func (n *Node) activate(site, id string, m *orchard.Manifest) error {
 	if n.installLocked(site, st) {
 		n.rebuildHostsLocked()
 	}
+	n.aliasesDirty = true
 	n.log.Info("activated release", "site", site, "release", id)
 	return nil
 }

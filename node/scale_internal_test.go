@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -579,6 +580,22 @@ func TestRestart_ServesEverySite(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{"AliasesDamaged", func(r *restartSites) {
+			path := filepath.Join(r.dir, aliasesFile)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data[len(data)/2] ^= 1
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"NoAliases", func(r *restartSites) {
+			if err := os.Remove(filepath.Join(r.dir, aliasesFile)); err != nil {
+				t.Fatal(err)
+			}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -601,9 +618,10 @@ func TestRestart_ServesEverySite(t *testing.T) {
 }
 
 // TestRestart_LoadsOnDemand: with no warm-up at all, every site's first
-// request loads its release and serves it; the publish protocol's view
-// (ActiveCreated) loads it too. Before, a node loaded every release
-// before serving any.
+// request loads its release and serves it, its alias is served too (from
+// the aliases the node's last run kept), and the publish protocol's view
+// (ActiveCreated) loads a release too. Before, a node loaded every
+// release before serving any.
 func TestRestart_LoadsOnDemand(t *testing.T) {
 	r := newRestartSites(t, 20)
 	r.publish(3, siteHost(2))
@@ -617,6 +635,7 @@ func TestRestart_LoadsOnDemand(t *testing.T) {
 	if !lazy(siteHost(2)) || !lazy(siteHost(3)) {
 		t.Fatal("sites loaded without a warm-up or a request")
 	}
+	r.get(n, "www."+siteHost(1), siteHost(1))
 	for i := range 20 {
 		if i != 3 {
 			r.get(n, siteHost(i), siteHost(i))
@@ -681,4 +700,30 @@ func TestRestart_AcrossActivations(t *testing.T) {
 		}
 		r.get(n, h, h)
 	}
+}
+
+func FuzzParseAliases(f *testing.F) {
+	f.Add(encodeAliases(map[string][]string{"0123456789abcdef": {"www.a.test", "a.example"}, "fedcba9876543210": nil}))
+	f.Add(encodeAliases(nil))
+	f.Add([]byte(aliasesMagic + "\n0123456789abcdef www.a.test\nsum 00\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		al, err := parseAliases(data)
+		if err != nil {
+			return
+		}
+		again, err := parseAliases(encodeAliases(al))
+		if err != nil {
+			t.Fatalf("re-encoded aliases do not parse: %v", err)
+		}
+		if !maps.EqualFunc(al, again, slices.Equal) {
+			t.Fatalf("round trip changed the aliases: %v, then %v", al, again)
+		}
+		for id, as := range al {
+			for _, a := range as {
+				if h, err := orchard.NormalizeHost(a); err != nil || h != a {
+					t.Fatalf("release %s: alias %q is not a canonical host", id, a)
+				}
+			}
+		}
+	})
 }

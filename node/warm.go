@@ -16,11 +16,12 @@ import (
 // its first request loads the release (Node.loaded) while the warm-up, in
 // the background, loads every site that is still lazy.
 //
-// A lazy site's aliases are not known until its release is loaded, so
-// until every such site is loaded (hostsReady) a host missing from the
-// host table might be an alias: its request waits for them
-// (Node.lookupHostWaiting) rather than answering a wrong 404. The warm-up
-// loads those sites first.
+// A lazy site's aliases are taken from the aliases file the node's last
+// run wrote (aliases.go). A site whose release it lacks has aliases not
+// known until its release is loaded, so until every such site is loaded
+// (hostsReady) a host missing from the host table might be one of them:
+// its request waits (Node.lookupHostWaiting) rather than answering a
+// wrong 404. The warm-up loads those sites first.
 
 // warmWorkers bounds the goroutines of the warm-up: decoding manifests
 // is CPU work, and requests come first.
@@ -32,10 +33,17 @@ func (n *Node) startWarmLocked(sites []string) {
 	if n.unknownAliases == 0 {
 		n.hostsReadyOnce.Do(func() { close(n.hostsReady) })
 	}
+	// The sites whose aliases are not known first: requests for hosts
+	// not in the table wait for them.
 	slots := make([]*slot, 0, len(sites))
 	for _, h := range sites {
-		if sl := n.sites[h]; sl.site.Load().lazy {
-			slots = append(slots, sl)
+		if s := n.sites[h].site.Load(); s.lazy && !s.aliasesKnown {
+			slots = append(slots, s.slot)
+		}
+	}
+	for _, h := range sites {
+		if s := n.sites[h].site.Load(); s.lazy && s.aliasesKnown {
+			slots = append(slots, s.slot)
 		}
 	}
 	ctx, stop := context.WithCancel(context.Background())
@@ -48,6 +56,13 @@ func (n *Node) startWarmLocked(sites []string) {
 		// ends, also when Close cut it short.
 		defer n.hostsReadyOnce.Do(func() { close(n.hostsReady) })
 		n.warm(ctx, slots)
+		if ctx.Err() == nil {
+			n.mu.Lock()
+			if n.aliasesDirty {
+				n.saveAliasesLocked()
+			}
+			n.mu.Unlock()
+		}
 	}()
 }
 
