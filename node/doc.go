@@ -27,7 +27,7 @@
 //
 //	n := node.New(node.Config{Name: "node0", Dir: dir, Control: addr})
 //	n.SetControlHandler(h)                  // e.g. publish.NewNode(...{State: n}).Handler()
-//	err := n.Open(ctx)                      // loads the active releases from dir
+//	err := n.Open(ctx)                      // learns the active releases from dir; they load lazily (warm.go)
 //	err = n.Blobs().PutVerified(sha, r, max) // release.ErrHashMismatch
 //	err = n.Activate(site, id, m, encoded)  // release.ErrBlobsMissing; m checked, id = m.ID()
 //	n.Releases(); n.ActiveCreated(site)     // site -> active id; when the active one was built

@@ -236,7 +236,8 @@ func (n *Node) Store() *release.Store { return n.store }
 // Blobs returns the node's blob store.
 func (n *Node) Blobs() *release.Blobs { return n.store.Blobs() }
 
-// Close stops both listeners, waits for them and is idempotent.
+// Close stops both listeners and the warm-up, waits for them, writes the
+// aliases file when it changed (aliases.go) and is idempotent.
 func (n *Node) Close() error {
 	n.closed.Do(func() {
 		if n.srv != nil {
