@@ -8,9 +8,10 @@ import (
 	"github.com/orchardhq/orchard/release"
 )
 
-// A restart loads nothing but each site's active release id (one file for
-// every site, see release.Store.ActiveSites): decoding 10,000 manifests
-// and building their routes took the node seconds before it could serve.
+// A restart learns nothing but each site's active release id (the store's
+// active index and a stat a site, see release.Store.ActiveSites): reading
+// and decoding 10,000 manifests and building their routes took the node
+// seconds before it could serve.
 // Each site starts with a lazy state (lazySite) that knows its release
 // id, so health and the publish protocol see the right releases at once;
 // its first request loads the release (Node.loaded) while the warm-up, in
