@@ -403,7 +403,11 @@ func BenchmarkNodeOpen(b *testing.B) {
 				b.StopTimer()
 				waitWarm(b, n)
 				warm += float64(time.Since(start).Milliseconds())
-				perSite = (float64(heapAfterGC()) - float64(before)) / float64(sites)
+				// The node closed by the iteration before may still be in
+				// the heap when before is read (then the difference is
+				// about 6 KB a site where a node holds 13.5 at 10,000):
+				// the largest difference is the node's heap.
+				perSite = max(perSite, (float64(heapAfterGC())-float64(before))/float64(sites))
 				n.Close()
 				n.Store().Close()
 				b.StartTimer()
