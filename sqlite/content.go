@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/sqlrows"
 )
 
 // LoadSite reads all of a site's content in one read transaction, so the
@@ -33,51 +34,20 @@ func (db *DB) loadSite(ctx context.Context, host string, index bool) (*orchard.S
 			return err
 		}
 		c.Site = *s
-		cs, err := listCategories(ctx, tx, h)
-		if err != nil {
+		if c.Categories, err = sqlrows.Values(listCategories(ctx, tx, h)); err != nil {
 			return err
-		}
-		for _, x := range cs {
-			c.Categories = append(c.Categories, *x)
 		}
 		if c.Pages, err = loadPages(ctx, tx, h, index); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT path, content_type, data, updated FROM orchard_assets WHERE `+siteIs+` ORDER BY path`, h)
-		if err != nil {
+		if c.Assets, err = sqlrows.Values(listAssets(ctx, tx, h, true)); err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var a orchard.Asset
-			var updated int64
-			if err := rows.Scan(&a.Path, &a.ContentType, &a.Data, &updated); err != nil {
-				return err
-			}
-			if a.Data == nil {
-				a.Data = []byte{}
-			}
-			a.Updated = timeFromDB(updated)
-			c.Assets = append(c.Assets, a)
-		}
-		if err := rows.Err(); err != nil {
+		if c.Templates, err = sqlrows.Values(listTemplates(ctx, tx, h)); err != nil {
 			return err
 		}
-		ts, err := listTemplates(ctx, tx, h)
-		if err != nil {
-			return err
-		}
-		for _, x := range ts {
-			c.Templates = append(c.Templates, *x)
-		}
-		us, err := listUsers(ctx, tx, h)
-		if err != nil {
-			return err
-		}
-		for _, x := range us {
-			c.Users = append(c.Users, *x)
-		}
-		return nil
+		c.Users, err = sqlrows.Values(listUsers(ctx, tx, h))
+		return err
 	})
 	if err != nil {
 		return nil, wrapRead("load site "+h, err)
