@@ -26,6 +26,17 @@ func siteNotFound(host string) error {
 	return orchard.Errorf(orchard.ENOTFOUND, "Site %q not found.", host)
 }
 
+// lockSite locks the registry row of site h for the transaction and
+// returns the site's id; ENOTFOUND when h names no site.
+func lockSite(ctx context.Context, tx *sql.Tx, h string) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, "SELECT id FROM orchard_sites WHERE host = ? FOR UPDATE", h).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, siteNotFound(h)
+	}
+	return id, err
+}
+
 // siteGone returns ENOTFOUND for the site when h names none; reads call
 // it when they found nothing, to tell a missing site from a missing item
 // or an empty list.
@@ -135,27 +146,18 @@ func (d *DB) DropSite(ctx context.Context, host string) error {
 	}
 	return d.withSiteLock(ctx, h, func(conn *sql.Conn) error {
 		return d.writeVia(ctx, conn, func(tx *sql.Tx) error {
-			var id int64
-			err := tx.QueryRowContext(ctx, "SELECT id FROM orchard_sites WHERE host = ? FOR UPDATE", h).Scan(&id)
-			if errors.Is(err, sql.ErrNoRows) {
-				return siteNotFound(h)
-			} else if err != nil {
+			id, err := lockSite(ctx, tx, h)
+			if err != nil {
 				return err
 			}
 			if err := deleteContent(ctx, tx, id); err != nil {
 				return err
 			}
-			for _, q := range []string{
+			return sqlrows.ExecEach(ctx, tx, h,
 				"DELETE FROM orchard_hosts WHERE site = ?",
 				"DELETE FROM orchard_redirects WHERE site = ?",
 				"DELETE FROM orchard_users WHERE site = ?",
-				"DELETE FROM orchard_sites WHERE host = ?",
-			} {
-				if _, err := tx.ExecContext(ctx, q, h); err != nil {
-					return err
-				}
-			}
-			return nil
+				"DELETE FROM orchard_sites WHERE host = ?")
 		})
 	})
 }
@@ -165,18 +167,12 @@ func (d *DB) DropSite(ctx context.Context, host string) error {
 // deleted row's foreign keys at once, so pages must go before their
 // categories and children before parents.
 func deleteContent(ctx context.Context, tx *sql.Tx, id int64) error {
-	for _, q := range []string{
+	return sqlrows.ExecEach(ctx, tx, id,
 		"DELETE FROM orchard_pages WHERE site_id = ?",
 		"DELETE FROM orchard_assets WHERE site_id = ?",
 		"DELETE FROM orchard_templates WHERE site_id = ?",
 		// Children before parents: a child's path is longer.
-		"DELETE FROM orchard_categories WHERE site_id = ? ORDER BY CHAR_LENGTH(path) DESC",
-	} {
-		if _, err := tx.ExecContext(ctx, q, id); err != nil {
-			return err
-		}
-	}
-	return nil
+		"DELETE FROM orchard_categories WHERE site_id = ? ORDER BY CHAR_LENGTH(path) DESC")
 }
 
 // UpdateSite saves the site's settings and aliases.

@@ -48,11 +48,8 @@ func (d *DB) updateContent(ctx context.Context, host string, fn func(tx *sql.Tx,
 		return err
 	}
 	return d.write(ctx, func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, "SELECT id FROM orchard_sites WHERE host = ? FOR UPDATE", h).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return siteNotFound(h)
-		} else if err != nil {
+		id, err := lockSite(ctx, tx, h)
+		if err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE orchard_sites SET version = version + 1 WHERE id = ?", id); err != nil {

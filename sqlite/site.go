@@ -142,15 +142,13 @@ func (db *DB) DropSite(ctx context.Context, host string) error {
 		if err := deleteContent(ctx, tx, id); err != nil {
 			return fmt.Errorf("sqlite: drop site %s: %w", h, err)
 		}
-		for _, q := range []string{
+		err = sqlrows.ExecEach(ctx, tx, h,
 			`DELETE FROM orchard_users WHERE site = ?`,
 			`DELETE FROM orchard_hosts WHERE site = ?`,
 			`DELETE FROM orchard_redirects WHERE site = ?`,
-			`DELETE FROM orchard_sites WHERE host = ?`,
-		} {
-			if _, err := tx.ExecContext(ctx, q, h); err != nil {
-				return fmt.Errorf("sqlite: drop site %s: %w", h, err)
-			}
+			`DELETE FROM orchard_sites WHERE host = ?`)
+		if err != nil {
+			return fmt.Errorf("sqlite: drop site %s: %w", h, err)
 		}
 		return nil
 	})
@@ -158,17 +156,11 @@ func (db *DB) DropSite(ctx context.Context, host string) error {
 
 // deleteContent deletes every category, page, asset and template of site id.
 func deleteContent(ctx context.Context, tx *sql.Tx, id int64) error {
-	for _, q := range []string{
+	return sqlrows.ExecEach(ctx, tx, id,
 		`DELETE FROM orchard_pages WHERE site_id = ?`,
 		`DELETE FROM orchard_categories WHERE site_id = ?`,
 		`DELETE FROM orchard_assets WHERE site_id = ?`,
-		`DELETE FROM orchard_templates WHERE site_id = ?`,
-	} {
-		if _, err := tx.ExecContext(ctx, q, id); err != nil {
-			return err
-		}
-	}
-	return nil
+		`DELETE FROM orchard_templates WHERE site_id = ?`)
 }
 
 // UpdateSite saves the site's settings and aliases. Created is kept.

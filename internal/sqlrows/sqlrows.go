@@ -1,6 +1,6 @@
 // Package sqlrows reads the rows a database/sql query selects into Go
-// values. The two stores (mysql, sqlite) share it: their SQL differs, the
-// way they walk rows does not.
+// values, and runs a list of statements. The two stores (mysql, sqlite)
+// share it: their SQL differs, the way they walk rows does not.
 package sqlrows
 
 import (
@@ -15,6 +15,22 @@ type Scanner interface{ Scan(...any) error }
 type Querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Execer is what *sql.DB, *sql.Conn and *sql.Tx offer for statements.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// ExecEach runs each statement, in order, with the one argument arg, and
+// stops at the first error.
+func ExecEach(ctx context.Context, e Execer, arg any, statements ...string) error {
+	for _, s := range statements {
+		if _, err := e.ExecContext(ctx, s, arg); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Each runs query and calls fn with each row it selects; the rows are

@@ -106,3 +106,28 @@ func TestValues(t *testing.T) {
 		t.Errorf("Values with an error = %v, %v; want nil, %v", got, err, errList)
 	}
 }
+
+func TestExecEach(t *testing.T) {
+	db := mustOpen(t)
+	ctx := t.Context()
+	err := sqlrows.ExecEach(ctx, db, 2,
+		`DELETE FROM t WHERE n = ?`,
+		`UPDATE t SET name = 'x' WHERE n > ?`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := sqlrows.List(ctx, db, sqlrows.String, `SELECT name FROM t ORDER BY n`)
+	if err != nil || !slices.Equal(got, []string{"a", "x"}) {
+		t.Errorf("after ExecEach: %q, %v; want [a x]", got, err)
+	}
+	// The first failing statement stops the rest.
+	err = sqlrows.ExecEach(ctx, db, 1,
+		`DELETE FROM missing WHERE n = ?`,
+		`DELETE FROM t WHERE n = ?`)
+	if err == nil {
+		t.Error("ExecEach with a failing statement: no error")
+	}
+	if got, _ := sqlrows.List(ctx, db, sqlrows.String, `SELECT name FROM t ORDER BY n`); len(got) != 2 {
+		t.Errorf("a statement after the failing one ran: %q left", got)
+	}
+}
