@@ -110,7 +110,7 @@ func (p *Page) Validate() error {
 			p.Layout = LayoutPost
 		}
 	}
-	if !validName(p.Layout) {
+	if !ValidName(p.Layout, 64) {
 		return Errorf(EINVALID, "Layout %q may hold only letters, digits, '-' and '_'.", p.Layout)
 	}
 	switch p.Format {
@@ -179,7 +179,7 @@ type Template struct {
 func (t *Template) Validate() error {
 	dir, file, ok := strings.Cut(t.Name, "/")
 	if !ok || (dir != "layouts" && dir != "partials") || !strings.HasSuffix(file, ".html") ||
-		!validName(strings.TrimSuffix(file, ".html")) {
+		!ValidName(strings.TrimSuffix(file, ".html"), 64) {
 		return Errorf(EINVALID, "Template name %q must be layouts/NAME.html or partials/NAME.html.", t.Name)
 	}
 	if len(t.Body) > 1<<20 {
@@ -188,8 +188,10 @@ func (t *Template) Validate() error {
 	return validUTF8(t.Body)
 }
 
-func validName(s string) bool {
-	if s == "" || len(s) > 64 {
+// ValidName reports whether s is a name orchard accepts for a layout, a
+// user, a node and the like: 1 to max ASCII letters, digits, '-' and '_'.
+func ValidName(s string, max int) bool {
+	if s == "" || len(s) > max {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -212,7 +214,7 @@ type User struct {
 
 // Validate checks the user, returning an EINVALID *Error.
 func (u *User) Validate() error {
-	if !validName(u.Name) {
+	if !ValidName(u.Name, 64) {
 		return Errorf(EINVALID, "User name may hold only letters, digits, '-' and '_' (at most 64).")
 	}
 	if u.PasswordHash == "" {

@@ -1,6 +1,7 @@
 package orchard_test
 
 import (
+	"strings"
 	"testing"
 
 	orchard "github.com/orchardhq/orchard"
@@ -22,5 +23,27 @@ func TestValidateRefusesInvalidUTF8(t *testing.T) {
 	}
 	if err := (&orchard.Page{Path: "/a/", Title: "Café", Body: "NUL \x00 is UTF-8"}).Validate(); err != nil {
 		t.Errorf("valid page refused: %v", err)
+	}
+}
+
+func TestValidName(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		max  int
+		want bool
+	}{
+		{"post", 64, true},
+		{"Node_1-b", 32, true},
+		{"", 64, false},
+		{"a.b", 64, false},
+		{"a b", 64, false},
+		{"é", 64, false},
+		{"../x", 64, false},
+		{strings.Repeat("a", 32), 32, true},
+		{strings.Repeat("a", 33), 32, false},
+	} {
+		if got := orchard.ValidName(tc.s, tc.max); got != tc.want {
+			t.Errorf("ValidName(%q, %d) = %v, want %v", tc.s, tc.max, got, tc.want)
+		}
 	}
 }

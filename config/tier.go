@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"path/filepath"
 	"time"
+
+	orchard "github.com/orchardhq/orchard"
 )
 
 // VRRP is the virtual address a tier of balancers shares; keepalived holds
@@ -155,7 +157,7 @@ func (v *validator) validateTier(b *Balancer) {
 		p := &b.Peers[i]
 		key := fmt.Sprintf("balancer.peer[%d]", i)
 		switch {
-		case !validNodeName(p.Name):
+		case !orchard.ValidName(p.Name, 32):
 			v.fail(key+".name", "%q must be 1-32 letters, digits, '-' or '_'", p.Name)
 		case reservedPeerNames[p.Name]:
 			v.fail(key+".name", "%q is a subcommand of 'orchard balancer'; choose another name", p.Name)

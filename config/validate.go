@@ -91,7 +91,7 @@ func (v *validator) validate(c *Config) {
 	for i := range c.Nodes {
 		n := &c.Nodes[i]
 		key := fmt.Sprintf("node[%d]", i)
-		if !validNodeName(n.Name) {
+		if !orchard.ValidName(n.Name, 32) {
 			v.fail(key+".name", "%q must be 1-32 letters, digits, '-' or '_'", n.Name)
 		} else if names[n.Name] != nil {
 			v.fail(key+".name", "node %q is defined twice", n.Name)
@@ -153,7 +153,7 @@ func (v *validator) validate(c *Config) {
 	for i := range b.Pools {
 		p := &b.Pools[i]
 		key := fmt.Sprintf("balancer.pool[%d]", i)
-		if !validNodeName(p.Name) {
+		if !orchard.ValidName(p.Name, 32) {
 			v.fail(key+".name", "%q must be 1-32 letters, digits, '-' or '_'", p.Name)
 		} else if pools[p.Name] {
 			v.fail(key+".name", "pool %q is defined twice", p.Name)
@@ -252,17 +252,4 @@ func normalizeVHost(name string) (string, error) {
 		return "*." + h, err
 	}
 	return orchard.NormalizeHost(name)
-}
-
-func validNodeName(s string) bool {
-	if s == "" || len(s) > 32 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }

@@ -98,6 +98,15 @@ func (c *Cluster) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
+// openValid validates c (see validate) and opens the primary and replicas
+// (see open).
+func (c *Cluster) openValid(ctx context.Context, r *Report, needAccounts bool, replicas []Server) (*topology, error) {
+	if err := c.validate(needAccounts); err != nil {
+		return nil, err
+	}
+	return c.open(ctx, r, replicas)
+}
+
 // validate checks every name before SQL is built with it.
 func (c *Cluster) validate(needAccounts bool) error {
 	if err := validateName("database", c.Database, 64); err != nil {

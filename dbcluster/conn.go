@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	orchard "github.com/orchardhq/orchard"
 )
 
 // server is an open administrative connection pool to one server.
@@ -182,14 +184,8 @@ func validHost(h string) bool {
 		return false
 	}
 	for _, label := range strings.Split(h, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+		if !orchard.ValidName(label, 63) || label[0] == '-' || label[len(label)-1] == '-' {
 			return false
-		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-				return false
-			}
 		}
 	}
 	return true

@@ -21,10 +21,7 @@ var appPrivileges = []string{"SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "
 // set up changes nothing.
 func (c *Cluster) Init(ctx context.Context) (*Report, error) {
 	r := &Report{}
-	if err := c.validate(true); err != nil {
-		return r, err
-	}
-	t, err := c.open(ctx, r, c.Replicas)
+	t, err := c.openValid(ctx, r, true, c.Replicas)
 	if err != nil {
 		return r, err
 	}

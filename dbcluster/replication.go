@@ -83,10 +83,7 @@ func (c *Cluster) Add(ctx context.Context, srv Server) (*Report, error) {
 	if _, _, err := splitAddr(srv.Addr); err != nil {
 		return r, err
 	}
-	if err := c.validate(true); err != nil {
-		return r, err
-	}
-	t, err := c.open(ctx, r, []Server{srv})
+	t, err := c.openValid(ctx, r, true, []Server{srv})
 	if err != nil {
 		return r, err
 	}
@@ -141,10 +138,7 @@ func (c *Cluster) Remove(ctx context.Context, srv Server) (*Report, error) {
 // window. Promote of the same primary undoes it.
 func (c *Cluster) Demote(ctx context.Context) (*Report, error) {
 	r := &Report{}
-	if err := c.validate(false); err != nil {
-		return r, err
-	}
-	t, err := c.open(ctx, r, nil)
+	t, err := c.openValid(ctx, r, false, nil)
 	if err != nil {
 		return r, err
 	}
@@ -187,10 +181,7 @@ func (c *Cluster) Promote(ctx context.Context, addr string) (*Report, *Cluster, 
 	if idx < 0 {
 		return r, nil, fmt.Errorf("%s is not one of the cluster's replicas", addr)
 	}
-	if err := c.validate(true); err != nil {
-		return r, nil, err
-	}
-	t, err := c.open(ctx, r, c.Replicas)
+	t, err := c.openValid(ctx, r, true, c.Replicas)
 	if err != nil {
 		return r, nil, err
 	}
@@ -335,10 +326,7 @@ func (c *Cluster) restoreWritable(ctx context.Context, r *Report, old *server, w
 // undoDemote makes the primary writable again.
 func (c *Cluster) undoDemote(ctx context.Context) (*Report, error) {
 	r := &Report{}
-	if err := c.validate(false); err != nil {
-		return r, err
-	}
-	t, err := c.open(ctx, r, nil)
+	t, err := c.openValid(ctx, r, false, nil)
 	if err != nil {
 		return r, err
 	}

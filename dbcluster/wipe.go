@@ -11,10 +11,7 @@ import (
 // changes nothing the second time.
 func (c *Cluster) Wipe(ctx context.Context) (*Report, error) {
 	r := &Report{}
-	if err := c.validate(false); err != nil {
-		return r, err
-	}
-	t, err := c.open(ctx, r, c.Replicas)
+	t, err := c.openValid(ctx, r, false, c.Replicas)
 	if err != nil {
 		return r, err
 	}

@@ -22,21 +22,29 @@ func BenchmarkGather(b *testing.B) {
 	}
 }
 
-// BenchmarkScrapeRound is one scraper round over 5 targets (fetch, parse,
-// derive, record).
-func BenchmarkScrapeRound(b *testing.B) {
+// openScraper opens a scraper of five targets, "a" to "e", that all
+// answer with one node's registry; client nil is the scraper's default.
+func openScraper(b *testing.B, client *http.Client) *monitor.Scraper {
+	b.Helper()
 	reg := monitor.NewRegistry(monitor.ProcessInfo{Role: "node"}, nil, nil)
 	srv := httptest.NewServer(monitor.Handler(reg, nil))
-	defer srv.Close()
+	b.Cleanup(srv.Close)
 	var ts []monitor.Target
 	for _, n := range []string{"a", "b", "c", "d", "e"} {
 		ts = append(ts, monitor.Target{Name: n, Group: "g", URL: srv.URL})
 	}
-	s := monitor.NewScraper(monitor.ScraperOptions{Targets: ts, Every: time.Hour, Client: &http.Client{}})
+	s := monitor.NewScraper(monitor.ScraperOptions{Targets: ts, Every: time.Hour, Client: client})
 	if err := s.Open(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+// BenchmarkScrapeRound is one scraper round over 5 targets (fetch, parse,
+// derive, record).
+func BenchmarkScrapeRound(b *testing.B) {
+	s := openScraper(b, &http.Client{})
 	b.ReportAllocs()
 	for b.Loop() {
 		s.ScrapeOnce(context.Background())
@@ -45,18 +53,7 @@ func BenchmarkScrapeRound(b *testing.B) {
 
 // BenchmarkDashboard renders the dashboard page (hour view, 5 targets).
 func BenchmarkDashboard(b *testing.B) {
-	reg := monitor.NewRegistry(monitor.ProcessInfo{Role: "node"}, nil, nil)
-	srv := httptest.NewServer(monitor.Handler(reg, nil))
-	defer srv.Close()
-	var ts []monitor.Target
-	for _, n := range []string{"a", "b", "c", "d", "e"} {
-		ts = append(ts, monitor.Target{Name: n, Group: "g", URL: srv.URL})
-	}
-	s := monitor.NewScraper(monitor.ScraperOptions{Targets: ts, Every: time.Hour})
-	if err := s.Open(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openScraper(b, nil)
 	for range 20 {
 		s.ScrapeOnce(context.Background())
 	}

@@ -260,14 +260,8 @@ func TestParseURLFile(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := monitor.ParseURLFile(strings.NewReader(tc.in))
-			if tc.errHas != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.errHas) {
-					t.Fatalf("err = %v, want it to contain %q", err, tc.errHas)
-				}
+			if !parsed(t, err, tc.errHas) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if len(got) != tc.want {
 				t.Fatalf("%d targets, want %d", len(got), tc.want)

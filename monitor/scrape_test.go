@@ -256,6 +256,23 @@ func TestOpenErrors(t *testing.T) {
 	})
 }
 
+// parsed fails the test unless err is what a parser case wants: nil, or
+// an error that contains errHas. It reports whether the case goes on to
+// check what was parsed.
+func parsed(t *testing.T, err error, errHas string) bool {
+	t.Helper()
+	if errHas != "" {
+		if err == nil || !strings.Contains(err.Error(), errHas) {
+			t.Fatalf("err = %v, want it to contain %q", err, errHas)
+		}
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return true
+}
+
 func TestParseText(t *testing.T) {
 	for _, tc := range []struct {
 		name, in string
@@ -272,14 +289,8 @@ func TestParseText(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := monitor.ParseText(strings.NewReader(tc.in))
-			if tc.errHas != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.errHas) {
-					t.Fatalf("err = %v, want %q", err, tc.errHas)
-				}
+			if !parsed(t, err, tc.errHas) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if len(got) != tc.want {
 				t.Fatalf("%d samples, want %d", len(got), tc.want)

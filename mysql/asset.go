@@ -3,23 +3,18 @@ package mysql
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/sqlrows"
 )
 
 // PutAsset creates or replaces an asset.
 func (d *DB) PutAsset(ctx context.Context, host string, a *orchard.Asset) error {
-	if err := a.Validate(); err != nil {
-		return err
-	}
-	h, err := canonical(host)
-	if err != nil {
-		return err
-	}
-	a.Updated = stamp(a.Updated)
-	return d.updateContent(ctx, h, func(tx *sql.Tx, id int64) error { return putAsset(ctx, tx, id, a, true) })
+	return d.putContent(ctx, host, a, func(tx *sql.Tx, id int64) error {
+		a.Updated = stamp(a.Updated)
+		return putAsset(ctx, tx, id, a, true)
+	})
 }
 
 func putAsset(ctx context.Context, tx *sql.Tx, id int64, a *orchard.Asset, upsert bool) error {
@@ -38,80 +33,44 @@ func putAsset(ctx context.Context, tx *sql.Tx, id int64, a *orchard.Asset, upser
 	return err
 }
 
+const assetColumns = "path, content_type, updated"
+
+// scanAsset scans one assetColumns row.
+func scanAsset(sc sqlrows.Scanner) (*orchard.Asset, error) {
+	a := &orchard.Asset{}
+	return a, sc.Scan(&a.Path, &a.ContentType, &a.Updated)
+}
+
+// scanAssetData scans one assetColumns row followed by the data.
+func scanAssetData(sc sqlrows.Scanner) (*orchard.Asset, error) {
+	a := &orchard.Asset{}
+	return a, sc.Scan(&a.Path, &a.ContentType, &a.Updated, &a.Data)
+}
+
 // Asset returns one asset with its data.
 func (d *DB) Asset(ctx context.Context, host, path string) (*orchard.Asset, error) {
-	h, err := canonical(host)
-	if err != nil {
-		return nil, err
-	}
-	a := &orchard.Asset{}
-	err = d.read(ctx, func(db *sql.DB) error {
-		err := db.QueryRowContext(ctx, "SELECT path, content_type, data, updated FROM orchard_assets WHERE "+siteIs+" AND path = ?", h, path).
-			Scan(&a.Path, &a.ContentType, &a.Data, &a.Updated)
-		if errors.Is(err, sql.ErrNoRows) {
-			if err := siteGone(ctx, db, h); err != nil {
-				return err
-			}
-			return orchard.Errorf(orchard.ENOTFOUND, "Asset %q not found.", path)
-		}
-		return mapReadError(err)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return a, nil
+	return readRow(ctx, d, "Asset", host, path, scanAssetData,
+		"SELECT "+assetColumns+", data FROM orchard_assets WHERE "+siteIs+" AND path = ?")
 }
 
 // Assets lists a site's assets without their data, sorted by path.
 func (d *DB) Assets(ctx context.Context, host string) ([]*orchard.Asset, error) {
-	h, err := canonical(host)
-	if err != nil {
-		return nil, err
-	}
-	var out []*orchard.Asset
-	err = d.read(ctx, func(db *sql.DB) error {
-		var err error
-		if out, err = listAssets(ctx, db, h, false); err == nil && len(out) == 0 {
-			err = siteGone(ctx, db, h)
-		}
-		return err
+	return readRows(ctx, d, host, func(ctx context.Context, q querier, h string) ([]*orchard.Asset, error) {
+		return listAssets(ctx, q, h, false)
 	})
-	return out, err
 }
 
 // listAssets lists the assets of site h, sorted by path.
 func listAssets(ctx context.Context, q querier, h string, withData bool) ([]*orchard.Asset, error) {
-	cols := "path, content_type, updated"
 	if withData {
-		cols = "path, content_type, updated, data"
+		return sqlrows.List(ctx, q, scanAssetData, "SELECT "+assetColumns+", data FROM orchard_assets WHERE "+siteIs+" ORDER BY path", h)
 	}
-	rows, err := q.QueryContext(ctx, "SELECT "+cols+" FROM orchard_assets WHERE "+siteIs+" ORDER BY path", h)
-	if err != nil {
-		return nil, mapReadError(err)
-	}
-	defer rows.Close()
-	out := []*orchard.Asset{}
-	for rows.Next() {
-		a := &orchard.Asset{}
-		dest := []any{&a.Path, &a.ContentType, &a.Updated}
-		if withData {
-			dest = append(dest, &a.Data)
-		}
-		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("assets: %w", err)
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return sqlrows.List(ctx, q, scanAsset, "SELECT "+assetColumns+" FROM orchard_assets WHERE "+siteIs+" ORDER BY path", h)
 }
 
 // DeleteAsset removes an asset.
 func (d *DB) DeleteAsset(ctx context.Context, host, path string) error {
-	h, err := canonical(host)
-	if err != nil {
-		return err
-	}
-	return d.updateContent(ctx, h, func(tx *sql.Tx, id int64) error {
-		return deleteRow(ctx, tx, "DELETE FROM orchard_assets WHERE site_id = ? AND path = ?", id, path, "Asset %q not found.")
+	return d.updateContent(ctx, host, func(tx *sql.Tx, id int64) error {
+		return deleteRow(ctx, tx, notFound("Asset", path), "DELETE FROM orchard_assets WHERE site_id = ? AND path = ?", id, path)
 	})
 }

@@ -3,10 +3,9 @@ package mysql
 import (
 	"context"
 	"database/sql"
-	"errors"
-	"fmt"
 
 	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/sqlrows"
 )
 
 // nullable stores "" as NULL (no parent, no category).
@@ -14,27 +13,16 @@ func nullable(s string) sql.NullString { return sql.NullString{String: s, Valid:
 
 // PutCategory creates or replaces a category.
 func (d *DB) PutCategory(ctx context.Context, host string, c *orchard.Category) error {
-	if err := c.Validate(); err != nil {
-		return err
-	}
-	h, err := canonical(host)
-	if err != nil {
-		return err
-	}
-	return d.updateContent(ctx, h, func(tx *sql.Tx, id int64) error {
+	return d.putContent(ctx, host, c, func(tx *sql.Tx, id int64) error {
 		if p := c.Parent(); p != "" {
-			if err := mustExist(ctx, tx, "SELECT 1 FROM orchard_categories WHERE site_id = ? AND path = ? LOCK IN SHARE MODE", id, p); err != nil {
-				if orchard.ErrorCode(err) == orchard.ENOTFOUND {
-					return orchard.Errorf(orchard.ENOTFOUND, "Parent category %q not found.", p)
-				}
+			if err := mustExist(ctx, tx, orchard.Errorf(orchard.ENOTFOUND, "Parent category %q not found.", p),
+				"SELECT 1 FROM orchard_categories WHERE site_id = ? AND path = ? LOCK IN SHARE MODE", id, p); err != nil {
 				return err
 			}
 		}
 		c.Created, c.Updated = stamp(c.Created), stamp(c.Updated)
-		if err := mustBeFree(ctx, tx, "SELECT 1 FROM orchard_pages WHERE site_id = ? AND path = ? LOCK IN SHARE MODE", id, c.Path); err != nil {
-			if orchard.ErrorCode(err) == orchard.ECONFLICT {
-				return orchard.Errorf(orchard.ECONFLICT, "A page already has the path %q.", c.Path)
-			}
+		if err := mustBeFree(ctx, tx, orchard.Errorf(orchard.ECONFLICT, "A page already has the path %q.", c.Path),
+			"SELECT 1 FROM orchard_pages WHERE site_id = ? AND path = ? LOCK IN SHARE MODE", id, c.Path); err != nil {
 			return err
 		}
 		// Upsert first, then read Created back: a SELECT ... FOR UPDATE of
@@ -59,103 +47,34 @@ func putCategory(ctx context.Context, tx *sql.Tx, id int64, c *orchard.Category,
 	return err
 }
 
-// mustExist returns ENOTFOUND unless the query selects a row.
-func mustExist(ctx context.Context, q querier, query string, args ...any) error {
-	var one int
-	err := q.QueryRowContext(ctx, query, args...).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return orchard.Errorf(orchard.ENOTFOUND, "Not found.")
-	}
-	return mapReadError(err)
-}
-
-// mustBeFree returns an error when the query selects a row.
-func mustBeFree(ctx context.Context, q querier, query string, args ...any) error {
-	var one int
-	err := q.QueryRowContext(ctx, query, args...).Scan(&one)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil
-	case err != nil:
-		return mapReadError(err)
-	}
-	return orchard.Errorf(orchard.ECONFLICT, "Taken.")
-}
-
 const categoryColumns = "path, title, description, sort, created, updated"
 
-func scanCategory(sc interface{ Scan(...any) error }) (*orchard.Category, error) {
+func scanCategory(sc sqlrows.Scanner) (*orchard.Category, error) {
 	c := &orchard.Category{}
 	return c, sc.Scan(&c.Path, &c.Title, &c.Description, &c.Sort, &c.Created, &c.Updated)
 }
 
 // Category returns one category.
 func (d *DB) Category(ctx context.Context, host, path string) (*orchard.Category, error) {
-	h, err := canonical(host)
-	if err != nil {
-		return nil, err
-	}
-	var c *orchard.Category
-	err = d.read(ctx, func(db *sql.DB) error {
-		var err error
-		c, err = scanCategory(db.QueryRowContext(ctx, "SELECT "+categoryColumns+" FROM orchard_categories WHERE "+siteIs+" AND path = ?", h, path))
-		if errors.Is(err, sql.ErrNoRows) {
-			if err := siteGone(ctx, db, h); err != nil {
-				return err
-			}
-			return orchard.Errorf(orchard.ENOTFOUND, "Category %q not found.", path)
-		}
-		return mapReadError(err)
-	})
-	return c, err
+	return readRow(ctx, d, "Category", host, path, scanCategory,
+		"SELECT "+categoryColumns+" FROM orchard_categories WHERE "+siteIs+" AND path = ?")
 }
 
 // Categories returns every category of a site, sorted by path.
 func (d *DB) Categories(ctx context.Context, host string) ([]*orchard.Category, error) {
-	h, err := canonical(host)
-	if err != nil {
-		return nil, err
-	}
-	var out []*orchard.Category
-	err = d.read(ctx, func(db *sql.DB) error {
-		var err error
-		if out, err = listCategories(ctx, db, h); err == nil && len(out) == 0 {
-			err = siteGone(ctx, db, h)
-		}
-		return err
-	})
-	return out, err
+	return readRows(ctx, d, host, listCategories)
 }
 
 // listCategories lists the categories of site h, sorted by path.
 func listCategories(ctx context.Context, q querier, h string) ([]*orchard.Category, error) {
-	rows, err := q.QueryContext(ctx, "SELECT "+categoryColumns+" FROM orchard_categories WHERE "+siteIs+" ORDER BY path", h)
-	if err != nil {
-		return nil, mapReadError(err)
-	}
-	defer rows.Close()
-	out := []*orchard.Category{}
-	for rows.Next() {
-		c, err := scanCategory(rows)
-		if err != nil {
-			return nil, fmt.Errorf("categories: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return sqlrows.List(ctx, q, scanCategory, "SELECT "+categoryColumns+" FROM orchard_categories WHERE "+siteIs+" ORDER BY path", h)
 }
 
 // DeleteCategory removes an empty category.
 func (d *DB) DeleteCategory(ctx context.Context, host, path string) error {
-	h, err := canonical(host)
-	if err != nil {
-		return err
-	}
-	return d.updateContent(ctx, h, func(tx *sql.Tx, id int64) error {
-		if err := mustExist(ctx, tx, "SELECT 1 FROM orchard_categories WHERE site_id = ? AND path = ? FOR UPDATE", id, path); err != nil {
-			if orchard.ErrorCode(err) == orchard.ENOTFOUND {
-				return orchard.Errorf(orchard.ENOTFOUND, "Category %q not found.", path)
-			}
+	return d.updateContent(ctx, host, func(tx *sql.Tx, id int64) error {
+		if err := mustExist(ctx, tx, notFound("Category", path),
+			"SELECT 1 FROM orchard_categories WHERE site_id = ? AND path = ? FOR UPDATE", id, path); err != nil {
 			return err
 		}
 		var n int

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/sqlrows"
 )
 
 // LoadSite reads all of a site's content in one consistent snapshot (a
@@ -35,51 +36,28 @@ func (d *DB) loadSite(ctx context.Context, host string, index bool) (*orchard.Si
 			return err
 		}
 		c.Site = *s
-		cats, err := listCategories(ctx, tx, h)
-		if err != nil {
+		if c.Categories, err = sqlrows.Values(listCategories(ctx, tx, h)); err != nil {
 			return err
-		}
-		for _, x := range cats {
-			c.Categories = append(c.Categories, *x)
 		}
 		if index {
-			if c.Pages, err = listPageIndex(ctx, tx, h); err != nil {
-				return err
-			}
+			c.Pages, err = listPageIndex(ctx, tx, h)
 		} else {
-			pages, err := listPages(ctx, tx, h, orchard.PageFilter{})
-			if err != nil {
-				return err
-			}
-			for _, x := range pages {
-				c.Pages = append(c.Pages, *x)
-			}
+			c.Pages, err = sqlrows.Values(listPages(ctx, tx, h, orchard.PageFilter{}))
 		}
-		assets, err := listAssets(ctx, tx, h, true)
 		if err != nil {
 			return err
 		}
-		for _, x := range assets {
-			c.Assets = append(c.Assets, *x)
-		}
-		tpls, err := listTemplates(ctx, tx, h)
-		if err != nil {
+		if c.Assets, err = sqlrows.Values(listAssets(ctx, tx, h, true)); err != nil {
 			return err
 		}
-		for _, x := range tpls {
-			c.Templates = append(c.Templates, *x)
-		}
-		users, err := listUsers(ctx, tx, h)
-		if err != nil {
+		if c.Templates, err = sqlrows.Values(listTemplates(ctx, tx, h)); err != nil {
 			return err
 		}
-		for _, x := range users {
-			c.Users = append(c.Users, *x)
-		}
-		return nil
+		c.Users, err = sqlrows.Values(listUsers(ctx, tx, h))
+		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, mapReadError(err)
 	}
 	return c, nil
 }

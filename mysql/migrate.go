@@ -7,6 +7,7 @@ import (
 	"time"
 
 	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/sqlrows"
 )
 
 const tableOptions = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
@@ -72,21 +73,8 @@ var goMigrations = map[int]func(ctx context.Context, conn *sql.Conn) error{
 // step can run again after a crash: a column already there is kept, and
 // only empty digests are computed.
 func addPageDigests(ctx context.Context, conn *sql.Conn) error {
-	rows, err := conn.QueryContext(ctx, "SELECT host FROM orchard_sites ORDER BY host")
+	hosts, err := sqlrows.List(ctx, conn, sqlrows.String, "SELECT host FROM orchard_sites ORDER BY host")
 	if err != nil {
-		return err
-	}
-	var hosts []string
-	for rows.Next() {
-		var h string
-		if err := rows.Scan(&h); err != nil {
-			rows.Close()
-			return err
-		}
-		hosts = append(hosts, h)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, h := range hosts {
@@ -272,49 +260,31 @@ func createContentTables(ctx context.Context, conn *sql.Conn) error {
 // the commit (DDL commits by itself in MySQL), and tables a crash left
 // behind after a commit are dropped by the next run.
 func (d *DB) moveSites(ctx context.Context, conn *sql.Conn) error {
-	present := map[string]bool{}
-	rows, err := conn.QueryContext(ctx, `SELECT TABLE_NAME FROM information_schema.TABLES
+	tables, err := sqlrows.List(ctx, conn, sqlrows.String, `SELECT TABLE_NAME FROM information_schema.TABLES
 		WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 's\\_%'`)
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			rows.Close()
-			return err
-		}
+	present := map[string]bool{}
+	for _, name := range tables {
 		present[name] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	type site struct {
 		host   string
 		id     int64
 		layout int
 	}
-	var sites []site
 	// Only sites not yet moved, unless a crash left moved sites' tables.
 	q := "SELECT host, id, layout FROM orchard_sites WHERE layout = 0 ORDER BY host"
 	if len(present) > 0 {
 		q = "SELECT host, id, layout FROM orchard_sites ORDER BY host"
 	}
-	rows, err = conn.QueryContext(ctx, q)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
+	sites, err := sqlrows.List(ctx, conn, func(sc sqlrows.Scanner) (site, error) {
 		var s site
-		if err := rows.Scan(&s.host, &s.id, &s.layout); err != nil {
-			rows.Close()
-			return err
-		}
-		sites = append(sites, s)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		err := sc.Scan(&s.host, &s.id, &s.layout)
+		return s, err
+	}, q)
+	if err != nil {
 		return err
 	}
 	for _, s := range sites {
@@ -414,18 +384,5 @@ func (t legacyTables) drop() []string {
 // legacyPages reads every page of a site's own pages table (for
 // addPageDigests, before the shared tables exist).
 func legacyPages(ctx context.Context, q querier, t legacyTables) ([]*orchard.Page, error) {
-	rows, err := q.QueryContext(ctx, "SELECT "+pageColumns+" FROM "+t.pages)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*orchard.Page
-	for rows.Next() {
-		p, err := scanPage(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return sqlrows.List(ctx, q, scanPage, "SELECT "+pageColumns+" FROM "+t.pages)
 }

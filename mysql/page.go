@@ -3,39 +3,28 @@ package mysql
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/sqlrows"
 )
 
 // PutPage creates or replaces the page at p.Path. A zero Created keeps an
 // existing page's; a non-zero one is stored (the page's date was set).
 func (d *DB) PutPage(ctx context.Context, host string, p *orchard.Page) error {
-	if err := p.Validate(); err != nil {
-		return err
-	}
-	h, err := canonical(host)
-	if err != nil {
-		return err
-	}
-	return d.updateContent(ctx, h, func(tx *sql.Tx, id int64) error {
+	return d.putContent(ctx, host, p, func(tx *sql.Tx, id int64) error {
 		if p.Category != "" {
-			if err := mustExist(ctx, tx, "SELECT 1 FROM orchard_categories WHERE site_id = ? AND path = ? LOCK IN SHARE MODE", id, p.Category); err != nil {
-				if orchard.ErrorCode(err) == orchard.ENOTFOUND {
-					return orchard.Errorf(orchard.ENOTFOUND, "Category %q not found.", p.Category)
-				}
+			if err := mustExist(ctx, tx, notFound("Category", p.Category),
+				"SELECT 1 FROM orchard_categories WHERE site_id = ? AND path = ? LOCK IN SHARE MODE", id, p.Category); err != nil {
 				return err
 			}
 		}
 		setDate := !p.Created.IsZero()
 		p.Created, p.Updated = stamp(p.Created), stamp(p.Updated)
-		if err := mustBeFree(ctx, tx, "SELECT 1 FROM orchard_categories WHERE site_id = ? AND path = ? LOCK IN SHARE MODE", id, p.Path); err != nil {
-			if orchard.ErrorCode(err) == orchard.ECONFLICT {
-				return orchard.Errorf(orchard.ECONFLICT, "A category already has the path %q.", p.Path)
-			}
+		if err := mustBeFree(ctx, tx, orchard.Errorf(orchard.ECONFLICT, "A category already has the path %q.", p.Path),
+			"SELECT 1 FROM orchard_categories WHERE site_id = ? AND path = ? LOCK IN SHARE MODE", id, p.Path); err != nil {
 			return err
 		}
 		// Upsert first, then read Created back (see PutCategory); when the
@@ -75,14 +64,14 @@ func putPage(ctx context.Context, tx *sql.Tx, id int64, p *orchard.Page, upsert,
 	_, err := tx.ExecContext(ctx, q, id, p.Path, p.Title, nullable(p.Category), p.Layout, p.Format, p.Body, p.Description,
 		p.Published, p.Created, p.Updated, p.ContentDigest())
 	if mysqlErrno(err) == errNoReferencedRow {
-		return orchard.Errorf(orchard.ENOTFOUND, "Category %q not found.", p.Category)
+		return notFound("Category", p.Category)
 	}
 	return err
 }
 
 const pageColumns = "path, title, category, layout, format, body, description, published, created, updated"
 
-func scanPage(sc interface{ Scan(...any) error }) (*orchard.Page, error) {
+func scanPage(sc sqlrows.Scanner) (*orchard.Page, error) {
 	p := &orchard.Page{}
 	var cat sql.NullString
 	err := sc.Scan(&p.Path, &p.Title, &cat, &p.Layout, &p.Format, &p.Body, &p.Description, &p.Published, &p.Created, &p.Updated)
@@ -92,40 +81,15 @@ func scanPage(sc interface{ Scan(...any) error }) (*orchard.Page, error) {
 
 // Page returns one page.
 func (d *DB) Page(ctx context.Context, host, path string) (*orchard.Page, error) {
-	h, err := canonical(host)
-	if err != nil {
-		return nil, err
-	}
-	var p *orchard.Page
-	err = d.read(ctx, func(db *sql.DB) error {
-		var err error
-		p, err = scanPage(db.QueryRowContext(ctx, "SELECT "+pageColumns+" FROM orchard_pages WHERE "+siteIs+" AND path = ?", h, path))
-		if errors.Is(err, sql.ErrNoRows) {
-			if err := siteGone(ctx, db, h); err != nil {
-				return err
-			}
-			return orchard.Errorf(orchard.ENOTFOUND, "Page %q not found.", path)
-		}
-		return mapReadError(err)
-	})
-	return p, err
+	return readRow(ctx, d, "Page", host, path, scanPage,
+		"SELECT "+pageColumns+" FROM orchard_pages WHERE "+siteIs+" AND path = ?")
 }
 
 // Pages returns the pages f selects, sorted by path.
 func (d *DB) Pages(ctx context.Context, host string, f orchard.PageFilter) ([]*orchard.Page, error) {
-	h, err := canonical(host)
-	if err != nil {
-		return nil, err
-	}
-	var out []*orchard.Page
-	err = d.read(ctx, func(db *sql.DB) error {
-		var err error
-		if out, err = listPages(ctx, db, h, f); err == nil && len(out) == 0 {
-			err = siteGone(ctx, db, h)
-		}
-		return err
+	return readRows(ctx, d, host, func(ctx context.Context, q querier, h string) ([]*orchard.Page, error) {
+		return listPages(ctx, q, h, f)
 	})
-	return out, err
 }
 
 // listPages lists the pages of site h that f selects, sorted by path.
@@ -139,46 +103,14 @@ func listPages(ctx context.Context, q querier, h string, f orchard.PageFilter) (
 	if f.PublishedOnly {
 		query += " AND published = 1"
 	}
-	rows, err := q.QueryContext(ctx, query+" ORDER BY path", args...)
-	if err != nil {
-		return nil, mapReadError(err)
-	}
-	defer rows.Close()
-	out := []*orchard.Page{}
-	for rows.Next() {
-		p, err := scanPage(rows)
-		if err != nil {
-			return nil, fmt.Errorf("pages: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return sqlrows.List(ctx, q, scanPage, query+" ORDER BY path", args...)
 }
 
 // DeletePage removes a page.
 func (d *DB) DeletePage(ctx context.Context, host, path string) error {
-	h, err := canonical(host)
-	if err != nil {
-		return err
-	}
-	return d.updateContent(ctx, h, func(tx *sql.Tx, id int64) error {
-		return deleteRow(ctx, tx, "DELETE FROM orchard_pages WHERE site_id = ? AND path = ?", id, path, "Page %q not found.")
+	return d.updateContent(ctx, host, func(tx *sql.Tx, id int64) error {
+		return deleteRow(ctx, tx, notFound("Page", path), "DELETE FROM orchard_pages WHERE site_id = ? AND path = ?", id, path)
 	})
-}
-
-// deleteRow deletes the row of site id by key and returns ENOTFOUND (with
-// msg) when nothing was there.
-func deleteRow(ctx context.Context, tx *sql.Tx, query string, id int64, key, msg string) error {
-	res, err := tx.ExecContext(ctx, query, id, key)
-	if err != nil {
-		return mapReadError(err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return orchard.Errorf(orchard.ENOTFOUND, msg, key)
-	}
-	return nil
 }
 
 // indexColumns are the columns LoadSiteIndex reads: all but the body, so

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/sqlrows"
 )
 
 // canonical normalises a host argument. A host that is not even valid
@@ -25,10 +26,16 @@ func siteNotFound(host string) error {
 	return orchard.Errorf(orchard.ENOTFOUND, "Site %q not found.", host)
 }
 
-// siteIs is the condition that selects the rows of one site of the shared
-// content tables by its host, the query argument: reads need no second
-// query for the site id. The primary keys start with site_id.
-const siteIs = "site_id = (SELECT id FROM orchard_sites WHERE host = ?)"
+// lockSite locks the registry row of site h for the transaction and
+// returns the site's id; ENOTFOUND when h names no site.
+func lockSite(ctx context.Context, tx *sql.Tx, h string) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, "SELECT id FROM orchard_sites WHERE host = ? FOR UPDATE", h).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, siteNotFound(h)
+	}
+	return id, err
+}
 
 // siteGone returns ENOTFOUND for the site when h names none; reads call
 // it when they found nothing, to tell a missing site from a missing item
@@ -139,27 +146,18 @@ func (d *DB) DropSite(ctx context.Context, host string) error {
 	}
 	return d.withSiteLock(ctx, h, func(conn *sql.Conn) error {
 		return d.writeVia(ctx, conn, func(tx *sql.Tx) error {
-			var id int64
-			err := tx.QueryRowContext(ctx, "SELECT id FROM orchard_sites WHERE host = ? FOR UPDATE", h).Scan(&id)
-			if errors.Is(err, sql.ErrNoRows) {
-				return siteNotFound(h)
-			} else if err != nil {
+			id, err := lockSite(ctx, tx, h)
+			if err != nil {
 				return err
 			}
 			if err := deleteContent(ctx, tx, id); err != nil {
 				return err
 			}
-			for _, q := range []string{
+			return sqlrows.ExecEach(ctx, tx, h,
 				"DELETE FROM orchard_hosts WHERE site = ?",
 				"DELETE FROM orchard_redirects WHERE site = ?",
 				"DELETE FROM orchard_users WHERE site = ?",
-				"DELETE FROM orchard_sites WHERE host = ?",
-			} {
-				if _, err := tx.ExecContext(ctx, q, h); err != nil {
-					return err
-				}
-			}
-			return nil
+				"DELETE FROM orchard_sites WHERE host = ?")
 		})
 	})
 }
@@ -169,18 +167,12 @@ func (d *DB) DropSite(ctx context.Context, host string) error {
 // deleted row's foreign keys at once, so pages must go before their
 // categories and children before parents.
 func deleteContent(ctx context.Context, tx *sql.Tx, id int64) error {
-	for _, q := range []string{
+	return sqlrows.ExecEach(ctx, tx, id,
 		"DELETE FROM orchard_pages WHERE site_id = ?",
 		"DELETE FROM orchard_assets WHERE site_id = ?",
 		"DELETE FROM orchard_templates WHERE site_id = ?",
 		// Children before parents: a child's path is longer.
-		"DELETE FROM orchard_categories WHERE site_id = ? ORDER BY CHAR_LENGTH(path) DESC",
-	} {
-		if _, err := tx.ExecContext(ctx, q, id); err != nil {
-			return err
-		}
-	}
-	return nil
+		"DELETE FROM orchard_categories WHERE site_id = ? ORDER BY CHAR_LENGTH(path) DESC")
 }
 
 // UpdateSite saves the site's settings and aliases.
@@ -271,20 +263,15 @@ func insertRedirects(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
 // eachRedirect runs query (which selects site, from_path, to_url) and calls
 // fn for each row.
 func eachRedirect(ctx context.Context, q querier, query string, args []any, fn func(site string, r orchard.Redirect)) error {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
+	return sqlrows.Each(ctx, q, func(sc sqlrows.Scanner) error {
 		var site string
 		var r orchard.Redirect
-		if err := rows.Scan(&site, &r.From, &r.To); err != nil {
+		if err := sc.Scan(&site, &r.From, &r.To); err != nil {
 			return err
 		}
 		fn(site, r)
-	}
-	return rows.Err()
+		return nil
+	}, query, args...)
 }
 
 // querier is what both *sql.DB and *sql.Tx offer for reads.
@@ -295,7 +282,7 @@ type querier interface {
 
 const siteColumns = "host, prefix, title, description, scheme, cache_control, feed_size, created, updated"
 
-func scanSite(sc interface{ Scan(...any) error }) (*orchard.Site, error) {
+func scanSite(sc sqlrows.Scanner) (*orchard.Site, error) {
 	s := &orchard.Site{}
 	err := sc.Scan(&s.Host, &s.Prefix, &s.Title, &s.Description, &s.Scheme, &s.CacheControl, &s.FeedSize, &s.Created, &s.Updated)
 	return s, err
@@ -324,20 +311,9 @@ func getSite(ctx context.Context, q querier, host string) (*orchard.Site, error)
 	if err != nil {
 		return nil, fmt.Errorf("site %s: %w", host, err)
 	}
-	rows, err := q.QueryContext(ctx, "SELECT host FROM orchard_hosts WHERE site = ? AND pos > 0 ORDER BY pos", host)
+	s.Aliases, err = sqlrows.List(ctx, q, sqlrows.String, "SELECT host FROM orchard_hosts WHERE site = ? AND pos > 0 ORDER BY pos", host)
 	if err != nil {
 		return nil, fmt.Errorf("aliases of %s: %w", host, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var a string
-		if err := rows.Scan(&a); err != nil {
-			return nil, err
-		}
-		s.Aliases = append(s.Aliases, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	// Sorted by From as Validate sorts them: utf8mb4_bin compares bytes.
 	err = eachRedirect(ctx, q, "SELECT site, from_path, to_url FROM orchard_redirects WHERE site = ? ORDER BY from_path",
@@ -374,40 +350,26 @@ func (d *DB) LookupHost(ctx context.Context, host string) (*orchard.Site, error)
 func (d *DB) Sites(ctx context.Context) ([]*orchard.Site, error) {
 	var out []*orchard.Site
 	err := d.read(ctx, func(db *sql.DB) error {
-		out = nil
-		rows, err := db.QueryContext(ctx, "SELECT "+siteColumns+" FROM orchard_sites ORDER BY host")
-		if err != nil {
+		var err error
+		if out, err = sqlrows.List(ctx, db, scanSite, "SELECT "+siteColumns+" FROM orchard_sites ORDER BY host"); err != nil {
 			return fmt.Errorf("sites: %w", err)
 		}
-		defer rows.Close()
 		byHost := map[string]*orchard.Site{}
-		for rows.Next() {
-			s, err := scanSite(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, s)
+		for _, s := range out {
 			byHost[s.Host] = s
 		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		arows, err := db.QueryContext(ctx, "SELECT host, site FROM orchard_hosts WHERE pos > 0 ORDER BY site, pos")
-		if err != nil {
-			return fmt.Errorf("aliases: %w", err)
-		}
-		defer arows.Close()
-		for arows.Next() {
+		err = sqlrows.Each(ctx, db, func(sc sqlrows.Scanner) error {
 			var a, site string
-			if err := arows.Scan(&a, &site); err != nil {
+			if err := sc.Scan(&a, &site); err != nil {
 				return err
 			}
 			if s := byHost[site]; s != nil {
 				s.Aliases = append(s.Aliases, a)
 			}
-		}
-		if err := arows.Err(); err != nil {
-			return err
+			return nil
+		}, "SELECT host, site FROM orchard_hosts WHERE pos > 0 ORDER BY site, pos")
+		if err != nil {
+			return fmt.Errorf("aliases: %w", err)
 		}
 		return eachRedirect(ctx, db, "SELECT site, from_path, to_url FROM orchard_redirects ORDER BY site, from_path", nil,
 			func(site string, r orchard.Redirect) {

@@ -10,6 +10,7 @@ import (
 
 	orchard "github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/internal/mariadbtest"
+	"github.com/orchardhq/orchard/internal/sqlrows"
 	"github.com/orchardhq/orchard/internal/storetest"
 )
 
@@ -258,41 +259,21 @@ func TestUpgradeLegacyTables(t *testing.T) {
 	})
 	t.Run("Moved", func(t *testing.T) {
 		dsn, raw, _ := setup(t, 6)
-		db := openDB(t, dsn)
-		ctx := t.Context()
-		if err := db.PutPage(ctx, "a-b.example", &orchard.Page{Path: "/news/c/", Category: "/news/", Title: "C"}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.Page(ctx, "a.b.example", "/news/c/"); orchard.ErrorCode(err) != orchard.ENOTFOUND {
-			t.Errorf("a page put on a-b.example reads on a.b.example: %v", err)
-		}
-		if err := db.DropSite(ctx, "a-b.example"); err != nil {
-			t.Fatal(err)
-		}
-		if c, err := db.LoadSite(ctx, "a.b.example"); err != nil || len(c.Pages) != 3 || len(c.Categories) != 2 {
-			t.Errorf("dropping a-b.example touched a.b.example: %v", err)
-		}
-		// A site created now gets an id no site ever had, even after the
-		// site with the highest id (old.example, 3) was dropped.
-		if err := db.DropSite(ctx, "old.example"); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.CreateSite(ctx, &orchard.Site{Host: "new.example"}); err != nil {
-			t.Fatal(err)
-		}
+		storetest.CheckMovedSites(t, openDB(t, dsn))
+		// new.example got an id no site ever had, even after the site
+		// with the highest id (old.example, 3) was dropped.
 		ids := map[string]int64{}
-		rows, err := raw.QueryContext(ctx, `SELECT host, id FROM orchard_sites`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
+		err := sqlrows.Each(t.Context(), raw, func(sc sqlrows.Scanner) error {
 			var h string
 			var id int64
-			if err := rows.Scan(&h, &id); err != nil {
-				t.Fatal(err)
+			if err := sc.Scan(&h, &id); err != nil {
+				return err
 			}
 			ids[h] = id
+			return nil
+		}, `SELECT host, id FROM orchard_sites`)
+		if err != nil {
+			t.Fatal(err)
 		}
 		if want := map[string]int64{"a.b.example": 2, "new.example": 4}; !reflect.DeepEqual(ids, want) {
 			t.Errorf("site ids %v, want %v (the moved site keeps its id; a new one is never reused)", ids, want)

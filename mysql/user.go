@@ -4,9 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 
 	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/sqlrows"
 )
 
 // userSite normalises the site of a user: "" (a cluster admin) or a host;
@@ -23,11 +23,7 @@ func siteMustExist(ctx context.Context, q querier, site, lock string) error {
 	if site == "" {
 		return nil
 	}
-	err := mustExist(ctx, q, "SELECT 1 FROM orchard_sites WHERE host = ?"+lock, site)
-	if orchard.ErrorCode(err) == orchard.ENOTFOUND {
-		return siteNotFound(site)
-	}
-	return err
+	return mustExist(ctx, q, siteNotFound(site), "SELECT 1 FROM orchard_sites WHERE host = ?"+lock, site)
 }
 
 // PutUser creates or replaces a user, keeping Created of an existing one.
@@ -63,18 +59,25 @@ func putUser(ctx context.Context, tx *sql.Tx, u *orchard.User, upsert bool) erro
 	return err
 }
 
+const userColumns = "site, name, password_hash, created"
+
+func scanUser(sc sqlrows.Scanner) (*orchard.User, error) {
+	u := &orchard.User{}
+	return u, sc.Scan(&u.Site, &u.Name, &u.PasswordHash, &u.Created)
+}
+
 // User returns one user.
 func (d *DB) User(ctx context.Context, site, name string) (*orchard.User, error) {
 	site, err := userSite(site)
 	if err != nil {
 		return nil, err
 	}
-	u := &orchard.User{}
+	var u *orchard.User
 	err = d.read(ctx, func(db *sql.DB) error {
-		err := db.QueryRowContext(ctx, "SELECT site, name, password_hash, created FROM orchard_users WHERE site = ? AND name = ?", site, name).
-			Scan(&u.Site, &u.Name, &u.PasswordHash, &u.Created)
+		var err error
+		u, err = scanUser(db.QueryRowContext(ctx, "SELECT "+userColumns+" FROM orchard_users WHERE site = ? AND name = ?", site, name))
 		if errors.Is(err, sql.ErrNoRows) {
-			return orchard.Errorf(orchard.ENOTFOUND, "User %q not found.", name)
+			return notFound("User", name)
 		}
 		return err
 	})
@@ -103,20 +106,7 @@ func (d *DB) Users(ctx context.Context, site string) ([]*orchard.User, error) {
 }
 
 func listUsers(ctx context.Context, q querier, site string) ([]*orchard.User, error) {
-	rows, err := q.QueryContext(ctx, "SELECT site, name, password_hash, created FROM orchard_users WHERE site = ? ORDER BY name", site)
-	if err != nil {
-		return nil, fmt.Errorf("users: %w", err)
-	}
-	defer rows.Close()
-	out := []*orchard.User{}
-	for rows.Next() {
-		u := &orchard.User{}
-		if err := rows.Scan(&u.Site, &u.Name, &u.PasswordHash, &u.Created); err != nil {
-			return nil, fmt.Errorf("users: %w", err)
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return sqlrows.List(ctx, q, scanUser, "SELECT "+userColumns+" FROM orchard_users WHERE site = ? ORDER BY name", site)
 }
 
 // DeleteUser removes a user.
@@ -126,13 +116,6 @@ func (d *DB) DeleteUser(ctx context.Context, site, name string) error {
 		return err
 	}
 	return d.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "DELETE FROM orchard_users WHERE site = ? AND name = ?", site, name)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return orchard.Errorf(orchard.ENOTFOUND, "User %q not found.", name)
-		}
-		return nil
+		return deleteRow(ctx, tx, notFound("User", name), "DELETE FROM orchard_users WHERE site = ? AND name = ?", site, name)
 	})
 }

@@ -37,18 +37,19 @@ func (d *DB) SiteVersion(ctx context.Context, host string) (string, int64, error
 	return site, v, nil
 }
 
-// updateContent is write for a change to the content of site h (fn gets
-// its id; ENOTFOUND when h names no site): the same transaction changes
-// the site's content version (see SiteVersion). It does so first, so that
-// every content write locks the site's registry row before its content
-// rows, in the order UpdateSite and ReplaceSite take them.
-func (d *DB) updateContent(ctx context.Context, h string, fn func(tx *sql.Tx, id int64) error) error {
+// updateContent is write for a change to the content of site host (fn
+// gets its id; ENOTFOUND when host names no site): the same transaction
+// changes the site's content version (see SiteVersion). It does so first,
+// so that every content write locks the site's registry row before its
+// content rows, in the order UpdateSite and ReplaceSite take them.
+func (d *DB) updateContent(ctx context.Context, host string, fn func(tx *sql.Tx, id int64) error) error {
+	h, err := canonical(host)
+	if err != nil {
+		return err
+	}
 	return d.write(ctx, func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, "SELECT id FROM orchard_sites WHERE host = ? FOR UPDATE", h).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return siteNotFound(h)
-		} else if err != nil {
+		id, err := lockSite(ctx, tx, h)
+		if err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE orchard_sites SET version = version + 1 WHERE id = ?", id); err != nil {
@@ -56,6 +57,14 @@ func (d *DB) updateContent(ctx context.Context, h string, fn func(tx *sql.Tx, id
 		}
 		return fn(tx, id)
 	})
+}
+
+// putContent validates v and then writes it with put, in updateContent.
+func (d *DB) putContent(ctx context.Context, host string, v interface{ Validate() error }, put func(tx *sql.Tx, id int64) error) error {
+	if err := v.Validate(); err != nil {
+		return err
+	}
+	return d.updateContent(ctx, host, put)
 }
 
 // firstVersion is a new site's content version: random, so that a site

@@ -97,12 +97,7 @@ func TestNodeStageEncodings(t *testing.T) {
 			}
 		})
 	}
-	if got := n.blobs.len(); got != 0 {
-		t.Errorf("%d blobs stored after staging, want 0", got)
-	}
-	if got := n.state.Releases(); len(got) != 0 {
-		t.Errorf("releases active after staging: %v", got)
-	}
+	n.wantNothingKept(t, "after staging")
 }
 
 // TestNodeStageBinaryTooLarge checks the manifest size limit holds for the

@@ -29,6 +29,17 @@ type testNode struct {
 	srv   *httptest.Server
 }
 
+// wantNothingKept fails unless n holds no blob and no active release.
+func (n *testNode) wantNothingKept(t *testing.T, when string) {
+	t.Helper()
+	if got := n.blobs.len(); got != 0 {
+		t.Errorf("%d blobs stored %s, want 0", got, when)
+	}
+	if got := n.state.Releases(); len(got) != 0 {
+		t.Errorf("releases active %s: %v", when, got)
+	}
+}
+
 func startNode(t *testing.T, name, master string) *testNode {
 	t.Helper()
 	b := newMemBlobs()
@@ -316,12 +327,7 @@ func TestNodeRejects(t *testing.T) {
 			}
 		})
 	}
-	if got := n.blobs.len(); got != 0 {
-		t.Errorf("%d blobs stored after bad requests, want 0", got)
-	}
-	if got := n.state.Releases(); len(got) != 0 {
-		t.Errorf("releases active after bad requests: %v", got)
-	}
+	n.wantNothingKept(t, "after bad requests")
 }
 
 // TestNodeReplayAndTamper sends raw requests a client never would.

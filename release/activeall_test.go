@@ -18,10 +18,7 @@ import (
 // CLI's publish while the master runs) is seen at the next call.
 func TestActiveAll(t *testing.T) {
 	dir := t.TempDir()
-	st, err := release.OpenStore(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, dir)
 	ctx := context.Background()
 	save := func(st *release.Store, site, body string) string {
 		t.Helper()

@@ -17,11 +17,7 @@ import (
 // not yet synced, and a loose one, as Open does; a missing blob is
 // fs.ErrNotExist and a bad name ErrInvalidHash.
 func TestBlobsSize(t *testing.T) {
-	b, err := release.OpenBlobs(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := openBlobs(t, t.TempDir())
 	packed := func(data string) string {
 		sum := sha256.Sum256([]byte(data))
 		sha := hex.EncodeToString(sum[:])

@@ -10,10 +10,7 @@ import (
 )
 
 func TestCheckLinks(t *testing.T) {
-	st, err := release.OpenStore(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, t.TempDir())
 	t.Cleanup(func() { st.Close() })
 	m := &orchard.Manifest{Site: "a.test", Files: map[string]orchard.ManifestEntry{}}
 	add := func(key, ct, body string) {

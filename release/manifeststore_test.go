@@ -15,11 +15,7 @@ import (
 // prunes, and that SaveEncodedManifest writes what it is given.
 func TestStoreManifestFiles(t *testing.T) {
 	dir := t.TempDir()
-	s, err := release.OpenStore(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t, dir)
 	rels := filepath.Join(dir, "sites", "codec.test", "releases")
 
 	m1 := codecManifest(5)

@@ -27,6 +27,18 @@ func openBlobs(t testing.TB, dir string) *release.Blobs {
 	return b
 }
 
+// openStore opens the release store in dir and closes it when the test
+// ends.
+func openStore(t testing.TB, dir string) *release.Store {
+	t.Helper()
+	s, err := release.OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 func blobData(prefix string, i int) []byte {
 	return []byte(fmt.Sprintf("%s %d %s", prefix, i, strings.Repeat("x", i%97)))
 }

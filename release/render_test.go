@@ -110,6 +110,21 @@ func fullBuild(t *testing.T, db orchard.Store, host string) (*release.Result, re
 	return res, r
 }
 
+// openSQLiteSite opens an SQLite store in a temporary directory holding
+// c, and closes it when the test ends.
+func openSQLiteSite(t *testing.T, c *orchard.SiteContent) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "orchard.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.ReplaceSite(t.Context(), c, false); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 // TestBuild_RenderIncrementalEqualsFull edits a sample site in a real SQLite
 // store at random (page bodies, titles and publication, new and deleted
 // pages, categories' titles, templates, site settings) and checks that each
@@ -118,16 +133,9 @@ func fullBuild(t *testing.T, db orchard.Store, host string) (*release.Result, re
 // less.
 func TestBuild_RenderIncrementalEqualsFull(t *testing.T) {
 	ctx := t.Context()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "orchard.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	c := sample.Sites()[0]
 	c.Templates = render.DefaultTemplates()
-	if err := db.ReplaceSite(ctx, c, false); err != nil {
-		t.Fatal(err)
-	}
+	db := openSQLiteSite(t, c)
 	host := c.Site.Host
 	st := mustOpenStore(t)
 	inc := &release.Builder{Store: st}
@@ -218,15 +226,8 @@ func TestBuild_RenderIncrementalEqualsFull(t *testing.T) {
 // does not render leaves the release of the index's snapshot.
 func TestBuild_SiteChangedDuringBuild(t *testing.T) {
 	ctx := t.Context()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "orchard.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	c := sample.Sites()[0]
-	if err := db.ReplaceSite(ctx, c, false); err != nil {
-		t.Fatal(err)
-	}
+	db := openSQLiteSite(t, c)
 	host := c.Site.Host
 	st := mustOpenStore(t)
 	b := &release.Builder{Store: st}

@@ -18,10 +18,7 @@ import (
 
 func TestBlobs(t *testing.T) {
 	dir := t.TempDir()
-	b, err := release.OpenBlobs(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := openBlobs(t, dir)
 	data := []byte("hello blob")
 	sha, err := b.Put(context.Background(), data)
 	if err != nil {
@@ -150,10 +147,7 @@ func TestStore(t *testing.T) {
 		t.Fatalf("GC = %d, %v; want the blob of the pruned release removed", n, err)
 	}
 	// A reopened store sees the same state.
-	st2, err := release.OpenStore(st.Dir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st2 := openStore(t, st.Dir())
 	if a, _ := st2.Active("a.test"); a != id1 {
 		t.Fatalf("reopened Active = %q, want %q", a, id1)
 	}

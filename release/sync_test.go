@@ -23,10 +23,7 @@ func shaOf(data []byte) string {
 
 // A blob put without sync is invisible under its name until Sync.
 func TestBlobsPutVerifiedNoSync(t *testing.T) {
-	b, err := release.OpenBlobs(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := openBlobs(t, t.TempDir())
 	t.Run("OK", func(t *testing.T) {
 		var shas []string
 		var wg sync.WaitGroup
@@ -103,10 +100,7 @@ func TestBlobsPutVerifiedNoSync(t *testing.T) {
 // SetActiveManifest refuses a release with a blob not yet synced, and
 // activates it once Sync has run.
 func TestStoreSetActiveManifest(t *testing.T) {
-	st, err := release.OpenStore(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, t.TempDir())
 	page := []byte("<p>page</p>")
 	m := &orchard.Manifest{Site: "a.test", Created: time.Unix(1e9, 0).UTC(), Files: map[string]orchard.ManifestEntry{
 		"/index.html": {SHA256: shaOf(page), Size: int64(len(page)), ContentType: "text/html"},
@@ -139,14 +133,12 @@ func TestStoreSetActiveManifest(t *testing.T) {
 }
 
 func TestStoreLatest(t *testing.T) {
-	st, err := release.OpenStore(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, t.TempDir())
 	if got, err := st.Latest("a.test"); err != nil || got != "" {
 		t.Fatalf("no releases: %q, %v", got, err)
 	}
 	var want string
+	var err error
 	for i := range 3 {
 		m := &orchard.Manifest{Site: "a.test", Created: time.Unix(int64(1e9+i), 0).UTC(), Files: map[string]orchard.ManifestEntry{
 			"/index.html": {SHA256: strings.Repeat(fmt.Sprint(i), 64), Size: 1, ContentType: "text/html"},
@@ -166,10 +158,7 @@ func TestStoreLatest(t *testing.T) {
 // MissingOf gives the same answer looking blobs up one by one and listing
 // their directories.
 func TestBlobsMissingOf(t *testing.T) {
-	b, err := release.OpenBlobs(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := openBlobs(t, t.TempDir())
 	var shas, want []string
 	for i := range 3000 {
 		d := []byte(fmt.Sprint("blob ", i))
@@ -209,10 +198,7 @@ func TestBlobsMissingOf(t *testing.T) {
 
 // A blob removed by GC is not remembered as stored.
 func TestBlobsGCForgets(t *testing.T) {
-	b, err := release.OpenBlobs(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := openBlobs(t, t.TempDir())
 	d := []byte("collected")
 	if err := b.PutVerified(shaOf(d), bytes.NewReader(d), 100); err != nil {
 		t.Fatal(err)
@@ -236,10 +222,7 @@ func TestBlobsGCForgets(t *testing.T) {
 // does not make later Syncs fail.
 func TestBlobsSyncAfterGC(t *testing.T) {
 	for _, n := range []int{1, 40} { // one by one, and by syncfs
-		b, err := release.OpenBlobs(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := openBlobs(t, t.TempDir())
 		for i := range n {
 			d := []byte(fmt.Sprint("abandoned ", i))
 			if err := b.PutVerifiedNoSync(shaOf(d), bytes.NewReader(d), 100); err != nil {

@@ -6,18 +6,12 @@ import (
 	"fmt"
 
 	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/sqlrows"
 )
-
-func assetNotFound(path string) error {
-	return orchard.Errorf(orchard.ENOTFOUND, "Asset %q not found.", path)
-}
 
 // PutAsset creates or replaces an asset; a zero Updated becomes now.
 func (db *DB) PutAsset(ctx context.Context, host string, a *orchard.Asset) error {
-	if err := a.Validate(); err != nil {
-		return err
-	}
-	return db.updateContent(ctx, host, func(tx *sql.Tx, id int64) error {
+	return db.putContent(ctx, host, a, func(tx *sql.Tx, id int64) error {
 		return db.putAsset(ctx, tx, id, a)
 	})
 }
@@ -38,67 +32,57 @@ func (db *DB) putAsset(ctx context.Context, tx *sql.Tx, id int64, a *orchard.Ass
 	return nil
 }
 
-// Asset returns the asset at path with its data.
-func (db *DB) Asset(ctx context.Context, host, path string) (*orchard.Asset, error) {
+const assetColumns = `path, content_type, updated`
+
+// scanAsset scans one assetColumns row.
+func scanAsset(sc sqlrows.Scanner) (*orchard.Asset, error) {
 	var a orchard.Asset
-	err := db.readSite(ctx, host, assetNotFound(path), func(q querier, h string) error {
-		var updated int64
-		err := q.QueryRowContext(ctx, `SELECT path, content_type, data, updated FROM orchard_assets WHERE `+siteIs+` AND path = ?`, h, path).
-			Scan(&a.Path, &a.ContentType, &a.Data, &updated)
-		a.Updated = timeFromDB(updated)
-		return err
-	})
-	if err != nil {
-		return nil, wrapRead("asset "+path, err)
+	var updated int64
+	if err := sc.Scan(&a.Path, &a.ContentType, &updated); err != nil {
+		return nil, err
 	}
+	a.Updated = timeFromDB(updated)
+	return &a, nil
+}
+
+// scanAssetData scans one assetColumns row followed by the data.
+func scanAssetData(sc sqlrows.Scanner) (*orchard.Asset, error) {
+	var a orchard.Asset
+	var updated int64
+	if err := sc.Scan(&a.Path, &a.ContentType, &updated, &a.Data); err != nil {
+		return nil, err
+	}
+	a.Updated = timeFromDB(updated)
 	if a.Data == nil {
 		a.Data = []byte{}
 	}
 	return &a, nil
 }
 
+// Asset returns the asset at path with its data.
+func (db *DB) Asset(ctx context.Context, host, path string) (*orchard.Asset, error) {
+	return readRow(ctx, db, "Asset", host, path, scanAssetData,
+		`SELECT `+assetColumns+`, data FROM orchard_assets WHERE `+siteIs+` AND path = ?`)
+}
+
 // Assets lists the site's assets, sorted by path, without their Data.
 func (db *DB) Assets(ctx context.Context, host string) ([]*orchard.Asset, error) {
-	var as []*orchard.Asset
-	err := db.readSite(ctx, host, nil, func(q querier, h string) error {
-		rows, err := q.QueryContext(ctx, `SELECT path, content_type, updated FROM orchard_assets WHERE `+siteIs+` ORDER BY path`, h)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var a orchard.Asset
-			var updated int64
-			if err := rows.Scan(&a.Path, &a.ContentType, &updated); err != nil {
-				return err
-			}
-			a.Updated = timeFromDB(updated)
-			as = append(as, &a)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if len(as) == 0 {
-			return sql.ErrNoRows // see readSite
-		}
-		return nil
+	return readRows(ctx, db, host, func(ctx context.Context, q querier, h string) ([]*orchard.Asset, error) {
+		return listAssets(ctx, q, h, false)
 	})
-	if err != nil {
-		return nil, wrapRead("assets", err)
+}
+
+// listAssets lists the assets of site h, sorted by path.
+func listAssets(ctx context.Context, q querier, h string, withData bool) ([]*orchard.Asset, error) {
+	if withData {
+		return sqlrows.List(ctx, q, scanAssetData, `SELECT `+assetColumns+`, data FROM orchard_assets WHERE `+siteIs+` ORDER BY path`, h)
 	}
-	return as, nil
+	return sqlrows.List(ctx, q, scanAsset, `SELECT `+assetColumns+` FROM orchard_assets WHERE `+siteIs+` ORDER BY path`, h)
 }
 
 // DeleteAsset removes the asset at path.
 func (db *DB) DeleteAsset(ctx context.Context, host, path string) error {
 	return db.updateContent(ctx, host, func(tx *sql.Tx, id int64) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM orchard_assets WHERE site_id = ? AND path = ?`, id, path)
-		if err != nil {
-			return fmt.Errorf("sqlite: delete asset %s: %w", path, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return assetNotFound(path)
-		}
-		return nil
+		return deleteRow(ctx, tx, notFound("Asset", path), `DELETE FROM orchard_assets WHERE site_id = ? AND path = ?`, id, path)
 	})
 }

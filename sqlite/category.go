@@ -7,18 +7,12 @@ import (
 	"fmt"
 
 	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/sqlrows"
 )
-
-func categoryNotFound(path string) error {
-	return orchard.Errorf(orchard.ENOTFOUND, "Category %q not found.", path)
-}
 
 // PutCategory creates or replaces a category; its parent must exist.
 func (db *DB) PutCategory(ctx context.Context, host string, c *orchard.Category) error {
-	if err := c.Validate(); err != nil {
-		return err
-	}
-	return db.updateContent(ctx, host, func(tx *sql.Tx, id int64) error {
+	return db.putContent(ctx, host, c, func(tx *sql.Tx, id int64) error {
 		return db.putCategory(ctx, tx, id, c, true)
 	})
 }
@@ -27,23 +21,17 @@ func (db *DB) PutCategory(ctx context.Context, host string, c *orchard.Category)
 // wins over c's.
 func (db *DB) putCategory(ctx context.Context, tx *sql.Tx, id int64, c *orchard.Category, keep bool) error {
 	if parent := c.Parent(); parent != "" {
-		if ok, err := exists(ctx, tx, `SELECT COUNT(*) FROM orchard_categories WHERE site_id = ? AND path = ?`, id, parent); err != nil {
-			return fmt.Errorf("sqlite: put category %s: %w", c.Path, err)
-		} else if !ok {
-			return orchard.Errorf(orchard.ENOTFOUND, "Parent category %q of %q not found.", parent, c.Path)
+		if err := mustExist(ctx, tx, orchard.Errorf(orchard.ENOTFOUND, "Parent category %q of %q not found.", parent, c.Path),
+			`SELECT COUNT(*) FROM orchard_categories WHERE site_id = ? AND path = ?`, id, parent); err != nil {
+			return err
 		}
 	}
-	if ok, err := exists(ctx, tx, `SELECT COUNT(*) FROM orchard_pages WHERE site_id = ? AND path = ?`, id, c.Path); err != nil {
-		return fmt.Errorf("sqlite: put category %s: %w", c.Path, err)
-	} else if ok {
-		return orchard.Errorf(orchard.ECONFLICT, "A page already has the path %q.", c.Path)
+	if err := mustBeFree(ctx, tx, orchard.Errorf(orchard.ECONFLICT, "A page already has the path %q.", c.Path),
+		`SELECT COUNT(*) FROM orchard_pages WHERE site_id = ? AND path = ?`, id, c.Path); err != nil {
+		return err
 	}
 	if keep {
-		var created int64
-		err := tx.QueryRowContext(ctx, `SELECT created FROM orchard_categories WHERE site_id = ? AND path = ?`, id, c.Path).Scan(&created)
-		if err == nil {
-			c.Created = timeFromDB(created)
-		} else if !errors.Is(err, sql.ErrNoRows) {
+		if err := keepCreated(ctx, tx, &c.Created, `SELECT created FROM orchard_categories WHERE site_id = ? AND path = ?`, id, c.Path); err != nil {
 			return fmt.Errorf("sqlite: put category %s: %w", c.Path, err)
 		}
 	}
@@ -59,16 +47,9 @@ func (db *DB) putCategory(ctx context.Context, tx *sql.Tx, id int64, c *orchard.
 	return nil
 }
 
-// exists runs a COUNT(*) query and reports whether it counted anything.
-func exists(ctx context.Context, q querier, query string, args ...any) (bool, error) {
-	var n int
-	err := q.QueryRowContext(ctx, query, args...).Scan(&n)
-	return n > 0, err
-}
-
 const categoryColumns = `path, title, description, sort, created, updated`
 
-func scanCategory(sc scanner) (*orchard.Category, error) {
+func scanCategory(sc sqlrows.Scanner) (*orchard.Category, error) {
 	var c orchard.Category
 	var created, updated int64
 	if err := sc.Scan(&c.Path, &c.Title, &c.Description, &c.Sort, &created, &updated); err != nil {
@@ -80,79 +61,35 @@ func scanCategory(sc scanner) (*orchard.Category, error) {
 
 // Category returns the category at path.
 func (db *DB) Category(ctx context.Context, host, path string) (*orchard.Category, error) {
-	key := path
-	if orchard.ValidateContentPath(path, true) != nil {
-		key = "" // matches nothing; a missing site is still reported first
-	}
-	var c *orchard.Category
-	err := db.readSite(ctx, host, categoryNotFound(path), func(q querier, h string) (err error) {
-		c, err = scanCategory(q.QueryRowContext(ctx, `SELECT `+categoryColumns+` FROM orchard_categories WHERE `+siteIs+` AND path = ?`, h, key))
-		return err
-	})
-	if err != nil {
-		return nil, wrapRead("category "+path, err)
-	}
-	return c, nil
+	return readRow(ctx, db, "Category", host, path, scanCategory,
+		`SELECT `+categoryColumns+` FROM orchard_categories WHERE `+siteIs+` AND path = ?`)
 }
 
 // Categories returns every category of the site, sorted by path.
 func (db *DB) Categories(ctx context.Context, host string) ([]*orchard.Category, error) {
-	var cs []*orchard.Category
-	err := db.readSite(ctx, host, nil, func(q querier, h string) error {
-		var err error
-		if cs, err = listCategories(ctx, q, h); err == nil && len(cs) == 0 {
-			return sql.ErrNoRows // see readSite
-		}
-		return err
-	})
-	if err != nil {
-		return nil, wrapRead("categories", err)
-	}
-	return cs, nil
+	return readRows(ctx, db, host, listCategories)
 }
 
 // listCategories lists the categories of site h, sorted by path.
 func listCategories(ctx context.Context, q querier, h string) ([]*orchard.Category, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+categoryColumns+` FROM orchard_categories WHERE `+siteIs+` ORDER BY path`, h)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var cs []*orchard.Category
-	for rows.Next() {
-		c, err := scanCategory(rows)
-		if err != nil {
-			return nil, err
-		}
-		cs = append(cs, c)
-	}
-	return cs, rows.Err()
+	return sqlrows.List(ctx, q, scanCategory, `SELECT `+categoryColumns+` FROM orchard_categories WHERE `+siteIs+` ORDER BY path`, h)
 }
 
 // DeleteCategory removes a category that holds no pages and no children.
 func (db *DB) DeleteCategory(ctx context.Context, host, path string) error {
 	return db.updateContent(ctx, host, func(tx *sql.Tx, id int64) error {
 		if orchard.ValidateContentPath(path, true) != nil {
-			return categoryNotFound(path)
+			return notFound("Category", path)
 		}
-		if ok, err := exists(ctx, tx, `SELECT COUNT(*) FROM orchard_categories WHERE site_id = ? AND parent = ?`, id, path); err != nil {
-			return fmt.Errorf("sqlite: delete category %s: %w", path, err)
-		} else if ok {
-			return orchard.Errorf(orchard.ECONFLICT, "Category %q still has child categories.", path)
+		if err := mustBeFree(ctx, tx, orchard.Errorf(orchard.ECONFLICT, "Category %q still has child categories.", path),
+			`SELECT COUNT(*) FROM orchard_categories WHERE site_id = ? AND parent = ?`, id, path); err != nil {
+			return err
 		}
-		if ok, err := exists(ctx, tx, `SELECT COUNT(*) FROM orchard_pages WHERE site_id = ? AND category = ?`, id, path); err != nil {
-			return fmt.Errorf("sqlite: delete category %s: %w", path, err)
-		} else if ok {
-			return orchard.Errorf(orchard.ECONFLICT, "Category %q still has pages.", path)
+		if err := mustBeFree(ctx, tx, orchard.Errorf(orchard.ECONFLICT, "Category %q still has pages.", path),
+			`SELECT COUNT(*) FROM orchard_pages WHERE site_id = ? AND category = ?`, id, path); err != nil {
+			return err
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM orchard_categories WHERE site_id = ? AND path = ?`, id, path)
-		if err != nil {
-			return fmt.Errorf("sqlite: delete category %s: %w", path, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return categoryNotFound(path)
-		}
-		return nil
+		return deleteRow(ctx, tx, notFound("Category", path), `DELETE FROM orchard_categories WHERE site_id = ? AND path = ?`, id, path)
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/sqlrows"
 )
 
 // LoadSite reads all of a site's content in one read transaction, so the
@@ -33,51 +34,20 @@ func (db *DB) loadSite(ctx context.Context, host string, index bool) (*orchard.S
 			return err
 		}
 		c.Site = *s
-		cs, err := listCategories(ctx, tx, h)
-		if err != nil {
+		if c.Categories, err = sqlrows.Values(listCategories(ctx, tx, h)); err != nil {
 			return err
-		}
-		for _, x := range cs {
-			c.Categories = append(c.Categories, *x)
 		}
 		if c.Pages, err = loadPages(ctx, tx, h, index); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT path, content_type, data, updated FROM orchard_assets WHERE `+siteIs+` ORDER BY path`, h)
-		if err != nil {
+		if c.Assets, err = sqlrows.Values(listAssets(ctx, tx, h, true)); err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var a orchard.Asset
-			var updated int64
-			if err := rows.Scan(&a.Path, &a.ContentType, &a.Data, &updated); err != nil {
-				return err
-			}
-			if a.Data == nil {
-				a.Data = []byte{}
-			}
-			a.Updated = timeFromDB(updated)
-			c.Assets = append(c.Assets, a)
-		}
-		if err := rows.Err(); err != nil {
+		if c.Templates, err = sqlrows.Values(listTemplates(ctx, tx, h)); err != nil {
 			return err
 		}
-		ts, err := listTemplates(ctx, tx, h)
-		if err != nil {
-			return err
-		}
-		for _, x := range ts {
-			c.Templates = append(c.Templates, *x)
-		}
-		us, err := listUsers(ctx, tx, h)
-		if err != nil {
-			return err
-		}
-		for _, x := range us {
-			c.Users = append(c.Users, *x)
-		}
-		return nil
+		c.Users, err = sqlrows.Values(listUsers(ctx, tx, h))
+		return err
 	})
 	if err != nil {
 		return nil, wrapRead("load site "+h, err)
@@ -172,10 +142,15 @@ func validateContent(c *orchard.SiteContent) (*orchard.SiteContent, error) {
 		return nil, err
 	}
 	seen := map[string]bool{}
-	dup := func(kind, key string) error {
-		k := kind + "\x00" + key
+	// check validates x, the item of kind whose key points into x (Validate
+	// may normalise it), and refuses a second item of kind with that key.
+	check := func(kind string, key *string, x interface{ Validate() error }) error {
+		if err := x.Validate(); err != nil {
+			return orchard.Errorf(orchard.EINVALID, "%s %q: %s", kind, *key, orchard.ErrorMessage(err))
+		}
+		k := kind + "\x00" + *key
 		if seen[k] {
-			return orchard.Errorf(orchard.EINVALID, "%s %q is given twice.", kind, key)
+			return orchard.Errorf(orchard.EINVALID, "%s %q is given twice.", kind, *key)
 		}
 		seen[k] = true
 		return nil
@@ -183,53 +158,32 @@ func validateContent(c *orchard.SiteContent) (*orchard.SiteContent, error) {
 	in.Categories = append([]orchard.Category(nil), c.Categories...)
 	sort.Slice(in.Categories, func(i, j int) bool { return in.Categories[i].Path < in.Categories[j].Path })
 	for i := range in.Categories {
-		x := &in.Categories[i]
-		if err := x.Validate(); err != nil {
-			return nil, orchard.Errorf(orchard.EINVALID, "Category %q: %s", x.Path, orchard.ErrorMessage(err))
-		}
-		if err := dup("Category", x.Path); err != nil {
+		if err := check("Category", &in.Categories[i].Path, &in.Categories[i]); err != nil {
 			return nil, err
 		}
 	}
 	in.Pages = append([]orchard.Page(nil), c.Pages...)
 	for i := range in.Pages {
-		x := &in.Pages[i]
-		if err := x.Validate(); err != nil {
-			return nil, orchard.Errorf(orchard.EINVALID, "Page %q: %s", x.Path, orchard.ErrorMessage(err))
-		}
-		if err := dup("Page", x.Path); err != nil {
+		if err := check("Page", &in.Pages[i].Path, &in.Pages[i]); err != nil {
 			return nil, err
 		}
 	}
-	in.Assets = make([]orchard.Asset, len(c.Assets))
-	for i, a := range c.Assets {
-		in.Assets[i] = a
-		x := &in.Assets[i]
-		if err := x.Validate(); err != nil {
-			return nil, orchard.Errorf(orchard.EINVALID, "Asset %q: %s", x.Path, orchard.ErrorMessage(err))
-		}
-		if err := dup("Asset", x.Path); err != nil {
+	in.Assets = append([]orchard.Asset(nil), c.Assets...)
+	for i := range in.Assets {
+		if err := check("Asset", &in.Assets[i].Path, &in.Assets[i]); err != nil {
 			return nil, err
 		}
 	}
 	in.Templates = append([]orchard.Template(nil), c.Templates...)
 	for i := range in.Templates {
-		x := &in.Templates[i]
-		if err := x.Validate(); err != nil {
-			return nil, err
-		}
-		if err := dup("Template", x.Name); err != nil {
+		if err := check("Template", &in.Templates[i].Name, &in.Templates[i]); err != nil {
 			return nil, err
 		}
 	}
 	in.Users = append([]orchard.User(nil), c.Users...)
 	for i := range in.Users {
-		x := &in.Users[i]
-		x.Site = in.Site.Host
-		if err := x.Validate(); err != nil {
-			return nil, orchard.Errorf(orchard.EINVALID, "User %q: %s", x.Name, orchard.ErrorMessage(err))
-		}
-		if err := dup("User", x.Name); err != nil {
+		in.Users[i].Site = in.Site.Host
+		if err := check("User", &in.Users[i].Name, &in.Users[i]); err != nil {
 			return nil, err
 		}
 	}

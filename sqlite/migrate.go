@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/sqlrows"
 )
 
 // migration is one step of the registry schema. Steps are applied in order,
@@ -183,21 +184,8 @@ const legacySitesQuery = `SELECT host FROM orchard_sites WHERE schema < 4 ORDER 
 // two sites leaves each either moved or untouched, and the next Open
 // carries on.
 func (db *DB) moveSites(ctx context.Context) error {
-	rows, err := db.write.QueryContext(ctx, legacySitesQuery)
+	hosts, err := sqlrows.List(ctx, db.write, sqlrows.String, legacySitesQuery)
 	if err != nil {
-		return fmt.Errorf("read site schema versions: %w", err)
-	}
-	var hosts []string
-	for rows.Next() {
-		var h string
-		if err := rows.Scan(&h); err != nil {
-			rows.Close()
-			return fmt.Errorf("read site schema versions: %w", err)
-		}
-		hosts = append(hosts, h)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read site schema versions: %w", err)
 	}
 	for _, h := range hosts {
@@ -269,25 +257,12 @@ func moveSite(ctx context.Context, tx *sql.Tx, h string) error {
 
 // fillDigests computes the digest of every page of site id that has none.
 func fillDigests(ctx context.Context, tx *sql.Tx, id int64) error {
-	rows, err := tx.QueryContext(ctx, `SELECT `+pageColumns+` FROM orchard_pages WHERE site_id = ? AND digest = ''`, id)
+	pages, err := sqlrows.List(ctx, tx, scanPage, `SELECT `+pageColumns+` FROM orchard_pages WHERE site_id = ? AND digest = ''`, id)
 	if err != nil {
 		return err
 	}
-	sums := map[string]string{}
-	for rows.Next() {
-		var p orchard.Page
-		if err := scanPageInto(rows, &p); err != nil {
-			rows.Close()
-			return err
-		}
-		sums[p.Path] = p.ContentDigest()
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for path, sum := range sums {
-		if _, err := tx.ExecContext(ctx, `UPDATE orchard_pages SET digest = ? WHERE site_id = ? AND path = ?`, sum, id, path); err != nil {
+	for _, p := range pages {
+		if _, err := tx.ExecContext(ctx, `UPDATE orchard_pages SET digest = ? WHERE site_id = ? AND path = ?`, p.ContentDigest(), id, p.Path); err != nil {
 			return err
 		}
 	}

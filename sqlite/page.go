@@ -3,48 +3,35 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 
 	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/sqlrows"
 )
-
-func pageNotFound(path string) error {
-	return orchard.Errorf(orchard.ENOTFOUND, "Page %q not found.", path)
-}
 
 // PutPage creates or replaces the page at p.Path; its category must exist.
 // A zero Created keeps an existing page's; a zero Created (of a new page) or
 // Updated becomes now; a non-zero Created is stored, so a page's date can be set.
 func (db *DB) PutPage(ctx context.Context, host string, p *orchard.Page) error {
-	if err := p.Validate(); err != nil {
-		return err
-	}
-	return db.updateContent(ctx, host, func(tx *sql.Tx, id int64) error {
+	return db.putContent(ctx, host, p, func(tx *sql.Tx, id int64) error {
 		return db.putPage(ctx, tx, id, p, true)
 	})
 }
 
 func (db *DB) putPage(ctx context.Context, tx *sql.Tx, id int64, p *orchard.Page, keep bool) error {
 	if p.Category != "" {
-		if ok, err := exists(ctx, tx, `SELECT COUNT(*) FROM orchard_categories WHERE site_id = ? AND path = ?`, id, p.Category); err != nil {
-			return fmt.Errorf("sqlite: put page %s: %w", p.Path, err)
-		} else if !ok {
-			return orchard.Errorf(orchard.ENOTFOUND, "Category %q of page %q not found.", p.Category, p.Path)
+		if err := mustExist(ctx, tx, orchard.Errorf(orchard.ENOTFOUND, "Category %q of page %q not found.", p.Category, p.Path),
+			`SELECT COUNT(*) FROM orchard_categories WHERE site_id = ? AND path = ?`, id, p.Category); err != nil {
+			return err
 		}
 	}
-	if ok, err := exists(ctx, tx, `SELECT COUNT(*) FROM orchard_categories WHERE site_id = ? AND path = ?`, id, p.Path); err != nil {
-		return fmt.Errorf("sqlite: put page %s: %w", p.Path, err)
-	} else if ok {
-		return orchard.Errorf(orchard.ECONFLICT, "A category already has the path %q.", p.Path)
+	if err := mustBeFree(ctx, tx, orchard.Errorf(orchard.ECONFLICT, "A category already has the path %q.", p.Path),
+		`SELECT COUNT(*) FROM orchard_categories WHERE site_id = ? AND path = ?`, id, p.Path); err != nil {
+		return err
 	}
 	if keep && p.Created.IsZero() {
-		var created int64
-		err := tx.QueryRowContext(ctx, `SELECT created FROM orchard_pages WHERE site_id = ? AND path = ?`, id, p.Path).Scan(&created)
-		if err == nil {
-			p.Created = timeFromDB(created)
-		} else if !errors.Is(err, sql.ErrNoRows) {
+		if err := keepCreated(ctx, tx, &p.Created, `SELECT created FROM orchard_pages WHERE site_id = ? AND path = ?`, id, p.Path); err != nil {
 			return fmt.Errorf("sqlite: put page %s: %w", p.Path, err)
 		}
 	}
@@ -81,7 +68,7 @@ const indexColumns = `path, category, title, layout, format, description, publis
 
 const pageColumns = `path, COALESCE(category, ''), title, layout, format, body, description, published, created, updated`
 
-func scanPage(sc scanner) (*orchard.Page, error) {
+func scanPage(sc sqlrows.Scanner) (*orchard.Page, error) {
 	var p orchard.Page
 	if err := scanPageInto(sc, &p); err != nil {
 		return nil, err
@@ -90,7 +77,7 @@ func scanPage(sc scanner) (*orchard.Page, error) {
 }
 
 // scanPageInto scans one pageColumns row into p.
-func scanPageInto(sc scanner, p *orchard.Page) error {
+func scanPageInto(sc sqlrows.Scanner, p *orchard.Page) error {
 	var created, updated int64
 	if err := sc.Scan(&p.Path, &p.Category, &p.Title, &p.Layout, &p.Format, &p.Body, &p.Description,
 		&p.Published, &created, &updated); err != nil {
@@ -230,36 +217,18 @@ func pageBodies(ctx context.Context, q querier, h string, paths []string) (map[s
 
 // Page returns the page at path.
 func (db *DB) Page(ctx context.Context, host, path string) (*orchard.Page, error) {
-	key := path
-	if orchard.ValidateContentPath(path, true) != nil {
-		key = ""
-	}
-	var p *orchard.Page
-	err := db.readSite(ctx, host, pageNotFound(path), func(q querier, h string) (err error) {
-		p, err = scanPage(q.QueryRowContext(ctx, `SELECT `+pageColumns+` FROM orchard_pages WHERE `+siteIs+` AND path = ?`, h, key))
-		return err
-	})
-	if err != nil {
-		return nil, wrapRead("page "+path, err)
-	}
-	return p, nil
+	return readRow(ctx, db, "Page", host, path, scanPage,
+		`SELECT `+pageColumns+` FROM orchard_pages WHERE `+siteIs+` AND path = ?`)
 }
 
 // Pages returns the pages f selects, sorted by path.
 func (db *DB) Pages(ctx context.Context, host string, f orchard.PageFilter) ([]*orchard.Page, error) {
-	var ps []*orchard.Page
-	err := db.readSite(ctx, host, nil, func(q querier, h string) (err error) {
-		if ps, err = listPages(ctx, q, h, f); err == nil && len(ps) == 0 {
-			return sql.ErrNoRows // see readSite
-		}
-		return err
+	return readRows(ctx, db, host, func(ctx context.Context, q querier, h string) ([]*orchard.Page, error) {
+		return listPages(ctx, q, h, f)
 	})
-	if err != nil {
-		return nil, wrapRead("pages", err)
-	}
-	return ps, nil
 }
 
+// listPages lists the pages of site h that f selects, sorted by path.
 func listPages(ctx context.Context, q querier, h string, f orchard.PageFilter) ([]*orchard.Page, error) {
 	query := `SELECT ` + pageColumns + ` FROM orchard_pages WHERE ` + siteIs
 	args := []any{h}
@@ -270,32 +239,12 @@ func listPages(ctx context.Context, q querier, h string, f orchard.PageFilter) (
 	if f.PublishedOnly {
 		query += ` AND published = 1`
 	}
-	rows, err := q.QueryContext(ctx, query+` ORDER BY path`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ps []*orchard.Page
-	for rows.Next() {
-		p, err := scanPage(rows)
-		if err != nil {
-			return nil, err
-		}
-		ps = append(ps, p)
-	}
-	return ps, rows.Err()
+	return sqlrows.List(ctx, q, scanPage, query+` ORDER BY path`, args...)
 }
 
 // DeletePage removes the page at path.
 func (db *DB) DeletePage(ctx context.Context, host, path string) error {
 	return db.updateContent(ctx, host, func(tx *sql.Tx, id int64) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM orchard_pages WHERE site_id = ? AND path = ?`, id, path)
-		if err != nil {
-			return fmt.Errorf("sqlite: delete page %s: %w", path, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return pageNotFound(path)
-		}
-		return nil
+		return deleteRow(ctx, tx, notFound("Page", path), `DELETE FROM orchard_pages WHERE site_id = ? AND path = ?`, id, path)
 	})
 }

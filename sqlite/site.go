@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/sqlrows"
 )
 
 // siteNotFound is the error for a host that names no site.
@@ -141,15 +142,13 @@ func (db *DB) DropSite(ctx context.Context, host string) error {
 		if err := deleteContent(ctx, tx, id); err != nil {
 			return fmt.Errorf("sqlite: drop site %s: %w", h, err)
 		}
-		for _, q := range []string{
+		err = sqlrows.ExecEach(ctx, tx, h,
 			`DELETE FROM orchard_users WHERE site = ?`,
 			`DELETE FROM orchard_hosts WHERE site = ?`,
 			`DELETE FROM orchard_redirects WHERE site = ?`,
-			`DELETE FROM orchard_sites WHERE host = ?`,
-		} {
-			if _, err := tx.ExecContext(ctx, q, h); err != nil {
-				return fmt.Errorf("sqlite: drop site %s: %w", h, err)
-			}
+			`DELETE FROM orchard_sites WHERE host = ?`)
+		if err != nil {
+			return fmt.Errorf("sqlite: drop site %s: %w", h, err)
 		}
 		return nil
 	})
@@ -157,17 +156,11 @@ func (db *DB) DropSite(ctx context.Context, host string) error {
 
 // deleteContent deletes every category, page, asset and template of site id.
 func deleteContent(ctx context.Context, tx *sql.Tx, id int64) error {
-	for _, q := range []string{
+	return sqlrows.ExecEach(ctx, tx, id,
 		`DELETE FROM orchard_pages WHERE site_id = ?`,
 		`DELETE FROM orchard_categories WHERE site_id = ?`,
 		`DELETE FROM orchard_assets WHERE site_id = ?`,
-		`DELETE FROM orchard_templates WHERE site_id = ?`,
-	} {
-		if _, err := tx.ExecContext(ctx, q, id); err != nil {
-			return err
-		}
-	}
-	return nil
+		`DELETE FROM orchard_templates WHERE site_id = ?`)
 }
 
 // UpdateSite saves the site's settings and aliases. Created is kept.
@@ -208,7 +201,7 @@ func (db *DB) updateSite(ctx context.Context, tx *sql.Tx, s *orchard.Site) error
 
 const siteColumns = `host, prefix, title, description, scheme, cache_control, feed_size, created, updated`
 
-func scanSite(sc interface{ Scan(...any) error }) (*orchard.Site, error) {
+func scanSite(sc sqlrows.Scanner) (*orchard.Site, error) {
 	var s orchard.Site
 	var created, updated int64
 	if err := sc.Scan(&s.Host, &s.Prefix, &s.Title, &s.Description, &s.Scheme, &s.CacheControl,
@@ -227,19 +220,8 @@ func getSite(ctx context.Context, q querier, host string) (*orchard.Site, error)
 	} else if err != nil {
 		return nil, fmt.Errorf("sqlite: site %s: %w", host, err)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT name FROM orchard_hosts WHERE site = ? AND pos > 0 ORDER BY pos`, host)
+	s.Aliases, err = sqlrows.List(ctx, q, sqlrows.String, `SELECT name FROM orchard_hosts WHERE site = ? AND pos > 0 ORDER BY pos`, host)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: site %s: aliases: %w", host, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var a string
-		if err := rows.Scan(&a); err != nil {
-			return nil, fmt.Errorf("sqlite: site %s: aliases: %w", host, err)
-		}
-		s.Aliases = append(s.Aliases, a)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: site %s: aliases: %w", host, err)
 	}
 	err = eachRedirect(ctx, q, `SELECT site, from_path, to_url FROM orchard_redirects WHERE site = ? ORDER BY from_path`,
@@ -275,20 +257,15 @@ func saveRedirects(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
 // eachRedirect runs query (which selects site, from_path, to_url) and calls
 // fn for each row.
 func eachRedirect(ctx context.Context, q querier, query string, args []any, fn func(site string, r orchard.Redirect)) error {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
+	return sqlrows.Each(ctx, q, func(sc sqlrows.Scanner) error {
 		var site string
 		var r orchard.Redirect
-		if err := rows.Scan(&site, &r.From, &r.To); err != nil {
+		if err := sc.Scan(&site, &r.From, &r.To); err != nil {
 			return err
 		}
 		fn(site, r)
-	}
-	return rows.Err()
+		return nil
+	}, query, args...)
 }
 
 // Site returns the site whose canonical host is host.
@@ -330,38 +307,25 @@ func (db *DB) LookupHost(ctx context.Context, host string) (*orchard.Site, error
 func (db *DB) Sites(ctx context.Context) ([]*orchard.Site, error) {
 	var sites []*orchard.Site
 	err := db.view(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+siteColumns+` FROM orchard_sites ORDER BY host`)
-		if err != nil {
+		var err error
+		if sites, err = sqlrows.List(ctx, tx, scanSite, `SELECT `+siteColumns+` FROM orchard_sites ORDER BY host`); err != nil {
 			return err
 		}
-		defer rows.Close()
 		byHost := map[string]*orchard.Site{}
-		for rows.Next() {
-			s, err := scanSite(rows)
-			if err != nil {
-				return err
-			}
-			sites = append(sites, s)
+		for _, s := range sites {
 			byHost[s.Host] = s
 		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		arows, err := tx.QueryContext(ctx, `SELECT site, name FROM orchard_hosts WHERE pos > 0 ORDER BY site, pos`)
-		if err != nil {
-			return err
-		}
-		defer arows.Close()
-		for arows.Next() {
+		err = sqlrows.Each(ctx, tx, func(sc sqlrows.Scanner) error {
 			var site, name string
-			if err := arows.Scan(&site, &name); err != nil {
+			if err := sc.Scan(&site, &name); err != nil {
 				return err
 			}
 			if s := byHost[site]; s != nil {
 				s.Aliases = append(s.Aliases, name)
 			}
-		}
-		if err := arows.Err(); err != nil {
+			return nil
+		}, `SELECT site, name FROM orchard_hosts WHERE pos > 0 ORDER BY site, pos`)
+		if err != nil {
 			return err
 		}
 		return eachRedirect(ctx, tx, `SELECT site, from_path, to_url FROM orchard_redirects ORDER BY site, from_path`, nil,

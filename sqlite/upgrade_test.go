@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/sqlrows"
 	"github.com/orchardhq/orchard/internal/storetest"
 )
 
@@ -89,6 +90,16 @@ func legacyFixture() []legacySite {
 	old.schema = 1
 	old.c.Site.Aliases, old.c.Site.Redirects = nil, nil
 	return []legacySite{site("a-b.example", 1), site("a.b.example", 2), old}
+}
+
+// newLegacyDB writes legacyFixture into a legacy database (makeLegacyDB)
+// in a temporary directory and returns its path and sites.
+func newLegacyDB(t *testing.T) (string, []legacySite) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "orchard.db")
+	sites := legacyFixture()
+	makeLegacyDB(t, path, sites)
+	return path, sites
 }
 
 // makeLegacyDB writes, with plain SQL, a database as orchard made it
@@ -187,9 +198,7 @@ func wantMoved(t *testing.T, db *DB, sites []legacySite) {
 // moves every site's content into the shared tables and loses nothing, a
 // second Open changes nothing, and new writes work on the moved sites.
 func TestUpgradeLegacyTables(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "orchard.db")
-	sites := legacyFixture()
-	makeLegacyDB(t, path, sites)
+	path, sites := newLegacyDB(t)
 	ctx := t.Context()
 
 	db, err := Open(ctx, path)
@@ -202,27 +211,9 @@ func TestUpgradeLegacyTables(t *testing.T) {
 	db = mustOpen(t, path) // idempotent
 	wantMoved(t, db, sites)
 
-	// The moved sites are ordinary sites: writable, droppable, isolated.
-	if err := db.PutPage(ctx, "a-b.example", &orchard.Page{Path: "/news/c/", Category: "/news/", Title: "C"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Page(ctx, "a.b.example", "/news/c/"); orchard.ErrorCode(err) != orchard.ENOTFOUND {
-		t.Errorf("a page put on a-b.example reads on a.b.example: %v", err)
-	}
-	if err := db.DropSite(ctx, "a-b.example"); err != nil {
-		t.Fatal(err)
-	}
-	if c, err := db.LoadSite(ctx, "a.b.example"); err != nil || len(c.Pages) != 3 {
-		t.Errorf("dropping a-b.example touched a.b.example: %v", err)
-	}
-	// A site created now gets an id no site ever had, even after the
-	// site with the highest id (old.example, 3) was dropped.
-	if err := db.DropSite(ctx, "old.example"); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateSite(ctx, &orchard.Site{Host: "new.example"}); err != nil {
-		t.Fatal(err)
-	}
+	storetest.CheckMovedSites(t, db)
+	// new.example got an id no site ever had, even after the site with
+	// the highest id (old.example, 3) was dropped.
 	var id int64
 	if err := db.read.QueryRowContext(ctx, `SELECT id FROM orchard_sites WHERE host = 'new.example'`).Scan(&id); err != nil || id != 4 {
 		t.Errorf("new site's id %d (%v), want 4", id, err)
@@ -233,9 +224,7 @@ func TestUpgradeLegacyTables(t *testing.T) {
 // would, and checks that the next Open finishes it without losing or
 // doubling a row.
 func TestUpgradeResumes(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "orchard.db")
-	sites := legacyFixture()
-	makeLegacyDB(t, path, sites)
+	path, sites := newLegacyDB(t)
 	ctx := t.Context()
 	crash := errors.New("crash")
 	moved := 0
@@ -266,23 +255,21 @@ func TestUpgradeResumes(t *testing.T) {
 // TestUpgradeIdsStable checks that a moved site keeps the id it got when
 // ids were added, so the rows keyed by it stay its own.
 func TestUpgradeIdsStable(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "orchard.db")
-	makeLegacyDB(t, path, legacyFixture())
+	path, _ := newLegacyDB(t)
 	ctx := context.Background()
 	ids := func(db *DB) map[string]int64 {
-		rows, err := db.read.QueryContext(ctx, `SELECT host, id FROM orchard_sites`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
 		m := map[string]int64{}
-		for rows.Next() {
+		err := sqlrows.Each(ctx, db.read, func(sc sqlrows.Scanner) error {
 			var h string
 			var id int64
-			if err := rows.Scan(&h, &id); err != nil {
-				t.Fatal(err)
+			if err := sc.Scan(&h, &id); err != nil {
+				return err
 			}
 			m[h] = id
+			return nil
+		}, `SELECT host, id FROM orchard_sites`)
+		if err != nil {
+			t.Fatal(err)
 		}
 		return m
 	}

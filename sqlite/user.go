@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/sqlrows"
 )
 
 func userNotFound(site, name string) error {
@@ -43,11 +44,7 @@ func (db *DB) PutUser(ctx context.Context, u *orchard.User) error {
 
 func (db *DB) putUser(ctx context.Context, tx *sql.Tx, u *orchard.User, keep bool) error {
 	if keep {
-		var created int64
-		err := tx.QueryRowContext(ctx, `SELECT created FROM orchard_users WHERE site = ? AND name = ?`, u.Site, u.Name).Scan(&created)
-		if err == nil {
-			u.Created = timeFromDB(created)
-		} else if !errors.Is(err, sql.ErrNoRows) {
+		if err := keepCreated(ctx, tx, &u.Created, `SELECT created FROM orchard_users WHERE site = ? AND name = ?`, u.Site, u.Name); err != nil {
 			return fmt.Errorf("sqlite: put user %s: %w", u.Name, err)
 		}
 	}
@@ -61,27 +58,36 @@ func (db *DB) putUser(ctx context.Context, tx *sql.Tx, u *orchard.User, keep boo
 	return nil
 }
 
+const userColumns = `site, name, password_hash, created`
+
+func scanUser(sc sqlrows.Scanner) (*orchard.User, error) {
+	var u orchard.User
+	var created int64
+	if err := sc.Scan(&u.Site, &u.Name, &u.PasswordHash, &created); err != nil {
+		return nil, err
+	}
+	u.Created = timeFromDB(created)
+	return &u, nil
+}
+
 // User returns the user name of site ("" for a cluster admin).
 func (db *DB) User(ctx context.Context, site, name string) (*orchard.User, error) {
-	var u orchard.User
+	var u *orchard.User
 	err := db.view(ctx, func(tx *sql.Tx) error {
 		h, err := userSite(ctx, tx, site)
 		if err != nil {
 			return err
 		}
-		var created int64
-		err = tx.QueryRowContext(ctx, `SELECT site, name, password_hash, created FROM orchard_users WHERE site = ? AND name = ?`, h, name).
-			Scan(&u.Site, &u.Name, &u.PasswordHash, &created)
+		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM orchard_users WHERE site = ? AND name = ?`, h, name))
 		if errors.Is(err, sql.ErrNoRows) {
 			return userNotFound(h, name)
 		}
-		u.Created = timeFromDB(created)
 		return err
 	})
 	if err != nil {
 		return nil, wrapRead("user "+name, err)
 	}
-	return &u, nil
+	return u, nil
 }
 
 // Users returns the users of site ("" for the cluster admins), sorted by name.
@@ -102,22 +108,7 @@ func (db *DB) Users(ctx context.Context, site string) ([]*orchard.User, error) {
 }
 
 func listUsers(ctx context.Context, q querier, site string) ([]*orchard.User, error) {
-	rows, err := q.QueryContext(ctx, `SELECT site, name, password_hash, created FROM orchard_users WHERE site = ? ORDER BY name`, site)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var us []*orchard.User
-	for rows.Next() {
-		var u orchard.User
-		var created int64
-		if err := rows.Scan(&u.Site, &u.Name, &u.PasswordHash, &created); err != nil {
-			return nil, err
-		}
-		u.Created = timeFromDB(created)
-		us = append(us, &u)
-	}
-	return us, rows.Err()
+	return sqlrows.List(ctx, q, scanUser, `SELECT `+userColumns+` FROM orchard_users WHERE site = ? ORDER BY name`, site)
 }
 
 // DeleteUser removes the user name of site.
@@ -127,13 +118,6 @@ func (db *DB) DeleteUser(ctx context.Context, site, name string) error {
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM orchard_users WHERE site = ? AND name = ?`, h, name)
-		if err != nil {
-			return fmt.Errorf("sqlite: delete user %s: %w", name, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return userNotFound(h, name)
-		}
-		return nil
+		return deleteRow(ctx, tx, userNotFound(h, name), `DELETE FROM orchard_users WHERE site = ? AND name = ?`, h, name)
 	})
 }

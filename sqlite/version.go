@@ -56,6 +56,14 @@ func bumpVersion(ctx context.Context, tx *sql.Tx, h string) error {
 	return nil
 }
 
+// putContent validates v and then writes it with put, in updateContent.
+func (db *DB) putContent(ctx context.Context, host string, v interface{ Validate() error }, put func(tx *sql.Tx, id int64) error) error {
+	if err := v.Validate(); err != nil {
+		return err
+	}
+	return db.updateContent(ctx, host, put)
+}
+
 // firstVersion is a new site's content version: random, so that a site
 // dropped and created again under the same host (whose old versions a
 // reader may still hold) does not count up from where it did before.

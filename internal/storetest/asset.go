@@ -19,9 +19,7 @@ func allBytes() []byte {
 func testAsset(t *testing.T, open Opener) {
 	const host = "example.com"
 	t.Run("OK", func(t *testing.T) {
-		s := mustOpen(t, open)
-		ctx := t.Context()
-		mustCreateSite(t, s, host)
+		s, ctx := mustOpenSite(t, open, host)
 		img := &orchard.Asset{Path: "/img/logo.png", ContentType: "image/png", Data: allBytes(), Updated: at(3)}
 		css := &orchard.Asset{Path: "/theme/style.css", ContentType: "text/css; charset=utf-8", Data: []byte("body{}")}
 		empty := &orchard.Asset{Path: "/empty.txt", ContentType: "text/plain", Data: nil}
@@ -66,9 +64,7 @@ func testAsset(t *testing.T, open Opener) {
 		wantCode(t, "Asset after delete", err, orchard.ENOTFOUND)
 	})
 	t.Run("ErrNotFound", func(t *testing.T) {
-		s := mustOpen(t, open)
-		ctx := t.Context()
-		mustCreateSite(t, s, host)
+		s, ctx := mustOpenSite(t, open, host)
 		for _, p := range []string{"/x.css", "/../x", ""} {
 			_, err := s.Asset(ctx, host, p)
 			wantCode(t, "Asset("+p+")", err, orchard.ENOTFOUND)
@@ -82,38 +78,23 @@ func testAsset(t *testing.T, open Opener) {
 		wantCode(t, "Asset on a missing site", err, orchard.ENOTFOUND)
 	})
 	t.Run("ErrInvalid", func(t *testing.T) {
-		s := mustOpen(t, open)
-		ctx := t.Context()
-		mustCreateSite(t, s, host)
-		for _, tc := range []struct {
-			name  string
-			asset orchard.Asset
-		}{
+		s, ctx := mustOpenSite(t, open, host)
+		wantInvalid(t, "PutAsset", func(a *orchard.Asset) error { return s.PutAsset(ctx, host, a) }, []invalid[orchard.Asset]{
 			{"Dir", orchard.Asset{Path: "/theme/", ContentType: "text/css"}},
 			{"DotDot", orchard.Asset{Path: "/../etc/passwd", ContentType: "text/plain"}},
 			{"NoType", orchard.Asset{Path: "/x.css"}},
 			{"TypeControl", orchard.Asset{Path: "/x.css", ContentType: "text/css\r\nX-Evil: 1"}},
 			{"TooBig", orchard.Asset{Path: "/x.bin", ContentType: "application/octet-stream", Data: make([]byte, orchard.MaxAssetLen+1)}},
-		} {
-			t.Run(tc.name, func(t *testing.T) {
-				a := tc.asset
-				wantCode(t, "PutAsset", s.PutAsset(ctx, host, &a), orchard.EINVALID)
-			})
-		}
+		})
 		list, err := s.Assets(ctx, host)
-		wantOK(t, "Assets", err)
-		if len(list) != 0 {
-			t.Errorf("invalid assets stored: %d", len(list))
-		}
+		wantNone(t, "Assets after refused puts", list, err)
 	})
 }
 
 func testTemplate(t *testing.T, open Opener) {
 	const host = "example.com"
 	t.Run("OK", func(t *testing.T) {
-		s := mustOpen(t, open)
-		ctx := t.Context()
-		mustCreateSite(t, s, host)
+		s, ctx := mustOpenSite(t, open, host)
 		post := &orchard.Template{Name: "layouts/post.html", Body: `{{template "partials/navbar.html" .}}<h1>{{.Title}}</h1>`, Updated: at(4)}
 		for _, tm := range []*orchard.Template{
 			post,
@@ -143,9 +124,7 @@ func testTemplate(t *testing.T, open Opener) {
 		wantCode(t, "Template after delete", err, orchard.ENOTFOUND)
 	})
 	t.Run("ErrNotFound", func(t *testing.T) {
-		s := mustOpen(t, open)
-		ctx := t.Context()
-		mustCreateSite(t, s, host)
+		s, ctx := mustOpenSite(t, open, host)
 		_, err := s.Template(ctx, host, "layouts/post.html")
 		wantCode(t, "Template", err, orchard.ENOTFOUND)
 		wantCode(t, "DeleteTemplate", s.DeleteTemplate(ctx, host, "layouts/post.html"), orchard.ENOTFOUND)
@@ -154,26 +133,19 @@ func testTemplate(t *testing.T, open Opener) {
 		wantCode(t, "Templates on a missing site", err, orchard.ENOTFOUND)
 	})
 	t.Run("ErrInvalid", func(t *testing.T) {
-		s := mustOpen(t, open)
-		ctx := t.Context()
-		mustCreateSite(t, s, host)
+		s, ctx := mustOpenSite(t, open, host)
 		for _, name := range []string{"post.html", "layouts/post.txt", "layouts/../x.html", "other/x.html", "layouts/a b.html", ""} {
 			wantCode(t, "PutTemplate("+name+")", s.PutTemplate(ctx, host, &orchard.Template{Name: name, Body: "x"}), orchard.EINVALID)
 		}
 		list, err := s.Templates(ctx, host)
-		wantOK(t, "Templates", err)
-		if len(list) != 0 {
-			t.Errorf("invalid templates stored: %d", len(list))
-		}
+		wantNone(t, "Templates after refused puts", list, err)
 	})
 }
 
 func testUser(t *testing.T, open Opener) {
 	const host = "example.com"
 	t.Run("OK", func(t *testing.T) {
-		s := mustOpen(t, open)
-		ctx := t.Context()
-		mustCreateSite(t, s, host)
+		s, ctx := mustOpenSite(t, open, host)
 		mustCreateSite(t, s, "other.com")
 		admin := &orchard.User{Site: host, Name: "admin", PasswordHash: "$argon2id$v=19$m=65536,t=1,p=2$c2FsdA$aGFzaA", Created: at(1)}
 		root := &orchard.User{Site: "", Name: "admin", PasswordHash: "$2a$10$abcdefghijklmnopqrstuv"}
@@ -216,9 +188,7 @@ func testUser(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("ErrNotFound", func(t *testing.T) {
-		s := mustOpen(t, open)
-		ctx := t.Context()
-		mustCreateSite(t, s, host)
+		s, ctx := mustOpenSite(t, open, host)
 		err := s.PutUser(ctx, &orchard.User{Site: "missing.com", Name: "admin", PasswordHash: "x"})
 		wantCode(t, "PutUser on a missing site", err, orchard.ENOTFOUND)
 		_, err = s.User(ctx, host, "nobody")
@@ -230,9 +200,7 @@ func testUser(t *testing.T, open Opener) {
 		wantCode(t, "DeleteUser", s.DeleteUser(ctx, host, "nobody"), orchard.ENOTFOUND)
 	})
 	t.Run("ErrInvalid", func(t *testing.T) {
-		s := mustOpen(t, open)
-		ctx := t.Context()
-		mustCreateSite(t, s, host)
+		s, ctx := mustOpenSite(t, open, host)
 		for _, u := range []orchard.User{
 			{Site: host, Name: "", PasswordHash: "x"},
 			{Site: host, Name: "a b", PasswordHash: "x"},
@@ -242,9 +210,6 @@ func testUser(t *testing.T, open Opener) {
 			wantCode(t, "PutUser("+u.Name+")", s.PutUser(ctx, &u), orchard.EINVALID)
 		}
 		users, err := s.Users(ctx, host)
-		wantOK(t, "Users", err)
-		if len(users) != 0 {
-			t.Errorf("invalid users stored: %d", len(users))
-		}
+		wantNone(t, "Users after refused puts", users, err)
 	})
 }

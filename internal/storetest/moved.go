@@ -122,3 +122,33 @@ func KeptSite(host string, n int) Kept {
 		Users: []orchard.User{{Site: host, Name: "editor", PasswordHash: "hash" + tag, Created: at(16)}},
 	}}
 }
+
+// CheckMovedSites checks that the sites of an upgrade fixture made with
+// KeptSite("a-b.example", 1), ("a.b.example", 2) and ("old.example", 3)
+// are ordinary sites once moved: writable, isolated from each other (the
+// first two hosts differ only in '-' and '.', as their old table prefixes
+// did) and droppable. It leaves a.b.example and a new site, new.example,
+// created after old.example was dropped; the caller checks that the new
+// site got an id no site had.
+func CheckMovedSites(t *testing.T, st orchard.Store) {
+	t.Helper()
+	ctx := t.Context()
+	if err := st.PutPage(ctx, "a-b.example", &orchard.Page{Path: "/news/c/", Category: "/news/", Title: "C"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Page(ctx, "a.b.example", "/news/c/"); orchard.ErrorCode(err) != orchard.ENOTFOUND {
+		t.Errorf("a page put on a-b.example reads on a.b.example: %v", err)
+	}
+	if err := st.DropSite(ctx, "a-b.example"); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := st.LoadSite(ctx, "a.b.example"); err != nil || len(c.Pages) != 3 || len(c.Categories) != 2 {
+		t.Errorf("dropping a-b.example touched a.b.example: %v", err)
+	}
+	if err := st.DropSite(ctx, "old.example"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateSite(ctx, &orchard.Site{Host: "new.example"}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -9,9 +9,7 @@ import (
 func testPage(t *testing.T, open Opener) {
 	const host = "example.com"
 	t.Run("OK", func(t *testing.T) {
-		s := mustOpen(t, open)
-		ctx := t.Context()
-		mustCreateSite(t, s, host)
+		s, ctx := mustOpenSite(t, open, host)
 		mustPutCategory(t, s, host, "/news/")
 		p := &orchard.Page{Path: "/news/hello/", Title: "Hello", Category: "/news/", Layout: "wide",
 			Format: orchard.FormatHTML, Body: "<p>Hi</p>", Description: "Greeting", Published: true,
@@ -24,9 +22,7 @@ func testPage(t *testing.T, open Opener) {
 		same(t, "Page", got, &want)
 	})
 	t.Run("Defaults", func(t *testing.T) {
-		s := mustOpen(t, open)
-		ctx := t.Context()
-		mustCreateSite(t, s, host)
+		s, ctx := mustOpenSite(t, open, host)
 		mustPutCategory(t, s, host, "/news/")
 		post := &orchard.Page{Path: "/news/x/", Title: "X", Category: "/news/"}
 		mustPutPage(t, s, host, post)
@@ -45,9 +41,7 @@ func testPage(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("Replace", func(t *testing.T) {
-		s := mustOpen(t, open)
-		ctx := t.Context()
-		mustCreateSite(t, s, host)
+		s, ctx := mustOpenSite(t, open, host)
 		mustPutCategory(t, s, host, "/a/")
 		mustPutPage(t, s, host, &orchard.Page{Path: "/x/", Title: "One", Body: "one", Created: at(1), Updated: at(1)})
 		up := &orchard.Page{Path: "/x/", Title: "Two", Body: "two", Published: true, Updated: at(6)}
@@ -81,9 +75,7 @@ func testPage(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("Filter", func(t *testing.T) {
-		s := mustOpen(t, open)
-		ctx := t.Context()
-		mustCreateSite(t, s, host)
+		s, ctx := mustOpenSite(t, open, host)
 		mustPutCategory(t, s, host, "/news/")
 		mustPutCategory(t, s, host, "/news/tech/")
 		mustPutCategory(t, s, host, "/blog/")
@@ -117,9 +109,7 @@ func testPage(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("ErrNotFound", func(t *testing.T) {
-		s := mustOpen(t, open)
-		ctx := t.Context()
-		mustCreateSite(t, s, host)
+		s, ctx := mustOpenSite(t, open, host)
 		err := s.PutPage(ctx, host, &orchard.Page{Path: "/news/x/", Category: "/news/", Title: "X"})
 		wantCode(t, "PutPage in a missing category", err, orchard.ENOTFOUND)
 		err = s.PutPage(ctx, "missing.com", &orchard.Page{Path: "/x/", Title: "X"})
@@ -136,28 +126,18 @@ func testPage(t *testing.T, open Opener) {
 		_, err = s.Pages(ctx, "../etc", orchard.PageFilter{})
 		wantCode(t, "Pages on an invalid host", err, orchard.ENOTFOUND)
 		pages, err := s.Pages(ctx, host, orchard.PageFilter{})
-		wantOK(t, "Pages", err)
-		if len(pages) != 0 {
-			t.Errorf("refused pages were stored: %d", len(pages))
-		}
+		wantNone(t, "Pages after refused puts", pages, err)
 	})
 	t.Run("ErrConflict", func(t *testing.T) {
-		s := mustOpen(t, open)
-		ctx := t.Context()
-		mustCreateSite(t, s, host)
+		s, ctx := mustOpenSite(t, open, host)
 		mustPutCategory(t, s, host, "/news/")
 		err := s.PutPage(ctx, host, &orchard.Page{Path: "/news/", Title: "News page"})
 		wantCode(t, "PutPage at a category's path", err, orchard.ECONFLICT)
 	})
 	t.Run("ErrInvalid", func(t *testing.T) {
-		s := mustOpen(t, open)
-		ctx := t.Context()
-		mustCreateSite(t, s, host)
+		s, ctx := mustOpenSite(t, open, host)
 		mustPutCategory(t, s, host, "/news/")
-		for _, tc := range []struct {
-			name string
-			page orchard.Page
-		}{
+		wantInvalid(t, "PutPage", func(p *orchard.Page) error { return s.PutPage(ctx, host, p) }, []invalid[orchard.Page]{
 			{"NoTrailingSlash", orchard.Page{Path: "/x", Title: "X"}},
 			{"Relative", orchard.Page{Path: "x/", Title: "X"}},
 			{"DotDot", orchard.Page{Path: "/../x/", Title: "X"}},
@@ -169,22 +149,12 @@ func testPage(t *testing.T, open Opener) {
 			{"Format", orchard.Page{Path: "/x/", Title: "X", Format: "rst"}},
 			{"Layout", orchard.Page{Path: "/x/", Title: "X", Layout: "../etc"}},
 			{"Body", orchard.Page{Path: "/x/", Title: "X", Body: string(make([]byte, orchard.MaxBodyLen+1))}},
-		} {
-			t.Run(tc.name, func(t *testing.T) {
-				p := tc.page
-				wantCode(t, "PutPage", s.PutPage(ctx, host, &p), orchard.EINVALID)
-			})
-		}
+		})
 		pages, err := s.Pages(ctx, host, orchard.PageFilter{})
-		wantOK(t, "Pages", err)
-		if len(pages) != 0 {
-			t.Errorf("invalid pages were stored: %d", len(pages))
-		}
+		wantNone(t, "Pages after refused puts", pages, err)
 	})
 	t.Run("Delete", func(t *testing.T) {
-		s := mustOpen(t, open)
-		ctx := t.Context()
-		mustCreateSite(t, s, host)
+		s, ctx := mustOpenSite(t, open, host)
 		mustPutPage(t, s, host, &orchard.Page{Path: "/a/", Title: "A"})
 		mustPutPage(t, s, host, &orchard.Page{Path: "/b/", Title: "B"})
 		wantOK(t, "DeletePage", s.DeletePage(ctx, host, "/a/"))

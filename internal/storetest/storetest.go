@@ -1,8 +1,10 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +45,15 @@ func mustOpen(t *testing.T, open Opener) orchard.Store {
 		}
 	})
 	return s
+}
+
+// mustOpenSite opens a store with one site, host, and returns it with the
+// test's context.
+func mustOpenSite(t *testing.T, open Opener, host string) (orchard.Store, context.Context) {
+	t.Helper()
+	s := mustOpen(t, open)
+	mustCreateSite(t, s, host)
+	return s, t.Context()
 }
 
 // mustCreateSite creates a site with the given aliases.
@@ -92,6 +103,33 @@ func wantOK(t *testing.T, what string, err error) {
 	}
 }
 
+// invalid is a named value a store must refuse.
+type invalid[T any] struct {
+	name string
+	v    T
+}
+
+// wantInvalid runs put on a copy of each case, in a subtest named after it,
+// and wants EINVALID.
+func wantInvalid[T any](t *testing.T, what string, put func(*T) error, cases []invalid[T]) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v := tc.v
+			wantCode(t, what, put(&v), orchard.EINVALID)
+		})
+	}
+}
+
+// wantNone fails unless a list was read (err nil) and is empty.
+func wantNone[T any](t *testing.T, what string, list []T, err error) {
+	t.Helper()
+	wantOK(t, what, err)
+	if len(list) != 0 {
+		t.Errorf("%s: got %d, want none: %s", what, len(list), strings.Join(keys(list, func(x T) string { return show(x) }), "; "))
+	}
+}
+
 // same compares two values by their %+v form, which spells out every field
 // (times included), and reports both when they differ.
 func same(t *testing.T, what string, got, want any) {
@@ -103,35 +141,11 @@ func same(t *testing.T, what string, got, want any) {
 }
 
 func show(v any) string {
-	s := fmt.Sprintf("%+v", v)
 	// Pointers print as addresses; print what they point to instead.
-	switch x := v.(type) {
-	case *orchard.Site:
-		if x != nil {
-			s = fmt.Sprintf("%+v", *x)
-		}
-	case *orchard.Category:
-		if x != nil {
-			s = fmt.Sprintf("%+v", *x)
-		}
-	case *orchard.Page:
-		if x != nil {
-			s = fmt.Sprintf("%+v", *x)
-		}
-	case *orchard.Asset:
-		if x != nil {
-			s = fmt.Sprintf("%+v", *x)
-		}
-	case *orchard.Template:
-		if x != nil {
-			s = fmt.Sprintf("%+v", *x)
-		}
-	case *orchard.User:
-		if x != nil {
-			s = fmt.Sprintf("%+v", *x)
-		}
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		v = rv.Elem().Interface()
 	}
-	return s
+	return fmt.Sprintf("%+v", v)
 }
 
 // wantUTC fails unless tm is set and in UTC.
