@@ -39,6 +39,7 @@ type Balancer struct {
 	state   managerState       // operator changes, persisted in DataDir
 
 	srv      *fasthttp.Server
+	slow     *connQueue // srv's listener: connections the fast loop hands over
 	ln       net.Listener
 	tlsSrv   *http.Server
 	tlsLn    net.Listener
@@ -116,15 +117,15 @@ func (b *Balancer) Listen(ctx context.Context) error {
 	// The fast loop serves what it can (fastloop.go) and queues the
 	// other connections for fasthttp's server.
 	b.srv = b.fastServer(b.servePlain)
-	slow := newConnQueue(b.ln.Addr())
+	b.slow = newConnQueue(b.ln.Addr())
 	b.wg.Add(2)
 	go func() {
 		defer b.wg.Done()
-		b.acceptFast(b.ln, slow)
+		b.acceptFast(b.ln, b.slow)
 	}()
 	go func() {
 		defer b.wg.Done()
-		if err := b.srv.Serve(slow); err != nil {
+		if err := b.srv.Serve(b.slow); err != nil {
 			b.log.Error("traffic listener", "err", err)
 		}
 	}()
@@ -233,6 +234,8 @@ func (b *Balancer) Close() error {
 			if err := b.srv.ShutdownWithContext(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 				b.closeErr = err
 			}
+			// Also when Shutdown ran before Serve had registered it.
+			b.slow.Close()
 		}
 		if b.ctlSrv != nil {
 			b.ctlSrv.Close()

@@ -1,6 +1,7 @@
 package balancer
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -28,13 +29,15 @@ import (
 // page was parsed into objects, copied twice and written out again, which
 // cost more CPU than HAProxy spends on the whole request.
 //
-// What the loop does not handle goes to fasthttp's server, with the bytes
-// read so far, for the rest of the connection's life: other HTTP versions,
-// request transfer codings, Expect, Upgrade, heads or bodies larger than a
-// read buffer, non-canonical or absolute request targets, the manager,
-// ACME challenges and HTTPS redirects, and edge-cache misses (which fill
-// the cache). It decides before it answers, so a request is served by one
-// path or the other, never by both.
+// Requests the loop reads whole but does not answer itself (non-canonical
+// or absolute targets, ACME challenges, HTTPS redirects, edge-cache
+// misses, which fill the cache) are answered by the slow path's handler
+// with fasthttp's objects for that request only (serveOnce). What it
+// cannot read goes to fasthttp's server, with the bytes read so far, for
+// the rest of the connection's life: other HTTP versions, request
+// transfer codings, Expect, Upgrade, heads or bodies larger than a read
+// buffer, and the manager. It decides before it answers, so a request is
+// served by one path or the other, never by both.
 
 // fastConns tracks the fast loop's connections, for MaxConns and Close.
 type fastConns struct {
@@ -271,7 +274,7 @@ func (b *Balancer) serveRequest(fc *fastConn, x *exchange) (keep, handOff bool) 
 			return false, false
 		}
 	}
-	keep, handOff = b.route(fc, x, buf[r.n:need])
+	keep, handOff = b.route(fc, x, buf[:need])
 	if handOff {
 		return false, true
 	}
@@ -280,28 +283,33 @@ func (b *Balancer) serveRequest(fc *fastConn, x *exchange) (keep, handOff bool) 
 	return keep, false
 }
 
-// route applies handle's rules to a parsed request and answers it; see
-// handle for the order. Every case the fast loop leaves to fasthttp is
-// decided before anything is counted or answered.
-func (b *Balancer) route(fc *fastConn, x *exchange, body []byte) (keep, handOff bool) {
+// route applies handle's rules to a parsed request (raw: its head and
+// body) and answers it; see handle for the order. Every case the fast
+// loop leaves to the slow path is decided before anything is counted or
+// answered.
+func (b *Balancer) route(fc *fastConn, x *exchange, raw []byte) (keep, handOff bool) {
 	r := &x.req
+	body := raw[r.n:]
 	uri := r.uri
 	path := uri
 	if q := bytes.IndexByte(uri, '?'); q >= 0 {
 		path = uri[:q]
 	}
 	t := b.table.Load()
-	switch {
-	case uri[0] != '/', !canonicalPath(path), bytes.HasPrefix(path, acmeChallengePrefix),
-		t.isManagerPath(path), t.opts.RedirectHTTPS, string(r.method) == "CONNECT":
+	if t.isManagerPath(path) {
 		return false, true
 	}
+	switch {
+	case uri[0] != '/', !canonicalPath(path), bytes.HasPrefix(path, acmeChallengePrefix),
+		t.opts.RedirectHTTPS, string(r.method) == "CONNECT":
+		return b.serveOnce(fc, raw), false
+	}
 	if ct := b.acme.table.Load(); ct != nil && ct.redirects {
-		return false, true
+		return b.serveOnce(fc, raw), false
 	}
 	host, ok := orchard.HostKey(r.host)
 	if !ok {
-		return false, true
+		return b.serveOnce(fc, raw), false
 	}
 	var rej *rejection
 	var vh *vhost
@@ -333,7 +341,7 @@ func (b *Balancer) route(fc *fastConn, x *exchange, body []byte) (keep, handOff 
 		var kb [512]byte
 		e := t.cache.get(appendKey(kb[:0], host, uri, gz, pr.release))
 		if e == nil {
-			return false, true // the slow path fills the entry
+			return b.serveOnce(fc, raw), false // the slow path fills the entry
 		}
 		b.stats.requests.Add(1)
 		t.cache.hits.Add(1)
@@ -346,6 +354,37 @@ func (b *Balancer) route(fc *fastConn, x *exchange, body []byte) (keep, handOff 
 		b.stats.cacheMiss.Add(1)
 	}
 	return b.forwardFast(fc, x, t, vh.pool, &pr, body, idem, isHead, cacheOn, clientClose), false
+}
+
+// serveOnce answers one request, complete in raw, with the slow path's
+// handler (fasthttp's objects, for this request only): the rare cases the
+// fast loop does not answer itself, and edge-cache fills, without giving
+// up the connection.
+func (b *Balancer) serveOnce(fc *fastConn, raw []byte) (keep bool) {
+	ctx := &fasthttp.RequestCtx{}
+	ctx.Init(&fasthttp.Request{}, fc.c.RemoteAddr(), fasthttpLogger{b.log})
+	if err := ctx.Request.Read(bufio.NewReader(bytes.NewReader(raw))); err != nil {
+		b.stats.requests.Add(1)
+		b.stats.rejected.Add(1)
+		plain(ctx, rejBadRequest.status, rejBadRequest.msg)
+		ctx.SetConnectionClose()
+	} else {
+		ctx.Response.Header.SetNoDefaultContentType(true)
+		b.servePlain(ctx)
+	}
+	if ctx.Request.Header.IsHead() {
+		ctx.Response.SkipBody = true
+	}
+	if ctx.Request.Header.ConnectionClose() || b.fast.closing.Load() {
+		ctx.SetConnectionClose()
+	}
+	fc.dl.setWrite(fc.c, time.Now(), b.opts.WriteTimeout)
+	bw := bufio.NewWriterSize(fc.c, 4<<10)
+	err := ctx.Response.Write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	return err == nil && !ctx.Response.ConnectionClose()
 }
 
 // fastResult is the outcome of one exchange with a member.
