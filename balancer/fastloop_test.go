@@ -2,6 +2,7 @@ package balancer_test
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/balancer"
 )
 
 // scriptedMember is a member that answers each request path with fixed
@@ -199,4 +201,27 @@ func trim(b []byte) string {
 		return string(b[:40]) + "..."
 	}
 	return string(b)
+}
+
+// TestCloseRightAfterListen closes balancers at once after Listen, before
+// their servers' goroutines may have started: Close must still return
+// (it waited forever when fasthttp's Shutdown ran before Serve).
+func TestCloseRightAfterListen(t *testing.T) {
+	mem := newScriptedMember(t, nil)
+	for i := 0; i < 20; i++ {
+		b := balancer.New(onePool("", mem.member()))
+		if err := b.Listen(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			b.Close()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("Close %d did not return", i)
+		}
+	}
 }
