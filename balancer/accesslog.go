@@ -40,30 +40,40 @@ var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b 
 
 // write logs one request with its response as it stands.
 func (l *accessLog) write(ctx *fasthttp.RequestCtx, client netip.Addr, now time.Time) {
+	req := &ctx.Request.Header
+	n := 0
+	if !req.IsHead() {
+		n = len(ctx.Response.Body())
+	}
+	l.writeLine(client, now, req.Method(), req.RequestURI(), req.Protocol(), ctx.Response.StatusCode(), int64(n),
+		req.Referer(), req.UserAgent())
+}
+
+// writeLine logs one request: n is the number of body bytes sent.
+func (l *accessLog) writeLine(client netip.Addr, now time.Time, method, uri, proto []byte, status int, n int64, referer, ua []byte) {
 	bp := linePool.Get().(*[]byte)
 	b := (*bp)[:0]
 	b = client.AppendTo(b)
 	b = append(b, " - - "...)
 	b = append(b, l.timestamp(now)...)
 	b = append(b, " \""...)
-	req := &ctx.Request.Header
-	b = appendEscaped(b, req.Method())
+	b = appendEscaped(b, method)
 	b = append(b, ' ')
-	b = appendEscaped(b, req.RequestURI())
+	b = appendEscaped(b, uri)
 	b = append(b, ' ')
-	b = appendEscaped(b, req.Protocol())
+	b = appendEscaped(b, proto)
 	b = append(b, "\" "...)
-	b = strconv.AppendInt(b, int64(ctx.Response.StatusCode()), 10)
+	b = strconv.AppendInt(b, int64(status), 10)
 	b = append(b, ' ')
-	if n := len(ctx.Response.Body()); n > 0 && !req.IsHead() {
-		b = strconv.AppendInt(b, int64(n), 10)
+	if n > 0 {
+		b = strconv.AppendInt(b, n, 10)
 	} else {
 		b = append(b, '-')
 	}
 	b = append(b, " \""...)
-	b = appendEscapedOrDash(b, req.Referer())
+	b = appendEscapedOrDash(b, referer)
 	b = append(b, "\" \""...)
-	b = appendEscapedOrDash(b, req.UserAgent())
+	b = appendEscapedOrDash(b, ua)
 	b = append(b, "\"\n"...)
 	l.mu.Lock()
 	if _, err := l.w.Write(b); err != nil && l.err == nil {

@@ -30,6 +30,8 @@ type Balancer struct {
 	acme    pushedCerts                       // certificates and ACME challenges from the master (certs.go)
 	alog    *accessLog
 	stats   stats
+	fast    fastConns                 // the plain listener's connections in the fast loop (fastloop.go)
+	date    atomic.Pointer[dateStamp] // the fast loop's Date header
 	csrfKey []byte
 
 	mu      sync.Mutex         // serialises Reload, manager actions, release changes
@@ -37,6 +39,7 @@ type Balancer struct {
 	state   managerState       // operator changes, persisted in DataDir
 
 	srv      *fasthttp.Server
+	slow     *connQueue // srv's listener: connections the fast loop hands over
 	ln       net.Listener
 	tlsSrv   *http.Server
 	tlsLn    net.Listener
@@ -70,6 +73,7 @@ func New(opts Options) *Balancer {
 		log:     opts.Logger.With("component", "balancer"),
 		now:     opts.Clock,
 		members: map[string]*member{},
+		fast:    fastConns{conns: map[*fastConn]struct{}{}},
 		csrfKey: make([]byte, 32),
 	}
 	_, _ = rand.Read(b.csrfKey)
@@ -110,11 +114,18 @@ func (b *Balancer) Listen(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("balancer: listen: %w", err)
 	}
+	// The fast loop serves what it can (fastloop.go) and queues the
+	// other connections for fasthttp's server.
 	b.srv = b.fastServer(b.servePlain)
-	b.wg.Add(1)
+	b.slow = newConnQueue(b.ln.Addr())
+	b.wg.Add(2)
 	go func() {
 		defer b.wg.Done()
-		if err := b.srv.Serve(deferListener{b.ln}); err != nil {
+		b.acceptFast(b.ln, b.slow)
+	}()
+	go func() {
+		defer b.wg.Done()
+		if err := b.srv.Serve(b.slow); err != nil {
 			b.log.Error("traffic listener", "err", err)
 		}
 	}()
@@ -215,14 +226,16 @@ func (b *Balancer) Close() error {
 			}
 			b.tlsFast.ShutdownWithContext(ctx)
 		}
+		if b.ln != nil {
+			b.ln.Close() // the fast loop's accept loop ends
+			b.fast.shutdown(ctx)
+		}
 		if b.srv != nil {
 			if err := b.srv.ShutdownWithContext(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 				b.closeErr = err
 			}
-		}
-		if b.ln != nil {
 			// Also when Shutdown ran before Serve had registered it.
-			b.ln.Close()
+			b.slow.Close()
 		}
 		if b.ctlSrv != nil {
 			b.ctlSrv.Close()
@@ -250,6 +263,7 @@ func (b *Balancer) Close() error {
 		b.mu.Lock()
 		for _, m := range b.members {
 			m.client().CloseIdleConnections()
+			m.up.Load().close()
 		}
 		b.mu.Unlock()
 	})

@@ -3,6 +3,7 @@ package balancer
 import (
 	"bytes"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +55,10 @@ type cacheEntry struct {
 	body   []byte
 	size   int64
 	used   atomic.Uint64 // coarseNow of the last hit
+
+	// The fast loop's answers (fastloop.go): status line and headers, up
+	// to the Date, Connection and the blank line it adds.
+	wire, wire304 []byte
 }
 
 // flight is a fill in progress; e is set (or left nil) before done closes.
@@ -330,7 +335,23 @@ func newEntry(key string, resp *fasthttp.Response, gz bool, release string) *cac
 		e.hdrs = append(e.hdrs, kv)
 		e.size += int64(len(k) + len(v) + 32)
 	}
+	e.wire = e.appendHead(nil, e.status)
+	e.wire = append(append(e.wire, "Content-Length: "...), strconv.Itoa(len(e.body))...)
+	e.wire = append(e.wire, "\r\n"...)
+	e.wire304 = e.appendHead(nil, fasthttp.StatusNotModified)
+	e.size += int64(len(e.wire) + len(e.wire304))
 	return e
+}
+
+// appendHead appends a status line with e's headers and X-Orchard-Cache.
+func (e *cacheEntry) appendHead(dst []byte, status int) []byte {
+	dst = append(dst, "HTTP/1.1 "...)
+	dst = strconv.AppendInt(dst, int64(status), 10)
+	dst = append(append(append(dst, ' '), fasthttp.StatusMessage(status)...), "\r\n"...)
+	for _, h := range e.hdrs {
+		dst = append(append(append(append(dst, h[0]...), ": "...), h[1]...), "\r\n"...)
+	}
+	return append(dst, "X-Orchard-Cache: hit\r\n"...)
 }
 
 // cacheableControl accepts a Cache-Control without no-store, no-cache,

@@ -200,6 +200,26 @@ func (c *deferConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// readPooled waits for data and reads it into a readBufs buffer of
+// readAhead bytes, which the caller then owns: a connection waiting for
+// a request holds no buffer.
+func (c *deferConn) readPooled() (*[]byte, int, error) {
+	n, err := c.read(nil)
+	b := c.got
+	c.got = nil
+	if n == 0 {
+		if b != nil {
+			readBufs.Put(b)
+		}
+		if err == nil {
+			err = io.EOF
+		}
+		return nil, 0, err
+	}
+	*b = (*b)[:cap(*b)]
+	return b, n, nil
+}
+
 // readAhead reads into a pooled buffer, taken only once data is there,
 // and keeps what p cannot take for the next reads, so a short read costs
 // no extra system call and a connection waiting for it holds no buffer.
@@ -404,15 +424,4 @@ func (c *deferConn) Close() error {
 	}
 	c.mu.Unlock()
 	return c.TCPConn.Close()
-}
-
-// deferListener wraps the connections it accepts for deferred writes.
-type deferListener struct{ net.Listener }
-
-func (l deferListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if tc, ok := c.(*net.TCPConn); ok && err == nil {
-		return newClientConn(tc), nil
-	}
-	return c, err
 }

@@ -33,8 +33,11 @@
 // usable member. The optional edge cache keys responses by (host, path,
 // encoding, release), so a publish changes every key and needs no purge.
 //
-// The traffic listener is valyala/fasthttp, with one fasthttp.HostClient
-// per member; the hot path allocates nothing. The manager UI and JSON, the
+// Plain HTTP/1.1 traffic is served by a hand-written loop (fastloop.go)
+// that parses heads in place, keeps its own keep-alive connections to
+// members and passes responses through with only their head rewritten;
+// what it does not handle goes to valyala/fasthttp's server, with one
+// fasthttp.HostClient per member, as does HTTP/1.1 over TLS. The manager UI and JSON, the
 // control listener (/metrics, /_orchard/health) and the TLS listener (which
 // needs HTTP/2, which fasthttp lacks) are net/http.
 //

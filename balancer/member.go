@@ -27,6 +27,7 @@ type member struct {
 	pool    string
 	cfg     orchard.Member
 	hc      atomic.Pointer[fasthttp.HostClient] // replaced by a Reload that changes member timeouts
+	up      atomic.Pointer[upstream]            // the fast loop's connections; replaced with hc
 	weight  atomic.Int32                        // effective weight: configured, or set in the manager
 	standby atomic.Bool                         // hot standby (cfg.Standby, which Reload may change)
 	admin   atomic.Int32                        // adminOK, adminDisabled, adminDraining

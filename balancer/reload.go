@@ -175,6 +175,7 @@ func (b *Balancer) buildLocked(o Options) (*table, []func()) {
 				if clientChanged {
 					// Requests in flight finish on the old client.
 					m.hc.Swap(newHostClient(mc.Addr, o)).CloseIdleConnections()
+					m.up.Swap(newUpstream(mc.Addr, o)).close()
 				}
 				if healthChanged {
 					waits = append(waits, m.halt()) // the rise and fall counts stay with the member
@@ -193,6 +194,7 @@ func (b *Balancer) buildLocked(o Options) (*table, []func()) {
 		if !keep[key] {
 			waits = append(waits, m.halt())
 			m.client().CloseIdleConnections()
+			m.up.Load().close()
 			delete(b.members, key)
 		}
 	}
@@ -224,6 +226,7 @@ func (b *Balancer) newMember(poolName string, mc orchard.Member, o Options) *mem
 	m.weight.Store(int32(mc.Weight))
 	m.standby.Store(mc.Standby)
 	m.hc.Store(newHostClient(mc.Addr, o))
+	m.up.Store(newUpstream(mc.Addr, o))
 	return m
 }
 

@@ -258,7 +258,7 @@ if [ -n "$BASE_PORT" ]; then
 fi
 RESULTS=$W/results.tsv
 : >"$RESULTS"
-echo "mode $MODE: wrk -t$THREADS -c$CONNS -d$DUR, $ROUNDS interleaved rounds, $(nproc) cores"
+echo "mode $MODE: wrk -t$THREADS -c$CONNS -d$DUR, $ROUNDS interleaved rounds, $(nproc) cores, load $(cut -d" " -f1 /proc/loadavg); balancer workers $BALANCER_WORKERS, node workers $NODE_WORKERS (0 = every CPU), HAProxy nbthread default, nginx 1 worker each"
 for r in $(seq 1 "$ROUNDS"); do
 	for t in "${TARGETS[@]}"; do
 		read -r c0 r0 w0 < <(usage "${PID[$t]}")
