@@ -214,7 +214,8 @@ func TestDefaults(t *testing.T) {
 		names[tpl.Name] = true
 	}
 	for _, n := range []string{"layouts/post.html", "layouts/page.html", "layouts/category.html", "layouts/home.html", "layouts/404.html",
-		"partials/banner.html", "partials/navbar.html", "partials/sidebar.html", "partials/footer.html", "partials/post_header.html"} {
+		"partials/top.html", "partials/bottom.html", "partials/banner.html", "partials/navbar.html", "partials/sidebar.html", "partials/footer.html",
+		"partials/post_header.html"} {
 		if !names[n] {
 			t.Errorf("no default %s", n)
 		}
