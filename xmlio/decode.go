@@ -109,16 +109,6 @@ func (b *builder) seen(key string, f frame) error {
 	return nil
 }
 
-// validate validates v, the element f, and records it under kind and
-// *key, refusing a second element of the same kind and key. key points
-// into v: it is read after Validate, which may put it in canonical form.
-func (b *builder) validate(f frame, v interface{ Validate() error }, kind string, key *string) error {
-	if err := v.Validate(); err != nil {
-		return invalid(f, err)
-	}
-	return b.seen(kind+":"+*key, f)
-}
-
 // invalid wraps a Validate error for the element f.
 func invalid(f frame, err error) error {
 	if orchard.ErrorCode(err) != orchard.EINVALID {
@@ -236,7 +226,10 @@ func (b *builder) redirect(t xml.StartElement) error {
 		return err
 	}
 	rd := orchard.Redirect{From: a["from"], To: a["to"]}
-	if err := b.validate(f, &rd, "redirect", &rd.From); err != nil {
+	if err := rd.Validate(); err != nil {
+		return invalid(f, err)
+	}
+	if err := b.seen("redirect:"+rd.From, f); err != nil {
 		return err
 	}
 	if len(b.c.Site.Redirects) >= orchard.MaxRedirects {
@@ -265,7 +258,10 @@ func (b *builder) category(t xml.StartElement) error {
 	if err := b.fields(map[string]*string{"title": &c.Title, "description": &c.Description}); err != nil {
 		return err
 	}
-	if err := b.validate(f, &c, "category", &c.Path); err != nil {
+	if err := c.Validate(); err != nil {
+		return invalid(f, err)
+	}
+	if err := b.seen("category:"+c.Path, f); err != nil {
 		return err
 	}
 	b.c.Categories = append(b.c.Categories, c)
@@ -296,7 +292,10 @@ func (b *builder) page(t xml.StartElement) error {
 		return err
 	}
 	stripFrontMatter(&p)
-	if err := b.validate(f, &p, "page", &p.Path); err != nil {
+	if err := p.Validate(); err != nil {
+		return invalid(f, err)
+	}
+	if err := b.seen("page:"+p.Path, f); err != nil {
 		return err
 	}
 	b.c.Pages = append(b.c.Pages, p)
@@ -338,7 +337,10 @@ func (b *builder) template(t xml.StartElement) error {
 	if err := b.fields(map[string]*string{"body": &tm.Body}); err != nil {
 		return err
 	}
-	if err := b.validate(f, &tm, "template", &tm.Name); err != nil {
+	if err := tm.Validate(); err != nil {
+		return invalid(f, err)
+	}
+	if err := b.seen("template:"+tm.Name, f); err != nil {
 		return err
 	}
 	b.c.Templates = append(b.c.Templates, tm)
@@ -376,7 +378,10 @@ func (b *builder) asset(t xml.StartElement) error {
 	if int64(len(as.Data)) != size {
 		return errAt(f.line, f.desc, "content is %d bytes, size says %d", len(as.Data), size)
 	}
-	if err := b.validate(f, &as, "asset", &as.Path); err != nil {
+	if err := as.Validate(); err != nil {
+		return invalid(f, err)
+	}
+	if err := b.seen("asset:"+as.Path, f); err != nil {
 		return err
 	}
 	b.c.Assets = append(b.c.Assets, as)
@@ -399,7 +404,10 @@ func (b *builder) user(t xml.StartElement) error {
 	if len(u.PasswordHash) > 512 || strings.ContainsFunc(u.PasswordHash, func(c rune) bool { return c <= ' ' || c > '~' }) {
 		return errAt(f.line, f.desc, "password-hash must be printable ASCII of at most 512 bytes")
 	}
-	if err := b.validate(f, &u, "user", &u.Name); err != nil {
+	if err := u.Validate(); err != nil {
+		return invalid(f, err)
+	}
+	if err := b.seen("user:"+u.Name, f); err != nil {
 		return err
 	}
 	b.c.Users = append(b.c.Users, u)
