@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -199,25 +200,12 @@ func runProbe(cmd *cobra.Command, o probeRun) error {
 // writeProbeReport writes the report to a temporary file and renames it, so
 // a reader never sees half a page.
 func writeProbeReport(db *monitor.ProbeDB, path string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".probe-report-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := monitor.WriteReport(ctx, tmp, db, monitor.ReportOptions{Title: "orchard probe report"}); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	_, err := writeFileAtomic(path, 0o644, func(w io.Writer) error {
+		return monitor.WriteReport(ctx, w, db, monitor.ReportOptions{Title: "orchard probe report"})
+	})
+	return err
 }
 
 // runHook runs the --on-fail command with the result in its environment
