@@ -75,6 +75,17 @@ func wantExit(t *testing.T, r cliResult, code int, msg string) {
 	}
 }
 
+// wantOutput fails t for each of wants that out, what a command printed
+// (named what), does not contain.
+func wantOutput(t *testing.T, what, out string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(out, want) {
+			t.Errorf("%s lacks %q:\n%s", what, want, out)
+		}
+	}
+}
+
 func TestConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.toml")
