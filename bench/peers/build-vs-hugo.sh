@@ -31,20 +31,7 @@ build_orchard gensite
 mkdir -p "$W/data"
 "$W/gensite" -pages "$PAGES" -host "$SITE" -hugo "$W/hugo" -orchard "$W/data/orchard.db"
 NODE_PORT=$(free_port)
-cat >"$W/orchard.toml" <<CONF
-secret_file = "secret.key"
-[database]
-driver = "sqlite"
-path = "data/orchard.db"
-[master]
-control = "127.0.0.1:$(free_port)"
-data = "master"
-[[node]]
-name = "node0"
-listen = "127.0.0.1:$NODE_PORT"
-control = "127.0.0.1:$(free_port)"
-data = "node0"
-CONF
+one_node_cluster "$NODE_PORT" '[database]' 'driver = "sqlite"' 'path = "data/orchard.db"'
 
 # timed CMD...: prints "seconds maxrss_kb" of the command.
 timed() { /usr/bin/time -f '%e %M' -o "$W/time.out" "$@" >"$W/cmd.out" 2>&1 || { cat "$W/cmd.out" >&2; exit 1; }; cat "$W/time.out"; }

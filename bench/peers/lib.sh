@@ -70,6 +70,27 @@ build_orchard() {
 	for p in "$@"; do (cd "$ROOT" && go build -o "$W/$p" "./cmd/$p"); done
 }
 
+# one_node_cluster NODE_PORT [LINE...]: writes $W/orchard.toml, a cluster of
+# the master and one node, node0, listening on 127.0.0.1:NODE_PORT (control
+# addresses on free ports, data under $W). Each LINE is added at the end: a
+# key there is node0's, a [table] starts after it.
+one_node_cluster() {
+	local port=$1
+	shift
+	cat >"$W/orchard.toml" <<CONF
+secret_file = "secret.key"
+[master]
+control = "127.0.0.1:$(free_port)"
+data = "master"
+[[node]]
+name = "node0"
+listen = "127.0.0.1:$port"
+control = "127.0.0.1:$(free_port)"
+data = "node0"
+CONF
+	[ $# -eq 0 ] || printf '%s\n' "$@" >>"$W/orchard.toml"
+}
+
 # health_server PORT NAME RELEASES: an nginx server block answering
 # /_orchard/health on 127.0.0.1:PORT as node NAME holding RELEASES (a JSON
 # object, site -> release) would, so that a balancer routes to it.

@@ -65,18 +65,7 @@ CONF
 nginx -c "$W/nginx.conf" -g 'daemon off;' &
 PIDS+=($!)
 
-cat >"$W/orchard.toml" <<CONF
-secret_file = "secret.key"
-[master]
-control = "127.0.0.1:$(free_port)"
-data = "master"
-[[node]]
-name = "node0"
-listen = "127.0.0.1:$NODE_PORT"
-control = "127.0.0.1:$(free_port)"
-data = "node0"
-workers = $NODE_WORKERS
-CONF
+one_node_cluster "$NODE_PORT" "workers = $NODE_WORKERS"
 "$W/orchard" node node0 --config "$W/orchard.toml" >"$W/node0.log" 2>&1 &
 NODE_PID=$!
 PIDS+=($NODE_PID)

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/orchardhq/orchard/internal/testnet"
 )
 
 // emulator runs one target's binary under qemu-user on this machine.
@@ -94,7 +96,7 @@ func TestEmulatedCluster(t *testing.T) {
 				t.Fatalf("version under %s: %q, want %q", e.qemu, got, want)
 			}
 			dir := t.TempDir()
-			listen, control := freeAddr(t), freeAddr(t)
+			listen, control := testnet.FreeAddr(t), testnet.FreeAddr(t)
 			cfg := filepath.Join(dir, "orchard.toml")
 			if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`secret_file = "secret.key"
 [database]
@@ -110,7 +112,7 @@ name = "node0"
 listen = %q
 control = %q
 data = "node0"
-`, freeAddr(t), freeAddr(t), freeAddr(t), listen, control)), 0o644); err != nil {
+`, testnet.FreeAddr(t), testnet.FreeAddr(t), testnet.FreeAddr(t), listen, control)), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			e.run(t, "", "site", "--config", cfg, "-s", "example.test", "-c", "-i", "-p")
@@ -133,7 +135,7 @@ data = "node0"
 					<-nodeDone
 				}
 			})
-			waitFor(t, 90*time.Second, name+" node answers its health check", func() bool {
+			testnet.WaitWithin(t, 90*time.Second, name+" node answers its health check", func() bool {
 				code, _ := get("http://"+control+"/_orchard/health", "")
 				return code == 200
 			})
@@ -160,7 +162,7 @@ func TestDemoEmulated(t *testing.T) {
 	_, arts := mustPackages(t)
 	e := newEmulator(t, artifactFor(t, arts, "armhf"))
 	dir := t.TempDir()
-	listen := freeAddr(t)
+	listen := testnet.FreeAddr(t)
 	demo := e.command("demo", "--dir", dir, "--listen", listen)
 	demo.Env = append(os.Environ(), "ORCHARD_EXEC_PREFIX="+strings.Join(e.prefix(), " "))
 	var out syncBuffer
@@ -184,7 +186,7 @@ func TestDemoEmulated(t *testing.T) {
 	})
 
 	sites := []string{"alpha.localhost", "blog.localhost"}
-	waitFor(t, 5*time.Minute, "the demo's sites serve through the balancer under qemu-arm", func() bool {
+	testnet.WaitWithin(t, 5*time.Minute, "the demo's sites serve through the balancer under qemu-arm", func() bool {
 		select {
 		case err := <-done:
 			done <- err

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -156,7 +157,7 @@ func writeReloadReport(dir string, rep reloadReport) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(dir, balancerReloadFile, append(data, '\n'))
+	return writeStateFile(dir, balancerReloadFile, append(data, '\n'))
 }
 
 // writePIDFile records the balancer's pid in dir.
@@ -164,22 +165,17 @@ func writePIDFile(dir string) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("balancer pid file: %w", err)
 	}
-	return writeFileAtomic(dir, balancerPIDFile, []byte(strconv.Itoa(os.Getpid())+"\n"))
+	return writeStateFile(dir, balancerPIDFile, []byte(strconv.Itoa(os.Getpid())+"\n"))
 }
 
-func writeFileAtomic(dir, name string, data []byte) error {
-	tmp, err := os.CreateTemp(dir, name+".tmp*")
+// writeStateFile writes data to the file name in the balancer's data dir
+// dir, atomically, readable by its owner only.
+func writeStateFile(dir, name string, data []byte) error {
+	_, err := writeFileAtomic(filepath.Join(dir, name), 0o600, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	_, werr := tmp.Write(data)
-	cerr := tmp.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		os.Remove(tmp.Name())
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return nil

@@ -120,12 +120,9 @@ func (f *benchFlags) config(args []string) (bench.Config, error) {
 		return cfg, fmt.Errorf("-r %d: want a positive number of repetitions", f.reps)
 	}
 	if f.time != "" {
-		d, err := bench.ParseDuration(f.time, time.Minute)
+		d, err := positiveDuration("-t", f.time, time.Minute)
 		if err != nil {
-			return cfg, fmt.Errorf("-t: %w", err)
-		}
-		if d <= 0 {
-			return cfg, fmt.Errorf("-t %s: want a positive time", f.time)
+			return cfg, err
 		}
 		cfg.Duration = d
 	}
@@ -136,12 +133,9 @@ func (f *benchFlags) config(args []string) (bench.Config, error) {
 		}
 		cfg.Delay = d
 	}
-	t, err := bench.ParseDuration(f.timeout, time.Second)
+	t, err := positiveDuration("--timeout", f.timeout, time.Second)
 	if err != nil {
-		return cfg, fmt.Errorf("--timeout: %w", err)
-	}
-	if t <= 0 {
-		return cfg, fmt.Errorf("--timeout %s: want a positive time", f.timeout)
+		return cfg, err
 	}
 	cfg.Timeout = t
 	for _, h := range f.headers {
@@ -174,6 +168,19 @@ func (f *benchFlags) config(args []string) (bench.Config, error) {
 		return cfg, fmt.Errorf("--rate and -d do not mix: the rate decides when requests start")
 	}
 	return cfg, cfg.Validate()
+}
+
+// positiveDuration parses the duration s of flag name (a bare number counts
+// in unit), which must be above zero.
+func positiveDuration(name, s string, unit time.Duration) (time.Duration, error) {
+	d, err := bench.ParseDuration(s, unit)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", name, err)
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("%s %s: want a positive time", name, s)
+	}
+	return d, nil
 }
 
 // progressLine returns a progress function that redraws one status line.

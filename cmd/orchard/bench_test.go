@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -16,13 +15,8 @@ import (
 
 func runBenchCmd(t *testing.T, ctx context.Context, args ...string) (string, error) {
 	t.Helper()
-	cmd := newBenchCmd()
-	var out, errOut bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&errOut)
-	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(ctx)
-	return out.String(), err
+	out, _, err := execute(ctx, newBenchCmd(), "", args...)
+	return out, err
 }
 
 func TestBenchCmd(t *testing.T) {

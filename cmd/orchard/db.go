@@ -55,22 +55,10 @@ else it is derived from the cluster secret. No password is ever printed.`,
 	f.Bool("json", false, "print JSON")
 
 	db.AddCommand(
-		dbVerb("init", "", "Create the database and accounts and start replicating every replica from the primary",
-			func(ctx context.Context, c *dbcluster.Cluster, _ []string) (*dbcluster.Report, error) {
-				return c.Init(ctx)
-			}),
-		dbVerb("start", "", "Start replication on every replica",
-			func(ctx context.Context, c *dbcluster.Cluster, _ []string) (*dbcluster.Report, error) {
-				return c.Start(ctx)
-			}),
-		dbVerb("stop", "", "Stop replication on every replica",
-			func(ctx context.Context, c *dbcluster.Cluster, _ []string) (*dbcluster.Report, error) {
-				return c.Stop(ctx)
-			}),
-		dbVerb("demote", "", "Stop writes on the primary (read_only); `db promote PRIMARY` undoes it",
-			func(ctx context.Context, c *dbcluster.Cluster, _ []string) (*dbcluster.Report, error) {
-				return c.Demote(ctx)
-			}),
+		dbVerb("init", "Create the database and accounts and start replicating every replica from the primary", (*dbcluster.Cluster).Init),
+		dbVerb("start", "Start replication on every replica", (*dbcluster.Cluster).Start),
+		dbVerb("stop", "Stop replication on every replica", (*dbcluster.Cluster).Stop),
+		dbVerb("demote", "Stop writes on the primary (read_only); `db promote PRIMARY` undoes it", (*dbcluster.Cluster).Demote),
 		newDBStatusCmd(),
 		newDBAddCmd(),
 		newDBRemoveCmd(),
@@ -80,20 +68,19 @@ else it is derived from the cluster secret. No password is ever printed.`,
 	return db
 }
 
-type dbAction func(ctx context.Context, c *dbcluster.Cluster, args []string) (*dbcluster.Report, error)
-
-// dbVerb is a verb that takes no argument and prints a step report.
-func dbVerb(use, args, short string, run dbAction) *cobra.Command {
+// dbVerb is a verb that takes no argument and prints the step report of
+// run, a method of the cluster (Init, Start...).
+func dbVerb(use, short string, run func(*dbcluster.Cluster, context.Context) (*dbcluster.Report, error)) *cobra.Command {
 	return &cobra.Command{
-		Use:   use + args,
+		Use:   use,
 		Short: short,
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, a []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, _, err := loadDBCluster(cmd)
 			if err != nil {
 				return err
 			}
-			r, err := run(cmd.Context(), c.Cluster, a)
+			r, err := run(c.Cluster, cmd.Context())
 			return printReport(cmd, r, err)
 		},
 	}

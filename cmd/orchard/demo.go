@@ -199,6 +199,23 @@ func (d *demo) initAdmin(ctx context.Context, st orchard.Store) error {
 
 // buildSites builds every site into the master's release store ("Build cache").
 func (d *demo) buildSites(ctx context.Context) error {
+	return d.withStores(ctx, func(st orchard.Store, rs *release.Store) error {
+		sites, err := st.Sites(ctx)
+		if err != nil {
+			return err
+		}
+		for _, s := range sites {
+			if err := buildSite(ctx, indent{d.out}, st, rs, d.cfg, s.Host, false); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// withStores runs fn on the cluster's database and the master's release
+// store, and closes both after it.
+func (d *demo) withStores(ctx context.Context, fn func(orchard.Store, *release.Store) error) error {
 	st, err := openStore(ctx, d.cfg)
 	if err != nil {
 		return err
@@ -208,16 +225,8 @@ func (d *demo) buildSites(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sites, err := st.Sites(ctx)
-	if err != nil {
-		return err
-	}
-	for _, s := range sites {
-		if err := buildSite(ctx, indent{d.out}, st, rs, d.cfg, s.Host, false); err != nil {
-			return err
-		}
-	}
-	return nil
+	defer rs.Close()
+	return fn(st, rs)
 }
 
 // startNodes runs `orchard node NAME` for each node and waits for their
@@ -242,59 +251,53 @@ func (d *demo) startNodes(ctx context.Context) error {
 // the master's service (the signed two-phase protocol, the publish
 // statistics and the prune + GC rule, as `orchard publish` does).
 func (d *demo) publishSites(ctx context.Context) error {
-	st, err := openStore(ctx, d.cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	rs, err := release.OpenStore(d.cfg.Master.Data)
-	if err != nil {
-		return err
-	}
-	svc := newService(d.cfg, st, rs, slog.New(slog.DiscardHandler))
-	sites, err := rs.Sites()
-	if err != nil {
-		return err
-	}
-	for _, s := range sites {
-		id, err := rs.Latest(s)
-		if err != nil || id == "" {
-			return fmt.Errorf("publish %s: no release (%v)", s, err)
-		}
-		res, err := svc.Publish(ctx, s, id, master.Progress{})
+	return d.withStores(ctx, func(st orchard.Store, rs *release.Store) error {
+		svc := newService(d.cfg, st, rs, slog.New(slog.DiscardHandler))
+		sites, err := rs.Sites()
 		if err != nil {
-			return fmt.Errorf("publish %s: %w", s, err)
+			return err
 		}
-		var states []string
-		for _, n := range res.Nodes {
-			states = append(states, n.Name+" "+n.State)
+		for _, s := range sites {
+			id, err := rs.Latest(s)
+			if err != nil || id == "" {
+				return fmt.Errorf("publish %s: no release (%v)", s, err)
+			}
+			res, err := svc.Publish(ctx, s, id, master.Progress{})
+			if err != nil {
+				return fmt.Errorf("publish %s: %w", s, err)
+			}
+			var states []string
+			for _, n := range res.Nodes {
+				states = append(states, n.Name+" "+n.State)
+			}
+			fmt.Fprintf(d.out, "  published %s release %s: %s (%s)\n", s, id, strings.Join(states, ", "), res.Duration.Round(time.Millisecond))
+			if !res.OK() {
+				return fmt.Errorf("publish %s did not activate on every node; see %s", s, filepath.Join(d.dir, "logs"))
+			}
 		}
-		fmt.Fprintf(d.out, "  published %s release %s: %s (%s)\n", s, id, strings.Join(states, ", "), res.Duration.Round(time.Millisecond))
-		if !res.OK() {
-			return fmt.Errorf("publish %s did not activate on every node; see %s", s, filepath.Join(d.dir, "logs"))
-		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // startBalancer runs `orchard balancer` and waits until it serves a site.
 func (d *demo) startBalancer(ctx context.Context) error {
-	c, err := startChild(d.exe, "balancer", filepath.Join(d.dir, "logs"), "balancer", "--config", d.cfg.Path)
-	if err != nil {
-		return err
-	}
-	d.children = append(d.children, c)
-	return c.waitHTTP(ctx, "http://"+d.cfg.Balancer.Listen+"/", sample.AlphaHost)
+	return d.startServing(ctx, "balancer", d.cfg.Balancer.Listen)
 }
 
 // startMaster runs `orchard master` and waits until it serves.
 func (d *demo) startMaster(ctx context.Context) error {
-	c, err := startChild(d.exe, "master", filepath.Join(d.dir, "logs"), "master", "--config", d.cfg.Path)
+	return d.startServing(ctx, "master", d.cfg.Master.Listen)
+}
+
+// startServing runs `orchard ROLE` and waits until it serves the first
+// sample site on addr.
+func (d *demo) startServing(ctx context.Context, role, addr string) error {
+	c, err := startChild(d.exe, role, filepath.Join(d.dir, "logs"), role, "--config", d.cfg.Path)
 	if err != nil {
 		return err
 	}
 	d.children = append(d.children, c)
-	return c.waitHTTP(ctx, "http://"+d.cfg.Master.Listen+"/", sample.AlphaHost)
+	return c.waitHTTP(ctx, "http://"+addr+"/", sample.AlphaHost)
 }
 
 func (d *demo) printWelcome(took time.Duration) {

@@ -105,11 +105,7 @@ pool = "web"
 
 	out := mustCLI(t, path, "", "drain", "node0")
 	t.Logf("orchard drain node0:\n%s", out)
-	for _, want := range []string{"lb1 (", "lb2 (", "drain node0 in pool web, api"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("drain output lacks %q:\n%s", want, out)
-		}
-	}
+	wantOutput(t, "drain output", out, "lb1 (", "lb2 (", "drain node0 in pool web, api")
 	for name, b := range map[string]*balancer.Balancer{"lb1": lb1, "lb2": lb2} {
 		for _, pool := range []string{"web", "api"} {
 			if got := adminState(b, pool, "node0"); got != orchard.MemberDraining {

@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"time"
@@ -66,12 +63,7 @@ type masterServer struct {
 
 	store    orchard.Store
 	releases *release.Store
-	site     *http.Server
-	siteLn   net.Listener
-	siteDone chan struct{}
-	// siteStop cancels the context of requests in flight on the site
-	// listener, when a graceful shutdown runs out of time.
-	siteStop context.CancelFunc
+	site     *serving
 	control  *masterControl
 	admin    *masterAdmin
 	svc      *master.Service  // builds and publishes for the admin UI; nil without it
@@ -117,32 +109,20 @@ func (m *masterServer) initSiteServer(ctx context.Context) error {
 	if m.cfg.Master.Listen == "" {
 		return usagef("%s: master.listen is empty", m.cfg.Path)
 	}
-	ln, err := net.Listen("tcp", m.cfg.Master.Listen)
-	if err != nil {
-		return fmt.Errorf("master site listener: %w", err)
-	}
-	m.siteLn = ln
 	logger := m.logger.With("listener", "site")
-	m.site = &http.Server{
+	site, err := listenAndServe(ctx, "master site", m.cfg.Master.Listen, &http.Server{
 		Handler:           m.countSiteRequests(master.NewSiteHandler(m.store, logger)),
 		ReadHeaderTimeout: masterReadHeaderTimeout,
 		ReadTimeout:       masterReadTimeout,
 		WriteTimeout:      masterWriteTimeout,
 		IdleTimeout:       masterIdleTimeout,
 		MaxHeaderBytes:    masterMaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}, logger)
+	if err != nil {
+		return err
 	}
-	base, stop := context.WithCancel(context.WithoutCancel(ctx))
-	m.siteStop = stop
-	m.site.BaseContext = func(net.Listener) context.Context { return base }
-	m.siteDone = make(chan struct{})
-	go func() {
-		defer close(m.siteDone)
-		if err := m.site.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Error("serve", "err", err)
-		}
-	}()
-	logger.Info("serving sites dynamically", "addr", ln.Addr().String())
+	m.site = site
+	logger.Info("serving sites dynamically", "addr", site.Addr())
 	return nil
 }
 
@@ -166,12 +146,7 @@ func (m *masterServer) initControl(context.Context) error {
 }
 
 // SiteAddr returns the address the site listener is bound to.
-func (m *masterServer) SiteAddr() string {
-	if m.siteLn == nil {
-		return ""
-	}
-	return m.siteLn.Addr().String()
-}
+func (m *masterServer) SiteAddr() string { return m.site.Addr() }
 
 // Close stops the listeners (letting requests in flight finish for a few
 // seconds) and closes the store, in the reverse order of openMaster, and
@@ -196,20 +171,8 @@ func (m *masterServer) Close() error {
 		keep(m.control.Close())
 		m.control = nil
 	}
-	if m.site != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := m.site.Shutdown(ctx); err != nil {
-			m.siteStop()
-			keep(m.site.Close())
-		}
-		cancel()
-		m.siteStop()
-		<-m.siteDone
-		m.site = nil
-	} else if m.siteLn != nil {
-		keep(m.siteLn.Close())
-	}
-	m.siteLn = nil
+	keep(m.site.Close())
+	m.site = nil
 	if m.releases != nil { // after everything that reads blobs has stopped
 		keep(m.releases.Close())
 		m.releases = nil

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -31,13 +29,8 @@ const (
 
 // masterAdmin is the admin UI on master.admin.
 type masterAdmin struct {
-	ui   *admin.Handler
-	srv  *http.Server
-	ln   net.Listener
-	stop context.CancelFunc
-	done chan struct{}
-	once sync.Once
-	err  error
+	ui *admin.Handler
+	*serving
 }
 
 // initAdmin serves the admin UI on master.admin (nothing when it is empty).
@@ -69,10 +62,10 @@ func (m *masterServer) initAdmin(ctx context.Context) error {
 
 // AdminAddr returns the address the admin listener is bound to ("" if none).
 func (m *masterServer) AdminAddr() string {
-	if m.admin == nil || m.admin.ln == nil {
+	if m.admin == nil {
 		return ""
 	}
-	return m.admin.ln.Addr().String()
+	return m.admin.Addr()
 }
 
 // startAdmin listens on cfg.Master.Admin and serves the admin UI, with
@@ -87,30 +80,21 @@ func startAdmin(ctx context.Context, cfg *config.Config, st orchard.Store, svc *
 	if cfg.ACME != nil {
 		opt.HTTPS = &certs.SettingsFile{Path: httpsSettingsFile(cfg)}
 	}
-	ln, err := net.Listen("tcp", cfg.Master.Admin)
-	if err != nil {
-		return nil, fmt.Errorf("master admin listener: %w", err)
-	}
-	a := &masterAdmin{ui: admin.New(opt), ln: ln, done: make(chan struct{})}
-	base, stop := context.WithCancel(context.WithoutCancel(ctx))
-	a.stop = stop
-	a.srv = &http.Server{
-		Handler:           a.ui,
+	ui := admin.New(opt)
+	srv, err := listenAndServe(ctx, "master admin", cfg.Master.Admin, &http.Server{
+		Handler:           ui,
 		ReadHeaderTimeout: adminReadHeaderTimeout,
 		ReadTimeout:       adminReadTimeout,
 		WriteTimeout:      adminWriteTimeout,
 		IdleTimeout:       adminIdleTimeout,
 		MaxHeaderBytes:    adminMaxHeaderBytes,
-		BaseContext:       func(net.Listener) context.Context { return base },
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}, logger)
+	if err != nil {
+		_ = ui.Close() // no job has run
+		return nil, err
 	}
-	go func() {
-		defer close(a.done)
-		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Error("serve", "err", err)
-		}
-	}()
-	logger.Info("admin UI listening", "addr", ln.Addr().String())
+	a := &masterAdmin{ui: ui, serving: srv}
+	logger.Info("admin UI listening", "addr", a.Addr())
 	return a, nil
 }
 
@@ -121,20 +105,11 @@ func (a *masterAdmin) Close() error {
 	if a == nil {
 		return nil
 	}
-	a.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := a.srv.Shutdown(ctx); err != nil {
-			a.stop()
-			a.err = a.srv.Close()
-		}
-		a.stop()
-		<-a.done
-		if err := a.ui.Close(); err != nil && a.err == nil {
-			a.err = err
-		}
-	})
-	return a.err
+	err := a.serving.Close()
+	if uerr := a.ui.Close(); err == nil {
+		err = uerr
+	}
+	return err
 }
 
 // adminBackend adapts the master's Service to the admin UI's Builder and

@@ -2,10 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -126,34 +125,21 @@ func runProbe(cmd *cobra.Command, o probeRun) error {
 	defer db.Close()
 
 	var wg sync.WaitGroup
-	defer wg.Wait() // hooks and the status server finish before the db closes
+	defer wg.Wait() // hooks finish before the db closes
 	if o.serve != "" {
-		ln, err := net.Listen("tcp", o.serve)
-		if err != nil {
-			return usagef("--serve %s: %v", o.serve, err)
-		}
-		srv := &http.Server{
+		status, err := listenAndServe(ctx, "status page", o.serve, &http.Server{
 			Handler:           monitor.StatusHandler(db, 30, nil),
 			ReadHeaderTimeout: 5 * time.Second,
 			ReadTimeout:       10 * time.Second,
 			WriteTimeout:      30 * time.Second,
 			IdleTimeout:       60 * time.Second,
 			MaxHeaderBytes:    16 << 10,
-			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		}, logger.With("listener", "status"))
+		if err != nil {
+			return usagef("--serve %s: %v", o.serve, err)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				logger.Error("status page", "err", err)
-			}
-		}()
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(sctx)
-		}()
-		fmt.Fprintf(cmd.OutOrStdout(), "status page on http://%s/\n", ln.Addr())
+		defer status.Close() // deferred after db.Close, so it runs before
+		fmt.Fprintf(cmd.OutOrStdout(), "status page on http://%s/\n", status.Addr())
 	}
 
 	out := cmd.OutOrStdout()
@@ -214,25 +200,12 @@ func runProbe(cmd *cobra.Command, o probeRun) error {
 // writeProbeReport writes the report to a temporary file and renames it, so
 // a reader never sees half a page.
 func writeProbeReport(db *monitor.ProbeDB, path string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".probe-report-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := monitor.WriteReport(ctx, tmp, db, monitor.ReportOptions{Title: "orchard probe report"}); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	_, err := writeFileAtomic(path, 0o644, func(w io.Writer) error {
+		return monitor.WriteReport(ctx, w, db, monitor.ReportOptions{Title: "orchard probe report"})
+	})
+	return err
 }
 
 // runHook runs the --on-fail command with the result in its environment

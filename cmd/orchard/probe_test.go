@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -13,13 +12,7 @@ import (
 
 func runProbeCmd(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
-	cmd := newProbeCmd()
-	var out, errOut bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&errOut)
-	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(context.Background())
-	return out.String(), errOut.String(), err
+	return execute(context.Background(), newProbeCmd(), "", args...)
 }
 
 func TestProbeCmd(t *testing.T) {

@@ -196,39 +196,17 @@ func initSite(ctx context.Context, st orchard.Store, host, dataDir string, out i
 		}
 	}
 	templates, theme := defaultSiteFiles()
-	var added, kept int
-	for i := range templates {
-		t := templates[i]
-		_, err := st.Template(ctx, host, t.Name)
-		switch orchard.ErrorCode(err) {
-		case "":
-			kept++
-			continue
-		case orchard.ENOTFOUND:
-		default:
-			return storeError(err)
-		}
-		if err := st.PutTemplate(ctx, host, &t); err != nil {
-			return storeError(err)
-		}
-		added++
+	added, kept, err := putMissing(templates,
+		func(t orchard.Template) error { _, err := st.Template(ctx, host, t.Name); return err },
+		func(t *orchard.Template) error { return st.PutTemplate(ctx, host, t) })
+	if err != nil {
+		return err
 	}
-	var addedAssets, keptAssets int
-	for i := range theme {
-		a := theme[i]
-		_, err := st.Asset(ctx, host, a.Path)
-		switch orchard.ErrorCode(err) {
-		case "":
-			keptAssets++
-			continue
-		case orchard.ENOTFOUND:
-		default:
-			return storeError(err)
-		}
-		if err := st.PutAsset(ctx, host, &a); err != nil {
-			return storeError(err)
-		}
-		addedAssets++
+	addedAssets, keptAssets, err := putMissing(theme,
+		func(a orchard.Asset) error { _, err := st.Asset(ctx, host, a.Path); return err },
+		func(a *orchard.Asset) error { return st.PutAsset(ctx, host, a) })
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(out, "Copied %d default templates and %d theme files", added, addedAssets)
 	if kept+keptAssets > 0 {
@@ -236,6 +214,27 @@ func initSite(ctx context.Context, st orchard.Store, host, dataDir string, out i
 	}
 	fmt.Fprintln(out)
 	return nil
+}
+
+// putMissing puts each of items that get does not find (ENOTFOUND) and
+// keeps the others, so a site's own templates and theme files survive
+// `orchard site -i`. It counts both.
+func putMissing[T any](items []T, get func(T) error, put func(*T) error) (added, kept int, err error) {
+	for i := range items {
+		switch err := get(items[i]); orchard.ErrorCode(err) {
+		case "":
+			kept++
+			continue
+		case orchard.ENOTFOUND:
+		default:
+			return added, kept, storeError(err)
+		}
+		if err := put(&items[i]); err != nil {
+			return added, kept, storeError(err)
+		}
+		added++
+	}
+	return added, kept, nil
 }
 
 // setAdminPassword sets a random password for the site's user "admin",

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -32,7 +31,7 @@ func runSiteExport(ctx context.Context, st orchard.Store, host, path string, wit
 	if withSecrets {
 		mode = 0o600
 	}
-	n, err := writeExportAtomic(path, mode, func(w io.Writer) error { return xmlio.Export(ctx, w, c, opts) })
+	n, err := writeFileAtomic(path, mode, func(w io.Writer) error { return xmlio.Export(ctx, w, c, opts) })
 	if err != nil {
 		return xmlShownError("export "+host, err)
 	}
@@ -150,52 +149,6 @@ func xmlShownError(prefix string, err error) error {
 	default:
 		return fmt.Errorf("%s: %w", prefix, err)
 	}
-}
-
-// writeExportAtomic writes path through a temporary file in its directory,
-// synced and renamed into place, and returns the bytes written.
-func writeExportAtomic(path string, mode os.FileMode, write func(io.Writer) error) (int64, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return 0, err
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	cw := &xmlCountingWriter{w: f}
-	if err := write(cw); err != nil {
-		return 0, err
-	}
-	if err := f.Chmod(mode); err != nil {
-		return 0, err
-	}
-	if err := f.Sync(); err != nil {
-		return 0, err
-	}
-	if err := f.Close(); err != nil {
-		return 0, err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return 0, err
-	}
-	ok = true
-	return cw.n, nil
-}
-
-type xmlCountingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *xmlCountingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // importProgress draws "Reading FILE  42% (12.3 MB of 29.0 MB)" on a terminal,

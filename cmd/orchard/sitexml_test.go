@@ -184,15 +184,11 @@ func TestSiteImportUnderAnotherHost(t *testing.T) {
 	mustCLI(t, cfg, "", "site", "-s", from, "--export", file)
 
 	out := mustCLI(t, cfg, "", "site", "-s", to, "-c", "--import", file)
-	for _, want := range []string{
-		file + " holds the site " + from + ": importing it as " + to + "\n",
-		"Renamed " + from + " (and www." + from + ") -> " + to + " in the settings, 2 pages (3 links)\n",
-		"Dropped the aliases www." + from + " (they belong to " + from + "; --keep-aliases keeps them)\n",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("import printed:\n%s\nwant the line %q", out, want)
-		}
-	}
+	wantOutput(t, "import output", out,
+		file+" holds the site "+from+": importing it as "+to+"\n",
+		"Renamed "+from+" (and www."+from+") -> "+to+" in the settings, 2 pages (3 links)\n",
+		"Dropped the aliases www."+from+" (they belong to "+from+"; --keep-aliases keeps them)\n",
+	)
 	if list := mustCLI(t, cfg, "", "site", "list"); !regexp.MustCompile(`staging\.example\.com +- `).MatchString(list) {
 		t.Errorf("the imported site kept its aliases:\n%s", list)
 	}

@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // testCluster writes a minimal cluster file in a temp dir and returns its path.
@@ -31,18 +34,24 @@ type cliResult struct {
 // runCLI runs `orchard --config cfg args...` in-process with stdin.
 func runCLI(t *testing.T, cfg, stdin string, args ...string) cliResult {
 	t.Helper()
-	cmd := newRootCmd()
-	var out, errb bytes.Buffer
-	cmd.SetArgs(append([]string{"--config", cfg}, args...))
-	cmd.SetIn(strings.NewReader(stdin))
-	cmd.SetOut(&out)
-	cmd.SetErr(&errb)
-	err := cmd.ExecuteContext(t.Context())
-	r := cliResult{out: out.String(), stderr: errb.String(), code: exitCode(err)}
+	out, stderr, err := execute(t.Context(), newRootCmd(), stdin, append([]string{"--config", cfg}, args...)...)
+	r := cliResult{out: out, stderr: stderr, code: exitCode(err)}
 	if err != nil {
 		r.err = err.Error()
 	}
 	return r
+}
+
+// execute runs cmd (the root command or a subcommand's) in-process with
+// args and stdin, and returns what it wrote to stdout and to stderr.
+func execute(ctx context.Context, cmd *cobra.Command, stdin string, args ...string) (stdout, stderr string, err error) {
+	var out, errb bytes.Buffer
+	cmd.SetArgs(args)
+	cmd.SetIn(strings.NewReader(stdin))
+	cmd.SetOut(&out)
+	cmd.SetErr(&errb)
+	err = cmd.ExecuteContext(ctx)
+	return out.String(), errb.String(), err
 }
 
 // mustCLI runs the command and fails the test unless it exits 0.
@@ -63,6 +72,17 @@ func wantExit(t *testing.T, r cliResult, code int, msg string) {
 	}
 	if strings.Contains(r.err, "code=") {
 		t.Errorf("error shows an internal code to the user: %q", r.err)
+	}
+}
+
+// wantOutput fails t for each of wants that out, what a command printed
+// (named what), does not contain.
+func wantOutput(t *testing.T, what, out string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(out, want) {
+			t.Errorf("%s lacks %q:\n%s", what, want, out)
+		}
 	}
 }
 

@@ -28,6 +28,15 @@ type nodeProc struct {
 	done chan struct{}
 }
 
+// startProcCluster starts the master's side in this process, with a site of
+// pages pages, and two node processes of a new cluster file.
+func startProcCluster(t *testing.T, pages int) (*cluster, *master, []*nodeProc) {
+	t.Helper()
+	c := newCluster(t, 2)
+	m := startMasterAt(t, pages, filepath.Join(c.dir, "master"), c.master, c.secret)
+	return c, m, []*nodeProc{startNodeProc(t, t, c, 0), startNodeProc(t, t, c, 1)}
+}
+
 // startNodeProc starts node i; owner (the whole test, when t is a subtest)
 // stops it at the end.
 func startNodeProc(t, owner *testing.T, c *cluster, i int) *nodeProc {
@@ -122,9 +131,7 @@ func TestKillNode(t *testing.T) {
 		t.Skip("starts processes")
 	}
 	const pages = 300
-	c := newCluster(t, 2)
-	m := startMasterAt(t, pages, filepath.Join(c.dir, "master"), c.master, c.secret)
-	procs := []*nodeProc{startNodeProc(t, t, c, 0), startNodeProc(t, t, c, 1)}
+	c, m, procs := startProcCluster(t, pages)
 	owner := t
 	m.pub.Nodes = []publish.Target{{Name: "node0", ControlAddr: c.nodes[0].control}, {Name: "node1", ControlAddr: c.nodes[1].control}}
 	v1 := m.build(t)

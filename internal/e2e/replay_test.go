@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -146,9 +145,7 @@ func TestCapturedRequestsReplay(t *testing.T) {
 		t.Skip("starts processes")
 	}
 	const pages = 20
-	c := newCluster(t, 2)
-	m := startMasterAt(t, pages, filepath.Join(c.dir, "master"), c.master, c.secret)
-	procs := []*nodeProc{startNodeProc(t, t, c, 0), startNodeProc(t, t, c, 1)}
+	c, m, procs := startProcCluster(t, pages)
 	rec := startRecorder(t, c.nodes[0].control)
 	m.pub.Nodes = []publish.Target{{Name: "node0", ControlAddr: rec.addr()}, {Name: "node1", ControlAddr: c.nodes[1].control}}
 

@@ -30,10 +30,17 @@ func FreeAddr(tb testing.TB) string {
 // it waited for, when it still does not after Deadline.
 func WaitFor(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(Deadline)
+	WaitWithin(tb, Deadline, what, cond)
+}
+
+// WaitWithin is WaitFor with a deadline of its own, for a wait known to be
+// longer than Deadline (processes under CPU emulation).
+func WaitWithin(tb testing.TB, d time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %s waiting for %s", Deadline, what)
+			tb.Fatalf("timed out after %s waiting for %s", d, what)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

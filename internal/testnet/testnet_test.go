@@ -4,6 +4,7 @@ import (
 	"net"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/orchardhq/orchard/internal/testnet"
 )
@@ -18,9 +19,19 @@ func TestFreeAddr(t *testing.T) {
 }
 
 func TestWaitFor(t *testing.T) {
-	var calls atomic.Int32
-	testnet.WaitFor(t, "the third call", func() bool { return calls.Add(1) >= 3 })
-	if got := calls.Load(); got != 3 {
-		t.Fatalf("cond called %d times, want 3 (it stops polling once cond holds)", got)
+	for _, tc := range []struct {
+		name string
+		wait func(tb testing.TB, what string, cond func() bool)
+	}{
+		{"WaitFor", testnet.WaitFor},
+		{"WaitWithin", func(tb testing.TB, what string, cond func() bool) { testnet.WaitWithin(tb, time.Minute, what, cond) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls atomic.Int32
+			tc.wait(t, "the third call", func() bool { return calls.Add(1) >= 3 })
+			if got := calls.Load(); got != 3 {
+				t.Fatalf("cond called %d times, want 3 (it stops polling once cond holds)", got)
+			}
+		})
 	}
 }
