@@ -151,14 +151,18 @@ func (s *Service) PublishAll(ctx context.Context, sites []string, opt AllOptions
 		}
 	}
 	flush()
+	sum.Duration = time.Since(start)
+	if err := ctx.Err(); err != nil {
+		// Stopped: the balancers learn at their next health check, and
+		// the prune + GC rule waits for the next publish (at thousands
+		// of sites a collection reads every manifest).
+		return sum, fmt.Errorf("publish: %w after %d of %d sites", err, sum.Published+sum.Failed, sum.Sites)
+	}
 	if len(published) > 0 {
-		sum.Edge = edgeSummary(s.Publisher.RefreshBalancers(context.WithoutCancel(ctx)), published)
+		sum.Edge = edgeSummary(s.Publisher.RefreshBalancers(ctx), published)
 	}
 	s.afterPublish()
 	sum.Duration = time.Since(start)
-	if err := ctx.Err(); err != nil {
-		return sum, fmt.Errorf("publish: %w after %d of %d sites", err, sum.Published+sum.Failed, sum.Sites)
-	}
 	return sum, nil
 }
 

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -247,5 +250,10 @@ func TestPublishAllCancel(t *testing.T) {
 		if id := st.Releases()[s]; id != "" {
 			t.Errorf("%s was activated after the cancel, and not reported", s)
 		}
+	}
+	// A stopped publish leaves the prune + GC rule (due here: no
+	// collection yet) to the next one.
+	if _, err := os.Stat(filepath.Join(svc.DataDir, "gc-stamp")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a cancelled PublishAll collected garbage (gc-stamp: %v)", err)
 	}
 }
