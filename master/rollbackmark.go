@@ -3,9 +3,11 @@ package master
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -63,4 +65,22 @@ func clearRollbackMark(data, site string) error {
 		return nil
 	}
 	return err
+}
+
+// RolledBack returns the sites that have a rollback mark, sorted: a
+// publish of many sites looks at their marks alone, not at every site's.
+func (s *Service) RolledBack() ([]string, error) {
+	ents, err := os.ReadDir(filepath.Join(s.dataDir(), "rollbacks"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("list rollback marks: %w", err)
+	}
+	var out []string
+	for _, e := range ents {
+		if site, ok := strings.CutSuffix(e.Name(), ".json"); ok && !e.IsDir() {
+			out = append(out, site)
+		}
+	}
+	return out, nil
 }

@@ -164,29 +164,35 @@ func (s *Service) Rollback(ctx context.Context, site, id string, p Progress) (*p
 // send publishes release id of site (as a rollback or not) with the
 // manifest as stored, records the result and applies the prune + GC rule.
 func (s *Service) send(ctx context.Context, site, id string, rollback bool, p Progress) (*publish.Result, error) {
-	m, encoded, err := s.Releases.ManifestEncoded(site, id)
-	if err != nil {
-		return nil, err
-	}
-	if p.Start != nil {
-		p.Start(id, release.ServedFiles(m), len(s.Publisher.Nodes))
-	}
-	var res *publish.Result
-	switch {
-	case rollback && encoded == nil: // stored as JSON: encoded on the way
-		res, err = s.Publisher.Rollback(ctx, site, id, p.Event)
-	case rollback:
-		res, err = s.Publisher.RollbackEncoded(ctx, site, m, id, encoded, p.Event)
-	case encoded == nil:
-		res, err = s.Publisher.Publish(ctx, site, m, p.Event)
-	default:
-		res, err = s.Publisher.PublishEncoded(ctx, site, m, id, encoded, p.Event)
-	}
+	res, err := s.sendRelease(ctx, site, id, publish.SendOptions{Rollback: rollback, Progress: p.Event}, p.Start)
 	if rerr := recordPublish(s.dataDir(), site, res, err, s.now()); rerr != nil {
 		s.logger().Warn("record publish metrics", "site", site, "err", rerr)
 	}
 	s.afterPublish()
 	return res, err
+}
+
+// sendRelease loads release id of site and sends it to the nodes as opt
+// says, calling start (when not nil) once it is loaded. It neither
+// records the publish nor collects garbage.
+func (s *Service) sendRelease(ctx context.Context, site, id string, opt publish.SendOptions, start func(id string, files, nodes int)) (*publish.Result, error) {
+	m, encoded, err := s.Releases.ManifestEncoded(site, id)
+	if err != nil {
+		return nil, err
+	}
+	if encoded == nil { // stored as JSON by an older version: encoded on the way
+		var eid string
+		if encoded, eid, err = release.EncodeManifest(m); err != nil {
+			return nil, fmt.Errorf("publish %s: %w", site, err)
+		}
+		if eid != id {
+			return nil, fmt.Errorf("publish %s: release %s encodes as %s", site, id, eid)
+		}
+	}
+	if start != nil {
+		start(id, release.ServedFiles(m), len(s.Publisher.Nodes))
+	}
+	return s.Publisher.Send(ctx, site, m, id, encoded, opt)
 }
 
 // afterPublish is the one prune + GC rule, run after every publish and

@@ -72,10 +72,26 @@ type publishSiteStats struct {
 	States   map[string]string `json:"states,omitempty"` // node -> state of the last publish
 }
 
+// publishRecord is one publish to count: site, its result (nil when it
+// failed before reaching any node), its error and when it ended.
+type publishRecord struct {
+	site string
+	res  *publish.Result
+	err  error
+	at   time.Time
+}
+
 // recordPublish adds one publish of site (res may be nil when it failed
 // before reaching any node) to dataDir's publishMetricsFile.
 func recordPublish(dataDir, site string, res *publish.Result, perr error, now time.Time) error {
-	if dataDir == "" || site == "" {
+	return recordPublishes(dataDir, []publishRecord{{site: site, res: res, err: perr, at: now}})
+}
+
+// recordPublishes adds publishes to dataDir's publishMetricsFile, in the
+// order given, reading and writing the file once for all of them (a
+// publish of every site records them a few hundred at a time).
+func recordPublishes(dataDir string, recs []publishRecord) error {
+	if dataDir == "" || len(recs) == 0 {
 		return nil
 	}
 	lock, err := os.OpenFile(filepath.Join(dataDir, publishMetricsLock), os.O_RDWR|os.O_CREATE, 0o600)
@@ -90,13 +106,18 @@ func recordPublish(dataDir, site string, res *publish.Result, perr error, now ti
 
 	path := filepath.Join(dataDir, publishMetricsFile)
 	st, _ := readPublishStats(path) // a damaged file starts again
-	if st.Sites[site] == nil {
-		// Back from the older sites: its counts go on from its own file.
-		if s, err := readSiteStats(dataDir, site); err == nil && s != nil {
-			st.Sites[site] = s
+	for _, r := range recs {
+		if r.site == "" {
+			continue
 		}
+		if st.Sites[r.site] == nil {
+			// Back from the older sites: its counts go on from its own file.
+			if s, err := readSiteStats(dataDir, r.site); err == nil && s != nil {
+				st.Sites[r.site] = s
+			}
+		}
+		st.add(r.site, r.res, r.err, r.at)
 	}
-	st.add(site, res, perr, now)
 	// Only the recent sites stay; the others keep their records in files
 	// of their own (written once, when they leave; a file an older
 	// version left with every site is split up here, once).

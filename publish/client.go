@@ -40,6 +40,7 @@ func NewHTTPClient(perHost int) *http.Client {
 
 // client makes signed requests to one peer's control listener.
 type client struct {
+	addr   string // as given to newClient
 	base   string // "http://host:port"
 	target string // the peer's name in the signed string (see Sign)
 	secret []byte
@@ -53,7 +54,7 @@ func newClient(addr, target string, secret []byte, hc *http.Client) *client {
 	if !strings.Contains(base, "://") {
 		base = "http://" + base
 	}
-	return &client{base: strings.TrimRight(base, "/"), target: target, secret: secret, hc: hc}
+	return &client{addr: addr, base: strings.TrimRight(base, "/"), target: target, secret: secret, hc: hc}
 }
 
 // do sends a signed request with body and returns the response when it is

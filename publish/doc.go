@@ -13,7 +13,14 @@
 // Phase two, activate: when every reachable node has staged, the master
 // activates the release on all of them
 // (POST /_orchard/v1/releases/{site}/{id}/activate); a node refuses (409)
-// unless every blob of the manifest is present.
+// unless every blob of the manifest is present. Once every node has
+// staged, the activations are sent even if the publish is cancelled, so a
+// site is never left active on some nodes only by a Ctrl-C.
+//
+// Many sites at once: a Publisher may run many publishes concurrently (the
+// master's PublishAll does); they share one HTTP client and NodeRequests
+// request slots per node. A node orders the activations of each site (and
+// the release order checks) with a lock per site, not one for the node.
 //
 // Catch-up: a node asks the master's control listener for the active release
 // of every site at start and every few seconds, and pulls what it lacks through

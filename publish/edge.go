@@ -32,25 +32,50 @@ const edgeTimeout = 10 * time.Second
 // returns. A balancer that cannot be asked is reported, not fatal: its
 // periodic health checks move it within their interval.
 func (p *Publisher) refreshEdge(ctx context.Context, site string) []EdgeResult {
+	routes := p.RefreshBalancers(ctx)
+	if len(routes) == 0 {
+		return nil
+	}
+	out := make([]EdgeResult, len(routes))
+	for i, r := range routes {
+		out[i] = EdgeResult{Name: r.Name, Addr: r.Addr, Release: r.Releases[site], Err: r.Err}
+	}
+	return out
+}
+
+// BalancerRoutes is what one balancer routes every site to once it has
+// re-checked its members.
+type BalancerRoutes struct {
+	Name     string
+	Addr     string
+	Releases map[string]string // site -> the newest release it routes to
+	Err      error             // the balancer could not be asked; it learns at its next health check
+}
+
+// RefreshBalancers asks every balancer at once to check its members now
+// and returns what each routes to, in the order of p.Balancers (none
+// without balancers). A publish of one site does it itself; a publish of
+// many skips it for each (SendOptions.SkipEdge) and calls this once.
+func (p *Publisher) RefreshBalancers(ctx context.Context) []BalancerRoutes {
 	if len(p.Balancers) == 0 {
 		return nil
 	}
 	hc, log, _, _ := p.defaults()
 	ctx, cancel := context.WithTimeout(ctx, edgeTimeout)
 	defer cancel()
-	out := make([]EdgeResult, len(p.Balancers))
+	out := make([]BalancerRoutes, len(p.Balancers))
 	var wg sync.WaitGroup
 	for i, t := range p.Balancers {
-		out[i] = EdgeResult{Name: t.Name, Addr: t.ControlAddr}
+		out[i] = BalancerRoutes{Name: t.Name, Addr: t.ControlAddr}
 		wg.Go(func() {
-			e := &out[i]
+			r := &out[i]
 			rels, err := refreshBalancer(ctx, newClient(t.ControlAddr, BalancerTarget, p.Secret, hc))
 			if err != nil {
-				e.Err = fmt.Errorf("refresh balancer %s: %w", t.Name, err)
+				r.Err = fmt.Errorf("refresh balancer %s: %w", t.Name, err)
 				log.Warn("balancer not refreshed", "balancer", t.Name, "err", err)
 				return
 			}
-			e.Release = rels[site]
+			r.Releases = rels
 		})
 	}
 	wg.Wait()

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"net/http"
@@ -91,15 +92,20 @@ type Node struct {
 	started time.Time
 	verify  *Verifier
 
-	mu      sync.Mutex                           // serialises activations and guards staged and active
+	mu      sync.Mutex                           // guards staged and active (held briefly: see siteLock)
 	staged  map[string]map[string]*stagedRelease // site -> id -> manifest
 	nStaged atomic.Int64                         // releases in staged, for /metrics without waiting on mu
 	active  map[string]*stagedRelease            // site -> the release this node last activated
 
-	syncMu    sync.Mutex
-	lastSync  NodeSync
-	activated bool // since the last GC
+	siteLocks [siteLockStripes]sync.Mutex // see siteLock
+
+	syncMu      sync.Mutex
+	lastSync    NodeSync
+	activatedGC bool // a release was activated since the last GC
 }
+
+// siteLockStripes is how many locks order the activations of all sites.
+const siteLockStripes = 64
 
 type stagedRelease struct {
 	m       *orchard.Manifest
@@ -530,11 +536,12 @@ type activation struct {
 	replaces string
 }
 
-// activeCreated returns when the active release cur of site was created;
-// ok is false when that is not known.
-func (n *Node) activeCreated(site, cur string) (time.Time, bool) {
-	if a := n.active[site]; a != nil && a.id == cur {
-		return a.m.Created, true
+// activeCreated returns when the active release cur of site was created
+// (prev: the release this node activated last for site, or nil); ok is
+// false when that is not known.
+func (n *Node) activeCreated(site, cur string, prev *stagedRelease) (time.Time, bool) {
+	if prev != nil && prev.id == cur {
+		return prev.m.Created, true
 	}
 	if id, created, ok := n.cfg.State.ActiveCreated(site); ok && id == cur {
 		return created, true
@@ -543,9 +550,10 @@ func (n *Node) activeCreated(site, cur string) (time.Time, bool) {
 }
 
 // checkOrder refuses to activate st over the active release cur of site
-// when that would go back in time without an explicit rollback, or when a
-// rollback does not replace cur. n.mu must be held.
-func (n *Node) checkOrder(site, cur string, st *stagedRelease, how activation) error {
+// (prev: the release this node activated last for site, or nil) when that
+// would go back in time without an explicit rollback, or when a rollback
+// does not replace cur. The site's lock must be held.
+func (n *Node) checkOrder(site, cur string, st, prev *stagedRelease, how activation) error {
 	if how.replaces != "" {
 		if cur != how.replaces {
 			return fmt.Errorf("%w: rollback to %s replaces %s, but the active release is %q", ErrStale, st.id, how.replaces, cur)
@@ -557,10 +565,22 @@ func (n *Node) checkOrder(site, cur string, st *stagedRelease, how activation) e
 	}
 	// Created has whole seconds (node.Node keeps no more); two builds
 	// in the same second are not ordered.
-	if created, ok := n.activeCreated(site, cur); ok && st.m.Created.Truncate(time.Second).Before(created.Truncate(time.Second)) {
+	if created, ok := n.activeCreated(site, cur, prev); ok && st.m.Created.Truncate(time.Second).Before(created.Truncate(time.Second)) {
 		return fmt.Errorf("%w: release %s was created before the active %s; only a rollback naming %s may activate it", ErrStale, st.id, cur, cur)
 	}
 	return nil
+}
+
+// siteLock returns the lock that orders the activations of site: those
+// of one site happen one at a time, those of others meanwhile (each
+// activation waits on the node's disk; serialising every site's behind
+// one lock made a node activate one site at a time whatever the master
+// sent). Sites share siteLockStripes locks, so their number stays
+// bounded.
+func (n *Node) siteLock(site string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(site))
+	return &n.siteLocks[h.Sum32()%siteLockStripes]
 }
 
 // activeID returns the active release of site ("" for none), asking
@@ -574,10 +594,30 @@ func (n *Node) activeID(site string) string {
 // activate makes the staged release id of site active, as how says. It
 // returns the missing blobs with release.ErrBlobsMissing.
 func (n *Node) activate(site, id string, how activation) ([]string, error) {
+	// Blobs of batches were written without fsync: make them durable (and
+	// present) now, once for the whole release, and before taking the
+	// site's lock: the activations of other sites do not wait on this
+	// fsync, and those that sync at the same time share it (a Sync makes everything
+	// written before it durable; this release's blobs were all written
+	// before its activation was asked for).
+	if ub, ok := n.cfg.Blobs.(UnsyncedBlobs); ok {
+		if err := ub.Sync(); err != nil {
+			return nil, fmt.Errorf("%w: activate %s: %v", ErrStorage, id, err)
+		}
+	}
+	l := n.siteLock(site)
+	l.Lock()
+	defer l.Unlock()
 	n.mu.Lock()
-	defer n.mu.Unlock()
-	st := n.staged[site][id]
+	st, prev := n.staged[site][id], n.active[site]
+	n.mu.Unlock()
 	if st == nil {
+		if !how.catchUp && n.activeID(site) == id {
+			// Catch-up activated it first (the master records a
+			// release as active while it asks the nodes to activate
+			// it) and took it off the staged ones: done all the same.
+			return nil, nil
+		}
 		return nil, fmt.Errorf("%w: release %s of %s is not staged here", ErrNotFound, id, site)
 	}
 	cur := n.activeID(site)
@@ -586,36 +626,37 @@ func (n *Node) activate(site, id string, how activation) ([]string, error) {
 		return nil, nil
 	case how.catchUp:
 	case cur == id: // already active (catch-up got there first): nothing to do
-		delete(n.staged[site], id)
-		n.countStagedLocked()
-		n.active[site] = st // same files as the active release, so stageMissing may trust it
+		n.activated(site, st) // same files as the active release, so stageMissing may trust it
 		return nil, nil
 	default:
-		if err := n.checkOrder(site, cur, st, how); err != nil {
+		if err := n.checkOrder(site, cur, st, prev, how); err != nil {
 			return nil, err
 		}
 	}
-	// Blobs of batches were written without fsync: make them durable (and
-	// present) now, once for the whole release.
-	if ub, ok := n.cfg.Blobs.(UnsyncedBlobs); ok {
-		if err := ub.Sync(); err != nil {
-			return nil, fmt.Errorf("%w: activate %s: %v", ErrStorage, id, err)
-		}
-	}
 	if err := n.cfg.State.Activate(site, st.id, st.m, st.encoded); err != nil {
+		n.mu.Lock()
 		delete(n.active, site)
+		n.mu.Unlock()
 		if missing := n.missing(st.m); len(missing) > 0 {
 			return missing, fmt.Errorf("%w: %d blobs of release %s", release.ErrBlobsMissing, len(missing), id)
 		}
 		return nil, fmt.Errorf("%w: activate %s: %v", ErrStorage, id, err)
 	}
-	delete(n.staged[site], id)
-	n.countStagedLocked()
-	n.active[site] = st
+	n.activated(site, st)
 	n.syncMu.Lock()
-	n.activated = true
+	n.activatedGC = true
 	n.syncMu.Unlock()
 	return nil, nil
+}
+
+// activated records st as the release of site this node activated last,
+// and no longer staged.
+func (n *Node) activated(site string, st *stagedRelease) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.staged[site], st.id)
+	n.countStagedLocked()
+	n.active[site] = st
 }
 
 // NodeStatus is the answer of GET /_orchard/v1/status on a node.
@@ -721,9 +762,9 @@ func (n *Node) Run(ctx context.Context) error {
 // at most once a minute.
 func (n *Node) maybeGC(last *time.Time) {
 	n.syncMu.Lock()
-	due := n.activated && n.cfg.GC != nil && time.Since(*last) >= time.Minute
+	due := n.activatedGC && n.cfg.GC != nil && time.Since(*last) >= time.Minute
 	if due {
-		n.activated = false
+		n.activatedGC = false
 	}
 	n.syncMu.Unlock()
 	if !due {

@@ -37,11 +37,21 @@ type Publisher struct {
 	Client    *http.Client // default NewHTTPClient(Concurrency)
 	Logger    *slog.Logger // nil discards, as everywhere
 
-	// Concurrency is how many blob requests are in flight per node (default 4).
+	// Concurrency is how many blob requests one publish has in flight per
+	// node (default 4).
 	Concurrency int
+	// NodeRequests is how many requests are in flight to one node at once
+	// over every publish this Publisher runs (default 8): publishing many
+	// sites at once neither floods a node nor holds more than
+	// NodeRequests batches per node in the master's memory.
+	NodeRequests int
 	// BatchBytes is the size of a batch of small blobs (default 1 MiB); a blob
 	// larger than half of it is sent alone.
 	BatchBytes int
+
+	initOnce sync.Once
+	hc       *http.Client             // Client, or the default made once (keep-alive across publishes)
+	slots    map[string]chan struct{} // per node (Target.ControlAddr): NodeRequests tokens
 }
 
 // Phases a node goes through in a publish, as reported in Event.Phase and
@@ -109,15 +119,52 @@ func (r *Result) Down() []string {
 	return out
 }
 
+// init makes, once, what every publish of p shares: the HTTP client (one
+// per publish would open new connections to every node for every site and
+// leave them idle) and the per-node request slots.
+func (p *Publisher) init() {
+	p.initOnce.Do(func() {
+		p.hc = p.Client
+		if p.hc == nil {
+			p.hc = NewHTTPClient(p.nodeRequests() + 2)
+		}
+		p.slots = make(map[string]chan struct{}, len(p.Nodes))
+		for _, t := range p.Nodes {
+			p.slots[t.ControlAddr] = make(chan struct{}, p.nodeRequests())
+		}
+	})
+}
+
+func (p *Publisher) nodeRequests() int {
+	if p.NodeRequests <= 0 {
+		return 8
+	}
+	return p.NodeRequests
+}
+
+// acquire takes one of the request slots of the node at addr, waiting
+// while all are taken; release gives it back. A node not in p.Nodes has
+// no limit.
+func (p *Publisher) acquire(ctx context.Context, addr string) (release func(), err error) {
+	slot := p.slots[addr]
+	if slot == nil {
+		return func() {}, nil
+	}
+	select {
+	case slot <- struct{}{}:
+		return func() { <-slot }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 func (p *Publisher) defaults() (*http.Client, *slog.Logger, int, int) {
+	p.init()
 	conc := p.Concurrency
 	if conc <= 0 {
 		conc = 4
 	}
-	hc := p.Client
-	if hc == nil {
-		hc = NewHTTPClient(conc + 2)
-	}
+	hc := p.hc
 	log := p.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -153,7 +200,7 @@ func (p *Publisher) Publish(ctx context.Context, site string, m *orchard.Manifes
 // must be what release.DecodeManifest turned into m and id (each node
 // decodes and checks it again, and answers the id it computed).
 func (p *Publisher) PublishEncoded(ctx context.Context, site string, m *orchard.Manifest, id string, encoded []byte, progress func(Event)) (*Result, error) {
-	return p.publishEncoded(ctx, site, m, id, encoded, false, progress)
+	return p.Send(ctx, site, m, id, encoded, SendOptions{Progress: progress})
 }
 
 // RollbackEncoded is PublishEncoded for a rollback: each node is told
@@ -161,11 +208,33 @@ func (p *Publisher) PublishEncoded(ctx context.Context, site string, m *orchard.
 // it staged), so it accepts going back to an older release, and only while
 // that release is still active (see ReplacesParam).
 func (p *Publisher) RollbackEncoded(ctx context.Context, site string, m *orchard.Manifest, id string, encoded []byte, progress func(Event)) (*Result, error) {
-	return p.publishEncoded(ctx, site, m, id, encoded, true, progress)
+	return p.Send(ctx, site, m, id, encoded, SendOptions{Rollback: true, Progress: progress})
 }
 
-func (p *Publisher) publishEncoded(ctx context.Context, site string, m *orchard.Manifest, id string, encoded []byte, rollback bool, progress func(Event)) (*Result, error) {
+// SendOptions say how Send publishes a release.
+type SendOptions struct {
+	// Rollback makes it an explicit rollback (see RollbackEncoded).
+	Rollback bool
+	// SkipEdge leaves the balancers to learn of the release at their next
+	// health check instead of asking them to check now: a publish of many
+	// sites asks them once, at the end (RefreshBalancers), not once a site.
+	SkipEdge bool
+	// Progress receives each node's steps; nil: none.
+	Progress func(Event)
+}
+
+// activateTimeout bounds the activation phase, which the caller's context
+// does not cancel (see Send).
+const activateTimeout = 2 * time.Minute
+
+// Send is PublishEncoded (or RollbackEncoded) as opt says. Once every node
+// that is up has staged the release, the activations are sent even if ctx
+// is cancelled meanwhile (within activateTimeout): a Ctrl-C during them
+// does not leave the site active on some nodes and not on the others; it
+// stops a publish only before its activation begins.
+func (p *Publisher) Send(ctx context.Context, site string, m *orchard.Manifest, id string, encoded []byte, opt SendOptions) (*Result, error) {
 	start := time.Now()
+	progress := opt.Progress
 	if progress == nil {
 		progress = func(Event) {}
 	}
@@ -202,6 +271,9 @@ func (p *Publisher) publishEncoded(ctx context.Context, site string, m *orchard.
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("publish %s: %w", site, err)
 	}
+	// From here on the publish completes whatever happens to ctx.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), activateTimeout)
+	defer cancel()
 	// The master records the release as active (for catch-up) while the
 	// nodes activate it: a node that catches up meanwhile pulls it too.
 	catErr := make(chan error, 1)
@@ -222,10 +294,10 @@ func (p *Publisher) publishEncoded(ctx context.Context, site string, m *orchard.
 			report(Event{Node: nr.Name, Phase: PhaseActivate})
 			c := newClient(nr.Addr, nr.Name, p.Secret, hc)
 			path := "/_orchard/v1/releases/" + url.PathEscape(site) + "/" + id + "/activate"
-			if p.goesBack(site, m, id, nr.Was, rollback) {
+			if p.goesBack(site, m, id, nr.Was, opt.Rollback) {
 				path += "?" + ReplacesParam + "=" + nr.Was
 			}
-			err := c.doJSON(ctx, "POST", path, nil, nil, 1<<20)
+			err := p.call(actx, nr.Addr, func() error { return c.doJSON(actx, "POST", path, nil, nil, 1<<20) })
 			nr.Duration += time.Since(t0)
 			if err == nil {
 				nr.State = PhaseActivated
@@ -240,17 +312,26 @@ func (p *Publisher) publishEncoded(ctx context.Context, site string, m *orchard.
 	if err := <-catErr; err != nil {
 		return res, fmt.Errorf("publish %s: record active release: %w", site, err)
 	}
-	for _, nr := range res.Nodes {
-		if nr.State == PhaseActivated {
-			res.Edge = p.refreshEdge(ctx, site)
-			break
+	if !opt.SkipEdge && ctx.Err() == nil {
+		for _, nr := range res.Nodes {
+			if nr.State == PhaseActivated {
+				res.Edge = p.refreshEdge(ctx, site)
+				break
+			}
 		}
 	}
 	res.Duration = time.Since(start)
-	if err := ctx.Err(); err != nil {
-		return res, fmt.Errorf("publish %s: %w", site, err)
-	}
 	return res, nil
+}
+
+// call runs one request to the node at addr in one of its slots.
+func (p *Publisher) call(ctx context.Context, addr string, do func() error) error {
+	release, err := p.acquire(ctx, addr)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return do()
 }
 
 // goesBack reports whether activating release id (manifest m) of site on
@@ -294,14 +375,17 @@ func (p *Publisher) stageOn(ctx context.Context, c *client, nr *NodeResult, site
 	report(Event{Node: nr.Name, Phase: PhaseStage})
 	var ans StageAnswer
 	path := "/_orchard/v1/releases/" + url.PathEscape(site)
-	err := c.doJSONType(ctx, "POST", path, body, release.ManifestContentType, &ans, 64<<20)
-	if errors.Is(err, ErrInvalid) {
-		js, jerr := jsonBody()
-		if jerr != nil {
-			return fmt.Errorf("stage: %w", jerr)
+	err := p.call(ctx, c.addr, func() error {
+		err := c.doJSONType(ctx, "POST", path, body, release.ManifestContentType, &ans, 64<<20)
+		if errors.Is(err, ErrInvalid) {
+			js, jerr := jsonBody()
+			if jerr != nil {
+				return jerr
+			}
+			err = c.doJSONType(ctx, "POST", path, js, "application/json", &ans, 64<<20)
 		}
-		err = c.doJSONType(ctx, "POST", path, js, "application/json", &ans, 64<<20)
-	}
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("stage: %w", err)
 	}
@@ -344,6 +428,11 @@ func (p *Publisher) stageOn(ctx context.Context, c *client, nr *NodeResult, site
 }
 
 func (p *Publisher) putOne(ctx context.Context, c *client, sha string, tick func(int, int64)) error {
+	release, err := p.acquire(ctx, c.addr)
+	if err != nil {
+		return err
+	}
+	defer release()
 	b, err := p.Blobs.Get(sha)
 	if err != nil {
 		return fmt.Errorf("read blob %s on the master: %w", sha, err)
@@ -357,7 +446,14 @@ func (p *Publisher) putOne(ctx context.Context, c *client, sha string, tick func
 	return nil
 }
 
+// putBatch sends the blobs of group in one request. The body is built in
+// the node's slot: the master holds at most NodeRequests of them per node.
 func (p *Publisher) putBatch(ctx context.Context, c *client, group []string, tick func(int, int64)) error {
+	release, err := p.acquire(ctx, c.addr)
+	if err != nil {
+		return err
+	}
+	defer release()
 	var body []byte
 	for _, sha := range group {
 		b, err := p.Blobs.Get(sha)

@@ -122,7 +122,17 @@ says so and asks first (on a terminal), or needs --yes.`,
 			if os.Getenv("GOGC") == "" {
 				defer debug.SetGCPercent(debug.SetGCPercent(400))
 			}
+			// ... but not past publishMemoryLimit, whatever the number of
+			// sites and blobs: the GC then runs as often as it must.
+			if os.Getenv("GOMEMLIMIT") == "" {
+				defer debug.SetMemoryLimit(debug.SetMemoryLimit(publishMemoryLimit))
+			}
 			svc := newService(cfg, nil, store, cmdLogger(quiet))
+			if all {
+				err := publishAll(cmd, svc, store, sites, quiet, yes)
+				collectAfter(cmd, svc, gc)
+				return err
+			}
 			var failed []string
 			for _, s := range sites {
 				newest, err := store.Latest(s)
@@ -150,11 +160,7 @@ says so and asks first (on a terminal), or needs --yes.`,
 					failed = append(failed, s)
 				}
 			}
-			if gc {
-				if err := svc.Collect(); err != nil {
-					fmt.Fprintf(cmd.ErrOrStderr(), "warning: %v\n", err)
-				}
-			}
+			collectAfter(cmd, svc, gc)
 			if len(failed) > 0 {
 				return fmt.Errorf("publish did not activate everywhere: %s", strings.Join(failed, ", "))
 			}
@@ -168,6 +174,171 @@ says so and asks first (on a terminal), or needs --yes.`,
 	cmd.Flags().BoolVar(&yes, "yes", false, "publish without asking when it undoes a rollback")
 	cmd.Flags().BoolVar(&gc, "gc", false, "garbage-collect old releases and blobs on the master now (else at most every "+master.DefaultGCEvery.String()+")")
 	return cmd
+}
+
+// publishMemoryLimit is the soft limit of a publish process's heap (see
+// debug.SetMemoryLimit), in bytes.
+const publishMemoryLimit = 128 << 20
+
+// collectAfter runs the prune + GC rule now when gc (--gc) is set.
+func collectAfter(cmd *cobra.Command, svc *master.Service, gc bool) {
+	if !gc {
+		return
+	}
+	if err := svc.Collect(); err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: %v\n", err)
+	}
+}
+
+// publishAll publishes the newest release of every site in sites, a few
+// at a time (master.Service.PublishAll): one line per site on stdout in
+// the order of sites (as -q prints for one site), progress on stderr
+// unless quiet, then a summary. It fails when any site did not activate
+// everywhere, naming them.
+func publishAll(cmd *cobra.Command, svc *master.Service, store *release.Store, sites []string, quiet, yes bool) error {
+	if err := confirmUndoRollbacks(cmd, svc, store, sites, yes); err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	prog := newAllProgress(cmd.ErrOrStderr(), len(sites), quiet)
+	var failed []string
+	sum, err := svc.PublishAll(cmd.Context(), sites, master.AllOptions{
+		Site: func(r master.SiteResult) {
+			if r.Result != nil {
+				printResult(out, r.Result, true)
+			}
+			if r.Err != nil {
+				fmt.Fprintf(out, "%s: not published: %v\n", r.Site, r.Err)
+			}
+			if !r.OK() {
+				failed = append(failed, r.Site)
+			}
+			prog.site(r.OK())
+		},
+	})
+	if sum == nil {
+		return err
+	}
+	prog.done()
+	fmt.Fprintf(out, "published %d of %d sites in %s", sum.Published, sum.Sites, sum.Duration.Round(time.Millisecond))
+	if sum.Failed > 0 {
+		fmt.Fprintf(out, ", %d failed", sum.Failed)
+	}
+	fmt.Fprintln(out)
+	for _, e := range sum.Edge {
+		switch {
+		case e.Err != nil:
+			fmt.Fprintf(out, "%s: not asked (%v); it serves the new releases after its next health check\n", e.Name, e.Err)
+		case e.Behind > 0:
+			fmt.Fprintf(out, "%s: still routes %d published sites to an older release (a node that activated them is not up there yet)\n", e.Name, e.Behind)
+		default:
+			fmt.Fprintf(out, "%s: serving every published release\n", e.Name)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("publish did not activate everywhere: %s", listSome(failed, 20))
+	}
+	return nil
+}
+
+// listSome joins the first n of names and says how many more there are.
+func listSome(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:n], ", "), len(names)-n)
+}
+
+// confirmUndoRollbacks asks, before a publish of sites, about each of
+// them whose publish would undo a rollback (see confirmUndoRollback). It
+// reads the marks of the sites that have one, not every site's.
+func confirmUndoRollbacks(cmd *cobra.Command, svc *master.Service, store *release.Store, sites []string, yes bool) error {
+	marked, err := svc.RolledBack()
+	if err != nil || len(marked) == 0 {
+		return err
+	}
+	want := make(map[string]bool, len(sites))
+	for _, s := range sites {
+		want[s] = true
+	}
+	for _, s := range marked {
+		if !want[s] {
+			continue
+		}
+		newest, err := store.Latest(s)
+		if err != nil {
+			return err
+		}
+		active, err := store.Active(s)
+		if err != nil {
+			return err
+		}
+		if err := confirmUndoRollback(cmd, svc.RollbackMark(s), s, active, newest, yes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// allProgress prints "published N/M sites" on w as a publish of many
+// sites goes: on a terminal a line rewritten in place, else a line every
+// few seconds; nothing when quiet.
+type allProgress struct {
+	w              io.Writer
+	total, n, fail int
+	tty, quiet     bool
+	start, last    time.Time
+}
+
+func newAllProgress(w io.Writer, total int, quiet bool) *allProgress {
+	p := &allProgress{w: w, total: total, quiet: quiet, start: time.Now()}
+	if f, ok := w.(*os.File); ok {
+		p.tty = term.IsTerminal(int(f.Fd()))
+	}
+	p.last = p.start
+	return p
+}
+
+func (p *allProgress) site(ok bool) {
+	p.n++
+	if !ok {
+		p.fail++
+	}
+	every := 5 * time.Second
+	if p.tty {
+		every = 200 * time.Millisecond
+	}
+	if p.quiet || time.Since(p.last) < every {
+		return
+	}
+	p.last = time.Now()
+	p.print()
+}
+
+func (p *allProgress) print() {
+	end := "\n"
+	if p.tty {
+		end = "\r"
+	}
+	fmt.Fprintf(p.w, "published %d/%d sites", p.n, p.total)
+	if p.fail > 0 {
+		fmt.Fprintf(p.w, " (%d failed)", p.fail)
+	}
+	fmt.Fprintf(p.w, ", %s%s", time.Since(p.start).Round(time.Second), end)
+}
+
+// done prints the last count, on a line of its own.
+func (p *allProgress) done() {
+	if p.quiet {
+		return
+	}
+	p.print()
+	if p.tty {
+		fmt.Fprintln(p.w)
+	}
 }
 
 // newPublisher wires the publish protocol to the cluster file and the

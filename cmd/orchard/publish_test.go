@@ -2,6 +2,9 @@ package main
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -75,4 +78,66 @@ func TestPublishAfterRollback(t *testing.T) {
 	// Done: the next publish asks nothing.
 	mustCLI(t, cfg, "Third version.", "page", "-s", host, "put", "/about/")
 	mustCLI(t, cfg, "", "publish", "-s", host, "--build", "-q")
+}
+
+// TestPublishAllReportsEachSite: publish --all prints one line per site in
+// the order of the sites and a summary; a site that cannot be published
+// (its stored manifest is damaged) is named with why, the others are
+// published all the same, and the command fails naming it.
+func TestPublishAllReportsEachSite(t *testing.T) {
+	ac := startAdminCluster(t)
+	cfg := ac.m.cfg.Path
+	hosts := []string{"c1.localhost", "c2.localhost", "c3.localhost"}
+	for _, h := range hosts {
+		mustCLI(t, cfg, "", "site", "-s", h, "-c")
+		mustCLI(t, cfg, "", "page", "-s", h, "put", "/hello/", "--title", "Hello "+h)
+		mustCLI(t, cfg, "", "build", "-s", h)
+	}
+	mustCLI(t, cfg, "", "build", "-s", sample.AlphaHost)
+	all := []string{sample.AlphaHost, "c1.localhost", "c2.localhost", "c3.localhost"}
+	slices.Sort(all)
+
+	r := runCLI(t, cfg, "", "publish", "--all")
+	if r.code != 0 {
+		t.Fatalf("publish --all: exit %d: %s\n%s", r.code, r.err, r.out)
+	}
+	var order []string
+	for _, line := range strings.Split(strings.TrimSpace(r.out), "\n") {
+		if host, _, ok := strings.Cut(line, " release "); ok {
+			order = append(order, host)
+		}
+	}
+	if !slices.Equal(order, all) {
+		t.Errorf("publish --all reported %v, want each site once in order %v:\n%s", order, all, r.out)
+	}
+	if !strings.Contains(r.out, "published 4 of 4 sites in ") {
+		t.Errorf("publish --all printed no summary:\n%s", r.out)
+	}
+	if !strings.Contains(r.stderr, "published 4/4 sites") {
+		t.Errorf("publish --all printed no progress on stderr:\n%s", r.stderr)
+	}
+
+	// c2's manifest on the master is damaged after its build.
+	mustCLI(t, cfg, "Again.", "page", "-s", "c2.localhost", "put", "/hello/")
+	mustCLI(t, cfg, "", "build", "-s", "c2.localhost")
+	rels, err := filepath.Glob(filepath.Join(filepath.Dir(cfg), "data", "master", "sites", "c2.localhost", "releases", "*.manifest"))
+	if err != nil || len(rels) == 0 {
+		t.Fatalf("no manifest of c2 to damage: %v", err)
+	}
+	for _, p := range rels {
+		if err := os.WriteFile(p, []byte("damaged"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r = runCLI(t, cfg, "", "publish", "--all", "-q")
+	wantExit(t, r, 1, "c2.localhost")
+	if !strings.Contains(r.out, "c2.localhost: not published: ") {
+		t.Errorf("publish --all does not say why c2 failed:\n%s", r.out)
+	}
+	if !strings.Contains(r.out, "published 3 of 4 sites") || !strings.Contains(r.out, "1 failed") {
+		t.Errorf("publish --all summary does not count the failure:\n%s", r.out)
+	}
+	if r.stderr != "" {
+		t.Errorf("publish --all -q wrote to stderr:\n%s", r.stderr)
+	}
 }
