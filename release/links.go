@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	orchard "github.com/orchardhq/orchard"
 )
@@ -22,7 +23,9 @@ func (l BrokenLink) String() string { return l.Page + " -> " + l.Target }
 
 // linkAttrRe finds the values of href and src attributes as the renderer
 // and hand-written templates write them (double-quoted).
-var linkAttrRe = regexp.MustCompile(`\s(?:href|src)\s*=\s*"([^"]*)"`)
+var linkAttrRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\s(?:href|src)\s*=\s*"([^"]*)"`)
+})
 
 // CheckLinks reads every HTML file of m from blobs and returns its links to
 // the site's own paths (relative, site-absolute, or absolute to the site's
@@ -44,7 +47,7 @@ func CheckLinks(m *orchard.Manifest, blobs *Blobs, max int) ([]BrokenLink, error
 			return out, fmt.Errorf("check links of %s%s: %w", m.Site, key, err)
 		}
 		base := &url.URL{Path: key}
-		for _, sub := range linkAttrRe.FindAllSubmatch(body, -1) {
+		for _, sub := range linkAttrRe().FindAllSubmatch(body, -1) {
 			target, ok := ownPath(base, m.Site, html.UnescapeString(string(sub[1])))
 			if !ok || serves(m, target) {
 				continue
