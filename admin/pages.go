@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	orchard "github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/render"
@@ -324,14 +325,16 @@ func (h *Handler) renderPreview(w http.ResponseWriter, r *http.Request, s *sessi
 
 // siteLinkRe finds the links of a rendered page to its own site's paths
 // (not to other hosts, not protocol-relative).
-var siteLinkRe = regexp.MustCompile(`(<a\s[^>]*?href=")(/(?:[^/"][^"]*)?)"`)
+var siteLinkRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(<a\s[^>]*?href=")(/(?:[^/"][^"]*)?)"`)
+})
 
 // previewLinks points a previewed page's links to its own site at the
 // previews of those paths: served by the admin, "/news/" would be the
 // admin's (a "not found"), not the site's.
 func previewLinks(page []byte, host string) []byte {
-	return siteLinkRe.ReplaceAllFunc(page, func(m []byte) []byte {
-		sub := siteLinkRe.FindSubmatch(m)
+	return siteLinkRe().ReplaceAllFunc(page, func(m []byte) []byte {
+		sub := siteLinkRe().FindSubmatch(m)
 		p, frag, _ := strings.Cut(html.UnescapeString(string(sub[2])), "#")
 		p, _, _ = strings.Cut(p, "?")
 		u := "/sites/" + host + "/preview?path=" + url.QueryEscape(p)
@@ -343,7 +346,9 @@ func previewLinks(page []byte, host string) []byte {
 }
 
 // stylesheetRe finds the site-relative style sheets a page links to.
-var stylesheetRe = regexp.MustCompile(`<link rel="stylesheet" href="(/[^"]+)"`)
+var stylesheetRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`<link rel="stylesheet" href="(/[^"]+)"`)
+})
 
 // inlineStyles adds the site's own style sheets that page links to in a
 // <style> element before </head>: the preview is served by the admin, where
@@ -355,7 +360,7 @@ func inlineStyles(page []byte, assets []orchard.Asset) []byte {
 		return page
 	}
 	var css bytes.Buffer
-	for _, m := range stylesheetRe.FindAllSubmatch(page[:head], -1) {
+	for _, m := range stylesheetRe().FindAllSubmatch(page[:head], -1) {
 		for _, a := range assets {
 			if a.Path == string(m[1]) && strings.HasPrefix(a.ContentType, "text/css") {
 				css.Write(bytes.ReplaceAll(a.Data, []byte("</"), []byte(`<\/`)))

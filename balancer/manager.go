@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -317,7 +318,7 @@ func (b *Balancer) managerAction(w http.ResponseWriter, r *http.Request, mp stri
 	// Applied here, but the operator must learn that some balancers did
 	// not take it: a redirect would hide that.
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	notReachedTmpl.Execute(w, struct {
+	notReachedTmpl().Execute(w, struct {
 		Path, Action, Pool, Member string
 		Peers                      map[string]string
 	}{mp, action, pool, member, notReached})
@@ -325,7 +326,7 @@ func (b *Balancer) managerAction(w http.ResponseWriter, r *http.Request, mp stri
 
 func (b *Balancer) managerPage(w http.ResponseWriter, r *http.Request, mp string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	managerTmpl.Execute(w, struct {
+	managerTmpl().Execute(w, struct {
 		Status
 		Path, CSRF string
 		Now        string
@@ -333,7 +334,8 @@ func (b *Balancer) managerPage(w http.ResponseWriter, r *http.Request, mp string
 	}{b.Status(), mp, b.csrfToken(time.Now()), time.Now().Format(time.RFC1123), b.PeerViews(r.Context())})
 }
 
-var notReachedTmpl = template.Must(template.New("notreached").Parse(`<!doctype html>
+var notReachedTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("notreached").Parse(`<!doctype html>
 <html><head><meta charset="utf-8"><title>orchard balancer manager</title></head><body>
 <h1>Applied here, not on every balancer</h1>
 <p>{{.Action}} {{.Member}} in pool {{.Pool}} is applied on this balancer. These balancers could not be reached and did not apply it (each adopts the newest actions from the others when it starts again):</p>
@@ -341,12 +343,14 @@ var notReachedTmpl = template.Must(template.New("notreached").Parse(`<!doctype h
 <p><a href="{{.Path}}/">Back to the manager</a></p>
 </body></html>
 `))
+})
 
-var managerTmpl = template.Must(template.New("manager").Funcs(template.FuncMap{
-	"ago":  func(t time.Time) string { return time.Since(t).Round(time.Second).String() },
-	"dur":  func(d time.Duration) string { return d.Round(time.Microsecond).String() },
-	"list": func(s ...string) []string { return s },
-}).Parse(`<!doctype html>
+var managerTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("manager").Funcs(template.FuncMap{
+		"ago":  func(t time.Time) string { return time.Since(t).Round(time.Second).String() },
+		"dur":  func(d time.Duration) string { return d.Round(time.Microsecond).String() },
+		"list": func(s ...string) []string { return s },
+	}).Parse(`<!doctype html>
 <html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
 <title>orchard balancer manager</title>
 <style>
@@ -384,3 +388,4 @@ form{display:inline;margin:0}input[type=number]{width:4em}.h span{display:inline
 <p><a href="{{.Path}}/json">JSON</a></p>
 </body></html>
 `))
+})

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	orchard "github.com/orchardhq/orchard"
 )
@@ -335,12 +336,14 @@ func (im *importer) addAsset(name, url string, data []byte) {
 
 // shortcodeRE finds Hugo shortcodes ({{< name ...>}}, {{% name ...%}},
 // closing ones too) and Liquid tags ({% name ... %}).
-var shortcodeRE = regexp.MustCompile(`\{\{([<%])\s*(/?)\s*([A-Za-z0-9_./-]+)|\{%-?\s*([A-Za-z_]+)`)
+var shortcodeRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\{\{([<%])\s*(/?)\s*([A-Za-z0-9_./-]+)|\{%-?\s*([A-Za-z_]+)`)
+})
 
 // scanShortcodes counts the shortcodes and Liquid tags of a page body.
 func (im *importer) scanShortcodes(pagePath, body string) {
 	found := false
-	for _, m := range shortcodeRE.FindAllStringSubmatch(body, -1) {
+	for _, m := range shortcodeRE().FindAllStringSubmatch(body, -1) {
 		switch {
 		case m[1] != "" && m[2] == "" && !strings.HasPrefix(m[3], "/*"):
 			closer := map[string]string{"<": ">", "%": "%"}[m[1]]

@@ -5,6 +5,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -17,7 +18,9 @@ import (
 var jekyllExcluded = map[string]bool{"Gemfile": true, "Gemfile.lock": true, "node_modules": true, "vendor": true, "gemfiles": true}
 
 // postName is a Jekyll post's file name: YYYY-MM-DD-title.ext.
-var postName = regexp.MustCompile(`^(\d{4})-(\d{2})-(\d{2})-(.+)\.(md|markdown|html)$`)
+var postName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(\d{4})-(\d{2})-(\d{2})-(.+)\.(md|markdown|html)$`)
+})
 
 // jekyll imports a Jekyll site: posts from every _posts/ (directories above
 // one are its posts' categories), drafts from _drafts/, pages (files with
@@ -84,7 +87,7 @@ func (im *importer) jekyll() error {
 // jekyllPost adds a post (or a draft) of the categories dirCats.
 func (im *importer) jekyllPost(name string, dirCats []string, draft bool, data []byte, pretty bool) {
 	file := path.Base(name)
-	m := postName.FindStringSubmatch(file)
+	m := postName().FindStringSubmatch(file)
 	var day time.Time
 	title := strings.TrimSuffix(file, path.Ext(file))
 	if m != nil {

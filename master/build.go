@@ -52,8 +52,10 @@ func (r *BuildResult) Warnings() []string {
 
 // Build builds host's current content into a release of the release store
 // (pruning the site to Keep releases) and checks the links of a new
-// release. Builds run one at a time. A cancelled build makes no release.
-// Store errors pass through (ENOTFOUND for an unknown site).
+// release (reading only the pages whose links it has not seen: after an
+// edit, those rendered again). Builds run one at a time. A cancelled build
+// makes no release. Store errors pass through (ENOTFOUND for an unknown
+// site).
 func (s *Service) Build(ctx context.Context, host string, opt BuildOptions) (*BuildResult, error) {
 	s.buildMu.Lock()
 	defer s.buildMu.Unlock()
@@ -64,7 +66,7 @@ func (s *Service) Build(ctx context.Context, host string, opt BuildOptions) (*Bu
 	}
 	out := &BuildResult{Result: res}
 	if res.New {
-		out.Broken, out.LinksErr = release.CheckLinks(res.Manifest, s.Releases.Blobs(), 0)
+		out.Broken, out.LinksErr = s.links.CheckLinks(res.Manifest, s.Releases.Blobs(), 0)
 	}
 	return out, nil
 }

@@ -67,7 +67,8 @@ type Service struct {
 	// time.Now.
 	Clock func() time.Time
 
-	buildMu sync.Mutex // one build at a time into Releases
+	buildMu sync.Mutex        // one build at a time into Releases
+	links   release.LinkCache // links of the pages Build checked before
 }
 
 func (s *Service) logger() *slog.Logger {

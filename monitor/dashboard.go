@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -68,7 +69,8 @@ const dashboardStyle = `.dash h1{font-size:1.3em;margin:.2em 0}.dash h2{font-siz
 @media (max-width:640px){.dash nav a{display:inline-block;margin:.2em .8em .2em 0}
 .dash #machines,.dash #machines tbody,.dash #machines tr,.dash #machines td{display:block}.dash #machines tr{border-top:2px solid #cbd5e0;padding:.3em 0}.dash #machines td{border:0}}`
 
-var dashboardTmpl = template.Must(template.New("content").Parse(`<div class="dash">
+var dashboardTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("content").Parse(`<div class="dash">
 <h1>orchard cluster</h1>
 <nav>{{range .Ranges}}<a href="?range={{.Name}}"{{if eq .Name $.Range}} class="on"{{end}}>last {{.Name}}</a>{{end}}
 <span>updated {{.Now}} · every {{.Every}} · refreshes every {{.Refresh}} s</span></nav>
@@ -80,8 +82,10 @@ var dashboardTmpl = template.Must(template.New("content").Parse(`<div class="das
 <td class="rel">{{range .Releases}}{{.}}<br>{{else}}no release{{end}}{{if .Version}}<small>version {{.Version}}</small>{{end}}{{with .Cert}}<br><small class="cert">{{.}}</small>{{end}}</td>
 <td><div class="row">{{range .Graphs}}{{.}}{{end}}</div></td></tr>{{end}}</table>
 </div>`))
+})
 
-var dashboardPage = template.Must(template.New("page").Parse(`<!doctype html>
+var dashboardPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="refresh" content="{{.Refresh}}">
@@ -94,6 +98,7 @@ body{font-family:sans-serif;margin:1em 1.5em;color:#222;background:#f7fafc}
 {{.Body}}
 </body></html>
 `))
+})
 
 // ErrBadRange is returned by Content for a range that is not hour, day or week.
 var ErrBadRange = errors.New("range must be hour, day or week")
@@ -135,7 +140,7 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var page bytes.Buffer
 	if err == nil {
-		err = dashboardPage.Execute(&page, map[string]any{"Refresh": refresh, "Range": r.URL.Query().Get("range"), "Style": style, "Body": body})
+		err = dashboardPage().Execute(&page, map[string]any{"Refresh": refresh, "Range": r.URL.Query().Get("range"), "Style": style, "Body": body})
 	}
 	if err != nil {
 		http.Error(w, "cannot render the dashboard", http.StatusInternalServerError)
@@ -201,7 +206,7 @@ func (d *Dashboard) render(rg Range) ([]byte, error) {
 		machines = append(machines, mr)
 	}
 	var buf bytes.Buffer
-	err := dashboardTmpl.Execute(&buf, map[string]any{
+	err := dashboardTmpl().Execute(&buf, map[string]any{
 		"Range": rg.Name, "Ranges": Ranges, "Now": now.UTC().Format("2006-01-02 15:04:05Z"),
 		"Every": s.opts.Every.String(), "Refresh": DashboardRefresh, "Rows": rows, "Machines": machines,
 	})

@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -183,16 +184,17 @@ func downsample(ps []Point, n int) []Point {
 	return out
 }
 
-var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
-	"pct": func(v float64) string {
-		if math.IsNaN(v) {
-			return "–"
-		}
-		return fmt.Sprintf("%.2f%%", v)
-	},
-	"ms":   ms,
-	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
-}).Parse(`<!doctype html>
+var reportTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Funcs(template.FuncMap{
+		"pct": func(v float64) string {
+			if math.IsNaN(v) {
+				return "–"
+			}
+			return fmt.Sprintf("%.2f%%", v)
+		},
+		"ms":   ms,
+		"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
+	}).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 {{if .Refresh}}<meta http-equiv="refresh" content="{{.Refresh}}">{{end}}
 <title>{{.Title}}</title>
@@ -215,6 +217,7 @@ table{border-collapse:collapse}td,th{padding:2px 10px;text-align:left;font-size:
 </div>{{else}}<p>No results recorded yet.</p>{{end}}
 </body></html>
 `))
+})
 
 // WriteReport writes an HTML page summarising every URL in db: up or down,
 // uptime, response-time graph (SVG, inline) and the last failures.
@@ -230,7 +233,7 @@ func WriteReport(ctx context.Context, w io.Writer, db *ProbeDB, o ReportOptions)
 		return err
 	}
 	var buf bytes.Buffer
-	if err := reportTmpl.Execute(&buf, struct {
+	if err := reportTmpl().Execute(&buf, struct {
 		ReportOptions
 		URLs []URLSummary
 	}{o, urls}); err != nil {

@@ -100,12 +100,14 @@ func NewScraper(o ScraperOptions) *Scraper {
 	return &Scraper{opts: o, log: o.Logger.With("component", "monitor")}
 }
 
-var unsafeFileChars = regexp.MustCompile(`[^a-zA-Z0-9_.-]`)
+var unsafeFileChars = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`[^a-zA-Z0-9_.-]`)
+})
 
 // historyFile names a target's history file: its name with anything but
 // letters, digits, '.', '_' and '-' replaced, never a path.
 func historyFile(dir, name string) string {
-	base := unsafeFileChars.ReplaceAllString(name, "_")
+	base := unsafeFileChars().ReplaceAllString(name, "_")
 	if base == "" || base[0] == '.' {
 		base = "_" + base
 	}

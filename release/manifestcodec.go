@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/orchardhq/orchard"
@@ -28,7 +29,9 @@ const minEntryBytes = 1 + 1 + 1 + 1 + sha256.Size + 1 + 1
 // MaxManifestFiles bounds the entries of a decoded manifest.
 const MaxManifestFiles = 4 << 20
 
-var crcTable = crc32.MakeTable(crc32.Castagnoli)
+var crcTable = sync.OnceValue(func() *crc32.Table {
+	return crc32.MakeTable(crc32.Castagnoli)
+})
 
 // IsBinaryManifest reports whether data starts like a binary manifest.
 func IsBinaryManifest(data []byte) bool {
@@ -120,7 +123,7 @@ func EncodeManifest(m *orchard.Manifest) ([]byte, string, error) {
 		}
 		idh.entry(k, e.SHA256, e.Size, e.ContentType, e.Gzip)
 	}
-	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
+	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, crcTable()))
 	return b, idh.id(), nil
 }
 
@@ -135,7 +138,7 @@ func DecodeManifest(data []byte) (*orchard.Manifest, string, error) {
 		return nil, "", manifestErr("not a binary manifest")
 	}
 	body := data[:len(data)-4]
-	if crc32.Checksum(body, crcTable) != binary.LittleEndian.Uint32(data[len(data)-4:]) {
+	if crc32.Checksum(body, crcTable()) != binary.LittleEndian.Uint32(data[len(data)-4:]) {
 		return nil, "", manifestErr("checksum mismatch")
 	}
 	d := decoder{b: body[len(manifestMagic):]}

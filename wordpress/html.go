@@ -7,31 +7,38 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // captionRE matches [caption attrs]content[/caption] (also the older
 // [wp_caption]); content is an image, maybe in a link, then the caption.
-var captionRE = regexp.MustCompile(`(?s)\[(wp_)?caption([^\]]*)\](.*?)\[/(wp_)?caption\]`)
+var captionRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?s)\[(wp_)?caption([^\]]*)\](.*?)\[/(wp_)?caption\]`)
+})
 
 // attrRE matches name="value" (or single quotes) in a shortcode.
-var attrRE = regexp.MustCompile(`([a-zA-Z_-]+)=(?:"([^"]*)"|'([^']*)')`)
+var attrRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`([a-zA-Z_-]+)=(?:"([^"]*)"|'([^']*)')`)
+})
 
 // imageRE matches the leading <img> or <a><img></a> of a caption.
-var imageRE = regexp.MustCompile(`(?is)^\s*((?:<a\b[^>]*>\s*)?<img\b[^>]*>(?:\s*</a>)?)`)
+var imageRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?is)^\s*((?:<a\b[^>]*>\s*)?<img\b[^>]*>(?:\s*</a>)?)`)
+})
 
 // convertCaptions turns [caption] shortcodes into <figure> elements with a
 // <figcaption>, as WordPress renders them, and counts them.
 func convertCaptions(s string) (string, int) {
 	n := 0
-	s = captionRE.ReplaceAllStringFunc(s, func(m string) string {
-		sub := captionRE.FindStringSubmatch(m)
+	s = captionRE().ReplaceAllStringFunc(s, func(m string) string {
+		sub := captionRE().FindStringSubmatch(m)
 		attrs := map[string]string{}
-		for _, a := range attrRE.FindAllStringSubmatch(sub[2], -1) {
+		for _, a := range attrRE().FindAllStringSubmatch(sub[2], -1) {
 			attrs[strings.ToLower(a[1])] = a[2] + a[3]
 		}
 		inner := sub[3]
 		img := ""
-		if loc := imageRE.FindStringSubmatchIndex(inner); loc != nil {
+		if loc := imageRE().FindStringSubmatchIndex(inner); loc != nil {
 			img, inner = inner[loc[2]:loc[3]], inner[loc[1]:]
 		}
 		caption := strings.TrimSpace(inner)
@@ -63,14 +70,16 @@ func convertCaptions(s string) (string, int) {
 
 // shortcodeRE matches what looks like a shortcode: [name], [name attrs]
 // or [/name]; a name starts with a letter.
-var shortcodeRE = regexp.MustCompile(`\[/?([a-zA-Z][a-zA-Z0-9_-]*)(?:\s[^\[\]]*)?/?\]`)
+var shortcodeRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\[/?([a-zA-Z][a-zA-Z0-9_-]*)(?:\s[^\[\]]*)?/?\]`)
+})
 
 // shortcodes returns the names of the shortcodes left in s, sorted, once
 // each. Text in square brackets that is not a shortcode may be counted: a
 // report errs on the side of showing.
 func shortcodes(s string) []string {
 	var names []string
-	for _, m := range shortcodeRE.FindAllStringSubmatch(s, -1) {
+	for _, m := range shortcodeRE().FindAllStringSubmatch(s, -1) {
 		names = append(names, strings.ToLower(m[1]))
 	}
 	slices.Sort(names)
@@ -79,10 +88,14 @@ func shortcodes(s string) []string {
 
 // blockRE matches a chunk that starts with a block-level element, which
 // autop leaves as it is.
-var blockRE = regexp.MustCompile(`(?i)^<(?:!--|p\b|div|h[1-6]|ul|ol|li|dl|blockquote|pre|table|figure|hr|form|section|article|aside|header|footer|nav|address|iframe|script|style|video|audio)`)
+var blockRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)^<(?:!--|p\b|div|h[1-6]|ul|ol|li|dl|blockquote|pre|table|figure|hr|form|section|article|aside|header|footer|nav|address|iframe|script|style|video|audio)`)
+})
 
 // blankLineRE matches the blank lines between paragraphs.
-var blankLineRE = regexp.MustCompile(`\n\s*\n`)
+var blankLineRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\n\s*\n`)
+})
 
 // autop adds the paragraphs WordPress adds when it renders a post
 // (wpautop): chunks separated by blank lines become <p> elements, single
@@ -95,11 +108,11 @@ func autop(s string) string {
 		return s
 	}
 	var out []string
-	for _, chunk := range blankLineRE.Split(s, -1) {
+	for _, chunk := range blankLineRE().Split(s, -1) {
 		chunk = strings.TrimSpace(chunk)
 		switch {
 		case chunk == "":
-		case blockRE.MatchString(chunk):
+		case blockRE().MatchString(chunk):
 			out = append(out, chunk)
 		default:
 			out = append(out, "<p>"+strings.ReplaceAll(chunk, "\n", "<br />\n")+"</p>")
@@ -109,13 +122,15 @@ func autop(s string) string {
 }
 
 // urlAttrRE matches an href or src attribute's value.
-var urlAttrRE = regexp.MustCompile(`(?i)\b(href|src)\s*=\s*("[^"]*"|'[^']*')`)
+var urlAttrRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)\b(href|src)\s*=\s*("[^"]*"|'[^']*')`)
+})
 
 // rewriteLinks points href and src attributes that name the old site at
 // the imported items and uploads.
 func (cv *converter) rewriteLinks(s string) string {
-	return urlAttrRE.ReplaceAllStringFunc(s, func(m string) string {
-		sub := urlAttrRE.FindStringSubmatch(m)
+	return urlAttrRE().ReplaceAllStringFunc(s, func(m string) string {
+		sub := urlAttrRE().FindStringSubmatch(m)
 		quote := sub[2][:1]
 		raw := html.UnescapeString(sub[2][1 : len(sub[2])-1])
 		if to, ok := cv.newURL(raw); ok {
@@ -165,9 +180,11 @@ func (cv *converter) newURL(raw string) (string, bool) {
 }
 
 // tagRE matches an HTML tag.
-var tagRE = regexp.MustCompile(`<[^>]*>`)
+var tagRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`<[^>]*>`)
+})
 
 // stripTags returns s without tags and with entities decoded.
 func stripTags(s string) string {
-	return html.UnescapeString(tagRE.ReplaceAllString(s, " "))
+	return html.UnescapeString(tagRE().ReplaceAllString(s, " "))
 }

@@ -11,6 +11,10 @@
 #   - `page ls` of one site (median of 5), small / N
 #   - build --all and publish --all of every site; the master's peak RSS
 #   - one edited page: page put + build -s + publish -s (median of 3)
+#   - one edited page through the master: the admin UI's save, then
+#     "Build and publish" until the job is done (adminedit.py, as a
+#     browser does it: login token, session cookie, CSRF; median of 3),
+#     small / N: no process starts, the path a user takes
 #   - node0: /metrics bytes and series, heap in use per site, restart time
 #     until it serves every site again (kill, start as the demo started it)
 #   - the master's CPU while idle (IDLE seconds)
@@ -45,6 +49,8 @@ CFG="$W/demo/orchard.toml"
 DB=$(sed -n 's/^path = "\(.*\)"/\1/p' "$CFG" | head -1)
 case "$DB" in /*) ;; *) DB="$W/demo/$DB" ;; esac
 NODE0_CTL=$(sed -n 's|^ *Node node0: .*(control \([0-9.:]*\)).*|\1|p' "$W/demo.log")
+ADMIN=$(sed -n 's|^Admin UI: *http://\([0-9.:]*\)/.*|\1|p' "$W/demo.log")
+PASSWORD=$(cat "$W/demo/admin-password")
 NODE0_LISTEN=$(sed -n 's|^ *Node node0: http://\([0-9.:]*\)/.*|\1|p' "$W/demo.log")
 cli() { "$O" --config "$CFG" "$@"; }
 pid_of() { pgrep -f "^$O $1" | head -1; }
@@ -67,6 +73,8 @@ open_small=$(median_ms cli site list --filter none.invalid)
 create_small=$(create_ms first)
 pagels_small=$(median_ms cli page -s alpha.localhost ls)
 heap_small=$(heap_inuse)
+admin_edit() { python3 "$(dirname "$0")/adminedit.py" "$ADMIN" "$PASSWORD" "$1" "$2" 3; }
+master_edit_small=$(admin_edit alpha.localhost /about/)
 
 echo "writing $N sites of $PAGES pages into $DB..." >&2
 "$W/gensite" -sites "$N" -pages "$PAGES" -categories 4 -body "$BODY" -host scale.test -orchard "$DB" >&2
@@ -98,6 +106,7 @@ done
 edit=$(printf '%s\n' "${edit_ms[@]}" | median)
 edit_parts="put $(printf '%s\n' "${put_ms[@]}" | median), build $(printf '%s\n' "${build_ms[@]}" | median), publish $(printf '%s\n' "${pub_ms[@]}" | median) ms"
 version_ms=$(median_ms "$O" version)
+master_edit_n=$(admin_edit s00001.scale.test /c00/p00000/)
 
 curl -sf "http://$NODE0_CTL/metrics" >"$W/metrics.txt"
 metrics_bytes=$(wc -c <"$W/metrics.txt")
@@ -137,6 +146,7 @@ orchard with $total sites ($N generated: $PAGES pages of ~$BODY bytes; $small at
   build --all                              ${build_all} ms
   publish --all                            ${publish_all} ms, ${publish_rss} MiB peak RSS   10,000 sites in ≤ 10 min, bounded RSS
   one edit: put + build + publish          ${edit} ms ($edit_parts)   ≤ 200 ms
+  one edit through the master (admin UI)   ${master_edit_small} / ${master_edit_n} ms          ≤ 200 ms (save + build + publish, no process start)
   (a CLI command that opens nothing)       ${version_ms} ms (orchard version: process start)
   node0 /metrics                           ${metrics_bytes} bytes, ${metrics_series} series   ≤ 64 KB
   node0 heap in use per site               $((heap_per_site / 1024)) KiB (RSS ${node_rss} KiB)   ≤ 16 KiB

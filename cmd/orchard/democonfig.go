@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"text/template"
 )
 
@@ -95,7 +96,8 @@ func isFree(addr string) bool {
 	return true
 }
 
-var demoConfigTemplate = template.Must(template.New("orchard.toml").Parse(`# Written by "orchard demo"; it is rewritten each time the demo starts.
+var demoConfigTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("orchard.toml").Parse(`# Written by "orchard demo"; it is rewritten each time the demo starts.
 # Every orchard command can use it: orchard status --config {{.Path}}
 secret_file = "secret.key"
 
@@ -154,12 +156,13 @@ agree_terms = true
 ca_root = "{{.L.HTTPS.CARoot}}"
 {{- end}}
 `))
+})
 
 // writeDemoConfig writes DIR/orchard.toml for the layout, atomically.
 func writeDemoConfig(dir string, l *demoLayout) (string, error) {
 	path := filepath.Join(dir, "orchard.toml")
 	var b bytes.Buffer
-	if err := demoConfigTemplate.Execute(&b, struct {
+	if err := demoConfigTemplate().Execute(&b, struct {
 		Path string
 		L    *demoLayout
 	}{path, l}); err != nil {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 
@@ -27,7 +28,8 @@ import (
 // without waiting three adverts), so a hung balancer loses it as surely
 // as a dead one. Both peers start as BACKUP and the priorities elect the
 // holder.
-var keepalivedConf = template.Must(template.New("keepalived").Parse(`# keepalived.conf for orchard balancer {{.Name}}, written by
+var keepalivedConf = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("keepalived").Parse(`# keepalived.conf for orchard balancer {{.Name}}, written by
 #   orchard balancer keepalived-config {{.Name}}
 # from {{.ConfigPath}}. Write it again when the cluster file changes.
 
@@ -77,6 +79,7 @@ vrrp_instance orchard_balancer {
     }
 }
 `))
+})
 
 // keepalivedParams fill keepalivedConf.
 type keepalivedParams struct {
@@ -103,7 +106,7 @@ func writeKeepalivedConf(w io.Writer, cfg *config.Config, name, orchardBin strin
 		return err
 	}
 	timeout := b.VRRP.CheckTimeout.Duration
-	return keepalivedConf.Execute(w, keepalivedParams{
+	return keepalivedConf().Execute(w, keepalivedParams{
 		Name:       name,
 		ConfigPath: cfg.Path,
 		Orchard:    orchardBin,
