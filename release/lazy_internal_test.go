@@ -2,29 +2,16 @@ package release
 
 import (
 	"hash/crc32"
-	"sync"
 	"testing"
+
+	"github.com/orchardhq/orchard/internal/oncetest"
 )
 
 // TestLazyFirstUse: what the package builds on first use instead of at
 // process start (issue 23) is built once however many goroutines ask for
-// it first, and works. Run alone (-run TestLazyFirstUse -race), it sees the
-// very first use.
+// it first, and works.
 func TestLazyFirstUse(t *testing.T) {
-	const n = 8
-	got := make([][]any, n)
-	var wg sync.WaitGroup
-	for i := range got {
-		wg.Go(func() { got[i] = []any{linkAttrRe(), crcTable()} })
-	}
-	wg.Wait()
-	for i := range got {
-		for j := range got[i] {
-			if got[i][j] != got[0][j] {
-				t.Fatalf("value %d: goroutine %d got %p, goroutine 0 %p: built more than once", j, i, got[i][j], got[0][j])
-			}
-		}
-	}
+	oncetest.Shared(t, func() []any { return []any{linkAttrRe(), crcTable()} })
 	if m := linkAttrRe().FindStringSubmatch(`<a href="/x/">`); m == nil || m[1] != "/x/" {
 		t.Errorf("linkAttrRe on an a element: %q, want the href", m)
 	}

@@ -1,29 +1,16 @@
 package main
 
 import (
-	"sync"
 	"testing"
+
+	"github.com/orchardhq/orchard/internal/oncetest"
 )
 
 // TestLazyFirstUse: what the package builds on first use instead of at
 // process start (issue 23) is built once however many goroutines ask for
-// it first, and works. Run alone (-run TestLazyFirstUse -race), it sees the
-// very first use.
+// it first, and works.
 func TestLazyFirstUse(t *testing.T) {
-	const n = 8
-	got := make([][]any, n)
-	var wg sync.WaitGroup
-	for i := range got {
-		wg.Go(func() { got[i] = []any{demoConfigTemplate(), keepalivedConf()} })
-	}
-	wg.Wait()
-	for i := range got {
-		for j := range got[i] {
-			if got[i][j] != got[0][j] {
-				t.Fatalf("value %d: goroutine %d got %p, goroutine 0 %p: built more than once", j, i, got[i][j], got[0][j])
-			}
-		}
-	}
+	oncetest.Shared(t, func() []any { return []any{demoConfigTemplate(), keepalivedConf()} })
 	if demoConfigTemplate().Name() != "orchard.toml" || keepalivedConf().Name() != "keepalived" {
 		t.Errorf("templates %q and %q", demoConfigTemplate().Name(), keepalivedConf().Name())
 	}
