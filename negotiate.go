@@ -117,6 +117,24 @@ func ETagMatches(inm, etag []byte) bool {
 	return false
 }
 
+// ParseDecimal parses a header's decimal number (a Content-Length, a byte
+// range bound): 1 to 18 digits and nothing else, so it cannot overflow. The
+// node, the balancer and the benchmark client read lengths with it; it does
+// not allocate.
+func ParseDecimal(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
 // asciiEqualFold compares ASCII b to lower-case s, ignoring case.
 func asciiEqualFold(b []byte, s string) bool {
 	if len(b) != len(s) {

@@ -45,6 +45,23 @@ func TestETagMatches(t *testing.T) {
 	}
 }
 
+func TestParseDecimal(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"0", 0, true}, {"42", 42, true}, {"999999999999999999", 999999999999999999, true},
+		{"", 0, false}, {"1000000000000000000", 0, false}, {"-1", 0, false}, {"+1", 0, false}, {"1 ", 0, false}, {"0x1", 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := orchard.ParseDecimal([]byte(tt.in))
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("ParseDecimal(%q) = %d, %v; want %d, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
 func FuzzAcceptEncoding(f *testing.F) {
 	for _, s := range []string{"gzip", "gzip;q=0", "*;q=0.5, br", "x-gzip;Q=1", "gzip;level=1;q=0", `W/"x", "y"`} {
 		f.Add(s)

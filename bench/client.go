@@ -237,7 +237,7 @@ func readHead(br *bufio.Reader, resp *response) (chunked bool, length int64, err
 		name, value := line[:colon], trimOWS(line[colon+1:])
 		switch {
 		case foldEqual(name, "content-length"):
-			v, ok := parseDecimal(value)
+			v, ok := orchard.ParseDecimal(value)
 			if !ok || (length >= 0 && v != length) {
 				return false, 0, fmt.Errorf("%w: Content-Length %q", errMalformed, truncate(value))
 			}
@@ -395,21 +395,6 @@ func nextToken(b []byte) (tok, rest []byte) {
 		}
 	}
 	return trimOWS(b), nil
-}
-
-// parseDecimal parses a Content-Length: 1 to 18 digits, nothing else.
-func parseDecimal(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 18 {
-		return 0, false
-	}
-	var v int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		v = v*10 + int64(c-'0')
-	}
-	return v, true
 }
 
 // parseChunkSize parses "1a2b[;ext]": up to 15 hex digits.
