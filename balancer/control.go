@@ -85,25 +85,20 @@ func (b *Balancer) writeMetrics(w *bufio.Writer) {
 	metric := func(name, typ, help string) {
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
 	}
-	metric("orchard_balancer_requests_total", "counter", "Requests received.")
-	fmt.Fprintf(w, "orchard_balancer_requests_total %d\n", st.Requests)
-	metric("orchard_balancer_rejected_total", "counter", "Requests refused by a rule.")
-	fmt.Fprintf(w, "orchard_balancer_rejected_total %d\n", st.Rejected)
-	metric("orchard_balancer_failed_total", "counter", "Requests answered 502, 503 or 504 by the balancer.")
-	fmt.Fprintf(w, "orchard_balancer_failed_total %d\n", st.Failed)
-	metric("orchard_balancer_retries_total", "counter", "Requests retried on another member.")
-	fmt.Fprintf(w, "orchard_balancer_retries_total %d\n", st.Retries)
+	sample := func(name, typ, help string, v any) {
+		metric(name, typ, help)
+		fmt.Fprintf(w, "%s %d\n", name, v)
+	}
+	sample("orchard_balancer_requests_total", "counter", "Requests received.", st.Requests)
+	sample("orchard_balancer_rejected_total", "counter", "Requests refused by a rule.", st.Rejected)
+	sample("orchard_balancer_failed_total", "counter", "Requests answered 502, 503 or 504 by the balancer.", st.Failed)
+	sample("orchard_balancer_retries_total", "counter", "Requests retried on another member.", st.Retries)
 	if c := st.Cache; c != nil {
-		metric("orchard_balancer_cache_hits_total", "counter", "Edge cache hits.")
-		fmt.Fprintf(w, "orchard_balancer_cache_hits_total %d\n", c.Hits)
-		metric("orchard_balancer_cache_misses_total", "counter", "Edge cache misses.")
-		fmt.Fprintf(w, "orchard_balancer_cache_misses_total %d\n", c.Misses)
-		metric("orchard_balancer_cache_evictions_total", "counter", "Edge cache evictions.")
-		fmt.Fprintf(w, "orchard_balancer_cache_evictions_total %d\n", c.Evictions)
-		metric("orchard_balancer_cache_bytes", "gauge", "Bytes held by the edge cache.")
-		fmt.Fprintf(w, "orchard_balancer_cache_bytes %d\n", c.Bytes)
-		metric("orchard_balancer_cache_entries", "gauge", "Entries in the edge cache.")
-		fmt.Fprintf(w, "orchard_balancer_cache_entries %d\n", c.Entries)
+		sample("orchard_balancer_cache_hits_total", "counter", "Edge cache hits.", c.Hits)
+		sample("orchard_balancer_cache_misses_total", "counter", "Edge cache misses.", c.Misses)
+		sample("orchard_balancer_cache_evictions_total", "counter", "Edge cache evictions.", c.Evictions)
+		sample("orchard_balancer_cache_bytes", "gauge", "Bytes held by the edge cache.", c.Bytes)
+		sample("orchard_balancer_cache_entries", "gauge", "Entries in the edge cache.", c.Entries)
 	}
 	type series struct {
 		name, typ, help string
