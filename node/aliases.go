@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/release"
 )
 
 // A lazy site's aliases come from its release's settings, which a restart
@@ -55,7 +56,7 @@ func (n *Node) saveAliasesLocked() {
 		}
 	}
 	path := filepath.Join(n.store.Dir(), aliasesFile)
-	if err := writeCache(path, encodeAliases(al)); err != nil {
+	if err := release.WriteCacheFile(path, encodeAliases(al)); err != nil {
 		n.log.Warn("cannot write the aliases file", "err", err)
 		return
 	}
@@ -126,26 +127,4 @@ func parseAliases(data []byte) (map[string][]string, error) {
 		out[id] = aliases
 	}
 	return out, nil
-}
-
-// writeCache writes a file that only caches what others hold: to a
-// temporary file renamed into place, without fsync (after a crash it may
-// be missing or damaged, never a mix of two versions).
-func writeCache(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
 }

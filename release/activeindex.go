@@ -131,7 +131,7 @@ func (s *Store) pointers(known map[string]pointer) (map[string]pointer, error) {
 	}
 	if read > 0 || used < indexed(known) {
 		// A cache: failing to write it costs the next reader some reads.
-		_ = writeCacheFile(filepath.Join(s.dir, activeIndexFile), encodeActiveIndex(out))
+		_ = WriteCacheFile(filepath.Join(s.dir, activeIndexFile), encodeActiveIndex(out))
 	}
 	return out, nil
 }
@@ -181,15 +181,7 @@ func readPointer(site, path string, now time.Time) (pointer, error) {
 // readActiveIndex returns the pointers the index records, or nil when
 // it is missing or cannot be trusted.
 func (s *Store) readActiveIndex() map[string]pointer {
-	data, err := os.ReadFile(filepath.Join(s.dir, activeIndexFile))
-	if err != nil {
-		return nil
-	}
-	known, err := parseActiveIndex(data)
-	if err != nil {
-		return nil
-	}
-	return known
+	return readCacheFile(filepath.Join(s.dir, activeIndexFile), parseActiveIndex)
 }
 
 // encodeActiveIndex returns the index of ptrs: a header line, one line

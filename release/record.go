@@ -105,15 +105,7 @@ func (s *Store) recordPath(site, id string) string {
 // (a release that came by publish), it cannot be read, or it is in an older
 // format (the next build is then a full one).
 func (s *Store) loadRecord(site, id string) *record {
-	data, err := os.ReadFile(s.recordPath(site, id))
-	if err != nil {
-		return nil
-	}
-	r, err := decodeRecord(data)
-	if err != nil {
-		return nil
-	}
-	return r
+	return readCacheFile(s.recordPath(site, id), decodeRecord)
 }
 
 func (s *Store) saveRecord(site, id string, r *record) error {
@@ -123,7 +115,7 @@ func (s *Store) saveRecord(site, id string, r *record) error {
 	if err := os.MkdirAll(s.releasesDir(site), 0o755); err != nil {
 		return fmt.Errorf("save build record %s/%s: %w", site, id, err)
 	}
-	if err := writeCacheFile(s.recordPath(site, id), r.encode()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := WriteCacheFile(s.recordPath(site, id), r.encode()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("save build record %s/%s: %w", site, id, err)
 	}
 	return nil

@@ -209,7 +209,7 @@ func (s *Store) writeManifest(m *orchard.Manifest, id, ext string, data []byte) 
 	// A small summary beside it lets Releases list without parsing
 	// every manifest; it is only a cache of the manifest.
 	if sum, err := json.Marshal(summary(m, id)); err == nil {
-		_ = writeCacheFile(filepath.Join(s.releasesDir(m.Site), id+".release"), sum)
+		_ = WriteCacheFile(filepath.Join(s.releasesDir(m.Site), id+".release"), sum)
 	}
 	s.remember(m, id)
 	return nil
@@ -611,11 +611,12 @@ func writeFileAtomic(path string, data []byte) error {
 	return syncDir(dir)
 }
 
-// writeCacheFile writes a file that only caches what other files hold (a
+// WriteCacheFile writes a file that only caches what other files hold (a
 // summary, a build record) by way of a temporary file renamed into place,
 // without fsync: after a crash it may be missing or unreadable, never a mix
-// of two versions, and readers of such files fall back to the source.
-func writeCacheFile(path string, data []byte) error {
+// of two versions, and readers of such files fall back to the source. The
+// node keeps its alias cache with it too.
+func WriteCacheFile(path string, data []byte) error {
 	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
 	if err != nil {
 		return err
@@ -632,6 +633,22 @@ func writeCacheFile(path string, data []byte) error {
 		os.Remove(tmp)
 	}
 	return err
+}
+
+// readCacheFile decodes a file WriteCacheFile wrote, or returns the zero T
+// when it is missing or does not decode: the caller then goes to the
+// source.
+func readCacheFile[T any](path string, decode func([]byte) (T, error)) T {
+	var zero T
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return zero
+	}
+	v, err := decode(data)
+	if err != nil {
+		return zero
+	}
+	return v
 }
 
 // syncDir fsyncs a directory so a rename inside it is durable.
