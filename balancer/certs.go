@@ -283,15 +283,4 @@ func (b *Balancer) DeleteChallenge(token string) {
 
 // validToken reports whether s is base64url without padding, as ACME tokens
 // and key thumbprints are (RFC 8555 section 8.1).
-func validToken(s string) bool {
-	if s == "" || len(s) > 256 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
+func validToken(s string) bool { return orchard.ValidName(s, 256) }
