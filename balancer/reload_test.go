@@ -87,6 +87,12 @@ func TestReloadApplies(t *testing.T) {
 	}
 	onlyN0 := func(o *balancer.Options) { o.Pools[0].Members = o.Pools[0].Members[:1] }
 
+	// everyRetried checks that n0's 503s all went on to n1.
+	everyRetried := func(t *testing.T, b *balancer.Balancer, _ []*backend) {
+		if got := statuses(t, b, 6); got[200] != 6 {
+			t.Errorf("statuses %v, want every 503 retried on n1", got)
+		}
+	}
 	tests := []struct {
 		name    string
 		start   func(o *balancer.Options, bs []*backend) // optional
@@ -209,11 +215,7 @@ func TestReloadApplies(t *testing.T) {
 					t.Errorf("statuses %v, want n0's 503s passed through", got)
 				}
 			},
-			after: func(t *testing.T, b *balancer.Balancer, _ []*backend) {
-				if got := statuses(t, b, 6); got[200] != 6 {
-					t.Errorf("statuses %v, want every 503 retried on n1", got)
-				}
-			},
+			after: everyRetried,
 		},
 		{
 			name: "Retries",
@@ -230,11 +232,7 @@ func TestReloadApplies(t *testing.T) {
 					t.Errorf("statuses %v, want 503s without retries", got)
 				}
 			},
-			after: func(t *testing.T, b *balancer.Balancer, _ []*backend) {
-				if got := statuses(t, b, 6); got[200] != 6 {
-					t.Errorf("statuses %v, want every 503 retried on n1", got)
-				}
-			},
+			after: everyRetried,
 		},
 		{
 			name: "Health",
