@@ -76,19 +76,7 @@ const respBufSize = 32 << 10
 // acceptFast accepts the plain listener's connections until ln is closed.
 // slow is fasthttp's listener, for connections the fast loop gives up.
 func (b *Balancer) acceptFast(ln net.Listener, slow *connQueue) {
-	var delay time.Duration
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			b.log.Warn("accept", "err", err, "retry_in", delay)
-			time.Sleep(delay)
-			continue
-		}
-		delay = 0
+	b.acceptEach(ln, "accept", func(c net.Conn) {
 		var dc *deferConn
 		if tc, ok := c.(*net.TCPConn); ok {
 			dc, _ = newClientConn(tc).(*deferConn)
@@ -97,7 +85,7 @@ func (b *Balancer) acceptFast(ln net.Listener, slow *connQueue) {
 			if !slow.push(c) {
 				c.Close()
 			}
-			continue
+			return
 		}
 		fc := &fastConn{c: dc, client: addrOfConn(c)}
 		f := &b.fast
@@ -105,12 +93,33 @@ func (b *Balancer) acceptFast(ln net.Listener, slow *connQueue) {
 		if len(f.conns) >= b.opts.MaxConns || f.closing.Load() {
 			f.mu.Unlock()
 			b.rejectConn(dc)
-			continue
+			return
 		}
 		f.conns[fc] = struct{}{}
 		f.wg.Add(1)
 		f.mu.Unlock()
 		go b.serveFast(fc, slow)
+	})
+}
+
+// acceptEach hands each connection ln accepts to handle until ln is
+// closed. On other errors (out of file descriptors, say) it backs off as
+// net/http does, logging msg.
+func (b *Balancer) acceptEach(ln net.Listener, msg string, handle func(net.Conn)) {
+	var delay time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			b.log.Warn(msg, "err", err, "retry_in", delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		handle(c)
 	}
 }
 
@@ -427,8 +436,7 @@ func (b *Balancer) forwardFast(fc *fastConn, x *exchange, t *table, p *pool, r *
 					b.log.Warn("member in error", "pool", p.Name, "member", m.cfg.Name, "status", res.status)
 				}
 				if !res.written {
-					r.tried[r.ntried] = m
-					r.ntried++
+					r.exclude(m)
 					b.stats.retries.Add(1)
 					continue
 				}
@@ -448,13 +456,8 @@ func (b *Balancer) forwardFast(fc *fastConn, x *exchange, t *table, p *pool, r *
 			return false
 		}
 		lastErr = res.err
-		if (!idem && !isDialError(res.err)) || r.ntried == len(r.tried) {
+		if !b.retryOther(r, m, idem, res.err, i, attempts) {
 			break
-		}
-		r.tried[r.ntried] = m
-		r.ntried++
-		if i+1 < attempts {
-			b.stats.retries.Add(1)
 		}
 	}
 	b.stats.failed.Add(1)

@@ -45,6 +45,12 @@ type pickReq struct {
 	ntried  int
 }
 
+// exclude keeps m from being picked again for this request.
+func (r *pickReq) exclude(m *member) {
+	r.tried[r.ntried] = m
+	r.ntried++
+}
+
 // acquire picks a member for r and counts the request in its in-flight
 // number, waiting in the pool's queue while every usable member is at
 // MaxInFlight. The caller must call done(m) when the request ends.

@@ -127,8 +127,7 @@ func (b *Balancer) forward(ctx *fasthttp.RequestCtx, t *table, p *pool, r *pickR
 					b.log.Warn("member in error", "pool", p.Name, "member", m.cfg.Name, "status", st)
 				}
 				if idem && i+1 < attempts && r.ntried < len(r.tried) {
-					r.tried[r.ntried] = m
-					r.ntried++
+					r.exclude(m)
 					b.stats.retries.Add(1)
 					continue
 				}
@@ -143,13 +142,8 @@ func (b *Balancer) forward(ctx *fasthttp.RequestCtx, t *table, p *pool, r *pickR
 		if m.failed(now, t.opts.RetryAfter) {
 			b.log.Warn("member in error", "pool", p.Name, "member", m.cfg.Name, "err", err)
 		}
-		if (!idem && !isDialError(err)) || r.ntried == len(r.tried) {
+		if !b.retryOther(r, m, idem, err, i, attempts) {
 			break
-		}
-		r.tried[r.ntried] = m
-		r.ntried++
-		if i+1 < attempts {
-			b.stats.retries.Add(1)
 		}
 	}
 	b.stats.failed.Add(1)
@@ -160,6 +154,21 @@ func (b *Balancer) forward(ctx *fasthttp.RequestCtx, t *table, p *pool, r *pickR
 		plain(ctx, fasthttp.StatusBadGateway, "Bad Gateway\n")
 	}
 	return nil
+}
+
+// retryOther records that m failed the request (attempt i of attempts)
+// with err and reports whether forward's rules let another member have
+// it: only when the connection was never made unless the method is
+// idempotent, and while tried has room. The fast loop shares it.
+func (b *Balancer) retryOther(r *pickReq, m *member, idem bool, err error, i, attempts int) bool {
+	if (!idem && !isDialError(err)) || r.ntried == len(r.tried) {
+		return false
+	}
+	r.exclude(m)
+	if i+1 < attempts {
+		b.stats.retries.Add(1)
+	}
+	return true
 }
 
 // unavailable answers 503 with Retry-After: no usable member, or the

@@ -2,7 +2,6 @@ package balancer
 
 import (
 	"crypto/tls"
-	"errors"
 	"net"
 	"sync"
 	"time"
@@ -19,22 +18,7 @@ import (
 // acceptTLS accepts TLS connections until ln is closed.
 func (b *Balancer) acceptTLS(ln net.Listener, h2 *connQueue) {
 	defer h2.Close()
-	var delay time.Duration
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			// Out of file descriptors, say: back off as net/http does.
-			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			b.log.Warn("TLS accept", "err", err, "retry_in", delay)
-			time.Sleep(delay)
-			continue
-		}
-		delay = 0
-		go b.serveTLSConn(c, h2)
-	}
+	b.acceptEach(ln, "TLS accept", func(c net.Conn) { go b.serveTLSConn(c, h2) })
 }
 
 // serveTLSConn does the handshake, bounded by the header timeout as a
