@@ -12,11 +12,7 @@ func AcceptsGzip(ae []byte) bool {
 	gzip, star := -1, -1 // -1 not named, 0 refused, 1 accepted
 	for len(ae) > 0 {
 		var item []byte
-		if i := bytes.IndexByte(ae, ','); i >= 0 {
-			item, ae = ae[:i], ae[i+1:]
-		} else {
-			item, ae = ae, nil
-		}
+		item, ae = CutListItem(ae)
 		coding, params := item, []byte(nil)
 		if i := bytes.IndexByte(item, ';'); i >= 0 {
 			coding, params = item[:i], item[i+1:]
@@ -115,6 +111,16 @@ func ETagMatches(inm, etag []byte) bool {
 		}
 	}
 	return false
+}
+
+// CutListItem cuts the first item off a comma-separated header value: the
+// item with white space trimmed, and the rest after its comma. It does not
+// allocate; the balancer scans Connection and Transfer-Encoding with it.
+func CutListItem(v []byte) (item, rest []byte) {
+	if i := bytes.IndexByte(v, ','); i >= 0 {
+		return bytes.TrimSpace(v[:i]), v[i+1:]
+	}
+	return bytes.TrimSpace(v), nil
 }
 
 // ParseDecimal parses a header's decimal number (a Content-Length, a byte

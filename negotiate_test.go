@@ -1,6 +1,7 @@
 package orchard_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/orchardhq/orchard"
@@ -42,6 +43,18 @@ func TestETagMatches(t *testing.T) {
 		if got := orchard.ETagMatches([]byte(tc.inm), []byte(tc.etag)); got != tc.want {
 			t.Errorf("ETagMatches(%q, %q) = %v, want %v", tc.inm, tc.etag, got, tc.want)
 		}
+	}
+}
+
+func TestCutListItem(t *testing.T) {
+	var got []string
+	for v := []byte(" a ,b,, \tc\t"); len(v) > 0; {
+		var item []byte
+		item, v = orchard.CutListItem(v)
+		got = append(got, string(item))
+	}
+	if want := []string{"a", "b", "", "c"}; !slices.Equal(got, want) {
+		t.Errorf("items %q, want %q", got, want)
 	}
 }
 

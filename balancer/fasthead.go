@@ -298,13 +298,8 @@ func lastTokenChunked(v []byte) bool {
 // hasToken reports whether a comma-separated value lists tok (any case).
 func hasToken(v []byte, tok string) bool {
 	for len(v) > 0 {
-		t := v
-		if i := bytes.IndexByte(v, ','); i >= 0 {
-			t, v = v[:i], v[i+1:]
-		} else {
-			v = nil
-		}
-		if eqFold(bytes.TrimSpace(t), tok) {
+		var t []byte
+		if t, v = orchard.CutListItem(v); eqFold(t, tok) {
 			return true
 		}
 	}
@@ -330,13 +325,8 @@ func (h *head) connNamed(name []byte) bool {
 		}
 		v := h.value(s)
 		for len(v) > 0 {
-			t := v
-			if i := bytes.IndexByte(v, ','); i >= 0 {
-				t, v = v[:i], v[i+1:]
-			} else {
-				v = nil
-			}
-			if t = bytes.TrimSpace(t); len(t) == len(name) && bytes.EqualFold(t, name) {
+			var t []byte
+			if t, v = orchard.CutListItem(v); len(t) == len(name) && bytes.EqualFold(t, name) {
 				return true
 			}
 		}

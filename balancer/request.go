@@ -232,14 +232,8 @@ func headerFlags(k, v []byte) int {
 // than close and keep-alive.
 func hasConnTokens(v []byte) bool {
 	for len(v) > 0 {
-		tok := v
-		if i := bytes.IndexByte(v, ','); i >= 0 {
-			tok, v = v[:i], v[i+1:]
-		} else {
-			v = nil
-		}
-		tok = bytes.TrimSpace(tok)
-		if len(tok) > 0 && !eqFold(tok, "close") && !eqFold(tok, "keep-alive") {
+		var tok []byte
+		if tok, v = orchard.CutListItem(v); len(tok) > 0 && !eqFold(tok, "close") && !eqFold(tok, "keep-alive") {
 			return true
 		}
 	}
