@@ -200,17 +200,25 @@ func (c *deferConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// takeRead waits for data and takes the readBufs buffer it was read
+// into; when nothing was read the buffer goes back and b is nil.
+func (c *deferConn) takeRead() (b *[]byte, n int, err error) {
+	n, err = c.read(nil)
+	b = c.got
+	c.got = nil
+	if n == 0 && b != nil {
+		readBufs.Put(b)
+		b = nil
+	}
+	return b, n, err
+}
+
 // readPooled waits for data and reads it into a readBufs buffer of
 // readAhead bytes, which the caller then owns: a connection waiting for
 // a request holds no buffer.
 func (c *deferConn) readPooled() (*[]byte, int, error) {
-	n, err := c.read(nil)
-	b := c.got
-	c.got = nil
+	b, n, err := c.takeRead()
 	if n == 0 {
-		if b != nil {
-			readBufs.Put(b)
-		}
 		if err == nil {
 			err = io.EOF
 		}
@@ -224,13 +232,8 @@ func (c *deferConn) readPooled() (*[]byte, int, error) {
 // and keeps what p cannot take for the next reads, so a short read costs
 // no extra system call and a connection waiting for it holds no buffer.
 func (c *deferConn) readAhead(p []byte) (int, error) {
-	n, err := c.read(nil)
-	b := c.got
-	c.got = nil
+	b, n, err := c.takeRead()
 	if n == 0 {
-		if b != nil {
-			readBufs.Put(b)
-		}
 		return 0, err
 	}
 	*b = (*b)[:n]
