@@ -148,18 +148,12 @@ func New(opt Options) *Handler {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	if opt.SessionTTL <= 0 {
-		opt.SessionTTL = 8 * time.Hour
-	}
+	opt.SessionTTL = orchard.OrDefault(opt.SessionTTL, 8*time.Hour)
 	if opt.PasswordParams == (auth.Params{}) {
 		opt.PasswordParams = auth.DefaultParams()
 	}
-	if opt.MaxPasswordChecks <= 0 {
-		opt.MaxPasswordChecks = 2
-	}
-	if opt.CheckWait <= 0 {
-		opt.CheckWait = 3 * time.Second
-	}
+	opt.MaxPasswordChecks = orchard.OrDefault(opt.MaxPasswordChecks, 2)
+	opt.CheckWait = orchard.OrDefault(opt.CheckWait, 3*time.Second)
 	if opt.CheckPassword == nil {
 		opt.CheckPassword = auth.CheckPassword
 	}

@@ -152,47 +152,28 @@ func (o Options) withDefaults() Options {
 	} else if o.Retries < 0 {
 		o.Retries = 0
 	}
-	def := func(d *time.Duration, v time.Duration) {
-		if *d <= 0 {
-			*d = v
-		}
-	}
-	def(&o.RetryAfter, DefaultRetryAfter)
-	def(&o.ReadHeaderTimeout, DefaultReadHeaderTimeout)
-	def(&o.IdleTimeout, DefaultIdleTimeout)
-	def(&o.WriteTimeout, DefaultWriteTimeout)
-	def(&o.DialTimeout, DefaultDialTimeout)
-	def(&o.ResponseTimeout, DefaultResponseTimeout)
-	def(&o.DrainTimeout, DefaultDrainTimeout)
-	def(&o.Health.Interval, DefaultHealthInterval)
-	def(&o.Health.Timeout, DefaultHealthTimeout)
-	if o.Health.Rise <= 0 {
-		o.Health.Rise = DefaultRise
-	}
-	if o.Health.Fall <= 0 {
-		o.Health.Fall = DefaultFall
-	}
-	if o.MaxConns <= 0 {
-		o.MaxConns = DefaultMaxConns
-	}
-	if o.MaxHeaderBytes <= 0 {
-		o.MaxHeaderBytes = DefaultMaxHeaderBytes
-	}
-	if o.MaxRequestBytes <= 0 {
-		o.MaxRequestBytes = DefaultMaxRequestBytes
-	}
-	if o.MaxResponseBytes <= 0 {
-		o.MaxResponseBytes = DefaultMaxResponseBytes
-	}
+	o.RetryAfter = orchard.OrDefault(o.RetryAfter, DefaultRetryAfter)
+	o.ReadHeaderTimeout = orchard.OrDefault(o.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	o.IdleTimeout = orchard.OrDefault(o.IdleTimeout, DefaultIdleTimeout)
+	o.WriteTimeout = orchard.OrDefault(o.WriteTimeout, DefaultWriteTimeout)
+	o.DialTimeout = orchard.OrDefault(o.DialTimeout, DefaultDialTimeout)
+	o.ResponseTimeout = orchard.OrDefault(o.ResponseTimeout, DefaultResponseTimeout)
+	o.DrainTimeout = orchard.OrDefault(o.DrainTimeout, DefaultDrainTimeout)
+	o.Health.Interval = orchard.OrDefault(o.Health.Interval, DefaultHealthInterval)
+	o.Health.Timeout = orchard.OrDefault(o.Health.Timeout, DefaultHealthTimeout)
+	o.Health.Rise = orchard.OrDefault(o.Health.Rise, DefaultRise)
+	o.Health.Fall = orchard.OrDefault(o.Health.Fall, DefaultFall)
+	o.MaxConns = orchard.OrDefault(o.MaxConns, DefaultMaxConns)
+	o.MaxHeaderBytes = orchard.OrDefault(o.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	o.MaxRequestBytes = orchard.OrDefault(o.MaxRequestBytes, DefaultMaxRequestBytes)
+	o.MaxResponseBytes = orchard.OrDefault(o.MaxResponseBytes, DefaultMaxResponseBytes)
 	pools := make([]Pool, len(o.Pools))
 	for i, p := range o.Pools {
 		if p.Method == "" {
 			p.Method = ByRequests
 		}
-		if p.QueueSize <= 0 {
-			p.QueueSize = DefaultQueueSize
-		}
-		def(&p.QueueTimeout, DefaultQueueTimeout)
+		p.QueueSize = orchard.OrDefault(p.QueueSize, DefaultQueueSize)
+		p.QueueTimeout = orchard.OrDefault(p.QueueTimeout, DefaultQueueTimeout)
 		if p.SlowStart == 0 {
 			p.SlowStart = DefaultSlowStart
 		} else if p.SlowStart < 0 {

@@ -148,18 +148,10 @@ func New(opts Options) *Manager {
 	if opts.RenewWindow <= 0 || opts.RenewWindow >= 1 {
 		opts.RenewWindow = DefaultRenewWindow
 	}
-	if opts.Interval <= 0 {
-		opts.Interval = DefaultInterval
-	}
-	if opts.RetryMin <= 0 {
-		opts.RetryMin = DefaultRetryMin
-	}
-	if opts.RetryMax <= 0 {
-		opts.RetryMax = DefaultRetryMax
-	}
-	if opts.OrdersPerRound <= 0 {
-		opts.OrdersPerRound = DefaultOrdersPerRound
-	}
+	opts.Interval = orchard.OrDefault(opts.Interval, DefaultInterval)
+	opts.RetryMin = orchard.OrDefault(opts.RetryMin, DefaultRetryMin)
+	opts.RetryMax = orchard.OrDefault(opts.RetryMax, DefaultRetryMax)
+	opts.OrdersPerRound = orchard.OrDefault(opts.OrdersPerRound, DefaultOrdersPerRound)
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}

@@ -61,12 +61,8 @@ type Report struct {
 // no templates or theme (the caller adds the defaults). A site with
 // neither layout, or past a limit, is an EINVALID *orchard.Error.
 func Read(ctx context.Context, root *os.Root, opt Options) (*orchard.SiteContent, *Report, error) {
-	if opt.MaxFiles <= 0 {
-		opt.MaxFiles = DefaultMaxFiles
-	}
-	if opt.MaxBytes <= 0 {
-		opt.MaxBytes = DefaultMaxBytes
-	}
+	opt.MaxFiles = orchard.OrDefault(opt.MaxFiles, DefaultMaxFiles)
+	opt.MaxBytes = orchard.OrDefault(opt.MaxBytes, DefaultMaxBytes)
 	im := &importer{
 		ctx: ctx, fsys: root.FS(), opt: opt,
 		c:       &orchard.SiteContent{Site: orchard.Site{Host: opt.Host}},

@@ -82,9 +82,7 @@ func (s *Service) PublishAll(ctx context.Context, sites []string, opt AllOptions
 	}
 	start := time.Now()
 	workers := opt.Workers
-	if workers <= 0 {
-		workers = DefaultPublishWorkers
-	}
+	workers = orchard.OrDefault(workers, DefaultPublishWorkers)
 	type job struct {
 		site string
 		out  chan SiteResult

@@ -215,9 +215,7 @@ const gcStamp = "gc-stamp"
 // gcDue reports whether the last collection is older than GCEvery.
 func (s *Service) gcDue() bool {
 	every := s.GCEvery
-	if every <= 0 {
-		every = DefaultGCEvery
-	}
+	every = orchard.OrDefault(every, DefaultGCEvery)
 	b, err := os.ReadFile(filepath.Join(s.dataDir(), gcStamp))
 	if err != nil {
 		return true

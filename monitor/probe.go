@@ -66,9 +66,7 @@ const maxProbeBody = 4 << 20
 // measured every time) and returns what happened; it never returns an error:
 // failures are in Result.Err.
 func Check(ctx context.Context, t ProbeTarget, timeout time.Duration) Result {
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
+	timeout = orchard.OrDefault(timeout, 10*time.Second)
 	method := t.Method
 	if method == "" {
 		method = http.MethodHead
@@ -191,15 +189,9 @@ type Prober struct {
 
 // NewProber returns a prober with defaults filled in; it does no I/O.
 func NewProber(o ProbeOptions) *Prober {
-	if o.Every <= 0 {
-		o.Every = 5 * time.Minute
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = 10 * time.Second
-	}
-	if o.FailAfter <= 0 {
-		o.FailAfter = 3
-	}
+	o.Every = orchard.OrDefault(o.Every, 5*time.Minute)
+	o.Timeout = orchard.OrDefault(o.Timeout, 10*time.Second)
+	o.FailAfter = orchard.OrDefault(o.FailAfter, 3)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/orchardhq/orchard"
 )
 
 // Target is one process the master scrapes.
@@ -82,12 +84,8 @@ type recentPoint struct {
 
 // NewScraper returns a scraper; it does no I/O.
 func NewScraper(o ScraperOptions) *Scraper {
-	if o.Every <= 0 {
-		o.Every = 5 * time.Second
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = min(o.Every, 5*time.Second)
-	}
+	o.Every = orchard.OrDefault(o.Every, 5*time.Second)
+	o.Timeout = orchard.OrDefault(o.Timeout, min(o.Every, 5*time.Second))
 	if o.Client == nil {
 		o.Client = &http.Client{Timeout: o.Timeout}
 	}

@@ -7,6 +7,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/orchardhq/orchard"
 )
 
 // Point is one value of a series at a time. NaN values are gaps.
@@ -39,12 +41,8 @@ var palette = []string{"#2b6cb0", "#c05621", "#2f855a", "#b83280", "#6b46c1", "#
 // WriteSVG writes g as a self-contained SVG element (no scripts, no external
 // references). Text is escaped.
 func (g Graph) WriteSVG(w io.Writer) error {
-	if g.Width <= 0 {
-		g.Width = 360
-	}
-	if g.Height <= 0 {
-		g.Height = 140
-	}
+	g.Width = orchard.OrDefault(g.Width, 360)
+	g.Height = orchard.OrDefault(g.Height, 140)
 	if !g.To.After(g.From) {
 		g.To = g.From.Add(time.Minute)
 	}

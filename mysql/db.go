@@ -47,33 +47,17 @@ type Options struct {
 }
 
 func (o *Options) setDefaults() {
-	if o.MaxLag <= 0 {
-		o.MaxLag = 5 * time.Second
-	}
-	if o.CheckInterval <= 0 {
-		o.CheckInterval = time.Second
-	}
-	if o.MaxOpenConns <= 0 {
-		o.MaxOpenConns = 16
-	}
-	if o.MaxIdleConns <= 0 {
-		o.MaxIdleConns = 8
-	}
+	o.MaxLag = orchard.OrDefault(o.MaxLag, 5*time.Second)
+	o.CheckInterval = orchard.OrDefault(o.CheckInterval, time.Second)
+	o.MaxOpenConns = orchard.OrDefault(o.MaxOpenConns, 16)
+	o.MaxIdleConns = orchard.OrDefault(o.MaxIdleConns, 8)
 	if o.MaxIdleConns > o.MaxOpenConns {
 		o.MaxIdleConns = o.MaxOpenConns
 	}
-	if o.ConnMaxLifetime <= 0 {
-		o.ConnMaxLifetime = 5 * time.Minute
-	}
-	if o.ConnMaxIdleTime <= 0 {
-		o.ConnMaxIdleTime = time.Minute
-	}
-	if o.DialTimeout <= 0 {
-		o.DialTimeout = 5 * time.Second
-	}
-	if o.IOTimeout <= 0 {
-		o.IOTimeout = 60 * time.Second
-	}
+	o.ConnMaxLifetime = orchard.OrDefault(o.ConnMaxLifetime, 5*time.Minute)
+	o.ConnMaxIdleTime = orchard.OrDefault(o.ConnMaxIdleTime, time.Minute)
+	o.DialTimeout = orchard.OrDefault(o.DialTimeout, 5*time.Second)
+	o.IOTimeout = orchard.OrDefault(o.IOTimeout, 60*time.Second)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}

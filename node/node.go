@@ -102,21 +102,11 @@ func New(cfg Config) *Node {
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"
 	}
-	if cfg.MaxConns <= 0 {
-		cfg.MaxConns = DefaultMaxConns
-	}
-	if cfg.KeepAlive <= 0 {
-		cfg.KeepAlive = DefaultKeepAlive
-	}
-	if cfg.ReadHeaderTimeout <= 0 {
-		cfg.ReadHeaderTimeout = DefaultReadHeaderTimeout
-	}
-	if cfg.MaxHeaderBytes <= 0 {
-		cfg.MaxHeaderBytes = DefaultMaxHeaderBytes
-	}
-	if cfg.CacheBytes <= 0 {
-		cfg.CacheBytes = DefaultCacheBytes
-	}
+	cfg.MaxConns = orchard.OrDefault(cfg.MaxConns, DefaultMaxConns)
+	cfg.KeepAlive = orchard.OrDefault(cfg.KeepAlive, DefaultKeepAlive)
+	cfg.ReadHeaderTimeout = orchard.OrDefault(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	cfg.MaxHeaderBytes = orchard.OrDefault(cfg.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	cfg.CacheBytes = orchard.OrDefault(cfg.CacheBytes, DefaultCacheBytes)
 	if cfg.SiteMetrics == 0 {
 		cfg.SiteMetrics = DefaultSiteMetrics
 	}

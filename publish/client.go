@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/orchardhq/orchard"
 )
 
 // ResponseSignatureHeader carries the signature of a JSON answer: the
@@ -25,9 +27,7 @@ const ResponseSignatureHeader = "X-Orchard-Response-Signature"
 // connections, perHost of them per peer, and a dial timeout so a node that is
 // down is known quickly.
 func NewHTTPClient(perHost int) *http.Client {
-	if perHost <= 0 {
-		perHost = 8
-	}
+	perHost = orchard.OrDefault(perHost, 8)
 	return &http.Client{Transport: &http.Transport{
 		DialContext:           (&net.Dialer{Timeout: 3 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:          256,

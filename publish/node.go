@@ -122,27 +122,17 @@ type NodeSync struct {
 
 // NewNode returns a Node; it does no I/O.
 func NewNode(cfg NodeConfig) *Node {
-	if cfg.CatchUp <= 0 {
-		cfg.CatchUp = 5 * time.Second
-	}
+	cfg.CatchUp = orchard.OrDefault(cfg.CatchUp, 5*time.Second)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Client == nil {
 		cfg.Client = NewHTTPClient(8)
 	}
-	if cfg.MaxManifestBytes <= 0 {
-		cfg.MaxManifestBytes = DefaultMaxManifestBytes
-	}
-	if cfg.MaxBlobBytes <= 0 {
-		cfg.MaxBlobBytes = DefaultMaxBlobBytes
-	}
-	if cfg.MaxBatchBytes <= 0 {
-		cfg.MaxBatchBytes = DefaultMaxBatchBytes
-	}
-	if cfg.Fetchers <= 0 {
-		cfg.Fetchers = 8
-	}
+	cfg.MaxManifestBytes = orchard.OrDefault(cfg.MaxManifestBytes, DefaultMaxManifestBytes)
+	cfg.MaxBlobBytes = orchard.OrDefault(cfg.MaxBlobBytes, DefaultMaxBlobBytes)
+	cfg.MaxBatchBytes = orchard.OrDefault(cfg.MaxBatchBytes, DefaultMaxBatchBytes)
+	cfg.Fetchers = orchard.OrDefault(cfg.Fetchers, 8)
 	maxBody := max(cfg.MaxManifestBytes, cfg.MaxBlobBytes, cfg.MaxBatchBytes)
 	return &Node{
 		cfg:     cfg,

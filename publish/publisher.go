@@ -161,18 +161,14 @@ func (p *Publisher) acquire(ctx context.Context, addr string) (release func(), e
 func (p *Publisher) defaults() (*http.Client, *slog.Logger, int, int) {
 	p.init()
 	conc := p.Concurrency
-	if conc <= 0 {
-		conc = 4
-	}
+	conc = orchard.OrDefault(conc, 4)
 	hc := p.hc
 	log := p.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	batch := p.BatchBytes
-	if batch <= 0 {
-		batch = 1 << 20
-	}
+	batch = orchard.OrDefault(batch, 1<<20)
 	return hc, log.With("component", "publish"), conc, batch
 }
 

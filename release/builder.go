@@ -318,10 +318,8 @@ func (b *Builder) render(ctx context.Context, r Renderer, outs []Output, todo []
 	if len(todo) == 0 {
 		return nil
 	}
-	workers := b.Workers
-	if workers <= 0 {
-		workers = 4 * runtime.GOMAXPROCS(0) // file creation waits on the disk; overlap it
-	}
+	// File creation waits on the disk: overlap it.
+	workers := orchard.OrDefault(b.Workers, 4*runtime.GOMAXPROCS(0))
 	workers = min(workers, len(todo))
 	var count atomic.Int64
 	count.Store(done)

@@ -88,9 +88,7 @@ func (c *LinkCache) put(src linkSource, targets []string) {
 // checkLinks is CheckLinks reading blobs with get, through cache unless it
 // is nil.
 func checkLinks(m *orchard.Manifest, get func(sha string) ([]byte, error), max int, cache *LinkCache) ([]BrokenLink, error) {
-	if max <= 0 {
-		max = 1000
-	}
+	max = orchard.OrDefault(max, 1000)
 	var out []BrokenLink
 	seen := map[BrokenLink]bool{}
 	for key, e := range m.Files {

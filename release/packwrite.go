@@ -8,6 +8,8 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/orchardhq/orchard"
 )
 
 // errClosed is returned by writes to a closed store.
@@ -93,9 +95,7 @@ func (b *Blobs) packForLocked(n int64) (*pack, error) {
 		return nil, errClosed
 	}
 	limit := b.PackBytes
-	if limit <= 0 {
-		limit = DefaultPackBytes
-	}
+	limit = orchard.OrDefault(limit, DefaultPackBytes)
 	if b.cur == nil && !b.reuseTried {
 		b.reuseTried = true
 		b.cur = b.reuseLocked(limit)

@@ -69,9 +69,7 @@ const (
 // Parse reads a WXR file of at most maxBytes (0: DefaultMaxBytes).
 // Problems with the file are EINVALID *orchard.Error naming its line.
 func Parse(ctx context.Context, r io.Reader, maxBytes int64) (*Export, error) {
-	if maxBytes <= 0 {
-		maxBytes = DefaultMaxBytes
-	}
+	maxBytes = orchard.OrDefault(maxBytes, DefaultMaxBytes)
 	lr := &io.LimitedReader{R: r, N: maxBytes + 1}
 	d := xml.NewDecoder(bufio.NewReaderSize(lr, 64<<10))
 	d.Strict = true

@@ -43,18 +43,10 @@ const (
 )
 
 func (l Limits) withDefaults() Limits {
-	if l.MaxBytes <= 0 {
-		l.MaxBytes = DefaultMaxBytes
-	}
-	if l.MaxTokenBytes <= 0 {
-		l.MaxTokenBytes = DefaultMaxTokenBytes
-	}
-	if l.MaxElements <= 0 {
-		l.MaxElements = DefaultMaxElements
-	}
-	if l.MaxTagBytes <= 0 {
-		l.MaxTagBytes = DefaultMaxTagBytes
-	}
+	l.MaxBytes = orchard.OrDefault(l.MaxBytes, DefaultMaxBytes)
+	l.MaxTokenBytes = orchard.OrDefault(l.MaxTokenBytes, DefaultMaxTokenBytes)
+	l.MaxElements = orchard.OrDefault(l.MaxElements, DefaultMaxElements)
+	l.MaxTagBytes = orchard.OrDefault(l.MaxTagBytes, DefaultMaxTagBytes)
 	return l
 }
 
