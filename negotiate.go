@@ -27,7 +27,7 @@ func AcceptsGzip(ae []byte) bool {
 			v = 0
 		}
 		switch {
-		case asciiEqualFold(coding, "gzip"), asciiEqualFold(coding, "x-gzip"):
+		case EqualFoldASCII(coding, "gzip"), EqualFoldASCII(coding, "x-gzip"):
 			if gzip != 0 { // a refusal stands
 				gzip = v
 			}
@@ -117,8 +117,9 @@ func ETagMatches(inm, etag []byte) bool {
 	return false
 }
 
-// asciiEqualFold compares ASCII b to lower-case s, ignoring case.
-func asciiEqualFold(b []byte, s string) bool {
+// EqualFoldASCII reports whether b, a header name or token, equals the
+// lower-case ASCII s, ignoring the case of b. It does not allocate.
+func EqualFoldASCII(b []byte, s string) bool {
 	if len(b) != len(s) {
 		return false
 	}
@@ -132,4 +133,21 @@ func asciiEqualFold(b []byte, s string) bool {
 		}
 	}
 	return true
+}
+
+// ParseDecimal parses a number in a header, a Content-Length or a byte
+// range's bound: 1 to 18 ASCII digits (so it cannot overflow), nothing
+// else, not even a sign or a space.
+func ParseDecimal(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }

@@ -3,6 +3,8 @@ package balancer
 import (
 	"bytes"
 	"errors"
+
+	"github.com/orchardhq/orchard"
 )
 
 // The heads of requests and responses as the fast loop (fastloop.go) reads
@@ -264,7 +266,7 @@ func (h *head) parseFields(buf []byte, off int, rest []byte) error {
 				h.close = true
 			}
 		case eqFold(k, "Content-Length"):
-			n, ok := parseLength(v)
+			n, ok := orchard.ParseDecimal(v)
 			if !ok || (h.contentLength >= 0 && h.contentLength != n) {
 				return errSlow // fasthttp answers these as it always did
 			}
@@ -282,21 +284,6 @@ func (h *head) parseFields(buf []byte, off int, rest []byte) error {
 		off += i + 1
 		rest = rest[i+1:]
 	}
-}
-
-// parseLength parses a Content-Length value: decimal digits only.
-func parseLength(v []byte) (int64, bool) {
-	if len(v) == 0 || len(v) > 18 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range v {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
 }
 
 // lastTokenChunked reports whether a Transfer-Encoding value's last coding

@@ -1,6 +1,10 @@
 package node
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/orchardhq/orchard"
+)
 
 // parseRange parses a Range header for a body of size bytes. It handles one
 // range ("bytes=a-b", "bytes=a-", "bytes=-n"); ok is false when the header
@@ -19,7 +23,7 @@ func parseRange(h []byte, size int64) (start, end int64, ok, unsatisfiable bool)
 	a, b := trimSpace(v[:dash]), trimSpace(v[dash+1:])
 	switch {
 	case len(a) == 0: // suffix: the last n bytes
-		n, good := parseUint(b)
+		n, good := orchard.ParseDecimal(b)
 		if !good {
 			return 0, 0, false, false
 		}
@@ -31,13 +35,13 @@ func parseRange(h []byte, size int64) (start, end int64, ok, unsatisfiable bool)
 		}
 		return size - n, size - 1, true, false
 	default:
-		s, good := parseUint(a)
+		s, good := orchard.ParseDecimal(a)
 		if !good {
 			return 0, 0, false, false
 		}
 		e := size - 1
 		if len(b) > 0 {
-			if e, good = parseUint(b); !good || e < s {
+			if e, good = orchard.ParseDecimal(b); !good || e < s {
 				return 0, 0, false, false
 			}
 		}
@@ -49,21 +53,6 @@ func parseRange(h []byte, size int64) (start, end int64, ok, unsatisfiable bool)
 		}
 		return s, e, true, false
 	}
-}
-
-// parseUint parses a decimal of at most 18 digits.
-func parseUint(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 18 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
 }
 
 func trimSpace(b []byte) []byte {
