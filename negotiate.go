@@ -23,7 +23,7 @@ func AcceptsGzip(ae []byte) bool {
 			v = 0
 		}
 		switch {
-		case asciiEqualFold(coding, "gzip"), asciiEqualFold(coding, "x-gzip"):
+		case EqualFoldASCII(coding, "gzip"), EqualFoldASCII(coding, "x-gzip"):
 			if gzip != 0 { // a refusal stands
 				gzip = v
 			}
@@ -141,8 +141,9 @@ func ParseDecimal(b []byte) (int64, bool) {
 	return n, true
 }
 
-// asciiEqualFold compares ASCII b to lower-case s, ignoring case.
-func asciiEqualFold(b []byte, s string) bool {
+// EqualFoldASCII reports whether b, a header name or token, equals the
+// lower-case ASCII s, ignoring the case of b. It does not allocate.
+func EqualFoldASCII(b []byte, s string) bool {
 	if len(b) != len(s) {
 		return false
 	}

@@ -2,6 +2,7 @@ package orchard_test
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/orchardhq/orchard"
@@ -58,21 +59,46 @@ func TestCutListItem(t *testing.T) {
 	}
 }
 
-func TestParseDecimal(t *testing.T) {
-	tests := []struct {
-		in   string
-		want int64
-		ok   bool
-	}{
-		{"0", 0, true}, {"42", 42, true}, {"999999999999999999", 999999999999999999, true},
-		{"", 0, false}, {"1000000000000000000", 0, false}, {"-1", 0, false}, {"+1", 0, false}, {"1 ", 0, false}, {"0x1", 0, false},
-	}
-	for _, tt := range tests {
-		got, ok := orchard.ParseDecimal([]byte(tt.in))
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("ParseDecimal(%q) = %d, %v; want %d, %v", tt.in, got, ok, tt.want, tt.ok)
+func TestEqualFoldASCII(t *testing.T) {
+	// Each header name or token against "content-length".
+	tests := map[string]bool{"Content-Length": true, "CONTENT-LENGTH": true, "content-length": true,
+		"content-lengt": false, "content-length ": false, "": false}
+	for in, want := range tests {
+		if got := orchard.EqualFoldASCII([]byte(in), "content-length"); got != want {
+			t.Errorf("EqualFoldASCII(%q, %q) = %v, want %v", in, "content-length", got, want)
 		}
 	}
+}
+
+func TestParseDecimal(t *testing.T) {
+	// -1: refused.
+	tests := map[string]int64{"0": 0, "8912": 8912, "999999999999999999": 999999999999999999,
+		"1000000000000000000": -1, "": -1, "+1": -1, "-1": -1, " 1": -1, "1a": -1}
+	for in, want := range tests {
+		got, ok := orchard.ParseDecimal([]byte(in))
+		if !ok {
+			got = -1
+		}
+		if got != want {
+			t.Errorf("ParseDecimal(%q) = %d, want %d (-1: refused)", in, got, want)
+		}
+	}
+}
+
+// FuzzParseDecimal holds ParseDecimal to strconv on the inputs it accepts.
+func FuzzParseDecimal(f *testing.F) {
+	for _, s := range []string{"0", "42", "999999999999999999", "1e3", "+1", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		n, ok := orchard.ParseDecimal([]byte(v))
+		if !ok {
+			return
+		}
+		if want, err := strconv.ParseInt(v, 10, 64); err != nil || n != want || n < 0 {
+			t.Errorf("ParseDecimal(%q) = %d, strconv says %d, %v", v, n, want, err)
+		}
+	})
 }
 
 func FuzzAcceptEncoding(f *testing.F) {

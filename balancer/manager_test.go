@@ -11,11 +11,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/balancer"
+	"github.com/orchardhq/orchard/internal/proctest"
 	"github.com/orchardhq/orchard/internal/testnet"
 )
 
@@ -160,29 +160,11 @@ func TestAccessLog(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the balancer's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestManagerActionLog checks that the log line of a manager action names
 // who asked (the client address) and what changed (pool, member, action),
 // for a refused action too.
 func TestManagerActionLog(t *testing.T) {
-	var logs syncBuffer
+	var logs proctest.Buffer
 	b0 := newBackend(t, "n0", "0123456789abcdef")
 	o := onePool("", b0.member(1))
 	o.DataDir = t.TempDir()

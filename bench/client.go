@@ -236,13 +236,13 @@ func readHead(br *bufio.Reader, resp *response) (chunked bool, length int64, err
 		}
 		name, value := line[:colon], trimOWS(line[colon+1:])
 		switch {
-		case foldEqual(name, "content-length"):
+		case orchard.EqualFoldASCII(name, "content-length"):
 			v, ok := orchard.ParseDecimal(value)
 			if !ok || (length >= 0 && v != length) {
 				return false, 0, fmt.Errorf("%w: Content-Length %q", errMalformed, truncate(value))
 			}
 			length = v
-		case foldEqual(name, "transfer-encoding"):
+		case orchard.EqualFoldASCII(name, "transfer-encoding"):
 			// The final coding decides: chunked, or the body runs to close.
 			last := value
 			for i := len(value) - 1; i >= 0; i-- {
@@ -251,16 +251,16 @@ func readHead(br *bufio.Reader, resp *response) (chunked bool, length int64, err
 					break
 				}
 			}
-			chunked = foldEqual(last, "chunked")
+			chunked = orchard.EqualFoldASCII(last, "chunked")
 			otherEncoding = !chunked
-		case foldEqual(name, "connection"):
+		case orchard.EqualFoldASCII(name, "connection"):
 			for rest := value; len(rest) > 0; {
 				var tok []byte
 				tok, rest = nextToken(rest)
 				switch {
-				case foldEqual(tok, "close"):
+				case orchard.EqualFoldASCII(tok, "close"):
 					resp.close = true
-				case foldEqual(tok, "keep-alive") && minor == '0':
+				case orchard.EqualFoldASCII(tok, "keep-alive") && minor == '0':
 					resp.close = false
 				}
 			}
@@ -356,24 +356,6 @@ func unexpectedEOF(err error) error {
 		return io.ErrUnexpectedEOF
 	}
 	return err
-}
-
-// foldEqual reports whether b equals the lower-case ASCII string s, ignoring
-// the case of b.
-func foldEqual(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != s[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func trimOWS(b []byte) []byte {

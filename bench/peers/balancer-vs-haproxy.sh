@@ -192,13 +192,7 @@ chmod a+x "$W"
 cat >"$W/haproxy.cfg" <<EOF
 global
 	maxconn 8000
-defaults
-	mode http
-	timeout connect 3s
-	timeout client 30s
-	timeout server 30s
-	option http-keep-alive
-	http-reuse always
+$(haproxy_defaults)
 frontend web
 	bind 127.0.0.1:$HAPROXY_PORT
 	default_backend nginx

@@ -70,6 +70,21 @@ build_orchard() {
 	for p in "$@"; do (cd "$ROOT" && go build -o "$W/$p" "./cmd/$p"); done
 }
 
+# haproxy_defaults: the defaults section of every HAProxy the peer scripts
+# run (HTTP mode, keep-alive to the backends), so that each comparison gives
+# HAProxy the same settings.
+haproxy_defaults() {
+	cat <<CONF
+defaults
+	mode http
+	timeout connect 3s
+	timeout client 30s
+	timeout server 30s
+	option http-keep-alive
+	http-reuse always
+CONF
+}
+
 # one_node_cluster NODE_PORT [LINE...]: writes $W/orchard.toml, a cluster of
 # the master and one node, node0, listening on 127.0.0.1:NODE_PORT (control
 # addresses on free ports, data under $W). Each LINE is added at the end: a

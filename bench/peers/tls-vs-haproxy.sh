@@ -45,13 +45,7 @@ cat >"$W/haproxy.cfg" <<CONF
 global
 	maxconn 8000
 	ssl-default-bind-options ssl-min-ver TLSv1.2
-defaults
-	mode http
-	timeout connect 3s
-	timeout client 30s
-	timeout server 30s
-	option http-keep-alive
-	http-reuse always
+$(haproxy_defaults)
 frontend web
 	bind 127.0.0.1:$HAPROXY_PORT ssl crt $W/haproxy.pem alpn http/1.1
 	default_backend nginx

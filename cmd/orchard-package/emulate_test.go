@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orchardhq/orchard/internal/proctest"
 	"github.com/orchardhq/orchard/internal/testnet"
 )
 
@@ -165,7 +167,7 @@ func TestDemoEmulated(t *testing.T) {
 	listen := testnet.FreeAddr(t)
 	demo := e.command("demo", "--dir", dir, "--listen", listen)
 	demo.Env = append(os.Environ(), "ORCHARD_EXEC_PREFIX="+strings.Join(e.prefix(), " "))
-	var out syncBuffer
+	var out proctest.Buffer
 	demo.Stdout, demo.Stderr = &out, &out
 	demo.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	start := time.Now()
@@ -239,23 +241,10 @@ func TestDemoEmulated(t *testing.T) {
 // rolePIDs lists the processes whose command line names the demo's
 // cluster file in dir: its roles, each a qemu-arm process.
 func rolePIDs(dir string) []int {
-	ents, _ := os.ReadDir("/proc")
 	var pids []int
-	for _, ent := range ents {
-		pid, err := strconv.Atoi(ent.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", ent.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		args := strings.Split(string(b), "\x00")
-		for _, arg := range args {
-			if arg == filepath.Join(dir, "orchard.toml") {
-				pids = append(pids, pid)
-				break
-			}
+	for _, p := range proctest.List() {
+		if slices.Contains(p.Args, filepath.Join(dir, "orchard.toml")) {
+			pids = append(pids, p.PID)
 		}
 	}
 	return pids
@@ -276,22 +265,4 @@ func roleOf(pid int) string {
 		}
 	}
 	return strconv.Itoa(pid)
-}
-
-// syncBuffer is a bytes.Buffer that a child's output and the test share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -9,24 +9,15 @@ import (
 )
 
 func newCategoryCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "category -s HOST put|ls|rm",
-		Short: "Put, list and remove categories of a site",
-		Long: `Categories from the command line, for scripts. A category's path mirrors its
+	return newSiteGroupCmd("category -s HOST put|ls|rm", "Put, list and remove categories of a site",
+		`Categories from the command line, for scripts. A category's path mirrors its
 place in the tree: /news/tech/ is a child of /news/, which must exist first.
 
   orchard category -s example.com put /news/ --title News
   orchard category -s example.com put /news/tech/ --title Tech --sort 2
   orchard category -s example.com ls
   orchard category -s example.com rm /news/tech/`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usagef("give a subcommand: put, ls or rm")
-		},
-	}
-	cmd.PersistentFlags().StringP("site", "s", "", "the site's `HOST` name (required)")
-	cmd.AddCommand(newCategoryPutCmd(), newCategoryLsCmd(), newCategoryRmCmd())
-	return cmd
+		newCategoryPutCmd(), newCategoryLsCmd(), newCategoryRmCmd())
 }
 
 func newCategoryPutCmd() *cobra.Command {

@@ -189,25 +189,17 @@ func TestSiteHTTPSCommand(t *testing.T) {
 
 	junk := filepath.Join(dir, "junk.pem")
 	os.WriteFile(junk, []byte("not a certificate"), 0o600)
-	for _, tc := range []struct {
-		name string
-		args []string
-		code int
-		msg  string
-	}{
+	before := read()
+	wantExits(t, cfg, "", []string{"site", "https", "example.com"}, []exitCase{
 		{"OffAndOn", []string{"--off", "--on"}, 2, "contradict"},
 		{"CertWithoutKey", []string{"--cert", junk}, 2, "--cert and --key go together"},
 		{"BadPair", []string{"--cert", junk, "--key", junk}, 2, "--cert/--key"},
 		{"NegativeHSTS", []string{"--hsts", "-1s"}, 2, "--hsts"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			before := read()
-			wantExit(t, runCLI(t, cfg, "", append([]string{"site", "https", "example.com"}, tc.args...)...), tc.code, tc.msg)
-			if got := read(); fmt.Sprint(got) != fmt.Sprint(before) {
-				t.Errorf("a refused command changed the settings: %+v", got)
-			}
-		})
-	}
+	}, func(t *testing.T) {
+		if got := read(); fmt.Sprint(got) != fmt.Sprint(before) {
+			t.Errorf("a refused command changed the settings: %+v", got)
+		}
+	})
 	t.Run("UnknownSite", func(t *testing.T) {
 		r := runCLI(t, cfg, "", "site", "https", "nope.example", "--redirect")
 		if r.code == 0 || !strings.Contains(r.err, "nope.example") && !strings.Contains(strings.ToLower(r.err), "not found") {

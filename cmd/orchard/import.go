@@ -82,7 +82,6 @@ func importTargetFree(ctx context.Context, st orchard.Store, host string) error 
 
 // runImportWordPress creates the site host from the WXR file at path.
 func runImportWordPress(ctx context.Context, st orchard.Store, host, path, uploads string, out io.Writer) error {
-	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 	start := time.Now()
 	if err := importTargetFree(ctx, st, host); err != nil {
 		return err
@@ -110,14 +109,25 @@ func runImportWordPress(ctx context.Context, st orchard.Store, host, path, uploa
 	if err != nil {
 		return xmlShownError("import "+path, err)
 	}
+	read := fmt.Sprintf("Read %s: %d posts, %d pages (%d unpublished), %d categories, %d attachments", path, rep.Posts, rep.Pages, rep.Drafts, rep.Categories, rep.Assets)
+	if err := createImported(ctx, st, host, c, read, start, out); err != nil {
+		return err
+	}
+	printImportReport(out, rep)
+	return nil
+}
+
+// createImported creates the site host from the content c an importer
+// read, with the default templates and theme, in one transaction: it prints
+// read (what was read), then how long the import took since start.
+func createImported(ctx context.Context, st orchard.Store, host string, c *orchard.SiteContent, read string, start time.Time, out io.Writer) error {
 	c.Templates, c.Assets = defaultSiteFilesWith(c.Assets)
-	say("Read %s: %d posts, %d pages (%d unpublished), %d categories, %d attachments", path, rep.Posts, rep.Pages, rep.Drafts, rep.Categories, rep.Assets)
-	say("Creating site %s (one transaction)", host)
+	fmt.Fprintln(out, read)
+	fmt.Fprintf(out, "Creating site %s (one transaction)\n", host)
 	if err := st.ReplaceSite(ctx, c, false); err != nil {
 		return xmlShownError("import "+host, err)
 	}
-	say("Committed site (%s)", time.Since(start).Round(time.Millisecond))
-	printImportReport(out, rep)
+	fmt.Fprintf(out, "Committed site (%s)\n", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -223,7 +233,6 @@ DIR is read through a root that no path leaves; symbolic links are refused.`,
 
 // runImportFolder creates the site host from the Hugo or Jekyll folder dir.
 func runImportFolder(ctx context.Context, st orchard.Store, host, dir string, out io.Writer) error {
-	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 	start := time.Now()
 	if err := importTargetFree(ctx, st, host); err != nil {
 		return err
@@ -238,13 +247,10 @@ func runImportFolder(ctx context.Context, st orchard.Store, host, dir string, ou
 	if err != nil {
 		return xmlShownError("import "+dir, err)
 	}
-	c.Templates, c.Assets = defaultSiteFilesWith(c.Assets)
-	say("Read %s (%s): %d pages (%d unpublished), %d categories, %d assets, %d redirects", dir, rep.Kind, rep.Pages, rep.Drafts, rep.Categories, rep.Assets, rep.Redirects)
-	say("Creating site %s (one transaction)", host)
-	if err := st.ReplaceSite(ctx, c, false); err != nil {
-		return xmlShownError("import "+host, err)
+	read := fmt.Sprintf("Read %s (%s): %d pages (%d unpublished), %d categories, %d assets, %d redirects", dir, rep.Kind, rep.Pages, rep.Drafts, rep.Categories, rep.Assets, rep.Redirects)
+	if err := createImported(ctx, st, host, c, read, start, out); err != nil {
+		return err
 	}
-	say("Committed site (%s)", time.Since(start).Round(time.Millisecond))
 	printFolderReport(out, rep)
 	return nil
 }

@@ -186,19 +186,29 @@ func eventLines(progress func(string)) func(publish.Event) {
 	return func(e publish.Event) {
 		mu.Lock()
 		defer mu.Unlock()
-		switch e.Phase {
-		case publish.PhaseUpload:
-			if e.Done == 0 {
-				progress(fmt.Sprintf("%s: needs %d blobs", e.Node, e.Total))
-			} else if e.Done == e.Total {
-				progress(fmt.Sprintf("%s: sent %d blobs, %s", e.Node, e.Done, orchard.FormatBytes(e.Bytes)))
-			}
-		case publish.PhaseDown, publish.PhaseFailed:
-			progress(fmt.Sprintf("%s: %s: %v", e.Node, e.Phase, e.Err))
-		case publish.PhaseStaged, publish.PhaseActivated:
-			progress(fmt.Sprintf("%s: %s", e.Node, e.Phase))
+		if e.Phase == publish.PhaseUpload && e.Done > 0 && e.Done == e.Total {
+			progress(fmt.Sprintf("%s: sent %d blobs, %s", e.Node, e.Done, orchard.FormatBytes(e.Bytes)))
+		} else if line, ok := phaseLine(e.Node+":", e); ok {
+			progress(line)
 		}
 	}
+}
+
+// phaseLine is the progress line, after label (the node's name), of an
+// event that changes a node's phase: told what it needs, down or failed,
+// staged or activated. ok is false for the upload's progress in between.
+func phaseLine(label string, e publish.Event) (line string, ok bool) {
+	switch e.Phase {
+	case publish.PhaseUpload:
+		if e.Done == 0 {
+			return fmt.Sprintf("%s needs %d blobs", label, e.Total), true
+		}
+	case publish.PhaseDown, publish.PhaseFailed:
+		return fmt.Sprintf("%s %s: %v", label, e.Phase, e.Err), true
+	case publish.PhaseStaged, publish.PhaseActivated:
+		return fmt.Sprintf("%s %s", label, e.Phase), true
+	}
+	return "", false
 }
 
 // adminResult converts a publish result for the admin UI.

@@ -18,10 +18,8 @@ import (
 )
 
 func newPageCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "page -s HOST put|get|ls|rm",
-		Short: "Put, get, list and remove pages of a site",
-		Long: `Pages from the command line, for scripts.
+	return newSiteGroupCmd("page -s HOST put|get|ls|rm", "Put, get, list and remove pages of a site",
+		`Pages from the command line, for scripts.
 
   orchard page -s example.com put /about/ --title "About us" < about.md
   orchard page -s example.com put hello --category /news/ --title Hello --draft < hello.md
@@ -31,14 +29,7 @@ func newPageCmd() *cobra.Command {
 
 A PATH without slashes is a slug: it goes into --category, or at the top.
 A missing trailing slash is added.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usagef("give a subcommand: put, get, ls or rm")
-		},
-	}
-	cmd.PersistentFlags().StringP("site", "s", "", "the site's `HOST` name (required)")
-	cmd.AddCommand(newPagePutCmd(), newPageGetCmd(), newPageLsCmd(), newPageRmCmd())
-	return cmd
+		newPagePutCmd(), newPageGetCmd(), newPageLsCmd(), newPageRmCmd())
 }
 
 // contentPath turns what a user typed into a page or category path: a bare

@@ -127,12 +127,7 @@ func TestPageCommand(t *testing.T) {
 		wantExit(t, runCLI(t, cfg, "", "page", "-s", "example.com", "rm", "/contact/"), 1, "not found")
 	})
 	t.Run("Errors", func(t *testing.T) {
-		for _, tc := range []struct {
-			name string
-			args []string
-			code int
-			msg  string
-		}{
+		wantExits(t, cfg, "body", nil, []exitCase{
 			{"NoSite", []string{"page", "ls"}, 2, "-s/--site"},
 			{"BadSite", []string{"page", "-s", "../x", "ls"}, 2, "invalid"},
 			{"MissingSite", []string{"page", "-s", "missing.example", "ls"}, 1, "not found"},
@@ -147,11 +142,7 @@ func TestPageCommand(t *testing.T) {
 			{"AtCategoryPath", []string{"page", "-s", "example.com", "put", "/news/", "--title", "X"}, 1, "category already has"},
 			{"NoArgs", []string{"page", "-s", "example.com", "get"}, 2, "PATH"},
 			{"NoSubcommand", []string{"page", "-s", "example.com"}, 2, "subcommand"},
-		} {
-			t.Run(tc.name, func(t *testing.T) {
-				wantExit(t, runCLI(t, cfg, "body", tc.args...), tc.code, tc.msg)
-			})
-		}
+		}, nil)
 	})
 }
 
@@ -174,23 +165,14 @@ func TestCategoryCommand(t *testing.T) {
 	if !regexp.MustCompile(`/news/\s+News\s+1\s+5\s*\n/news/tech/\s+Tech\s+0\s+2`).MatchString(out) {
 		t.Errorf("ls:\n%s", out)
 	}
-	for _, tc := range []struct {
-		name string
-		args []string
-		code int
-		msg  string
-	}{
+	wantExits(t, cfg, "", []string{"category", "-s", "example.com"}, []exitCase{
 		{"MissingParent", []string{"put", "/blog/x/", "--title", "X"}, 1, "Parent category"},
 		{"NoTitle", []string{"put", "/new/"}, 2, "--title is required"},
 		{"Root", []string{"put", "/", "--title", "X"}, 2, "top of the site"},
 		{"HasChild", []string{"rm", "/news/"}, 1, "child categories"},
 		{"DotDot", []string{"rm", "/news/tech/x/../"}, 2, "'..'"},
 		{"Missing", []string{"rm", "/nope/"}, 1, "not found"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			wantExit(t, runCLI(t, cfg, "", append([]string{"category", "-s", "example.com"}, tc.args...)...), tc.code, tc.msg)
-		})
-	}
+	}, nil)
 	run("rm", "/news/tech/")
 	wantExit(t, runCLI(t, cfg, "", "category", "-s", "example.com", "rm", "/news/"), 1, "still has pages")
 	mustCLI(t, cfg, "", "page", "-s", "example.com", "rm", "/news/a/")

@@ -405,23 +405,16 @@ func progressPrinter(w io.Writer) func(publish.Event) {
 	return func(e publish.Event) {
 		mu.Lock()
 		defer mu.Unlock()
-		switch e.Phase {
-		case publish.PhaseUpload:
-			if e.Done == 0 {
-				fmt.Fprintf(w, "  %-10s needs %d blobs\n", e.Node, e.Total)
-				return
+		if line, ok := phaseLine(fmt.Sprintf("  %-10s", e.Node), e); ok {
+			fmt.Fprintln(w, line)
+			return
+		}
+		if e.Phase == publish.PhaseUpload && tty && (time.Since(last[e.Node]) > 200*time.Millisecond || e.Done == e.Total) {
+			last[e.Node] = time.Now()
+			fmt.Fprintf(w, "\r  %-10s %d/%d blobs, %s", e.Node, e.Done, e.Total, orchard.FormatBytes(e.Bytes))
+			if e.Done == e.Total {
+				fmt.Fprintln(w)
 			}
-			if tty && (time.Since(last[e.Node]) > 200*time.Millisecond || e.Done == e.Total) {
-				last[e.Node] = time.Now()
-				fmt.Fprintf(w, "\r  %-10s %d/%d blobs, %s", e.Node, e.Done, e.Total, orchard.FormatBytes(e.Bytes))
-				if e.Done == e.Total {
-					fmt.Fprintln(w)
-				}
-			}
-		case publish.PhaseDown, publish.PhaseFailed:
-			fmt.Fprintf(w, "  %-10s %s: %v\n", e.Node, e.Phase, e.Err)
-		case publish.PhaseStaged, publish.PhaseActivated:
-			fmt.Fprintf(w, "  %-10s %s\n", e.Node, e.Phase)
 		}
 	}
 }

@@ -10,10 +10,8 @@ import (
 )
 
 func newRedirectCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "redirect -s HOST put|ls|rm",
-		Short: "Put, list and remove a site's redirects (301s served by the nodes)",
-		Long: `A redirect sends visitors of an old path to a new one with a 301. Redirects are
+	return newSiteGroupCmd("redirect -s HOST put|ls|rm", "Put, list and remove a site's redirects (301s served by the nodes)",
+		`A redirect sends visitors of an old path to a new one with a 301. Redirects are
 part of the site's settings and of every release built after the change: build
 and publish for the nodes to answer them. A page at the old path wins.
 
@@ -21,14 +19,7 @@ and publish for the nodes to answer them. A page at the old path wins.
   orchard redirect -s example.com put /old.html https://example.org/new/
   orchard redirect -s example.com ls
   orchard redirect -s example.com rm /2019/01/hello/`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usagef("give a subcommand: put, ls or rm")
-		},
-	}
-	cmd.PersistentFlags().StringP("site", "s", "", "the site's `HOST` name (required)")
-	cmd.AddCommand(newRedirectPutCmd(), newRedirectLsCmd(), newRedirectRmCmd())
-	return cmd
+		newRedirectPutCmd(), newRedirectLsCmd(), newRedirectRmCmd())
 }
 
 // editRedirects loads the site, lets edit change its redirects, saves them

@@ -128,29 +128,21 @@ func TestSiteCommand(t *testing.T) {
 		wantExit(t, runCLI(t, cfg, "", "site", "-s", "missing.example", "-d", "--yes"), 1, "not found")
 	})
 	t.Run("Usage", func(t *testing.T) {
-		for _, tc := range []struct {
-			name string
-			args []string
-			msg  string
-		}{
-			{"NoSite", []string{"site", "-c"}, "-s/--site HOST is required"},
-			{"DotDot", []string{"site", "-s", "../etc", "-c"}, "empty label"},
-			{"Slash", []string{"site", "-s", "a/b", "-c"}, "only letters, digits"},
-			{"Space", []string{"site", "-s", "a b", "-c"}, "space"},
-			{"Quote", []string{"site", "-s", "a'b.com", "-c"}, "only letters, digits"},
-			{"LongLabel", []string{"site", "-s", strings.Repeat("a", 64) + ".com", "-c"}, "longer than 63"},
-			{"Nothing", []string{"site", "-s", "example.com"}, "nothing to do"},
-			{"DropWithMore", []string{"site", "-s", "example.com", "-d", "-c"}, "runs alone"},
-			{"AliasWithoutCreate", []string{"site", "-s", "example.com", "--alias", "x.com", "-p"}, "go with -c"},
-			{"ReplaceWithoutImport", []string{"site", "-s", "example.com", "--replace"}, "goes with --import"},
-			{"Arg", []string{"site", "lst"}, "unexpected argument"},
-			{"BadFlag", []string{"site", "-s", "example.com", "--frobnicate"}, "unknown flag"},
-			{"BadAlias", []string{"site", "-s", "x.example", "-c", "--alias", "bad alias"}, "Alias"},
-		} {
-			t.Run(tc.name, func(t *testing.T) {
-				wantExit(t, runCLI(t, cfg, "", tc.args...), 2, tc.msg)
-			})
-		}
+		wantExits(t, cfg, "", nil, []exitCase{
+			{"NoSite", []string{"site", "-c"}, 2, "-s/--site HOST is required"},
+			{"DotDot", []string{"site", "-s", "../etc", "-c"}, 2, "empty label"},
+			{"Slash", []string{"site", "-s", "a/b", "-c"}, 2, "only letters, digits"},
+			{"Space", []string{"site", "-s", "a b", "-c"}, 2, "space"},
+			{"Quote", []string{"site", "-s", "a'b.com", "-c"}, 2, "only letters, digits"},
+			{"LongLabel", []string{"site", "-s", strings.Repeat("a", 64) + ".com", "-c"}, 2, "longer than 63"},
+			{"Nothing", []string{"site", "-s", "example.com"}, 2, "nothing to do"},
+			{"DropWithMore", []string{"site", "-s", "example.com", "-d", "-c"}, 2, "runs alone"},
+			{"AliasWithoutCreate", []string{"site", "-s", "example.com", "--alias", "x.com", "-p"}, 2, "go with -c"},
+			{"ReplaceWithoutImport", []string{"site", "-s", "example.com", "--replace"}, 2, "goes with --import"},
+			{"Arg", []string{"site", "lst"}, 2, "unexpected argument"},
+			{"BadFlag", []string{"site", "-s", "example.com", "--frobnicate"}, 2, "unknown flag"},
+			{"BadAlias", []string{"site", "-s", "x.example", "-c", "--alias", "bad alias"}, 2, "Alias"},
+		}, nil)
 		if _, err := os.Stat(filepath.Join(dir, "master", "sites", "..", "etc")); err == nil {
 			t.Error("a bad host made a directory")
 		}

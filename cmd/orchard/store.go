@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	orchard "github.com/orchardhq/orchard"
@@ -101,6 +102,28 @@ func withSite(cmd *cobra.Command, fn func(ctx context.Context, host string, st o
 	return withStore(cmd, func(ctx context.Context, _ *config.Config, st orchard.Store) error {
 		return fn(ctx, host, st)
 	})
+}
+
+// newSiteGroupCmd builds a command whose subcommands each work on one site:
+// it takes -s/--site for them all and, run alone, asks for a subcommand.
+func newSiteGroupCmd(use, short, long string, subs ...*cobra.Command) *cobra.Command {
+	names := make([]string, len(subs))
+	for i, s := range subs {
+		names[i] = s.Name()
+	}
+	list := strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Long:  long,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return usagef("give a subcommand: %s", list)
+		},
+	}
+	cmd.PersistentFlags().StringP("site", "s", "", "the site's `HOST` name (required)")
+	cmd.AddCommand(subs...)
+	return cmd
 }
 
 // newTable starts a table for the terminal: columns of tab-separated

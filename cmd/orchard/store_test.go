@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -72,6 +73,31 @@ func wantExit(t *testing.T, r cliResult, code int, msg string) {
 	}
 	if strings.Contains(r.err, "code=") {
 		t.Errorf("error shows an internal code to the user: %q", r.err)
+	}
+}
+
+// exitCase is a command line that must fail: the exit code and a part of
+// the error it must end with.
+type exitCase struct {
+	name string
+	args []string // after the prefix given to wantExits
+	code int
+	msg  string
+}
+
+// wantExits runs each case as a subtest, `orchard --config cfg prefix...
+// args...` with stdin, and wants its exit (wantExit). unchanged, if not
+// nil, runs after each case to check that the refused command changed
+// nothing.
+func wantExits(t *testing.T, cfg, stdin string, prefix []string, cases []exitCase, unchanged func(t *testing.T)) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			wantExit(t, runCLI(t, cfg, stdin, append(slices.Clip(prefix), tc.args...)...), tc.code, tc.msg)
+			if unchanged != nil {
+				unchanged(t)
+			}
+		})
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,6 +22,7 @@ import (
 	orchard "github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/bench"
 	"github.com/orchardhq/orchard/config"
+	"github.com/orchardhq/orchard/internal/proctest"
 	"github.com/orchardhq/orchard/internal/sample"
 	"github.com/orchardhq/orchard/internal/testnet"
 )
@@ -319,44 +320,22 @@ func (d *demoProc) start(t *testing.T, args ...string) *started {
 // pid finds the process running `orchard ARGS... --config FILE`.
 func (d *demoProc) pid(t *testing.T, args ...string) int {
 	t.Helper()
-	want := strings.Join(append(args, "--config", d.file), "\x00")
-	for _, p := range procs() {
-		if strings.HasSuffix(p.cmdline, want) {
-			return p.pid
+	want := append(args, "--config", d.file)
+	for _, p := range proctest.List() {
+		if len(p.Args) >= len(want) && slices.Equal(p.Args[len(p.Args)-len(want):], want) {
+			return p.PID
 		}
 	}
 	t.Fatalf("no process runs orchard %s", strings.Join(args, " "))
 	return 0
 }
 
-type proc struct {
-	pid     int
-	cmdline string
-}
-
-func procs() []proc {
-	ents, _ := os.ReadDir("/proc")
-	var out []proc
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || len(b) == 0 {
-			continue
-		}
-		out = append(out, proc{pid, strings.TrimSuffix(string(b), "\x00")})
-	}
-	return out
-}
-
 // killUnder kills every process whose command line names dir: the roles
 // and database servers of a demo that did not stop by itself.
 func killUnder(dir string) {
-	for _, p := range procs() {
-		if p.pid != os.Getpid() && strings.Contains(p.cmdline, dir) {
-			_ = syscall.Kill(p.pid, syscall.SIGKILL)
+	for _, p := range proctest.List() {
+		if p.PID != os.Getpid() && strings.Contains(strings.Join(p.Args, "\x00"), dir) {
+			_ = syscall.Kill(p.PID, syscall.SIGKILL)
 		}
 	}
 }
