@@ -86,12 +86,23 @@ func lowerHex(s string, n int) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+		if HexDigit(s[i]) > 15 {
 			return false
 		}
 	}
 	return true
+}
+
+// HexDigit is the value of a lower-case hex digit, or 0xff for any other
+// byte: the one rule for digests and release ids, which are lower case.
+func HexDigit(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	}
+	return 0xff
 }
 
 // Release summarises a built release for listings.

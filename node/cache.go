@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/release"
 )
 
@@ -39,7 +40,7 @@ func (b *blob) sha() string { return string(b.etag[1:65]) }
 // checked when the blob was made, so only the first 16 digits are read.
 func (b *blob) key() (k uint64) {
 	for _, c := range b.etag[1:17] {
-		k = k<<4 | uint64(hexDigit(c))
+		k = k<<4 | uint64(orchard.HexDigit(c))
 	}
 	return k
 }
@@ -57,7 +58,7 @@ func blobKey(sha string) (k uint64, ok bool) {
 		return 0, false
 	}
 	for i := range len(sha) {
-		d := hexDigit(sha[i])
+		d := orchard.HexDigit(sha[i])
 		if d > 15 {
 			return 0, false
 		}
@@ -66,16 +67,6 @@ func blobKey(sha string) (k uint64, ok bool) {
 		}
 	}
 	return k, true
-}
-
-func hexDigit(c byte) byte {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0'
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10
-	}
-	return 0xff
 }
 
 // cache bounds the bytes of blobs held in memory, evicting with the CLOCK

@@ -163,24 +163,13 @@ func keyOf(sha string) (k [32]byte, ok bool) {
 		return k, false
 	}
 	for i := range k {
-		hi, lo := lowerHexDigit(sha[2*i]), lowerHexDigit(sha[2*i+1])
+		hi, lo := orchard.HexDigit(sha[2*i]), orchard.HexDigit(sha[2*i+1])
 		if hi > 15 || lo > 15 {
 			return k, false
 		}
 		k[i] = hi<<4 | lo
 	}
 	return k, true
-}
-
-// lowerHexDigit is the value of a lower-case hex digit, or 0xff.
-func lowerHexDigit(c byte) byte {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0'
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10
-	}
-	return 0xff
 }
 
 // packed returns where the blob k lies in a pack, if it does and is synced
