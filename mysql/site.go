@@ -260,20 +260,6 @@ func insertRedirects(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
 	return nil
 }
 
-// eachRedirect runs query (which selects site, from_path, to_url) and calls
-// fn for each row.
-func eachRedirect(ctx context.Context, q querier, query string, args []any, fn func(site string, r orchard.Redirect)) error {
-	return sqlrows.Each(ctx, q, func(sc sqlrows.Scanner) error {
-		var site string
-		var r orchard.Redirect
-		if err := sc.Scan(&site, &r.From, &r.To); err != nil {
-			return err
-		}
-		fn(site, r)
-		return nil
-	}, query, args...)
-}
-
 // querier is what both *sql.DB and *sql.Tx offer for reads.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -316,7 +302,7 @@ func getSite(ctx context.Context, q querier, host string) (*orchard.Site, error)
 		return nil, fmt.Errorf("aliases of %s: %w", host, err)
 	}
 	// Sorted by From as Validate sorts them: utf8mb4_bin compares bytes.
-	err = eachRedirect(ctx, q, "SELECT site, from_path, to_url FROM orchard_redirects WHERE site = ? ORDER BY from_path",
+	err = sqlrows.EachRedirect(ctx, q, "SELECT site, from_path, to_url FROM orchard_redirects WHERE site = ? ORDER BY from_path",
 		[]any{host}, func(_ string, r orchard.Redirect) { s.Redirects = append(s.Redirects, r) })
 	if err != nil {
 		return nil, fmt.Errorf("redirects of %s: %w", host, err)
@@ -371,7 +357,7 @@ func (d *DB) Sites(ctx context.Context) ([]*orchard.Site, error) {
 		if err != nil {
 			return fmt.Errorf("aliases: %w", err)
 		}
-		return eachRedirect(ctx, db, "SELECT site, from_path, to_url FROM orchard_redirects ORDER BY site, from_path", nil,
+		return sqlrows.EachRedirect(ctx, db, "SELECT site, from_path, to_url FROM orchard_redirects ORDER BY site, from_path", nil,
 			func(site string, r orchard.Redirect) {
 				if s := byHost[site]; s != nil {
 					s.Redirects = append(s.Redirects, r)

@@ -224,7 +224,7 @@ func getSite(ctx context.Context, q querier, host string) (*orchard.Site, error)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: site %s: aliases: %w", host, err)
 	}
-	err = eachRedirect(ctx, q, `SELECT site, from_path, to_url FROM orchard_redirects WHERE site = ? ORDER BY from_path`,
+	err = sqlrows.EachRedirect(ctx, q, `SELECT site, from_path, to_url FROM orchard_redirects WHERE site = ? ORDER BY from_path`,
 		[]any{host}, func(_ string, r orchard.Redirect) { s.Redirects = append(s.Redirects, r) })
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: site %s: redirects: %w", host, err)
@@ -252,20 +252,6 @@ func saveRedirects(ctx context.Context, tx *sql.Tx, s *orchard.Site) error {
 		}
 	}
 	return nil
-}
-
-// eachRedirect runs query (which selects site, from_path, to_url) and calls
-// fn for each row.
-func eachRedirect(ctx context.Context, q querier, query string, args []any, fn func(site string, r orchard.Redirect)) error {
-	return sqlrows.Each(ctx, q, func(sc sqlrows.Scanner) error {
-		var site string
-		var r orchard.Redirect
-		if err := sc.Scan(&site, &r.From, &r.To); err != nil {
-			return err
-		}
-		fn(site, r)
-		return nil
-	}, query, args...)
 }
 
 // Site returns the site whose canonical host is host.
@@ -328,7 +314,7 @@ func (db *DB) Sites(ctx context.Context) ([]*orchard.Site, error) {
 		if err != nil {
 			return err
 		}
-		return eachRedirect(ctx, tx, `SELECT site, from_path, to_url FROM orchard_redirects ORDER BY site, from_path`, nil,
+		return sqlrows.EachRedirect(ctx, tx, `SELECT site, from_path, to_url FROM orchard_redirects ORDER BY site, from_path`, nil,
 			func(site string, r orchard.Redirect) {
 				if s := byHost[site]; s != nil {
 					s.Redirects = append(s.Redirects, r)
