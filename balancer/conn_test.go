@@ -158,6 +158,35 @@ func TestDeferConn(t *testing.T) {
 			t.Fatalf("read after the client closed: %d, %v; want 0, EOF", n, err)
 		}
 	})
+	t.Run("ProbeRanOutBeforeWait", func(t *testing.T) {
+		// A goroutine that runs late on a busy machine can find the probe
+		// already past when the wait begins: RawConn.Read then returns at
+		// once, before the held response was sent. The response must still
+		// go out and the read go on, not end the connection (a client saw
+		// its connection close without an answer).
+		d, peer := deferPair(t, newClientConn)
+		dc := d.(*deferConn)
+		dc.probe = time.Nanosecond // past before RawConn.Read looks at it
+		d.SetReadDeadline(time.Now().Add(10 * time.Second))
+		peer.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(d, "answer\n")
+		done := make(chan error, 1)
+		buf := make([]byte, 16)
+		go func() {
+			n, err := d.Read(buf)
+			if err == nil && string(buf[:n]) != "next\n" {
+				err = errors.New("read " + string(buf[:n]))
+			}
+			done <- err
+		}()
+		if got := readLine(t, bufio.NewReader(peer)); got != "answer" {
+			t.Fatalf("client got %q, want the held answer", got)
+		}
+		io.WriteString(peer, "next\n")
+		if err := <-done; err != nil {
+			t.Fatalf("read after the probe ran out: %v", err)
+		}
+	})
 	t.Run("ErrDeadline", func(t *testing.T) {
 		d, _ := deferPair(t, newMemberConn)
 		d.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
