@@ -271,15 +271,8 @@ func TestTLS(t *testing.T) {
 		}
 		c := &http.Client{Timeout: 5 * time.Second, Transport: tr}
 		for i := range 2 { // the second on the same connection
-			req, _ := http.NewRequest(http.MethodGet, "https://"+b.TLSAddr()+"/x", nil)
-			req.Host = siteHost
-			resp, err := c.Do(req)
-			if err != nil {
-				t.Fatalf("HTTP/%d: %v", proto, err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.ProtoMajor != proto || resp.StatusCode != 200 || string(body) != "n0 "+rel1+" a.test /x" {
+			resp, body := getURL(t, c, "https://"+b.TLSAddr()+"/x")
+			if resp.ProtoMajor != proto || resp.StatusCode != 200 || body != "n0 "+rel1+" a.test /x" {
 				t.Errorf("HTTPS over HTTP/%d, request %d: %s %d %q", proto, i+1, resp.Proto, resp.StatusCode, body)
 			}
 			if got := be.header().Get("X-Forwarded-Proto"); got != "https" {
