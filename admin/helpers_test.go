@@ -7,7 +7,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -18,8 +17,8 @@ import (
 	"github.com/orchardhq/orchard/admin"
 	"github.com/orchardhq/orchard/auth"
 	"github.com/orchardhq/orchard/internal/sample"
+	"github.com/orchardhq/orchard/internal/sqlitetest"
 	"github.com/orchardhq/orchard/render"
-	"github.com/orchardhq/orchard/sqlite"
 )
 
 // Users of every test UI.
@@ -103,11 +102,7 @@ func cheapHash(t testing.TB, pw string) string {
 func newUI(t testing.TB, opt admin.Options) *testUI {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "orchard.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := sqlitetest.MustOpen(t)
 	c := sample.Sites()[0]
 	c.Templates, c.Assets = render.DefaultTemplates(), render.DefaultTheme()
 	if err := db.ReplaceSite(ctx, c, false); err != nil {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/orchardhq/orchard/internal/ticker"
 )
 
 // accessLog writes Apache's combined format,
@@ -134,14 +136,5 @@ func (l *accessLog) flush() error {
 
 // flushLoop flushes every second until ctx ends.
 func (l *accessLog) flushLoop(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			l.flush()
-		}
-	}
+	ticker.Run(ctx, time.Second, func() { l.flush() }) // a failure is kept for Close
 }

@@ -1,19 +1,11 @@
 package balancer_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -21,6 +13,7 @@ import (
 
 	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/balancer"
+	"github.com/orchardhq/orchard/internal/selfsigned"
 	"github.com/orchardhq/orchard/internal/testnet"
 )
 
@@ -244,21 +237,16 @@ func TestEdgeCacheBound(t *testing.T) {
 
 // selfSigned writes a certificate and key for 127.0.0.1 into dir.
 func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	t.Helper()
+	c, err := selfsigned.New(selfsigned.Template{Names: []string{siteHost}, Serial: 1, IPs: []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: siteHost},
-		DNSNames: []string{siteHost}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalECPrivateKey(key)
 	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+	if err := c.Write(certFile, keyFile); err != nil {
+		t.Fatal(err)
+	}
 	return certFile, keyFile
 }
 
@@ -283,15 +271,8 @@ func TestTLS(t *testing.T) {
 		}
 		c := &http.Client{Timeout: 5 * time.Second, Transport: tr}
 		for i := range 2 { // the second on the same connection
-			req, _ := http.NewRequest(http.MethodGet, "https://"+b.TLSAddr()+"/x", nil)
-			req.Host = siteHost
-			resp, err := c.Do(req)
-			if err != nil {
-				t.Fatalf("HTTP/%d: %v", proto, err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.ProtoMajor != proto || resp.StatusCode != 200 || string(body) != "n0 "+rel1+" a.test /x" {
+			resp, body := getURL(t, c, "https://"+b.TLSAddr()+"/x")
+			if resp.ProtoMajor != proto || resp.StatusCode != 200 || body != "n0 "+rel1+" a.test /x" {
 				t.Errorf("HTTPS over HTTP/%d, request %d: %s %d %q", proto, i+1, resp.Proto, resp.StatusCode, body)
 			}
 			if got := be.header().Get("X-Forwarded-Proto"); got != "https" {

@@ -175,11 +175,17 @@ func onePool(method string, ms ...orchard.Member) balancer.Options {
 // get does a GET through the balancer with Host a.test.
 func get(t testing.TB, c *http.Client, addr, path string) (*http.Response, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
+	return getURL(t, c, "http://"+addr+path)
+}
+
+// getURL does a GET of rawURL with Host a.test and reads the whole body.
+func getURL(t testing.TB, c *http.Client, rawURL string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, rawURL, nil)
 	req.Host = siteHost
 	resp, err := c.Do(req)
 	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
+		t.Fatalf("GET %s: %v", rawURL, err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()

@@ -15,14 +15,22 @@ import (
 // shares sends n GETs and counts them by member.
 func shares(t *testing.T, b *balancer.Balancer, n int) map[string]int {
 	t.Helper()
-	c := newClient()
-	got := map[string]int{}
-	for i := 0; i < n; i++ {
-		resp, _ := get(t, c, b.Addr(), "/")
+	return tally(t, b, n, func(resp *http.Response) string {
 		if resp.StatusCode != 200 {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
-		got[resp.Header.Get("X-Member")]++
+		return resp.Header.Get("X-Member")
+	})
+}
+
+// tally sends n GETs of / and counts the responses by key.
+func tally[K comparable](t *testing.T, b *balancer.Balancer, n int, key func(*http.Response) K) map[K]int {
+	t.Helper()
+	c := newClient()
+	got := map[K]int{}
+	for range n {
+		resp, _ := get(t, c, b.Addr(), "/")
+		got[key(resp)]++
 	}
 	return got
 }

@@ -40,13 +40,7 @@ func wantStatus(t *testing.T, b *balancer.Balancer, local netip.Addr, host, path
 // statuses sends n GETs and counts them by status.
 func statuses(t *testing.T, b *balancer.Balancer, n int) map[int]int {
 	t.Helper()
-	c := newClient()
-	got := map[int]int{}
-	for i := 0; i < n; i++ {
-		resp, _ := get(t, c, b.Addr(), "/")
-		got[resp.StatusCode]++
-	}
-	return got
+	return tally(t, b, n, func(resp *http.Response) int { return resp.StatusCode })
 }
 
 // cacheHeader does GETs of one path until one is a cache hit (or 10 were

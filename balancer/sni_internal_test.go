@@ -5,16 +5,13 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"runtime"
 	"testing"
 	"time"
 
 	"github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/selfsigned"
 )
 
 // certSet makes n sites' certificates, one host each (h00000.example ...),
@@ -25,20 +22,16 @@ func certSet(tb testing.TB, n int) *orchard.CertSet {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	kder, _ := x509.MarshalECPrivateKey(key)
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
 	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	set := &orchard.CertSet{}
 	for i := range n {
 		host := fmt.Sprintf("h%05d.example", i)
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(int64(i + 1)), Subject: pkix.Name{CommonName: host},
-			DNSNames: []string{host}, NotBefore: now, NotAfter: now.Add(90 * 24 * time.Hour)}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		c, err := selfsigned.New(selfsigned.Template{Names: []string{host}, Serial: int64(i + 1),
+			NotBefore: now, NotAfter: now.Add(90 * 24 * time.Hour), Key: key})
 		if err != nil {
 			tb.Fatal(err)
 		}
-		set.Certs = append(set.Certs, orchard.SiteCert{Names: []string{host}, NotAfter: tmpl.NotAfter,
-			CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), KeyPEM: keyPEM})
+		set.Certs = append(set.Certs, orchard.SiteCert{Names: []string{host}, NotAfter: c.NotAfter, CertPEM: c.CertPEM, KeyPEM: c.KeyPEM})
 	}
 	return set
 }

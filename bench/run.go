@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/orchardhq/orchard/internal/ticker"
 )
 
 // plan is a Config turned into wire-ready requests.
@@ -153,16 +155,7 @@ func Run(ctx context.Context, cfg Config, progress func(Snapshot)) (*Result, err
 		progressDone = make(chan struct{})
 		go func() {
 			defer close(progressDone)
-			t := time.NewTicker(cfg.ProgressInterval)
-			defer t.Stop()
-			for {
-				select {
-				case <-runCtx.Done():
-					return
-				case <-t.C:
-					progress(snapshot(workers, start))
-				}
-			}
+			ticker.Run(runCtx, cfg.ProgressInterval, func() { progress(snapshot(workers, start)) })
 		}()
 	}
 

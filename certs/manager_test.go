@@ -2,17 +2,11 @@ package certs_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/url"
@@ -29,6 +23,7 @@ import (
 	"github.com/orchardhq/orchard/balancer"
 	"github.com/orchardhq/orchard/certs"
 	"github.com/orchardhq/orchard/internal/pebbletest"
+	"github.com/orchardhq/orchard/internal/selfsigned"
 	"github.com/orchardhq/orchard/internal/testnet"
 	"github.com/orchardhq/orchard/publish"
 )
@@ -470,23 +465,14 @@ type ownFiles struct {
 // name) and its key into dir.
 func selfSigned(t *testing.T, dir string, names ...string) ownFiles {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c, err := selfsigned.New(selfsigned.Template{Names: names, Serial: 7,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: names[0]}, Issuer: pkix.Name{CommonName: names[0]},
-		DNSNames: names, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
+	f := ownFiles{certFile: filepath.Join(dir, "own.crt"), keyFile: filepath.Join(dir, "own.key"), pool: c.Pool()}
+	if err := c.Write(f.certFile, f.keyFile); err != nil {
 		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalECPrivateKey(key)
-	f := ownFiles{certFile: filepath.Join(dir, "own.crt"), keyFile: filepath.Join(dir, "own.key"), pool: x509.NewCertPool()}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	f.pool.AppendCertsFromPEM(certPEM)
-	if os.WriteFile(f.certFile, certPEM, 0o644) != nil ||
-		os.WriteFile(f.keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600) != nil {
-		t.Fatal("write own certificate")
 	}
 	return f
 }

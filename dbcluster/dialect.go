@@ -79,36 +79,27 @@ func (d Dialect) before(major, minor, patch int) bool {
 // statement names (8.0.22 and 8.0.23 introduced them).
 func (d Dialect) mysqlReplicaWords() bool { return d.Flavor == MySQL && !d.before(8, 0, 23) }
 
-// StopReplica stops both replication threads.
-func (d Dialect) StopReplica() string {
+// replicaWords returns newer on a server with the REPLICA/SOURCE statement
+// names and older (the SLAVE names, which MariaDB keeps) elsewhere.
+func (d Dialect) replicaWords(newer, older string) string {
 	if d.mysqlReplicaWords() {
-		return "STOP REPLICA"
+		return newer
 	}
-	return "STOP SLAVE"
+	return older
 }
+
+// StopReplica stops both replication threads.
+func (d Dialect) StopReplica() string { return d.replicaWords("STOP REPLICA", "STOP SLAVE") }
 
 // StartReplica starts both replication threads.
-func (d Dialect) StartReplica() string {
-	if d.mysqlReplicaWords() {
-		return "START REPLICA"
-	}
-	return "START SLAVE"
-}
+func (d Dialect) StartReplica() string { return d.replicaWords("START REPLICA", "START SLAVE") }
 
 // ResetReplica forgets the server's replication source.
-func (d Dialect) ResetReplica() string {
-	if d.mysqlReplicaWords() {
-		return "RESET REPLICA ALL"
-	}
-	return "RESET SLAVE ALL"
-}
+func (d Dialect) ResetReplica() string { return d.replicaWords("RESET REPLICA ALL", "RESET SLAVE ALL") }
 
 // ShowReplicaStatus returns one row per source (none on a primary).
 func (d Dialect) ShowReplicaStatus() string {
-	if d.mysqlReplicaWords() {
-		return "SHOW REPLICA STATUS"
-	}
-	return "SHOW SLAVE STATUS"
+	return d.replicaWords("SHOW REPLICA STATUS", "SHOW SLAVE STATUS")
 }
 
 // ChangeSource points a replica at a source with GTID auto-positioning. Its

@@ -16,11 +16,9 @@ func TestConcurrentCreateSite(t *testing.T) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			errs[i] = db.CreateSite(ctx, &orchard.Site{Host: "race.example"})
-		}()
+		})
 	}
 	wg.Wait()
 	ok := 0
@@ -51,9 +49,7 @@ func TestConcurrentWrites(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			path := "/w" + string(rune('a'+w)) + "/"
 			for i := range 15 {
 				body := string(rune('a' + i))
@@ -67,7 +63,7 @@ func TestConcurrentWrites(t *testing.T) {
 					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 }

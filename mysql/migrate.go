@@ -79,15 +79,9 @@ func addPageDigests(ctx context.Context, conn *sql.Conn) error {
 	}
 	for _, h := range hosts {
 		t := legacyTablesFor(h)
-		var n int
-		if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.COLUMNS"+
-			" WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'digest'", t.prefix+"_pages").Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 {
-			if _, err := conn.ExecContext(ctx, "ALTER TABLE "+t.pages+" ADD COLUMN digest CHAR(64) NOT NULL DEFAULT ''"); err != nil {
-				return fmt.Errorf("site %s: %w", h, err)
-			}
+		if err := addColumn(ctx, conn, t.prefix+"_pages", "digest",
+			"ALTER TABLE "+t.pages+" ADD COLUMN digest CHAR(64) NOT NULL DEFAULT ''"); err != nil {
+			return fmt.Errorf("site %s: %w", h, err)
 		}
 		ps, err := legacyPages(ctx, conn, t)
 		if err != nil {
@@ -176,16 +170,22 @@ func stamp(t time.Time) time.Time {
 // tables (moveSites moves it), 1 for one in the shared tables. It can run
 // again after a crash: a column already there is kept.
 func addSiteIDs(ctx context.Context, conn *sql.Conn) error {
+	return addColumn(ctx, conn, "orchard_sites", "id", "ALTER TABLE orchard_sites ADD COLUMN id BIGINT NOT NULL AUTO_INCREMENT,"+
+		" ADD UNIQUE KEY orchard_sites_id (id), ADD COLUMN layout TINYINT NOT NULL DEFAULT 0")
+}
+
+// addColumn runs alter, which adds column to table, unless the column is
+// already there: a migration that adds a column can run again after a crash.
+func addColumn(ctx context.Context, conn *sql.Conn, table, column, alter string) error {
 	var n int
 	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.COLUMNS"+
-		" WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'orchard_sites' AND COLUMN_NAME = 'id'").Scan(&n); err != nil {
-		return err
+		" WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?", table, column).Scan(&n); err != nil {
+		return fmt.Errorf("columns of %s: %w", table, err)
 	}
 	if n > 0 {
 		return nil
 	}
-	_, err := conn.ExecContext(ctx, "ALTER TABLE orchard_sites ADD COLUMN id BIGINT NOT NULL AUTO_INCREMENT,"+
-		" ADD UNIQUE KEY orchard_sites_id (id), ADD COLUMN layout TINYINT NOT NULL DEFAULT 0")
+	_, err := conn.ExecContext(ctx, alter)
 	return err
 }
 

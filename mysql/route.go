@@ -13,6 +13,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/ticker"
 )
 
 // replica is one read replica and what the store knows of it.
@@ -58,16 +59,7 @@ func (d *DB) PrimaryReads() uint64 { return d.reads.Load() }
 
 func (d *DB) healthLoop(ctx context.Context, r *replica) {
 	defer d.wg.Done()
-	t := time.NewTicker(d.opts.CheckInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			d.check(ctx, r)
-		}
-	}
+	ticker.Run(ctx, d.opts.CheckInterval, func() { d.check(ctx, r) })
 }
 
 // check asks a replica whether it replicates and how far behind it is.

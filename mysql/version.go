@@ -75,14 +75,5 @@ func firstVersion() int64 { return rand.Int64N(1 << 62) }
 // addSiteVersion adds orchard_sites.version; it can run again after a
 // crash (a column already there is kept). Existing sites count from 0.
 func addSiteVersion(ctx context.Context, conn *sql.Conn) error {
-	var n int
-	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.COLUMNS"+
-		" WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'orchard_sites' AND COLUMN_NAME = 'version'").Scan(&n); err != nil {
-		return err
-	}
-	if n > 0 {
-		return nil
-	}
-	_, err := conn.ExecContext(ctx, "ALTER TABLE orchard_sites ADD COLUMN version BIGINT NOT NULL DEFAULT 0")
-	return err
+	return addColumn(ctx, conn, "orchard_sites", "version", "ALTER TABLE orchard_sites ADD COLUMN version BIGINT NOT NULL DEFAULT 0")
 }

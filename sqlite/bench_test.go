@@ -4,12 +4,13 @@ import (
 	"testing"
 
 	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/sqlitetest"
 	"github.com/orchardhq/orchard/internal/storetest"
 )
 
 // benchSite opens a database holding storetest.BenchSite(n).
 func benchSite(b *testing.B, n int) orchard.Store {
-	db := MustOpenDB(b)
+	db := sqlitetest.MustOpen(b)
 	if err := db.ReplaceSite(b.Context(), storetest.BenchSite(n), false); err != nil {
 		b.Fatal(err)
 	}

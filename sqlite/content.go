@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sort"
 
 	orchard "github.com/orchardhq/orchard"
@@ -141,51 +142,43 @@ func validateContent(c *orchard.SiteContent) (*orchard.SiteContent, error) {
 	if err := in.Site.Validate(); err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
-	// check validates x, the item of kind whose key points into x (Validate
-	// may normalise it), and refuses a second item of kind with that key.
-	check := func(kind string, key *string, x interface{ Validate() error }) error {
-		if err := x.Validate(); err != nil {
-			return orchard.Errorf(orchard.EINVALID, "%s %q: %s", kind, *key, orchard.ErrorMessage(err))
-		}
-		k := kind + "\x00" + *key
-		if seen[k] {
-			return orchard.Errorf(orchard.EINVALID, "%s %q is given twice.", kind, *key)
-		}
-		seen[k] = true
-		return nil
-	}
-	in.Categories = append([]orchard.Category(nil), c.Categories...)
+	in.Categories = slices.Clone(c.Categories)
 	sort.Slice(in.Categories, func(i, j int) bool { return in.Categories[i].Path < in.Categories[j].Path })
-	for i := range in.Categories {
-		if err := check("Category", &in.Categories[i].Path, &in.Categories[i]); err != nil {
-			return nil, err
-		}
-	}
-	in.Pages = append([]orchard.Page(nil), c.Pages...)
-	for i := range in.Pages {
-		if err := check("Page", &in.Pages[i].Path, &in.Pages[i]); err != nil {
-			return nil, err
-		}
-	}
-	in.Assets = append([]orchard.Asset(nil), c.Assets...)
-	for i := range in.Assets {
-		if err := check("Asset", &in.Assets[i].Path, &in.Assets[i]); err != nil {
-			return nil, err
-		}
-	}
-	in.Templates = append([]orchard.Template(nil), c.Templates...)
-	for i := range in.Templates {
-		if err := check("Template", &in.Templates[i].Name, &in.Templates[i]); err != nil {
-			return nil, err
-		}
-	}
-	in.Users = append([]orchard.User(nil), c.Users...)
+	in.Pages, in.Assets, in.Templates = slices.Clone(c.Pages), slices.Clone(c.Assets), slices.Clone(c.Templates)
+	in.Users = slices.Clone(c.Users)
 	for i := range in.Users {
 		in.Users[i].Site = in.Site.Host
-		if err := check("User", &in.Users[i].Name, &in.Users[i]); err != nil {
+	}
+	for _, err := range []error{
+		checkItems("Category", in.Categories, func(x *orchard.Category) string { return x.Path }),
+		checkItems("Page", in.Pages, func(x *orchard.Page) string { return x.Path }),
+		checkItems("Asset", in.Assets, func(x *orchard.Asset) string { return x.Path }),
+		checkItems("Template", in.Templates, func(x *orchard.Template) string { return x.Name }),
+		checkItems("User", in.Users, func(x *orchard.User) string { return x.Name }),
+	} {
+		if err != nil {
 			return nil, err
 		}
 	}
 	return in, nil
+}
+
+// checkItems validates each item of kind in place and refuses a second
+// item with the same key (read after Validate, which may normalise it).
+func checkItems[T any, PT interface {
+	*T
+	Validate() error
+}](kind string, items []T, key func(PT) string) error {
+	seen := make(map[string]bool, len(items))
+	for i := range items {
+		x := PT(&items[i])
+		if err := x.Validate(); err != nil {
+			return orchard.Errorf(orchard.EINVALID, "%s %q: %s", kind, key(x), orchard.ErrorMessage(err))
+		}
+		if seen[key(x)] {
+			return orchard.Errorf(orchard.EINVALID, "%s %q is given twice.", kind, key(x))
+		}
+		seen[key(x)] = true
+	}
+	return nil
 }

@@ -2,35 +2,22 @@ package sqlite_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/sqlitetest"
 	"github.com/orchardhq/orchard/internal/storetest"
-	"github.com/orchardhq/orchard/sqlite"
 )
 
-// MustOpenDB opens a database in a temporary directory and closes it when
-// the test ends.
-func MustOpenDB(tb testing.TB) *sqlite.DB {
-	tb.Helper()
-	db, err := sqlite.Open(tb.Context(), filepath.Join(tb.TempDir(), "orchard.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	return db
-}
-
 func TestStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) orchard.Store { return MustOpenDB(t) })
+	storetest.Run(t, func(t *testing.T) orchard.Store { return sqlitetest.MustOpen(t) })
 }
 
 // FuzzRead sends arbitrary hosts and paths, as a Host header and a request
 // path would bring them, to the reads: the answer is the item or ENOTFOUND,
 // never an internal error and never another site's content.
 func FuzzRead(f *testing.F) {
-	db := MustOpenDB(f)
+	db := sqlitetest.MustOpen(f)
 	ctx := context.Background()
 	if err := db.ReplaceSite(ctx, &orchard.SiteContent{
 		Site:  orchard.Site{Host: "example.com", Aliases: []string{"www.example.com"}},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/xml"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -118,6 +119,18 @@ func (b *builder) check(f frame, v interface{ Validate() error }, kind string, k
 	return b.seen(kind+":"+*key, f)
 }
 
+// add checks v (see check) and appends it to list.
+func add[T any, PT interface {
+	*T
+	Validate() error
+}](b *builder, f frame, list *[]T, v PT, kind string, key *string) error {
+	if err := b.check(f, v, kind, key); err != nil {
+		return err
+	}
+	*list = append(*list, *v)
+	return nil
+}
+
 // invalid wraps a Validate error for the element f.
 func invalid(f frame, err error) error {
 	if orchard.ErrorCode(err) != orchard.EINVALID {
@@ -144,24 +157,19 @@ func (b *builder) site(t xml.StartElement) error {
 	}
 	b.c.Site.Host = host
 	b.lines["alias:"+host] = r.line()
+	elems := map[string]func(xml.StartElement) error{
+		"settings": b.settingsElem,
+		"alias":    b.alias,
+		"redirect": b.redirect,
+		"category": b.category,
+		"page":     b.page,
+		"template": b.template,
+		"asset":    b.asset,
+		"user":     b.user,
+	}
 	return r.children(func(t xml.StartElement) error {
-		switch t.Name.Local {
-		case "settings":
-			return b.settingsElem(t)
-		case "alias":
-			return b.alias(t)
-		case "redirect":
-			return b.redirect(t)
-		case "category":
-			return b.category(t)
-		case "page":
-			return b.page(t)
-		case "template":
-			return b.template(t)
-		case "asset":
-			return b.asset(t)
-		case "user":
-			return b.user(t)
+		if read, ok := elems[t.Name.Local]; ok {
+			return read(t)
 		}
 		return r.elemErr("unknown element")
 	})
@@ -202,10 +210,7 @@ func (b *builder) settingsElem(t xml.StartElement) error {
 	if s.FeedSize, err = atoi(a["feed-size"]); err != nil {
 		return r.elemErr("feed-size: %v", err)
 	}
-	if err := b.time(a, "created", &s.Created); err != nil {
-		return err
-	}
-	if err := b.time(a, "updated", &s.Updated); err != nil {
+	if err := b.times(a, map[string]*time.Time{"created": &s.Created, "updated": &s.Updated}); err != nil {
 		return err
 	}
 	return b.fields(map[string]*string{"title": &s.Title, "description": &s.Description, "cache-control": &s.CacheControl})
@@ -255,20 +260,13 @@ func (b *builder) category(t xml.StartElement) error {
 	if c.Sort, err = atoi(a["sort"]); err != nil {
 		return r.elemErr("sort: %v", err)
 	}
-	if err := b.time(a, "created", &c.Created); err != nil {
-		return err
-	}
-	if err := b.time(a, "updated", &c.Updated); err != nil {
+	if err := b.times(a, map[string]*time.Time{"created": &c.Created, "updated": &c.Updated}); err != nil {
 		return err
 	}
 	if err := b.fields(map[string]*string{"title": &c.Title, "description": &c.Description}); err != nil {
 		return err
 	}
-	if err := b.check(f, &c, "category", &c.Path); err != nil {
-		return err
-	}
-	b.c.Categories = append(b.c.Categories, c)
-	return nil
+	return add(b, f, &b.c.Categories, &c, "category", &c.Path)
 }
 
 func (b *builder) page(t xml.StartElement) error {
@@ -285,21 +283,14 @@ func (b *builder) page(t xml.StartElement) error {
 	default:
 		return r.elemErr("published must be true or false")
 	}
-	if err := b.time(a, "created", &p.Created); err != nil {
-		return err
-	}
-	if err := b.time(a, "updated", &p.Updated); err != nil {
+	if err := b.times(a, map[string]*time.Time{"created": &p.Created, "updated": &p.Updated}); err != nil {
 		return err
 	}
 	if err := b.fields(map[string]*string{"title": &p.Title, "description": &p.Description, "body": &p.Body}); err != nil {
 		return err
 	}
 	stripFrontMatter(&p)
-	if err := b.check(f, &p, "page", &p.Path); err != nil {
-		return err
-	}
-	b.c.Pages = append(b.c.Pages, p)
-	return nil
+	return add(b, f, &b.c.Pages, &p, "page", &p.Path)
 }
 
 // stripFrontMatter takes a YAML or TOML front matter block off a Markdown
@@ -331,17 +322,13 @@ func (b *builder) template(t xml.StartElement) error {
 		return err
 	}
 	tm := orchard.Template{Name: a["name"]}
-	if err := b.time(a, "updated", &tm.Updated); err != nil {
+	if err := b.times(a, map[string]*time.Time{"updated": &tm.Updated}); err != nil {
 		return err
 	}
 	if err := b.fields(map[string]*string{"body": &tm.Body}); err != nil {
 		return err
 	}
-	if err := b.check(f, &tm, "template", &tm.Name); err != nil {
-		return err
-	}
-	b.c.Templates = append(b.c.Templates, tm)
-	return nil
+	return add(b, f, &b.c.Templates, &tm, "template", &tm.Name)
 }
 
 func (b *builder) asset(t xml.StartElement) error {
@@ -351,7 +338,7 @@ func (b *builder) asset(t xml.StartElement) error {
 		return err
 	}
 	as := orchard.Asset{Path: a["path"], ContentType: a["type"]}
-	if err := b.time(a, "updated", &as.Updated); err != nil {
+	if err := b.times(a, map[string]*time.Time{"updated": &as.Updated}); err != nil {
 		return err
 	}
 	sizeAttr, ok := a["size"]
@@ -375,11 +362,7 @@ func (b *builder) asset(t xml.StartElement) error {
 	if int64(len(as.Data)) != size {
 		return errAt(f.line, f.desc, "content is %d bytes, size says %d", len(as.Data), size)
 	}
-	if err := b.check(f, &as, "asset", &as.Path); err != nil {
-		return err
-	}
-	b.c.Assets = append(b.c.Assets, as)
-	return nil
+	return add(b, f, &b.c.Assets, &as, "asset", &as.Path)
 }
 
 func (b *builder) user(t xml.StartElement) error {
@@ -389,7 +372,7 @@ func (b *builder) user(t xml.StartElement) error {
 		return err
 	}
 	u := orchard.User{Site: b.c.Site.Host, Name: a["name"], PasswordHash: a["password-hash"]}
-	if err := b.time(a, "created", &u.Created); err != nil {
+	if err := b.times(a, map[string]*time.Time{"created": &u.Created}); err != nil {
 		return err
 	}
 	if u.PasswordHash == "" {
@@ -398,20 +381,22 @@ func (b *builder) user(t xml.StartElement) error {
 	if len(u.PasswordHash) > 512 || strings.ContainsFunc(u.PasswordHash, func(c rune) bool { return c <= ' ' || c > '~' }) {
 		return errAt(f.line, f.desc, "password-hash must be printable ASCII of at most 512 bytes")
 	}
-	if err := b.check(f, &u, "user", &u.Name); err != nil {
+	if err := add(b, f, &b.c.Users, &u, "user", &u.Name); err != nil {
 		return err
 	}
-	b.c.Users = append(b.c.Users, u)
 	return r.empty()
 }
 
-// time parses the time attribute name of a into dst.
-func (b *builder) time(a map[string]string, name string, dst *time.Time) error {
-	t, err := parseTime(a[name])
-	if err != nil {
-		return b.r.elemErr("%s: %v", name, err)
+// times parses the time attributes of a into the named times, in the
+// order of their names (so "created" is reported before "updated").
+func (b *builder) times(a map[string]string, dst map[string]*time.Time) error {
+	for _, name := range slices.Sorted(maps.Keys(dst)) {
+		t, err := parseTime(a[name])
+		if err != nil {
+			return b.r.elemErr("%s: %v", name, err)
+		}
+		*dst[name] = t
 	}
-	*dst = t
 	return nil
 }
 

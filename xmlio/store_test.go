@@ -2,28 +2,19 @@ package xmlio_test
 
 import (
 	"bytes"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	orchard "github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/internal/sample"
-	"github.com/orchardhq/orchard/sqlite"
+	"github.com/orchardhq/orchard/internal/sqlitetest"
 	"github.com/orchardhq/orchard/xmlio"
 )
 
 // opener opens a fresh, empty store that is closed when the test ends.
 type opener func(t *testing.T) orchard.Store
 
-func openSQLite(t *testing.T) orchard.Store {
-	t.Helper()
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "orchard.db"))
-	if err != nil {
-		t.Fatalf("sqlite.Open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
+func openSQLite(t *testing.T) orchard.Store { return sqlitetest.MustOpen(t) }
 
 // exportStore exports host from st.
 func exportStore(t *testing.T, st orchard.Store, host string, secrets bool) []byte {

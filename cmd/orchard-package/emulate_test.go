@@ -126,17 +126,9 @@ data = "node0"
 			if err := node.Start(); err != nil {
 				t.Fatal(err)
 			}
-			nodeDone := make(chan error, 1)
-			go func() { nodeDone <- node.Wait() }()
-			t.Cleanup(func() {
-				_ = node.Process.Signal(syscall.SIGTERM)
-				select {
-				case <-nodeDone:
-				case <-time.After(30 * time.Second):
-					_ = node.Process.Kill()
-					<-nodeDone
-				}
-			})
+			nodeDone := make(chan struct{})
+			go func() { _ = node.Wait(); close(nodeDone) }()
+			t.Cleanup(func() { proctest.Stop(node.Process, nodeDone, 30*time.Second) })
 			testnet.WaitWithin(t, 90*time.Second, name+" node answers its health check", func() bool {
 				code, _ := get("http://"+control+"/_orchard/health", "")
 				return code == 200

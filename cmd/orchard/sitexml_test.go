@@ -10,23 +10,13 @@ import (
 
 	orchard "github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/internal/sample"
+	"github.com/orchardhq/orchard/internal/sqlitetest"
 	"github.com/orchardhq/orchard/release"
-	"github.com/orchardhq/orchard/sqlite"
 )
-
-func openXMLTestStore(t *testing.T) orchard.Store {
-	t.Helper()
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "orchard.db"))
-	if err != nil {
-		t.Fatalf("sqlite.Open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 func TestSiteExportImport(t *testing.T) {
 	ctx := t.Context()
-	src := openXMLTestStore(t)
+	src := sqlitetest.MustOpen(t)
 	site := sample.Sites()[0]
 	host := site.Site.Host
 	site.Users = []orchard.User{{Site: host, Name: "admin", PasswordHash: "$argon2id$v=19$m=65536,t=1,p=2$c2FsdA$aGFzaA"}}
@@ -74,7 +64,7 @@ func TestSiteExportImport(t *testing.T) {
 		}
 	})
 
-	dst := openXMLTestStore(t)
+	dst := sqlitetest.MustOpen(t)
 	t.Run("ImportNeedsCreate", func(t *testing.T) {
 		err := runSiteImport(ctx, dst, host, file, siteImportMode{}, nil, &bytes.Buffer{})
 		if exitCode(err) != 2 || !strings.Contains(err.Error(), "add -c") {

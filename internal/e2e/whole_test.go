@@ -230,13 +230,7 @@ func launchDemo(t *testing.T, bin string, flags ...string) (d *demoProc, clash b
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
+		proctest.Stop(cmd.Process, exited, 30*time.Second)
 		killUnder(d.dir) // whatever a failed test left behind
 		if t.Failed() {
 			b, _ := os.ReadFile(out.Name())
@@ -290,15 +284,7 @@ type started struct {
 	done chan struct{}
 }
 
-func (s *started) stop() {
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
-}
+func (s *started) stop() { proctest.Stop(s.cmd.Process, s.done, 10*time.Second) }
 
 func (d *demoProc) start(t *testing.T, args ...string) *started {
 	t.Helper()

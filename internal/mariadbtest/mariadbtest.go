@@ -78,11 +78,9 @@ func StartServers(ctx context.Context, dir string, n int) (*Cluster, error) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			c.Servers[i], errs[i] = dbcluster.StartLocal(ctx, filepath.Join(dir, "db"+strconv.Itoa(i)), i+1, nil)
-		}()
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {

@@ -6,17 +6,11 @@
 package pebbletest
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -28,6 +22,7 @@ import (
 	"time"
 
 	"github.com/orchardhq/orchard/internal/loopdns"
+	"github.com/orchardhq/orchard/internal/selfsigned"
 	"github.com/orchardhq/orchard/internal/testnet"
 )
 
@@ -258,24 +253,14 @@ func (c *CA) Log() string {
 
 // writeListenerCert makes the certificate of Pebble's HTTPS listeners.
 func (c *CA) writeListenerCert() (certFile, keyFile string) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cert, err := selfsigned.New(selfsigned.Template{CommonName: "pebble test listener", Serial: 1,
+		Names: []string{"localhost"}, IPs: []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), CA: true})
 	if err != nil {
 		c.tb.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "pebble test listener"},
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		c.tb.Fatal(err)
-	}
-	kder, _ := x509.MarshalECPrivateKey(key)
 	certFile, keyFile = filepath.Join(c.dir, "listener.pem"), filepath.Join(c.dir, "listener.key")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		c.tb.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+	if err := cert.Write(certFile, keyFile); err != nil {
 		c.tb.Fatal(err)
 	}
 	return certFile, keyFile

@@ -1,6 +1,7 @@
 // Package proctest holds what tests share to watch the processes and
 // goroutines they start: a buffer their output can be written to while the
-// test reads it, and the list of processes running on the machine.
+// test reads it, the list of processes running on the machine, and a
+// stop that does not wait forever on a child that hangs.
 package proctest
 
 import (

@@ -1,11 +1,15 @@
 package proctest_test
 
 import (
+	"bufio"
 	"fmt"
 	"os"
+	"os/exec"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/orchardhq/orchard/internal/proctest"
 )
@@ -36,4 +40,40 @@ func TestListFindsItself(t *testing.T) {
 		}
 	}
 	t.Errorf("List does not list this process (pid %d)", os.Getpid())
+}
+
+// TestStop checks that Stop ends a child that stops on SIGTERM with that
+// signal, and kills one that ignores it once the grace period is over.
+func TestStop(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		script string
+		grace  time.Duration
+		want   syscall.Signal
+	}{
+		{"Term", "echo ready; exec sleep 60", time.Minute, syscall.SIGTERM},
+		{"Kill", `trap "" TERM; echo ready; exec sleep 60`, 100 * time.Millisecond, syscall.SIGKILL},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command("sh", "-c", tc.script)
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// The trap is set once the child says ready.
+			if line, err := bufio.NewReader(out).ReadString('\n'); line != "ready\n" {
+				t.Fatalf("child said %q (%v), want ready", line, err)
+			}
+			exited := make(chan struct{})
+			go func() { _ = cmd.Wait(); close(exited) }()
+			proctest.Stop(cmd.Process, exited, tc.grace)
+			ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			if !ok || !ws.Signaled() || ws.Signal() != tc.want {
+				t.Errorf("child ended with %v, want the signal %v", cmd.ProcessState, tc.want)
+			}
+		})
+	}
 }

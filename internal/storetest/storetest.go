@@ -17,19 +17,26 @@ type Opener func(t *testing.T) orchard.Store
 
 // Run runs the whole conformance suite against stores made by open.
 func Run(t *testing.T, open Opener) {
-	t.Run("Site", func(t *testing.T) { testSite(t, open) })
-	t.Run("Prefix", func(t *testing.T) { testPrefix(t, open) })
-	t.Run("Category", func(t *testing.T) { testCategory(t, open) })
-	t.Run("Page", func(t *testing.T) { testPage(t, open) })
-	t.Run("Asset", func(t *testing.T) { testAsset(t, open) })
-	t.Run("Template", func(t *testing.T) { testTemplate(t, open) })
-	t.Run("User", func(t *testing.T) { testUser(t, open) })
-	t.Run("LoadSite", func(t *testing.T) { testLoadSite(t, open) })
-	t.Run("ReplaceSite", func(t *testing.T) { testReplaceSite(t, open) })
-	t.Run("Index", func(t *testing.T) { testIndex(t, open) })
-	t.Run("SiteVersion", func(t *testing.T) { testSiteVersion(t, open) })
-	t.Run("Hostile", func(t *testing.T) { testHostile(t, open) })
-	t.Run("Redirects", func(t *testing.T) { testRedirects(t, open) })
+	for _, part := range []struct {
+		name string
+		test func(*testing.T, Opener)
+	}{
+		{"Site", testSite},
+		{"Prefix", testPrefix},
+		{"Category", testCategory},
+		{"Page", testPage},
+		{"Asset", testAsset},
+		{"Template", testTemplate},
+		{"User", testUser},
+		{"LoadSite", testLoadSite},
+		{"ReplaceSite", testReplaceSite},
+		{"Index", testIndex},
+		{"SiteVersion", testSiteVersion},
+		{"Hostile", testHostile},
+		{"Redirects", testRedirects},
+	} {
+		t.Run(part.name, func(t *testing.T) { part.test(t, open) })
+	}
 }
 
 // mustOpen opens a store and closes it when the test ends.
