@@ -43,9 +43,11 @@
 // A blob visible under its name is always whole, verified and durable.
 // Creating one file per blob is what costs most on many file systems, so
 // blobs written in bulk are appended to a pack file instead: Sync fsyncs the
-// pack and then rewrites its index (temporary file, fsync, rename); Open
-// reads every index into memory, cuts off whatever a crash left past the
-// last Sync and removes packs whose index is missing or damaged. A blob
+// pack and then rewrites its index (temporary file, fsync, rename), which a
+// bound on the blobs of a pack (PackEntries) keeps small; Open reads and
+// checks every index (a lookup is a binary search of each), cuts off
+// whatever a crash left past the last Sync and removes packs whose index
+// is missing or damaged. A blob
 // appended but not yet synced can be read (Get) by the process that wrote
 // it, but counts as missing (Has, Missing) until Sync. Blobs written alone
 // (Put, PutVerified) are loose files, fsynced and renamed into place, and

@@ -161,7 +161,7 @@ func (b *Blobs) gcPack(p *pack, keepK map[[32]byte]bool, now time.Time) (int, er
 	var kept []packEntry
 	dropped := 0
 	for _, e := range p.entries {
-		if l, ok := b.index[e.sha]; !ok || l.p != p {
+		if l, ok := b.findLocked(e.sha); !ok || l.p != p {
 			continue // held by another pack too
 		}
 		if keepK[e.sha] {
@@ -212,15 +212,13 @@ func (b *Blobs) gcPack(p *pack, keepK map[[32]byte]bool, now time.Time) (int, er
 	defer b.scanMu.Unlock()
 	b.mu.Lock()
 	for _, e := range p.entries {
-		if l, ok := b.index[e.sha]; ok && l.p == p {
-			if nl, ok := moved[e.sha]; ok {
-				b.index[e.sha] = nl
-			} else {
-				delete(b.index, e.sha)
-			}
+		if nl, ok := moved[e.sha]; ok {
+			b.index[e.sha] = nl
+		} else if l, ok := b.index[e.sha]; ok && l.p == p {
+			delete(b.index, e.sha)
 		}
 	}
-	delete(b.packs, p.num)
+	b.dropPackLocked(p)
 	if b.cur == p {
 		b.cur = nil
 	}

@@ -1,7 +1,6 @@
 package release
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -49,7 +48,6 @@ func (b *Blobs) scan(repair bool) error {
 			idxs[num] = true
 		}
 	}
-	b.presize(idxs)
 	for num := range packs {
 		if err := b.scanPack(num, repair); err != nil {
 			return err
@@ -66,33 +64,6 @@ func (b *Blobs) scan(repair bool) error {
 	b.nextNum = max(b.nextNum, maxNum+1)
 	b.mu.Unlock()
 	return nil
-}
-
-// presize makes the empty index of a store being opened large enough for
-// the blobs the idx files idxs name, from their sizes: growing a map of
-// hundreds of thousands of blobs one rehash at a time was a third of
-// opening a node's store.
-func (b *Blobs) presize(idxs map[int]bool) {
-	b.mu.RLock()
-	empty := len(b.index) == 0
-	b.mu.RUnlock()
-	if !empty {
-		return
-	}
-	total := int64(0)
-	for num := range idxs {
-		if fi, err := os.Stat(filepath.Join(b.packDir, packName(num)+".idx")); err == nil {
-			total += max(0, fi.Size()-idxHeaderBytes-sha256.Size) / idxEntryBytes
-		}
-	}
-	if total == 0 {
-		return
-	}
-	b.mu.Lock()
-	if len(b.index) == 0 {
-		b.index = make(map[[32]byte]packLoc, min(total, 1<<26))
-	}
-	b.mu.Unlock()
 }
 
 // scanPack indexes (or re-reads) pack num; see scan.
@@ -184,23 +155,21 @@ func (b *Blobs) scanPack(num int, repair bool) error {
 		f.Close()
 		return nil
 	}
-	b.packs[num] = p
+	b.setPackLocked(p)
 	b.addEntries(p, entries, covered, ist)
 	return nil
 }
 
-// addEntries records the idx of p read from disk (its stat ist) and indexes
-// its blobs that no other pack holds. The caller holds b.mu.
+// addEntries records the idx of p read from disk (its stat ist): its
+// blobs are found (findLocked) by a binary search of its entries, not
+// entered one by one in a map, so opening a store costs reading and
+// checking its idx files, not hashing every blob name into a map. The
+// caller holds b.mu.
 func (b *Blobs) addEntries(p *pack, entries []packEntry, covered int64, ist fs.FileInfo) {
 	p.entries, p.covered = entries, covered
 	p.size = max(p.size, covered)
 	if ist != nil {
 		p.idxSize, p.idxMod = ist.Size(), ist.ModTime()
-	}
-	for _, e := range entries {
-		if _, dup := b.index[e.sha]; !dup {
-			b.index[e.sha] = packLoc{p: p, off: e.off, size: e.size, synced: true}
-		}
 	}
 }
 
