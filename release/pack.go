@@ -84,7 +84,8 @@ type pack struct {
 	// Guarded by Blobs.mu.
 	size     int64          // bytes written so far
 	covered  int64          // bytes the idx describes
-	entries  []packEntry    // named by the idx, sorted by sha
+	entries  []packEntry    // named by the idx, sorted by sha (set with setEntries)
+	filter   filter         // of entries
 	unsynced []pendingEntry // appended since the last Sync
 	inflight int            // records being written
 	idxSize  int64          // size and mtime of the idx last read (foreign packs)
@@ -98,13 +99,64 @@ type pack struct {
 }
 
 // lookup finds the blob k among the entries p's idx names (sorted by
-// sha: a binary search). The caller holds Blobs.mu (read).
+// sha: a binary search), after asking p's filter. The caller holds
+// Blobs.mu (read).
 func (p *pack) lookup(k [32]byte) (packEntry, bool) {
+	if !p.filter.mayHold(k) {
+		return packEntry{}, false
+	}
 	i, ok := slices.BinarySearchFunc(p.entries, k, func(e packEntry, k [32]byte) int { return bytes.Compare(e.sha[:], k[:]) })
 	if !ok {
 		return packEntry{}, false
 	}
 	return p.entries[i], true
+}
+
+// setEntries makes entries (sorted by sha) what p's idx names. The caller
+// holds Blobs.mu.
+func (p *pack) setEntries(entries []packEntry) {
+	p.entries = entries
+	p.filter = newFilter(entries)
+}
+
+// filter is a blocked Bloom filter of the blob names of a pack: a blob
+// sets 4 bits of one 64-bit word, the word and the bits taken from its
+// name (a SHA-256: uniform already). A lookup in a store of many packs
+// then reads one word of each pack and searches only the packs that may
+// hold the blob (with about 16 bits a blob, one pack in a few hundred
+// answers maybe wrongly), where a binary search of every pack made the
+// warm-up of a node of 10,000 sites (50 packs) spend seconds comparing.
+type filter []uint64
+
+func newFilter(entries []packEntry) filter {
+	if len(entries) == 0 {
+		return nil
+	}
+	n := 1
+	for n*4 < len(entries) {
+		n <<= 1
+	}
+	f := make(filter, n)
+	for _, e := range entries {
+		i, bits := f.word(e.sha)
+		f[i] |= bits
+	}
+	return f
+}
+
+func (f filter) word(k [32]byte) (int, uint64) {
+	i := int(binary.LittleEndian.Uint64(k[:8]) & uint64(len(f)-1))
+	return i, 1<<(k[8]&63) | 1<<(k[9]&63) | 1<<(k[10]&63) | 1<<(k[11]&63)
+}
+
+// mayHold reports whether k may be among the names f was made of: false
+// means it is not. An empty filter was made of no name.
+func (f filter) mayHold(k [32]byte) bool {
+	if len(f) == 0 {
+		return false
+	}
+	i, bits := f.word(k)
+	return f[i]&bits == bits
 }
 
 // acquire keeps p's file open until release; the caller holds Blobs.mu (read)

@@ -166,7 +166,8 @@ func (b *Blobs) scanPack(num int, repair bool) error {
 // checking its idx files, not hashing every blob name into a map. The
 // caller holds b.mu.
 func (b *Blobs) addEntries(p *pack, entries []packEntry, covered int64, ist fs.FileInfo) {
-	p.entries, p.covered = entries, covered
+	p.setEntries(entries)
+	p.covered = covered
 	p.size = max(p.size, covered)
 	if ist != nil {
 		p.idxSize, p.idxMod = ist.Size(), ist.ModTime()

@@ -198,7 +198,8 @@ func (b *Blobs) syncLocked() error {
 			j.p.unsynced = append(j.batch, j.p.unsynced...)
 			continue
 		}
-		j.p.entries, j.p.covered = j.all, j.end
+		j.p.setEntries(j.all)
+		j.p.covered = j.end
 		for _, e := range j.batch {
 			if l, ok := b.index[e.sha]; ok && l.p == j.p && l.off == e.off {
 				l.synced = true
