@@ -68,6 +68,8 @@ type Blobs struct {
 	// reuseTried is set once the first append has looked for a pack to
 	// take over (see reuseLocked).
 	reuseTried bool
+	// cached is the filter cache read at Open, for the scan Open makes.
+	cached map[int]cachedFilter
 
 	// Grace protects young blobs from GC: a blob written less than Grace
 	// ago is kept even when unreferenced, because a build or a stage may
@@ -117,10 +119,13 @@ func OpenBlobsLogger(dir string, log *slog.Logger) (*Blobs, error) {
 		index: map[[32]byte]packLoc{}, packs: map[int]*pack{}, known: map[[32]byte]struct{}{},
 		Grace: 10 * time.Minute, PackBytes: DefaultPackBytes, PackEntries: DefaultPackEntries,
 	}
+	b.cached = b.readFilterCache()
 	if err := b.scan(true); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("open blobs: %w", err)
 	}
+	b.writeFilterCache(b.cached)
+	b.cached = nil
 	return b, nil
 }
 

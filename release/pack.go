@@ -78,14 +78,17 @@ type pack struct {
 	num   int
 	path  string // .pack
 	f     *os.File
-	write bool // appended to by this process, which holds its flock
-	rw    bool // f is open for writing
+	idxF  *os.File // the idx, opened lazily (see packfilters.go), or nil; closed with f
+	write bool     // appended to by this process, which holds its flock
+	rw    bool     // f is open for writing
 
 	// Guarded by Blobs.mu.
 	size     int64          // bytes written so far
 	covered  int64          // bytes the idx describes
-	entries  []packEntry    // named by the idx, sorted by sha (set with setEntries)
-	filter   filter         // of entries
+	entries  []packEntry    // named by the idx, sorted by sha (set with setEntries); none while lazy
+	filter   filter         // of entries (or of the idx, while lazy)
+	lazy     *lazyIdx       // the idx, not read yet (see packfilters.go), or nil
+	idxStamp fileStamp      // of the idx last read (or opened lazily)
 	unsynced []pendingEntry // appended since the last Sync
 	inflight int            // records being written
 	idxSize  int64          // size and mtime of the idx last read (foreign packs)
@@ -104,6 +107,9 @@ type pack struct {
 func (p *pack) lookup(k [32]byte) (packEntry, bool) {
 	if !p.filter.mayHold(k) {
 		return packEntry{}, false
+	}
+	if p.lazy != nil {
+		return p.lookupDisk(k)
 	}
 	i, ok := slices.BinarySearchFunc(p.entries, k, func(e packEntry, k [32]byte) int { return bytes.Compare(e.sha[:], k[:]) })
 	if !ok {
@@ -132,11 +138,7 @@ func newFilter(entries []packEntry) filter {
 	if len(entries) == 0 {
 		return nil
 	}
-	n := 1
-	for n*4 < len(entries) {
-		n <<= 1
-	}
-	f := make(filter, n)
+	f := make(filter, filterWords(len(entries)))
 	for _, e := range entries {
 		i, bits := f.word(e.sha)
 		f[i] |= bits
@@ -172,7 +174,14 @@ func (p *pack) release() {
 	defer p.refMu.Unlock()
 	p.refs--
 	if p.retired && p.refs == 0 {
-		p.f.Close()
+		p.closeFiles()
+	}
+}
+
+func (p *pack) closeFiles() {
+	p.f.Close()
+	if p.idxF != nil {
+		p.idxF.Close()
 	}
 }
 
@@ -185,7 +194,7 @@ func (p *pack) retire() {
 	}
 	p.retired = true
 	if p.refs == 0 {
-		p.f.Close()
+		p.closeFiles()
 	}
 }
 

@@ -156,6 +156,12 @@ func (b *Blobs) gcPack(p *pack, keepK map[[32]byte]bool, now time.Time) (int, er
 			}
 		}()
 	}
+	b.mu.Lock()
+	err = b.loadLocked(p) // its entries, if it was opened lazily
+	b.mu.Unlock()
+	if err != nil {
+		return 0, nil // left out of lookups: its blobs count as missing
+	}
 	b.mu.RLock()
 	var keptBytes int64
 	var kept []packEntry

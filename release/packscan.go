@@ -110,8 +110,20 @@ func (b *Blobs) scanPack(num int, repair bool) error {
 	}
 	var covered int64
 	var entries []packEntry
+	var lazy *lazyIdx
+	var rec cachedFilter
 	if ierr == nil {
-		covered, entries, ierr = readIdxFile(idx)
+		// Opening the store: its idx need not be read if the filter
+		// cache describes it (see packfilters.go).
+		var ok bool
+		if rec, ok = b.cached[num]; ok {
+			if lazy = openLazy(rec, idx, ist); lazy != nil {
+				covered = rec.covered
+			}
+		}
+		if lazy == nil {
+			covered, entries, ierr = readIdxFile(idx)
+		}
 	}
 	// A locked pack is being written by another process (or another
 	// Blobs of this one): not ours to judge.
@@ -128,6 +140,9 @@ func (b *Blobs) scanPack(num int, repair bool) error {
 		ierr = fmt.Errorf("%w: pack shorter (%d bytes) than its index says (%d)", errBadIdx, fst.Size(), covered)
 	}
 	if ierr != nil {
+		if lazy != nil {
+			lazy.f.Close()
+		}
 		if locked {
 			b.note("removed untrusted pack", "pack", path, "reason", ierr.Error())
 			os.Remove(idx)
@@ -136,26 +151,34 @@ func (b *Blobs) scanPack(num int, repair bool) error {
 		f.Close()
 		return nil
 	}
+	p = &pack{num: num, path: path, f: f, rw: rw, size: covered}
+	if lazy != nil {
+		p.idxF = lazy.f
+	}
 	if locked && fst.Size() > covered {
 		if err := f.Truncate(covered); err != nil {
-			f.Close()
+			p.closeFiles()
 			return fmt.Errorf("pack %s: cut unsynced tail: %w", path, err)
 		}
 		if err := f.Sync(); err != nil {
-			f.Close()
+			p.closeFiles()
 			return fmt.Errorf("pack %s: cut unsynced tail: %w", path, err)
 		}
 		b.note("cut unsynced pack tail", "pack", path, "bytes", fst.Size()-covered)
 	}
-	p = &pack{num: num, path: path, f: f, rw: rw, size: covered}
 	p.lastUse.Store(fst.ModTime().UnixNano())
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
-		f.Close()
+		p.closeFiles()
 		return nil
 	}
 	b.setPackLocked(p)
+	if lazy != nil {
+		p.lazy, p.filter, p.covered = lazy, rec.filter, covered
+		p.idxSize, p.idxMod, p.idxStamp = ist.Size(), ist.ModTime(), rec.stamp
+		return nil
+	}
 	b.addEntries(p, entries, covered, ist)
 	return nil
 }
@@ -166,11 +189,12 @@ func (b *Blobs) scanPack(num int, repair bool) error {
 // checking its idx files, not hashing every blob name into a map. The
 // caller holds b.mu.
 func (b *Blobs) addEntries(p *pack, entries []packEntry, covered int64, ist fs.FileInfo) {
+	p.lazy = nil // read whole now; its file stays open until p is retired
 	p.setEntries(entries)
 	p.covered = covered
 	p.size = max(p.size, covered)
 	if ist != nil {
-		p.idxSize, p.idxMod = ist.Size(), ist.ModTime()
+		p.idxSize, p.idxMod, p.idxStamp = ist.Size(), ist.ModTime(), stampOf(ist)
 	}
 }
 

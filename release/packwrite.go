@@ -248,7 +248,7 @@ func (b *Blobs) reuseLocked(limit int64, entries int) *pack {
 			p = q
 		}
 	}
-	if p == nil || p.size >= limit/2 || len(p.entries) >= entries/2 || !tryLock(p.f) {
+	if p == nil || b.loadLocked(p) != nil || p.size >= limit/2 || len(p.entries) >= entries/2 || !tryLock(p.f) {
 		return nil
 	}
 	fst, err := p.f.Stat()
