@@ -200,6 +200,12 @@ func (b *Blobs) findLocked(k [32]byte) (packLoc, bool) {
 	// Not put by this process, or put and not synced yet: a pack synced
 	// by another process may hold it durably.
 	for _, p := range b.order {
+		if !p.filter.mayHold(k) {
+			continue
+		}
+		if lz := p.lazy; lz != nil && lz.lookups.Add(1) == lazyLoadAfter {
+			go b.loadLazy(p) // needs b.mu, which the caller holds
+		}
 		if e, ok := p.lookup(k); ok {
 			return packLoc{p: p, off: e.off, size: e.size, synced: true}, true
 		}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -197,10 +198,30 @@ func (b *Blobs) writeFilterCache(cached map[int]cachedFilter) {
 }
 
 // lazyIdx is the idx of a pack opened through the filter cache, not read:
-// lookups binary-search the file.
+// lookups binary-search the file, until lazyLoadAfter of them have: then
+// the idx is read whole (a long-running process, a node warming up its
+// sites, looks up every blob; a CLI command a few dozen).
 type lazyIdx struct {
-	f     *os.File
-	count int64
+	f       *os.File
+	count   int64
+	lookups atomic.Int64
+}
+
+// lazyLoadAfter is how many lookups on disk a pack opened lazily answers
+// before its idx is read whole.
+const lazyLoadAfter = 64
+
+// loadLazy reads the idx of p whole (see lazyIdx), unless p has left
+// the store meanwhile.
+func (b *Blobs) loadLazy(p *pack) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed || b.packs[p.num] != p || p.lazy == nil {
+		return
+	}
+	if err := b.loadLocked(p); err != nil {
+		b.log.Warn("blob store: pack left out of lookups", "pack", p.path, "err", err)
+	}
 }
 
 // lookupDisk finds the blob k in the idx file of p (opened lazily) by a

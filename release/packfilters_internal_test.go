@@ -242,3 +242,28 @@ func FuzzParseFilterCache(f *testing.F) {
 		}
 	})
 }
+
+// TestFilterCache_LoadsWhenBusy: a pack opened lazily whose idx answers
+// many lookups on disk is read whole (a node warming up looks up every
+// blob it holds), and still finds every blob.
+func TestFilterCache_LoadsWhenBusy(t *testing.T) {
+	s := newLazyStore(t, 40)
+	s.open().Close()
+	b := s.open()
+	if l, all := lazy(b); l != all {
+		t.Fatalf("%d of %d packs opened lazily, want all", l, all)
+	}
+	for range 4 {
+		s.want(b) // 3 lookups of each of the 8 blobs of each pack
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		l, all := lazy(b)
+		if l == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d packs still lazy after %d lookups each", l, all, 4*3*8)
+		}
+	}
+	s.want(b)
+}
