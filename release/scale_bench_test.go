@@ -87,7 +87,7 @@ func BenchmarkOpenBlobs(b *testing.B) {
 			mustFillBlobs(b, dir, sites)
 			sum := sha256.Sum256(scaleBlob(7))
 			sha := hex.EncodeToString(sum[:])
-			release.OpenBlobs(dir) // as the store's last user did: writes the filter cache
+			openBlobs(b, dir).Close() // as the store's last user did: writes the filter cache
 			for b.Loop() {
 				bl, err := release.OpenBlobs(dir)
 				if err != nil {
