@@ -66,13 +66,15 @@ type Node struct {
 	cache   *cache
 	started time.Time
 
-	hosts   atomic.Pointer[map[string]*slot] // host or alias -> its site's slot; read by every request
-	metrics requestMetrics                   // request counters (metrics.go)
-	control atomic.Pointer[http.Handler]     // /_orchard/v1/ on the control listener (SetControlHandler)
+	hosts   atomic.Pointer[hostTable]    // host or alias -> its site's slot; read by every request
+	metrics requestMetrics               // request counters (metrics.go)
+	control atomic.Pointer[http.Handler] // /_orchard/v1/ on the control listener (SetControlHandler)
 
 	mu    sync.Mutex       // serialises state changes below
 	sites map[string]*slot // host -> its slot (one per site known, active release or not)
-	blobs map[uint64]*blob // blob.key -> blob, for every blob an active release uses (blob.refs > 0; see blobKey)
+	// hostRebuilds counts the host table's rebuilds from every site.
+	hostRebuilds int
+	blobs        map[uint64]*blob // blob.key -> blob, for every blob an active release uses (blob.refs > 0; see blobKey)
 	// unknownAliases counts the lazy sites whose aliases are not known
 	// (see warm.go); hostsReady is closed when it reaches zero, or the
 	// warm-up ends: until then a host not in the table may be one of
@@ -123,8 +125,7 @@ func New(cfg Config) *Node {
 		warmDone:   make(chan struct{}),
 		warmers:    warmWorkers(),
 	}
-	empty := map[string]*slot{}
-	n.hosts.Store(&empty)
+	n.hosts.Store(&hostTable{})
 	return n
 }
 
@@ -334,7 +335,7 @@ func (n *Node) activate(site, id string, m *orchard.Manifest) error {
 	if err := n.store.SetActiveManifest(m, id); err != nil {
 		return err
 	}
-	if n.installLocked(site, st) {
+	if n.installLocked(site, st) && !n.addSiteLocked(site, n.sites[site], st.aliases) {
 		n.rebuildHostsLocked()
 	}
 	n.aliasesDirty = true
@@ -403,8 +404,8 @@ func (n *Node) blobLocked(sha string, fresh map[string]*blob) (*blob, error) {
 // references of st's blobs and releases those of the state it replaces,
 // dropping blobs no active release uses any more. The work is that of
 // the two releases of host, whatever the number of other sites. It
-// reports whether the host table must be rebuilt (rebuildHostsLocked):
-// the host is new or its aliases changed.
+// reports whether the host table must change (addSiteLocked, else
+// rebuildHostsLocked): the host is new or its aliases changed.
 func (n *Node) installLocked(host string, st *site) (rebuild bool) {
 	sl := n.sites[host]
 	if sl == nil {
@@ -486,7 +487,8 @@ func (n *Node) rebuildHostsLocked() {
 			hosts[a] = sl
 		}
 	}
-	n.hosts.Store(&hosts)
+	n.hosts.Store(&hostTable{base: hosts})
+	n.hostRebuilds++
 }
 
 // Releases returns the active release id of every site that has one.

@@ -117,7 +117,7 @@ func (n *Node) lookupHost(h []byte) *site {
 	if !ok {
 		return nil
 	}
-	sl := (*n.hosts.Load())[string(key)]
+	sl := n.hosts.Load().get(key)
 	if sl == nil {
 		return nil
 	}

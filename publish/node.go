@@ -640,13 +640,19 @@ func (n *Node) activate(site, id string, how activation) ([]string, error) {
 }
 
 // activated records st as the release of site this node activated last,
-// and no longer staged.
+// and no longer staged. A site left with nothing staged leaves staged
+// (countStagedLocked, on every stage and activation, walks it: a site
+// published once must not cost every later publish), and the release
+// kept is kept without its encoding, saved already.
 func (n *Node) activated(site string, st *stagedRelease) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	delete(n.staged[site], st.id)
+	if len(n.staged[site]) == 0 {
+		delete(n.staged, site)
+	}
 	n.countStagedLocked()
-	n.active[site] = st
+	n.active[site] = &stagedRelease{m: st.m, id: st.id, when: st.when}
 }
 
 // NodeStatus is the answer of GET /_orchard/v1/status on a node.

@@ -51,9 +51,14 @@ type Blobs struct {
 	dirs   sync.Map     // shard directories known to exist
 	bufs   sync.Pool    // *bytes.Buffer for PutVerifiedNoSync
 
-	mu       sync.RWMutex
-	index    map[[32]byte]packLoc  // every packed blob this process knows
+	mu sync.RWMutex
+	// index holds the blobs this process appended (or GC moved) since
+	// it opened the store; every other packed blob is found in the
+	// sorted entries of its pack's idx (find). Opening a store holding
+	// hundreds of thousands of blobs then builds no map of them all.
+	index    map[[32]byte]packLoc
 	packs    map[int]*pack         // open packs by number
+	order    []*pack               // packs, by number: the order find searches them in
 	cur      *pack                 // pack appended to, nil until the first append
 	nextNum  int                   // lowest number a new pack may take
 	known    map[[32]byte]struct{} // loose blobs seen stored under their name (at most maxKnown)
@@ -63,6 +68,8 @@ type Blobs struct {
 	// reuseTried is set once the first append has looked for a pack to
 	// take over (see reuseLocked).
 	reuseTried bool
+	// cached is the filter cache read at Open, for the scan Open makes.
+	cached map[int]cachedFilter
 
 	// Grace protects young blobs from GC: a blob written less than Grace
 	// ago is kept even when unreferenced, because a build or a stage may
@@ -73,6 +80,11 @@ type Blobs struct {
 	// PackBytes bounds a pack file: appends past it roll to a new pack.
 	// Default DefaultPackBytes.
 	PackBytes int64
+	// PackEntries bounds the blobs of a pack: appends past it roll to a
+	// new pack. Each Sync rewrites the idx of the pack appended to, so
+	// this bounds what a Sync writes however many blobs the store holds.
+	// Default DefaultPackEntries.
+	PackEntries int
 }
 
 // packLoc is where a packed blob's data lies.
@@ -105,12 +117,15 @@ func OpenBlobsLogger(dir string, log *slog.Logger) (*Blobs, error) {
 	b := &Blobs{
 		dir: d, packDir: pd, log: log,
 		index: map[[32]byte]packLoc{}, packs: map[int]*pack{}, known: map[[32]byte]struct{}{},
-		Grace: 10 * time.Minute, PackBytes: DefaultPackBytes,
+		Grace: 10 * time.Minute, PackBytes: DefaultPackBytes, PackEntries: DefaultPackEntries,
 	}
+	b.cached = b.readFilterCache()
 	if err := b.scan(true); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("open blobs: %w", err)
 	}
+	b.writeFilterCache(b.cached)
+	b.cached = nil
 	return b, nil
 }
 
@@ -138,6 +153,7 @@ func (b *Blobs) Close() error {
 		p.retire()
 	}
 	b.packs = map[int]*pack{}
+	b.order = nil
 	b.index = map[[32]byte]packLoc{}
 	b.cur = nil
 	return nil
@@ -172,12 +188,57 @@ func keyOf(sha string) (k [32]byte, ok bool) {
 	return k, true
 }
 
+// findLocked returns where the blob k lies in a pack: where this process
+// put it (index), else in the first pack, by number, whose idx names it.
+// A blob stored twice is always found in the same place, which GC takes
+// as the one that counts. The caller holds b.mu (read).
+func (b *Blobs) findLocked(k [32]byte) (packLoc, bool) {
+	l, own := b.index[k]
+	if own && l.synced {
+		return l, true
+	}
+	// Not put by this process, or put and not synced yet: a pack synced
+	// by another process may hold it durably.
+	for _, p := range b.order {
+		if !p.filter.mayHold(k) {
+			continue
+		}
+		if lz := p.lazy; lz != nil && lz.lookups.Add(1) == lazyLoadAfter {
+			go b.loadLazy(p) // needs b.mu, which the caller holds
+		}
+		if e, ok := p.lookup(k); ok {
+			return packLoc{p: p, off: e.off, size: e.size, synced: true}, true
+		}
+	}
+	return l, own
+}
+
+// setPackLocked adds p to the open packs; the caller holds b.mu.
+func (b *Blobs) setPackLocked(p *pack) {
+	b.packs[p.num] = p
+	b.sortPacksLocked()
+}
+
+// dropPackLocked removes p from the open packs; the caller holds b.mu.
+func (b *Blobs) dropPackLocked(p *pack) {
+	delete(b.packs, p.num)
+	b.sortPacksLocked()
+}
+
+func (b *Blobs) sortPacksLocked() {
+	b.order = b.order[:0]
+	for _, p := range b.packs {
+		b.order = append(b.order, p)
+	}
+	slices.SortFunc(b.order, func(x, y *pack) int { return x.num - y.num })
+}
+
 // packed returns where the blob k lies in a pack, if it does and is synced
 // (or, with unsynced, appended by this process).
 func (b *Blobs) packed(k [32]byte, unsynced bool) (packLoc, bool) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	l, ok := b.index[k]
+	l, ok := b.findLocked(k)
 	return l, ok && (l.synced || unsynced)
 }
 
@@ -299,7 +360,7 @@ func (b *Blobs) Size(sha string) (int64, error) {
 func (b *Blobs) acquire(k [32]byte) (packLoc, bool) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	l, ok := b.index[k]
+	l, ok := b.findLocked(k)
 	if ok {
 		l.p.acquire()
 	}
@@ -557,7 +618,7 @@ func (b *Blobs) unpacked(shas []string, invalid *[]string) []string {
 			}
 			continue
 		}
-		if l, ok := b.index[k]; ok && l.synced {
+		if l, ok := b.findLocked(k); ok && l.synced {
 			if l.p != last {
 				l.p.lastUse.Store(now)
 				last = l.p

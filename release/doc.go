@@ -13,6 +13,7 @@
 //
 //	DIR/blobs/packs/NNNNNN.pack       blobs written in bulk (builds, publish batches)
 //	DIR/blobs/packs/NNNNNN.idx        sorted sha -> offset, size of a pack, checksummed
+//	DIR/blobs/packs/filters           a filter of each pack's blobs (a cache: packfilters.go)
 //	DIR/blobs/ab/abcdef...            blobs written one by one, named by their SHA-256
 //	DIR/sites/HOST/releases/ID.manifest manifests, binary (EncodeManifest)
 //	DIR/sites/HOST/releases/ID.json   manifests of older stores, JSON (still read)
@@ -43,9 +44,12 @@
 // A blob visible under its name is always whole, verified and durable.
 // Creating one file per blob is what costs most on many file systems, so
 // blobs written in bulk are appended to a pack file instead: Sync fsyncs the
-// pack and then rewrites its index (temporary file, fsync, rename); Open
-// reads every index into memory, cuts off whatever a crash left past the
-// last Sync and removes packs whose index is missing or damaged. A blob
+// pack and then rewrites its index (temporary file, fsync, rename), which a
+// bound on the blobs of a pack (PackEntries) keeps small; Open reads and
+// checks every index the filter cache does not describe (a lookup asks
+// each pack's filter, then binary-searches its index), cuts off
+// whatever a crash left past the last Sync and removes packs whose index
+// is missing or damaged. A blob
 // appended but not yet synced can be read (Get) by the process that wrote
 // it, but counts as missing (Has, Missing) until Sync. Blobs written alone
 // (Put, PutVerified) are loose files, fsynced and renamed into place, and

@@ -47,3 +47,29 @@ func TestMergeEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestFilter: a pack's filter never says no to a blob of the pack, and
+// says maybe to few others.
+func TestFilter(t *testing.T) {
+	for _, n := range []int{0, 1, 5, 1000, 8192} {
+		es := make([]packEntry, n)
+		for i := range es {
+			es[i].sha = sha256.Sum256([]byte{byte(i), byte(i >> 8), 'x'})
+		}
+		f := newFilter(es)
+		for _, e := range es {
+			if !f.mayHold(e.sha) {
+				t.Fatalf("%d names: the filter says no to a name it was made of", n)
+			}
+		}
+		wrong := 0
+		for i := range 10000 {
+			if f.mayHold(sha256.Sum256([]byte{byte(i), byte(i >> 8), 'y'})) {
+				wrong++
+			}
+		}
+		if wrong > 200 {
+			t.Errorf("%d names: the filter says maybe to %d of 10,000 others", n, wrong)
+		}
+	}
+}

@@ -156,12 +156,18 @@ func (b *Blobs) gcPack(p *pack, keepK map[[32]byte]bool, now time.Time) (int, er
 			}
 		}()
 	}
+	b.mu.Lock()
+	err = b.loadLocked(p) // its entries, if it was opened lazily
+	b.mu.Unlock()
+	if err != nil {
+		return 0, nil // left out of lookups: its blobs count as missing
+	}
 	b.mu.RLock()
 	var keptBytes int64
 	var kept []packEntry
 	dropped := 0
 	for _, e := range p.entries {
-		if l, ok := b.index[e.sha]; !ok || l.p != p {
+		if l, ok := b.findLocked(e.sha); !ok || l.p != p {
 			continue // held by another pack too
 		}
 		if keepK[e.sha] {
@@ -212,15 +218,13 @@ func (b *Blobs) gcPack(p *pack, keepK map[[32]byte]bool, now time.Time) (int, er
 	defer b.scanMu.Unlock()
 	b.mu.Lock()
 	for _, e := range p.entries {
-		if l, ok := b.index[e.sha]; ok && l.p == p {
-			if nl, ok := moved[e.sha]; ok {
-				b.index[e.sha] = nl
-			} else {
-				delete(b.index, e.sha)
-			}
+		if nl, ok := moved[e.sha]; ok {
+			b.index[e.sha] = nl
+		} else if l, ok := b.index[e.sha]; ok && l.p == p {
+			delete(b.index, e.sha)
 		}
 	}
-	delete(b.packs, p.num)
+	b.dropPackLocked(p)
 	if b.cur == p {
 		b.cur = nil
 	}

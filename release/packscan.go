@@ -1,7 +1,6 @@
 package release
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -49,7 +48,6 @@ func (b *Blobs) scan(repair bool) error {
 			idxs[num] = true
 		}
 	}
-	b.presize(idxs)
 	for num := range packs {
 		if err := b.scanPack(num, repair); err != nil {
 			return err
@@ -66,33 +64,6 @@ func (b *Blobs) scan(repair bool) error {
 	b.nextNum = max(b.nextNum, maxNum+1)
 	b.mu.Unlock()
 	return nil
-}
-
-// presize makes the empty index of a store being opened large enough for
-// the blobs the idx files idxs name, from their sizes: growing a map of
-// hundreds of thousands of blobs one rehash at a time was a third of
-// opening a node's store.
-func (b *Blobs) presize(idxs map[int]bool) {
-	b.mu.RLock()
-	empty := len(b.index) == 0
-	b.mu.RUnlock()
-	if !empty {
-		return
-	}
-	total := int64(0)
-	for num := range idxs {
-		if fi, err := os.Stat(filepath.Join(b.packDir, packName(num)+".idx")); err == nil {
-			total += max(0, fi.Size()-idxHeaderBytes-sha256.Size) / idxEntryBytes
-		}
-	}
-	if total == 0 {
-		return
-	}
-	b.mu.Lock()
-	if len(b.index) == 0 {
-		b.index = make(map[[32]byte]packLoc, min(total, 1<<26))
-	}
-	b.mu.Unlock()
 }
 
 // scanPack indexes (or re-reads) pack num; see scan.
@@ -139,8 +110,20 @@ func (b *Blobs) scanPack(num int, repair bool) error {
 	}
 	var covered int64
 	var entries []packEntry
+	var lazy *lazyIdx
+	var rec cachedFilter
 	if ierr == nil {
-		covered, entries, ierr = readIdxFile(idx)
+		// Opening the store: its idx need not be read if the filter
+		// cache describes it (see packfilters.go).
+		var ok bool
+		if rec, ok = b.cached[num]; ok {
+			if lazy = openLazy(rec, idx, ist); lazy != nil {
+				covered = rec.covered
+			}
+		}
+		if lazy == nil {
+			covered, entries, ierr = readIdxFile(idx)
+		}
 	}
 	// A locked pack is being written by another process (or another
 	// Blobs of this one): not ours to judge.
@@ -157,6 +140,9 @@ func (b *Blobs) scanPack(num int, repair bool) error {
 		ierr = fmt.Errorf("%w: pack shorter (%d bytes) than its index says (%d)", errBadIdx, fst.Size(), covered)
 	}
 	if ierr != nil {
+		if lazy != nil {
+			lazy.f.Close()
+		}
 		if locked {
 			b.note("removed untrusted pack", "pack", path, "reason", ierr.Error())
 			os.Remove(idx)
@@ -165,42 +151,50 @@ func (b *Blobs) scanPack(num int, repair bool) error {
 		f.Close()
 		return nil
 	}
+	p = &pack{num: num, path: path, f: f, rw: rw, size: covered}
+	if lazy != nil {
+		p.idxF = lazy.f
+	}
 	if locked && fst.Size() > covered {
 		if err := f.Truncate(covered); err != nil {
-			f.Close()
+			p.closeFiles()
 			return fmt.Errorf("pack %s: cut unsynced tail: %w", path, err)
 		}
 		if err := f.Sync(); err != nil {
-			f.Close()
+			p.closeFiles()
 			return fmt.Errorf("pack %s: cut unsynced tail: %w", path, err)
 		}
 		b.note("cut unsynced pack tail", "pack", path, "bytes", fst.Size()-covered)
 	}
-	p = &pack{num: num, path: path, f: f, rw: rw, size: covered}
 	p.lastUse.Store(fst.ModTime().UnixNano())
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
-		f.Close()
+		p.closeFiles()
 		return nil
 	}
-	b.packs[num] = p
+	b.setPackLocked(p)
+	if lazy != nil {
+		p.lazy, p.filter, p.covered = lazy, rec.filter, covered
+		p.idxSize, p.idxMod, p.idxStamp = ist.Size(), ist.ModTime(), rec.stamp
+		return nil
+	}
 	b.addEntries(p, entries, covered, ist)
 	return nil
 }
 
-// addEntries records the idx of p read from disk (its stat ist) and indexes
-// its blobs that no other pack holds. The caller holds b.mu.
+// addEntries records the idx of p read from disk (its stat ist): its
+// blobs are found (findLocked) by a binary search of its entries, not
+// entered one by one in a map, so opening a store costs reading and
+// checking its idx files, not hashing every blob name into a map. The
+// caller holds b.mu.
 func (b *Blobs) addEntries(p *pack, entries []packEntry, covered int64, ist fs.FileInfo) {
-	p.entries, p.covered = entries, covered
+	p.lazy = nil // read whole now; its file stays open until p is retired
+	p.setEntries(entries)
+	p.covered = covered
 	p.size = max(p.size, covered)
 	if ist != nil {
-		p.idxSize, p.idxMod = ist.Size(), ist.ModTime()
-	}
-	for _, e := range entries {
-		if _, dup := b.index[e.sha]; !dup {
-			b.index[e.sha] = packLoc{p: p, off: e.off, size: e.size, synced: true}
-		}
+		p.idxSize, p.idxMod, p.idxStamp = ist.Size(), ist.ModTime(), stampOf(ist)
 	}
 }
 

@@ -37,7 +37,7 @@ func (b *Blobs) writeRecord(k [32]byte, data []byte, relocate bool) (packLoc, er
 	for {
 		b.mu.Lock()
 		if !relocate {
-			if l, ok := b.index[k]; ok {
+			if l, ok := b.findLocked(k); ok {
 				l.p.lastUse.Store(time.Now().UnixNano())
 				b.mu.Unlock()
 				return l, nil
@@ -76,7 +76,7 @@ func (b *Blobs) writeRecord(k [32]byte, data []byte, relocate bool) (packLoc, er
 		}
 		l := packLoc{p: p, off: off + recHeaderBytes, size: int64(len(data))}
 		if !relocate {
-			if _, dup := b.index[k]; dup {
+			if _, dup := b.findLocked(k); dup {
 				b.mu.Unlock()
 				return l, nil
 			}
@@ -88,19 +88,20 @@ func (b *Blobs) writeRecord(k [32]byte, data []byte, relocate bool) (packLoc, er
 	}
 }
 
-// packForLocked returns the pack to append n bytes to, rolling to a new one
-// past PackBytes. The caller holds b.mu.
+// packForLocked returns the pack to append a record of n bytes to,
+// rolling to a new one past PackBytes or PackEntries. The caller holds
+// b.mu.
 func (b *Blobs) packForLocked(n int64) (*pack, error) {
 	if b.closed {
 		return nil, errClosed
 	}
-	limit := b.PackBytes
-	limit = orchard.OrDefault(limit, DefaultPackBytes)
+	limit := orchard.OrDefault(b.PackBytes, DefaultPackBytes)
+	entries := orchard.OrDefault(b.PackEntries, DefaultPackEntries)
 	if b.cur == nil && !b.reuseTried {
 		b.reuseTried = true
-		b.cur = b.reuseLocked(limit)
+		b.cur = b.reuseLocked(limit, entries)
 	}
-	if p := b.cur; p != nil && (p.size+n <= limit || p.size == int64(len(packMagic))) {
+	if p := b.cur; p != nil && ((p.size+n <= limit && p.records() < entries) || p.size == int64(len(packMagic))) {
 		return p, nil
 	}
 	np, err := createPack(b.packDir, b.nextNum)
@@ -108,10 +109,14 @@ func (b *Blobs) packForLocked(n int64) (*pack, error) {
 		return nil, fmt.Errorf("put blob: new pack: %w", err)
 	}
 	b.nextNum = np.num + 1
-	b.packs[np.num] = np
+	b.setPackLocked(np)
 	b.cur = np
 	return np, nil
 }
+
+// records counts the records of p: named by its idx, appended since, and
+// being written. The caller holds Blobs.mu.
+func (p *pack) records() int { return len(p.entries) + len(p.unsynced) + p.inflight }
 
 // Sync makes every blob appended so far durable and visible: it fsyncs each
 // pack appended to since the last Sync, then replaces the pack's index. When
@@ -193,7 +198,8 @@ func (b *Blobs) syncLocked() error {
 			j.p.unsynced = append(j.batch, j.p.unsynced...)
 			continue
 		}
-		j.p.entries, j.p.covered = j.all, j.end
+		j.p.setEntries(j.all)
+		j.p.covered = j.end
 		for _, e := range j.batch {
 			if l, ok := b.index[e.sha]; ok && l.p == j.p && l.off == e.off {
 				l.synced = true
@@ -228,41 +234,47 @@ func mergeEntries(old []packEntry, batch []pendingEntry) []packEntry {
 }
 
 // reuseLocked takes over the newest pack no process is writing, when it
-// has room, so that short-lived processes (one build each) do not leave a
-// small pack each behind. Its tail past the idx is cut off first, and its
-// idx read again under the lock. It returns nil when there is none to
-// take. The caller holds b.mu.
-func (b *Blobs) reuseLocked(limit int64) *pack {
+// has room (less than half of limit bytes and of entries blobs), so that
+// short-lived processes (one build each) do not leave a small pack each
+// behind. Its tail past the idx is cut off first. Its idx is read again
+// under the lock unless the pack is as long as the idx read before says:
+// an idx names only records the pack held when it was written, so a
+// newer one describes a longer pack. It returns nil when there is none
+// to take. The caller holds b.mu.
+func (b *Blobs) reuseLocked(limit int64, entries int) *pack {
 	var p *pack
 	for _, q := range b.packs {
 		if !q.write && q.rw && (p == nil || q.num > p.num) {
 			p = q
 		}
 	}
-	if p == nil || p.size >= limit/2 || !tryLock(p.f) {
+	if p == nil || b.loadLocked(p) != nil || p.size >= limit/2 || len(p.entries) >= entries/2 || !tryLock(p.f) {
 		return nil
 	}
 	fst, err := p.f.Stat()
 	pst, perr := os.Stat(p.path)
-	var covered int64
-	var entries []packEntry
-	if err == nil && perr == nil && os.SameFile(fst, pst) { // not deleted meanwhile
-		covered, entries, err = readIdxFile(p.idxPath())
-	} else {
+	if err == nil && (perr != nil || !os.SameFile(fst, pst)) { // deleted meanwhile
 		err = errors.New("pack replaced")
 	}
-	if err == nil && fst.Size() < covered {
-		err = errBadIdx
-	}
-	if err == nil && fst.Size() > covered {
-		err = p.f.Truncate(covered)
+	if err == nil && fst.Size() != p.covered {
+		var covered int64
+		var es []packEntry
+		covered, es, err = readIdxFile(p.idxPath())
+		if err == nil && fst.Size() < covered {
+			err = errBadIdx
+		}
+		if err == nil && fst.Size() > covered {
+			err = p.f.Truncate(covered)
+		}
+		if err == nil {
+			ist, _ := os.Stat(p.idxPath())
+			b.addEntries(p, es, covered, ist)
+		}
 	}
 	if err != nil {
 		unlock(p.f)
 		return nil
 	}
-	ist, _ := os.Stat(p.idxPath())
-	b.addEntries(p, entries, covered, ist)
-	p.size, p.write = covered, true
+	p.size, p.write = p.covered, true
 	return p
 }

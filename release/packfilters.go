@@ -1,0 +1,297 @@
+package release
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync/atomic"
+	"time"
+)
+
+// Opening a store read and checked the idx of every pack: at 10,000 small
+// sites, half a million blob names, tens of megabytes to read and hash
+// before a CLI command (build -s, publish -s) could look up one blob. The
+// filter cache, one file beside the packs, keeps each pack's filter (see
+// filter) with the stamp (inode, mtime, size) of the idx it was made from
+// and what that idx says of the pack (covered, count). A pack whose idx
+// still has the recorded stamp is opened lazily: its idx is not read; a
+// lookup asks its filter and, when that says maybe, binary-searches the
+// idx file on disk (a few reads of 48 bytes). The idx is read whole, and
+// checked, only when the pack is written to, compacted or changes.
+//
+// Like the active index (activeindex.go), the cache is only a cache: it is
+// written without fsync, whole (temporary file, rename) and checksummed;
+// a torn, corrupt, stale or missing cache costs reading the idx files it
+// does not describe, never a wrong answer. Every idx write makes a new
+// file (renamed into place), so an idx with the recorded stamp is the one
+// the filter was made from, provided the stamp was at least stampAge old
+// when recorded (see activeindex.go: a young stamp is not recorded). An
+// idx damaged in place after it was recorded is no longer caught at Open;
+// an entry read from it must still lie inside the pack.
+//
+//	"ORCHBF01"
+//	per pack: num (uint32) | idx inode (uint64) | idx mtime (int64 ns) |
+//	          idx size (uint64) | covered (uint64) | count (uint64) |
+//	          words (uint32) | words x uint64
+//	sha256 of everything before it
+//
+// All numbers little-endian.
+const (
+	filterCacheFile  = "filters"
+	filterCacheMagic = "ORCHBF01"
+	filterRecHeader  = 4 + 8 + 8 + 8 + 8 + 8 + 4
+)
+
+// cachedFilter is what the filter cache says of one pack.
+type cachedFilter struct {
+	stamp   fileStamp // of the idx the filter was made from
+	covered int64
+	count   int64
+	filter  filter
+}
+
+// encodeFilterCache encodes the records of packs, by number.
+func encodeFilterCache(recs map[int]cachedFilter) []byte {
+	nums := make([]int, 0, len(recs))
+	size := len(filterCacheMagic) + sha256.Size
+	for num, r := range recs {
+		nums = append(nums, num)
+		size += filterRecHeader + 8*len(r.filter)
+	}
+	slices.Sort(nums)
+	buf := make([]byte, 0, size)
+	buf = append(buf, filterCacheMagic...)
+	for _, num := range nums {
+		r := recs[num]
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(num))
+		buf = binary.LittleEndian.AppendUint64(buf, r.stamp.ino)
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(r.stamp.mtime))
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(r.stamp.size))
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(r.covered))
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(r.count))
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(r.filter)))
+		for _, w := range r.filter {
+			buf = binary.LittleEndian.AppendUint64(buf, w)
+		}
+	}
+	sum := sha256.Sum256(buf)
+	return append(buf, sum[:]...)
+}
+
+// errBadFilterCache marks a filter cache that cannot be used.
+var errBadFilterCache = errors.New("corrupt filter cache")
+
+// parseFilterCache checks and decodes a filter cache.
+func parseFilterCache(data []byte) (map[int]cachedFilter, error) {
+	if len(data) < len(filterCacheMagic)+sha256.Size || string(data[:len(filterCacheMagic)]) != filterCacheMagic {
+		return nil, fmt.Errorf("%w: bad header", errBadFilterCache)
+	}
+	body, sum := data[:len(data)-sha256.Size], data[len(data)-sha256.Size:]
+	if s := sha256.Sum256(body); !bytes.Equal(s[:], sum) {
+		return nil, fmt.Errorf("%w: checksum mismatch", errBadFilterCache)
+	}
+	recs := map[int]cachedFilter{}
+	p := body[len(filterCacheMagic):]
+	last := -1
+	for len(p) > 0 {
+		if len(p) < filterRecHeader {
+			return nil, fmt.Errorf("%w: short record", errBadFilterCache)
+		}
+		num := int(binary.LittleEndian.Uint32(p))
+		r := cachedFilter{stamp: fileStamp{
+			ino:   binary.LittleEndian.Uint64(p[4:]),
+			mtime: int64(binary.LittleEndian.Uint64(p[12:])),
+			size:  int64(binary.LittleEndian.Uint64(p[20:])),
+		}}
+		covered, count := binary.LittleEndian.Uint64(p[28:]), binary.LittleEndian.Uint64(p[36:])
+		words := uint64(binary.LittleEndian.Uint32(p[44:]))
+		p = p[filterRecHeader:]
+		switch {
+		case num <= last:
+			return nil, fmt.Errorf("%w: packs out of order", errBadFilterCache)
+		case covered > 1<<62 || count > 1<<40 || r.stamp.size < 0:
+			return nil, fmt.Errorf("%w: bad sizes", errBadFilterCache)
+		case uint64(r.stamp.size) != idxHeaderBytes+count*idxEntryBytes+sha256.Size:
+			return nil, fmt.Errorf("%w: idx size does not match its count", errBadFilterCache)
+		case words != uint64(filterWords(int(count))):
+			return nil, fmt.Errorf("%w: filter size does not match its count", errBadFilterCache)
+		case uint64(len(p)) < 8*words:
+			return nil, fmt.Errorf("%w: short filter", errBadFilterCache)
+		}
+		last = num
+		r.covered, r.count = int64(covered), int64(count)
+		if words > 0 {
+			r.filter = make(filter, words)
+			for i := range r.filter {
+				r.filter[i] = binary.LittleEndian.Uint64(p[8*i:])
+			}
+		}
+		p = p[8*words:]
+		recs[num] = r
+	}
+	return recs, nil
+}
+
+// filterWords returns the words of the filter newFilter makes of count
+// names: a power of two, about 16 bits a name.
+func filterWords(count int) int {
+	if count == 0 {
+		return 0
+	}
+	n := 1
+	for n*4 < count {
+		n <<= 1
+	}
+	return n
+}
+
+// readFilterCache returns the records of the filter cache, or nil when it
+// is missing or cannot be used.
+func (b *Blobs) readFilterCache() map[int]cachedFilter {
+	data, err := os.ReadFile(filepath.Join(b.packDir, filterCacheFile))
+	if err != nil {
+		return nil
+	}
+	recs, err := parseFilterCache(data)
+	if err != nil {
+		return nil
+	}
+	return recs
+}
+
+// writeFilterCache records the filter of every open pack whose idx is
+// known (read whole, or lazily through a record of the cache), at least
+// stampAge old, and not written by this process, when that tells the next
+// Open more than cached describes. Failing to write it costs the next
+// Open time, nothing else.
+func (b *Blobs) writeFilterCache(cached map[int]cachedFilter) {
+	now := time.Now()
+	recs := map[int]cachedFilter{}
+	b.mu.RLock()
+	for num, p := range b.packs {
+		if p.write || p.idxStamp == (fileStamp{}) || now.Sub(time.Unix(0, p.idxStamp.mtime)) < stampAge {
+			continue
+		}
+		count := int64(len(p.entries))
+		if p.lazy != nil {
+			count = p.lazy.count
+		}
+		recs[num] = cachedFilter{stamp: p.idxStamp, covered: p.covered, count: count, filter: p.filter}
+	}
+	b.mu.RUnlock()
+	same := len(recs) == len(cached)
+	for num, r := range recs {
+		if c, ok := cached[num]; !ok || c.stamp != r.stamp {
+			same = false
+		}
+	}
+	if same {
+		return
+	}
+	_ = WriteCacheFile(filepath.Join(b.packDir, filterCacheFile), encodeFilterCache(recs))
+}
+
+// lazyIdx is the idx of a pack opened through the filter cache, not read:
+// lookups binary-search the file, until lazyLoadAfter of them have: then
+// the idx is read whole (a long-running process, a node warming up its
+// sites, looks up every blob; a CLI command a few dozen).
+type lazyIdx struct {
+	f       *os.File
+	count   int64
+	lookups atomic.Int64
+}
+
+// lazyLoadAfter is how many lookups on disk a pack opened lazily answers
+// before its idx is read whole.
+const lazyLoadAfter = 64
+
+// loadLazy reads the idx of p whole (see lazyIdx), unless p has left
+// the store meanwhile.
+func (b *Blobs) loadLazy(p *pack) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed || b.packs[p.num] != p || p.lazy == nil {
+		return
+	}
+	if err := b.loadLocked(p); err != nil {
+		b.log.Warn("blob store: pack left out of lookups", "pack", p.path, "err", err)
+	}
+}
+
+// lookupDisk finds the blob k in the idx file of p (opened lazily) by a
+// binary search of the file. An entry that does not lie inside the pack
+// is not trusted: not found.
+func (p *pack) lookupDisk(k [32]byte) (packEntry, bool) {
+	lo, hi := int64(0), p.lazy.count
+	var rec [idxEntryBytes]byte
+	for lo < hi {
+		mid := int64(uint64(lo+hi) >> 1)
+		if _, err := p.lazy.f.ReadAt(rec[:], idxHeaderBytes+mid*idxEntryBytes); err != nil {
+			return packEntry{}, false
+		}
+		switch c := bytes.Compare(rec[:32], k[:]); {
+		case c < 0:
+			lo = mid + 1
+		case c > 0:
+			hi = mid
+		default:
+			off, size := binary.LittleEndian.Uint64(rec[32:]), binary.LittleEndian.Uint64(rec[40:])
+			if off < uint64(len(packMagic)+recHeaderBytes) || size > uint64(p.covered) || off > uint64(p.covered)-size {
+				return packEntry{}, false
+			}
+			return packEntry{sha: k, off: int64(off), size: int64(size)}, true
+		}
+	}
+	return packEntry{}, false
+}
+
+// loadLocked reads the idx of p, opened lazily, whole and checks it: what
+// appending to p or compacting it needs. A pack whose idx no longer reads
+// as it did is left out of lookups. The caller holds b.mu.
+func (b *Blobs) loadLocked(p *pack) error {
+	if p.lazy == nil {
+		return nil
+	}
+	lz := p.lazy
+	data := make([]byte, idxHeaderBytes+lz.count*idxEntryBytes+sha256.Size)
+	_, err := lz.f.ReadAt(data, 0)
+	var covered int64
+	var entries []packEntry
+	if err == nil {
+		covered, entries, err = parseIdx(data)
+	}
+	if err == nil && covered != p.covered {
+		err = fmt.Errorf("%w: covers %d bytes, the filter cache said %d", errBadIdx, covered, p.covered)
+	}
+	if err != nil {
+		b.dropPackLocked(p)
+		p.retire()
+		return fmt.Errorf("pack %s: %w", p.path, err)
+	}
+	p.lazy = nil // its file stays open, for readers that found it, until p is retired
+	p.setEntries(entries)
+	return nil
+}
+
+// openLazy opens the idx file idx (stat ist) for lookups on disk when it
+// still has the stamp the filter cache record r was made from.
+func openLazy(r cachedFilter, idx string, ist fs.FileInfo) *lazyIdx {
+	if stampOf(ist) != r.stamp {
+		return nil
+	}
+	f, err := os.Open(idx)
+	if err != nil {
+		return nil
+	}
+	if fst, err := f.Stat(); err != nil || stampOf(fst) != r.stamp {
+		f.Close()
+		return nil
+	}
+	return &lazyIdx{f: f, count: r.count}
+}
