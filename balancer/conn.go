@@ -283,17 +283,20 @@ func (c *deferConn) read(p []byte) (int, error) {
 			err = e
 		}
 	}
-	switch {
-	case err != nil && probing && errors.Is(err, os.ErrDeadlineExceeded):
-		// The probe ran out: nothing came yet, or it came before the wait
-		// was armed. Read as net.Conn does, trying first. A goroutine that
-		// ran late may find the probe past before the wait began, when
-		// nothing was sent: the held bytes go out as a write does.
-		if len(out) > 0 {
-			if _, err := c.TCPConn.Write(out); err != nil {
-				return 0, err
-			}
+	if err != nil && len(out) > 0 && c.flushOnClose {
+		// RawConn.Read ended before stepFD ran: a deadline was already
+		// past when the wait began (a goroutine that ran late finds the
+		// probe so). A held response is not dropped for that; it goes out
+		// as a write does, as Close would send it.
+		if _, err := c.TCPConn.Write(out); err != nil {
+			return 0, err
 		}
+		out = nil
+	}
+	switch {
+	case err != nil && probing && len(out) == 0 && errors.Is(err, os.ErrDeadlineExceeded):
+		// The probe ran out: nothing came yet, or it came before the wait
+		// was armed. Read as net.Conn does, trying first.
 		return c.plainRead(p)
 	case err == nil && errno == syscall.EAGAIN && len(out) > 0:
 		// The socket's send buffer was full: send the rest as a write does.
