@@ -1,10 +1,6 @@
 package master_test
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +9,7 @@ import (
 	"time"
 
 	orchard "github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/releasetest"
 	"github.com/orchardhq/orchard/master"
 	"github.com/orchardhq/orchard/node"
 	"github.com/orchardhq/orchard/publish"
@@ -32,35 +29,14 @@ const curvePosts = 20
 // blob), as a small generated site has.
 func curveRelease(tb testing.TB, st *release.Store, host string, version int) *orchard.Manifest {
 	tb.Helper()
-	m := &orchard.Manifest{Site: host, Created: time.Unix(1.7e9+int64(version), 0).UTC(), Files: map[string]orchard.ManifestEntry{}}
-	blob := func(data []byte) string {
-		sum := sha256.Sum256(data)
-		sha := hex.EncodeToString(sum[:])
-		if err := st.Blobs().PutVerifiedNoSync(sha, bytes.NewReader(data), int64(len(data))); err != nil {
-			tb.Fatal(err)
-		}
-		return sha
-	}
-	put := func(key, contentType string, data []byte) {
-		e := orchard.ManifestEntry{SHA256: blob(data), Size: int64(len(data)), ContentType: contentType}
-		if len(data) >= 256 {
-			gz := append([]byte("gzip of "), data...)
-			e.Gzip, e.GzipSize = blob(gz), int64(len(gz))
-		}
-		m.Files[key] = e
-	}
-	settings, err := json.Marshal(release.SettingsOf(&orchard.Site{Host: host}))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	put(release.SettingsKey, "application/json", settings)
+	r := releasetest.New(tb, st, host, version)
 	html := "text/html; charset=utf-8"
-	put("/index.html", html, []byte(fmt.Sprintf("<h1>%s</h1><p>version %d</p>%s", host, version, strings.Repeat(" orchard", 40))))
-	put("/404.html", html, []byte("<p>not found on "+host+"</p>"))
+	r.Put("/index.html", html, []byte(fmt.Sprintf("<h1>%s</h1><p>version %d</p>%s", host, version, strings.Repeat(" orchard", 40))))
+	r.Put("/404.html", html, []byte("<p>not found on "+host+"</p>"))
 	for i := range curvePosts {
-		put(fmt.Sprintf("/post/%d/index.html", i), html, []byte(fmt.Sprintf("<p>%s post %d</p>%s", host, i, strings.Repeat(" orchard", 120))))
+		r.Put(fmt.Sprintf("/post/%d/index.html", i), html, []byte(fmt.Sprintf("<p>%s post %d</p>%s", host, i, strings.Repeat(" orchard", 120))))
 	}
-	return m
+	return r.M
 }
 
 // mustFillCurveStore writes release 0 of each of hosts into the release

@@ -1,11 +1,7 @@
 package node
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -19,6 +15,7 @@ import (
 	"time"
 
 	"github.com/orchardhq/orchard"
+	"github.com/orchardhq/orchard/internal/releasetest"
 	"github.com/orchardhq/orchard/release"
 )
 
@@ -61,32 +58,11 @@ func siteHost(i int) string { return fmt.Sprintf("s%05d.test", i) }
 // fsync and returns its manifest, unsaved. The caller syncs the blobs.
 func siteRelease(tb testing.TB, st *release.Store, host string, version, posts int, aliases ...string) *orchard.Manifest {
 	tb.Helper()
-	m := &orchard.Manifest{Site: host, Created: time.Unix(1.7e9+int64(version), 0).UTC(), Files: map[string]orchard.ManifestEntry{}}
-	blob := func(data []byte) string {
-		sum := sha256.Sum256(data)
-		sha := hex.EncodeToString(sum[:])
-		if err := st.Blobs().PutVerifiedNoSync(sha, bytes.NewReader(data), int64(len(data))); err != nil {
-			tb.Fatal(err)
-		}
-		return sha
-	}
-	put := func(key, contentType string, data []byte) {
-		e := orchard.ManifestEntry{SHA256: blob(data), Size: int64(len(data)), ContentType: contentType}
-		if len(data) >= 256 { // a gzip variant, as the builder makes (its bytes do not matter here)
-			gz := append([]byte("gzip of "), data...)
-			e.Gzip, e.GzipSize = blob(gz), int64(len(gz))
-		}
-		m.Files[key] = e
-	}
-	settings, err := json.Marshal(release.SettingsOf(&orchard.Site{Host: host, Aliases: aliases}))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	put(release.SettingsKey, "application/json", settings)
+	r := releasetest.New(tb, st, host, version, aliases...)
 	for path, body := range smallSite(host, version, posts) {
-		put(orchard.ManifestKey(path), "text/html; charset=utf-8", []byte(body))
+		r.Put(orchard.ManifestKey(path), "text/html; charset=utf-8", []byte(body))
 	}
-	return m
+	return r.M
 }
 
 // syncedRelease is siteRelease with the blobs made durable, ready to
