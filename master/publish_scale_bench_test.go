@@ -51,20 +51,7 @@ func mustFillCurveStore(tb testing.TB, dir string, hosts []string) {
 	}
 	defer st.Close()
 	for _, h := range hosts {
-		data, id, err := release.EncodeManifest(curveRelease(tb, st, h, 0))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		rels := filepath.Join(dir, "sites", h, "releases")
-		if err := os.MkdirAll(rels, 0o755); err != nil {
-			tb.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(rels, id+".manifest"), data, 0o644); err != nil {
-			tb.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "sites", h, "active"), []byte(id+"\n"), 0o644); err != nil {
-			tb.Fatal(err)
-		}
+		releasetest.WriteActive(tb, dir, curveRelease(tb, st, h, 0))
 	}
 	if err := st.Blobs().Sync(); err != nil {
 		tb.Fatal(err)

@@ -91,22 +91,7 @@ func buildSites(tb testing.TB, dir string, n, posts int) map[string]string {
 	ids := make(map[string]string, n)
 	for i := range n {
 		h := siteHost(i)
-		m := siteRelease(tb, st, h, 0, posts)
-		data, id, err := release.EncodeManifest(m)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		rels := filepath.Join(dir, "sites", h, "releases")
-		if err := os.MkdirAll(rels, 0o755); err != nil {
-			tb.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(rels, id+".manifest"), data, 0o644); err != nil {
-			tb.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "sites", h, "active"), []byte(id+"\n"), 0o644); err != nil {
-			tb.Fatal(err)
-		}
-		ids[h] = id
+		ids[h] = releasetest.WriteActive(tb, dir, siteRelease(tb, st, h, 0, posts))
 	}
 	if err := st.Blobs().Sync(); err != nil {
 		tb.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -59,4 +61,26 @@ func (r *Release) blob(data []byte) string {
 		r.tb.Fatal(err)
 	}
 	return sha
+}
+
+// WriteActive saves m in the release store under dir and makes it the
+// site's active release, as a store that published it leaves them, but
+// without fsync (a fixture, not a publish), and returns its id.
+func WriteActive(tb testing.TB, dir string, m *orchard.Manifest) string {
+	tb.Helper()
+	data, id, err := release.EncodeManifest(m)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rels := filepath.Join(dir, "sites", m.Site, "releases")
+	if err := os.MkdirAll(rels, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(rels, id+".manifest"), data, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sites", m.Site, "active"), []byte(id+"\n"), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return id
 }
