@@ -45,5 +45,70 @@ func (p HostPattern) MatchSite(s *Site) bool {
 	return false
 }
 
+// Filter returns the sites MatchSite selects, in their order.
+func (p HostPattern) Filter(sites []*Site) []*Site {
+	var out []*Site
+	for _, s := range sites {
+		if p.MatchSite(s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // String returns the pattern as parsed.
 func (p HostPattern) String() string { return p.pattern }
+
+// Glob returns an SQL GLOB pattern (SQLite) that matches every host the
+// pattern matches, and perhaps more: escapes and character classes become
+// "?". Stores narrow a search with it and then check each site with
+// MatchSite, so the two syntaxes need not agree on their corners.
+func (p HostPattern) Glob() string { return p.wider("*", "?", nil) }
+
+// Like returns an SQL LIKE pattern, with \ as its escape character, that
+// matches every host the pattern matches, and perhaps more (see Glob).
+func (p HostPattern) Like() string {
+	return p.wider("%", "_", func(b *strings.Builder, c byte) {
+		if c == '%' || c == '_' || c == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(c)
+	})
+}
+
+// wider writes the pattern with many for "*", one for "?", escapes and
+// classes, and literal (nil: as is) for the other bytes.
+func (p HostPattern) wider(many, one string, literal func(*strings.Builder, byte)) string {
+	if p.pattern == "" {
+		return many
+	}
+	var b strings.Builder
+	s := p.pattern
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '*':
+			b.WriteString(many)
+		case '?':
+			b.WriteString(one)
+		case '\\':
+			i++
+			b.WriteString(one)
+		case '[':
+			// ParseHostPattern checked the class is closed; an escaped
+			// "]" inside does not close it.
+			for i++; i < len(s) && s[i] != ']'; i++ {
+				if s[i] == '\\' {
+					i++
+				}
+			}
+			b.WriteString(one)
+		default:
+			if literal == nil {
+				b.WriteByte(c)
+			} else {
+				literal(&b, c)
+			}
+		}
+	}
+	return b.String()
+}

@@ -1,6 +1,8 @@
 package orchard_test
 
 import (
+	"path"
+	"strings"
 	"testing"
 
 	orchard "github.com/orchardhq/orchard"
@@ -46,4 +48,45 @@ func TestHostPattern(t *testing.T) {
 			t.Errorf("ParseHostPattern(%q) = %v, want EINVALID", bad, err)
 		}
 	}
+}
+
+func TestHostPatternSQL(t *testing.T) {
+	tests := []struct{ pattern, glob, like string }{
+		{"", "*", "%"},
+		{"*.example.com", "*.example.com", "%.example.com"},
+		{"blog-?.test", "blog-?.test", "blog-_.test"},
+		{"shop[0-9].test", "shop?.test", "shop_.test"},
+		{"shop[^\\]a].test", "shop?.test", "shop_.test"},
+		{"a\\*b", "a?b", "a_b"},
+		{"x_y%z", "x_y%z", "x\\_y\\%z"},
+	}
+	for _, tt := range tests {
+		p, err := orchard.ParseHostPattern(tt.pattern)
+		if err != nil {
+			t.Fatalf("ParseHostPattern(%q): %v", tt.pattern, err)
+		}
+		if got := p.Glob(); got != tt.glob {
+			t.Errorf("%q.Glob() = %q, want %q", tt.pattern, got, tt.glob)
+		}
+		if got := p.Like(); got != tt.like {
+			t.Errorf("%q.Like() = %q, want %q", tt.pattern, got, tt.like)
+		}
+	}
+}
+
+func FuzzHostPatternSQL(f *testing.F) {
+	for _, c := range [][2]string{{"*.example.com", "a.example.com"}, {"shop[^\\]a].test", "shopb.test"}, {"a\\*b", "a*b"}, {"[[]", "["}} {
+		f.Add(c[0], c[1])
+	}
+	f.Fuzz(func(t *testing.T, pattern, host string) {
+		p, err := orchard.ParseHostPattern(pattern)
+		if err != nil || strings.Contains(host, "/") || !p.Match(host) {
+			return
+		}
+		// The wider pattern has only "*", "?" and plain bytes, which
+		// path.Match reads as GLOB does: it must match what p matches.
+		if ok, err := path.Match(p.Glob(), strings.ToLower(host)); !ok || err != nil {
+			t.Errorf("%q matches %q but its GLOB %q does not (%v)", pattern, host, p.Glob(), err)
+		}
+	})
 }

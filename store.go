@@ -28,6 +28,9 @@ type Store interface {
 	LookupHost(ctx context.Context, host string) (*Site, error)
 	// Sites returns every site, sorted by host.
 	Sites(ctx context.Context) ([]*Site, error)
+	// SitesMatching returns the sites whose host or an alias matches p,
+	// sorted by host, without reading every site when few match.
+	SitesMatching(ctx context.Context, p HostPattern) ([]*Site, error)
 
 	// PutCategory creates or replaces a category (ENOTFOUND if its parent
 	// category is missing).

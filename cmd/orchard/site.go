@@ -301,16 +301,13 @@ func newSiteListCmd() *cobra.Command {
 				return usagef("--filter: %s", orchard.ErrorMessage(err))
 			}
 			return withStore(cmd, func(ctx context.Context, _ *config.Config, st orchard.Store) error {
-				sites, err := st.Sites(ctx)
+				sites, err := st.SitesMatching(ctx, pattern)
 				if err != nil {
 					return storeError(err)
 				}
 				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "HOST\tALIASES\tTITLE")
 				for _, s := range sites {
-					if !pattern.MatchSite(s) {
-						continue
-					}
 					aliases := strings.Join(s.Aliases, ",")
 					if aliases == "" {
 						aliases = "-"

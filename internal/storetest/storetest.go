@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 		{"SiteVersion", testSiteVersion},
 		{"Hostile", testHostile},
 		{"Redirects", testRedirects},
+		{"SitesMatching", testSitesMatching},
 	} {
 		t.Run(part.name, func(t *testing.T) { part.test(t, open) })
 	}
