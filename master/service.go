@@ -280,6 +280,9 @@ type Catalog struct{ Store *release.Store }
 // Active returns the active release of every site that has one.
 func (c Catalog) Active() (map[string]string, error) { return c.Store.ActiveAll() }
 
+// ActiveVersion names the version of the active pointers (publish.Catalog).
+func (c Catalog) ActiveVersion() string { return c.Store.ActiveVersion() }
+
 // Manifest loads release id of site.
 func (c Catalog) Manifest(site, id string) (*orchard.Manifest, error) {
 	return c.Store.Manifest(site, id)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -136,6 +137,7 @@ type memCatalog struct {
 	mu        sync.Mutex
 	manifests map[string]*orchard.Manifest // id -> manifest
 	active    map[string]string
+	version   int
 }
 
 func newMemCatalog() *memCatalog {
@@ -158,6 +160,13 @@ func (c *memCatalog) Active() (map[string]string, error) {
 	return out, nil
 }
 
+// ActiveVersion counts the changes of active (SetActive).
+func (c *memCatalog) ActiveVersion() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return strconv.Itoa(c.version)
+}
+
 func (c *memCatalog) Manifest(site, id string) (*orchard.Manifest, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -172,5 +181,6 @@ func (c *memCatalog) SetActive(site, id string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.active[site] = id
+	c.version++
 	return nil
 }

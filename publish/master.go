@@ -26,6 +26,10 @@ type Catalog interface {
 	// Active returns the release each site should have active everywhere:
 	// the one published last.
 	Active() (map[string]string, error)
+	// ActiveVersion names the version of Active's answer: it changes
+	// whenever the answer may have changed. "" when unknown, and then
+	// every node's catch-up reads the whole list.
+	ActiveVersion() string
 	// Manifest loads release id of site; an error wrapping ErrNotFound or
 	// fs.ErrNotExist, or an ENOTFOUND *orchard.Error, when there is none.
 	Manifest(site, id string) (*orchard.Manifest, error)
@@ -61,13 +65,20 @@ func NewMasterHandler(cfg MasterConfig) http.Handler {
 	started := time.Now()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_orchard/v1/releases", func(w http.ResponseWriter, r *http.Request) {
+		// The version first: a pointer moved while Active reads makes the
+		// version stale, so the node reads the list again next time.
+		version := cfg.Catalog.ActiveVersion()
+		if since := r.URL.Query().Get("since"); version != "" && since == version {
+			writeSignedJSON(w, r, cfg.Secret, http.StatusOK, ActiveList{Version: version, Unchanged: true})
+			return
+		}
 		act, err := cfg.Catalog.Active()
 		if err != nil {
 			log.Error("list active releases", "err", err)
 			writeError(w, err, nil)
 			return
 		}
-		writeSignedJSON(w, r, cfg.Secret, http.StatusOK, ActiveList{Releases: act})
+		writeSignedJSON(w, r, cfg.Secret, http.StatusOK, ActiveList{Releases: act, Version: version})
 	})
 	mux.HandleFunc("GET /_orchard/v1/releases/{site}", func(w http.ResponseWriter, r *http.Request) {
 		site := r.PathValue("site")

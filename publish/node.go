@@ -101,7 +101,8 @@ type Node struct {
 
 	syncMu      sync.Mutex
 	lastSync    NodeSync
-	activatedGC bool // a release was activated since the last GC
+	activatedGC bool   // a release was activated since the last GC
+	caughtUp    string // the version of the master's list last caught up with (CatchUp)
 }
 
 // siteLockStripes is how many locks order the activations of all sites.

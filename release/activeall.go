@@ -44,6 +44,17 @@ func (s *Store) activeGen() (genStamp, bool) {
 	return genStamp{ino: fileIno(fi), mtime: fi.ModTime(), size: fi.Size()}, true
 }
 
+// ActiveVersion returns a token that changes whenever an active pointer
+// moves, whichever process moved it; "" until the store has its
+// generation file (ActiveAll writes one).
+func (s *Store) ActiveVersion() string {
+	g, ok := s.activeGen()
+	if !ok {
+		return ""
+	}
+	return strconv.FormatUint(g.ino, 36) + "-" + strconv.FormatInt(g.mtime.UnixNano(), 36) + "-" + strconv.FormatInt(g.size, 36)
+}
+
 // bumpActiveGen records that an active pointer moved; under s.mu.
 func (s *Store) bumpActiveGen() error {
 	v := strconv.FormatInt(time.Now().UnixNano(), 10) + " " + strconv.Itoa(os.Getpid()) + "\n"

@@ -52,9 +52,13 @@ func TestActiveAll(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "sites", "b.test", "active"), []byte(want["a.test"]+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	v1 := st.ActiveVersion()
 	got, _ = st.ActiveAll()
 	if !maps.Equal(got, want) {
 		t.Errorf("ActiveAll read the pointers again without a change: %v", got)
+	}
+	if v1 == "" || st.ActiveVersion() != v1 {
+		t.Errorf("ActiveVersion %q, then %q without a change", v1, st.ActiveVersion())
 	}
 	got["a.test"] = "mine" // the caller's map
 	if again, _ := st.ActiveAll(); again["a.test"] != want["a.test"] {
@@ -66,6 +70,9 @@ func TestActiveAll(t *testing.T) {
 		t.Fatal(err)
 	}
 	want["b.test"] = save(other, "b.test", "b2")
+	if v := st.ActiveVersion(); v == v1 || v != other.ActiveVersion() {
+		t.Errorf("ActiveVersion after another store moved b.test: %q (before %q; the other store's %q)", v, v1, other.ActiveVersion())
+	}
 	got, err = st.ActiveAll()
 	if err != nil || !maps.Equal(got, want) {
 		t.Fatalf("after another store moved b.test: ActiveAll = %v, %v; want %v", got, err, want)

@@ -1,0 +1,80 @@
+package publish_test
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/orchardhq/orchard/publish"
+)
+
+// TestCatchUpReadsListOnlyWhenChanged: a node that caught up with every
+// release asks for the master's list again only once it changed (the
+// master answers "unchanged" otherwise), and after a round that failed it
+// reads the whole list again.
+func TestCatchUpReadsListOnlyWhenChanged(t *testing.T) {
+	master, cat := newMemBlobs(), newMemCatalog()
+	h := publish.NewMasterHandler(publish.MasterConfig{Secret: testSecret, Catalog: cat, Blobs: master})
+	var full atomic.Int32 // answers to GET /_orchard/v1/releases with a list
+	msrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/_orchard/v1/releases" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		var list publish.ActiveList
+		if err := json.Unmarshal(rec.Body.Bytes(), &list); err == nil && !list.Unchanged {
+			full.Add(1)
+		}
+		maps.Copy(w.Header(), rec.Header())
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+	}))
+	t.Cleanup(msrv.Close)
+	n := startNode(t, "node0", strings.TrimPrefix(msrv.URL, "http://"))
+	ctx := context.Background()
+	lists := func() int { return int(full.Load()) }
+	catchUp := func(wantErr bool, wantLists int, wantActive map[string]string) {
+		t.Helper()
+		err := n.node.CatchUp(ctx)
+		if (err != nil) != wantErr {
+			t.Fatalf("CatchUp: %v, want an error: %v", err, wantErr)
+		}
+		if got := lists(); got != wantLists {
+			t.Errorf("the master listed its releases %d times, want %d", got, wantLists)
+		}
+		for site, id := range wantActive {
+			if got := n.state.Releases()[site]; got != id {
+				t.Errorf("%s active on the node: %q, want %q", site, got, id)
+			}
+		}
+	}
+
+	m1 := makeRelease(master, "a.test", 3, "v1")
+	cat.add(m1)
+	cat.SetActive("a.test", m1.ID())
+	catchUp(false, 1, map[string]string{"a.test": m1.ID()})
+	catchUp(false, 1, map[string]string{"a.test": m1.ID()}) // unchanged: no list
+	catchUp(false, 1, nil)
+
+	m2 := makeRelease(master, "a.test", 3, "v2")
+	cat.add(m2)
+	cat.SetActive("a.test", m2.ID())
+	catchUp(false, 2, map[string]string{"a.test": m2.ID()})
+	catchUp(false, 2, nil)
+
+	// b.test's release is not in the catalog: the round fails, and the
+	// next ones read the list again although it did not change.
+	cat.SetActive("b.test", makeRelease(master, "b.test", 1, "v1").ID())
+	catchUp(true, 3, map[string]string{"a.test": m2.ID()})
+	catchUp(true, 4, nil)
+	cat.SetActive("b.test", "")
+	catchUp(false, 5, nil)
+	catchUp(false, 5, nil)
+}
