@@ -78,9 +78,10 @@ type NodeConfig struct {
 	MaxBatchBytes    int64 // default DefaultMaxBatchBytes
 	Fetchers         int   // blobs pulled at once during catch-up (default 8)
 
-	// GC, when set, removes old releases and unreferenced blobs; Run calls
-	// it at most once a minute after a release was activated.
-	GC func() error
+	// GC, when set, removes the old releases of sites (nil: of every
+	// site) and the blobs no release refers to. Run calls it after
+	// releases were activated, with the sites they were of (see gc.go).
+	GC func(sites []string) error
 }
 
 // Node is a web node's side of the protocol: the signed /_orchard/v1/
@@ -101,7 +102,7 @@ type Node struct {
 
 	syncMu      sync.Mutex
 	lastSync    NodeSync
-	activatedGC bool   // a release was activated since the last GC
+	gcSites     map[string]struct{} // sites with a release activated since the last GC
 	caughtUp    string // the version of the master's list last caught up with (CatchUp)
 }
 
@@ -142,6 +143,7 @@ func NewNode(cfg NodeConfig) *Node {
 		verify:  NewVerifier(cfg.Secret, cfg.Name, maxBody),
 		staged:  map[string]map[string]*stagedRelease{},
 		active:  map[string]*stagedRelease{},
+		gcSites: map[string]struct{}{},
 	}
 }
 
@@ -635,7 +637,7 @@ func (n *Node) activate(site, id string, how activation) ([]string, error) {
 	}
 	n.activated(site, st)
 	n.syncMu.Lock()
-	n.activatedGC = true
+	n.gcSites[site] = struct{}{}
 	n.syncMu.Unlock()
 	return nil, nil
 }
@@ -719,9 +721,9 @@ func (n *Node) Run(ctx context.Context) error {
 	if n.cfg.Master == "" {
 		t := time.NewTicker(time.Minute)
 		defer t.Stop()
-		var lastGC time.Time
+		gc := gcClock{now: time.Now}
 		for {
-			n.maybeGC(&lastGC)
+			n.maybeGC(&gc)
 			select {
 			case <-ctx.Done():
 				return nil
@@ -731,9 +733,9 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	t := time.NewTicker(n.cfg.CatchUp)
 	defer t.Stop()
-	var lastGC time.Time
+	gc := gcClock{now: time.Now}
 	for {
-		n.maybeGC(&lastGC)
+		n.maybeGC(&gc)
 		err := n.CatchUp(ctx)
 		if ctx.Err() != nil {
 			return nil
@@ -755,20 +757,3 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 }
 
-// maybeGC runs the GC hook when a release was activated since it last ran,
-// at most once a minute.
-func (n *Node) maybeGC(last *time.Time) {
-	n.syncMu.Lock()
-	due := n.activatedGC && n.cfg.GC != nil && time.Since(*last) >= time.Minute
-	if due {
-		n.activatedGC = false
-	}
-	n.syncMu.Unlock()
-	if !due {
-		return
-	}
-	*last = time.Now()
-	if err := n.cfg.GC(); err != nil {
-		n.log.Warn("garbage collection failed", "err", err)
-	}
-}

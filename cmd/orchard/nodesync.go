@@ -37,9 +37,22 @@ func newNodeSync(cfg *config.Config, ncfg *config.Node, store *release.Store, st
 		Secret: cfg.Secret,
 		Blobs:  store.Blobs(),
 		State:  state,
-		GC: func() error {
-			// The master's rule (master.Service.Collect), on the node's store.
-			_, err := store.Collect(keep)
+		GC: func(sites []string) error {
+			// The master's rule (master.Service.Collect), on the node's
+			// store, pruning only the sites named.
+			if sites == nil {
+				_, err := store.Collect(keep)
+				return err
+			}
+			for _, site := range sites {
+				if keep == 0 {
+					break // 0 keeps every release
+				}
+				if _, err := store.Prune(site, keep); err != nil {
+					return err
+				}
+			}
+			_, err := store.GC()
 			return err
 		},
 		Master:  cfg.Master.Control,
