@@ -100,10 +100,10 @@ type Node struct {
 
 	siteLocks [siteLockStripes]sync.Mutex // see siteLock
 
-	syncMu      sync.Mutex
-	lastSync    NodeSync
-	gcSites     map[string]struct{} // sites with a release activated since the last GC
-	caughtUp    string // the version of the master's list last caught up with (CatchUp)
+	syncMu   sync.Mutex
+	lastSync NodeSync
+	gcSites  map[string]struct{} // sites with a release activated since the last GC
+	caughtUp string              // the version of the master's list last caught up with (CatchUp)
 }
 
 // siteLockStripes is how many locks order the activations of all sites.
@@ -756,4 +756,3 @@ func (n *Node) Run(ctx context.Context) error {
 		}
 	}
 }
-
