@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -122,10 +121,6 @@ func (b *Balancer) Listen(ctx context.Context) error {
 	b.wg.Add(2)
 	go func() {
 		defer b.wg.Done()
-		if os.Getenv("ORCHARD_EVLOOP") == "1" { // PROTOTYPE switch (issue 18)
-			b.acceptEvLoop(b.ln, b.slow)
-			return
-		}
 		b.acceptFast(b.ln, b.slow)
 	}()
 	go func() {
