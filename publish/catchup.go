@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"sort"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -62,9 +63,17 @@ func (n *Node) CatchUp(ctx context.Context) error {
 	}
 	sort.Strings(sites)
 	var first error
+	inFlight := false
+	now := time.Now()
 	for _, site := range sites {
 		id := list.Releases[site]
 		if have[site] == id || id == "" {
+			continue
+		}
+		if n.stagedSince(site, id, now.Add(-publishInFlight)) {
+			// The master records a release as active while it asks the
+			// nodes to activate it: that publish will, or the next round.
+			inFlight = true
 			continue
 		}
 		if err := n.catchUpSite(ctx, c, site, id, have[site]); err != nil {
@@ -74,10 +83,22 @@ func (n *Node) CatchUp(ctx context.Context) error {
 			}
 		}
 	}
-	if first == nil {
+	if first == nil && !inFlight {
 		n.setCaughtUp(list.Version)
 	}
 	return first
+}
+
+// publishInFlight is how long after a release was staged here by a
+// publish catch-up leaves its activation to that publish.
+const publishInFlight = 30 * time.Second
+
+// stagedSince reports whether release id of site was staged here after t.
+func (n *Node) stagedSince(site, id string, t time.Time) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	st := n.staged[site][id]
+	return st != nil && st.when.After(t)
 }
 
 // setCaughtUp records the version of the master's list this node has

@@ -78,3 +78,48 @@ func TestCatchUpReadsListOnlyWhenChanged(t *testing.T) {
 	catchUp(false, 5, nil)
 	catchUp(false, 5, nil)
 }
+
+// TestCatchUpLeavesPublishInFlight: a release a publish staged on the node
+// a moment ago, which the master already lists as active, is left to that
+// publish by catch-up (no manifest fetched, nothing activated by it), and
+// the round does not count as caught up.
+func TestCatchUpLeavesPublishInFlight(t *testing.T) {
+	master, cat := newMemBlobs(), newMemCatalog()
+	var fetches atomic.Int32 // GET /_orchard/v1/releases/{site}
+	h := publish.NewMasterHandler(publish.MasterConfig{Secret: testSecret, Catalog: cat, Blobs: master})
+	msrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/_orchard/v1/releases/") {
+			fetches.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(msrv.Close)
+	n := startNode(t, "node0", strings.TrimPrefix(msrv.URL, "http://"))
+	p := newPublisher(master, cat, n)
+	m := makeRelease(master, "a.test", 3, "v1")
+	cat.add(m)
+	ctx := context.Background()
+	var during []string
+	res, err := p.Publish(ctx, "a.test", m, func(e publish.Event) {
+		if e.Phase != publish.PhaseStaged {
+			return
+		}
+		cat.SetActive("a.test", m.ID()) // as the master does before activating
+		if err := n.node.CatchUp(ctx); err != nil {
+			t.Errorf("CatchUp while staged: %v", err)
+		}
+		during = append(during, n.state.Releases()["a.test"])
+	})
+	if err != nil || !res.OK() {
+		t.Fatalf("Publish: %v %+v", err, res)
+	}
+	if len(during) != 1 || during[0] != "" || fetches.Load() != 0 {
+		t.Errorf("catch-up during the publish: active %q, %d manifests fetched; want nothing done", during, fetches.Load())
+	}
+	if got := n.state.Releases()["a.test"]; got != m.ID() {
+		t.Errorf("after the publish: active %q, want %q", got, m.ID())
+	}
+	if err := n.node.CatchUp(ctx); err != nil || fetches.Load() != 0 {
+		t.Errorf("CatchUp after the publish: %v, %d manifests fetched", err, fetches.Load())
+	}
+}

@@ -21,12 +21,22 @@ import (
 
 const activeGenFile = "active-gen"
 
-// activeCache is ActiveAll's last answer and the generation it read.
+// activeCache is ActiveAll's last answer and the generation it read. A
+// pointer this Store moves updates it in place of a new read (moved), so
+// the master's own publishes do not make the next ActiveAll stat every
+// pointer; it is read again at the latest activeCacheAge after the last
+// read, in case another process moved a pointer in the instant between
+// this one's look at the generation and its own change of it.
 type activeCache struct {
 	gen   genStamp
+	read  time.Time // when the pointers were read
 	sites map[string]string
 	ptrs  map[string]pointer // the pointers read, for the next read (see pointers)
 }
+
+// activeCacheAge is how long ActiveAll trusts a cache kept up to date by
+// moved without reading the pointers.
+const activeCacheAge = time.Minute
 
 // genStamp identifies one write of activeGenFile: each is a new file
 // (written beside it and renamed over it).
@@ -55,6 +65,22 @@ func (s *Store) ActiveVersion() string {
 	return strconv.FormatUint(g.ino, 36) + "-" + strconv.FormatInt(g.mtime.UnixNano(), 36) + "-" + strconv.FormatInt(g.size, 36)
 }
 
+// moved updates ActiveAll's cache after this Store moved site's pointer to
+// id and changed the generation from before to after, when the cache was
+// current before (a new cache: its readers hold the old one unlocked).
+func (s *Store) moved(site, id string, before, after genStamp) {
+	s.activeMu.Lock()
+	defer s.activeMu.Unlock()
+	c := s.active
+	if c == nil || c.gen != before || before == (genStamp{}) || after == (genStamp{}) {
+		return
+	}
+	n := &activeCache{gen: after, read: c.read, sites: maps.Clone(c.sites), ptrs: maps.Clone(c.ptrs)}
+	n.sites[site] = id
+	n.ptrs[site] = pointer{id: id} // no stamp: read again at the next full read
+	s.active = n
+}
+
 // bumpActiveGen records that an active pointer moved; under s.mu.
 func (s *Store) bumpActiveGen() error {
 	v := strconv.FormatInt(time.Now().UnixNano(), 10) + " " + strconv.Itoa(os.Getpid()) + "\n"
@@ -79,7 +105,8 @@ func (s *Store) ActiveAll() (map[string]string, error) {
 	s.activeMu.Lock()
 	c := s.active
 	s.activeMu.Unlock()
-	if ok && c != nil && c.gen == gen {
+	now := time.Now()
+	if ok && c != nil && c.gen == gen && now.Sub(c.read) < activeCacheAge {
 		return maps.Clone(c.sites), nil
 	}
 	// A stat per pointer, reading only those that moved since the last
@@ -104,7 +131,7 @@ func (s *Store) ActiveAll() (map[string]string, error) {
 		// Stamped with the generation seen before reading: a pointer that
 		// moved meanwhile changed the file, so the next call reads again.
 		s.activeMu.Lock()
-		s.active = &activeCache{gen: gen, sites: maps.Clone(out), ptrs: ptrs}
+		s.active = &activeCache{gen: gen, read: now, sites: maps.Clone(out), ptrs: ptrs}
 		s.activeMu.Unlock()
 	}
 	return out, nil

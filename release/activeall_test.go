@@ -60,6 +60,14 @@ func TestActiveAll(t *testing.T) {
 	if v1 == "" || st.ActiveVersion() != v1 {
 		t.Errorf("ActiveVersion %q, then %q without a change", v1, st.ActiveVersion())
 	}
+	// A pointer this store moves updates the answer without reading the
+	// others again (b.test's change behind its back stays unseen).
+	want["a.test"] = save(st, "a.test", "a2")
+	got, _ = st.ActiveAll()
+	if !maps.Equal(got, want) {
+		t.Errorf("after this store moved a.test: ActiveAll = %v, want %v", got, want)
+	}
+	v1 = st.ActiveVersion()
 	got["a.test"] = "mine" // the caller's map
 	if again, _ := st.ActiveAll(); again["a.test"] != want["a.test"] {
 		t.Error("a caller's change to the returned map reached the store's")
