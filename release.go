@@ -151,4 +151,10 @@ type Health struct {
 	Role     string            `json:"role,omitempty"`
 	Name     string            `json:"name,omitempty"`
 	Releases map[string]string `json:"releases"`
+	// Version names the list of releases; asked again with
+	// ?since=VERSION, a node answers with Delta set and only the sites
+	// whose release changed since in Releases ("" for a site it no
+	// longer has).
+	Version string `json:"version,omitempty"`
+	Delta   bool   `json:"delta,omitempty"`
 }

@@ -40,6 +40,14 @@ func (b *Balancer) listenControl() error {
 			ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 			defer cancel()
 			sites := b.Refresh(ctx)
+			if site := r.URL.Query().Get("site"); site != "" {
+				// One publish's question: that site's release alone.
+				one := map[string]string{}
+				if id, ok := sites[site]; ok {
+					one[site] = id
+				}
+				sites = one
+			}
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Cache-Control", "no-store")
 			json.NewEncoder(w).Encode(orchard.Health{OK: true, Role: "balancer", Releases: sites})

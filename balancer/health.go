@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	neturl "net/url"
 	"sync"
 	"time"
 
@@ -66,7 +67,10 @@ func (b *Balancer) startHealth(m *member, h HealthOptions) {
 // checkOnce runs one health check of m and applies rise and fall.
 func (b *Balancer) checkOnce(ctx context.Context, m *member, client *http.Client, url string, h HealthOptions) {
 	start := time.Now()
-	health, err := fetchHealth(ctx, client, url)
+	m.hmu.Lock()
+	since := m.relVersion
+	m.hmu.Unlock()
+	health, err := fetchHealth(ctx, client, url, since)
 	if ctx.Err() != nil {
 		return
 	}
@@ -112,13 +116,21 @@ func (b *Balancer) checkOnce(ctx context.Context, m *member, client *http.Client
 		b.mu.Unlock()
 		b.log.Warn("member down", "pool", m.pool, "member", m.cfg.Name, "err", err)
 	}
-	if err == nil {
-		b.setHealthReleases(m, health.Releases, start.UnixNano())
+	if err == nil && b.setHealthReleases(m, health, start.UnixNano()) {
+		m.hmu.Lock()
+		if start.UnixNano() >= m.relVersionAt {
+			m.relVersion, m.relVersionAt = health.Version, start.UnixNano()
+		}
+		m.hmu.Unlock()
 	}
 }
 
-// fetchHealth reads and checks one member's health document.
-func fetchHealth(ctx context.Context, client *http.Client, url string) (*orchard.Health, error) {
+// fetchHealth reads and checks one member's health document, asking for
+// the changes since version since ("" for the whole list).
+func fetchHealth(ctx context.Context, client *http.Client, url, since string) (*orchard.Health, error) {
+	if since != "" {
+		url += "?since=" + neturl.QueryEscape(since)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err

@@ -120,7 +120,7 @@ func TestHotPathAllocs(t *testing.T) {
 		b.mu.Lock()
 		for _, m := range b.members {
 			b.mu.Unlock()
-			b.setHealthReleases(m, map[string]string{"a.test": "0123456789abcdef"}, time.Now().UnixNano())
+			b.setHealthReleases(m, &orchard.Health{Releases: map[string]string{"a.test": "0123456789abcdef"}}, time.Now().UnixNano())
 			b.mu.Lock()
 		}
 		b.mu.Unlock()

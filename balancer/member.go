@@ -57,9 +57,14 @@ type member struct {
 	fails   int
 	history []check // newest last, at most HealthHistory
 	lastErr string
-	stop    func()                // ends the health loop and waits for it
-	halt    func() (wait func())  // ends the health loop; wait waits for it
-	check   func(context.Context) // one health check now; nil without a health address
+	// relVersion is the version of the member's list of releases that
+	// releases reflects, sent back with each check (releases.go), from
+	// the check that started at relVersionAt.
+	relVersion   string
+	relVersionAt int64
+	stop         func()                // ends the health loop and waits for it
+	halt         func() (wait func())  // ends the health loop; wait waits for it
+	check        func(context.Context) // one health check now; nil without a health address
 }
 
 // client returns the member's current connection pool.

@@ -2,6 +2,7 @@ package balancer_test
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"testing"
 	"time"
@@ -64,6 +65,28 @@ func TestRefresh(t *testing.T) {
 				t.Errorf("after refresh: answered %v, routes %q; want r2", h.Releases, b.Status().Sites[siteHost])
 			}
 		})
+	}
+
+	// A publish of one site asks for that site alone.
+	for _, tc := range []struct {
+		site string
+		want map[string]string
+	}{
+		{siteHost, map[string]string{siteHost: rel2}},
+		{"other.test", map[string]string{}},
+	} {
+		req, _ := http.NewRequest("POST", url+"?site="+tc.site, nil)
+		publish.Sign(req, secret, publish.BalancerTarget, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var h orchard.Health
+		err = json.NewDecoder(resp.Body).Decode(&h)
+		resp.Body.Close()
+		if err != nil || !maps.Equal(h.Releases, tc.want) {
+			t.Errorf("refresh of %s: %v %v, want %v", tc.site, h.Releases, err, tc.want)
+		}
 	}
 }
 

@@ -54,20 +54,25 @@ func (b *Balancer) observe(m *member, site, rel []byte, started int64) {
 }
 
 // setHealthReleases replaces a member's releases with those of a health
-// check that started at started, unless a response seen since then told
-// something newer.
-func (b *Balancer) setHealthReleases(m *member, rels map[string]string, started int64) {
+// check that started at started (or, for a delta, changes those it names),
+// unless a response seen since then told something newer. It reports
+// whether the member's releases now reflect the check.
+func (b *Balancer) setHealthReleases(m *member, h *orchard.Health, started int64) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if started < m.relAt.Load() {
-		return
+		return false
 	}
 	var cur map[string]string
 	if p := m.releases.Load(); p != nil {
 		cur = *p
 	}
+	if h.Delta {
+		return b.applyReleaseChangesLocked(m, cur, h.Releases, started)
+	}
+	rels := h.Releases
 	if maps.Equal(cur, rels) {
-		return
+		return true
 	}
 	next := make(map[string]string, len(rels))
 	for site, id := range rels {
@@ -88,6 +93,43 @@ func (b *Balancer) setHealthReleases(m *member, rels map[string]string, started 
 			b.recountTargetLocked(site)
 		}
 	}
+	return true
+}
+
+// applyReleaseChangesLocked applies the changes a health check reported
+// since the version cur reflects ("" id: the member no longer has the
+// site). b.mu must be held.
+func (b *Balancer) applyReleaseChangesLocked(m *member, cur, changes map[string]string, started int64) bool {
+	var changed []string
+	for site, id := range changes {
+		if h, err := orchard.NormalizeHost(site); err != nil || h != site || id != "" && !orchard.ValidReleaseID(id) {
+			continue
+		}
+		if old, ok := cur[site]; ok && old == id || !ok && id == "" {
+			continue
+		}
+		changed = append(changed, site)
+	}
+	if len(changed) == 0 {
+		return true
+	}
+	next := maps.Clone(cur)
+	if next == nil {
+		next = map[string]string{}
+	}
+	for _, site := range changed {
+		if id := changes[site]; id == "" {
+			delete(next, site)
+		} else {
+			next[site] = id
+		}
+	}
+	m.releases.Store(&next)
+	m.relAt.Store(started)
+	for _, site := range changed {
+		b.recountTargetLocked(site)
+	}
+	return true
 }
 
 // recountMemberLocked counts again the sites m reports, after m went down

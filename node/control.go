@@ -14,7 +14,8 @@ import (
 func (n *Node) controlHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+orchard.HealthPath, func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, orchard.Health{OK: true, Role: "node", Name: n.cfg.Name, Releases: n.Releases()})
+		rels, version, delta := n.ReleasesSince(r.URL.Query().Get("since"))
+		writeJSON(w, orchard.Health{OK: true, Role: "node", Name: n.cfg.Name, Releases: rels, Version: version, Delta: delta})
 	})
 	mux.HandleFunc("/_orchard/v1/", func(w http.ResponseWriter, r *http.Request) {
 		if h := n.control.Load(); h != nil {

@@ -85,6 +85,7 @@ type Node struct {
 	// aliasesDirty is set when the aliases file (aliases.go) lacks a
 	// release the node serves or holds one it does not.
 	aliasesDirty bool
+	relLog       releaseLog // the changes of active releases, for health checks (releaselog.go)
 
 	warmers  int                // goroutines of the warm-up (warmWorkers; tests set 0 for none)
 	warmStop context.CancelFunc // stops the warm-up (Close)
@@ -124,6 +125,7 @@ func New(cfg Config) *Node {
 		hostsReady: make(chan struct{}),
 		warmDone:   make(chan struct{}),
 		warmers:    warmWorkers(),
+		relLog:     newReleaseLog(),
 	}
 	n.hosts.Store(&hostTable{})
 	return n
@@ -416,6 +418,9 @@ func (n *Node) installLocked(host string, st *site) (rebuild bool) {
 	old := sl.site.Load()
 	n.refLocked(st, 1)
 	sl.site.Store(st)
+	if old == nil || old.id != st.id {
+		n.relLog.note(host)
+	}
 	if old == nil {
 		return true
 	}
@@ -493,8 +498,37 @@ func (n *Node) rebuildHostsLocked() {
 
 // Releases returns the active release id of every site that has one.
 func (n *Node) Releases() map[string]string {
+	rels, _, _ := n.ReleasesSince("")
+	return rels
+}
+
+// ReleasesSince returns the active releases of the sites whose release
+// changed since version (every site when version is "" or not one this
+// node can answer from: delta false), "" for a site that has none any
+// more, and the version of the list now.
+func (n *Node) ReleasesSince(version string) (rels map[string]string, now string, delta bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	now = n.relLog.version()
+	if version != "" {
+		if sites, ok := n.relLog.since(version); ok {
+			rels = make(map[string]string, len(sites))
+			for _, h := range sites {
+				id := ""
+				if sl := n.sites[h]; sl != nil {
+					id = sl.site.Load().id
+				}
+				rels[h] = id
+			}
+			return rels, now, true
+		}
+	}
+	rels = n.releasesLocked()
+	return rels, now, false
+}
+
+// releasesLocked returns every site's active release; n.mu is held.
+func (n *Node) releasesLocked() map[string]string {
 	out := make(map[string]string, len(n.sites))
 	for h, sl := range n.sites {
 		if id := sl.site.Load().id; id != "" {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -394,6 +395,49 @@ func TestControl(t *testing.T) {
 		if resp.StatusCode != 404 {
 			t.Fatalf("control %s: %d, want 404", p, resp.StatusCode)
 		}
+	}
+}
+
+// TestControl_HealthSince: a health check that sends back the version of
+// the last answer gets only the sites whose release changed since.
+func TestControl_HealthSince(t *testing.T) {
+	n, m := openActive(t)
+	get := func(since string) orchard.Health {
+		t.Helper()
+		u := "http://" + n.ControlAddr() + orchard.HealthPath
+		if since != "" {
+			u += "?since=" + url.QueryEscape(since)
+		}
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var h orchard.Health
+		if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	full := get("")
+	if full.Delta || full.Version == "" || full.Releases["a.test"] != m.ID() {
+		t.Fatalf("first check: %+v", full)
+	}
+	if h := get(full.Version); !h.Delta || len(h.Releases) != 0 || h.Version != full.Version {
+		t.Errorf("nothing changed: %+v, want an empty delta", h)
+	}
+	other := testSite
+	other.Host = "b.test"
+	mb := build(t, n.Store(), other, siteFiles())
+	if err := activate(n, mb); err != nil {
+		t.Fatal(err)
+	}
+	h := get(full.Version)
+	if !h.Delta || len(h.Releases) != 1 || h.Releases["b.test"] != mb.ID() || h.Version == full.Version {
+		t.Errorf("after b.test's activation: %+v, want a delta of b.test alone", h)
+	}
+	if h := get("another-process-1"); h.Delta || len(h.Releases) != 2 {
+		t.Errorf("unknown version: %+v, want every release", h)
 	}
 }
 

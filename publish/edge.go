@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"sync"
 	"time"
 
@@ -32,7 +33,7 @@ const edgeTimeout = 10 * time.Second
 // returns. A balancer that cannot be asked is reported, not fatal: its
 // periodic health checks move it within their interval.
 func (p *Publisher) refreshEdge(ctx context.Context, site string) []EdgeResult {
-	routes := p.RefreshBalancers(ctx)
+	routes := p.refreshBalancers(ctx, site)
 	if len(routes) == 0 {
 		return nil
 	}
@@ -57,6 +58,12 @@ type BalancerRoutes struct {
 // without balancers). A publish of one site does it itself; a publish of
 // many skips it for each (SendOptions.SkipEdge) and calls this once.
 func (p *Publisher) RefreshBalancers(ctx context.Context) []BalancerRoutes {
+	return p.refreshBalancers(ctx, "")
+}
+
+// refreshBalancers is RefreshBalancers; with a site, the balancers answer
+// with that site's release alone (not a list of 10,000 for one publish).
+func (p *Publisher) refreshBalancers(ctx context.Context, site string) []BalancerRoutes {
 	if len(p.Balancers) == 0 {
 		return nil
 	}
@@ -69,7 +76,7 @@ func (p *Publisher) RefreshBalancers(ctx context.Context) []BalancerRoutes {
 		out[i] = BalancerRoutes{Name: t.Name, Addr: t.ControlAddr}
 		wg.Go(func() {
 			r := &out[i]
-			rels, err := refreshBalancer(ctx, newClient(t.ControlAddr, BalancerTarget, p.Secret, hc))
+			rels, err := refreshBalancer(ctx, newClient(t.ControlAddr, BalancerTarget, p.Secret, hc), site)
 			if err != nil {
 				r.Err = fmt.Errorf("refresh balancer %s: %w", t.Name, err)
 				log.Warn("balancer not refreshed", "balancer", t.Name, "err", err)
@@ -83,10 +90,14 @@ func (p *Publisher) RefreshBalancers(ctx context.Context) []BalancerRoutes {
 }
 
 // refreshBalancer posts a signed refresh to one balancer and returns the
-// releases it answers with. The answer is not signed: it only decides what
-// the publish reports.
-func refreshBalancer(ctx context.Context, c *client) (map[string]string, error) {
-	resp, _, err := c.do(ctx, "POST", orchard.RefreshPath, nil, "")
+// releases it answers with (of site alone, unless site is ""). The answer
+// is not signed: it only decides what the publish reports.
+func refreshBalancer(ctx context.Context, c *client, site string) (map[string]string, error) {
+	path := orchard.RefreshPath
+	if site != "" {
+		path += "?site=" + url.QueryEscape(site)
+	}
+	resp, _, err := c.do(ctx, "POST", path, nil, "")
 	if err != nil {
 		return nil, err
 	}

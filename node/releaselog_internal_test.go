@@ -1,0 +1,45 @@
+package node
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestReleaseLog(t *testing.T) {
+	l := newReleaseLog()
+	other := newReleaseLog()
+	v0 := l.version()
+	l.note("a.test")
+	l.note("b.test")
+	l.note("a.test")
+	v3 := l.version()
+	for _, tt := range []struct {
+		name   string
+		since  string
+		want   []string
+		wantOK bool
+	}{
+		{"SinceStart", v0, []string{"a.test", "b.test"}, true},
+		{"Now", v3, nil, true},
+		{"OtherProcess", other.version(), nil, false},
+		{"Garbage", "x", nil, false},
+		{"Future", l.epoch + "-9", nil, false},
+	} {
+		got, ok := l.since(tt.since)
+		slices.Sort(got)
+		if ok != tt.wantOK || !slices.Equal(got, tt.want) {
+			t.Errorf("%s: since(%q) = %q, %v; want %q, %v", tt.name, tt.since, got, ok, tt.want, tt.wantOK)
+		}
+	}
+	for range releaseLogSize {
+		l.note("c.test")
+	}
+	recent := l.version()
+	l.note("d.test")
+	if _, ok := l.since(v0); ok {
+		t.Error("a version older than the log remembers answered with changes")
+	}
+	if got, ok := l.since(recent); !ok || !slices.Equal(got, []string{"d.test"}) {
+		t.Errorf("since(recent) after many changes = %q, %v", got, ok)
+	}
+}
