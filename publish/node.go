@@ -573,9 +573,9 @@ func (n *Node) activeCreated(site, cur string, prev lastActive) (time.Time, bool
 }
 
 // checkOrder refuses to activate st over the active release cur of site
-// (prev: the release this node activated last for site, zero for none) when that
-// would go back in time without an explicit rollback, or when a rollback
-// does not replace cur. The site's lock must be held.
+// (prev: the release this node activated last for site, zero for none)
+// when that would go back in time without an explicit rollback, or when
+// a rollback does not replace cur. The site's lock must be held.
 func (n *Node) checkOrder(site, cur string, st *stagedRelease, prev lastActive, how activation) error {
 	if how.replaces != "" {
 		if cur != how.replaces {
