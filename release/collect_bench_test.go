@@ -54,7 +54,7 @@ func mustFillReleases(tb testing.TB, dir string, sites, releases int) {
 // of sites sites with releases releases each, every blob young (nothing
 // to remove: the cost of finding what is live).
 func BenchmarkCollect(b *testing.B) {
-	for _, c := range []struct{ sites, releases int }{{2000, 1}, {2000, 3}, {10000, 1}} {
+	for _, c := range []struct{ sites, releases int }{{2000, 1}, {2000, 3}, {2000, 10}, {10000, 1}} {
 		b.Run(fmt.Sprintf("sites=%d/releases=%d", c.sites, c.releases), func(b *testing.B) {
 			dir := b.TempDir()
 			mustFillReleases(b, dir, c.sites, c.releases)
