@@ -559,6 +559,14 @@ func (n *Node) ActiveCreated(site string) (id string, created time.Time, ok bool
 	return s.id, s.modified, true
 }
 
+// Manifest returns release id of site as the node's store holds it
+// (ENOTFOUND when it does not): the publish protocol reads back the
+// release it activated last when the next one is staged, instead of
+// keeping every site's manifest in memory. Callers must not modify it.
+func (n *Node) Manifest(site, id string) (*orchard.Manifest, error) {
+	return n.store.Manifest(site, id)
+}
+
 // SetControlHandler makes h serve /_orchard/v1/ on the control listener
 // (the publish protocol: publish.Node.Handler); until it is called, those
 // paths answer 404. It may be called before or after Open.

@@ -132,6 +132,18 @@ func (s *memState) ActiveCreated(site string) (string, time.Time, bool) {
 	return a.id, a.m.Created, true
 }
 
+// Manifest returns the active release of site when it is id, as a
+// node's store reads it back (the receiver's stageMissing).
+func (s *memState) Manifest(site, id string) (*orchard.Manifest, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.active[site]
+	if !ok || a.id != id {
+		return nil, fmt.Errorf("release %s of %s: %w", id, site, fs.ErrNotExist)
+	}
+	return a.m, nil
+}
+
 // memCatalog is the master's record of releases.
 type memCatalog struct {
 	mu        sync.Mutex

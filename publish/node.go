@@ -37,7 +37,11 @@ type Blobs interface {
 
 // State is a node's set of active releases (node.Node satisfies it). The
 // receiver (Node) owns everything before activation: staged manifests,
-// their ids and encodings, and the order of activations.
+// their ids and encodings, and the order of activations. A State that
+// can also read back the manifest of a release it holds (a method
+// Manifest(site, id string) (*orchard.Manifest, error); node.Node reads
+// its release store) spares each stage of a site the look-up of the
+// blobs it already serves.
 type State interface {
 	// Activate makes m, release id of site, the active release, in memory
 	// and on disk, or refuses (changing nothing) when a blob of m is
@@ -96,7 +100,13 @@ type Node struct {
 	mu      sync.Mutex                           // guards staged and active (held briefly: see siteLock)
 	staged  map[string]map[string]*stagedRelease // site -> id -> manifest
 	nStaged atomic.Int64                         // releases in staged, for /metrics without waiting on mu
-	active  map[string]*stagedRelease            // site -> the release this node last activated
+	// active is, for each site, the release this node last activated:
+	// its id and creation time, not its manifest. A node holds every
+	// site it serves here, idle or not; keeping each one's manifest
+	// (a map of every file) made this the node's largest cost per site
+	// at 10,000 sites (issue 23). A stage reads the manifest back from
+	// the store when it needs it (stageMissing).
+	active map[string]lastActive
 
 	siteLocks [siteLockStripes]sync.Mutex // see siteLock
 
@@ -108,6 +118,21 @@ type Node struct {
 
 // siteLockStripes is how many locks order the activations of all sites.
 const siteLockStripes = 64
+
+// lastActive is what the receiver keeps of the release it activated last
+// for a site.
+type lastActive struct {
+	id      string
+	created time.Time // the manifest's Created
+}
+
+// manifestReader is optionally implemented by a State that can read back
+// the manifest of a release it holds (node.Node reads its release store).
+type manifestReader interface {
+	// Manifest returns release id of site as stored; callers must not
+	// modify it.
+	Manifest(site, id string) (*orchard.Manifest, error)
+}
 
 type stagedRelease struct {
 	m       *orchard.Manifest
@@ -142,7 +167,7 @@ func NewNode(cfg NodeConfig) *Node {
 		started: time.Now(),
 		verify:  NewVerifier(cfg.Secret, cfg.Name, maxBody),
 		staged:  map[string]map[string]*stagedRelease{},
-		active:  map[string]*stagedRelease{},
+		active:  map[string]lastActive{},
 		gcSites: map[string]struct{}{},
 	}
 }
@@ -275,17 +300,25 @@ type missingOf interface {
 // (their manifest is stored and active, so they were all present when it
 // was activated and no GC removes them). Activation still checks every
 // blob; a wrong answer here could only make it refuse, never activate an
-// incomplete release.
+// incomplete release. That release's manifest is read back from the
+// State (one file read per stage of the site) rather than kept for
+// every site; without one, every blob is looked up.
 func (n *Node) stageMissing(m *orchard.Manifest) []string {
 	n.mu.Lock()
-	prev := n.active[m.Site]
+	prev, ok := n.active[m.Site]
 	n.mu.Unlock()
-	if prev == nil || n.activeID(m.Site) != prev.id {
+	mr, canRead := n.cfg.State.(manifestReader)
+	if !ok || !canRead || n.activeID(m.Site) != prev.id {
+		return n.missing(m)
+	}
+	pm, err := mr.Manifest(m.Site, prev.id)
+	if err != nil {
+		n.log.Warn("cannot read the active release back: looking every blob up", "site", m.Site, "release", prev.id, "err", err)
 		return n.missing(m)
 	}
 	var shas []string // missingOf takes duplicates
 	for k, e := range m.Files {
-		if pe, ok := prev.m.Files[k]; ok && pe.SHA256 == e.SHA256 && pe.Gzip == e.Gzip {
+		if pe, ok := pm.Files[k]; ok && pe.SHA256 == e.SHA256 && pe.Gzip == e.Gzip {
 			continue
 		}
 		shas = append(shas, e.SHA256)
@@ -530,11 +563,11 @@ type activation struct {
 }
 
 // activeCreated returns when the active release cur of site was created
-// (prev: the release this node activated last for site, or nil); ok is
-// false when that is not known.
-func (n *Node) activeCreated(site, cur string, prev *stagedRelease) (time.Time, bool) {
-	if prev != nil && prev.id == cur {
-		return prev.m.Created, true
+// (prev: the release this node activated last for site, zero for none);
+// ok is false when that is not known.
+func (n *Node) activeCreated(site, cur string, prev lastActive) (time.Time, bool) {
+	if prev.id != "" && prev.id == cur {
+		return prev.created, true
 	}
 	if id, created, ok := n.cfg.State.ActiveCreated(site); ok && id == cur {
 		return created, true
@@ -543,10 +576,10 @@ func (n *Node) activeCreated(site, cur string, prev *stagedRelease) (time.Time, 
 }
 
 // checkOrder refuses to activate st over the active release cur of site
-// (prev: the release this node activated last for site, or nil) when that
-// would go back in time without an explicit rollback, or when a rollback
-// does not replace cur. The site's lock must be held.
-func (n *Node) checkOrder(site, cur string, st, prev *stagedRelease, how activation) error {
+// (prev: the release this node activated last for site, zero for none)
+// when that would go back in time without an explicit rollback, or when
+// a rollback does not replace cur. The site's lock must be held.
+func (n *Node) checkOrder(site, cur string, st *stagedRelease, prev lastActive, how activation) error {
 	if how.replaces != "" {
 		if cur != how.replaces {
 			return fmt.Errorf("%w: rollback to %s replaces %s, but the active release is %q", ErrStale, st.id, how.replaces, cur)
@@ -642,11 +675,11 @@ func (n *Node) activate(site, id string, how activation) ([]string, error) {
 	return nil, nil
 }
 
-// activated records st as the release of site this node activated last,
-// and no longer staged. A site left with nothing staged leaves staged
-// (countStagedLocked, on every stage and activation, walks it: a site
-// published once must not cost every later publish), and the release
-// kept is kept without its encoding, saved already.
+// activated records st as the release of site this node activated last
+// (its id and creation time: see Node.active), and no longer staged. A
+// site left with nothing staged leaves staged (countStagedLocked, on
+// every stage and activation, walks it: a site published once must not
+// cost every later publish).
 func (n *Node) activated(site string, st *stagedRelease) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -655,7 +688,7 @@ func (n *Node) activated(site string, st *stagedRelease) {
 		delete(n.staged, site)
 	}
 	n.countStagedLocked()
-	n.active[site] = &stagedRelease{m: st.m, id: st.id, when: st.when}
+	n.active[site] = lastActive{id: st.id, created: st.m.Created}
 }
 
 // NodeStatus is the answer of GET /_orchard/v1/status on a node.

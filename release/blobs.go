@@ -52,10 +52,11 @@ type Blobs struct {
 	bufs   sync.Pool    // *bytes.Buffer for PutVerifiedNoSync
 
 	mu sync.RWMutex
-	// index holds the blobs this process appended (or GC moved) since
-	// it opened the store; every other packed blob is found in the
+	// index holds the blobs this process appended and has not synced
+	// yet (and those GC moved); every other packed blob is found in the
 	// sorted entries of its pack's idx (find). Opening a store holding
-	// hundreds of thousands of blobs then builds no map of them all.
+	// hundreds of thousands of blobs then builds no map of them all,
+	// and neither does writing them.
 	index    map[[32]byte]packLoc
 	packs    map[int]*pack         // open packs by number
 	order    []*pack               // packs, by number: the order find searches them in

@@ -464,3 +464,62 @@ func (d *decoder) fixed(n int) []byte {
 }
 
 func (d *decoder) str(limit int) string { return string(d.bytes(limit)) }
+
+// manifestBlobKeys calls add with the SHA-256 of every blob a binary
+// manifest names (each file and its gzip variant), and returns the
+// manifest's site. It checks the checksum and the structure as
+// DecodeManifest does, but builds nothing and does not compute the id:
+// GC reads every stored manifest for its blobs alone, and decoding each
+// whole was most of its work. On an error, add may have been called for
+// some of the blobs.
+func manifestBlobKeys(data []byte, add func([sha256.Size]byte)) (string, error) {
+	if !IsBinaryManifest(data) || len(data) < len(manifestMagic)+4 {
+		return "", manifestErr("not a binary manifest")
+	}
+	body := data[:len(data)-4]
+	if crc32.Checksum(body, crcTable()) != binary.LittleEndian.Uint32(data[len(data)-4:]) {
+		return "", manifestErr("checksum mismatch")
+	}
+	d := decoder{b: body[len(manifestMagic):]}
+	site := d.str(255)
+	d.varint()  // created: seconds,
+	d.uvarint() // nanoseconds,
+	d.varint()  // zone offset
+	d.bytes(orchard.MaxPathLen)
+	for range d.count(2) {
+		d.bytes(math.MaxInt32)
+	}
+	n := d.count(minEntryBytes)
+	if d.err == nil && (n == 0 || n > MaxManifestFiles) {
+		d.fail("no files or too many")
+	}
+	for i := 0; i < n && d.err == nil; i++ {
+		d.uvarint()
+		d.bytes(orchard.MaxPathLen)
+		flags := d.byte()
+		sha := d.fixed(sha256.Size)
+		d.size()
+		d.uvarint()
+		if flags > 1 {
+			d.fail("invalid flags")
+		}
+		if d.err != nil {
+			break
+		}
+		add([sha256.Size]byte(sha))
+		if flags == 1 {
+			gz := d.fixed(sha256.Size)
+			d.size()
+			if d.err == nil {
+				add([sha256.Size]byte(gz))
+			}
+		}
+	}
+	if d.err != nil {
+		return "", d.err
+	}
+	if len(d.b) != 0 {
+		return "", manifestErr("trailing bytes")
+	}
+	return site, nil
+}

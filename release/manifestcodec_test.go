@@ -256,6 +256,57 @@ func FuzzDecodeManifest(f *testing.F) {
 	})
 }
 
+// blobKeysOf returns the blobs m names (files and gzip variants), as
+// manifestBlobKeys reports them.
+func blobKeysOf(m *orchard.Manifest) map[[32]byte]bool {
+	out := map[[32]byte]bool{}
+	for _, e := range m.Files {
+		for _, h := range []string{e.SHA256, e.Gzip} {
+			if raw, err := hex.DecodeString(h); err == nil && len(raw) == 32 {
+				out[[32]byte(raw)] = true
+			}
+		}
+	}
+	return out
+}
+
+// FuzzManifestBlobKeys: reading a manifest's blobs for GC never panics,
+// and for every manifest DecodeManifest accepts it accepts it too and
+// reports its site and exactly the blobs of its files and their gzip
+// variants (a blob left out would be collected while a release names
+// it).
+func FuzzManifestBlobKeys(f *testing.F) {
+	for _, n := range []int{1, 3, 20} {
+		b, _, err := release.EncodeManifest(codecManifest(n))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add(rawManifest("r.test", []string{"a/b"}, rawEntry(0, "/a", make([]byte, 32))))
+	f.Add([]byte("OMF\x01"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) >= 8 && release.IsBinaryManifest(data) {
+			data = reseal(data)
+		}
+		got := map[[32]byte]bool{}
+		site, err := release.ManifestBlobKeys(data, func(k [32]byte) { got[k] = true })
+		m, _, derr := release.DecodeManifest(data)
+		if derr != nil {
+			return
+		}
+		if err != nil {
+			t.Fatalf("DecodeManifest accepts what ManifestBlobKeys refuses: %v", err)
+		}
+		if site != m.Site {
+			t.Fatalf("site %q, want %q", site, m.Site)
+		}
+		if want := blobKeysOf(m); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%d blobs, want %d", len(got), len(want))
+		}
+	})
+}
+
 func BenchmarkDecodeManifest(b *testing.B) {
 	m := codecManifest(10000)
 	data, _, _ := release.EncodeManifest(m)

@@ -3,6 +3,8 @@ package release
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"testing"
 )
 
@@ -70,6 +72,62 @@ func TestFilter(t *testing.T) {
 		}
 		if wrong > 200 {
 			t.Errorf("%d names: the filter says maybe to %d of 10,000 others", n, wrong)
+		}
+	}
+}
+
+// TestSyncForgetsIndex: once Sync has made the blobs appended by this
+// process durable, the store's index of its own appends holds none of
+// them (its packs' entries name them, as they name every blob another
+// process wrote), and each is still found, read and counted present,
+// also after blobs are appended to it again and synced in turn. Before,
+// the index kept every blob ever appended, a second time beside the
+// packs' entries: ~100 bytes a blob, 4.5 KiB per site on a node that
+// received 10,000 sites.
+func TestSyncForgetsIndex(t *testing.T) {
+	b, err := OpenBlobs(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	b.PackEntries = 16 // several packs: a blob is found in the right one
+	var shas []string
+	put := func(round int) {
+		for i := range 20 {
+			data := []byte(fmt.Sprintf("blob %d of round %d", i, round))
+			sum := sha256.Sum256(data)
+			sha := hex.EncodeToString(sum[:])
+			if err := b.PutVerifiedNoSync(sha, bytes.NewReader(data), int64(len(data))); err != nil {
+				t.Fatal(err)
+			}
+			shas = append(shas, sha)
+		}
+	}
+	for round := range 3 {
+		put(round)
+		b.mu.RLock()
+		pending := len(b.index)
+		b.mu.RUnlock()
+		if pending != 20 {
+			t.Fatalf("round %d: %d blobs indexed before Sync, want the 20 appended", round, pending)
+		}
+		if err := b.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		b.mu.RLock()
+		left := len(b.index)
+		b.mu.RUnlock()
+		if left != 0 {
+			t.Errorf("round %d: %d blobs still indexed after Sync, want none", round, left)
+		}
+		if miss := b.MissingOf(shas); len(miss) != 0 {
+			t.Fatalf("round %d: %d of %d synced blobs missing", round, len(miss), len(shas))
+		}
+		for i, sha := range shas {
+			got, err := b.Get(sha)
+			if want := fmt.Sprintf("blob %d of round %d", i%20, i/20); err != nil || string(got) != want {
+				t.Fatalf("round %d: Get(%s) = %q, %v; want %q", round, sha, got, err, want)
+			}
 		}
 	}
 }

@@ -22,6 +22,18 @@ import (
 // deleted). Blobs appended but never synced (a stage never activated) are
 // forgotten. A reader holding a blob of a deleted pack can still read it.
 func (b *Blobs) GC(keep map[string]bool) (int, error) {
+	keepK := make(map[[32]byte]bool, len(keep))
+	for h, ok := range keep {
+		if k, valid := keyOf(h); valid && ok {
+			keepK[k] = true
+		}
+	}
+	return b.gcKeys(keepK)
+}
+
+// gcKeys is GC for the blobs keep names by their SHA-256 (Store.GC reads
+// them so from manifests).
+func (b *Blobs) gcKeys(keep map[[32]byte]bool) (int, error) {
 	b.syncMu.Lock()
 	defer b.syncMu.Unlock()
 	removed, err := b.gcLoose(keep)
@@ -33,7 +45,7 @@ func (b *Blobs) GC(keep map[string]bool) (int, error) {
 }
 
 // gcLoose is GC for loose blobs.
-func (b *Blobs) gcLoose(keep map[string]bool) (int, error) {
+func (b *Blobs) gcLoose(keep map[[32]byte]bool) (int, error) {
 	b.gcMu.Lock()
 	defer b.gcMu.Unlock()
 	shards, err := os.ReadDir(b.dir)
@@ -53,7 +65,7 @@ func (b *Blobs) gcLoose(keep map[string]bool) (int, error) {
 		}
 		for _, f := range files {
 			name := f.Name()
-			if keep[name] {
+			if k, ok := keyOf(name); ok && keep[k] {
 				continue
 			}
 			valid := orchard.ValidSHA256(name) && s.Name() != packDirName
@@ -85,13 +97,7 @@ func boolInt(v bool) int {
 }
 
 // gcPacks is GC for packed blobs; the caller holds syncMu.
-func (b *Blobs) gcPacks(keep map[string]bool) (int, error) {
-	keepK := make(map[[32]byte]bool, len(keep))
-	for h, ok := range keep {
-		if k, valid := keyOf(h); valid && ok {
-			keepK[k] = true
-		}
-	}
+func (b *Blobs) gcPacks(keepK map[[32]byte]bool) (int, error) {
 	now := time.Now()
 	removed := 0
 	// Appended but never synced, and unreferenced: an abandoned stage.

@@ -2,6 +2,7 @@ package release
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -537,48 +538,106 @@ func (s *Store) Prune(site string, keep int) ([]string, error) {
 // then removes the blobs no remaining release refers to (see GC),
 // returning how many blobs it removed. The master and the nodes both run
 // it after publishes.
-func (s *Store) Collect(keep int) (int, error) {
-	sites, err := s.Sites()
-	if err != nil {
-		return 0, err
-	}
-	if keep > 0 {
-		for _, site := range sites {
-			if _, err := s.Prune(site, keep); err != nil {
-				return 0, err
-			}
-		}
-	}
-	return s.GC()
-}
+func (s *Store) Collect(keep int) (int, error) { return s.collect(keep) }
 
 // GC removes every blob that no stored manifest of any site refers to (and
 // that is older than Blobs.Grace), returning how many it removed.
-func (s *Store) GC() (int, error) {
+func (s *Store) GC() (int, error) { return s.collect(0) }
+
+// collect is Collect, GC when keep is 0. It lists each site's releases
+// once, prunes only a site with more than keep of them (Prune would keep
+// every release of any other, and reads the summary of each to order
+// them), and reads each remaining manifest for its blobs alone
+// (manifestBlobKeys). A node runs it every minute while publishes go
+// on: listing every site with Releases twice and decoding every manifest
+// whole took 3.4 s at 10,000 sites of one release each.
+func (s *Store) collect(keep int) (int, error) {
 	sites, err := s.Sites()
 	if err != nil {
 		return 0, err
 	}
-	keep := map[string]bool{}
+	live := map[[sha256.Size]byte]bool{}
+	add := func(k [sha256.Size]byte) { live[k] = true }
 	for _, site := range sites {
-		rels, err := s.Releases(site)
+		files, err := s.manifestFiles(site)
 		if err != nil {
 			return 0, err
 		}
-		for _, r := range rels {
-			m, err := s.Manifest(site, r.ID)
+		if keep > 0 && len(files) > keep {
+			removed, err := s.Prune(site, keep)
 			if err != nil {
 				return 0, err
 			}
-			for _, e := range m.Files {
-				keep[e.SHA256] = true
-				if e.Gzip != "" {
-					keep[e.Gzip] = true
-				}
+			for _, id := range removed {
+				delete(files, id)
+			}
+		}
+		for id, name := range files {
+			if err := s.manifestBlobs(site, id, name, add); err != nil {
+				return 0, err
 			}
 		}
 	}
-	return s.blobs.GC(keep)
+	return s.blobs.gcKeys(live)
+}
+
+// manifestFiles returns the stored manifests of site: release id -> file
+// name, the binary one when a release has both (as manifestPath).
+func (s *Store) manifestFiles(site string) (map[string]string, error) {
+	ents, err := os.ReadDir(s.releasesDir(site))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("list releases of %s: %w", site, err)
+	}
+	files := map[string]string{}
+	for _, e := range ents {
+		name := e.Name()
+		id, ok := strings.CutSuffix(name, manifestExt)
+		if !ok {
+			if id, ok = strings.CutSuffix(name, jsonManifestExt); !ok || files[id] != "" {
+				continue
+			}
+		}
+		if orchard.ValidReleaseID(id) {
+			files[id] = name
+		}
+	}
+	return files, nil
+}
+
+// manifestBlobs calls add with every blob of release id of site, stored in
+// the file name of its releases directory.
+func (s *Store) manifestBlobs(site, id, name string, add func([sha256.Size]byte)) error {
+	data, err := os.ReadFile(filepath.Join(s.releasesDir(site), name))
+	if err != nil {
+		return fmt.Errorf("load manifest %s/%s: %w", site, id, err)
+	}
+	if IsBinaryManifest(data) {
+		got, err := manifestBlobKeys(data, add)
+		if err == nil && got != site {
+			err = errors.New("content does not match its name")
+		}
+		if err != nil {
+			return fmt.Errorf("load manifest %s/%s: %w", site, id, err)
+		}
+		return nil
+	}
+	var m orchard.Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return fmt.Errorf("load manifest %s/%s: %w", site, id, err)
+	}
+	if m.Site != site {
+		return fmt.Errorf("load manifest %s/%s: content does not match its name", site, id)
+	}
+	for _, e := range m.Files {
+		for _, h := range []string{e.SHA256, e.Gzip} {
+			if k, ok := keyOf(h); ok {
+				add(k)
+			}
+		}
+	}
+	return nil
 }
 
 // writeFileAtomic writes data to path by way of a temporary file in the

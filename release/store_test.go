@@ -5,9 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -179,5 +182,91 @@ func TestParseSettings(t *testing.T) {
 				t.Fatalf("ParseSettings = %+v, %v; want ok=%v", s, err, tt.ok)
 			}
 		})
+	}
+}
+
+// TestCollect: Collect prunes each site with more releases than it keeps
+// (never the active one), leaves the others as they are, and removes the
+// blobs no remaining manifest names, reading manifests stored in the
+// binary encoding and as JSON (older stores) alike.
+func TestCollect(t *testing.T) {
+	st := mustOpenStore(t)
+	st.Blobs().Grace = 0
+	ctx := context.Background()
+	put := func(s string) orchard.ManifestEntry {
+		t.Helper()
+		sha, err := st.Blobs().Put(ctx, []byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return orchard.ManifestEntry{SHA256: sha, Size: int64(len(s)), ContentType: "text/plain"}
+	}
+	shared := put("shared")
+	var ids []string
+	var own []string
+	for v := range 4 {
+		e := put(fmt.Sprintf("page of release %d", v))
+		own = append(own, e.SHA256)
+		m := &orchard.Manifest{Site: "a.test", Created: time.Unix(int64(1000*(v+1)), 0).UTC(),
+			Files: map[string]orchard.ManifestEntry{"/index.html": e, "/style.css": shared}}
+		id, err := st.SaveManifest(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if _, err := st.SetActive("a.test", ids[1]); err != nil { // rolled back to the second
+		t.Fatal(err)
+	}
+	// b.test: one release stored as JSON, as a store written before the
+	// binary encoding holds it.
+	jm := &orchard.Manifest{Site: "b.test", Created: time.Unix(1000, 0).UTC(),
+		Files: map[string]orchard.ManifestEntry{"/index.html": put("json page"), "/a.html": put("json gzip source")}}
+	e := jm.Files["/a.html"]
+	e.Gzip, e.GzipSize = put("json gzip variant").SHA256, 17
+	jm.Files["/a.html"] = e
+	data, err := json.Marshal(jm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rels := filepath.Join(st.Dir(), "sites", "b.test", "releases")
+	if err := os.MkdirAll(rels, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(rels, jm.ID()+".json"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	orphan := put("orphan").SHA256
+
+	n, err := st.Collect(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Errorf("Collect removed %d blobs, want 2 (the first release's page and the orphan)", n)
+	}
+	left, err := st.Releases("a.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range left {
+		got = append(got, r.ID)
+	}
+	if want := []string{ids[3], ids[2], ids[1]}; !slices.Equal(got, want) {
+		t.Errorf("a.test keeps %v, want the two newest and the active %v", got, want)
+	}
+	if r, err := st.Releases("b.test"); err != nil || len(r) != 1 {
+		t.Errorf("b.test keeps %d releases (%v), want its one", len(r), err)
+	}
+	for _, sha := range []string{shared.SHA256, own[1], own[2], own[3], jm.Files["/index.html"].SHA256, e.SHA256, e.Gzip} {
+		if !st.Blobs().Has(sha) {
+			t.Errorf("blob %s of a kept release was removed", sha)
+		}
+	}
+	for _, sha := range []string{own[0], orphan} {
+		if st.Blobs().Has(sha) {
+			t.Errorf("blob %s that no kept release names is still stored", sha)
+		}
 	}
 }

@@ -1,0 +1,4 @@
+package release
+
+// ManifestBlobKeys is manifestBlobKeys, for the codec's external tests.
+var ManifestBlobKeys = manifestBlobKeys
