@@ -3,6 +3,7 @@ package monitor
 import (
 	"log/slog"
 	"net/http"
+	"regexp"
 	"runtime"
 	"sort"
 	"time"
@@ -43,7 +44,11 @@ type ProcessInfo struct {
 func NewRegistry(info ProcessInfo, logger *slog.Logger, dataDirs []string, extra ...prometheus.Collector) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
-		collectors.NewGoCollector(),
+		// Beside the defaults, the heap the last GC found live
+		// (go_gc_heap_live_bytes): a process's size without the garbage
+		// heap_inuse counts until the next GC.
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
+			collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/gc/heap/live:bytes$`)})),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		NewHostCollector(logger, dataDirs...),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
