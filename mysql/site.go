@@ -332,45 +332,28 @@ func (d *DB) LookupHost(ctx context.Context, host string) (*orchard.Site, error)
 	return s, err
 }
 
-// matchingFew is how many candidate sites SitesMatching reads one by one;
-// with more, reading every site at once costs less.
-const matchingFew = 64
-
 // SitesMatching returns the sites whose host or an alias matches p: the
 // candidates' hosts first (one scan of the host names, no site rows), then
 // those sites.
 func (d *DB) SitesMatching(ctx context.Context, p orchard.HostPattern) ([]*orchard.Site, error) {
 	var sites []*orchard.Site
-	all := false
+	every := false
 	err := d.read(ctx, func(db *sql.DB) error {
-		hosts, err := sqlrows.List(ctx, db, sqlrows.String,
-			`SELECT DISTINCT site FROM orchard_hosts WHERE LOWER(host) LIKE ? ORDER BY site`, p.Like())
+		var err error
+		sites, every, err = sqlrows.SitesMatching(ctx, db, p,
+			`SELECT DISTINCT site FROM orchard_hosts WHERE LOWER(host) LIKE ? ORDER BY site`, p.Like(),
+			func(h string) (*orchard.Site, error) { return getSite(ctx, db, h) })
 		if err != nil {
 			return fmt.Errorf("sites matching %q: %w", p, err)
-		}
-		if all = len(hosts) > matchingFew; all {
-			return nil
-		}
-		for _, h := range hosts {
-			s, err := getSite(ctx, db, h)
-			if orchard.ErrorCode(err) == orchard.ENOTFOUND {
-				continue // dropped since the scan
-			}
-			if err != nil {
-				return err
-			}
-			if p.MatchSite(s) {
-				sites = append(sites, s)
-			}
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if all {
-		every, err := d.Sites(ctx)
-		return p.Filter(every), err
+	if every {
+		all, err := d.Sites(ctx)
+		return p.Filter(all), err
 	}
 	return sites, nil
 }

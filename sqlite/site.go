@@ -289,42 +289,25 @@ func (db *DB) LookupHost(ctx context.Context, host string) (*orchard.Site, error
 	return s, err
 }
 
-// matchingFew is how many candidate sites SitesMatching reads one by one;
-// with more, reading every site at once costs less.
-const matchingFew = 64
-
 // SitesMatching returns the sites whose host or an alias matches p: the
 // candidates' hosts first (one scan of the host names, no site rows), then
 // those sites.
 func (db *DB) SitesMatching(ctx context.Context, p orchard.HostPattern) ([]*orchard.Site, error) {
 	var sites []*orchard.Site
-	all := false
+	every := false
 	err := db.view(ctx, func(tx *sql.Tx) error {
-		hosts, err := sqlrows.List(ctx, tx, sqlrows.String,
-			`SELECT DISTINCT site FROM orchard_hosts WHERE lower(name) GLOB ? ORDER BY site`, p.Glob())
-		if err != nil {
-			return err
-		}
-		if all = len(hosts) > matchingFew; all {
-			return nil
-		}
-		for _, h := range hosts {
-			s, err := getSite(ctx, tx, h)
-			if err != nil {
-				return err
-			}
-			if p.MatchSite(s) {
-				sites = append(sites, s)
-			}
-		}
-		return nil
+		var err error
+		sites, every, err = sqlrows.SitesMatching(ctx, tx, p,
+			`SELECT DISTINCT site FROM orchard_hosts WHERE lower(name) GLOB ? ORDER BY site`, p.Glob(),
+			func(h string) (*orchard.Site, error) { return getSite(ctx, tx, h) })
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: sites matching %q: %w", p, err)
 	}
-	if all {
-		every, err := db.Sites(ctx)
-		return p.Filter(every), err
+	if every {
+		all, err := db.Sites(ctx)
+		return p.Filter(all), err
 	}
 	return sites, nil
 }
