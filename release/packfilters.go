@@ -12,6 +12,8 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
+
+	"github.com/orchardhq/orchard"
 )
 
 // Opening a store read and checked the idx of every pack: at 10,000 small
@@ -166,21 +168,29 @@ func (b *Blobs) readFilterCache() map[int]cachedFilter {
 }
 
 // writeFilterCache records the filter of every open pack whose idx is
-// known (read whole, or lazily through a record of the cache), at least
-// stampAge old, and not written by this process, when that tells the next
-// Open more than cached describes. Failing to write it costs the next
-// Open time, nothing else.
+// known (read whole, or lazily through a record of the cache), not written
+// by this process, and done growing: full (PackEntries), or untouched for
+// filterCacheQuiet. Then the file changes when a pack fills, not at every
+// publish, which appends to a pack that is not full and so made each
+// command after it rewrite the filters of every pack (1.1 MB at 10,000
+// sites); a pack still growing is small, and Open reads its idx. It
+// writes when that tells the next Open more than cached describes.
+// Failing to write it costs the next Open time, nothing else.
 func (b *Blobs) writeFilterCache(cached map[int]cachedFilter) {
 	now := time.Now()
+	full := int64(orchard.OrDefault(b.PackEntries, DefaultPackEntries))
 	recs := map[int]cachedFilter{}
 	b.mu.RLock()
 	for num, p := range b.packs {
-		if p.write || p.idxStamp == (fileStamp{}) || now.Sub(time.Unix(0, p.idxStamp.mtime)) < stampAge {
+		if p.write || p.idxStamp == (fileStamp{}) {
 			continue
 		}
 		count := int64(len(p.entries))
 		if p.lazy != nil {
 			count = p.lazy.count
+		}
+		if age := now.Sub(time.Unix(0, p.idxStamp.mtime)); age < stampAge || count < full && age < filterCacheQuiet {
+			continue
 		}
 		recs[num] = cachedFilter{stamp: p.idxStamp, covered: p.covered, count: count, filter: p.filter}
 	}
@@ -196,6 +206,10 @@ func (b *Blobs) writeFilterCache(cached map[int]cachedFilter) {
 	}
 	_ = WriteCacheFile(filepath.Join(b.packDir, filterCacheFile), encodeFilterCache(recs))
 }
+
+// filterCacheQuiet is how long a pack that is not full must go untouched
+// before the filter cache records it (writeFilterCache).
+const filterCacheQuiet = 10 * time.Minute
 
 // lazyIdx is the idx of a pack opened through the filter cache, not read:
 // lookups binary-search the file, until lazyLoadAfter of them have: then

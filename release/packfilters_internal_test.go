@@ -267,3 +267,49 @@ func TestFilterCache_LoadsWhenBusy(t *testing.T) {
 	}
 	s.want(b)
 }
+
+// TestFilterCache_GrowingPack: a pack that is not full and was appended to
+// a minute ago (a publish's blobs) does not make the next Open rewrite the
+// filter cache (after the one that drops its stale record); once it has
+// been quiet for filterCacheQuiet, it joins it again.
+func TestFilterCache_GrowingPack(t *testing.T) {
+	s := newLazyStore(t, 43) // five packs of 8 and one of 3
+	s.open().Close()
+	backdate := func(d time.Duration) {
+		t.Helper()
+		names, _ := filepath.Glob(filepath.Join(s.dir, "blobs", "packs", "*.idx"))
+		for _, n := range names {
+			if fi, err := os.Stat(n); err == nil && time.Since(fi.ModTime()) < d {
+				at := time.Now().Add(-d)
+				if err := os.Chtimes(n, at, at); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	publish := func(prefix string) {
+		t.Helper()
+		b := s.open()
+		b.PackEntries = 8
+		s.put(b, prefix, 2) // into the pack that is not full
+		b.Close()
+		backdate(time.Minute)
+	}
+	publish("first")
+	s.open().Close() // drops the record of the pack that grew
+	before, err := os.ReadFile(s.cache())
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish("second")
+	s.open().Close()
+	if after, _ := os.ReadFile(s.cache()); !bytes.Equal(after, before) {
+		t.Error("an Open rewrote the filter cache for a pack appended to a minute ago")
+	}
+	backdate(filterCacheQuiet + time.Minute)
+	s.open().Close()
+	if after, _ := os.ReadFile(s.cache()); bytes.Equal(after, before) {
+		t.Error("a pack quiet for longer than filterCacheQuiet stays out of the filter cache")
+	}
+	s.want(s.open())
+}
