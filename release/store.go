@@ -540,6 +540,18 @@ func (s *Store) Prune(site string, keep int) ([]string, error) {
 // it after publishes.
 func (s *Store) Collect(keep int) (int, error) { return s.collect(keep) }
 
+// PruneOver is Prune for a site with more than keep releases, and for the
+// others nothing but a listing of their releases: Prune reads the summary
+// of each release to order them, and a node prunes every site after a
+// restart.
+func (s *Store) PruneOver(site string, keep int) ([]string, error) {
+	files, err := s.manifestFiles(site)
+	if err != nil || len(files) <= keep {
+		return nil, err
+	}
+	return s.Prune(site, keep)
+}
+
 // GC removes every blob that no stored manifest of any site refers to (and
 // that is older than Blobs.Grace), returning how many it removed.
 func (s *Store) GC() (int, error) { return s.collect(0) }

@@ -270,3 +270,34 @@ func TestCollect(t *testing.T) {
 		}
 	}
 }
+
+// TestPruneOver: a site with no more releases than kept is left as it is,
+// one with more is pruned as Prune does.
+func TestPruneOver(t *testing.T) {
+	st := mustOpenStore(t)
+	ctx := context.Background()
+	var ids []string
+	for v := range 3 {
+		body := fmt.Sprintf("release %d", v)
+		sha, err := st.Blobs().Put(ctx, []byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := st.SaveManifest(&orchard.Manifest{Site: "a.test", Created: time.Unix(int64(1000*(v+1)), 0).UTC(),
+			Files: map[string]orchard.ManifestEntry{"/index.html": {SHA256: sha, Size: int64(len(body)), ContentType: "text/html"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if removed, err := st.PruneOver("a.test", 3); err != nil || len(removed) != 0 {
+		t.Errorf("PruneOver(keep 3) of 3 releases = %v, %v; want nothing removed", removed, err)
+	}
+	if removed, err := st.PruneOver("none.test", 1); err != nil || len(removed) != 0 {
+		t.Errorf("PruneOver of a site without releases = %v, %v", removed, err)
+	}
+	removed, err := st.PruneOver("a.test", 1)
+	if err != nil || !slices.Equal(removed, []string{ids[1], ids[0]}) {
+		t.Errorf("PruneOver(keep 1) = %v, %v; want the two oldest %v", removed, err, []string{ids[1], ids[0]})
+	}
+}

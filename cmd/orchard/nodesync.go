@@ -98,7 +98,7 @@ func (g *nodeGC) run(sites []string) error {
 		sites = all
 	}
 	for _, site := range sites {
-		removed, err := g.store.Prune(site, g.keep)
+		removed, err := g.store.PruneOver(site, g.keep)
 		g.pruned += len(removed)
 		if err != nil {
 			return err
