@@ -341,7 +341,7 @@ func (d *DB) SitesMatching(ctx context.Context, p orchard.HostPattern) ([]*orcha
 	err := d.read(ctx, func(db *sql.DB) error {
 		var err error
 		sites, every, err = sqlrows.SitesMatching(ctx, db, p,
-			`SELECT DISTINCT site FROM orchard_hosts WHERE LOWER(host) LIKE ? ORDER BY site`, p.Like(),
+			`SELECT DISTINCT site FROM orchard_hosts WHERE host LIKE ? ORDER BY site`, p.Like(),
 			func(h string) (*orchard.Site, error) { return getSite(ctx, db, h) })
 		if err != nil {
 			return fmt.Errorf("sites matching %q: %w", p, err)

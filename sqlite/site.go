@@ -290,15 +290,17 @@ func (db *DB) LookupHost(ctx context.Context, host string) (*orchard.Site, error
 }
 
 // SitesMatching returns the sites whose host or an alias matches p: the
-// candidates' hosts first (one scan of the host names, no site rows), then
-// those sites.
+// candidates' hosts first (names are stored in lower case, as the pattern
+// is: a literal prefix lets GLOB use the names' index instead of reading
+// every one, some 20 ms in a fresh process at 10,000 sites), then those
+// sites.
 func (db *DB) SitesMatching(ctx context.Context, p orchard.HostPattern) ([]*orchard.Site, error) {
 	var sites []*orchard.Site
 	every := false
 	err := db.view(ctx, func(tx *sql.Tx) error {
 		var err error
 		sites, every, err = sqlrows.SitesMatching(ctx, tx, p,
-			`SELECT DISTINCT site FROM orchard_hosts WHERE lower(name) GLOB ? ORDER BY site`, p.Glob(),
+			`SELECT DISTINCT site FROM orchard_hosts WHERE name GLOB ? ORDER BY site`, p.Glob(),
 			func(h string) (*orchard.Site, error) { return getSite(ctx, tx, h) })
 		return err
 	})
