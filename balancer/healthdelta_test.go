@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -53,14 +54,11 @@ func (v *versionedHealth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(h)
 }
 
+// cut splits a version "EPOCH-N".
 func cut(v string) (string, int, bool) {
-	for i := len(v) - 1; i >= 0; i-- {
-		if v[i] == '-' {
-			g, err := strconv.Atoi(v[i+1:])
-			return v[:i], g, err == nil
-		}
-	}
-	return "", 0, false
+	i := strings.LastIndexByte(v, '-')
+	g, err := strconv.Atoi(v[i+1:])
+	return v[:max(i, 0)], g, i >= 0 && err == nil
 }
 
 // TestHealthDeltas: the balancer sends back the version of each member's

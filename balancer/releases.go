@@ -68,7 +68,8 @@ func (b *Balancer) setHealthReleases(m *member, h *orchard.Health, started int64
 		cur = *p
 	}
 	if h.Delta {
-		return b.applyReleaseChangesLocked(m, cur, h.Releases, started)
+		b.applyReleaseChangesLocked(m, cur, h.Releases, started)
+		return true
 	}
 	rels := h.Releases
 	if maps.Equal(cur, rels) {
@@ -99,7 +100,7 @@ func (b *Balancer) setHealthReleases(m *member, h *orchard.Health, started int64
 // applyReleaseChangesLocked applies the changes a health check reported
 // since the version cur reflects ("" id: the member no longer has the
 // site). b.mu must be held.
-func (b *Balancer) applyReleaseChangesLocked(m *member, cur, changes map[string]string, started int64) bool {
+func (b *Balancer) applyReleaseChangesLocked(m *member, cur, changes map[string]string, started int64) {
 	var changed []string
 	for site, id := range changes {
 		if h, err := orchard.NormalizeHost(site); err != nil || h != site || id != "" && !orchard.ValidReleaseID(id) {
@@ -111,7 +112,7 @@ func (b *Balancer) applyReleaseChangesLocked(m *member, cur, changes map[string]
 		changed = append(changed, site)
 	}
 	if len(changed) == 0 {
-		return true
+		return
 	}
 	next := maps.Clone(cur)
 	if next == nil {
@@ -129,7 +130,6 @@ func (b *Balancer) applyReleaseChangesLocked(m *member, cur, changes map[string]
 	for _, site := range changed {
 		b.recountTargetLocked(site)
 	}
-	return true
 }
 
 // recountMemberLocked counts again the sites m reports, after m went down
