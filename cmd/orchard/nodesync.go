@@ -90,12 +90,11 @@ func (g *nodeGC) run(sites []string) error {
 	if g.keep == 0 {
 		return nil // every release is kept: nothing to free
 	}
-	all, err := g.store.Sites()
-	if err != nil {
-		return err
-	}
 	if sites == nil {
-		sites = all
+		var err error
+		if sites, err = g.store.Sites(); err != nil {
+			return err
+		}
 	}
 	for _, site := range sites {
 		removed, err := g.store.PruneOver(site, g.keep)
@@ -104,8 +103,12 @@ func (g *nodeGC) run(sites []string) error {
 			return err
 		}
 	}
-	if g.pruned == 0 || g.pruned*sweepShare < len(all) {
-		return nil
+	if g.pruned == 0 {
+		return nil // most runs: no site had more releases than kept
+	}
+	all, err := g.store.Sites()
+	if err != nil || g.pruned*sweepShare < len(all) {
+		return err
 	}
 	g.pruned = 0
 	_, err = g.store.GC()
