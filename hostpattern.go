@@ -3,6 +3,7 @@ package orchard
 import (
 	"path"
 	"strings"
+	"unicode/utf8"
 )
 
 // HostPattern selects sites by host name with a shell pattern, as the
@@ -91,7 +92,9 @@ func (p HostPattern) wider(many, one string, literal func(*strings.Builder, byte
 		case '?':
 			b.WriteString(one)
 		case '\\':
-			i++
+			// The escape takes a whole rune, which may be several bytes.
+			_, n := utf8.DecodeRuneInString(s[i+1:])
+			i += n
 			b.WriteString(one)
 		case '[':
 			// ParseHostPattern checked the class is closed; an escaped
