@@ -301,11 +301,24 @@ func writeIdx(p *pack, entries []packEntry, covered int64) error {
 
 // tryLock takes an exclusive flock on f without waiting; false when another
 // open file (another process, or another Blobs of this one) holds it.
-func tryLock(f *os.File) bool {
-	return unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil
-}
+func tryLock(f *os.File) bool { return flock(f, unix.LOCK_EX|unix.LOCK_NB) == nil }
 
-func unlock(f *os.File) { _ = unix.Flock(int(f.Fd()), unix.LOCK_UN) }
+func unlock(f *os.File) { _ = flock(f, unix.LOCK_UN) }
+
+// flock applies how to f. It reaches the descriptor through SyscallConn,
+// not Fd, which would switch f to blocking mode: two fcntl calls per lock
+// and unlock, for each of 70 packs, at every CLI command.
+func flock(f *os.File, how int) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = unix.Flock(int(fd), how) }); err != nil {
+		return err
+	}
+	return ferr
+}
 
 // createPack makes a new, empty, locked pack numbered num or above in dir.
 // It is built under a temporary name and linked into place once locked and

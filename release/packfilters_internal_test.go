@@ -3,15 +3,18 @@ package release
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // lazyStore is a blob store under dir of several packs (8 blobs each)
@@ -312,4 +315,56 @@ func TestFilterCache_GrowingPack(t *testing.T) {
 		t.Error("a pack quiet for longer than filterCacheQuiet stays out of the filter cache")
 	}
 	s.want(s.open())
+}
+
+// TestFilterCache_Mapped: a filter cache mapped (as a large one is) gives
+// the records and filters a read one gives, and they hold every blob.
+func TestFilterCache_Mapped(t *testing.T) {
+	s := newLazyStore(t, 60)
+	s.open().Close() // writes the cache
+	read := readFilterCacheFile(s.cache(), 1<<40)
+	mapped := readFilterCacheFile(s.cache(), 0)
+	if len(read) < 60/8 || len(mapped) != len(read) {
+		t.Fatalf("%d records read, %d mapped; want the same, at least %d", len(read), len(mapped), 60/8)
+	}
+	for num, r := range read {
+		m := mapped[num]
+		if m.stamp != r.stamp || m.covered != r.covered || m.count != r.count || !slices.Equal(m.filter, r.filter) {
+			t.Fatalf("pack %d: mapped record %+v, read %+v", num, m, r)
+		}
+	}
+	for _, d := range s.blobs {
+		k := sha256.Sum256(d)
+		found := false
+		for _, r := range mapped {
+			found = found || r.filter.mayHold(k)
+		}
+		if !found {
+			t.Fatalf("no mapped filter holds blob %q", d)
+		}
+	}
+}
+
+// TestFilterOf: the words of an aligned buffer are used in place, those of
+// an unaligned one copied; both read little-endian.
+func TestFilterOf(t *testing.T) {
+	buf := make([]byte, 8*3+1)
+	want := filter{1, 0x0102030405060708, 1 << 63}
+	for i, w := range want {
+		binary.LittleEndian.PutUint64(buf[8*i:], w)
+	}
+	aligned := filterOf(buf[:24])
+	if !slices.Equal(aligned, want) {
+		t.Fatalf("aligned: %x, want %x", aligned, want)
+	}
+	if littleEndian && unsafe.Pointer(&aligned[0]) != unsafe.Pointer(&buf[0]) {
+		t.Errorf("aligned words were copied on a little-endian machine")
+	}
+	copy(buf[1:], buf[:24])
+	if got := filterOf(buf[1:25]); !slices.Equal(got, want) {
+		t.Fatalf("unaligned: %x, want %x", got, want)
+	}
+	if filterOf(nil) != nil {
+		t.Fatal("no bytes made a filter")
+	}
 }
