@@ -45,7 +45,8 @@ type Preparer interface {
 // Builder builds sites into releases in a Store.
 type Builder struct {
 	Store *Store
-	// Workers render, compress and write in parallel; default 4 x GOMAXPROCS.
+	// Workers render, compress and write in parallel; default one per
+	// CPU, and one per outputsPerWorker outputs at most.
 	Workers int
 	// Keep is how many releases of a site are kept after a build (older
 	// ones are pruned, never the active one); 0 keeps all.
@@ -318,8 +319,15 @@ func (b *Builder) render(ctx context.Context, r Renderer, outs []Output, todo []
 	if len(todo) == 0 {
 		return nil
 	}
-	// File creation waits on the disk: overlap it.
-	workers := orchard.OrDefault(b.Workers, 4*runtime.GOMAXPROCS(0))
+	// Rendering and compressing are CPU work (a blob is appended to a
+	// pack, no file is made for it): a worker per CPU at most. And one
+	// per outputsPerWorker outputs at most: each worker's gzip encoder
+	// costs about 2.5 ms to set up in a fresh process, more than
+	// rendering a few pages, and an edit renders five or so.
+	workers := b.Workers
+	if workers <= 0 {
+		workers = min(runtime.GOMAXPROCS(0), (len(todo)+outputsPerWorker-1)/outputsPerWorker)
+	}
 	workers = min(workers, len(todo))
 	var count atomic.Int64
 	count.Store(done)
@@ -363,6 +371,10 @@ func (b *Builder) render(ctx context.Context, r Renderer, outs []Output, todo []
 	wg.Wait()
 	return firstErr
 }
+
+// outputsPerWorker is how many outputs to render make a worker worth its
+// set-up (see render).
+const outputsPerWorker = 16
 
 func (b *Builder) progress(done int64, total int) {
 	if b.Progress != nil {
