@@ -11,8 +11,10 @@
 #   - `page ls` of one site (median of 5), small / N
 #   - build --all and publish --all of every site (and its rate, sites a
 #     minute: 10,000 in 10 minutes is 1,000); the master's peak RSS
-#   - one edited page: page put + build -s + publish -s (median of 5), and
-#     the build and publish as one command (publish -s --build)
+#   - one edited page: page put, build -s, publish -s (median of 5 each),
+#     and the build and publish as one command (publish -s --build), small /
+#     N: both on a generated site (small.test, written at the start,
+#     and s00001.scale.test)
 #   - one edited page through the master: the admin UI's save, then
 #     "Build and publish" until the job is done (adminedit.py, as a
 #     browser does it: login token, session cookie, CSRF; median of 5),
@@ -72,6 +74,30 @@ create_ms() { # PREFIX: three fresh sites through the CLI (with the default temp
 	printf '%s\n' "${ts[@]}" | median
 }
 
+# edit_figures HOST PATH: edits one page of HOST five times with the CLI and
+# sets put_ms, build_ms, publish_ms (build -s, then publish -s) and
+# pubbuild_ms (the same as one command, publish -s --build): medians.
+edit_figures() {
+	local i t0 t1 t2 t3 t4 t5 puts=() builds=() pubs=() pbs=()
+	for i in 1 2 3 4 5; do
+		t0=$(now_ms)
+		echo "Edited $i at $(date +%s%N)." | cli page -s "$1" put "$2" --title "Edited $i" >/dev/null
+		t1=$(now_ms)
+		cli build -s "$1" >/dev/null
+		t2=$(now_ms)
+		cli publish -s "$1" -q >/dev/null
+		t3=$(now_ms)
+		echo "Edited $i again at $(date +%s%N)." | cli page -s "$1" put "$2" --title "Edited $i again" >/dev/null
+		t4=$(now_ms)
+		cli publish -s "$1" --build -q >/dev/null
+		t5=$(now_ms)
+		puts+=($((t1 - t0))) builds+=($((t2 - t1))) pubs+=($((t3 - t2))) pbs+=($((t5 - t4)))
+	done
+	put_ms=$(printf '%s\n' "${puts[@]}" | median)
+	build_ms=$(printf '%s\n' "${builds[@]}" | median)
+	publish_ms=$(printf '%s\n' "${pubs[@]}" | median)
+	pubbuild_ms=$(printf '%s\n' "${pbs[@]}" | median)
+}
 small=$(cli site list | tail -n +2 | wc -l)
 open_small=$(median_ms cli site list --filter none.invalid)
 create_small=$(create_ms first)
@@ -79,6 +105,12 @@ pagels_small=$(median_ms cli page -s alpha.localhost ls)
 heap_small=$(heap_inuse)
 admin_edit() { python3 "$(dirname "$0")/adminedit.py" "$ADMIN" "$PASSWORD" "$1" "$2" 5; }
 master_edit_small=$(admin_edit alpha.localhost /about/)
+# The CLI's edit figures at the small size, on a generated site of the
+# same shape as those measured at N (alpha.localhost has a larger theme).
+"$W/gensite" -sites 1 -pages "$PAGES" -categories 4 -body "$BODY" -host small.test -orchard "$DB" >&2
+cli publish -s small.test --build -q >/dev/null
+edit_figures small.test /c00/p00000/
+put_small=$put_ms build_small=$build_ms publish_small=$publish_ms pubbuild_small=$pubbuild_ms
 
 echo "writing $N sites of $PAGES pages into $DB..." >&2
 "$W/gensite" -sites "$N" -pages "$PAGES" -categories 4 -body "$BODY" -host scale.test -orchard "$DB" >&2
@@ -97,24 +129,8 @@ publish_all=$(($(now_ms) - t0 - build_all))
 publish_rss=$(($(cat "$W/publish.rss") / 1024))
 publish_rate=$((N * 60000 / (publish_all > 0 ? publish_all : 1)))
 
-edit_ms=() put_ms=() build_ms=() pub_ms=() pubbuild_ms=()
-for i in 1 2 3 4 5; do
-	t0=$(now_ms)
-	echo "Edited $i at $(date +%s%N)." | cli page -s s00001.scale.test put /c00/p00000/ --title "Edited $i" >/dev/null
-	t1=$(now_ms)
-	cli build -s s00001.scale.test >/dev/null
-	t2=$(now_ms)
-	cli publish -s s00001.scale.test -q >/dev/null
-	t3=$(now_ms)
-	echo "Edited $i again at $(date +%s%N)." | cli page -s s00001.scale.test put /c00/p00000/ --title "Edited $i" >/dev/null
-	t4=$(now_ms)
-	cli publish -s s00001.scale.test --build -q >/dev/null
-	t5=$(now_ms)
-	edit_ms+=($((t3 - t0))) put_ms+=($((t1 - t0))) build_ms+=($((t2 - t1))) pub_ms+=($((t3 - t2))) pubbuild_ms+=($((t5 - t4)))
-done
-edit=$(printf '%s\n' "${edit_ms[@]}" | median)
-edit_parts="put $(printf '%s\n' "${put_ms[@]}" | median), build $(printf '%s\n' "${build_ms[@]}" | median), publish $(printf '%s\n' "${pub_ms[@]}" | median) ms"
-pubbuild=$(printf '%s\n' "${pubbuild_ms[@]}" | median)
+edit_figures s00001.scale.test /c00/p00000/
+put_n=$put_ms build_n=$build_ms publish_n=$publish_ms pubbuild_n=$pubbuild_ms
 version_ms=$(median_ms "$O" version)
 master_edit_n=$(admin_edit s00001.scale.test /c00/p00000/)
 
@@ -155,8 +171,11 @@ orchard with $total sites ($N generated: $PAGES pages of ~$BODY bytes; $small at
   page ls of one site                      ${pagels_small} / ${pagels_n} ms          within 20 ms
   build --all                              ${build_all} ms
   publish --all                            ${publish_all} ms (${publish_rate} sites/min), ${publish_rss} MiB peak RSS   10,000 sites in ≤ 10 min, bounded RSS
-  one edit: put + build + publish          ${edit} ms ($edit_parts)   ≤ 200 ms
-  (the same build + publish, one command)  ${pubbuild} ms (publish -s --build)
+  one edit: page put                       ${put_small} / ${put_n} ms          within 20 ms
+  one edit: build -s                       ${build_small} / ${build_n} ms          within 20 ms
+  one edit: publish -s                     ${publish_small} / ${publish_n} ms          within 20 ms
+  one edit: build -s + publish -s          $((build_small + publish_small)) / $((build_n + publish_n)) ms          ≤ 200 ms at N (build + publish)
+  one edit: publish -s --build             ${pubbuild_small} / ${pubbuild_n} ms          ≤ 200 ms at N, within 20 ms
   one edit through the master (admin UI)   ${master_edit_small} / ${master_edit_n} ms          ≤ 200 ms (save + build + publish, no process start)
   (a CLI command that opens nothing)       ${version_ms} ms (orchard version: process start)
   node0 /metrics                           ${metrics_bytes} bytes, ${metrics_series} series   ≤ 64 KB
