@@ -23,11 +23,11 @@ type Balancer struct {
 	log  *slog.Logger
 	now  func() time.Time
 
-	table   atomic.Pointer[table]             // the options of the last Reload and what they built
-	targets atomic.Pointer[map[string]string] // site -> newest release, copy on write
-	cache   *edgeCache                        // the current edge cache (nil = none), under mu; requests read table.cache
-	cert    atomic.Pointer[tls.Certificate]   // served by the TLS listener; Reload reloads it
-	acme    pushedCerts                       // certificates and ACME challenges from the master (certs.go)
+	table   atomic.Pointer[table]           // the options of the last Reload and what they built
+	targets atomic.Pointer[siteTable]       // site -> newest release, copy on write
+	cache   *edgeCache                      // the current edge cache (nil = none), under mu; requests read table.cache
+	cert    atomic.Pointer[tls.Certificate] // served by the TLS listener; Reload reloads it
+	acme    pushedCerts                     // certificates and ACME challenges from the master (certs.go)
 	alog    *accessLog
 	stats   stats
 	fast    fastConns                 // the plain listener's connections in the fast loop (fastloop.go)
@@ -77,8 +77,7 @@ func New(opts Options) *Balancer {
 		csrfKey: make([]byte, 32),
 	}
 	_, _ = rand.Read(b.csrfKey)
-	empty := map[string]string{}
-	b.targets.Store(&empty)
+	b.targets.Store(&siteTable{})
 	if opts.AccessLog != nil {
 		b.alog = newAccessLog(opts.AccessLog)
 	}

@@ -39,14 +39,15 @@ func (b *Balancer) listenControl() error {
 		mux.Handle("POST "+orchard.RefreshPath, auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 			defer cancel()
-			sites := b.Refresh(ctx)
+			var sites map[string]string
 			if site := r.URL.Query().Get("site"); site != "" {
 				// One publish's question: that site's release alone.
-				one := map[string]string{}
-				if id, ok := sites[site]; ok {
-					one[site] = id
+				sites = map[string]string{}
+				if id := b.RefreshSite(ctx, site); id != "" {
+					sites[site] = id
 				}
-				sites = one
+			} else {
+				sites = b.Refresh(ctx)
 			}
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Cache-Control", "no-store")

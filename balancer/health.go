@@ -157,6 +157,20 @@ func fetchHealth(ctx context.Context, client *http.Client, url, since string) (*
 // Refresh checks every member's health now, in parallel, and returns each
 // site's newest release as the balancer then routes it.
 func (b *Balancer) Refresh(ctx context.Context) map[string]string {
+	b.checkAll(ctx)
+	return b.targets.Load().all()
+}
+
+// RefreshSite is Refresh for one site's question (a one-site publish): it
+// returns that site's newest release ("" if none), not a copy of every
+// site's (10,000 entries, each publish).
+func (b *Balancer) RefreshSite(ctx context.Context, site string) string {
+	b.checkAll(ctx)
+	return b.targetRelease([]byte(site))
+}
+
+// checkAll checks every member's health now, in parallel.
+func (b *Balancer) checkAll(ctx context.Context) {
 	// A reload restarts members' checks (and sets m.check) under b.mu.
 	var checks []func(context.Context)
 	b.mu.Lock()
@@ -175,5 +189,4 @@ func (b *Balancer) Refresh(ctx context.Context) map[string]string {
 		wg.Go(func() { check(ctx) })
 	}
 	wg.Wait()
-	return b.Status().Sites
 }

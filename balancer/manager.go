@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"html/template"
-	"maps"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -84,7 +83,7 @@ func (b *Balancer) Status() Status {
 		Rejected: b.stats.rejected.Load(),
 		Failed:   b.stats.failed.Load(),
 		Retries:  b.stats.retries.Load(),
-		Sites:    maps.Clone(*b.targets.Load()),
+		Sites:    b.targets.Load().all(),
 	}
 	t := b.table.Load()
 	if t == nil {
@@ -105,7 +104,7 @@ func (b *Balancer) Status() Status {
 				P50: millis(m.lat.quantile(0.5)), P99: millis(m.lat.quantile(0.99)), Releases: map[string]string{},
 			}
 			if r := m.releases.Load(); r != nil {
-				ms.Releases = maps.Clone(*r)
+				ms.Releases = r.all()
 			}
 			m.hmu.Lock()
 			ms.Health = slices.Clone(m.history)

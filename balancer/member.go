@@ -49,8 +49,8 @@ type member struct {
 
 	lbstatus int64 // byrequests state; guarded by the pool's mu
 
-	releases atomic.Pointer[map[string]string] // site -> active release, copy on write
-	relAt    atomic.Int64                      // unix ns: start of the request that last changed releases
+	releases atomic.Pointer[siteTable] // site -> active release, copy on write
+	relAt    atomic.Int64              // unix ns: start of the request that last changed releases
 
 	hmu     sync.Mutex // guards the fields below
 	passes  int
@@ -150,10 +150,7 @@ func (m *member) recover(now int64) {
 
 // release returns the member's active release of site ("" if unknown).
 func (m *member) release(site []byte) string {
-	if p := m.releases.Load(); p != nil {
-		return (*p)[string(site)]
-	}
-	return ""
+	return m.releases.Load().get(site)
 }
 
 // latency is a lock-free histogram of response times: 4 buckets per power

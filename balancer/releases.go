@@ -1,8 +1,6 @@
 package balancer
 
 import (
-	"maps"
-
 	"github.com/orchardhq/orchard"
 )
 
@@ -22,7 +20,7 @@ import (
 
 // targetRelease returns the newest release of a site ("" if unknown).
 func (b *Balancer) targetRelease(site []byte) string {
-	return (*b.targets.Load())[string(site)]
+	return b.targets.Load().get(site)
 }
 
 // observe notes the release a member answered a request with. The hot
@@ -43,12 +41,7 @@ func (b *Balancer) observe(m *member, site, rel []byte, started int64) {
 	if old == string(rel) {
 		return
 	}
-	next := map[string]string{}
-	if p := m.releases.Load(); p != nil {
-		next = maps.Clone(*p)
-	}
-	next[string(site)] = string(rel)
-	m.releases.Store(&next)
+	m.releases.Store(m.releases.Load().set(string(site), string(rel)))
 	m.relAt.Store(started)
 	b.recountTargetLocked(string(site))
 }
@@ -63,69 +56,57 @@ func (b *Balancer) setHealthReleases(m *member, h *orchard.Health, started int64
 	if started < m.relAt.Load() {
 		return false
 	}
-	var cur map[string]string
-	if p := m.releases.Load(); p != nil {
-		cur = *p
-	}
+	cur := m.releases.Load()
 	if h.Delta {
 		b.applyReleaseChangesLocked(m, cur, h.Releases, started)
 		return true
 	}
 	rels := h.Releases
-	if maps.Equal(cur, rels) {
+	if cur.equal(rels) {
 		return true
 	}
-	next := make(map[string]string, len(rels))
+	valid := make(map[string]string, len(rels))
 	for site, id := range rels {
 		if _, err := orchard.NormalizeHost(site); err != nil || !orchard.ValidReleaseID(id) {
 			continue
 		}
-		next[site] = id
+		valid[site] = id
 	}
-	m.releases.Store(&next)
+	m.releases.Store(newSiteTable(valid))
 	m.relAt.Store(started)
-	for site, id := range next {
-		if cur[site] != id {
+	for site, id := range valid {
+		if old, _ := cur.lookup(site); old != id {
 			b.recountTargetLocked(site)
 		}
 	}
-	for site := range cur {
-		if _, ok := next[site]; !ok {
+	cur.each(func(site, _ string) {
+		if _, ok := valid[site]; !ok {
 			b.recountTargetLocked(site)
 		}
-	}
+	})
 	return true
 }
 
 // applyReleaseChangesLocked applies the changes a health check reported
 // since the version cur reflects ("" id: the member no longer has the
 // site). b.mu must be held.
-func (b *Balancer) applyReleaseChangesLocked(m *member, cur, changes map[string]string, started int64) {
+func (b *Balancer) applyReleaseChangesLocked(m *member, cur *siteTable, changes map[string]string, started int64) {
 	var changed []string
+	valid := map[string]string{}
 	for site, id := range changes {
 		if h, err := orchard.NormalizeHost(site); err != nil || h != site || id != "" && !orchard.ValidReleaseID(id) {
 			continue
 		}
-		if old, ok := cur[site]; ok && old == id || !ok && id == "" {
+		if old, ok := cur.lookup(site); ok && old == id || !ok && id == "" {
 			continue
 		}
 		changed = append(changed, site)
+		valid[site] = id
 	}
 	if len(changed) == 0 {
 		return
 	}
-	next := maps.Clone(cur)
-	if next == nil {
-		next = map[string]string{}
-	}
-	for _, site := range changed {
-		if id := changes[site]; id == "" {
-			delete(next, site)
-		} else {
-			next[site] = id
-		}
-	}
-	m.releases.Store(&next)
+	m.releases.Store(cur.with(valid))
 	m.relAt.Store(started)
 	for _, site := range changed {
 		b.recountTargetLocked(site)
@@ -135,11 +116,7 @@ func (b *Balancer) applyReleaseChangesLocked(m *member, cur, changes map[string]
 // recountMemberLocked counts again the sites m reports, after m went down
 // or came back. b.mu must be held.
 func (b *Balancer) recountMemberLocked(m *member) {
-	if p := m.releases.Load(); p != nil {
-		for site := range *p {
-			b.recountTargetLocked(site)
-		}
-	}
+	m.releases.Load().each(func(site, _ string) { b.recountTargetLocked(site) })
 }
 
 // recountTargetLocked sets a site's newest release to the one a majority
@@ -161,15 +138,13 @@ func (b *Balancer) recountTargetLocked(site string) {
 		voters++
 		counts[rel]++
 	}
-	targets := *b.targets.Load()
-	cur := targets[site]
+	targets := b.targets.Load()
+	cur, _ := targets.lookup(site)
 	for rel, n := range counts {
 		if 2*n <= voters || rel == cur {
 			continue
 		}
-		next := maps.Clone(targets)
-		next[site] = rel
-		b.targets.Store(&next)
+		b.targets.Store(targets.set(site, rel))
 		b.log.Info("newest release", "site", site, "release", rel, "was", cur, "members", n, "of", voters)
 		return
 	}
