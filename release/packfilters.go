@@ -178,8 +178,10 @@ func readFilterCacheFile(path string, mapFrom int64) map[int]cachedFilter {
 		return nil
 	}
 	var data []byte
+	mapped := false
 	if size := st.Size(); size >= mapFrom && size <= maxFilterCacheBytes && littleEndian {
 		data, err = unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_PRIVATE)
+		mapped = err == nil
 	} else {
 		data, err = io.ReadAll(io.LimitReader(f, maxFilterCacheBytes))
 	}
@@ -188,6 +190,9 @@ func readFilterCacheFile(path string, mapFrom int64) map[int]cachedFilter {
 	}
 	recs, err := parseFilterCache(data)
 	if err != nil {
+		if mapped {
+			_ = unix.Munmap(data) // nothing points into it
+		}
 		return nil
 	}
 	return recs

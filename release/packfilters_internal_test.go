@@ -343,6 +343,18 @@ func TestFilterCache_Mapped(t *testing.T) {
 			t.Fatalf("no mapped filter holds blob %q", d)
 		}
 	}
+	// A damaged cache mapped is refused (and unmapped), as one read is.
+	data, err := os.ReadFile(s.cache())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 1
+	if err := os.WriteFile(s.cache(), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if recs := readFilterCacheFile(s.cache(), 0); recs != nil {
+		t.Fatalf("a damaged cache mapped gave %d records", len(recs))
+	}
 }
 
 // TestFilterOf: the words of an aligned buffer are used in place, those of
