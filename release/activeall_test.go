@@ -81,8 +81,31 @@ func TestActiveAll(t *testing.T) {
 	if v := st.ActiveVersion(); v == v1 || v != other.ActiveVersion() {
 		t.Errorf("ActiveVersion after another store moved b.test: %q (before %q; the other store's %q)", v, v1, other.ActiveVersion())
 	}
+	// The other store's move is taken from the generation log, without
+	// reading every pointer: a.test's change behind the store's back is
+	// still not seen.
+	if err := os.WriteFile(filepath.Join(dir, "sites", "a.test", "active"), []byte(want["b.test"]+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	got, err = st.ActiveAll()
 	if err != nil || !maps.Equal(got, want) {
 		t.Fatalf("after another store moved b.test: ActiveAll = %v, %v; want %v", got, err, want)
+	}
+	// A generation file that is no log (damaged, or of an older version)
+	// makes the next call read every pointer: the changes behind the
+	// store's back show.
+	if err := os.WriteFile(filepath.Join(dir, "active-gen"), []byte("1700000000 42\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want["a.test"], want["b.test"] = want["b.test"], want["b.test"]
+	got, err = st.ActiveAll()
+	if err != nil || !maps.Equal(got, want) {
+		t.Fatalf("after the log was lost: ActiveAll = %v, %v; want %v", got, err, want)
+	}
+	// Moves after that start a new log, which the store follows again.
+	want["c.test"] = save(other, "c.test", "c2")
+	got, err = st.ActiveAll()
+	if err != nil || !maps.Equal(got, want) {
+		t.Fatalf("in a new log: ActiveAll = %v, %v; want %v", got, err, want)
 	}
 }

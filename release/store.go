@@ -448,15 +448,14 @@ func (s *Store) setActive(m *orchard.Manifest, id string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	before, _ := s.activeGen()
 	if err := writeFileAtomic(filepath.Join(s.dir, "sites", m.Site, "active"), []byte(id+"\n")); err != nil {
 		return fmt.Errorf("activate %s/%s: %w", m.Site, id, err)
 	}
-	if err := s.bumpActiveGen(); err != nil {
+	g, err := s.bumpActiveGen(m.Site, id)
+	if err != nil {
 		return fmt.Errorf("activate %s/%s: %w", m.Site, id, err)
 	}
-	after, _ := s.activeGen()
-	s.moved(m.Site, id, before, after)
+	s.moved(m.Site, id, g)
 	return nil
 }
 
