@@ -283,6 +283,11 @@ func (c Catalog) Active() (map[string]string, error) { return c.Store.ActiveAll(
 // ActiveVersion names the version of the active pointers (publish.Catalog).
 func (c Catalog) ActiveVersion() string { return c.Store.ActiveVersion() }
 
+// ActiveSince returns the pointers moved since version (publish.Catalog).
+func (c Catalog) ActiveSince(version string) (map[string]string, bool) {
+	return c.Store.ActiveSince(version)
+}
+
 // Manifest loads release id of site.
 func (c Catalog) Manifest(site, id string) (*orchard.Manifest, error) {
 	return c.Store.Manifest(site, id)

@@ -19,11 +19,14 @@ import (
 // Asked with ?since=VERSION while the list is still that version, the
 // master answers Unchanged and no list: every node asks every few seconds,
 // and with 10,000 sites the list is some 400 KB to encode, sign, send and
-// decode each time.
+// decode each time. Asked since a version its catalog can tell the changes
+// from, it answers only the sites whose release changed since (Delta):
+// after a publish, each node read the whole list again.
 type ActiveList struct {
 	Releases  map[string]string `json:"releases,omitempty"`
 	Version   string            `json:"version,omitempty"`
 	Unchanged bool              `json:"unchanged,omitempty"`
+	Delta     bool              `json:"delta,omitempty"`
 }
 
 // ActiveRelease is the master's answer to GET /_orchard/v1/releases/{site}.
@@ -55,6 +58,9 @@ func (n *Node) CatchUp(ctx context.Context) error {
 	if list.Unchanged && since != "" {
 		n.setCaughtUp(since)
 		return nil
+	}
+	if list.Delta && since == "" {
+		return fmt.Errorf("ask master for releases: %w: changes since no version", ErrInvalid)
 	}
 	have := n.cfg.State.Releases()
 	sites := make([]string, 0, len(list.Releases))

@@ -20,7 +20,7 @@ import (
 func TestCatchUpReadsListOnlyWhenChanged(t *testing.T) {
 	master, cat := newMemBlobs(), newMemCatalog()
 	h := publish.NewMasterHandler(publish.MasterConfig{Secret: testSecret, Catalog: cat, Blobs: master})
-	var full atomic.Int32 // answers to GET /_orchard/v1/releases with a list
+	var full, deltas atomic.Int32 // answers to GET /_orchard/v1/releases with a list, with changes
 	msrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/_orchard/v1/releases" {
 			h.ServeHTTP(w, r)
@@ -29,8 +29,13 @@ func TestCatchUpReadsListOnlyWhenChanged(t *testing.T) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, r)
 		var list publish.ActiveList
-		if err := json.Unmarshal(rec.Body.Bytes(), &list); err == nil && !list.Unchanged {
-			full.Add(1)
+		if err := json.Unmarshal(rec.Body.Bytes(), &list); err == nil {
+			switch {
+			case list.Delta:
+				deltas.Add(1)
+			case !list.Unchanged:
+				full.Add(1)
+			}
 		}
 		maps.Copy(w.Header(), rec.Header())
 		w.WriteHeader(rec.Code)
@@ -39,15 +44,17 @@ func TestCatchUpReadsListOnlyWhenChanged(t *testing.T) {
 	t.Cleanup(msrv.Close)
 	n := startNode(t, "node0", strings.TrimPrefix(msrv.URL, "http://"))
 	ctx := context.Background()
-	lists := func() int { return int(full.Load()) }
-	catchUp := func(wantErr bool, wantLists int, wantActive map[string]string) {
+	// lists counts the whole lists; a delta (the changes since the
+	// version the node caught up with) counts as a tenth.
+	lists := func() float64 { return float64(full.Load()) + float64(deltas.Load())/10 }
+	catchUp := func(wantErr bool, wantLists float64, wantActive map[string]string) {
 		t.Helper()
 		err := n.node.CatchUp(ctx)
 		if (err != nil) != wantErr {
 			t.Fatalf("CatchUp: %v, want an error: %v", err, wantErr)
 		}
 		if got := lists(); got != wantLists {
-			t.Errorf("the master listed its releases %d times, want %d", got, wantLists)
+			t.Errorf("the master listed its releases %v times (a tenth per list of changes), want %v", got, wantLists)
 		}
 		for site, id := range wantActive {
 			if got := n.state.Releases()[site]; got != id {
@@ -63,20 +70,32 @@ func TestCatchUpReadsListOnlyWhenChanged(t *testing.T) {
 	catchUp(false, 1, map[string]string{"a.test": m1.ID()}) // unchanged: no list
 	catchUp(false, 1, nil)
 
+	// A publish since: the node asks for the changes alone.
 	m2 := makeRelease(master, "a.test", 3, "v2")
 	cat.add(m2)
 	cat.SetActive("a.test", m2.ID())
-	catchUp(false, 2, map[string]string{"a.test": m2.ID()})
-	catchUp(false, 2, nil)
+	catchUp(false, 1.1, map[string]string{"a.test": m2.ID()})
+	catchUp(false, 1.1, nil)
 
 	// b.test's release is not in the catalog: the round fails, and the
-	// next ones read the list again although it did not change.
+	// next ones read the whole list again although it did not change.
 	cat.SetActive("b.test", makeRelease(master, "b.test", 1, "v1").ID())
-	catchUp(true, 3, map[string]string{"a.test": m2.ID()})
-	catchUp(true, 4, nil)
+	catchUp(true, 1.2, map[string]string{"a.test": m2.ID()})
+	catchUp(true, 2.2, nil)
 	cat.SetActive("b.test", "")
-	catchUp(false, 5, nil)
-	catchUp(false, 5, nil)
+	catchUp(false, 3.2, nil)
+	catchUp(false, 3.2, nil)
+
+	// A catalog that cannot tell the changes since the node's version
+	// answers the whole list.
+	m3 := makeRelease(master, "a.test", 3, "v3")
+	cat.add(m3)
+	cat.SetActive("a.test", m3.ID())
+	cat.mu.Lock()
+	cat.moves = nil
+	cat.version = 100 // versions before are unknown to ActiveSince
+	cat.mu.Unlock()
+	catchUp(false, 4.2, map[string]string{"a.test": m3.ID()})
 }
 
 // TestCatchUpLeavesPublishInFlight: a release a publish staged on the node

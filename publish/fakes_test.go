@@ -150,6 +150,7 @@ type memCatalog struct {
 	manifests map[string]*orchard.Manifest // id -> manifest
 	active    map[string]string
 	version   int
+	moves     [][2]string // site, id: the last move made version
 }
 
 func newMemCatalog() *memCatalog {
@@ -194,5 +195,22 @@ func (c *memCatalog) SetActive(site, id string) error {
 	defer c.mu.Unlock()
 	c.active[site] = id
 	c.version++
+	c.moves = append(c.moves, [2]string{site, id})
 	return nil
+}
+
+// ActiveSince returns the moves made since version.
+func (c *memCatalog) ActiveSince(version string) (map[string]string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, err := strconv.Atoi(version)
+	base := c.version - len(c.moves) // the version before moves[0]
+	if err != nil || v < base || v > c.version {
+		return nil, false
+	}
+	out := map[string]string{}
+	for _, m := range c.moves[v-base:] {
+		out[m[0]] = m[1]
+	}
+	return out, true
 }

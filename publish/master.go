@@ -30,6 +30,10 @@ type Catalog interface {
 	// whenever the answer may have changed. "" when unknown, and then
 	// every node's catch-up reads the whole list.
 	ActiveVersion() string
+	// ActiveSince returns the active release of every site whose release
+	// changed since version (an ActiveVersion answer), and false when it
+	// cannot tell (then the node reads the whole list).
+	ActiveSince(version string) (map[string]string, bool)
 	// Manifest loads release id of site; an error wrapping ErrNotFound or
 	// fs.ErrNotExist, or an ENOTFOUND *orchard.Error, when there is none.
 	Manifest(site, id string) (*orchard.Manifest, error)
@@ -68,9 +72,18 @@ func NewMasterHandler(cfg MasterConfig) http.Handler {
 		// The version first: a pointer moved while Active reads makes the
 		// version stale, so the node reads the list again next time.
 		version := cfg.Catalog.ActiveVersion()
-		if since := r.URL.Query().Get("since"); version != "" && since == version {
+		since := r.URL.Query().Get("since")
+		if version != "" && since == version {
 			writeSignedJSON(w, r, cfg.Secret, http.StatusOK, ActiveList{Version: version, Unchanged: true})
 			return
+		}
+		// Changes read after the version may go past it: the node then
+		// asks again since this version and gets them again, harmlessly.
+		if version != "" && since != "" {
+			if changes, ok := cfg.Catalog.ActiveSince(since); ok {
+				writeSignedJSON(w, r, cfg.Secret, http.StatusOK, ActiveList{Releases: changes, Version: version, Delta: true})
+				return
+			}
 		}
 		act, err := cfg.Catalog.Active()
 		if err != nil {

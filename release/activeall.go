@@ -181,11 +181,39 @@ func (s *Store) readGenLog() (gen genStamp, g genLog, ok, logged bool) {
 // moves, whichever process moved it; "" until the store has its
 // generation file (ActiveAll writes one).
 func (s *Store) ActiveVersion() string {
-	g, ok := s.activeGen()
-	if !ok {
+	gen, g, ok, logged := s.readGenLog()
+	switch {
+	case !ok:
 		return ""
+	case logged:
+		return g.epoch + "." + strconv.FormatUint(g.seq, 10)
 	}
-	return strconv.FormatUint(g.ino, 36) + "-" + strconv.FormatInt(g.mtime.UnixNano(), 36) + "-" + strconv.FormatInt(g.size, 36)
+	return strconv.FormatUint(gen.ino, 36) + "-" + strconv.FormatInt(gen.mtime.UnixNano(), 36) + "-" + strconv.FormatInt(gen.size, 36)
+}
+
+// ActiveSince returns the active release of every site whose pointer moved
+// since version (an ActiveVersion answer), from the generation log; false
+// when the log does not reach back to it (another epoch, moves dropped,
+// a version of no log).
+func (s *Store) ActiveSince(version string) (map[string]string, bool) {
+	epoch, n, ok := strings.Cut(version, ".")
+	seq, err := strconv.ParseUint(n, 10, 64)
+	if !ok || err != nil {
+		return nil, false
+	}
+	_, g, ok, logged := s.readGenLog()
+	if !ok || !logged {
+		return nil, false
+	}
+	moves, all := g.since(epoch, seq)
+	if !all {
+		return nil, false
+	}
+	out := make(map[string]string, len(moves))
+	for _, m := range moves {
+		out[m.site] = m.id
+	}
+	return out, true
 }
 
 // moved updates ActiveAll's cache after this Store moved site's pointer to

@@ -109,3 +109,50 @@ func TestActiveAll(t *testing.T) {
 		t.Fatalf("in a new log: ActiveAll = %v, %v; want %v", got, err, want)
 	}
 }
+
+// TestActiveSince: the pointers moved since a version, from any store on
+// the directory; no answer for a version the log does not reach.
+func TestActiveSince(t *testing.T) {
+	dir := t.TempDir()
+	st, other := openStore(t, dir), openStore(t, dir)
+	ctx := context.Background()
+	activate := func(st *release.Store, site, body string) string {
+		t.Helper()
+		sha, err := st.Blobs().Put(ctx, []byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := st.SaveManifest(&orchard.Manifest{Site: site, Created: time.Unix(1000, 0).UTC(),
+			Files: map[string]orchard.ManifestEntry{"/index.html": {SHA256: sha, Size: int64(len(body)), ContentType: "text/html"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.SetActive(site, id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	activate(st, "a.test", "a1")
+	v1 := st.ActiveVersion()
+	if got, ok := st.ActiveSince(v1); !ok || len(got) != 0 {
+		t.Fatalf("ActiveSince(now) = %v, %v; want nothing, true", got, ok)
+	}
+	activate(other, "b.test", "b1")
+	a2 := activate(st, "a.test", "a2")
+	b2 := activate(other, "b.test", "b2")
+	want := map[string]string{"a.test": a2, "b.test": b2}
+	if got, ok := st.ActiveSince(v1); !ok || !maps.Equal(got, want) {
+		t.Fatalf("ActiveSince(v1) = %v, %v; want %v", got, ok, want)
+	}
+	for _, bad := range []string{"", "x", "nope.1", v1 + "0"} {
+		if got, ok := st.ActiveSince(bad); ok {
+			t.Errorf("ActiveSince(%q) = %v, true; want false", bad, got)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "active-gen"), []byte("damaged\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := st.ActiveSince(v1); ok {
+		t.Errorf("ActiveSince after the log was lost = %v, true; want false", got)
+	}
+}
