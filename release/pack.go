@@ -183,6 +183,7 @@ func (p *pack) closeFiles() {
 	if p.idxF != nil {
 		p.idxF.Close()
 	}
+	p.lazy.unmap()
 }
 
 // retire closes p's file once no reader holds it.

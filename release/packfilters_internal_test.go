@@ -247,8 +247,10 @@ func FuzzParseFilterCache(f *testing.F) {
 }
 
 // TestFilterCache_LoadsWhenBusy: a pack opened lazily whose idx answers
-// many lookups on disk is read whole (a node warming up looks up every
-// blob it holds), and still finds every blob.
+// many lookups on disk has its idx mapped (a node warming up looks up
+// every blob it holds), not read into the heap, and still finds every
+// blob; blobs put after that are found too (the pack written to is read
+// whole, and unmapped).
 func TestFilterCache_LoadsWhenBusy(t *testing.T) {
 	s := newLazyStore(t, 40)
 	s.open().Close()
@@ -259,15 +261,35 @@ func TestFilterCache_LoadsWhenBusy(t *testing.T) {
 	for range 4 {
 		s.want(b) // 3 lookups of each of the 8 blobs of each pack
 	}
+	mappedPacks := func() (mapped, withEntries int) {
+		b.mu.RLock()
+		defer b.mu.RUnlock()
+		for _, p := range b.packs {
+			if p.lazy != nil && p.lazy.mapped != nil {
+				mapped++
+			}
+			if len(p.entries) > 0 {
+				withEntries++
+			}
+		}
+		return mapped, withEntries
+	}
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		l, all := lazy(b)
-		if l == 0 {
+		m, _ := mappedPacks()
+		_, all := lazy(b)
+		if m == all {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d packs still lazy after %d lookups each", l, all, 4*3*8)
+			t.Fatalf("%d of %d packs mapped after %d lookups each", m, all, 4*3*8)
 		}
 	}
+	if _, e := mappedPacks(); e != 0 {
+		t.Errorf("%d mapped packs hold their entries in the heap too", e)
+	}
+	s.want(b)
+	b.PackEntries = 8
+	s.put(b, "new", 12)
 	s.want(b)
 }
 
