@@ -107,6 +107,7 @@ func (c catalog) Active() (map[string]string, error) {
 	return out, nil
 }
 func (c catalog) ActiveVersion() string                               { return "" }
+func (c catalog) ActiveSince(string) (map[string]string, bool)        { return nil, false }
 func (c catalog) Manifest(site, id string) (*orchard.Manifest, error) { return c.s.Manifest(site, id) }
 func (c catalog) SetActive(site, id string) error                     { _, err := c.s.SetActive(site, id); return err }
 
