@@ -19,23 +19,7 @@ import (
 func TestActiveAll(t *testing.T) {
 	dir := t.TempDir()
 	st := openStore(t, dir)
-	ctx := context.Background()
-	save := func(st *release.Store, site, body string) string {
-		t.Helper()
-		sha, err := st.Blobs().Put(ctx, []byte(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		id, err := st.SaveManifest(&orchard.Manifest{Site: site, Created: time.Unix(1000, 0).UTC(),
-			Files: map[string]orchard.ManifestEntry{"/index.html": {SHA256: sha, Size: int64(len(body)), ContentType: "text/html"}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.SetActive(site, id); err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
+	save := func(st *release.Store, site, body string) string { return activateRelease(t, st, site, body) }
 	want := map[string]string{"a.test": save(st, "a.test", "a1"), "b.test": save(st, "b.test", "b1")}
 	save(st, "c.test", "c1")
 	// A site with releases and no active one is left out.
@@ -115,23 +99,7 @@ func TestActiveAll(t *testing.T) {
 func TestActiveSince(t *testing.T) {
 	dir := t.TempDir()
 	st, other := openStore(t, dir), openStore(t, dir)
-	ctx := context.Background()
-	activate := func(st *release.Store, site, body string) string {
-		t.Helper()
-		sha, err := st.Blobs().Put(ctx, []byte(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		id, err := st.SaveManifest(&orchard.Manifest{Site: site, Created: time.Unix(1000, 0).UTC(),
-			Files: map[string]orchard.ManifestEntry{"/index.html": {SHA256: sha, Size: int64(len(body)), ContentType: "text/html"}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.SetActive(site, id); err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
+	activate := func(st *release.Store, site, body string) string { return activateRelease(t, st, site, body) }
 	activate(st, "a.test", "a1")
 	v1 := st.ActiveVersion()
 	if got, ok := st.ActiveSince(v1); !ok || len(got) != 0 {
@@ -155,4 +123,23 @@ func TestActiveSince(t *testing.T) {
 	if got, ok := st.ActiveSince(v1); ok {
 		t.Errorf("ActiveSince after the log was lost = %v, true; want false", got)
 	}
+}
+
+// activateRelease stores a release of site serving body at /index.html
+// through st and makes it active; it returns the release id.
+func activateRelease(t *testing.T, st *release.Store, site, body string) string {
+	t.Helper()
+	sha, err := st.Blobs().Put(context.Background(), []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := st.SaveManifest(&orchard.Manifest{Site: site, Created: time.Unix(1000, 0).UTC(),
+		Files: map[string]orchard.ManifestEntry{"/index.html": {SHA256: sha, Size: int64(len(body)), ContentType: "text/html"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SetActive(site, id); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
