@@ -316,7 +316,7 @@ func (lz *lazyIdx) mapIdx() error {
 	if err != nil {
 		return err
 	}
-	if fi.Size() != size || !littleEndian {
+	if fi.Size() != size {
 		return fmt.Errorf("%w: idx of %d bytes, %d expected", errBadIdx, fi.Size(), size)
 	}
 	rc, err := lz.f.SyscallConn()
