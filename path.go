@@ -18,6 +18,11 @@ func CleanRequestPath(raw string) (string, error) {
 	if raw == "" || raw[0] != '/' {
 		return "", Errorf(EINVALID, "Path must start with '/'.")
 	}
+	// The query and fragment are not the path: a short path with a long
+	// query is no long path.
+	if i := strings.IndexAny(raw, "?#"); i >= 0 {
+		raw = raw[:i]
+	}
 	if len(raw) > MaxPathLen {
 		return "", Errorf(EINVALID, "Path is longer than %d bytes.", MaxPathLen)
 	}
@@ -34,8 +39,6 @@ func CleanRequestPath(raw string) (string, error) {
 			if c == '/' || c == '\\' {
 				return "", Errorf(EINVALID, "Path has an encoded slash.")
 			}
-		} else if c == '?' || c == '#' {
-			break
 		}
 		if c < 0x20 || c == 0x7f {
 			return "", Errorf(EINVALID, "Path has a control character.")

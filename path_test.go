@@ -21,6 +21,10 @@ func TestCleanRequestPath(t *testing.T) {
 		{"/%61bc", "/abc", true},
 		{"/a%20b", "/a b", true},
 		{"/a?x=1", "/a", true},
+		{"/a?" + strings.Repeat("q", orchard.MaxPathLen), "/a", true}, // a long query, not a long path
+		{"/a#" + strings.Repeat("f", orchard.MaxPathLen), "/a", true},
+		{"/%3f", "/?", true}, // an encoded '?' is part of the path
+		{"/" + strings.Repeat("a", orchard.MaxPathLen), "", false},
 		{"/..b/", "/..b/", true},
 		{"", "", false},
 		{"a/b", "", false},
