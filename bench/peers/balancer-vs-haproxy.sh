@@ -245,6 +245,8 @@ usage() {
 		"$(awk '$1=="syscr:"{print $2}' "/proc/$1/io")" "$(awk '$1=="syscw:"{print $2}' "/proc/$1/io")"
 }
 HZ=$(getconf CLK_TCK)
+# machine: busy and idle clock ticks of all CPUs together (/proc/stat)
+machine() { awk '$1=="cpu"{print $2+$3+$4+$7+$8, $5+$6}' /proc/stat; }
 TARGETS=(haproxy orchard orchard-cache)
 if [ -n "$BASE_PORT" ]; then
 	PORT[orchard-base]=$BASE_PORT PID[orchard-base]=$BASE_PID
@@ -256,16 +258,19 @@ echo "mode $MODE: wrk -t$THREADS -c$CONNS -d$DUR, $ROUNDS interleaved rounds, $(
 for r in $(seq 1 "$ROUNDS"); do
 	for t in "${TARGETS[@]}"; do
 		read -r c0 r0 w0 < <(usage "${PID[$t]}")
+		read -r mb0 mi0 < <(machine)
 		out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DUR" --latency -H "Host: $SITE" "http://127.0.0.1:${PORT[$t]}$URLPATH")
 		read -r c1 r1 w1 < <(usage "${PID[$t]}")
+		read -r mb1 mi1 < <(machine)
 		rps=$(awk '/^Requests\/sec/{print $2}' <<<"$out")
 		p99=$(awk '$1=="99%"{print $2}' <<<"$out")
 		n=$(awk '/requests in/{print $1}' <<<"$out")
 		cpu=$(awk -v c=$((c1 - c0)) -v hz="$HZ" -v n="$n" 'BEGIN{printf "%.1f", c / hz * 1e6 / n}')
+		box=$(awk -v b=$((mb1 - mb0)) -v i=$((mi1 - mi0)) -v hz="$HZ" -v n="$n" 'BEGIN{printf "box %.1f us/req idle %2.0f%%", b / hz * 1e6 / n, 100 * i / (b + i)}')
 		rw=$(awk -v r=$((r1 - r0)) -v w=$((w1 - w0)) -v n="$n" 'BEGIN{if (r + w > 0) printf "read %.2f write %.2f", r / n, w / n}')
 		errs=$(awk '/Non-2xx|Socket errors/{print}' <<<"$out" | tr '\n' ' ')
 		printf '%s\t%s\t%s\t%s\t%s\n' "$t" "$rps" "$p99" "$cpu" "$errs" >>"$RESULTS"
-		printf 'round %d  %-14s %10s req/s  p99 %8s  cpu %6s us/req  %s  %s\n' "$r" "$t" "$rps" "$p99" "$cpu" "$rw" "$errs"
+		printf 'round %d  %-14s %10s req/s  p99 %8s  cpu %6s us/req  %s  %s  %s\n' "$r" "$t" "$rps" "$p99" "$cpu" "$box" "$rw" "$errs"
 	done
 done
 
