@@ -85,7 +85,7 @@ type pack struct {
 	// Guarded by Blobs.mu.
 	size     int64          // bytes written so far
 	covered  int64          // bytes the idx describes
-	entries  []packEntry    // named by the idx, sorted by sha (set with setEntries); none while lazy
+	entries  idxEntries     // named by the idx (set with setEntries); none while lazy
 	filter   filter         // of entries (or of the idx, while lazy)
 	lazy     *lazyIdx       // the idx, not read yet (see packfilters.go), or nil
 	idxStamp fileStamp      // of the idx last read (or opened lazily)
@@ -111,16 +111,15 @@ func (p *pack) lookup(k [32]byte) (packEntry, bool) {
 	if p.lazy != nil {
 		return p.lookupDisk(k)
 	}
-	i, ok := slices.BinarySearchFunc(p.entries, k, func(e packEntry, k [32]byte) int { return bytes.Compare(e.sha[:], k[:]) })
-	if !ok {
-		return packEntry{}, false
-	}
-	return p.entries[i], true
+	return p.entries.find(k)
 }
 
-// setEntries makes entries (sorted by sha) what p's idx names. The caller
-// holds Blobs.mu.
-func (p *pack) setEntries(entries []packEntry) {
+// setEntries makes entries what p's idx names, releasing those it named
+// before. The caller holds Blobs.mu.
+func (p *pack) setEntries(entries idxEntries) {
+	if old := p.entries.mapped; old != nil && (entries.mapped == nil || &old[0] != &entries.mapped[0]) {
+		p.entries.unmap()
+	}
 	p.entries = entries
 	p.filter = newFilter(entries)
 }
@@ -134,13 +133,14 @@ func (p *pack) setEntries(entries []packEntry) {
 // warm-up of a node of 10,000 sites (50 packs) spend seconds comparing.
 type filter []uint64
 
-func newFilter(entries []packEntry) filter {
-	if len(entries) == 0 {
+func newFilter(entries idxEntries) filter {
+	n := entries.count()
+	if n == 0 {
 		return nil
 	}
-	f := make(filter, filterWords(len(entries)))
-	for _, e := range entries {
-		i, bits := f.word(e.sha)
+	f := make(filter, filterWords(n))
+	for j := range n {
+		i, bits := f.word([32]byte(entries.sha(j)))
 		f[i] |= bits
 	}
 	return f
@@ -184,6 +184,7 @@ func (p *pack) closeFiles() {
 		p.idxF.Close()
 	}
 	p.lazy.unmap()
+	p.entries.unmap()
 }
 
 // retire closes p's file once no reader holds it.
@@ -219,35 +220,15 @@ func parsePackName(name string) (num int, ext string, ok bool) {
 // errBadIdx marks an idx that cannot be trusted.
 var errBadIdx = errors.New("corrupt pack index")
 
-// parseIdx checks and decodes an idx file.
+// parseIdx checks and decodes an idx file (see checkIdx).
 func parseIdx(data []byte) (covered int64, entries []packEntry, err error) {
-	if len(data) < idxHeaderBytes+sha256.Size || string(data[:8]) != idxMagic {
-		return 0, nil, fmt.Errorf("%w: bad header", errBadIdx)
+	if covered, err = checkIdx(data); err != nil {
+		return 0, nil, err
 	}
-	body, sum := data[:len(data)-sha256.Size], data[len(data)-sha256.Size:]
-	if s := sha256.Sum256(body); !bytes.Equal(s[:], sum) {
-		return 0, nil, fmt.Errorf("%w: checksum mismatch", errBadIdx)
-	}
-	count := binary.LittleEndian.Uint64(data[8:])
-	cov := binary.LittleEndian.Uint64(data[16:])
-	if count > uint64(len(body)) || uint64(len(body)) != idxHeaderBytes+count*idxEntryBytes || cov > 1<<62 {
-		return 0, nil, fmt.Errorf("%w: bad length", errBadIdx)
-	}
-	covered = int64(cov)
-	entries = make([]packEntry, count)
-	p := body[idxHeaderBytes:]
+	view := idxEntries{mapped: data}
+	entries = make([]packEntry, view.count())
 	for i := range entries {
-		e := &entries[i]
-		copy(e.sha[:], p[:32])
-		off, size := binary.LittleEndian.Uint64(p[32:]), binary.LittleEndian.Uint64(p[40:])
-		p = p[idxEntryBytes:]
-		if off < uint64(len(packMagic)+recHeaderBytes) || size > uint64(covered) || off > uint64(covered)-size {
-			return 0, nil, fmt.Errorf("%w: entry outside the pack", errBadIdx)
-		}
-		e.off, e.size = int64(off), int64(size)
-		if i > 0 && bytes.Compare(entries[i-1].sha[:], e.sha[:]) >= 0 {
-			return 0, nil, fmt.Errorf("%w: entries not sorted", errBadIdx)
-		}
+		entries[i] = view.at(i)
 	}
 	return covered, entries, nil
 }
@@ -274,18 +255,26 @@ func sortEntries(es []packEntry) {
 	slices.SortFunc(es, func(a, b packEntry) int { return bytes.Compare(a.sha[:], b.sha[:]) })
 }
 
-// writeIdx replaces the idx of p durably: temporary file, fsync, rename,
-// fsync of the directory.
-func writeIdx(p *pack, entries []packEntry, covered int64) error {
+// writeIdx replaces the idx of p durably (temporary file, fsync, rename,
+// fsync of the directory) and returns the entries as the new file holds
+// them: mapped, unless mapping failed.
+func writeIdx(p *pack, entries []packEntry, covered int64) (idxEntries, error) {
 	dir := filepath.Dir(p.path)
 	f, err := os.CreateTemp(dir, ".tmp-idx-*")
 	if err != nil {
-		return err
+		return idxEntries{}, err
 	}
 	tmp := f.Name()
-	_, err = f.Write(encodeIdx(entries, covered))
+	data := encodeIdx(entries, covered)
+	_, err = f.Write(data)
 	if err == nil {
 		err = f.Sync()
+	}
+	written := idxEntries{list: entries}
+	if err == nil {
+		if m, merr := mapFile(f, int64(len(data))); merr == nil {
+			written = idxEntries{mapped: m}
+		}
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -293,11 +282,15 @@ func writeIdx(p *pack, entries []packEntry, covered int64) error {
 	if err == nil {
 		err = os.Rename(tmp, p.idxPath())
 	}
+	if err == nil {
+		err = syncDir(dir)
+	}
 	if err != nil {
 		os.Remove(tmp)
-		return err
+		written.unmap()
+		return idxEntries{}, err
 	}
-	return syncDir(dir)
+	return written, nil
 }
 
 // tryLock takes an exclusive flock on f without waiting; false when another

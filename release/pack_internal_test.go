@@ -5,11 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"testing"
 )
 
 // FuzzParseIdx: an idx read from disk never panics the parser, and what it
-// accepts encodes back to the same bytes with entries inside the pack.
+// accepts encodes back to the same bytes with entries inside the pack,
+// each found where the idx lies mapped (idxEntries over its bytes).
 func FuzzParseIdx(f *testing.F) {
 	a, b := sha256.Sum256([]byte("a")), sha256.Sum256([]byte("b"))
 	es := []packEntry{{sha: a, off: 48, size: 10}, {sha: b, off: 98, size: 1}}
@@ -25,9 +27,16 @@ func FuzzParseIdx(f *testing.F) {
 		if !bytes.Equal(encodeIdx(entries, covered), data) {
 			t.Fatal("accepted idx does not encode back to itself")
 		}
-		for _, e := range entries {
+		view := idxEntries{mapped: data}
+		if view.count() != len(entries) {
+			t.Fatalf("the idx's bytes hold %d entries, parsed %d", view.count(), len(entries))
+		}
+		for i, e := range entries {
 			if e.off < int64(len(packMagic)+recHeaderBytes) || e.off+e.size > covered {
 				t.Fatalf("entry %+v outside a pack of %d bytes", e, covered)
+			}
+			if got, ok := view.find(e.sha); !ok || got != e || view.at(i) != e {
+				t.Fatalf("entry %d: find %+v %v, at %+v; parsed %+v", i, got, ok, view.at(i), e)
 			}
 		}
 	})
@@ -37,7 +46,7 @@ func TestMergeEntries(t *testing.T) {
 	k := func(b byte) [32]byte { return [32]byte{b} }
 	old := []packEntry{{sha: k(1), off: 48}, {sha: k(3), off: 60}, {sha: k(5), off: 70}}
 	batch := []pendingEntry{{packEntry: packEntry{sha: k(4), off: 80}}, {packEntry: packEntry{sha: k(3), off: 90}}, {packEntry: packEntry{sha: k(0), off: 100}}, {packEntry: packEntry{sha: k(4), off: 110}}}
-	got := mergeEntries(old, batch)
+	got := mergeEntries(idxEntries{list: old}, batch)
 	var shas []byte
 	for _, e := range got {
 		shas = append(shas, e.sha[0])
@@ -58,7 +67,7 @@ func TestFilter(t *testing.T) {
 		for i := range es {
 			es[i].sha = sha256.Sum256([]byte{byte(i), byte(i >> 8), 'x'})
 		}
-		f := newFilter(es)
+		f := newFilter(idxEntries{list: es})
 		for _, e := range es {
 			if !f.mayHold(e.sha) {
 				t.Fatalf("%d names: the filter says no to a name it was made of", n)
@@ -128,6 +137,72 @@ func TestSyncForgetsIndex(t *testing.T) {
 			if want := fmt.Sprintf("blob %d of round %d", i%20, i/20); err != nil || string(got) != want {
 				t.Fatalf("round %d: Get(%s) = %q, %v; want %q", round, sha, got, err, want)
 			}
+		}
+	}
+}
+
+// TestPackEntriesMapped: the entries of every pack's idx lie in the idx
+// file, mapped, not in the heap: those a Sync of this process wrote and
+// those of packs a reopened store finds, and blobs are found through them.
+func TestPackEntriesMapped(t *testing.T) {
+	dir := t.TempDir()
+	b, err := OpenBlobs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.PackEntries = 16 // several packs, the last one not full
+	want := map[string]string{}
+	for round := range 3 {
+		for i := range 20 {
+			data := fmt.Sprintf("blob %d of round %d", i, round)
+			sum := sha256.Sum256([]byte(data))
+			sha := hex.EncodeToString(sum[:])
+			if err := b.PutVerifiedNoSync(sha, strings.NewReader(data), int64(len(data))); err != nil {
+				t.Fatal(err)
+			}
+			want[sha] = data
+		}
+		if err := b.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		checkMapped(t, b, fmt.Sprintf("after Sync %d", round))
+	}
+	check := func(b *Blobs, when string) {
+		t.Helper()
+		for sha, data := range want {
+			if got, err := b.Get(sha); err != nil || string(got) != data {
+				t.Fatalf("%s: Get(%s) = %q, %v; want %q", when, sha, got, err, data)
+			}
+		}
+	}
+	check(b, "after the Syncs")
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err = OpenBlobs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	checkMapped(t, b, "reopened")
+	check(b, "reopened")
+}
+
+// checkMapped fails unless every pack of b that its idx names blobs of
+// holds them mapped.
+func checkMapped(t *testing.T, b *Blobs, when string) {
+	t.Helper()
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if len(b.packs) < 2 {
+		t.Fatalf("%s: %d packs, want several", when, len(b.packs))
+	}
+	for _, p := range b.packs {
+		if p.lazy != nil {
+			continue // its idx is read on demand (packfilters.go)
+		}
+		if p.entries.list != nil || p.entries.mapped == nil {
+			t.Errorf("%s: pack %s holds its %d entries in the heap, not mapped", when, p.path, p.entries.count())
 		}
 	}
 }

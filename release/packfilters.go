@@ -248,7 +248,7 @@ func (b *Blobs) writeFilterCache(cached map[int]cachedFilter) {
 		if p.write || p.idxStamp == (fileStamp{}) {
 			continue
 		}
-		count := int64(len(p.entries))
+		count := int64(p.entries.count())
 		if p.lazy != nil {
 			count = p.lazy.count
 		}
@@ -377,7 +377,7 @@ func (p *pack) lookupDisk(k [32]byte) (packEntry, bool) {
 	return packEntry{}, false
 }
 
-// loadLocked reads the idx of p, opened lazily, whole and checks it: what
+// loadLocked maps the idx of p, opened lazily, whole and checks it: what
 // appending to p or compacting it needs. A pack whose idx no longer reads
 // as it did is left out of lookups. The caller holds b.mu.
 func (b *Blobs) loadLocked(p *pack) error {
@@ -385,15 +385,11 @@ func (b *Blobs) loadLocked(p *pack) error {
 		return nil
 	}
 	lz := p.lazy
-	data := make([]byte, idxHeaderBytes+lz.count*idxEntryBytes+sha256.Size)
-	_, err := lz.f.ReadAt(data, 0)
-	var covered int64
-	var entries []packEntry
-	if err == nil {
-		covered, entries, err = parseIdx(data)
-	}
-	if err == nil && covered != p.covered {
-		err = fmt.Errorf("%w: covers %d bytes, the filter cache said %d", errBadIdx, covered, p.covered)
+	covered, entries, err := readIdx(lz.f)
+	if err == nil && (covered != p.covered || int64(entries.count()) != lz.count) {
+		entries.unmap()
+		err = fmt.Errorf("%w: covers %d bytes in %d entries, the filter cache said %d in %d",
+			errBadIdx, covered, entries.count(), p.covered, lz.count)
 	}
 	if err != nil {
 		b.dropPackLocked(p)

@@ -219,7 +219,7 @@ func FuzzParseFilterCache(f *testing.F) {
 	es := []packEntry{{sha: sha256.Sum256([]byte("a")), off: 48, size: 10}, {sha: sha256.Sum256([]byte("b")), off: 98, size: 1}}
 	sortEntries(es)
 	f.Add(encodeFilterCache(map[int]cachedFilter{
-		0: {stamp: fileStamp{ino: 7, mtime: 1e18, size: idxHeaderBytes + 2*idxEntryBytes + sha256.Size}, covered: 99, count: 2, filter: newFilter(es)},
+		0: {stamp: fileStamp{ino: 7, mtime: 1e18, size: idxHeaderBytes + 2*idxEntryBytes + sha256.Size}, covered: 99, count: 2, filter: newFilter(idxEntries{list: es})},
 		3: {stamp: fileStamp{ino: 9, mtime: 2e18, size: idxHeaderBytes + sha256.Size}, covered: 8},
 	}))
 	f.Add(encodeFilterCache(nil))
@@ -268,7 +268,7 @@ func TestFilterCache_LoadsWhenBusy(t *testing.T) {
 			if p.lazy != nil && p.lazy.mapped != nil {
 				mapped++
 			}
-			if len(p.entries) > 0 {
+			if p.entries.count() > 0 {
 				withEntries++
 			}
 		}

@@ -172,7 +172,8 @@ func (b *Blobs) gcPack(p *pack, keepK map[[32]byte]bool, now time.Time) (int, er
 	var keptBytes int64
 	var kept []packEntry
 	dropped := 0
-	for _, e := range p.entries {
+	for i := range p.entries.count() {
+		e := p.entries.at(i)
 		if l, ok := b.findLocked(e.sha); !ok || l.p != p {
 			continue // held by another pack too
 		}
@@ -223,7 +224,8 @@ func (b *Blobs) gcPack(p *pack, keepK map[[32]byte]bool, now time.Time) (int, er
 	b.scanMu.Lock()
 	defer b.scanMu.Unlock()
 	b.mu.Lock()
-	for _, e := range p.entries {
+	for i := range p.entries.count() {
+		e := p.entries.at(i)
 		if nl, ok := moved[e.sha]; ok {
 			b.index[e.sha] = nl
 		} else if l, ok := b.index[e.sha]; ok && l.p == p {

@@ -96,6 +96,8 @@ func (b *Blobs) scanPack(num int, repair bool) error {
 		b.mu.Lock()
 		if !p.write { // not taken over meanwhile
 			b.addEntries(p, entries, covered, ist)
+		} else {
+			entries.unmap()
 		}
 		b.mu.Unlock()
 		return nil
@@ -111,7 +113,7 @@ func (b *Blobs) scanPack(num int, repair bool) error {
 		return fmt.Errorf("pack %s: %w", path, err)
 	}
 	var covered int64
-	var entries []packEntry
+	var entries idxEntries
 	var lazy *lazyIdx
 	var rec cachedFilter
 	if ierr == nil {
@@ -153,6 +155,7 @@ func (b *Blobs) scanPack(num int, repair bool) error {
 		if lazy != nil {
 			lazy.f.Close()
 		}
+		entries.unmap()
 		if locked {
 			b.note("removed untrusted pack", "pack", path, "reason", ierr.Error())
 			os.Remove(idx)
@@ -180,6 +183,7 @@ func (b *Blobs) scanPack(num int, repair bool) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
+		entries.unmap()
 		p.closeFiles()
 		return nil
 	}
@@ -198,7 +202,7 @@ func (b *Blobs) scanPack(num int, repair bool) error {
 // entered one by one in a map, so opening a store costs reading and
 // checking its idx files, not hashing every blob name into a map. The
 // caller holds b.mu.
-func (b *Blobs) addEntries(p *pack, entries []packEntry, covered int64, ist fs.FileInfo) {
+func (b *Blobs) addEntries(p *pack, entries idxEntries, covered int64, ist fs.FileInfo) {
 	p.lazy = nil // read whole now; its file stays open until p is retired
 	p.setEntries(entries)
 	p.covered = covered
@@ -206,14 +210,6 @@ func (b *Blobs) addEntries(p *pack, entries []packEntry, covered int64, ist fs.F
 	if ist != nil {
 		p.idxSize, p.idxMod, p.idxStamp = ist.Size(), ist.ModTime(), stampOf(ist)
 	}
-}
-
-func readIdxFile(path string) (int64, []packEntry, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return 0, nil, err
-	}
-	return parseIdx(data)
 }
 
 // note logs a repair and keeps it for Recovered.

@@ -116,7 +116,7 @@ func (b *Blobs) packForLocked(n int64) (*pack, error) {
 
 // records counts the records of p: named by its idx, appended since, and
 // being written. The caller holds Blobs.mu.
-func (p *pack) records() int { return len(p.entries) + len(p.unsynced) + p.inflight }
+func (p *pack) records() int { return p.entries.count() + len(p.unsynced) + p.inflight }
 
 // Sync makes every blob appended so far durable and visible: it fsyncs each
 // pack appended to since the last Sync, then replaces the pack's index. When
@@ -133,8 +133,9 @@ type syncJob struct {
 	p     *pack
 	end   int64
 	batch []pendingEntry
-	all   []packEntry // the pack's idx after this Sync
-	fail  bool        // fsync or idx write failed
+	all   idxEntries // the pack's idx after this Sync
+	done  bool       // the idx was written
+	fail  bool       // fsync or idx write failed
 }
 
 // syncLocked is Sync; the caller holds syncMu.
@@ -166,13 +167,16 @@ func (b *Blobs) syncLocked() error {
 			j.fail = true
 			break
 		}
+		j.done = true
+		// Only Sync (syncMu) changes the entries of a pack this process
+		// writes; the lock keeps a mapping from being released under the
+		// merge all the same.
 		b.mu.RLock()
-		old := j.p.entries
+		all := mergeEntries(j.p.entries, j.batch)
 		b.mu.RUnlock()
-		j.all = mergeEntries(old, j.batch)
-		if err = writeIdx(j.p, j.all, j.end); err != nil {
+		if j.all, err = writeIdx(j.p, all, j.end); err != nil {
 			err = fmt.Errorf("sync blobs: %w", err)
-			j.all, j.fail = nil, true
+			j.fail = true
 			break
 		}
 	}
@@ -194,7 +198,7 @@ func (b *Blobs) syncLocked() error {
 			}
 			continue
 		}
-		if j.all == nil { // not attempted: pending again
+		if !j.done { // not attempted: pending again
 			j.p.unsynced = append(j.batch, j.p.unsynced...)
 			continue
 		}
@@ -214,26 +218,31 @@ func (b *Blobs) syncLocked() error {
 	return err
 }
 
-// mergeEntries returns the sorted entries of old (sorted) and batch.
-func mergeEntries(old []packEntry, batch []pendingEntry) []packEntry {
+// mergeEntries returns the sorted entries of old and batch.
+func mergeEntries(old idxEntries, batch []pendingEntry) []packEntry {
 	add := make([]packEntry, len(batch))
 	for i, e := range batch {
 		add[i] = e.packEntry
 	}
 	sortEntries(add)
 	add = slices.CompactFunc(add, func(a, b packEntry) bool { return a.sha == b.sha })
-	out := make([]packEntry, 0, len(old)+len(add))
-	for len(old) > 0 && len(add) > 0 {
-		switch c := bytes.Compare(old[0].sha[:], add[0].sha[:]); {
+	n := old.count()
+	out := make([]packEntry, 0, n+len(add))
+	i := 0
+	for i < n && len(add) > 0 {
+		switch c := bytes.Compare(old.sha(i), add[0].sha[:]); {
 		case c < 0:
-			out, old = append(out, old[0]), old[1:]
+			out = append(out, old.at(i))
+			i++
 		case c > 0:
 			out, add = append(out, add[0]), add[1:]
 		default: // the same blob twice: an idx names each blob once
 			add = add[1:]
 		}
 	}
-	out = append(out, old...)
+	for ; i < n; i++ {
+		out = append(out, old.at(i))
+	}
 	return append(out, add...)
 }
 
@@ -252,7 +261,7 @@ func (b *Blobs) reuseLocked(limit int64, entries int) *pack {
 			p = q
 		}
 	}
-	if p == nil || b.loadLocked(p) != nil || p.size >= limit/2 || len(p.entries) >= entries/2 || !tryLock(p.f) {
+	if p == nil || b.loadLocked(p) != nil || p.size >= limit/2 || p.entries.count() >= entries/2 || !tryLock(p.f) {
 		return nil
 	}
 	fst, err := p.f.Stat()
@@ -262,7 +271,7 @@ func (b *Blobs) reuseLocked(limit int64, entries int) *pack {
 	}
 	if err == nil && fst.Size() != p.covered {
 		var covered int64
-		var es []packEntry
+		var es idxEntries
 		covered, es, err = readIdxFile(p.idxPath())
 		if err == nil && fst.Size() < covered {
 			err = errBadIdx
@@ -273,6 +282,8 @@ func (b *Blobs) reuseLocked(limit int64, entries int) *pack {
 		if err == nil {
 			ist, _ := os.Stat(p.idxPath())
 			b.addEntries(p, es, covered, ist)
+		} else {
+			es.unmap()
 		}
 	}
 	if err != nil {
