@@ -74,7 +74,7 @@ type Node struct {
 	sites map[string]*slot // host -> its slot (one per site known, active release or not)
 	// hostRebuilds counts the host table's rebuilds from every site.
 	hostRebuilds int
-	blobs        map[uint64]*blob // blob.key -> blob, for every blob an active release uses (blob.refs > 0; see blobKey)
+	blobs        map[uint64]*blob // blob.key -> blob, for every blob an active release uses (blob.refs > 0; see blobName.key)
 	// unknownAliases counts the lazy sites whose aliases are not known
 	// (see warm.go); hostsReady is closed when it reaches zero, or the
 	// warm-up ends: until then a host not in the table may be one of
@@ -382,11 +382,11 @@ func (n *Node) newSiteWithLocked(m *orchard.Manifest, id string, s *release.Sett
 // another site serves from the same blob). It fails when the blob is not
 // stored.
 func (n *Node) blobLocked(sha string, fresh map[string]*blob) (*blob, error) {
-	k, ok := blobKey(sha)
+	name, ok := parseBlobName(sha)
 	if !ok {
 		return nil, fmt.Errorf("blob %q: %w", sha, release.ErrInvalidHash)
 	}
-	if b := n.blobs[k]; b != nil && b.is(sha) {
+	if b := n.blobs[name.key()]; b != nil && b.name == name {
 		return b, nil
 	}
 	if b, ok := fresh[sha]; ok {
@@ -396,7 +396,7 @@ func (n *Node) blobLocked(sha string, fresh map[string]*blob) (*blob, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blob %s: %w", sha, err)
 	}
-	b := newBlob(sha, size)
+	b := newBlob(name, size)
 	fresh[sha] = b
 	return b, nil
 }

@@ -192,8 +192,8 @@ func BenchmarkActivate(b *testing.B) {
 
 // held returns the node's blob named sha, nil when it holds none.
 func held(n *Node, sha string) *blob {
-	k, ok := blobKey(sha)
-	if b := n.blobs[k]; ok && b != nil && b.is(sha) {
+	name, ok := parseBlobName(sha)
+	if b := n.blobs[name.key()]; ok && b != nil && b.name == name {
 		return b
 	}
 	return nil
@@ -204,8 +204,8 @@ func held(n *Node, sha string) *blob {
 // leaves the other held.
 func TestBlobKeyShared(t *testing.T) {
 	n := New(Config{})
-	a := newBlob(strings.Repeat("ab", 32), 1)
-	b := newBlob(strings.Repeat("ab", 8)+strings.Repeat("cd", 24), 2)
+	a := testBlob(t, strings.Repeat("ab", 32), 1)
+	b := testBlob(t, strings.Repeat("ab", 8)+strings.Repeat("cd", 24), 2)
 	if a.key() != b.key() {
 		t.Fatal("the two names do not share a key")
 	}
