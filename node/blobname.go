@@ -27,7 +27,5 @@ func parseBlobName(sha string) (name blobName, ok bool) {
 }
 
 // key returns the key of the blob named name in Node.blobs: its first 64
-// bits, which a map holds in 16-byte slots where the whole name took 40
-// (at hundreds of thousands of blobs, a kilobyte a site). Two names that
-// share them are told apart by comparing the names.
+// bits. Two names that share them are told apart by comparing the names.
 func (name *blobName) key() uint64 { return binary.BigEndian.Uint64(name[:8]) }
