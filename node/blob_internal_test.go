@@ -1,6 +1,8 @@
 package node
 
 import (
+	"encoding/hex"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"unsafe"
@@ -63,6 +65,26 @@ func TestParseBlobName_Refuses(t *testing.T) {
 	} {
 		if _, ok := parseBlobName(sha); ok {
 			t.Errorf("parseBlobName(%q) accepted it", sha)
+		}
+	}
+}
+
+// TestBlobName_PutHex: a name's hex is encoding/hex's, for every byte
+// value in every position.
+func TestBlobName_PutHex(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 256 + 1000 {
+		var name blobName
+		for j := range name {
+			name[j] = byte(i + j) // the first 256: each value everywhere
+			if i >= 256 {
+				name[j] = byte(r.Uint32())
+			}
+		}
+		var got [64]byte
+		name.putHex(&got)
+		if want := hex.EncodeToString(name[:]); string(got[:]) != want {
+			t.Fatalf("putHex = %s, want %s", got, want)
 		}
 	}
 }

@@ -42,7 +42,7 @@ const etagLen = 1 + 2*len(blobName{}) + 1
 // request allocates nothing for it.
 func (b *blob) etag(dst *[etagLen]byte) []byte {
 	dst[0] = '"'
-	hex.Encode(dst[1:etagLen-1], b.name[:])
+	b.name.putHex((*[etagLen - 2]byte)(dst[1 : etagLen-1]))
 	dst[etagLen-1] = '"'
 	return dst[:]
 }
