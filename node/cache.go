@@ -1,16 +1,17 @@
 package node
 
 import (
+	"encoding/hex"
 	"sync"
 	"sync/atomic"
 
-	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/release"
 )
 
 // blob is one blob a node may serve. Its bytes sit in memory while the
-// cache holds them; a hit is one atomic load. It is one allocation of 96
-// bytes, its name kept once, as its ETag: a node of 10,000 sites holds
+// cache holds them; a hit is one atomic load. It is one allocation of 64
+// bytes, its name kept once, as the 32 bytes of the hash (its ETag is
+// formatted per response, see etag): a node of 10,000 sites holds
 // hundreds of thousands.
 type blob struct {
 	data atomic.Pointer[[]byte]
@@ -18,55 +19,32 @@ type blob struct {
 	slot int32       // index in cache.ring, -1 when not resident, -2 once dropped; guarded by cache.mu
 	refs int32       // entries of active releases that serve it; guarded by Node.mu
 	ref  atomic.Bool // used since the clock hand last passed
-	// etag is `"<sha256>"`: the ETag of a response of these bytes, and
-	// (inside the quotes) the blob's name in the store.
-	etag [1 + 64 + 1]byte
+	name blobName
 }
 
-// newBlob returns the blob named sha (64 hex digits) of size bytes.
-func newBlob(sha string, size int64) *blob {
-	b := &blob{size: size, slot: -1}
-	b.etag[0] = '"'
-	copy(b.etag[1:65], sha)
-	b.etag[65] = '"'
-	return b
+// newBlob returns the blob named name of size bytes.
+func newBlob(name blobName, size int64) *blob {
+	return &blob{size: size, slot: -1, name: name}
 }
 
-// sha returns the blob's name (a new string: for reads from the store,
-// which a cache hit never makes).
-func (b *blob) sha() string { return string(b.etag[1:65]) }
+// sha returns the blob's name in hex (a new string: for reads from the
+// store, which a cache hit never makes).
+func (b *blob) sha() string { return hex.EncodeToString(b.name[:]) }
 
-// key returns the blob's key in Node.blobs (see blobKey): its name was
-// checked when the blob was made, so only the first 16 digits are read.
-func (b *blob) key() (k uint64) {
-	for _, c := range b.etag[1:17] {
-		k = k<<4 | uint64(orchard.HexDigit(c))
-	}
-	return k
-}
+// key returns the blob's key in Node.blobs (see blobName.key).
+func (b *blob) key() uint64 { return b.name.key() }
 
-// is reports whether the blob is named sha.
-func (b *blob) is(sha string) bool { return string(b.etag[1:65]) == sha }
+// etagLen is the length of a blob's ETag: its name in hex, quoted.
+const etagLen = 1 + 2*len(blobName{}) + 1
 
-// blobKey returns the key of a blob name (64 lower-case hex digits) in
-// Node.blobs: its first 64 bits, which a map holds in 16-byte slots
-// where the whole name took 40 (at hundreds of thousands of blobs, a
-// kilobyte a site). Two names that share them are told apart by
-// comparing the names (blob.is); ok is false for anything but a name.
-func blobKey(sha string) (k uint64, ok bool) {
-	if len(sha) != 64 {
-		return 0, false
-	}
-	for i := range len(sha) {
-		d := orchard.HexDigit(sha[i])
-		if d > 15 {
-			return 0, false
-		}
-		if i < 16 {
-			k = k<<4 | uint64(d)
-		}
-	}
-	return k, true
+// etag returns the ETag of a response of the blob's bytes, `"<sha256>"`,
+// formatted into dst: the caller's buffer, on its stack, so that a
+// request allocates nothing for it.
+func (b *blob) etag(dst *[etagLen]byte) []byte {
+	dst[0] = '"'
+	b.name.putHex((*[etagLen - 2]byte)(dst[1 : etagLen-1]))
+	dst[etagLen-1] = '"'
+	return dst[:]
 }
 
 // cache bounds the bytes of blobs held in memory, evicting with the CLOCK

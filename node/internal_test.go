@@ -20,7 +20,7 @@ func testSiteState(tb testing.TB, keys ...string) *site {
 		m.Files[k] = orchard.ManifestEntry{SHA256: strings.Repeat("a", 64), Size: 1, ContentType: "text/html"}
 	}
 	s, err := newSite(m, m.ID(), &release.Settings{Host: "a.test", CacheControl: "public", NotFound: "/404.html"},
-		func(sha string) (*blob, error) { return newBlob(sha, 1), nil })
+		func(sha string) (*blob, error) { return testBlob(tb, sha, 1), nil })
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -74,7 +74,7 @@ type Node struct {
 	sites map[string]*slot // host -> its slot (one per site known, active release or not)
 	// hostRebuilds counts the host table's rebuilds from every site.
 	hostRebuilds int
-	blobs        map[uint64]*blob // blob.key -> blob, for every blob an active release uses (blob.refs > 0; see blobKey)
+	blobs        blobTable // every blob an active release uses (blob.refs > 0), by blob.key
 	// unknownAliases counts the lazy sites whose aliases are not known
 	// (see warm.go); hostsReady is closed when it reaches zero, or the
 	// warm-up ends: until then a host not in the table may be one of
@@ -121,7 +121,6 @@ func New(cfg Config) *Node {
 		log:        cfg.Logger.With("component", "node", "node", cfg.Name),
 		cache:      &cache{max: cfg.CacheBytes},
 		sites:      map[string]*slot{},
-		blobs:      map[uint64]*blob{},
 		hostsReady: make(chan struct{}),
 		warmDone:   make(chan struct{}),
 		warmers:    warmWorkers(),
@@ -382,11 +381,11 @@ func (n *Node) newSiteWithLocked(m *orchard.Manifest, id string, s *release.Sett
 // another site serves from the same blob). It fails when the blob is not
 // stored.
 func (n *Node) blobLocked(sha string, fresh map[string]*blob) (*blob, error) {
-	k, ok := blobKey(sha)
+	name, ok := parseBlobName(sha)
 	if !ok {
 		return nil, fmt.Errorf("blob %q: %w", sha, release.ErrInvalidHash)
 	}
-	if b := n.blobs[k]; b != nil && b.is(sha) {
+	if b := n.blobs.get(name.key()); b != nil && b.name == name {
 		return b, nil
 	}
 	if b, ok := fresh[sha]; ok {
@@ -396,7 +395,7 @@ func (n *Node) blobLocked(sha string, fresh map[string]*blob) (*blob, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blob %s: %w", sha, err)
 	}
-	b := newBlob(sha, size)
+	b := newBlob(name, size)
 	fresh[sha] = b
 	return b, nil
 }
@@ -451,19 +450,14 @@ func (n *Node) refLocked(s *site, d int32) {
 }
 
 func (n *Node) refBlobLocked(b *blob, d int32) {
-	k := b.key()
 	if b.refs == 0 && d > 0 {
 		// A blob whose key another holds (two names sharing 64 bits)
 		// is served all the same, just not shared with other sites.
-		if _, taken := n.blobs[k]; !taken {
-			n.blobs[k] = b
-		}
+		n.blobs.add(b)
 	}
 	b.refs += d
 	if b.refs == 0 {
-		if n.blobs[k] == b {
-			delete(n.blobs, k)
-		}
+		n.blobs.remove(b)
 		n.cache.drop(b)
 	}
 }

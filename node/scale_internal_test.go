@@ -192,8 +192,8 @@ func BenchmarkActivate(b *testing.B) {
 
 // held returns the node's blob named sha, nil when it holds none.
 func held(n *Node, sha string) *blob {
-	k, ok := blobKey(sha)
-	if b := n.blobs[k]; ok && b != nil && b.is(sha) {
+	name, ok := parseBlobName(sha)
+	if b := n.blobs.get(name.key()); ok && b != nil && b.name == name {
 		return b
 	}
 	return nil
@@ -204,8 +204,8 @@ func held(n *Node, sha string) *blob {
 // leaves the other held.
 func TestBlobKeyShared(t *testing.T) {
 	n := New(Config{})
-	a := newBlob(strings.Repeat("ab", 32), 1)
-	b := newBlob(strings.Repeat("ab", 8)+strings.Repeat("cd", 24), 2)
+	a := testBlob(t, strings.Repeat("ab", 32), 1)
+	b := testBlob(t, strings.Repeat("ab", 8)+strings.Repeat("cd", 24), 2)
 	if a.key() != b.key() {
 		t.Fatal("the two names do not share a key")
 	}
@@ -219,8 +219,8 @@ func TestBlobKeyShared(t *testing.T) {
 		t.Fatal("releasing the second blob dropped the first")
 	}
 	n.refBlobLocked(a, -1)
-	if len(n.blobs) != 0 {
-		t.Fatalf("%d blobs held after both were released", len(n.blobs))
+	if n.blobs.len() != 0 {
+		t.Fatalf("%d blobs held after both were released", n.blobs.len())
 	}
 }
 
@@ -241,8 +241,8 @@ func TestActivate_BlobRefs(t *testing.T) {
 				}
 			}
 		}
-		if len(n.blobs) != len(used) {
-			t.Fatalf("node holds %d blobs, its active releases serve %d", len(n.blobs), len(used))
+		if n.blobs.len() != len(used) {
+			t.Fatalf("node holds %d blobs, its active releases serve %d", n.blobs.len(), len(used))
 		}
 		for sha := range used {
 			if held(n, sha) == nil {
@@ -280,12 +280,12 @@ func TestActivate_BlobRefs(t *testing.T) {
 	// A release naming a blob the node lacks is refused and adds nothing.
 	bad := syncedRelease(t, n.Store(), siteHost(0), 9)
 	bad.Files["/gone.html"] = orchard.ManifestEntry{SHA256: strings.Repeat("ab", 32), Size: 1, ContentType: "text/html"}
-	before := len(n.blobs)
+	before := n.blobs.len()
 	if err := n.Activate(siteHost(0), bad.ID(), bad, nil); err == nil {
 		t.Fatal("activating a release with a missing blob succeeded")
 	}
-	if len(n.blobs) != before {
-		t.Fatalf("a refused activation left %d blobs held, want %d", len(n.blobs), before)
+	if n.blobs.len() != before {
+		t.Fatalf("a refused activation left %d blobs held, want %d", n.blobs.len(), before)
 	}
 	want(t)
 }

@@ -136,10 +136,12 @@ func (n *Node) file(ctx *fasthttp.RequestCtx, s *site, e *entry) {
 		rangeHdr = req.PeekBytes(hRange)
 	}
 	gz := e.gz != nil && len(rangeHdr) == 0 && orchard.AcceptsGzip(req.PeekBytes(hAcceptEncoding))
-	etag := e.body.etag[:]
+	tagged := e.body
 	if gz {
-		etag = e.gz.etag[:]
+		tagged = e.gz
 	}
+	var tag [etagLen]byte
+	etag := tagged.etag(&tag)
 	resp.SetCanonical(hETag, etag)
 	if notModified(req, etag, s) {
 		ctx.SetStatusCode(fasthttp.StatusNotModified)
@@ -150,7 +152,8 @@ func (n *Node) file(ctx *fasthttp.RequestCtx, s *site, e *entry) {
 		n.body(ctx, e.gz, 0, -1)
 		return
 	}
-	if len(rangeHdr) > 0 && ifRangeHolds(req.PeekBytes(hIfRange), e.body.etag[:], s) {
+	// Not gzip from here on: etag is the body's.
+	if len(rangeHdr) > 0 && ifRangeHolds(req.PeekBytes(hIfRange), etag, s) {
 		start, end, ok, unsat := parseRange(rangeHdr, e.body.size)
 		if unsat {
 			resp.SetCanonical(hContentRange, []byte("bytes */"+strconv.FormatInt(e.body.size, 10)))
