@@ -1,11 +1,15 @@
 package node
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"math/rand/v2"
 	"strings"
 	"testing"
 	"unsafe"
+
+	"github.com/orchardhq/orchard/release"
 )
 
 // testBlob returns a new blob named sha, which must be a blob name.
@@ -86,5 +90,37 @@ func TestBlobName_PutHex(t *testing.T) {
 		if want := hex.EncodeToString(name[:]); string(got[:]) != want {
 			t.Fatalf("putHex = %s, want %s", got, want)
 		}
+	}
+}
+
+// TestBlobETag_Resident: once the cache holds a blob's bytes, its ETag is
+// the one formatted with them (no formatting per hit), and the same as
+// before.
+func TestBlobETag_Resident(t *testing.T) {
+	blobs, err := release.OpenBlobs(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blobs.Close()
+	data := []byte("<p>a page</p>")
+	sum := sha256.Sum256(data)
+	sha := hex.EncodeToString(sum[:])
+	if err := blobs.PutVerifiedNoSync(sha, bytes.NewReader(data), int64(len(data))); err != nil {
+		t.Fatal(err)
+	}
+	b := testBlob(t, sha, int64(len(data)))
+	var tag [etagLen]byte
+	before := string(b.etag(&tag))
+	c := &cache{max: 1 << 20, src: blobs}
+	if got, err := c.get(b); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("get = %q, %v; want %q", got, err, data)
+	}
+	var unused [etagLen]byte
+	after := b.etag(&unused)
+	if string(after) != before || before != `"`+sha+`"` {
+		t.Fatalf("ETag %s before the cache held the blob, %s after; want %q", before, after, sha)
+	}
+	if &after[0] == &unused[0] || unused != [etagLen]byte{} {
+		t.Fatal("the ETag of a resident blob was formatted again, not taken from its resident copy")
 	}
 }

@@ -11,10 +11,10 @@ import (
 // blob is one blob a node may serve. Its bytes sit in memory while the
 // cache holds them; a hit is one atomic load. It is one allocation of 64
 // bytes, its name kept once, as the 32 bytes of the hash (its ETag is
-// formatted per response, see etag): a node of 10,000 sites holds
-// hundreds of thousands.
+// formatted when its bytes are read, see etag): a node of 10,000 sites
+// holds hundreds of thousands.
 type blob struct {
-	data atomic.Pointer[[]byte]
+	data atomic.Pointer[resident]
 	size int64
 	slot int32       // index in cache.ring, -1 when not resident, -2 once dropped; guarded by cache.mu
 	refs int32       // entries of active releases that serve it; guarded by Node.mu
@@ -34,17 +34,33 @@ func (b *blob) sha() string { return hex.EncodeToString(b.name[:]) }
 // key returns the blob's key in Node.blobs (see blobName.key).
 func (b *blob) key() uint64 { return b.name.key() }
 
+// resident is a cached blob's bytes and the ETag of a response of them:
+// formatted once when the bytes are read, so that a cache hit formats
+// nothing, and kept only while the bytes are (66 bytes a cached blob,
+// where every blob held its ETag before).
+type resident struct {
+	data []byte
+	etag [etagLen]byte
+}
+
 // etagLen is the length of a blob's ETag: its name in hex, quoted.
 const etagLen = 1 + 2*len(blobName{}) + 1
 
-// etag returns the ETag of a response of the blob's bytes, `"<sha256>"`,
-// formatted into dst: the caller's buffer, on its stack, so that a
-// request allocates nothing for it.
+// etag returns the ETag of a response of the blob's bytes, `"<sha256>"`:
+// its resident copy's, else formatted into dst (the caller's buffer, on
+// its stack, so that a request allocates nothing for it).
 func (b *blob) etag(dst *[etagLen]byte) []byte {
+	if r := b.data.Load(); r != nil {
+		return r.etag[:]
+	}
+	b.formatETag(dst)
+	return dst[:]
+}
+
+func (b *blob) formatETag(dst *[etagLen]byte) {
 	dst[0] = '"'
 	b.name.putHex((*[etagLen - 2]byte)(dst[1 : etagLen-1]))
 	dst[etagLen-1] = '"'
-	return dst[:]
 }
 
 // cache bounds the bytes of blobs held in memory, evicting with the CLOCK
@@ -64,11 +80,11 @@ type cache struct {
 // the cache). It returns nil, nil for a blob too large to cache: the caller
 // streams it from disk.
 func (c *cache) get(b *blob) ([]byte, error) {
-	if p := b.data.Load(); p != nil {
+	if r := b.data.Load(); r != nil {
 		if !b.ref.Load() {
 			b.ref.Store(true)
 		}
-		return *p, nil
+		return r.data, nil
 	}
 	if b.size > c.max/8 {
 		return nil, nil
@@ -79,9 +95,9 @@ func (c *cache) get(b *blob) ([]byte, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if p := b.data.Load(); p != nil || b.slot == -2 {
-		if p != nil {
-			return *p, nil
+	if r := b.data.Load(); r != nil || b.slot == -2 {
+		if r != nil {
+			return r.data, nil
 		}
 		return data, nil // dropped from the node meanwhile
 	}
@@ -98,7 +114,9 @@ func (c *cache) get(b *blob) ([]byte, error) {
 		}
 		c.evictLocked(v)
 	}
-	b.data.Store(&data)
+	r := &resident{data: data}
+	b.formatETag(&r.etag)
+	b.data.Store(r)
 	b.slot = int32(len(c.ring))
 	c.ring = append(c.ring, b)
 	c.used += size
@@ -115,8 +133,8 @@ func (c *cache) evictLocked(v *blob) {
 	c.ring[v.slot].slot = v.slot
 	c.ring[last] = nil
 	c.ring = c.ring[:last]
-	if p := v.data.Swap(nil); p != nil {
-		c.used -= int64(len(*p))
+	if r := v.data.Swap(nil); r != nil {
+		c.used -= int64(len(r.data))
 	}
 	v.slot = -1
 }
