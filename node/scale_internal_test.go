@@ -262,7 +262,7 @@ func TestActivate_BlobRefs(t *testing.T) {
 	// blob stays for site 1.
 	shared := syncedRelease(t, n.Store(), siteHost(1), 7)
 	e := shared.Files["/index.html"]
-	e.SHA256 = n.sites[siteHost(2)].site.Load().routes["/index.html"].body.sha()
+	e.SHA256 = n.sites[siteHost(2)].site.Load().file([]byte("/index.html")).body.sha()
 	e.Size = held(n, e.SHA256).size
 	shared.Files["/index.html"] = e
 	if err := n.Activate(siteHost(1), shared.ID(), shared, nil); err != nil {

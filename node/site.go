@@ -3,6 +3,7 @@ package node
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,9 +51,9 @@ type site struct {
 	cacheControl []byte
 	lastModified []byte
 	modified     time.Time         // creation time of the release, whole seconds
-	routes       map[string]*entry // manifest key -> file (see find)
+	keys         routeKeys         // the manifest keys of entries, in their order (see find)
+	entries      []entry           // every file of the release, once, by key
 	redirects    map[string][]byte // clean path -> Location of a site redirect; nil when none (redirect.go)
-	entries      []entry           // every file of the release, once (routes point into it)
 	notFound     *entry
 	slot         *slot // the host's place in the host table, holding its request counters (metrics_site.go)
 	// lazy is set on the state a restart gives a site with an active
@@ -110,12 +111,16 @@ func newSite(m *orchard.Manifest, id string, s *release.Settings, reg func(sha s
 	}
 	st.lastModified = []byte(st.modified.Format(http.TimeFormat))
 	types := map[string]*kind{}
-	entries := make([]entry, 0, len(m.Files))
 	keys := make([]string, 0, len(m.Files))
-	for k, fe := range m.Files {
-		if release.IsReserved(k) {
-			continue
+	for k := range m.Files {
+		if !release.IsReserved(k) {
+			keys = append(keys, k)
 		}
+	}
+	slices.Sort(keys)
+	entries := make([]entry, 0, len(keys))
+	for _, k := range keys {
+		fe := m.Files[k]
 		ti, ok := types[fe.ContentType]
 		if !ok {
 			ti = &kind{contentType: []byte(fe.ContentType), ranges: !strings.HasPrefix(strings.ToLower(fe.ContentType), "text/html")}
@@ -132,7 +137,6 @@ func newSite(m *orchard.Manifest, id string, s *release.Settings, reg func(sha s
 			}
 		}
 		entries = append(entries, e)
-		keys = append(keys, k)
 	}
 	if len(entries) == 0 {
 		return nil, fmt.Errorf("release %s of %s serves no files", id, m.Site)
@@ -140,16 +144,10 @@ func newSite(m *orchard.Manifest, id string, s *release.Settings, reg func(sha s
 	st.entries = entries
 	// Only the manifest keys: "/x/" and the redirect of "/x" are found
 	// from "/x/index.html" at lookup (find), so a site of n pages holds n
-	// routes, not 3n (at 10,000 sites the routes were the node's largest
+	// keys, not 3n (at 10,000 sites the routes were the node's largest
 	// per-site cost).
-	st.routes = make(map[string]*entry, len(entries))
-	for i, k := range keys {
-		e := &entries[i]
-		st.routes[k] = e
-		if k == s.NotFound {
-			st.notFound = e
-		}
-	}
+	st.keys = newRouteKeys(keys)
+	st.notFound = st.file([]byte(s.NotFound))
 	st.addRedirects(s.Redirects)
 	return st, nil
 }
@@ -201,7 +199,7 @@ func (s *site) lookup(uri []byte) (r route, clean string, found, bad bool) {
 // made in a buffer on the stack: a lookup allocates nothing for paths
 // up to maxStackKey bytes.
 func (s *site) find(p []byte) (route, bool) {
-	if e, ok := s.routes[string(p)]; ok {
+	if e := s.file(p); e != nil {
 		return route{e: e}, true
 	}
 	if loc, ok := s.redirects[string(p)]; ok {
@@ -219,16 +217,24 @@ func (s *site) find(p []byte) (route, bool) {
 	k = append(k, p...)
 	if p[len(p)-1] == '/' {
 		k = append(k, index[1:]...)
-		if e, ok := s.routes[string(k)]; ok {
+		if e := s.file(k); e != nil {
 			return route{e: e}, true
 		}
 		return route{}, false
 	}
 	k = append(k, index...)
-	if _, ok := s.routes[string(k)]; ok {
+	if s.file(k) != nil {
 		return route{redirect: true}, true
 	}
 	return route{}, false
+}
+
+// file returns the file of manifest key k, nil when the release has none.
+func (s *site) file(k []byte) *entry {
+	if i, ok := s.keys.index(k); ok {
+		return &s.entries[i]
+	}
+	return nil
 }
 
 // maxStackKey bounds the paths find looks up without allocating.
