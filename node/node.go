@@ -450,15 +450,14 @@ func (n *Node) refLocked(s *site, d int32) {
 }
 
 func (n *Node) refBlobLocked(b *blob, d int32) {
-	if b.refs == 0 && d > 0 {
+	if b.refs.Load() == 0 && d > 0 {
 		// A blob whose key another holds (two names sharing 64 bits)
 		// is served all the same, just not shared with other sites.
 		n.blobs.add(b)
 	}
-	b.refs += d
-	if b.refs == 0 {
+	if b.refs.Add(d) == 0 {
 		n.blobs.remove(b)
-		n.cache.drop(b)
+		n.cache.drop(b) // after refs is zero: see cache.drop
 	}
 }
 
