@@ -2,19 +2,25 @@ package node
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"unsafe"
 
+	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/release"
 )
 
 // testBlob returns a new blob named sha, which must be a blob name.
-func testBlob(tb testing.TB, sha string, size int64) *blob {
+func testBlob(tb testing.TB, sha string, size uint32) *blob {
 	tb.Helper()
 	name, ok := parseBlobName(sha)
 	if !ok {
@@ -23,11 +29,15 @@ func testBlob(tb testing.TB, sha string, size int64) *blob {
 	return newBlob(name, size)
 }
 
-// TestBlobSize: a blob fits the 64-byte size class; a node holds
-// hundreds of thousands (one more byte is 16 more a blob).
+// TestBlobSize: a blob fits the 48-byte size class; a node holds
+// hundreds of thousands (one more byte is 16 more a blob). A resident
+// copy fits the 96-byte class (one more byte is 16 more a cached blob).
 func TestBlobSize(t *testing.T) {
-	if size := unsafe.Sizeof(blob{}); size > 64 {
-		t.Fatalf("a blob takes %d bytes, want at most 64", size)
+	if size := unsafe.Sizeof(blob{}); size > 48 {
+		t.Fatalf("a blob takes %d bytes, want at most 48", size)
+	}
+	if size := unsafe.Sizeof(resident{}); size > 96 {
+		t.Fatalf("a resident copy takes %d bytes, want at most 96", size)
 	}
 }
 
@@ -109,7 +119,7 @@ func TestBlobETag_Resident(t *testing.T) {
 	if err := blobs.PutVerifiedNoSync(sha, bytes.NewReader(data), int64(len(data))); err != nil {
 		t.Fatal(err)
 	}
-	b := testBlob(t, sha, int64(len(data)))
+	b := testBlob(t, sha, uint32(len(data)))
 	b.refs.Store(1) // a release serves it: the cache may hold it
 	var tag [etagLen]byte
 	before := string(b.etag(&tag))
@@ -184,7 +194,7 @@ func TestCache_Dropped(t *testing.T) {
 	}
 	data := held[sha]
 	c := &cache{max: 1 << 20, src: blobs}
-	b := testBlob(t, sha, int64(len(data)))
+	b := testBlob(t, sha, uint32(len(data)))
 	b.refs.Store(1)
 	if got, err := c.get(b); err != nil || !bytes.Equal(got, data) || b.data.Load() == nil {
 		t.Fatalf("get = %q, %v, resident %t; want its bytes, resident", got, err, b.data.Load() != nil)
@@ -298,6 +308,65 @@ func TestCache_Concurrent(t *testing.T) {
 	for _, b := range all {
 		if b.refs.Load() == 0 && b.data.Load() != nil {
 			t.Fatal("a dropped blob is resident")
+		}
+	}
+}
+
+// TestSizedBlob_TooLarge: a file claiming 4 GiB or more (a blob keeps its
+// size in 32 bits) is refused with EINVALID naming the file and the size,
+// before the store is asked; the largest size a blob holds is accepted.
+func TestSizedBlob_TooLarge(t *testing.T) {
+	m := &orchard.Manifest{Site: "a.test"}
+	sha := strings.Repeat("ab", 32)
+	for _, claim := range []int64{maxBlobSize + 1, 1 << 40, math.MaxInt64} {
+		asked := false
+		reg := func(string) (*blob, error) { asked = true; return testBlob(t, sha, 1), nil }
+		_, err := sizedBlob(reg, m, "r1", "/big.iso", sha, claim)
+		if orchard.ErrorCode(err) != orchard.EINVALID || asked {
+			t.Fatalf("claiming %d bytes: %v, store asked %t; want EINVALID, not asked", claim, err, asked)
+		}
+		for _, want := range []string{"/big.iso", strconv.FormatInt(claim, 10), "a.test"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("claiming %d bytes: %q does not name %s", claim, err, want)
+			}
+		}
+	}
+	b := testBlob(t, sha, math.MaxUint32)
+	got, err := sizedBlob(func(string) (*blob, error) { return b, nil }, m, "r1", "/big.iso", sha, maxBlobSize)
+	if err != nil || got != b || got.size() != maxBlobSize {
+		t.Fatalf("claiming %d bytes of a blob that holds them: %v, %v", maxBlobSize, got, err)
+	}
+}
+
+// TestBlobLocked_TooLarge: a stored blob of 4 GiB (a sparse file here) is
+// refused with EINVALID naming it and its size, whatever a manifest
+// claims: never taken with its size cut to 32 bits.
+func TestBlobLocked_TooLarge(t *testing.T) {
+	n := New(Config{Dir: t.TempDir()})
+	if err := n.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	sha := strings.Repeat("cd", 32)
+	path := n.Store().Blobs().Path(sha)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, maxBlobSize+1); err != nil {
+		t.Fatal(err)
+	}
+	n.mu.Lock()
+	b, err := n.blobLocked(sha, map[string]*blob{})
+	n.mu.Unlock()
+	if orchard.ErrorCode(err) != orchard.EINVALID || b != nil {
+		t.Fatalf("blobLocked of a %d-byte blob = %v, %v; want EINVALID", maxBlobSize+1, b, err)
+	}
+	for _, want := range []string{sha, strconv.FormatInt(maxBlobSize+1, 10)} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q does not name %s", err, want)
 		}
 	}
 }

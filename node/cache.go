@@ -2,6 +2,7 @@ package node
 
 import (
 	"encoding/hex"
+	"math"
 	"sync"
 	"sync/atomic"
 
@@ -9,14 +10,15 @@ import (
 )
 
 // blob is one blob a node may serve. Its bytes sit in memory while the
-// cache holds them; a hit is one atomic load. It is one allocation of 64
+// cache holds them; a hit is one atomic load. It is one allocation of 48
 // bytes, its name kept once, as the 32 bytes of the hash (its ETag is
-// formatted when its bytes are read, see etag): a node of 10,000 sites
-// holds hundreds of thousands. What only a cached blob needs (its place
-// in the cache's ring, its CLOCK bit) is kept in its resident copy.
+// formatted when its bytes are read, see etag), its size in 32 bits: a
+// node of 10,000 sites holds hundreds of thousands. What only a cached
+// blob needs (its place in the cache's ring, its CLOCK bit) is kept in its
+// resident copy.
 type blob struct {
 	data atomic.Pointer[resident]
-	size int64
+	n    uint32 // size in bytes: see size
 	// refs counts the entries of active releases that serve the blob;
 	// written under Node.mu. At zero the blob has left the node (or has
 	// not joined it yet): the cache never makes it resident (cache.get
@@ -25,10 +27,18 @@ type blob struct {
 	name blobName
 }
 
+// maxBlobSize is the size of the largest blob a node serves: a blob keeps
+// its size in 32 bits (publishing caps blobs at 256 MiB by default,
+// publish.DefaultMaxBlobBytes).
+const maxBlobSize int64 = math.MaxUint32
+
 // newBlob returns the blob named name of size bytes.
-func newBlob(name blobName, size int64) *blob {
-	return &blob{size: size, name: name}
+func newBlob(name blobName, size uint32) *blob {
+	return &blob{n: size, name: name}
 }
+
+// size returns the blob's size in bytes.
+func (b *blob) size() int64 { return int64(b.n) }
 
 // sha returns the blob's name in hex (a new string: for reads from the
 // store, which a cache hit never makes).
@@ -113,7 +123,7 @@ func (c *cache) get(b *blob) ([]byte, error) {
 		}
 		return r.data, nil
 	}
-	if b.size > c.max/8 {
+	if b.size() > c.max/8 {
 		return nil, nil
 	}
 	data, err := c.src.Get(b.sha())

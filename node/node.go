@@ -395,7 +395,11 @@ func (n *Node) blobLocked(sha string, fresh map[string]*blob) (*blob, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blob %s: %w", sha, err)
 	}
-	b := newBlob(name, size)
+	if size > maxBlobSize {
+		return nil, orchard.Errorf(orchard.EINVALID, "Blob %s holds %d bytes; a node serves blobs of at most %d.",
+			sha, size, maxBlobSize)
+	}
+	b := newBlob(name, uint32(size))
 	fresh[sha] = b
 	return b, nil
 }

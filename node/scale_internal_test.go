@@ -263,7 +263,7 @@ func TestActivate_BlobRefs(t *testing.T) {
 	shared := syncedRelease(t, n.Store(), siteHost(1), 7)
 	e := shared.Files["/index.html"]
 	e.SHA256 = n.sites[siteHost(2)].site.Load().routes["/index.html"].body.sha()
-	e.Size = held(n, e.SHA256).size
+	e.Size = held(n, e.SHA256).size()
 	shared.Files["/index.html"] = e
 	if err := n.Activate(siteHost(1), shared.ID(), shared, nil); err != nil {
 		t.Fatal(err)
