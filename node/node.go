@@ -395,7 +395,11 @@ func (n *Node) blobLocked(sha string, fresh map[string]*blob) (*blob, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blob %s: %w", sha, err)
 	}
-	b := newBlob(name, size)
+	if size > maxBlobSize {
+		return nil, orchard.Errorf(orchard.EINVALID, "Blob %s holds %d bytes; a node serves blobs of at most %d.",
+			sha, size, maxBlobSize)
+	}
+	b := newBlob(name, uint32(size))
 	fresh[sha] = b
 	return b, nil
 }
@@ -450,15 +454,14 @@ func (n *Node) refLocked(s *site, d int32) {
 }
 
 func (n *Node) refBlobLocked(b *blob, d int32) {
-	if b.refs == 0 && d > 0 {
+	if b.refs.Load() == 0 && d > 0 {
 		// A blob whose key another holds (two names sharing 64 bits)
 		// is served all the same, just not shared with other sites.
 		n.blobs.add(b)
 	}
-	b.refs += d
-	if b.refs == 0 {
+	if b.refs.Add(d) == 0 {
 		n.blobs.remove(b)
-		n.cache.drop(b)
+		n.cache.drop(b) // after refs is zero: see cache.drop
 	}
 }
 

@@ -254,8 +254,8 @@ func TestActivate_BlobRefs(t *testing.T) {
 	old := held(n, siteRelease(t, n.Store(), siteHost(0), 0, testPosts).Files["/index.html"].SHA256)
 	activateTwo(t, n)()
 	want(t)
-	if old.refs != 0 || old.slot != -2 {
-		t.Fatalf("the replaced front page has %d references, cache slot %d; want 0 and dropped", old.refs, old.slot)
+	if old.refs.Load() != 0 || old.data.Load() != nil {
+		t.Fatalf("the replaced front page has %d references, resident %t; want 0 and dropped", old.refs.Load(), old.data.Load() != nil)
 	}
 
 	// Site 1 takes site 2's page as its own: when site 2 moves on, the
@@ -263,7 +263,7 @@ func TestActivate_BlobRefs(t *testing.T) {
 	shared := syncedRelease(t, n.Store(), siteHost(1), 7)
 	e := shared.Files["/index.html"]
 	e.SHA256 = n.sites[siteHost(2)].site.Load().file([]byte("/index.html")).body.sha()
-	e.Size = held(n, e.SHA256).size
+	e.Size = held(n, e.SHA256).size()
 	shared.Files["/index.html"] = e
 	if err := n.Activate(siteHost(1), shared.ID(), shared, nil); err != nil {
 		t.Fatal(err)

@@ -154,16 +154,16 @@ func (n *Node) file(ctx *fasthttp.RequestCtx, s *site, e *entry) {
 	}
 	// Not gzip from here on: etag is the body's.
 	if len(rangeHdr) > 0 && ifRangeHolds(req.PeekBytes(hIfRange), etag, s) {
-		start, end, ok, unsat := parseRange(rangeHdr, e.body.size)
+		start, end, ok, unsat := parseRange(rangeHdr, e.body.size())
 		if unsat {
-			resp.SetCanonical(hContentRange, []byte("bytes */"+strconv.FormatInt(e.body.size, 10)))
+			resp.SetCanonical(hContentRange, []byte("bytes */"+strconv.FormatInt(e.body.size(), 10)))
 			resp.SetCanonical(hContentType, vTextPlain)
 			ctx.SetStatusCode(fasthttp.StatusRequestedRangeNotSatisfiable)
 			return
 		}
 		if ok {
 			resp.SetCanonical(hContentRange, []byte("bytes "+strconv.FormatInt(start, 10)+"-"+
-				strconv.FormatInt(end, 10)+"/"+strconv.FormatInt(e.body.size, 10)))
+				strconv.FormatInt(end, 10)+"/"+strconv.FormatInt(e.body.size(), 10)))
 			ctx.SetStatusCode(fasthttp.StatusPartialContent)
 			n.body(ctx, e.body, start, end+1)
 			return
@@ -204,7 +204,7 @@ func (n *Node) notFound(ctx *fasthttp.RequestCtx, s *site) {
 // hot cache or streamed from disk.
 func (n *Node) body(ctx *fasthttp.RequestCtx, b *blob, start, end int64) {
 	if end < 0 {
-		end = b.size
+		end = b.size()
 	}
 	data, err := n.cache.get(b)
 	if err != nil {

@@ -153,15 +153,20 @@ func newSite(m *orchard.Manifest, id string, s *release.Settings, reg func(sha s
 }
 
 // sizedBlob returns the blob sha from reg, refusing it when its stored size
-// is not the size the manifest's entry for path claims.
+// is not the size the manifest's entry for path claims, or when that is
+// more than a node serves (maxBlobSize).
 func sizedBlob(reg func(sha string) (*blob, error), m *orchard.Manifest, id, path, sha string, claim int64) (*blob, error) {
+	if claim > maxBlobSize {
+		return nil, orchard.Errorf(orchard.EINVALID, "Release %s of %s: %s claims %d bytes; a node serves files of at most %d.",
+			id, m.Site, path, claim, maxBlobSize)
+	}
 	b, err := reg(sha)
 	if err != nil {
 		return nil, err
 	}
-	if b.size != claim {
+	if b.size() != claim {
 		return nil, orchard.Errorf(orchard.EINVALID, "Release %s of %s: %s claims %d bytes, but blob %s holds %d.",
-			id, m.Site, path, claim, sha, b.size)
+			id, m.Site, path, claim, sha, b.size())
 	}
 	return b, nil
 }
