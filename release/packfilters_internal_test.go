@@ -293,6 +293,57 @@ func TestFilterCache_LoadsWhenBusy(t *testing.T) {
 	s.want(b)
 }
 
+// TestFilterCache_ReadAgain: a pack opened lazily whose idx another
+// process rewrites (it appended to the pack) is read again by the next
+// scan: its entries are the new idx's, mapped, and the mapping of the old
+// idx is released, not left behind for the life of the process.
+func TestFilterCache_ReadAgain(t *testing.T) {
+	s := newLazyStore(t, 35) // the newest pack holds 3 of 8: another process may append to it
+	s.open().Close()
+	a := s.open()
+	newest := func() *pack {
+		a.mu.RLock()
+		defer a.mu.RUnlock()
+		var p *pack
+		for _, q := range a.packs {
+			if p == nil || q.num > p.num {
+				p = q
+			}
+		}
+		return p
+	}
+	p := newest()
+	if p.lazy == nil {
+		t.Fatal("the newest pack was not opened lazily")
+	}
+	a.mu.Lock()
+	err := p.lazy.mapIdx()
+	a.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := p.lazy
+	other := s.open()
+	other.PackEntries = 8
+	s.put(other, "more", 2) // appended to the newest pack, its idx rewritten
+	if err := a.scan(false); err != nil {
+		t.Fatal(err)
+	}
+	if newest() != p {
+		t.Fatal("the newest pack is another one: the test put its blobs elsewhere")
+	}
+	a.mu.RLock()
+	lazyNow, oldMapped, mapped, count := p.lazy, old.mapped, p.entries.mapped != nil, p.entries.count()
+	a.mu.RUnlock()
+	if lazyNow != nil || count != 5 || !mapped {
+		t.Fatalf("after the scan: lazy %v, %d entries (mapped %v); want the new idx's 5, mapped", lazyNow != nil, count, mapped)
+	}
+	if oldMapped != nil {
+		t.Error("the mapping of the old idx was not released")
+	}
+	s.want(a)
+}
+
 // TestFilterCache_GrowingPack: a pack that is not full and was appended to
 // a minute ago (a publish's blobs) does not make the next Open rewrite the
 // filter cache (after the one that drops its stale record); once it has

@@ -203,6 +203,7 @@ func (b *Blobs) scanPack(num int, repair bool) error {
 // checking its idx files, not hashing every blob name into a map. The
 // caller holds b.mu.
 func (b *Blobs) addEntries(p *pack, entries idxEntries, covered int64, ist fs.FileInfo) {
+	p.lazy.unmap()
 	p.lazy = nil // read whole now; its file stays open until p is retired
 	p.setEntries(entries)
 	p.covered = covered
