@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -92,6 +93,15 @@ const MaxReleaseSeries = 100
 type releaseCollector struct {
 	desc, active, digest *prometheus.Desc
 	releases             func() map[string]string
+	version              func() string // nil: the releases are read at every scrape
+
+	// The count and digest of the releases at version seen, past
+	// MaxReleaseSeries sites: a scrape while nothing changed reads none
+	// (10,000 sites took a node 7 ms and 1 MB of garbage each 5 s).
+	mu         sync.Mutex
+	seen       string
+	seenCount  int
+	seenDigest uint64
 }
 
 // NewReleaseCollector reports orchard_release_info{site, release} = 1 for
@@ -106,6 +116,16 @@ func NewReleaseCollector(releases func() map[string]string) prometheus.Collector
 	}
 }
 
+// NewVersionedReleaseCollector is NewReleaseCollector for a source that
+// tells when its releases change: version() returns a new value after
+// every change (never "" while it can tell). Past MaxReleaseSeries sites,
+// their count and digest are computed again only when it does.
+func NewVersionedReleaseCollector(releases func() map[string]string, version func() string) prometheus.Collector {
+	c := NewReleaseCollector(releases).(*releaseCollector)
+	c.version = version
+	return c
+}
+
 func (c *releaseCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.desc
 	ch <- c.active
@@ -113,12 +133,32 @@ func (c *releaseCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *releaseCollector) Collect(ch chan<- prometheus.Metric) {
-	rels := c.releases()
-	if len(rels) > MaxReleaseSeries {
-		ch <- prometheus.MustNewConstMetric(c.active, prometheus.GaugeValue, float64(len(rels)))
-		ch <- prometheus.MustNewConstMetric(c.digest, prometheus.GaugeValue, float64(ReleasesDigest(rels)))
-		return
+	// The version is read before the releases: a change between the two
+	// makes the next scrape read them again, never keeps a stale digest.
+	version := ""
+	if c.version != nil {
+		version = c.version()
 	}
+	c.mu.Lock()
+	count, digest, cached := c.seenCount, c.seenDigest, version != "" && version == c.seen
+	c.mu.Unlock()
+	if !cached {
+		rels := c.releases()
+		if len(rels) <= MaxReleaseSeries {
+			c.collectEach(ch, rels)
+			return
+		}
+		count, digest = len(rels), ReleasesDigest(rels)
+		c.mu.Lock()
+		c.seen, c.seenCount, c.seenDigest = version, count, digest
+		c.mu.Unlock()
+	}
+	ch <- prometheus.MustNewConstMetric(c.active, prometheus.GaugeValue, float64(count))
+	ch <- prometheus.MustNewConstMetric(c.digest, prometheus.GaugeValue, float64(digest))
+}
+
+// collectEach reports one orchard_release_info series a site.
+func (c *releaseCollector) collectEach(ch chan<- prometheus.Metric, rels map[string]string) {
 	sites := make([]string, 0, len(rels))
 	for s := range rels {
 		sites = append(sites, s)

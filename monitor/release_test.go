@@ -79,6 +79,58 @@ func TestReleaseCollector(t *testing.T) {
 	}
 }
 
+// TestVersionedReleaseCollector: past MaxReleaseSeries sites, a scrape
+// reads the releases only when their version changed since the last
+// one, and reports what they are then; under the limit, every scrape
+// reads them, as NewReleaseCollector does.
+func TestVersionedReleaseCollector(t *testing.T) {
+	rels, version, reads := releases(1000), "v1", 0
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(monitor.NewVersionedReleaseCollector(
+		func() map[string]string { reads++; return rels },
+		func() string { return version }))
+	scrape := func() (sites, digest float64) {
+		t.Helper()
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			switch mf.GetName() {
+			case monitor.MetricReleasesActive:
+				sites = mf.GetMetric()[0].GetGauge().GetValue()
+			case monitor.MetricReleasesDigest:
+				digest = mf.GetMetric()[0].GetGauge().GetValue()
+			}
+		}
+		return sites, digest
+	}
+	check := func(when string, wantReads int) {
+		t.Helper()
+		sites, digest := scrape()
+		if sites != float64(len(rels)) || digest != float64(monitor.ReleasesDigest(rels)) || reads != wantReads {
+			t.Fatalf("%s: %v sites, digest %x, releases read %d times; want %d, %x, %d",
+				when, sites, uint64(digest), reads, len(rels), monitor.ReleasesDigest(rels), wantReads)
+		}
+	}
+	check("first scrape", 1)
+	check("nothing changed", 1)
+	rels = releases(1001)
+	version = "v2"
+	check("a site added", 2)
+	check("nothing changed again", 2)
+	rels = releases(3)
+	version = "v3"
+	for i := range 2 {
+		if mfs, _ := reg.Gather(); len(mfs) != 1 || len(mfs[0].GetMetric()) != 3 {
+			t.Fatalf("3 sites: want their 3 orchard_release_info series, got %v", mfs)
+		}
+		if reads != 3+i {
+			t.Fatalf("3 sites, scrape %d: releases read %d times, want every scrape", i, reads)
+		}
+	}
+}
+
 // TestReleasesDigest: the digest depends on every pair and on nothing
 // else (not the order of a map).
 func TestReleasesDigest(t *testing.T) {

@@ -499,6 +499,14 @@ func (n *Node) Releases() map[string]string {
 	return rels
 }
 
+// ReleasesVersion returns the version of the node's active releases: it
+// changes whenever one of them does (see ReleasesSince).
+func (n *Node) ReleasesVersion() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.relLog.version()
+}
+
 // ReleasesSince returns the active releases of the sites whose release
 // changed since version (every site when version is "" or not one this
 // node can answer from: delta false), "" for a site that has none any

@@ -43,3 +43,22 @@ func TestReleaseLog(t *testing.T) {
 		t.Errorf("since(recent) after many changes = %q, %v", got, ok)
 	}
 }
+
+// TestReleasesVersion: the version a node's release metrics are cached
+// by changes with each activation, and only then.
+func TestReleasesVersion(t *testing.T) {
+	n := openScaleNode(t, 3)
+	activate := activateTwo(t, n)
+	v := n.ReleasesVersion()
+	if again := n.ReleasesVersion(); again != v {
+		t.Fatalf("version %q, then %q with nothing activated", v, again)
+	}
+	for i := range 3 {
+		activate()
+		now := n.ReleasesVersion()
+		if now == v {
+			t.Fatalf("activation %d: version still %q", i, v)
+		}
+		v = now
+	}
+}
