@@ -34,6 +34,10 @@ type Balancer struct {
 	date    atomic.Pointer[dateStamp] // the fast loop's Date header
 	csrfKey []byte
 
+	// targetsGen counts the changes of targets, each counted after it is
+	// stored (SitesVersion).
+	targetsGen atomic.Uint64
+
 	mu      sync.Mutex         // serialises Reload, manager actions, release changes
 	members map[string]*member // "pool/name" -> member
 	state   managerState       // operator changes, persisted in DataDir

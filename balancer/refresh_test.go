@@ -1,6 +1,7 @@
 package balancer_test
 
 import (
+	"context"
 	"encoding/json"
 	"maps"
 	"net/http"
@@ -91,3 +92,27 @@ func TestRefresh(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// TestSitesVersion: the version the balancer's release metrics are cached
+// by changes when a site's newest release does, and not when a health
+// check finds nothing new.
+func TestSitesVersion(t *testing.T) {
+	be := newBackend(t, "n1", rel1)
+	o := onePool("byrequests", be.member(1))
+	o.Health = balancer.HealthOptions{Interval: time.Hour, Timeout: 5 * time.Second, Rise: 1, Fall: 1}
+	b := mustOpen(t, o)
+	testnet.WaitFor(t, "the first check's release", func() bool { return b.Sites()[siteHost] == rel1 })
+	v := b.SitesVersion()
+	b.Refresh(context.Background())
+	if now := b.SitesVersion(); now != v {
+		t.Fatalf("version %q, then %q after a check that changed nothing", v, now)
+	}
+	be.release.Store(ptr(rel2))
+	b.Refresh(context.Background())
+	if got := b.Sites()[siteHost]; got != rel2 {
+		t.Fatalf("after the refresh the balancer routes %q, want %q", got, rel2)
+	}
+	if b.SitesVersion() == v {
+		t.Fatalf("version still %q after the site moved to a new release", v)
+	}
+}

@@ -1,6 +1,8 @@
 package balancer
 
 import (
+	"strconv"
+
 	"github.com/orchardhq/orchard"
 )
 
@@ -113,6 +115,17 @@ func (b *Balancer) applyReleaseChangesLocked(m *member, cur *siteTable, changes 
 	}
 }
 
+// Sites returns the newest release of each site, as the balancer routes
+// them now.
+func (b *Balancer) Sites() map[string]string { return b.targets.Load().all() }
+
+// SitesVersion returns a value that changes whenever Sites does: the
+// release metrics of 10,000 sites are digested again only then, not at
+// every scrape. A change is counted after it is stored, so a reader that
+// reads the version, then the sites, may see a newer table than the
+// version says (and reads it again next time), never an older one.
+func (b *Balancer) SitesVersion() string { return strconv.FormatUint(b.targetsGen.Load(), 10) }
+
 // recountMemberLocked counts again the sites m reports, after m went down
 // or came back. b.mu must be held.
 func (b *Balancer) recountMemberLocked(m *member) {
@@ -145,6 +158,7 @@ func (b *Balancer) recountTargetLocked(site string) {
 			continue
 		}
 		b.targets.Store(targets.set(site, rel))
+		b.targetsGen.Add(1) // after the store: see SitesVersion
 		b.log.Info("newest release", "site", site, "release", rel, "was", cur, "members", n, "of", voters)
 		return
 	}

@@ -47,7 +47,7 @@ func balancerMetrics(b *balancer.Balancer, dataDir string, logger *slog.Logger) 
 		dirs = append(dirs, dataDir)
 	}
 	reg := monitor.NewRegistry(monitor.ProcessInfo{Role: "balancer", Version: versionString()}, logger,
-		dirs, b.Collector(), monitor.NewReleaseCollector(func() map[string]string { return b.Status().Sites }))
+		dirs, b.Collector(), monitor.NewVersionedReleaseCollector(b.Sites, b.SitesVersion))
 	return monitor.Handler(reg, logger)
 }
 
