@@ -105,6 +105,24 @@ func HexDigit(c byte) byte {
 	return 0xff
 }
 
+// DecodeSHA256 decodes a digest written as 64 lower-case hex digits (as
+// ValidSHA256 accepts) into its 32 bytes, in place, without allocating;
+// ok is false for anything else. Blob stores and nodes look up every hash
+// of every manifest they stage through it.
+func DecodeSHA256(s string) (sum [32]byte, ok bool) {
+	if len(s) != 2*len(sum) {
+		return sum, false
+	}
+	for i := range sum {
+		hi, lo := HexDigit(s[2*i]), HexDigit(s[2*i+1])
+		if hi > 15 || lo > 15 {
+			return sum, false
+		}
+		sum[i] = hi<<4 | lo
+	}
+	return sum, true
+}
+
 // Release summarises a built release for listings.
 type Release struct {
 	ID      string    `json:"id"`

@@ -12,18 +12,9 @@ type blobName [32]byte
 
 // parseBlobName returns the name written sha (64 lower-case hex digits,
 // as the store names blobs); ok is false for anything else.
-func parseBlobName(sha string) (name blobName, ok bool) {
-	if len(sha) != 2*len(name) {
-		return name, false
-	}
-	for i := range name {
-		hi, lo := orchard.HexDigit(sha[2*i]), orchard.HexDigit(sha[2*i+1])
-		if hi > 15 || lo > 15 {
-			return name, false
-		}
-		name[i] = hi<<4 | lo
-	}
-	return name, true
+func parseBlobName(sha string) (blobName, bool) {
+	sum, ok := orchard.DecodeSHA256(sha)
+	return blobName(sum), ok
 }
 
 // key returns the key of the blob named name in Node.blobs: its first 64

@@ -171,23 +171,11 @@ func (b *Blobs) Path(sha string) string {
 // overhead each, so about 50 MB); past it, lookups go to the disk.
 const maxKnown = 1 << 20
 
-// keyOf decodes a blob name (64 lower-case hex digits, as
-// orchard.ValidSHA256) into its key. Every staged manifest looks up each of
-// its hashes, so this runs tens of thousands of times per publish: it
-// decodes in place, without allocating or checking the digits twice.
-func keyOf(sha string) (k [32]byte, ok bool) {
-	if len(sha) != 64 {
-		return k, false
-	}
-	for i := range k {
-		hi, lo := orchard.HexDigit(sha[2*i]), orchard.HexDigit(sha[2*i+1])
-		if hi > 15 || lo > 15 {
-			return k, false
-		}
-		k[i] = hi<<4 | lo
-	}
-	return k, true
-}
+// keyOf decodes a blob name (64 lower-case hex digits) into its key. Every
+// staged manifest looks up each of its hashes, so this runs tens of
+// thousands of times per publish: orchard.DecodeSHA256 decodes in place,
+// without allocating or checking the digits twice.
+func keyOf(sha string) ([32]byte, bool) { return orchard.DecodeSHA256(sha) }
 
 // findLocked returns where the blob k lies in a pack: where this process
 // put it (index), else in the first pack, by number, whose idx names it.
