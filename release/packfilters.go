@@ -319,19 +319,9 @@ func (lz *lazyIdx) mapIdx() error {
 	if fi.Size() != size {
 		return fmt.Errorf("%w: idx of %d bytes, %d expected", errBadIdx, fi.Size(), size)
 	}
-	rc, err := lz.f.SyscallConn()
+	data, err := mapFile(lz.f, size)
 	if err != nil {
 		return err
-	}
-	var data []byte
-	var merr error
-	if err := rc.Control(func(fd uintptr) {
-		data, merr = unix.Mmap(int(fd), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
-	}); err != nil {
-		return err
-	}
-	if merr != nil {
-		return merr
 	}
 	lz.mapped = data
 	return nil
