@@ -142,6 +142,11 @@ func TestFilterCache_Damaged(t *testing.T) {
 		{"Corrupt", func(data []byte) []byte { data[len(data)/2] ^= 1; return data }},
 		{"OtherFormat", func(data []byte) []byte { data[7] = '9'; return data }},
 		{"Empty", func([]byte) []byte { return nil }},
+		{"FirstFormat", func(data []byte) []byte { // the SHA-256 of ORCHBF01 in place of the CRC
+			body := append([]byte("ORCHBF01"), data[len(filterCacheMagic):len(data)-filterCacheSumBytes]...)
+			sum := sha256.Sum256(body)
+			return append(body, sum[:]...)
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

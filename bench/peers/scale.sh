@@ -23,7 +23,10 @@
 #     until it serves every site again (kill, start as the demo started it)
 #   - the master's CPU while idle (IDLE seconds)
 #
-# Usage: bench/peers/scale.sh    env: N (1000) PAGES (20) BODY (1000) IDLE (20)
+# With HOLD=1 the cluster keeps running after the report, for a closer look
+# (a profile, more edits), until the file the script names is removed.
+#
+# Usage: bench/peers/scale.sh    env: N (1000) PAGES (20) BODY (1000) IDLE (20) HOLD
 set -euo pipefail
 
 N=${N:-1000}
@@ -197,3 +200,9 @@ orchard with $total sites ($N generated: $PAGES pages of ~$BODY bytes; $small at
   node0 restart until all sites serve      ${restart} ms               ≤ 2 s
   master CPU, idle ${IDLE} s                  ${master_cpu} %                 ≤ 1 %
 REPORT
+
+if [ -n "${HOLD:-}" ]; then
+	touch "$W/hold"
+	echo "holding the cluster: orchard --config $CFG ...; rm $W/hold to stop it" >&2
+	while [ -e "$W/hold" ]; do sleep 2; done
+fi
