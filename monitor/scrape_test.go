@@ -434,3 +434,51 @@ func TestDashboardCertExpiry(t *testing.T) {
 		t.Errorf("dashboard lacks %q", want)
 	}
 }
+
+// TestScraperAsksIdentity: the scraper asks for /metrics uncompressed, so
+// that a scraped process does not make a gzip compressor every few seconds;
+// a client that asks for gzip still gets it.
+func TestScraperAsksIdentity(t *testing.T) {
+	reg := monitor.NewRegistry(monitor.ProcessInfo{Role: "node", Version: "test"}, nil, nil)
+	h := monitor.Handler(reg, nil)
+	var mu sync.Mutex
+	var encodings []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		mu.Lock()
+		encodings = append(encodings, rec.Header().Get("Content-Encoding"))
+		mu.Unlock()
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+	}))
+	t.Cleanup(srv.Close)
+	s := MustOpenScraper(t, monitor.ScraperOptions{Targets: []monitor.Target{{Name: "node0", Group: "web nodes", URL: srv.URL}}, Every: time.Hour})
+	s.ScrapeOnce(context.Background())
+	if m := s.Machines(); len(m) != 1 || m[0].State != "up" {
+		t.Fatalf("machines after a scrape = %+v, want node0 up", m)
+	}
+	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(encodings) < 3 {
+		t.Fatalf("%d requests served, want the scraper's two and one more", len(encodings))
+	}
+	for i, e := range encodings[:len(encodings)-1] {
+		if e != "" {
+			t.Errorf("scrape %d answered with Content-Encoding %q, want none", i, e)
+		}
+	}
+	if e := encodings[len(encodings)-1]; e != "gzip" {
+		t.Errorf("a client asking for gzip got Content-Encoding %q", e)
+	}
+}
