@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -55,6 +57,49 @@ func TestMergeEntries(t *testing.T) {
 		t.Fatalf("merged %v (%+v)", shas, got)
 	}
 	if _, _, err := parseIdx(encodeIdx(got, 200)); err != nil {
+		t.Fatal(err)
+	}
+	// The count given before the entries (the idx's header) is theirs,
+	// whether old is mapped or a list, and wherever the duplicates are.
+	for _, tc := range []struct {
+		name  string
+		old   []packEntry
+		batch []byte
+	}{
+		{"Empty", nil, nil},
+		{"OnlyOld", old, nil},
+		{"OnlyBatch", nil, []byte{9, 2, 9}},
+		{"AllKnown", old, []byte{5, 1, 3}},
+		{"Mixed", old, []byte{0, 5, 2, 2, 6}},
+	} {
+		var batch []pendingEntry
+		for i, b := range tc.batch {
+			batch = append(batch, pendingEntry{packEntry: packEntry{sha: k(b), off: int64(200 + i)}})
+		}
+		for _, view := range []idxEntries{{list: tc.old}, {mapped: encodeIdx(tc.old, 300)}} {
+			n, all := mergedEntries(view, batch)
+			got := slices.Collect(all)
+			if n != len(got) {
+				t.Errorf("%s (mapped %v): count %d, %d entries", tc.name, view.mapped != nil, n, len(got))
+			}
+			data := encodeIdx(got, 300)
+			if _, es, err := parseIdx(data); err != nil || len(es) != n {
+				t.Errorf("%s: the merged idx parses to %d entries, %v", tc.name, len(es), err)
+			}
+		}
+	}
+}
+
+// TestWriteIdxToCount: an idx whose header would not say how many entries
+// follow is refused, not written.
+func TestWriteIdxToCount(t *testing.T) {
+	es := []packEntry{{sha: [32]byte{1}, off: 48, size: 1}, {sha: [32]byte{2}, off: 89, size: 1}}
+	for _, n := range []int{1, 3} {
+		if err := writeIdxTo(io.Discard, n, 130, slices.Values(es)); err == nil {
+			t.Errorf("%d entries written under a header of %d", len(es), n)
+		}
+	}
+	if err := writeIdxTo(io.Discard, 2, 130, slices.Values(es)); err != nil {
 		t.Fatal(err)
 	}
 }

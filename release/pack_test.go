@@ -584,3 +584,29 @@ func TestPackReuse(t *testing.T) {
 	}
 	wantBlobs(t, openBlobs(t, dir), all, [][]byte{[]byte("never synced"), []byte("build 1")})
 }
+
+// BenchmarkSyncNearlyFullPack: one publish's Sync (ten small blobs) into a
+// pack that already names 8,000: the Sync rewrites the pack's idx whole,
+// and its allocations are what a node's garbage collector pays per publish.
+func BenchmarkSyncNearlyFullPack(b *testing.B) {
+	st := openBlobs(b, b.TempDir())
+	for i := range 8000 {
+		d := blobData("full", i)
+		if err := st.PutVerifiedNoSync(shaOf(d), bytes.NewReader(d), 1<<20); err != nil {
+			b.Fatal(err)
+		}
+	}
+	mustSync(b, st)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		for range 10 {
+			i++
+			d := blobData("publish", i)
+			if err := st.PutVerifiedNoSync(shaOf(d), bytes.NewReader(d), 1<<20); err != nil {
+				b.Fatal(err)
+			}
+		}
+		mustSync(b, st)
+	}
+}

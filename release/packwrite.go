@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"iter"
 	"os"
 	"slices"
 	"time"
@@ -171,10 +173,13 @@ func (b *Blobs) syncLocked() error {
 		// Only Sync (syncMu) changes the entries of a pack this process
 		// writes; the lock keeps a mapping from being released under the
 		// merge all the same.
-		b.mu.RLock()
-		all := mergeEntries(j.p.entries, j.batch)
-		b.mu.RUnlock()
-		if j.all, err = writeIdx(j.p, all, j.end); err != nil {
+		j.all, err = writeIdx(j.p, func(w io.Writer) error {
+			b.mu.RLock()
+			defer b.mu.RUnlock()
+			n, all := mergedEntries(j.p.entries, j.batch)
+			return writeIdxTo(w, n, j.end, all)
+		})
+		if err != nil {
 			err = fmt.Errorf("sync blobs: %w", err)
 			j.fail = true
 			break
@@ -218,8 +223,17 @@ func (b *Blobs) syncLocked() error {
 	return err
 }
 
-// mergeEntries returns the sorted entries of old and batch.
+// mergeEntries returns the sorted entries of old and batch (mergedEntries).
 func mergeEntries(old idxEntries, batch []pendingEntry) []packEntry {
+	_, all := mergedEntries(old, batch)
+	return slices.Collect(all)
+}
+
+// mergedEntries returns how many entries old and batch name together, and
+// those entries in order of sha: each blob once, as old names it when it
+// does (an idx names each blob once). The sequence reads old as it goes:
+// the caller keeps old mapped until it is done.
+func mergedEntries(old idxEntries, batch []pendingEntry) (int, iter.Seq[packEntry]) {
 	add := make([]packEntry, len(batch))
 	for i, e := range batch {
 		add[i] = e.packEntry
@@ -227,23 +241,42 @@ func mergeEntries(old idxEntries, batch []pendingEntry) []packEntry {
 	sortEntries(add)
 	add = slices.CompactFunc(add, func(a, b packEntry) bool { return a.sha == b.sha })
 	n := old.count()
-	out := make([]packEntry, 0, n+len(add))
-	i := 0
-	for i < n && len(add) > 0 {
-		switch c := bytes.Compare(old.sha(i), add[0].sha[:]); {
-		case c < 0:
-			out = append(out, old.at(i))
-			i++
-		case c > 0:
-			out, add = append(out, add[0]), add[1:]
-		default: // the same blob twice: an idx names each blob once
-			add = add[1:]
+	total := n + len(add)
+	for _, e := range add {
+		if _, ok := old.find(e.sha); ok {
+			total--
 		}
 	}
-	for ; i < n; i++ {
-		out = append(out, old.at(i))
+	return total, func(yield func(packEntry) bool) {
+		add := add
+		i := 0
+		for i < n && len(add) > 0 {
+			var e packEntry
+			switch c := bytes.Compare(old.sha(i), add[0].sha[:]); {
+			case c < 0:
+				e = old.at(i)
+				i++
+			case c > 0:
+				e, add = add[0], add[1:]
+			default:
+				add = add[1:]
+				continue
+			}
+			if !yield(e) {
+				return
+			}
+		}
+		for ; i < n; i++ {
+			if !yield(old.at(i)) {
+				return
+			}
+		}
+		for _, e := range add {
+			if !yield(e) {
+				return
+			}
+		}
 	}
-	return append(out, add...)
 }
 
 // reuseLocked takes over the newest pack no process is writing, when it
