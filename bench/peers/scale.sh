@@ -11,7 +11,8 @@
 #   - `page ls` of one site (median of 5), small / N
 #   - build --all and publish --all of every site (and its rate, sites a
 #     minute: 10,000 in 10 minutes is 1,000); the master's peak RSS
-#   - one edited page: page put, build -s, publish -s (median of 5 each),
+#   - one edited page: page put, build -s, publish -s (median of EDITS, 9,
+#     each: single edits move by tens of ms on a busy 2-core machine),
 #     and the build and publish as one command (publish -s --build), small /
 #     N: both on a generated site (small.test, written at the start,
 #     and s00001.scale.test)
@@ -26,13 +27,14 @@
 # With HOLD=1 the cluster keeps running after the report, for a closer look
 # (a profile, more edits), until the file the script names is removed.
 #
-# Usage: bench/peers/scale.sh    env: N (1000) PAGES (20) BODY (1000) IDLE (20) HOLD
+# Usage: bench/peers/scale.sh    env: N (1000) PAGES (20) BODY (1000) IDLE (20) EDITS (9) HOLD
 set -euo pipefail
 
 N=${N:-1000}
 PAGES=${PAGES:-20}
 BODY=${BODY:-1000}
 IDLE=${IDLE:-20}
+EDITS=${EDITS:-9}
 . "$(dirname "$0")/lib.sh"
 require curl python3
 workdir orchard-scale
@@ -84,13 +86,13 @@ create_ms() { # PREFIX: three fresh sites through the CLI (with the default temp
 	printf '%s\n' "${ts[@]}" | median
 }
 
-# edit_figures HOST PATH: edits one page of HOST five times with the CLI and
+# edit_figures HOST PATH: edits one page of HOST EDITS times with the CLI and
 # sets put_ms, build_ms, publish_ms (build -s, then publish -s) and
 # pubbuild_ms (the same as one command, publish -s --build): medians.
 edit_figures() {
 	local i t0 t1 t2 t3 t4 t5 puts=() builds=() pubs=() pbs=() m0 n0
 	m0=$(role_ms master) n0=$(role_ms node)
-	for i in 1 2 3 4 5; do
+	for i in $(seq "$EDITS"); do
 		t0=$(now_ms)
 		echo "Edited $i at $(date +%s%N)." | cli page -s "$1" put "$2" --title "Edited $i" >/dev/null
 		t1=$(now_ms)
@@ -111,7 +113,7 @@ edit_figures() {
 	# What the running cluster spent meanwhile, per edit (two publishes
 	# each): the master answering catch-ups, the nodes activating.
 	sleep 2
-	master_cpu_edit=$((($(role_ms master) - m0) / 5)) nodes_cpu_edit=$((($(role_ms node) - n0) / 5))
+	master_cpu_edit=$((($(role_ms master) - m0) / EDITS)) nodes_cpu_edit=$((($(role_ms node) - n0) / EDITS))
 }
 small=$(cli site list | tail -n +2 | wc -l)
 open_small=$(median_ms cli site list --filter none.invalid)
