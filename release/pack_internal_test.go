@@ -48,7 +48,8 @@ func TestMergeEntries(t *testing.T) {
 	k := func(b byte) [32]byte { return [32]byte{b} }
 	old := []packEntry{{sha: k(1), off: 48}, {sha: k(3), off: 60}, {sha: k(5), off: 70}}
 	batch := []pendingEntry{{packEntry: packEntry{sha: k(4), off: 80}}, {packEntry: packEntry{sha: k(3), off: 90}}, {packEntry: packEntry{sha: k(0), off: 100}}, {packEntry: packEntry{sha: k(4), off: 110}}}
-	got := mergeEntries(idxEntries{list: old}, batch)
+	_, merged := mergedEntries(idxEntries{list: old}, batch)
+	got := slices.Collect(merged)
 	var shas []byte
 	for _, e := range got {
 		shas = append(shas, e.sha[0])

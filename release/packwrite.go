@@ -223,12 +223,6 @@ func (b *Blobs) syncLocked() error {
 	return err
 }
 
-// mergeEntries returns the sorted entries of old and batch (mergedEntries).
-func mergeEntries(old idxEntries, batch []pendingEntry) []packEntry {
-	_, all := mergedEntries(old, batch)
-	return slices.Collect(all)
-}
-
 // mergedEntries returns how many entries old and batch name together, and
 // those entries in order of sha: each blob once, as old names it when it
 // does (an idx names each blob once). The sequence reads old as it goes:
