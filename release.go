@@ -176,3 +176,21 @@ type Health struct {
 	Version string `json:"version,omitempty"`
 	Delta   bool   `json:"delta,omitempty"`
 }
+
+// ReleaseHash is one site's share of a digest of active releases
+// (monitor.ReleasesDigest): FNV-1a of site, a 0 byte, and id. A digest is
+// the sum of the shares of its sites, so a process holding thousands of
+// sites keeps it up to date as releases change (subtract the old share,
+// add the new) instead of hashing every site again at each scrape.
+func ReleaseHash(site, id string) uint64 {
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	for i := range len(site) {
+		h = (h ^ uint64(site[i])) * prime
+	}
+	h *= prime // the 0 byte between the two
+	for i := range len(id) {
+		h = (h ^ uint64(id[i])) * prime
+	}
+	return h
+}

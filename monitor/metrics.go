@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/orchardhq/orchard"
 )
 
 // MetricsPath is where every process serves its metrics, on its control
@@ -93,7 +95,8 @@ const MaxReleaseSeries = 100
 type releaseCollector struct {
 	desc, active, digest *prometheus.Desc
 	releases             func() map[string]string
-	version              func() string // nil: the releases are read at every scrape
+	version              func() string                  // nil: the releases are read at every scrape
+	summed               func() (count int, sum uint64) // nil: the count and digest are computed from the releases
 
 	// The count and digest of the releases at version seen, past
 	// MaxReleaseSeries sites: a scrape while nothing changed reads none
@@ -126,6 +129,17 @@ func NewVersionedReleaseCollector(releases func() map[string]string, version fun
 	return c
 }
 
+// NewSummedReleaseCollector is NewReleaseCollector for a source that keeps
+// the count of its releases and the sum of their orchard.ReleaseHash as
+// they change (summed): past MaxReleaseSeries sites a scrape reads those
+// two numbers, never the releases (a node of 10,000 sites listed them all
+// after every publish, some 5 ms and 1.6 MB of garbage a scrape).
+func NewSummedReleaseCollector(releases func() map[string]string, summed func() (count int, sum uint64)) prometheus.Collector {
+	c := NewReleaseCollector(releases).(*releaseCollector)
+	c.summed = summed
+	return c
+}
+
 func (c *releaseCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.desc
 	ch <- c.active
@@ -133,6 +147,13 @@ func (c *releaseCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *releaseCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.summed != nil {
+		if count, sum := c.summed(); count > MaxReleaseSeries {
+			ch <- prometheus.MustNewConstMetric(c.active, prometheus.GaugeValue, float64(count))
+			ch <- prometheus.MustNewConstMetric(c.digest, prometheus.GaugeValue, float64(ReleasesSumDigest(sum)))
+			return
+		}
+	}
 	// The version is read before the releases: a change between the two
 	// makes the next scrape read them again, never keeps a stale digest.
 	version := ""
@@ -170,21 +191,16 @@ func (c *releaseCollector) collectEach(ch chan<- prometheus.Metric, rels map[str
 }
 
 // ReleasesDigest is a 48-bit digest of a set of active releases (site ->
-// id), independent of order: the sum of each pair's FNV-1a hash. 48 bits
-// fit a float64 sample exactly.
+// id), independent of order: the sum of each pair's orchard.ReleaseHash,
+// cut to 48 bits (ReleasesSumDigest). 48 bits fit a float64 sample exactly.
 func ReleasesDigest(rels map[string]string) uint64 {
-	const offset, prime = 14695981039346656037, 1099511628211
 	var sum uint64
 	for site, id := range rels {
-		h := uint64(offset)
-		for i := range len(site) {
-			h = (h ^ uint64(site[i])) * prime
-		}
-		h *= prime // a 0 byte between the two
-		for i := range len(id) {
-			h = (h ^ uint64(id[i])) * prime
-		}
-		sum += h
+		sum += orchard.ReleaseHash(site, id)
 	}
-	return sum & (1<<48 - 1)
+	return ReleasesSumDigest(sum)
 }
+
+// ReleasesSumDigest is the digest of releases whose ReleaseHash shares sum
+// to sum.
+func ReleasesSumDigest(sum uint64) uint64 { return sum & (1<<48 - 1) }

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/monitor"
 )
 
@@ -145,5 +146,45 @@ func TestReleasesDigest(t *testing.T) {
 	}
 	if got := monitor.ReleasesDigest(a); got >= 1<<48 {
 		t.Fatalf("digest %x has more than 48 bits", got)
+	}
+}
+
+// TestSummedReleaseCollector: past MaxReleaseSeries sites, a source that
+// keeps its count and sum is reported from them alone, with the digest
+// ReleasesDigest makes of its releases; up to it, each site's series.
+func TestSummedReleaseCollector(t *testing.T) {
+	rels, reads := releases(1000), 0
+	summed := func() (int, uint64) {
+		var sum uint64
+		for site, id := range rels {
+			sum += orchard.ReleaseHash(site, id)
+		}
+		return len(rels), sum
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(monitor.NewSummedReleaseCollector(func() map[string]string { reads++; return rels }, summed))
+	gather := func() map[string]float64 {
+		t.Helper()
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]float64{}
+		for _, mf := range mfs {
+			got[mf.GetName()] = float64(len(mf.GetMetric()))
+			if m := mf.GetMetric(); len(m) == 1 && m[0].GetGauge() != nil {
+				got[mf.GetName()] = m[0].GetGauge().GetValue()
+			}
+		}
+		return got
+	}
+	got := gather()
+	if got[monitor.MetricReleasesActive] != 1000 || got[monitor.MetricReleasesDigest] != float64(monitor.ReleasesDigest(rels)) || reads != 0 {
+		t.Fatalf("1,000 sites: %v, releases listed %d times; want 1000 sites, digest %x, no listing",
+			got, reads, monitor.ReleasesDigest(rels))
+	}
+	rels = releases(3)
+	if got := gather(); got[monitor.MetricReleaseInfo] != 3 || reads != 1 {
+		t.Fatalf("3 sites: %v, releases listed %d times; want their 3 series from one listing", got, reads)
 	}
 }

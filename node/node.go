@@ -86,6 +86,11 @@ type Node struct {
 	// release the node serves or holds one it does not.
 	aliasesDirty bool
 	relLog       releaseLog // the changes of active releases, for health checks (releaselog.go)
+	// relCount and relSum are the number of sites with an active release
+	// and the sum of their orchard.ReleaseHash (ReleasesSum), kept as
+	// releases change.
+	relCount int
+	relSum   uint64
 
 	warmers  int                // goroutines of the warm-up (warmWorkers; tests set 0 for none)
 	warmStop context.CancelFunc // stops the warm-up (Close)
@@ -423,6 +428,14 @@ func (n *Node) installLocked(host string, st *site) (rebuild bool) {
 	sl.site.Store(st)
 	if old == nil || old.id != st.id {
 		n.relLog.note(host)
+		if old != nil && old.id != "" {
+			n.relCount--
+			n.relSum -= orchard.ReleaseHash(host, old.id)
+		}
+		if st.id != "" {
+			n.relCount++
+			n.relSum += orchard.ReleaseHash(host, st.id)
+		}
 	}
 	if old == nil {
 		return true
@@ -499,12 +512,13 @@ func (n *Node) Releases() map[string]string {
 	return rels
 }
 
-// ReleasesVersion returns the version of the node's active releases: it
-// changes whenever one of them does (see ReleasesSince).
-func (n *Node) ReleasesVersion() string {
+// ReleasesSum returns how many sites have an active release and the sum
+// of their orchard.ReleaseHash (what monitor.ReleasesDigest makes of
+// Releases), without listing them.
+func (n *Node) ReleasesSum() (count int, sum uint64) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.relLog.version()
+	return n.relCount, n.relSum
 }
 
 // ReleasesSince returns the active releases of the sites whose release

@@ -1,8 +1,11 @@
 package node
 
 import (
+	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/orchardhq/orchard"
 )
 
 func TestReleaseLog(t *testing.T) {
@@ -44,21 +47,25 @@ func TestReleaseLog(t *testing.T) {
 	}
 }
 
-// TestReleasesVersion: the version a node's release metrics are cached
-// by changes with each activation, and only then.
-func TestReleasesVersion(t *testing.T) {
+// TestReleasesSum: the count and hash sum a node keeps as releases change
+// are those of its releases, after the warm-up and after each activation.
+func TestReleasesSum(t *testing.T) {
 	n := openScaleNode(t, 3)
 	activate := activateTwo(t, n)
-	v := n.ReleasesVersion()
-	if again := n.ReleasesVersion(); again != v {
-		t.Fatalf("version %q, then %q with nothing activated", v, again)
+	check := func(when string) {
+		t.Helper()
+		rels := n.Releases()
+		var want uint64
+		for site, id := range rels {
+			want += orchard.ReleaseHash(site, id)
+		}
+		if count, sum := n.ReleasesSum(); count != len(rels) || sum != want {
+			t.Fatalf("%s: ReleasesSum = %d, %x; the %d releases sum to %x", when, count, sum, len(rels), want)
+		}
 	}
+	check("after the warm-up")
 	for i := range 3 {
 		activate()
-		now := n.ReleasesVersion()
-		if now == v {
-			t.Fatalf("activation %d: version still %q", i, v)
-		}
-		v = now
+		check(fmt.Sprint("after activation ", i))
 	}
 }

@@ -36,7 +36,7 @@ func lateHandler(h *http.Handler) http.Handler {
 // process, requests, cache, active releases (nd) and staged ones (recv).
 func nodeMetrics(nd *node.Node, recv *publish.Node, name, dataDir string, logger *slog.Logger) http.Handler {
 	reg := monitor.NewRegistry(monitor.ProcessInfo{Role: "node", Name: name, Version: versionString()}, logger,
-		[]string{dataDir}, nd.Collector(), recv.Collector(), monitor.NewVersionedReleaseCollector(nd.Releases, nd.ReleasesVersion))
+		[]string{dataDir}, nd.Collector(), recv.Collector(), monitor.NewSummedReleaseCollector(nd.Releases, nd.ReleasesSum))
 	return monitor.Handler(reg, logger)
 }
 
