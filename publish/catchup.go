@@ -62,7 +62,7 @@ func (n *Node) CatchUp(ctx context.Context) error {
 	if list.Delta && since == "" {
 		return fmt.Errorf("ask master for releases: %w: changes since no version", ErrInvalid)
 	}
-	have := n.cfg.State.Releases()
+	have := n.haveOf(list)
 	sites := make([]string, 0, len(list.Releases))
 	for s := range list.Releases {
 		sites = append(sites, s)
@@ -93,6 +93,23 @@ func (n *Node) CatchUp(ctx context.Context) error {
 		n.setCaughtUp(list.Version)
 	}
 	return first
+}
+
+// haveOf returns the release this node has active of each site list
+// names (none: not in the map). For a list of changes it asks for those
+// sites alone: after each publish every node's next round gets one, and
+// listing all 10,000 sites of a node for it made 1.6 MB of garbage.
+func (n *Node) haveOf(list ActiveList) map[string]string {
+	if !list.Delta {
+		return n.cfg.State.Releases()
+	}
+	have := make(map[string]string, len(list.Releases))
+	for site := range list.Releases {
+		if id, _, ok := n.cfg.State.ActiveCreated(site); ok {
+			have[site] = id
+		}
+	}
+	return have
 }
 
 // publishInFlight is how long after a release was staged here by a

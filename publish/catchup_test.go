@@ -47,9 +47,12 @@ func TestCatchUpReadsListOnlyWhenChanged(t *testing.T) {
 	// lists counts the whole lists; a delta (the changes since the
 	// version the node caught up with) counts as a tenth.
 	lists := func() float64 { return float64(full.Load()) + float64(deltas.Load())/10 }
+	var listedByLastRound int64 // the node's own listings of every site it serves
 	catchUp := func(wantErr bool, wantLists float64, wantActive map[string]string) {
 		t.Helper()
+		before := n.state.listed.Load()
 		err := n.node.CatchUp(ctx)
+		listedByLastRound = n.state.listed.Load() - before
 		if (err != nil) != wantErr {
 			t.Fatalf("CatchUp: %v, want an error: %v", err, wantErr)
 		}
@@ -75,6 +78,9 @@ func TestCatchUpReadsListOnlyWhenChanged(t *testing.T) {
 	cat.add(m2)
 	cat.SetActive("a.test", m2.ID())
 	catchUp(false, 1.1, map[string]string{"a.test": m2.ID()})
+	if listedByLastRound != 0 {
+		t.Errorf("a round of changes listed all the node's sites %d times, want it to look up the changed ones", listedByLastRound)
+	}
 	catchUp(false, 1.1, nil)
 
 	// b.test's release is not in the catalog: the round fails, and the
