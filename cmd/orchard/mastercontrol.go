@@ -47,7 +47,7 @@ func startMasterControl(cfg *config.Config, store *release.Store, logger *slog.L
 		}
 		_ = json.NewEncoder(w).Encode(h)
 	})
-	mc.reg = masterRegistry(cfg.Master.Data, func() map[string]string { a, _ := cat.Active(); return a }, logger)
+	mc.reg = masterRegistry(cfg.Master.Data, cat, logger)
 	mux.Handle("GET /metrics", monitor.Handler(mc.reg, logger))
 	srv, err := listenAndServe(context.Background(), "master control", cfg.Master.Control, &http.Server{
 		Handler:           mux,
