@@ -136,9 +136,12 @@ func TestLoginMemoryBounded(t *testing.T) {
 	base := heapObjects(sample)
 	// Each check holds its parameters' memory (m KiB); with the garbage
 	// collector's default pacing (GOGC=100) the heap may grow to twice
-	// what is live before a collection, plus a margin for the requests.
+	// what is live before a collection, plus a margin for the requests and
+	// for a collection that ends late: under the race detector on a busy
+	// machine the heap peaked at 116 MiB against a margin of 32 (111). A
+	// third slot would add 38 MiB, and no bound at all some 2 GB.
 	perCheck := uint64(auth.DefaultParams().Memory) << 10
-	bound := 2*(base+slots*perCheck) + 32<<20
+	bound := 2*(base+slots*perCheck) + 48<<20
 	var peak atomic.Uint64
 	stop := make(chan struct{})
 	sampled := make(chan struct{})
@@ -170,7 +173,7 @@ func TestLoginMemoryBounded(t *testing.T) {
 		t.Errorf("%d password checks ran at once, want at most %d", got, slots)
 	}
 	if peak.Load() > bound {
-		t.Errorf("heap peaked at %d MiB during %d concurrent logins, want under %d MiB (base %d MiB + %d checks x %d MiB, x2 for GC pacing, + 32 MiB)",
+		t.Errorf("heap peaked at %d MiB during %d concurrent logins, want under %d MiB (base %d MiB + %d checks x %d MiB, x2 for GC pacing, + 48 MiB)",
 			peak.Load()>>20, n, bound>>20, base>>20, slots, perCheck>>20)
 	}
 	if count[http.StatusUnauthorized]+count[http.StatusServiceUnavailable] != n || count[http.StatusUnauthorized] < 1 {
