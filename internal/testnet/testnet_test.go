@@ -18,6 +18,20 @@ func TestFreeAddr(t *testing.T) {
 	ln.Close()
 }
 
+// TestFreeAddr_Distinct: the addresses of one cluster file, asked for one
+// after the other, are never the same port, even when the kernel offers a
+// port it has just freed again.
+func TestFreeAddr_Distinct(t *testing.T) {
+	seen := map[string]bool{}
+	for range 500 {
+		addr := testnet.FreeAddr(t)
+		if seen[addr] {
+			t.Fatalf("FreeAddr returned %s twice", addr)
+		}
+		seen[addr] = true
+	}
+}
+
 func TestWaitFor(t *testing.T) {
 	for _, tc := range []struct {
 		name string
