@@ -51,19 +51,7 @@ func planDemo(listen string, nodes int) (*demoLayout, error) {
 				return a, nil
 			}
 		}
-		for i := 0; i < 100; i++ {
-			l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-			if err != nil {
-				return "", err
-			}
-			a := l.Addr().String()
-			l.Close()
-			if !taken[a] {
-				taken[a] = true
-				return a, nil
-			}
-		}
-		return "", fmt.Errorf("no free port on %s", host)
+		return freeAddr(host, taken)
 	}
 	l := &demoLayout{Listen: listen}
 	for _, f := range []struct {
@@ -85,6 +73,15 @@ func planDemo(listen string, nodes int) (*demoLayout, error) {
 		l.Nodes = append(l.Nodes, n)
 	}
 	return l, nil
+}
+
+// planned returns the addresses l has planned.
+func (l *demoLayout) planned() map[string]bool {
+	t := map[string]bool{l.Listen: true, l.MasterListen: true, l.MasterAdmin: true, l.MasterControl: true, l.BalancerCtl: true}
+	for _, n := range l.Nodes {
+		t[n.Listen], t[n.Control] = true, true
+	}
+	return t
 }
 
 func isFree(addr string) bool {

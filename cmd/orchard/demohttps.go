@@ -40,31 +40,44 @@ type demoHTTPS struct {
 }
 
 // planHTTPS picks the HTTPS addresses: the balancer's near the plain port
-// (8000 -> 8443) and any free port for Pebble.
+// (8000 -> 8443) and any free port for Pebble, none of them an address the
+// layout has planned already.
 func planHTTPS(l *demoLayout, dir string) error {
 	host, portStr, _ := net.SplitHostPort(l.Listen)
 	port, _ := strconv.Atoi(portStr)
 	h := &demoHTTPS{CARoot: filepath.Join(dir, "pebble", "listener.pem"), CAKey: filepath.Join(dir, "pebble", "listener.key")}
-	if a := net.JoinHostPort(host, strconv.Itoa(port+443)); port+443 < 65536 && isFree(a) {
-		h.TLSListen = a
-	} else if h.TLSListen, _ = freeAddr(host); h.TLSListen == "" {
-		return fmt.Errorf("no free port on %s for HTTPS", host)
-	}
+	taken := l.planned()
 	var err error
-	if h.Pebble, err = freeAddr(host); err != nil {
+	if a := net.JoinHostPort(host, strconv.Itoa(port+443)); port+443 < 65536 && !taken[a] && isFree(a) {
+		h.TLSListen = a
+		taken[a] = true
+	} else if h.TLSListen, err = freeAddr(host, taken); err != nil {
+		return fmt.Errorf("no free port on %s for HTTPS: %w", host, err)
+	}
+	if h.Pebble, err = freeAddr(host, taken); err != nil {
 		return err
 	}
 	l.HTTPS = h
 	return nil
 }
 
-func freeAddr(host string) (string, error) {
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return "", err
+// freeAddr returns an address on host that nothing listens on and that is
+// not in taken, and adds it to taken. The kernel may offer a port it has
+// just freed again, so two calls in a row could otherwise agree.
+func freeAddr(host string, taken map[string]bool) (string, error) {
+	for range 100 {
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			return "", err
+		}
+		a := ln.Addr().String()
+		ln.Close()
+		if !taken[a] {
+			taken[a] = true
+			return a, nil
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return "", fmt.Errorf("no free port on %s", host)
 }
 
 // demoCA is Pebble and its DNS server, running in the demo process.
