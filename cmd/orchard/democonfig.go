@@ -84,6 +84,25 @@ func (l *demoLayout) planned() map[string]bool {
 	return t
 }
 
+// freeAddr returns an address on host that nothing listens on and that is
+// not in taken, and adds it to taken. The kernel may offer a port it has
+// just freed again, so two calls in a row could otherwise agree.
+func freeAddr(host string, taken map[string]bool) (string, error) {
+	for range 100 {
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			return "", err
+		}
+		a := ln.Addr().String()
+		ln.Close()
+		if !taken[a] {
+			taken[a] = true
+			return a, nil
+		}
+	}
+	return "", fmt.Errorf("no free port on %s", host)
+}
+
 func isFree(addr string) bool {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
