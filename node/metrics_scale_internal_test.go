@@ -40,7 +40,7 @@ func TestMetrics_TenThousandSites(t *testing.T) {
 		}
 	}
 	reg := monitor.NewRegistry(monitor.ProcessInfo{Role: "node", Name: "node0", Version: "test"}, nil,
-		[]string{t.TempDir()}, n.Collector(), monitor.NewReleaseCollector(n.Releases))
+		[]string{t.TempDir()}, n.Collector(), monitor.NewSummedReleaseCollector(n.Releases, n.ReleasesSum))
 	rec := httptest.NewRecorder()
 	promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.PanicOnError}).
 		ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
