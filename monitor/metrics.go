@@ -150,7 +150,7 @@ func (c *releaseCollector) Collect(ch chan<- prometheus.Metric) {
 	if c.summed != nil {
 		if count, sum := c.summed(); count > MaxReleaseSeries {
 			ch <- prometheus.MustNewConstMetric(c.active, prometheus.GaugeValue, float64(count))
-			ch <- prometheus.MustNewConstMetric(c.digest, prometheus.GaugeValue, float64(ReleasesSumDigest(sum)))
+			ch <- prometheus.MustNewConstMetric(c.digest, prometheus.GaugeValue, float64(releasesSumDigest(sum)))
 			return
 		}
 	}
@@ -192,15 +192,15 @@ func (c *releaseCollector) collectEach(ch chan<- prometheus.Metric, rels map[str
 
 // ReleasesDigest is a 48-bit digest of a set of active releases (site ->
 // id), independent of order: the sum of each pair's orchard.ReleaseHash,
-// cut to 48 bits (ReleasesSumDigest). 48 bits fit a float64 sample exactly.
+// cut to 48 bits (releasesSumDigest). 48 bits fit a float64 sample exactly.
 func ReleasesDigest(rels map[string]string) uint64 {
 	var sum uint64
 	for site, id := range rels {
 		sum += orchard.ReleaseHash(site, id)
 	}
-	return ReleasesSumDigest(sum)
+	return releasesSumDigest(sum)
 }
 
-// ReleasesSumDigest is the digest of releases whose ReleaseHash shares sum
+// releasesSumDigest is the digest of releases whose ReleaseHash shares sum
 // to sum.
-func ReleasesSumDigest(sum uint64) uint64 { return sum & (1<<48 - 1) }
+func releasesSumDigest(sum uint64) uint64 { return sum & (1<<48 - 1) }
