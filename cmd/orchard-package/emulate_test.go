@@ -169,7 +169,12 @@ func TestDemoEmulated(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- demo.Wait() }()
 	stopped := false
+	var lastAnswers []string
 	t.Cleanup(func() {
+		if t.Failed() { // what the demo and its roles said, to tell a hang from a slow start
+			t.Logf("last answers through the balancer: %v\ndemo output:\n%s", lastAnswers, out.String())
+			logTails(t, filepath.Join(dir, "logs"))
+		}
 		if !stopped { // a failed test: leave nothing running
 			_ = syscall.Kill(-demo.Process.Pid, syscall.SIGKILL)
 			<-done
@@ -187,10 +192,19 @@ func TestDemoEmulated(t *testing.T) {
 			t.Fatalf("the demo exited: %v\n%s", err, out.String())
 		default:
 		}
+		lastAnswers = lastAnswers[:0]
+		ok := true
 		for _, h := range sites {
-			if code, _ := get("http://"+listen+"/", h); code != 200 {
-				return false
+			code, body := get("http://"+listen+"/", h)
+			answer := fmt.Sprintf("%s %d", h, code)
+			if code == 0 { // no answer: body holds the client's error
+				answer += " (" + body + ")"
 			}
+			lastAnswers = append(lastAnswers, answer)
+			ok = ok && code == 200
+		}
+		if !ok {
+			return false
 		}
 		// The balancer serves a moment before the demo says so.
 		return strings.Contains(out.String(), "Ready in")
@@ -240,6 +254,21 @@ func rolePIDs(dir string) []int {
 		}
 	}
 	return pids
+}
+
+// logTails logs the last lines of every log the demo's roles wrote.
+func logTails(t *testing.T, logDir string) {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(logDir, "*.log"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+		lines = lines[max(0, len(lines)-30):]
+		t.Logf("%s (last %d lines):\n%s", filepath.Base(f), len(lines), strings.Join(lines, "\n"))
+	}
 }
 
 // roleOf names the role a process runs ("node node0", "balancer").
