@@ -39,7 +39,7 @@
 #
 # Usage: bench/peers/balancer-vs-haproxy.sh     env: MODE DUR ROUNDS CONNS THREADS SIEGE SIEGE_TIME
 #                                                    BALANCER_WORKERS NODE_WORKERS STRACE STRACE_DUR
-#                                                    PERF PERF_DUR PERF_TOP PERF_KEEP BASE
+#                                                    PERF PERF_DUR PERF_TOP PERF_KEEP BASE HOLD
 # Needs haproxy, nginx, wrk, siege (Debian packages), python3 and go.
 set -euo pipefail
 
@@ -354,4 +354,15 @@ if [ "$SIEGE" != 0 ]; then
 		siege -R "$W/siegerc" -c350 -d1 -t"$SIEGE_TIME" -H "Host: $SITE" "http://127.0.0.1:${PORT[$t]}$URLPATH" 2>&1 |
 			grep -E 'Transactions|Availability|Elapsed|Response time|Transaction rate|Throughput|Concurrency|Successful|Failed|Longest' || true
 	done
+fi
+
+# HOLD=1: everything keeps running after the report, for a closer look
+# (perf, strace, wrk by hand); removing the hold file stops it.
+if [ -n "${HOLD:-}" ]; then
+	touch "$W/hold"
+	for t in "${TARGETS[@]}"; do
+		echo "holding $t: pid ${PID[$t]}, http://127.0.0.1:${PORT[$t]}$URLPATH (Host: $SITE)" >&2
+	done
+	echo "rm $W/hold to stop" >&2
+	while [ -e "$W/hold" ]; do sleep 2; done
 fi
