@@ -14,8 +14,13 @@
 #   HAProxy's nginx serve the very bytes a node serves for the page.
 #
 # Each round runs wrk (keep-alive, CONNS connections, DUR) against every
-# target in turn (interleaved, A B C A B C ...); the script prints each run,
-# then medians of requests/s and p99 and the ratios to HAProxy. Then, unless
+# target in turn, each round starting one target later (A B C, B C A,
+# C A B, ...: on a machine whose load drifts, no target always runs
+# first); the script prints each run, then medians of requests/s and p99
+# and the ratios to HAProxy, and the medians of each round's own ratios
+# (a target against HAProxy in the same round, so a round the whole
+# machine was slower counts as much as any other) with the rounds where
+# its p99 was no worse than HAProxy's. Then, unless
 # SIEGE=0, the seed's command shape: siege -c350 -d1 (connection close, no
 # asset parsing) against HAProxy and orchard, siege's own lines.
 #
@@ -256,7 +261,8 @@ RESULTS=$W/results.tsv
 : >"$RESULTS"
 echo "mode $MODE: wrk -t$THREADS -c$CONNS -d$DUR, $ROUNDS interleaved rounds, $(nproc) cores, load $(cut -d" " -f1 /proc/loadavg); balancer workers $BALANCER_WORKERS, node workers $NODE_WORKERS (0 = every CPU), HAProxy nbthread default, nginx 1 worker each"
 for r in $(seq 1 "$ROUNDS"); do
-	for t in "${TARGETS[@]}"; do
+	for k in "${!TARGETS[@]}"; do
+		t=${TARGETS[$(((k + r - 1) % ${#TARGETS[@]}))]}
 		read -r c0 r0 w0 < <(usage "${PID[$t]}")
 		read -r mb0 mi0 < <(machine)
 		out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DUR" --latency -H "Host: $SITE" "http://127.0.0.1:${PORT[$t]}$URLPATH")
@@ -269,7 +275,7 @@ for r in $(seq 1 "$ROUNDS"); do
 		box=$(awk -v b=$((mb1 - mb0)) -v i=$((mi1 - mi0)) -v hz="$HZ" -v n="$n" 'BEGIN{printf "box %.1f us/req idle %2.0f%%", b / hz * 1e6 / n, 100 * i / (b + i)}')
 		rw=$(awk -v r=$((r1 - r0)) -v w=$((w1 - w0)) -v n="$n" 'BEGIN{if (r + w > 0) printf "read %.2f write %.2f", r / n, w / n}')
 		errs=$(awk '/Non-2xx|Socket errors/{print}' <<<"$out" | tr '\n' ' ')
-		printf '%s\t%s\t%s\t%s\t%s\n' "$t" "$rps" "$p99" "$cpu" "$errs" >>"$RESULTS"
+		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$rps" "$p99" "$cpu" "$errs" "$r" >>"$RESULTS"
 		printf 'round %d  %-14s %10s req/s  p99 %8s  cpu %6s us/req  %s  %s  %s\n' "$r" "$t" "$rps" "$p99" "$cpu" "$box" "$rw" "$errs"
 	done
 done
@@ -292,6 +298,19 @@ base = med["haproxy"][0]
 print("\nmedians")
 for t, (rps, p99, cpu) in med.items():
     print(f"  {t:14s} {rps:10.0f} req/s  p99 {p99:7.2f} ms  {rps / base:5.2f}x HAProxy  cpu {cpu:6.1f} us/req")
+# Each round's own ratios: a target against HAProxy measured minutes, not
+# rounds, apart.
+by = {(r[0], r[5]): (float(r[1]), ms(r[2])) for r in rows}
+rounds = sorted({r[5] for r in rows}, key=int)
+print("\nmedians of each round's ratio to HAProxy")
+for t in med:
+    if t == "haproxy":
+        continue
+    pairs = [(by[(t, k)], by[("haproxy", k)]) for k in rounds if (t, k) in by and ("haproxy", k) in by]
+    rps_r = statistics.median(a[0] / b[0] for a, b in pairs)
+    p99_r = statistics.median(a[1] / b[1] for a, b in pairs)
+    wins = sum(a[1] <= b[1] for a, b in pairs)
+    print(f"  {t:14s} req/s {rps_r:5.2f}x  p99 {p99_r:5.2f}x  p99 no worse in {wins} of {len(pairs)} rounds")
 EOF
 
 # STRACE=1: system calls per proxied request, HAProxy beside orchard without
