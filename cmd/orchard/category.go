@@ -73,9 +73,10 @@ func newCategoryPutCmd() *cobra.Command {
 
 func newCategoryLsCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "ls",
-		Short: "List categories: path, title, pages",
-		Args:  cobra.NoArgs,
+		Use:     "ls",
+		Aliases: []string{"list"}, // as site list
+		Short:   "List categories: path, title, pages",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withSite(cmd, func(ctx context.Context, host string, st orchard.Store) error {
 				cats, err := st.Categories(ctx, host)

@@ -227,9 +227,10 @@ func newPageLsCmd() *cobra.Command {
 	var category string
 	var published bool
 	cmd := &cobra.Command{
-		Use:   "ls [--category C] [--published]",
-		Short: "List pages: path, title, published, updated",
-		Args:  cobra.NoArgs,
+		Use:     "ls [--category C] [--published]",
+		Aliases: []string{"list"}, // as site list
+		Short:   "List pages: path, title, published, updated",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cat, err := categoryArg(category)
 			if err != nil {

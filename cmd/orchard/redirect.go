@@ -61,9 +61,10 @@ func newRedirectPutCmd() *cobra.Command {
 
 func newRedirectLsCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "ls",
-		Short: "List redirects: from, to",
-		Args:  cobra.NoArgs,
+		Use:     "ls",
+		Aliases: []string{"list"}, // as site list
+		Short:   "List redirects: from, to",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withSite(cmd, func(ctx context.Context, host string, st orchard.Store) error {
 				s, err := st.Site(ctx, host)

@@ -292,6 +292,7 @@ func newSiteListCmd() *cobra.Command {
 	var filter string
 	cmd := &cobra.Command{
 		Use:     "list",
+		Aliases: []string{"ls"}, // as page ls, category ls, redirect ls
 		Short:   "List the sites: host, aliases, title",
 		Example: "  orchard site list --filter '*.example.com'",
 		Args:    cobra.NoArgs,
