@@ -117,6 +117,15 @@ pool = "web"
 		}
 	}
 
+	// orchard status says which nodes take no traffic, though they serve
+	// the master's releases (here no node runs: it exits 1 for them).
+	st := runCLI(t, path, "", "status", "--timeout", "2s")
+	wantOutput(t, "status after drain", st.out, "node0: draining on balancer lb1, pool web, since ",
+		"node0: draining on balancer lb1, pool api", "node0: draining on balancer lb2, pool web")
+	if strings.Contains(st.out, "node1: ") || strings.Contains(st.out, "not asked") {
+		t.Errorf("status names node1, or a balancer it could not ask:\n%s", st.out)
+	}
+
 	lb2.Close()
 	r := runCLI(t, path, "", "undrain", "node0")
 	if r.code != 1 || !strings.Contains(r.err, "1 of 2 balancers not reached") {
@@ -127,6 +136,12 @@ pool = "web"
 	}
 	if got := adminState(lb1, "web", "node0"); got != orchard.MemberOK {
 		t.Errorf("node0 on lb1 is %q after undrain, want ok", got)
+	}
+
+	st = runCLI(t, path, "", "status", "--timeout", "2s")
+	wantOutput(t, "status with lb2 down", st.out, "balancer lb2 (", "not asked for its members")
+	if strings.Contains(st.out, "draining") {
+		t.Errorf("status after undrain still names a drained node:\n%s", st.out)
 	}
 
 	wantExit(t, runCLI(t, path, "", "drain", "node9"), 2, `no pool of`)

@@ -27,7 +27,9 @@ func newStatusCmd() *cobra.Command {
 		Long: `Ask every node of the cluster file for its active releases and show, per
 site, the release the master published last and the one each node serves;
 nodes that serve another release (or none) lag and are marked with '*'.
-Exits 1 when a node is down or lags.`,
+It also asks each balancer with a control address which nodes an operator
+drained or disabled there (orchard drain), and says so. Exits 1 when a node
+is down or lags (not for a drained node, nor a balancer it could not ask).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			pattern, err := orchard.ParseHostPattern(filter)
@@ -49,7 +51,8 @@ Exits 1 when a node is down or lags.`,
 				defer cancel()
 			}
 			states := newPublisher(cfg, store, cmdLogger(true)).Status(ctx)
-			if lagging := printStatus(cmd.OutOrStdout(), active, states, pattern); lagging > 0 {
+			notes := memberNotes(ctx, cfg)
+			if lagging := printStatus(cmd.OutOrStdout(), active, states, pattern, notes); lagging > 0 {
 				return fmt.Errorf("%d node(s) down or lagging", lagging)
 			}
 			return nil
@@ -60,9 +63,11 @@ Exits 1 when a node is down or lags.`,
 	return cmd
 }
 
-// printStatus prints one row per site and one column per node, and returns
-// how many nodes are down or lag on some site that filter matches.
-func printStatus(w io.Writer, master map[string]string, states []publish.NodeState, filter orchard.HostPattern) int {
+// printStatus prints one row per site and one column per node, then notes
+// (lines about the balancers' view of the nodes), and returns how many
+// nodes are down or lag on some site that filter matches. The summary
+// line comes last.
+func printStatus(w io.Writer, master map[string]string, states []publish.NodeState, filter orchard.HostPattern, notes []string) int {
 	sites := map[string]bool{}
 	for s := range master {
 		sites[s] = filter.Match(s)
@@ -126,6 +131,9 @@ func printStatus(w io.Writer, master map[string]string, states []publish.NodeSta
 			fmt.Fprintf(w, "%s: last catch-up (%s ago) failed: %s\n", st.Name,
 				time.Since(st.Status.Sync.At).Round(time.Second), st.Status.Sync.Error)
 		}
+	}
+	for _, n := range notes {
+		fmt.Fprintln(w, n)
 	}
 	if len(bad) == 0 {
 		fmt.Fprintf(w, "all %d nodes serve the master's releases\n", len(states))

@@ -32,7 +32,7 @@ func TestPrintStatusFilter(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out strings.Builder
-		if got := printStatus(&out, master, tt.states, p); got != tt.wantBad {
+		if got := printStatus(&out, master, tt.states, p, nil); got != tt.wantBad {
 			t.Errorf("filter %q: %d nodes down or lagging, want %d\n%s", tt.filter, got, tt.wantBad, out.String())
 		}
 		if !strings.Contains(out.String(), tt.shown) || (tt.no != "" && strings.Contains(out.String(), tt.no)) {
