@@ -146,3 +146,33 @@ pool = "web"
 
 	wantExit(t, runCLI(t, path, "", "drain", "node9"), 2, `no pool of`)
 }
+
+// TestStatusSingleBalancer: with the one balancer of a file without
+// peers, orchard status names it "the balancer", not by its internal
+// name, and a node disabled there shows as disabled.
+func TestStatusSingleBalancer(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "orchard.toml")
+	file := fmt.Sprintf(`secret_file = %q
+
+[[node]]
+name = "node0"
+listen = %q
+control = %q
+
+[balancer]
+listen = %q
+control = %q
+data = %q
+`, filepath.Join(dir, "secret"), testnet.FreeAddr(t), testnet.FreeAddr(t), testnet.FreeAddr(t), testnet.FreeAddr(t), filepath.Join(dir, "balancer"))
+	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startTierBalancer(t, path, "")
+	mustCLI(t, path, "", "disable", "node0")
+	st := runCLI(t, path, "", "status", "--timeout", "2s")
+	wantOutput(t, "status", st.out, "node0: disabled on the balancer, pool ")
+	if strings.Contains(st.out, "balancer balancer") {
+		t.Errorf("status names the balancer by its internal name:\n%s", st.out)
+	}
+}
