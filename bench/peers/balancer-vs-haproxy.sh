@@ -32,7 +32,10 @@
 # system calls per request (/proc/PID/io: read(2)/write(2) family; HAProxy's
 # recvfrom/sendto are not counted there). Both hold on a busy machine, where
 # requests/s do not: a balancer that needs less CPU per request serves more
-# when the CPUs are the limit.
+# when the CPUs are the limit. "cs" is its threads' context switches per
+# request, voluntary/involuntary (/proc/PID/task/*/status): a thread that
+# is preempted rather than sleeping waits longer for a CPU, which shows in
+# p99 (docs/balancer-speed.md).
 #
 # STRACE=1 then counts the system calls per proxied request of HAProxy and of
 # orchard without its cache (strace -c -f over one wrk run of STRACE_DUR).
@@ -242,12 +245,14 @@ curl -fsS -D - -o /dev/null -H "Host: $SITE" "http://127.0.0.1:$CACHE_PORT$URLPA
 
 declare -A PORT=([haproxy]=$HAPROXY_PORT [orchard]=$ORCHARD_PORT [orchard-cache]=$CACHE_PORT)
 declare -A PID=([haproxy]=$HAPROXY_PID [orchard]=$ORCHARD_PID [orchard-cache]=$CACHE_PID)
-# usage PID: CPU clock ticks (user + system, all threads), read and write calls
+# usage PID: CPU clock ticks (user + system, all threads), read and write
+# calls, voluntary and involuntary context switches (all threads)
 usage() {
 	local f
 	read -ra f <"/proc/$1/stat"
-	printf '%s %s %s\n' "$((f[13] + f[14]))" \
-		"$(awk '$1=="syscr:"{print $2}' "/proc/$1/io")" "$(awk '$1=="syscw:"{print $2}' "/proc/$1/io")"
+	printf '%s %s %s %s\n' "$((f[13] + f[14]))" \
+		"$(awk '$1=="syscr:"{print $2}' "/proc/$1/io")" "$(awk '$1=="syscw:"{print $2}' "/proc/$1/io")" \
+		"$(cat /proc/"$1"/task/*/status 2>/dev/null | awk '$1=="voluntary_ctxt_switches:"{v+=$2} $1=="nonvoluntary_ctxt_switches:"{n+=$2} END{print v+0, n+0}')"
 }
 HZ=$(getconf CLK_TCK)
 # machine: busy and idle clock ticks of all CPUs together (/proc/stat)
@@ -263,10 +268,10 @@ echo "mode $MODE: wrk -t$THREADS -c$CONNS -d$DUR, $ROUNDS interleaved rounds, $(
 for r in $(seq 1 "$ROUNDS"); do
 	for k in "${!TARGETS[@]}"; do
 		t=${TARGETS[$(((k + r - 1) % ${#TARGETS[@]}))]}
-		read -r c0 r0 w0 < <(usage "${PID[$t]}")
+		read -r c0 r0 w0 v0 i0 < <(usage "${PID[$t]}")
 		read -r mb0 mi0 < <(machine)
 		out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DUR" --latency -H "Host: $SITE" "http://127.0.0.1:${PORT[$t]}$URLPATH")
-		read -r c1 r1 w1 < <(usage "${PID[$t]}")
+		read -r c1 r1 w1 v1 i1 < <(usage "${PID[$t]}")
 		read -r mb1 mi1 < <(machine)
 		rps=$(awk '/^Requests\/sec/{print $2}' <<<"$out")
 		p99=$(awk '$1=="99%"{print $2}' <<<"$out")
@@ -274,9 +279,10 @@ for r in $(seq 1 "$ROUNDS"); do
 		cpu=$(awk -v c=$((c1 - c0)) -v hz="$HZ" -v n="$n" 'BEGIN{printf "%.1f", c / hz * 1e6 / n}')
 		box=$(awk -v b=$((mb1 - mb0)) -v i=$((mi1 - mi0)) -v hz="$HZ" -v n="$n" 'BEGIN{printf "box %.1f us/req idle %2.0f%%", b / hz * 1e6 / n, 100 * i / (b + i)}')
 		rw=$(awk -v r=$((r1 - r0)) -v w=$((w1 - w0)) -v n="$n" 'BEGIN{if (r + w > 0) printf "read %.2f write %.2f", r / n, w / n}')
+		cs=$(awk -v v=$((v1 - v0)) -v i=$((i1 - i0)) -v n="$n" 'BEGIN{printf "cs %.3f/%.3f", v / n, i / n}')
 		errs=$(awk '/Non-2xx|Socket errors/{print}' <<<"$out" | tr '\n' ' ')
 		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$rps" "$p99" "$cpu" "$errs" "$r" >>"$RESULTS"
-		printf 'round %d  %-14s %10s req/s  p99 %8s  cpu %6s us/req  %s  %s  %s\n' "$r" "$t" "$rps" "$p99" "$cpu" "$box" "$rw" "$errs"
+		printf 'round %d  %-14s %10s req/s  p99 %8s  cpu %6s us/req  %s  %s  %s  %s\n' "$r" "$t" "$rps" "$p99" "$cpu" "$box" "$cs" "$rw" "$errs"
 	done
 done
 
