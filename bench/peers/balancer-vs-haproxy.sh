@@ -304,8 +304,8 @@ base = med["haproxy"][0]
 print("\nmedians")
 for t, (rps, p99, cpu) in med.items():
     print(f"  {t:14s} {rps:10.0f} req/s  p99 {p99:7.2f} ms  {rps / base:5.2f}x HAProxy  cpu {cpu:6.1f} us/req")
-# Each round's own ratios: a target against HAProxy measured minutes, not
-# rounds, apart.
+# Each round's own ratios: a target against HAProxy measured in the same
+# round, seconds apart, where the medians above compare runs minutes apart.
 by = {(r[0], r[5]): (float(r[1]), ms(r[2])) for r in rows}
 rounds = sorted({r[5] for r in rows}, key=int)
 print("\nmedians of each round's ratio to HAProxy")
