@@ -121,6 +121,13 @@ func (b *Balancer) Listen(ctx context.Context) error {
 	// other connections for fasthttp's server.
 	b.srv = b.fastServer(b.servePlain)
 	b.slow = newConnQueue(b.ln.Addr())
+	if b.opts.Loops > 0 && loopsSupported {
+		ls, err := b.startLoops(b.opts.Loops, b.slow)
+		if err != nil {
+			b.log.Warn("event loops not started: a goroutine per connection", "err", err)
+		}
+		b.fast.loops = ls
+	}
 	b.wg.Add(2)
 	go func() {
 		defer b.wg.Done()
@@ -232,6 +239,9 @@ func (b *Balancer) Close() error {
 		if b.ln != nil {
 			b.ln.Close() // the fast loop's accept loop ends
 			b.fast.shutdown(ctx)
+			if b.fast.loops != nil {
+				b.fast.loops.halt()
+			}
 		}
 		if b.srv != nil {
 			if err := b.srv.ShutdownWithContext(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {

@@ -42,9 +42,22 @@ import (
 // fastConns tracks the fast loop's connections, for MaxConns and Close.
 type fastConns struct {
 	mu      sync.Mutex
-	conns   map[*fastConn]struct{}
+	conns   map[*fastConn]struct{} // c is nil while an event loop owns the connection
 	closing atomic.Bool
 	wg      sync.WaitGroup
+	loops   *loops // nil: a goroutine per connection
+
+	// What the event loops answered themselves, and the connections
+	// they handed to a goroutine.
+	loopServed, loopHanded atomic.Uint64
+}
+
+// forget ends the tracking of a closed connection.
+func (f *fastConns) forget(fc *fastConn) {
+	f.mu.Lock()
+	delete(f.conns, fc)
+	f.mu.Unlock()
+	f.wg.Done()
 }
 
 // fastConn is one client connection served by the fast loop.
@@ -73,33 +86,52 @@ var respBufs = sync.Pool{New: func() any { b := make([]byte, respBufSize); retur
 
 const respBufSize = 32 << 10
 
-// acceptFast accepts the plain listener's connections until ln is closed.
-// slow is fasthttp's listener, for connections the fast loop gives up.
+// acceptFast accepts the plain listener's connections until ln is closed,
+// for the event loops (f.loops) or a goroutine each. slow is fasthttp's
+// listener, for connections the fast loop gives up.
 func (b *Balancer) acceptFast(ln net.Listener, slow *connQueue) {
+	f := &b.fast
 	b.acceptEach(ln, "accept", func(c net.Conn) {
-		var dc *deferConn
-		if tc, ok := c.(*net.TCPConn); ok {
-			dc, _ = newClientConn(tc).(*deferConn)
-		}
-		if dc == nil {
+		tc, ok := c.(*net.TCPConn)
+		if !ok {
 			if !slow.push(c) {
 				c.Close()
 			}
 			return
 		}
-		fc := &fastConn{c: dc, client: addrOfConn(c)}
-		f := &b.fast
+		fc := &fastConn{client: addrOfConn(c)}
 		f.mu.Lock()
 		if len(f.conns) >= b.opts.MaxConns || f.closing.Load() {
 			f.mu.Unlock()
-			b.rejectConn(dc)
+			b.rejectConn(c)
 			return
 		}
 		f.conns[fc] = struct{}{}
 		f.wg.Add(1)
 		f.mu.Unlock()
-		go b.serveFast(fc, slow)
+		if f.loops != nil && b.loopsServe() && f.loops.add(fc, tc) {
+			return
+		}
+		dc, _ := newClientConn(tc).(*deferConn)
+		if dc == nil {
+			f.forget(fc)
+			if !slow.push(c) {
+				c.Close()
+			}
+			return
+		}
+		f.mu.Lock()
+		fc.c = dc
+		f.mu.Unlock()
+		go b.serveFast(fc, slow, nil)
 	})
+}
+
+// loopsServe reports whether the event loops serve new connections: not
+// with the edge cache on, whose hits and fills the goroutine path serves.
+func (b *Balancer) loopsServe() bool {
+	t := b.table.Load()
+	return t.cache == nil && !t.opts.RedirectHTTPS
 }
 
 // acceptEach hands each connection ln accepts to handle until ln is
@@ -150,19 +182,28 @@ func (f *fastConns) shutdown(ctx context.Context) {
 		f.mu.Lock()
 		n := len(f.conns)
 		for fc := range f.conns {
-			if fc.idle.Load() {
+			if fc.c != nil && fc.idle.Load() {
 				fc.c.Close()
 			}
 		}
 		f.mu.Unlock()
+		if f.loops != nil {
+			f.loops.wakeAll() // they close their idle connections
+		}
 		if n == 0 {
 			return
 		}
 		select {
 		case <-ctx.Done():
+			if f.loops != nil {
+				f.loops.force.Store(true)
+				f.loops.wakeAll()
+			}
 			f.mu.Lock()
 			for fc := range f.conns {
-				fc.c.Close()
+				if fc.c != nil {
+					fc.c.Close()
+				}
 			}
 			f.mu.Unlock()
 			f.wg.Wait()
@@ -173,19 +214,20 @@ func (f *fastConns) shutdown(ctx context.Context) {
 }
 
 // serveFast serves one connection's requests until it closes, or hands
-// it to the slow path.
-func (b *Balancer) serveFast(fc *fastConn, slow *connQueue) {
-	f := &b.fast
+// it to the slow path. resume, when not nil, finishes a request an event
+// loop began (and reports keep-alive) before the next is read.
+func (b *Balancer) serveFast(fc *fastConn, slow *connQueue, resume func() bool) {
 	defer func() {
 		if fc.rb != nil {
 			readBufs.Put(fc.rb)
 			fc.rb = nil
 		}
-		f.mu.Lock()
-		delete(f.conns, fc)
-		f.mu.Unlock()
-		f.wg.Done()
+		b.fast.forget(fc)
 	}()
+	if resume != nil && !resume() {
+		fc.c.Close()
+		return
+	}
 	for {
 		if fc.have == 0 && !b.waitRequest(fc) {
 			fc.c.Close()
@@ -410,9 +452,15 @@ type fastResult struct {
 func (b *Balancer) forwardFast(fc *fastConn, x *exchange, t *table, p *pool, r *pickReq, body []byte,
 	idem, isHead, cacheOn, clientClose bool) bool {
 	x.buildRequest(fc.client, body)
+	return b.forwardFrom(fc, x, t, p, r, len(body), idem, isHead, cacheOn, clientClose, 0, nil)
+}
+
+// forwardFrom is forwardFast from attempt start on, x.fwd built; lastErr
+// is the error of the attempt before (the event loops make the first).
+func (b *Balancer) forwardFrom(fc *fastConn, x *exchange, t *table, p *pool, r *pickReq, bodyLen int,
+	idem, isHead, cacheOn, clientClose bool, start int, lastErr error) bool {
 	attempts := 1 + t.opts.Retries
-	var lastErr error
-	for i := 0; i < attempts; i++ {
+	for i := start; i < attempts; i++ {
 		m, err := p.acquire(r, b.ctx.Done())
 		if err != nil {
 			if lastErr == nil || !errors.Is(err, errNoMember) {
@@ -424,42 +472,73 @@ func (b *Balancer) forwardFast(fc *fastConn, x *exchange, t *table, p *pool, r *
 		m.requests.Add(1)
 		canRetry := idem && i+1 < attempts && r.ntried < len(r.tried)
 		res := b.exchangeFast(fc, x, m, p, r, begin, idem, isHead, canRetry, cacheOn, clientClose)
-		el := time.Since(begin)
-		p.done(m)
-		now := begin.UnixNano() + int64(el)
-		m.bytesIn.Add(uint64(len(body)))
-		if res.err == nil {
-			m.lat.add(el)
-			m.bytesOut.Add(uint64(res.n))
-			if p.failOn[res.status] {
-				if m.failed(now, t.opts.RetryAfter) {
-					b.log.Warn("member in error", "pool", p.Name, "member", m.cfg.Name, "status", res.status)
-				}
-				if !res.written {
-					r.exclude(m)
-					b.stats.retries.Add(1)
-					continue
-				}
-			} else {
-				m.succeeded(now)
-			}
-			b.logFast(fc, x, res.status, res.n)
+		switch b.settle(fc, x, p, r, m, res, begin, time.Since(begin), bodyLen, idem, i, attempts) {
+		case answered:
 			return res.keep
-		}
-		if m.failed(now, t.opts.RetryAfter) {
-			b.log.Warn("member in error", "pool", p.Name, "member", m.cfg.Name, "err", res.err)
-		}
-		if res.written {
-			// The member failed half-way through its response: the
-			// client sees its connection close, as from the member.
-			b.logFast(fc, x, res.status, res.n)
-			return false
+		case tryNext:
+			if res.err != nil {
+				lastErr = res.err
+			}
+			continue
 		}
 		lastErr = res.err
-		if !b.retryOther(r, m, idem, res.err, i, attempts) {
-			break
-		}
+		break
 	}
+	return b.failedFast(fc, x, lastErr, clientClose)
+}
+
+// outcome is what an attempt at a member leaves to do.
+type outcome int
+
+const (
+	answered outcome = iota // the client has its response (or lost it half-way)
+	tryNext                 // another member may answer
+	giveUp                  // no other member will be tried
+)
+
+// settle counts the end of one attempt at m (res, after el) and says what
+// comes next, by forward's rules.
+func (b *Balancer) settle(fc *fastConn, x *exchange, p *pool, r *pickReq, m *member, res fastResult,
+	begin time.Time, el time.Duration, bodyLen int, idem bool, i, attempts int) outcome {
+	p.done(m)
+	now := begin.UnixNano() + int64(el)
+	m.bytesIn.Add(uint64(bodyLen))
+	retryAfter := b.table.Load().opts.RetryAfter
+	if res.err == nil {
+		m.lat.add(el)
+		m.bytesOut.Add(uint64(res.n))
+		if p.failOn[res.status] {
+			if m.failed(now, retryAfter) {
+				b.log.Warn("member in error", "pool", p.Name, "member", m.cfg.Name, "status", res.status)
+			}
+			if !res.written {
+				r.exclude(m)
+				b.stats.retries.Add(1)
+				return tryNext
+			}
+		} else {
+			m.succeeded(now)
+		}
+		b.logFast(fc, x, res.status, res.n)
+		return answered
+	}
+	if m.failed(now, retryAfter) {
+		b.log.Warn("member in error", "pool", p.Name, "member", m.cfg.Name, "err", res.err)
+	}
+	if res.written {
+		// The member failed half-way through its response: the
+		// client sees its connection close, as from the member.
+		b.logFast(fc, x, res.status, res.n)
+		return answered
+	}
+	if !b.retryOther(r, m, idem, res.err, i, attempts) {
+		return giveUp
+	}
+	return tryNext
+}
+
+// failedFast answers 502, or 504 when the last member timed out.
+func (b *Balancer) failedFast(fc *fastConn, x *exchange, lastErr error, clientClose bool) bool {
 	b.stats.failed.Add(1)
 	if isTimeout(lastErr) {
 		return b.writePlain(fc, x, fasthttp.StatusGatewayTimeout, "Gateway Timeout\n", clientClose, nil)

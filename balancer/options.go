@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"strings"
 	"time"
 
@@ -99,7 +100,16 @@ type Options struct {
 	MaxRequestBytes   int           // request body; default 1 MiB
 	MaxResponseBytes  int           // member response body; default 64 MiB
 	CacheBytes        int64         // edge cache bound in bytes; 0 = no edge cache
-	Version           string        // reported by the control listener
+	// Loops is how many event loops serve the plain listener (Linux):
+	// 0 = one per CPU the Go runtime uses (GOMAXPROCS), <0 = none, a
+	// goroutine per connection (as on other systems).
+	Loops int
+	// LoopsKeepCPUs has each loop keep its CPU (its P) while it waits
+	// for events: for a process whose Go runtime has a CPU more than
+	// Loops (GOMAXPROCS) and runs no other balancer; otherwise the loops
+	// would starve the rest of the process.
+	LoopsKeepCPUs bool
+	Version       string // reported by the control listener
 }
 
 // Pool is a group of members serving the same sites.
@@ -164,6 +174,9 @@ func (o Options) withDefaults() Options {
 	o.Health.Rise = orchard.OrDefault(o.Health.Rise, DefaultRise)
 	o.Health.Fall = orchard.OrDefault(o.Health.Fall, DefaultFall)
 	o.MaxConns = orchard.OrDefault(o.MaxConns, DefaultMaxConns)
+	if o.Loops == 0 {
+		o.Loops = runtime.GOMAXPROCS(0)
+	}
 	o.MaxHeaderBytes = orchard.OrDefault(o.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	o.MaxRequestBytes = orchard.OrDefault(o.MaxRequestBytes, DefaultMaxRequestBytes)
 	o.MaxResponseBytes = orchard.OrDefault(o.MaxResponseBytes, DefaultMaxResponseBytes)

@@ -99,6 +99,18 @@ func (p *pool) acquire(r *pickReq, stop <-chan struct{}) (*member, error) {
 	}
 }
 
+// tryAcquire is acquire without the queue: nil when every usable member
+// is at MaxInFlight, or none is usable (the caller then goes to acquire).
+func (p *pool) tryAcquire(r *pickReq) *member {
+	p.mu.Lock()
+	m, _ := p.pickLocked(r)
+	if m != nil {
+		m.inflight.Add(1)
+	}
+	p.mu.Unlock()
+	return m
+}
+
 // leave removes a waiter that gave up; if it was woken meanwhile, the
 // wake-up passes on to the next waiter.
 func (p *pool) leave(ch chan struct{}) {

@@ -84,6 +84,13 @@ func (u *upstream) close() {
 	}
 }
 
+// isClosed reports a member replaced by a reload.
+func (u *upstream) isClosed() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.closed
+}
+
 // deadlines sets a connection's deadlines only when the one set is more
 // than a quarter of the timeout too early (as fasthttp does): a deadline
 // change is a timer change, and most requests need none.

@@ -63,11 +63,12 @@ only then drains and stops: a planned restart fails no request.`,
 			if name != "" {
 				logger = logger.With("balancer", name)
 			}
-			setWorkers(cfg.Balancer.Workers, logger)
 			opts, closeLog, err := balancerOptions(cfg, logger)
 			if err != nil {
 				return usageError{err}
 			}
+			opts.Loops = setBalancerWorkers(cfg.Balancer.Workers, opts.CacheBytes > 0, logger)
+			opts.LoopsKeepCPUs = opts.CacheBytes == 0 // setBalancerWorkers gave the runtime a CPU more
 			defer closeLog()
 			var metrics http.Handler // set once the balancer exists (metrics.go)
 			opts.Metrics = lateHandler(&metrics)

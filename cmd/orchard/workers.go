@@ -19,3 +19,18 @@ func setWorkers(n int, log *slog.Logger) {
 		log.Info("workers set", "workers", n, "cpus", runtime.NumCPU())
 	}
 }
+
+// setBalancerWorkers applies the balancer's workers setting and returns
+// how many event loops proxy: one per worker. With the edge cache off,
+// the loops serve every plain connection, each sleeping in its own
+// epoll_wait; the runtime gets one CPU more than the loops, so that the
+// accept loop, health checks and the rare requests the loops hand on
+// never wait for a loop's thread (docs/balancer-speed.md measured this).
+func setBalancerWorkers(n int, cacheOn bool, log *slog.Logger) (loops int) {
+	setWorkers(n, log)
+	loops = runtime.GOMAXPROCS(0)
+	if !cacheOn {
+		runtime.GOMAXPROCS(loops + 1)
+	}
+	return loops
+}
