@@ -37,7 +37,21 @@
 // that parses heads in place, keeps its own keep-alive connections to
 // members and passes responses through with only their head rewritten;
 // what it does not handle goes to valyala/fasthttp's server, with one
-// fasthttp.HostClient per member, as does HTTP/1.1 over TLS. The manager UI and JSON, the
+// fasthttp.HostClient per member, as does HTTP/1.1 over TLS.
+//
+// Event loops. On Linux, with the edge cache off, that loop's common case
+// (a well-formed request proxied to a member with room) runs on event
+// loops instead of a goroutine per connection (loops_linux.go,
+// loopconn_linux.go): Options.Loops loops, each on its own OS thread
+// waiting in its own epoll_wait, as HAProxy's threads do, owning its
+// client connections and its keep-alive connections to members. A loop
+// never blocks: members are dialed in a goroutine, and deadlines (idle,
+// read header, response, write) are checked by a sweep every 20 ms. A
+// loop hands a connection to the goroutine path, with the bytes it read,
+// for everything else, and for the retries of a failed attempt. On a
+// machine shared with the members and the clients, goroutines woken by
+// Go's poller waited for a CPU twice as long as HAProxy's threads, which
+// cost the p99 (docs/balancer-speed.md); the loops closed that gap. The manager UI and JSON, the
 // control listener (/metrics, /_orchard/health) and the TLS listener (which
 // needs HTTP/2, which fasthttp lacks) are net/http.
 //

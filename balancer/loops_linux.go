@@ -17,7 +17,7 @@ import (
 
 const loopsSupported = true
 
-// loops are the event loops of the plain listener (see doc.go, "Event
+// loops are the event loops of the plain listener (doc.go, "Event
 // loops"): each owns its connections and waits for them in its own
 // epoll_wait on one OS thread, as HAProxy's threads do.
 type loops struct {

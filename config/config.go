@@ -69,6 +69,7 @@ type Balancer struct {
 	AccessLog     string   `toml:"access_log"`    // combined log file; "-" = stdout; "" = off
 	MaxConns      int      `toml:"max_conns"`     // client connections (default 10000)
 	Workers       int      `toml:"workers"`       // CPUs that proxy (like HAProxy nbthread); 0 = every CPU
+	EventLoops    *bool    `toml:"event_loops"`   // proxy on event loops, one per worker (Linux; default true); false = a goroutine per connection
 	Retries       int      `toml:"retries"`       // extra members tried for a failed GET/HEAD (default 2; -1 = none)
 	RetryAfter    Duration `toml:"retry"`         // a member in error is retried after this (default 10s)
 	CacheBytes    int64    `toml:"cache_bytes"`   // edge cache bound; 0 = default 256 MiB, -1 = off

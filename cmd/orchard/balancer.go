@@ -67,8 +67,13 @@ only then drains and stops: a planned restart fails no request.`,
 			if err != nil {
 				return usageError{err}
 			}
-			opts.Loops = setBalancerWorkers(cfg.Balancer.Workers, opts.CacheBytes > 0, logger)
-			opts.LoopsKeepCPUs = opts.CacheBytes == 0 // setBalancerWorkers gave the runtime a CPU more
+			if loopsOn(cfg) {
+				opts.Loops = setBalancerWorkers(cfg.Balancer.Workers, opts.CacheBytes > 0, logger)
+				opts.LoopsKeepCPUs = opts.CacheBytes == 0 // setBalancerWorkers gave the runtime a CPU more
+			} else {
+				setWorkers(cfg.Balancer.Workers, logger)
+				opts.Loops = -1
+			}
 			defer closeLog()
 			var metrics http.Handler // set once the balancer exists (metrics.go)
 			opts.Metrics = lateHandler(&metrics)
@@ -195,6 +200,9 @@ func reloadBalancer(b *balancer.Balancer, path, name string, start *config.Confi
 	}
 	if cfg.Balancer.Workers != start.Balancer.Workers {
 		rep.Restart = append(rep.Restart, "balancer.workers")
+	}
+	if loopsOn(cfg) != loopsOn(start) {
+		rep.Restart = append(rep.Restart, "balancer.event_loops")
 	}
 	if cfg.Balancer.AccessLog != start.Balancer.AccessLog {
 		rep.Restart = append(rep.Restart, "balancer.access_log")
@@ -379,4 +387,9 @@ func balancerPeers(cfg *config.Config) []balancer.Peer {
 		})
 	}
 	return peers
+}
+
+// loopsOn reports the balancer's event_loops setting (default true).
+func loopsOn(cfg *config.Config) bool {
+	return cfg.Balancer.EventLoops == nil || *cfg.Balancer.EventLoops
 }

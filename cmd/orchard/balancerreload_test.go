@@ -36,7 +36,7 @@ func managerStatus(t *testing.T, addr, from string) int {
 func TestBalancerReload(t *testing.T) {
 	dir := t.TempDir()
 	addr, nodeAddr, nodeCtl := testnet.FreeAddr(t), testnet.FreeAddr(t), testnet.FreeAddr(t)
-	clusterFile := func(listen, allow string) string {
+	clusterFile := func(listen, allow string, extra ...string) string {
 		return fmt.Sprintf(`[[node]]
 name = "node0"
 listen = %q
@@ -46,7 +46,7 @@ control = %q
 listen = %q
 data = %q
 manager_allow = [%q]
-
+%s
 [[balancer.pool]]
 name = "web"
 members = ["node0"]
@@ -54,7 +54,7 @@ members = ["node0"]
 [[balancer.vhost]]
 hosts = ["*"]
 pool = "web"
-`, nodeAddr, nodeCtl, listen, filepath.Join(dir, "balancer"), allow)
+`, nodeAddr, nodeCtl, listen, filepath.Join(dir, "balancer"), allow, strings.Join(extra, "\n"))
 	}
 	cfg := filepath.Join(dir, "orchard.toml")
 	if err := os.WriteFile(cfg, []byte(clusterFile(addr, "127.0.0.0/8")), 0o600); err != nil {
@@ -89,7 +89,7 @@ pool = "web"
 		t.Fatalf("manager from 127.0.0.2 before the reload: %d, want 200", got)
 	}
 
-	if err := os.WriteFile(cfg, []byte(clusterFile(testnet.FreeAddr(t), "127.0.0.1/32")), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(clusterFile(testnet.FreeAddr(t), "127.0.0.1/32", "event_loops = false")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	out := mustCLI(t, cfg, "", "balancer", "reload")
@@ -98,6 +98,9 @@ pool = "web"
 	}
 	if !strings.Contains(out, "needs a restart (running value kept): balancer.listen") {
 		t.Errorf("reload reply does not name balancer.listen as needing a restart:\n%s", out)
+	}
+	if !strings.Contains(out, "balancer.event_loops") {
+		t.Errorf("reload reply does not name balancer.event_loops as needing a restart:\n%s", out)
 	}
 	if got := managerStatus(t, addr, "127.0.0.2"); got != http.StatusForbidden {
 		t.Errorf("manager from 127.0.0.2 after narrowing manager_allow: %d, want 403", got)
