@@ -67,12 +67,11 @@ only then drains and stops: a planned restart fails no request.`,
 			if err != nil {
 				return usageError{err}
 			}
-			if loopsOn(cfg) {
-				opts.Loops = setBalancerWorkers(cfg.Balancer.Workers, opts.CacheBytes > 0, logger)
-				opts.LoopsKeepCPUs = opts.CacheBytes == 0 // setBalancerWorkers gave the runtime a CPU more
-			} else {
-				setWorkers(cfg.Balancer.Workers, logger)
-				opts.Loops = -1
+			setWorkers(cfg.Balancer.Workers, logger)
+			opts.Loops = -1
+			if loopsOn(cfg) && opts.CacheBytes == 0 {
+				opts.Loops = giveLoopsCPUs()
+				opts.LoopsKeepCPUs = true
 			}
 			defer closeLog()
 			var metrics http.Handler // set once the balancer exists (metrics.go)

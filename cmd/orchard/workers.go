@@ -20,17 +20,15 @@ func setWorkers(n int, log *slog.Logger) {
 	}
 }
 
-// setBalancerWorkers applies the balancer's workers setting and returns
-// how many event loops proxy: one per worker. With the edge cache off,
-// the loops serve every plain connection, each sleeping in its own
-// epoll_wait; the runtime gets one CPU more than the loops, so that the
-// accept loop, health checks and the rare requests the loops hand on
-// never wait for a loop's thread (docs/balancer-speed.md measured this).
-func setBalancerWorkers(n int, cacheOn bool, log *slog.Logger) (loops int) {
-	setWorkers(n, log)
+// giveLoopsCPUs returns how many event loops proxy: one per worker. They
+// serve a balancer started with the edge cache off (with it on, the
+// cache's hits and fills are the goroutine path's), each sleeping in its
+// own epoll_wait while it keeps its CPU; the runtime gets one CPU more than
+// the loops, so that the accept loop, health checks and the requests the
+// loops hand on never wait for a loop's thread (docs/balancer-speed.md
+// measured this).
+func giveLoopsCPUs() (loops int) {
 	loops = runtime.GOMAXPROCS(0)
-	if !cacheOn {
-		runtime.GOMAXPROCS(loops + 1)
-	}
+	runtime.GOMAXPROCS(loops + 1)
 	return loops
 }
