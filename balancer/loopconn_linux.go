@@ -490,8 +490,9 @@ func (l *loop) writev(fd int, a, b []byte) (int, unix.Errno) {
 	if len(a) == 0 {
 		return rawWrite(uintptr(fd), b)
 	}
-	l.iov[0] = unix.Iovec{Base: &a[0], Len: uint64(len(a))}
-	l.iov[1] = unix.Iovec{Base: &b[0], Len: uint64(len(b))}
+	l.iov[0].Base, l.iov[1].Base = &a[0], &b[0]
+	l.iov[0].SetLen(len(a))
+	l.iov[1].SetLen(len(b))
 	n, _, e := unix.RawSyscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&l.iov[0])), 2)
 	if e != 0 {
 		return 0, e

@@ -207,7 +207,9 @@ func (l *loop) run() {
 		var n int
 		var err error
 		if l.ls.keepCPUs {
-			r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_WAIT, uintptr(l.epfd), uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), loopTick, 0, 0)
+			// epoll_pwait with no signal mask is epoll_wait, which arm64 lacks.
+			r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(l.epfd), uintptr(unsafe.Pointer(&l.events[0])),
+				uintptr(len(l.events)), loopTick, 0, 0)
 			n = int(r)
 			if e != 0 {
 				n, err = 0, e
