@@ -15,6 +15,7 @@ import (
 
 	"github.com/orchardhq/orchard"
 	"github.com/orchardhq/orchard/balancer"
+	"github.com/orchardhq/orchard/internal/promtest"
 )
 
 // loopBackend is a member for the event loops' tests: a page, a large
@@ -166,6 +167,12 @@ func testLoops(t *testing.T, keep bool) {
 		}
 		if served, _ := balancer.LoopCounts(bal); served-served0 < 20 {
 			t.Errorf("the loops answered %d of 20 requests", served-served0)
+		}
+		// and an operator sees it in /metrics
+		m := promtest.GrepLines(promtest.Scrape(t, bal.Collector()), "orchard_balancer_loop_requests_total ")
+		var n int
+		if _, err := fmt.Sscanf(m, "orchard_balancer_loop_requests_total %d", &n); err != nil || n < 20 {
+			t.Errorf("metrics: %q; want orchard_balancer_loop_requests_total of 20 or more", m)
 		}
 	})
 

@@ -38,6 +38,8 @@ var (
 	bdMWeight   = prometheus.NewDesc("orchard_balancer_member_weight", "Effective weight of a member.", []string{"pool", "member"}, nil)
 	bdMLatency  = prometheus.NewDesc("orchard_balancer_member_duration_seconds", "Response time of a member (bucket upper bounds; sum approximated by them).", []string{"pool", "member"}, nil)
 	bdMP99      = prometheus.NewDesc("orchard_balancer_member_latency_p99_seconds", "99th percentile response time since start.", []string{"pool", "member"}, nil)
+	bdLoopReqs  = prometheus.NewDesc("orchard_balancer_loop_requests_total", "Requests the event loops answered themselves.", nil, nil)
+	bdLoopHand  = prometheus.NewDesc("orchard_balancer_loop_handoffs_total", "Connections the event loops handed to a goroutine: requests they do not serve, and retries.", nil, nil)
 	bdLatency   = prometheus.NewDesc("orchard_http_request_duration_seconds", "Time to answer a request (proxied, from the members' histograms).", []string{"role"}, nil)
 )
 
@@ -47,7 +49,7 @@ var promBounds = [...]float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.0
 func (c balancerCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{bdRequests, bdRejected, bdFailed, bdRetries, bdHits, bdMisses, bdEvictions,
 		bdCacheB, bdCacheN, bdQueued, bdRefused, bdMReqs, bdMErrs, bdMIn, bdMOut, bdMFlight, bdMUp, bdMState,
-		bdMWeight, bdMLatency, bdMP99, bdLatency} {
+		bdMWeight, bdMLatency, bdMP99, bdLatency, bdLoopReqs, bdLoopHand} {
 		ch <- d
 	}
 }
@@ -64,6 +66,10 @@ func (c balancerCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(bdRejected, b.stats.rejected.Load())
 	counter(bdFailed, b.stats.failed.Load())
 	counter(bdRetries, b.stats.retries.Load())
+	if b.fast.loops != nil {
+		counter(bdLoopReqs, b.fast.loopServed.Load())
+		counter(bdLoopHand, b.fast.loopHanded.Load())
+	}
 	t := b.table.Load()
 	if t == nil {
 		return
