@@ -170,6 +170,7 @@ func testLoops(t *testing.T, keep bool) {
 		}
 		// and an operator sees it in /metrics
 		m := promtest.GrepLines(promtest.Scrape(t, bal.Collector()), "orchard_balancer_loop_requests_total ")
+		m = m[strings.LastIndexByte(m, '\n')+1:] // the sample, after HELP and TYPE
 		var n int
 		if _, err := fmt.Sscanf(m, "orchard_balancer_loop_requests_total %d", &n); err != nil || n < 20 {
 			t.Errorf("metrics: %q; want orchard_balancer_loop_requests_total of 20 or more", m)
