@@ -147,19 +147,13 @@ func (l *loop) readRequest(c *loopConn) bool {
 			}
 			return false
 		}
-		n, e := rawRead(uintptr(c.fd), buf[fc.have:])
+		n, e := readSome(c.fd, buf[fc.have:], &c.readable)
 		switch {
 		case e == unix.EAGAIN:
-			c.readable = false
-			continue
-		case e == unix.EINTR:
 			continue
 		case e != 0 || n == 0:
 			l.closeConn(c)
 			return false
-		}
-		if fc.have+n < len(buf) {
-			c.readable = false
 		}
 		if fc.have == 0 {
 			c.deadline = l.now() + l.b.opts.ReadHeaderTimeout
@@ -259,14 +253,7 @@ func (l *loop) own(c *loopConn, mc *loopMember) {
 // exchangeFast does), otherwise the attempt is settled and the goroutine
 // path goes on with the next member, or answers 502 or 504.
 func (l *loop) memberFailed(c *loopConn, err error, stale bool) {
-	if c.mc != nil {
-		l.closeMember(c.mc)
-		c.mc = nil
-	}
-	if c.rbuf != nil {
-		respBufs.Put(c.rbuf)
-		c.rbuf = nil
-	}
+	l.dropMember(c)
 	if stale && c.reused && c.idem && c.tries == 1 {
 		l.connect(c)
 		if c.state == stSend {
@@ -275,6 +262,19 @@ func (l *loop) memberFailed(c *loopConn, err error, stale bool) {
 		return
 	}
 	l.failed(c, fastResult{err: err})
+}
+
+// dropMember closes c's member connection and gives back the buffer its
+// response came through.
+func (l *loop) dropMember(c *loopConn) {
+	if c.mc != nil {
+		l.closeMember(c.mc)
+		c.mc = nil
+	}
+	if c.rbuf != nil {
+		respBufs.Put(c.rbuf)
+		c.rbuf = nil
+	}
 }
 
 // failed settles the loop's attempt (res: nothing was passed on) and
@@ -329,12 +329,9 @@ func (l *loop) readHead(c *loopConn) bool {
 		if !mc.readable {
 			return false
 		}
-		n, e := rawRead(uintptr(mc.fd), buf[c.got:])
+		n, e := readSome(mc.fd, buf[c.got:], &mc.readable)
 		switch {
 		case e == unix.EAGAIN:
-			mc.readable = false
-			continue
-		case e == unix.EINTR:
 			continue
 		case e != 0:
 			l.memberFailed(c, e, c.got == 0 && (e == unix.ECONNRESET || e == unix.EPIPE))
@@ -342,9 +339,6 @@ func (l *loop) readHead(c *loopConn) bool {
 		case n == 0:
 			l.memberFailed(c, errMemberClosed, c.got == 0)
 			return false
-		}
-		if c.got+n < len(buf) {
-			mc.readable = false
 		}
 		c.got += n
 		perr := h.parse(buf[:c.got])
@@ -370,10 +364,7 @@ func (l *loop) readHead(c *loopConn) bool {
 		return false
 	}
 	if c.canRetry && c.p.failOn[h.status] {
-		l.closeMember(c.mc)
-		c.mc = nil
-		respBufs.Put(c.rbuf)
-		c.rbuf = nil
+		l.dropMember(c)
 		l.failed(c, fastResult{status: h.status})
 		return false
 	}
@@ -459,12 +450,9 @@ func (l *loop) body(c *loopConn) bool {
 			return false
 		}
 		buf := *c.rbuf
-		n, e := rawRead(uintptr(mc.fd), buf)
+		n, e := readSome(mc.fd, buf, &mc.readable)
 		switch {
 		case e == unix.EAGAIN:
-			mc.readable = false
-			continue
-		case e == unix.EINTR:
 			continue
 		case e == 0 && n == 0 && c.frame == bodyClose:
 			c.done = true
@@ -476,10 +464,23 @@ func (l *loop) body(c *loopConn) bool {
 			}
 			continue
 		}
-		if n < len(buf) {
-			mc.readable = false
-		}
 		l.frameBody(c, buf[:n])
+	}
+}
+
+// readSome reads what fd has into p. Edge-triggered epoll tells of new
+// bytes only once, so *readable records whether more may be waiting: not
+// after EAGAIN, nor after a read that did not fill p.
+func readSome(fd int, p []byte, readable *bool) (int, unix.Errno) {
+	for {
+		n, e := rawRead(uintptr(fd), p)
+		switch {
+		case e == unix.EINTR:
+			continue
+		case e == unix.EAGAIN, e == 0 && n < len(p):
+			*readable = false
+		}
+		return n, e
 	}
 }
 

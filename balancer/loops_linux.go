@@ -519,14 +519,7 @@ func (l *loop) untrack(c *loopConn) {
 // closeConn closes a client connection and what it holds.
 func (l *loop) closeConn(c *loopConn) {
 	l.untrack(c)
-	if c.mc != nil {
-		l.closeMember(c.mc)
-		c.mc = nil
-	}
-	if c.rbuf != nil {
-		respBufs.Put(c.rbuf)
-		c.rbuf = nil
-	}
+	l.dropMember(c)
 	if c.m != nil {
 		c.p.done(c.m) // closed by the shutdown mid-exchange
 		c.m = nil
