@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orchardhq/orchard/internal/proctest"
 	"github.com/orchardhq/orchard/internal/sample"
+	"github.com/orchardhq/orchard/internal/testnet"
 )
 
 // TestSiegeTimedThroughBalancer runs the seed's own load tool the seed's way,
@@ -42,20 +45,47 @@ func TestSiegeTimedThroughBalancer(t *testing.T) {
 		}
 		t.Skip("no siege")
 	}
-	_, cfg := startSQLiteDemo(t)
+	d, cfg := startSQLiteDemo(t)
 	dir := t.TempDir()
+	// A siegerc without a protocol line makes siege send HTTP/1.0.
+	siegeTimed(t, siege, dir, cfg.Balancer.Listen, "HTTP/1.0")
+
+	// The same in HTTP/1.1 (siege's own default) through a balancer
+	// started with the edge cache off, whose requests its event loops
+	// serve (docs/balancer-speed.md).
+	t.Run("event loops", func(t *testing.T) {
+		addr, ctl := startLoopsBalancer(t, d)
+		total := siegeTimed(t, siege, dir, addr, "HTTP/1.1")
+		n := metricValue(t, ctl, "orchard_balancer_loop_requests_total")
+		handed := metricValue(t, ctl, "orchard_balancer_loop_handoffs_total")
+		t.Logf("the event loops answered %d requests and handed %d connections on; siege counted %d", n, handed, total)
+		if n < total*9/10 {
+			t.Errorf("the event loops answered %d of siege's %d transactions (%d connections handed on)", n, total, handed)
+		}
+	})
+}
+
+// siegeTimed runs siege -b -c50 -t2S through the balancer at addr, three
+// times with each connection mode, and returns the transactions siege
+// counted; see TestSiegeTimedThroughBalancer.
+func siegeTimed(t *testing.T, siege, dir, addr, proto string) (total int) {
+	t.Helper()
 	const runs, deadlocksAllowed = 3, 4
 	for _, conn := range []string{"close", "keep-alive"} {
 		// siege refuses over 255 users and fetches page assets without
 		// the first lines; its connection mode is a setting, not a header.
-		rc := filepath.Join(dir, "siegerc-"+conn)
-		if err := os.WriteFile(rc, []byte("limit = 2000\nparser = false\nshow-logfile = false\nlogging = false\nconnection = "+conn+"\n"), 0o600); err != nil {
+		rc := filepath.Join(dir, "siegerc-"+conn+"-"+strings.TrimPrefix(proto, "HTTP/"))
+		conf := "limit = 2000\nparser = false\nshow-logfile = false\nlogging = false\nconnection = " + conn + "\n"
+		if proto != "HTTP/1.0" {
+			conf += "protocol = " + proto + "\n"
+		}
+		if err := os.WriteFile(rc, []byte(conf), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		deadlocks := 0
 		for run := 0; run < runs; {
 			cmd := exec.Command(siege, "-R", rc, "-b", "-c50", "-t2S",
-				"-H", "Host: "+sample.AlphaHost, "http://"+cfg.Balancer.Listen+"/")
+				"-H", "Host: "+sample.AlphaHost, "http://"+addr+"/")
 			res := runSiege(t, cmd, 60*time.Second)
 			switch {
 			case res.deadlocked:
@@ -77,10 +107,96 @@ func TestSiegeTimedThroughBalancer(t *testing.T) {
 			if n == 0 || f != 0 {
 				t.Errorf("siege (%s, run %d): %d transactions, %d failed\n%s", conn, run, n, f, res.out)
 			}
-			t.Logf("siege -t2S, Connection: %s: %d transactions, ended after %v", conn, n, res.took.Round(time.Millisecond))
+			t.Logf("siege -t2S, %s, Connection: %s: %d transactions, ended after %v", proto, conn, n, res.took.Round(time.Millisecond))
+			total += n
 			run++
 		}
 	}
+	return total
+}
+
+// startLoopsBalancer runs a second `orchard balancer` in front of the
+// demo's nodes from a copy of its cluster file with the edge cache off
+// (cache_bytes = -1) and its own addresses and data, and returns its
+// traffic and control addresses once it answers.
+func startLoopsBalancer(t *testing.T, d *demoProc) (addr, ctl string) {
+	t.Helper()
+	b, err := os.ReadFile(d.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	head := "\n[balancer]\n"
+	i := strings.Index(s, head)
+	if i < 0 {
+		t.Fatalf("no [balancer] in the demo's cluster file:\n%s", s)
+	}
+	j := len(s)
+	if k := strings.Index(s[i+len(head):], "\n["); k >= 0 {
+		j = i + len(head) + k
+	}
+	addr, ctl = testnet.FreeAddr(t), testnet.FreeAddr(t)
+	block := s[i:j]
+	for key, val := range map[string]string{"listen": addr, "control": ctl, "data": "data/balancer-loops", "access_log": "logs/access-loops.log"} {
+		block = regexp.MustCompile(`(?m)^`+key+` = .*$`).ReplaceAllString(block, fmt.Sprintf("%s = %q", key, val))
+	}
+	block += "\ncache_bytes = -1"
+	file := filepath.Join(d.dir, "orchard-loops.toml")
+	if err := os.WriteFile(file, []byte(s[:i]+block+s[j:]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logf, err := os.Create(filepath.Join(d.dir, "logs", "balancer-loops.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(d.bin, "balancer", "--config", file)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); logf.Close(); close(exited) }()
+	t.Cleanup(func() {
+		proctest.Stop(cmd.Process, exited, 10*time.Second)
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			t.Logf("balancer with the edge cache off, log (tail):\n%s", tail(b, 2000))
+		}
+	})
+	client := &http.Client{Timeout: 2 * time.Second}
+	testnet.WaitFor(t, "the balancer with the edge cache off to answer", func() bool {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
+		req.Host = sample.AlphaHost
+		resp, err := client.Do(req)
+		if err != nil {
+			return false
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return addr, ctl
+}
+
+// metricValue reads one unlabelled counter from the /metrics of the
+// control listener at ctl.
+func metricValue(t *testing.T, ctl, name string) int {
+	t.Helper()
+	resp, err := http.Get("http://" + ctl + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no %s in the metrics of %s", name, ctl)
+	}
+	v, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return int(v)
 }
 
 type siegeResult struct {
