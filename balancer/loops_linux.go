@@ -128,11 +128,17 @@ func (l *loop) closeFDs() {
 // add gives tc to a loop; false if it could not take the descriptor
 // (tc is then still the caller's).
 func (ls *loops) add(fc *fastConn, tc *net.TCPConn) bool {
+	l := ls.all[int(ls.next.Add(1))%len(ls.all)]
+	l.mu.Lock()
+	stopped := l.stopped // a loop ended by an epoll error: the goroutine path serves
+	l.mu.Unlock()
+	if stopped {
+		return false
+	}
 	fd, err := takeFD(tc)
 	if err != nil {
 		return false
 	}
-	l := ls.all[int(ls.next.Add(1))%len(ls.all)]
 	c := &loopConn{fd: fd, fc: fc, readable: true, at: -1}
 	l.mu.Lock()
 	if l.stopped {
