@@ -212,7 +212,9 @@ func (l *loop) run() {
 	for !l.ls.stop.Load() {
 		var n int
 		var err error
-		if l.ls.keepCPUs {
+		// A reload that turns the edge cache on gives the connections to
+		// the goroutine path, which then needs the CPUs the loops keep.
+		if l.ls.keepCPUs && l.b.loopsServe() {
 			// epoll_pwait with no signal mask is epoll_wait, which arm64 lacks.
 			r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(l.epfd), uintptr(unsafe.Pointer(&l.events[0])),
 				uintptr(len(l.events)), loopTick, 0, 0)
