@@ -155,60 +155,23 @@ data = "node0"
 func TestDemoEmulated(t *testing.T) {
 	_, arts := mustPackages(t)
 	e := newEmulator(t, artifactFor(t, arts, "armhf"))
-	dir := t.TempDir()
-	listen := testnet.FreeAddr(t)
-	demo := e.command("demo", "--dir", dir, "--listen", listen)
-	demo.Env = append(os.Environ(), "ORCHARD_EXEC_PREFIX="+strings.Join(e.prefix(), " "))
-	var out proctest.Buffer
-	demo.Stdout, demo.Stderr = &out, &out
-	demo.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	start := time.Now()
-	if err := demo.Start(); err != nil {
-		t.Fatal(err)
+	var d *emulatedDemo
+	for attempt := 1; ; attempt++ {
+		var clash bool
+		if d, clash = startEmulatedDemo(t, e); !clash {
+			break
+		}
+		// The demo's roles bind ports derived from --listen a moment
+		// after it starts; another test's connection (CI runs packages
+		// side by side) can take one in between. As the e2e tests do,
+		// such a start is made again, once.
+		if attempt == 2 {
+			t.Fatal("orchard demo: a role's port was taken before it bound it, twice")
+		}
+		t.Log("orchard demo: a role's port was taken before it bound it (another test's connection); starting again")
 	}
-	done := make(chan error, 1)
-	go func() { done <- demo.Wait() }()
-	stopped := false
-	var lastAnswers []string
-	t.Cleanup(func() {
-		if t.Failed() { // what the demo and its roles said, to tell a hang from a slow start
-			t.Logf("last answers through the balancer: %v\ndemo output:\n%s", lastAnswers, out.String())
-			logTails(t, filepath.Join(dir, "logs"))
-		}
-		if !stopped { // a failed test: leave nothing running
-			_ = syscall.Kill(-demo.Process.Pid, syscall.SIGKILL)
-			<-done
-			for _, pid := range rolePIDs(dir) {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-			}
-		}
-	})
+	demo, out, dir, done, start := d.cmd, d.out, d.dir, d.done, d.start
 
-	sites := []string{"alpha.localhost", "blog.localhost"}
-	testnet.WaitWithin(t, 5*time.Minute, "the demo's sites serve through the balancer under qemu-arm", func() bool {
-		select {
-		case err := <-done:
-			done <- err
-			t.Fatalf("the demo exited: %v\n%s", err, out.String())
-		default:
-		}
-		lastAnswers = lastAnswers[:0]
-		ok := true
-		for _, h := range sites {
-			code, body := get("http://"+listen+"/", h)
-			answer := fmt.Sprintf("%s %d", h, code)
-			if code == 0 { // no answer: body holds the client's error
-				answer += " (" + body + ")"
-			}
-			lastAnswers = append(lastAnswers, answer)
-			ok = ok && code == 200
-		}
-		if !ok {
-			return false
-		}
-		// The balancer serves a moment before the demo says so.
-		return strings.Contains(out.String(), "Ready in")
-	})
 	ready := time.Since(start)
 	roles := rolePIDs(dir)
 	if len(roles) < 5 { // master, balancer, 3 nodes
@@ -237,11 +200,106 @@ func TestDemoEmulated(t *testing.T) {
 	case <-time.After(2 * time.Minute):
 		t.Fatalf("the demo did not stop within 2 minutes of Ctrl-C\n%s", out.String())
 	}
-	stopped = true
+	d.stopped = true
 	if left := rolePIDs(dir); len(left) > 0 {
 		t.Errorf("roles %v still run after the demo stopped", left)
 	}
 	numbers.add(t, "demo under qemu-arm stopped by Ctrl-C in %s", time.Since(stopStart).Round(time.Millisecond))
+}
+
+// emulatedDemo is one start of `orchard demo` under qemu.
+type emulatedDemo struct {
+	cmd     *exec.Cmd
+	out     *proctest.Buffer
+	dir     string
+	done    chan error
+	start   time.Time
+	stopped bool // the test stopped it (or gave it up): the cleanup leaves it be
+}
+
+// startEmulatedDemo starts the demo and waits until both sample sites
+// serve through its balancer; clash reports a demo that exited because a
+// role's address was in use (its roles are then stopped).
+func startEmulatedDemo(t *testing.T, e *emulator) (d *emulatedDemo, clash bool) {
+	t.Helper()
+	d = &emulatedDemo{out: &proctest.Buffer{}, dir: t.TempDir(), done: make(chan error, 1)}
+	listen := testnet.FreeAddr(t)
+	demo := e.command("demo", "--dir", d.dir, "--listen", listen)
+	demo.Env = append(os.Environ(), "ORCHARD_EXEC_PREFIX="+strings.Join(e.prefix(), " "))
+	demo.Stdout, demo.Stderr = d.out, d.out
+	demo.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	d.cmd = demo
+	d.start = time.Now()
+	if err := demo.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.done <- demo.Wait() }()
+	kill := func() {
+		_ = syscall.Kill(-demo.Process.Pid, syscall.SIGKILL)
+		<-d.done
+		for _, pid := range rolePIDs(d.dir) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	var lastAnswers []string
+	t.Cleanup(func() {
+		if d.stopped {
+			return
+		}
+		if t.Failed() { // what the demo and its roles said, to tell a hang from a slow start
+			t.Logf("last answers through the balancer: %v\ndemo output:\n%s", lastAnswers, d.out.String())
+			logTails(t, filepath.Join(d.dir, "logs"))
+		}
+		kill() // a failed test: leave nothing running
+	})
+
+	sites := []string{"alpha.localhost", "blog.localhost"}
+	testnet.WaitWithin(t, 5*time.Minute, "the demo's sites serve through the balancer under qemu-arm", func() bool {
+		select {
+		case err := <-d.done:
+			d.done <- err
+			if roleAddrInUse(filepath.Join(d.dir, "logs")) {
+				clash = true
+				return true
+			}
+			t.Fatalf("the demo exited: %v\n%s", err, d.out.String())
+		default:
+		}
+		lastAnswers = lastAnswers[:0]
+		ok := true
+		for _, h := range sites {
+			code, body := get("http://"+listen+"/", h)
+			answer := fmt.Sprintf("%s %d", h, code)
+			if code == 0 { // no answer: body holds the client's error
+				answer += " (" + body + ")"
+			}
+			lastAnswers = append(lastAnswers, answer)
+			ok = ok && code == 200
+		}
+		if !ok {
+			return false
+		}
+		// The balancer serves a moment before the demo says so.
+		return strings.Contains(d.out.String(), "Ready in")
+	})
+	if clash {
+		t.Logf("demo output:\n%s", d.out.String())
+		logTails(t, filepath.Join(d.dir, "logs"))
+		kill()
+		d.stopped = true
+	}
+	return d, clash
+}
+
+// roleAddrInUse reports a role log that says its address was in use.
+func roleAddrInUse(logDir string) bool {
+	files, _ := filepath.Glob(filepath.Join(logDir, "*.log"))
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil && strings.Contains(string(b), "address already in use") {
+			return true
+		}
+	}
+	return false
 }
 
 // rolePIDs lists the processes whose command line names the demo's
