@@ -50,7 +50,13 @@ func (r *Redirect) Validate() error {
 	if err != nil {
 		return Errorf(EINVALID, "Redirect from %q: %s", from, ErrorMessage(err))
 	}
-	r.From = escapePath(clean)
+	escaped := escapePath(clean)
+	if len(escaped) > MaxPathLen {
+		// Escaping makes a byte three: the stored form must still be a
+		// path a request can send.
+		return Errorf(EINVALID, "Redirect from %q: the path is longer than %d bytes once escaped.", from, MaxPathLen)
+	}
+	r.From = escaped
 	if err := validateRedirectTo(r.To); err != nil {
 		return Errorf(EINVALID, "Redirect from %q: %s", r.From, ErrorMessage(err))
 	}
